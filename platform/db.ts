@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as tables from '../schema/tables';
+
+export type Db = PostgresJsDatabase<typeof tables>;
+export interface Database {
+  db: Db;
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '../schema/migrations');
+
+export class DatabaseUnreachableError extends Error {
+  readonly exitCode = 2;
+  constructor(url: string, cause: unknown) {
+    super(
+      `Cannot reach PostgreSQL at ${redactUrl(url)}: ${cause instanceof Error ? cause.message : String(cause)}. ` +
+        'Check DATABASE_URL (host, port, user, password, database), or unset it to use the embedded PostgreSQL.',
+    );
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+export function openDatabase(url: string, opts: { max?: number } = {}): Database {
+  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => undefined, connect_timeout: 10 });
+  return { db: drizzle(sql, { schema: tables }), sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+/** Opens the database and proves it answers, failing fast with a message that says what to fix. */
+export async function connectDatabase(url: string, opts: { max?: number } = {}): Promise<Database> {
+  const database = openDatabase(url, opts);
+  try {
+    await database.sql`select 1`;
+  } catch (err) {
+    await database.sql.end({ timeout: 1 }).catch(() => undefined);
+    throw new DatabaseUnreachableError(url, err);
+  }
+  return database;
+}
+
+/** Applies the committed drizzle migrations; already-applied ones are skipped, so it is safe at every start. */
+export async function migrateDatabase(url: string): Promise<void> {
+  // One migrator at a time (stack, workers and tests may start together): a session advisory lock
+  // on a single-connection client, which the migrator then uses.
+  const single = openDatabase(url, { max: 1 });
+  try {
+    await single.sql`select pg_advisory_lock(7233001)`;
+    await migrate(single.db, { migrationsFolder: MIGRATIONS_DIR });
+    await single.sql`select pg_advisory_unlock(7233001)`;
+  } finally {
+    await single.close();
+  }
+}

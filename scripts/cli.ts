@@ -1,0 +1,29 @@
+/**
+ * The `judgeflow` command. Each subcommand lives in scripts/commands/<name>.ts and registers itself
+ * here; exit codes: 0 ok, 1 failure, 2 bad input or configuration (the message says what to fix).
+ */
+import { Command, CommanderError } from 'commander';
+import { registerStackCommands } from './commands/stack';
+import { registerWorkerCommand } from './commands/worker';
+
+export function buildCli(): Command {
+  const program = new Command('judgeflow')
+    .description('Durable orchestration for human-evaluation and LLM-as-a-judge programs, on Temporal.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStackCommands(program);
+  registerWorkerCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}
