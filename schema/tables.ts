@@ -187,6 +187,19 @@ export const tasks = pgTable(
   ],
 );
 
+/** Known answers of gold items (seeded from the spec's gold examples), used to score raters. */
+export const goldAnswers = pgTable(
+  'gold_answers',
+  {
+    programId: text('program_id').notNull().references(() => programs.id),
+    itemId: text('item_id').notNull().references(() => items.id),
+    criterion: text('criterion').notNull(),
+    label: integer('label').notNull(),
+    explanation: text('explanation').notNull().default(''),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.itemId, t.criterion] })],
+);
+
 /** A rater's answer for one criterion of one task. */
 export const labels = pgTable(
   'labels',

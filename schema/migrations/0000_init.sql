@@ -70,6 +70,15 @@ CREATE TABLE "fix_cycles" (
 	"closed_at" timestamp with time zone
 );
 --> statement-breakpoint
+CREATE TABLE "gold_answers" (
+	"program_id" text NOT NULL,
+	"item_id" text NOT NULL,
+	"criterion" text NOT NULL,
+	"label" integer NOT NULL,
+	"explanation" text DEFAULT '' NOT NULL,
+	CONSTRAINT "gold_answers_program_id_item_id_criterion_pk" PRIMARY KEY("program_id","item_id","criterion")
+);
+--> statement-breakpoint
 CREATE TABLE "golden_labels" (
 	"program_id" text NOT NULL,
 	"item_id" text NOT NULL,
@@ -349,6 +358,8 @@ ALTER TABLE "decision_log" ADD CONSTRAINT "decision_log_program_id_programs_id_f
 ALTER TABLE "fix_attempts" ADD CONSTRAINT "fix_attempts_fix_cycle_id_fix_cycles_id_fk" FOREIGN KEY ("fix_cycle_id") REFERENCES "public"."fix_cycles"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "fix_cycles" ADD CONSTRAINT "fix_cycles_program_id_programs_id_fk" FOREIGN KEY ("program_id") REFERENCES "public"."programs"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "fix_cycles" ADD CONSTRAINT "fix_cycles_item_id_items_id_fk" FOREIGN KEY ("item_id") REFERENCES "public"."items"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "gold_answers" ADD CONSTRAINT "gold_answers_program_id_programs_id_fk" FOREIGN KEY ("program_id") REFERENCES "public"."programs"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "gold_answers" ADD CONSTRAINT "gold_answers_item_id_items_id_fk" FOREIGN KEY ("item_id") REFERENCES "public"."items"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "golden_labels" ADD CONSTRAINT "golden_labels_program_id_programs_id_fk" FOREIGN KEY ("program_id") REFERENCES "public"."programs"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "golden_labels" ADD CONSTRAINT "golden_labels_item_id_items_id_fk" FOREIGN KEY ("item_id") REFERENCES "public"."items"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "guideline_versions" ADD CONSTRAINT "guideline_versions_program_id_programs_id_fk" FOREIGN KEY ("program_id") REFERENCES "public"."programs"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
