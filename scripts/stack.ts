@@ -147,7 +147,8 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
       }
       log(`• ${service.name}${count > 1 ? ` ×${count}` : ''} started (log: ${path.join(logDir, `${service.name}*.log`)})`);
     }
-    fs.writeFileSync(stateFile, JSON.stringify({ pid: process.pid, env, uiUrl: config.temporal.uiUrl }, null, 2));
+    const childPids = Object.fromEntries([...children].map(([name, procs]) => [name, procs.map((p) => p.pid)]));
+    fs.writeFileSync(stateFile, JSON.stringify({ pid: process.pid, children: childPids, env, uiUrl: config.temporal.uiUrl }, null, 2));
     let stopped = false;
     return {
       config,

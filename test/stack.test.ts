@@ -1,0 +1,135 @@
+/**
+ * `judgeflow stack up` as a new user runs it: starts Temporal (Web UI answers) and PostgreSQL, a
+ * smoke workflow round-trips through the worker, Ctrl-C leaves no process behind, and a second
+ * start resumes with the data of the first. Bad settings fail fast with a message saying what to fix.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { freePort } from '../platform/ports';
+
+const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
+
+interface Run {
+  stdout: string;
+  code: number | null;
+}
+
+function runCli(args: string[], env: Record<string, string>, untilReady = false): Promise<Run & { stop?: () => Promise<Run> }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stdout += d));
+  const exited = new Promise<Run>((resolve) => child.on('exit', (code) => resolve({ stdout, code })));
+  if (!untilReady) return exited;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stack did not become ready:\n${stdout}`)), 90_000);
+    child.stdout.on('data', () => {
+      if (stdout.includes('READY')) {
+        clearTimeout(timer);
+        resolve({ stdout, code: null, stop: () => (child.kill('SIGINT'), exited) });
+      }
+    });
+    void exited.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`stack exited early (${r.code}):\n${r.stdout}`));
+    });
+  });
+}
+
+const processesUsing = (needle: string) =>
+  execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(needle) && !line.includes('ps -eo'));
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('judgeflow stack up', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-stack-'));
+    env = {
+      JUDGEFLOW_DATA_DIR: dataDir,
+      TEMPORAL_DEV_PORT: String(await freePort()),
+      TEMPORAL_UI_PORT: String(await freePort()),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      LLM_SIM_PORT: String(await freePort()),
+      GATEWAY_PORT: String(await freePort()),
+      VENDOR_SIM_PORT: String(await freePort()),
+      TEMPORAL_ADDRESS: '',
+      DATABASE_URL: '',
+      OPENAI_API_KEY: '',
+      OPENAI_BASE_URL: '',
+      LOG_LEVEL: 'warn',
+    };
+  });
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  test('starts everything, answers on the Web UI, stops cleanly, and resumes with its data', async () => {
+    const first = await runCli(['stack', 'up'], env, true);
+    expect(first.stdout).toContain('smoke workflow round-tripped');
+    const ui = await fetch(`http://localhost:${env.TEMPORAL_UI_PORT}/`);
+    expect(ui.status).toBe(200);
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, 'stack.json'), 'utf8'));
+    const childPids: number[] = Object.values(state.children as Record<string, number[]>).flat();
+    expect(childPids.length).toBeGreaterThan(0);
+    const dbUrl: string = state.env.DATABASE_URL;
+    expect(processesUsing(dataDir).length).toBeGreaterThan(0);
+
+    const stopped = await first.stop!();
+    expect(stopped.code).toBe(0);
+    expect(stopped.stdout).toContain('stack stopped');
+    expect(processesUsing(dataDir)).toEqual([]);
+    expect(childPids.filter(alive)).toEqual([]);
+    expect(fs.existsSync(path.join(dataDir, 'stack.json'))).toBe(false);
+
+    const second = await runCli(['stack', 'up'], env, true);
+    const sql = postgres(dbUrl, { max: 1 });
+    const rows = await sql`select id from smoke_checks`;
+    await sql.end();
+    expect(rows.length).toBe(2); // the first run's check survived the restart
+    const again = await second.stop!();
+    expect(again.code).toBe(0);
+    expect(processesUsing(dataDir)).toEqual([]);
+  });
+
+  test('TEMPORAL_ADDRESS=nonsense fails at once, naming the setting', async () => {
+    const run = await runCli(['stack', 'up'], { ...env, TEMPORAL_ADDRESS: 'nonsense' });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/TEMPORAL_ADDRESS="nonsense": expected host:port/);
+  });
+
+  test('an unreachable DATABASE_URL fails fast with what to check', async () => {
+    const port = await freePort();
+    const run = await runCli(['stack', 'up'], { ...env, DATABASE_URL: `postgres://u:p@127.0.0.1:${port}/x` });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/Cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1/);
+    expect(run.stdout).toMatch(/Check DATABASE_URL/);
+  });
+
+  test('a busy port is named with the setting that moves it', async () => {
+    const blocker = net.createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+    try {
+      const run = await runCli(['stack', 'up'], { ...env, EMBEDDED_PG_PORT: String(port) });
+      expect(run.code).toBe(2);
+      expect(run.stdout).toContain(`Port ${port} (embedded PostgreSQL) is already in use`);
+      expect(run.stdout).toContain('EMBEDDED_PG_PORT');
+      expect(processesUsing(dataDir)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  });
+});
