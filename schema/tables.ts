@@ -109,6 +109,21 @@ export const itemRevisions = pgTable(
   (t) => [primaryKey({ columns: [t.itemId, t.textHash] })],
 );
 
+/**
+ * Which items a program drew for which purpose (pilot, calibration round n, golden set). Drawing is
+ * recorded before tasks exist, so a retried draw returns the same items and rounds never overlap.
+ */
+export const programItems = pgTable(
+  'program_items',
+  {
+    programId: text('program_id').notNull().references(() => programs.id),
+    itemId: text('item_id').notNull().references(() => items.id),
+    purpose: text('purpose').notNull(), // pilot | calibration/3 | golden-set
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.itemId] }), index('program_items_purpose').on(t.programId, t.purpose)],
+);
+
 // ── Vendors, raters and human tasks ───────────────────────────────────────────────────────────
 
 export const vendors = pgTable('vendors', {
