@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { createProgramActivities } from './program';
 import { createSmokeActivities } from './smoke';
 
 export type { ActivityDeps } from './deps';
@@ -7,6 +8,7 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
+    ...createProgramActivities(deps),
   };
 }
 

@@ -3,6 +3,7 @@
  * here; exit codes: 0 ok, 1 failure, 2 bad input or configuration (the message says what to fix).
  */
 import { Command, CommanderError } from 'commander';
+import { registerProgramCommands } from './commands/program';
 import { registerStackCommands } from './commands/stack';
 import { registerWorkerCommand } from './commands/worker';
 
@@ -13,6 +14,7 @@ export function buildCli(): Command {
     .exitOverride();
   registerStackCommands(program);
   registerWorkerCommand(program);
+  registerProgramCommands(program);
   return program;
 }
 

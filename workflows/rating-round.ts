@@ -1,0 +1,77 @@
+/**
+ * One round of human rating (the pilot, or a calibration round): draw fresh items, send them to k
+ * raters through the human-task child workflow, then compute agreement per criterion.
+ */
+import { executeChild, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ProgramPlan } from '../activities/program';
+import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
+import type { RoundSummary } from './messages';
+import { MeetsTargetKey, MinAgreementKey } from './search-attributes';
+
+// Workflow time (new Date() is deterministic inside workflows) stamps the summary.
+const { drawItems, computeAgreement } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 10 },
+});
+
+export interface RatingRoundInput {
+  plan: ProgramPlan;
+  phase: 'pilot' | 'calibration';
+  round: number;
+  guidelineVersion: number;
+  /** Workflow id of this round (program/<slug>/pilot or …/calibration/<n>); tasks go to <id>/tasks. */
+  workflowId: string;
+}
+
+export interface RatingRoundResult {
+  summary: RoundSummary;
+  tasks: HumanTasksResult;
+}
+
+export async function runRatingRound(input: RatingRoundInput): Promise<RatingRoundResult> {
+  const { plan, phase, round } = input;
+  const size = phase === 'pilot' ? plan.rounds.pilotSize : plan.rounds.calibrationSize;
+  const itemIds = await drawItems({ programId: plan.programId, purpose: phase === 'pilot' ? 'pilot' : `calibration/${round}`, count: size });
+  const batchId = `${input.workflowId}/tasks`;
+  const tasks = await executeChild(humanTasksWorkflow, {
+    workflowId: batchId,
+    staticSummary: `${phase}${phase === 'calibration' ? ` round ${round}` : ''}: ${itemIds.length} items × ${phase === 'pilot' ? plan.raters.pilotPerItem : plan.raters.perItem} raters`,
+    args: [
+      {
+        batchId,
+        programId: plan.programId,
+        phase,
+        round,
+        kind: 'rate',
+        itemIds,
+        ratersPerItem: phase === 'pilot' ? plan.raters.pilotPerItem : plan.raters.perItem,
+        criteria: plan.criteria,
+        vendorIds: plan.vendorsFor.rate,
+        guidelineVersion: input.guidelineVersion,
+        goldRate: plan.raters.goldRate,
+        minGoldAccuracy: plan.raters.minGoldAccuracy,
+        sla: plan.sla,
+      },
+    ],
+  });
+  const agreement = await computeAgreement({
+    programId: plan.programId,
+    phase,
+    round,
+    criteria: plan.criteria,
+    guidelineVersion: input.guidelineVersion,
+    target: plan.targets.agreement,
+    metric: plan.targets.agreementMetric,
+  });
+  const values = Object.values(agreement).map((a) => a.value ?? 0);
+  const allMeetTarget = Object.values(agreement).every((a) => a.meetsTarget);
+  upsertSearchAttributes([
+    { key: MinAgreementKey, value: values.length ? Math.min(...values) : 0 },
+    { key: MeetsTargetKey, value: allMeetTarget },
+  ]);
+  return {
+    summary: { phase, round, guidelineVersion: input.guidelineVersion, items: itemIds.length, agreement, allMeetTarget, finishedAt: new Date().toISOString() },
+    tasks,
+  };
+}
