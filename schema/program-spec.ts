@@ -123,29 +123,41 @@ export const programSpecSchema = z
       .default({ mode: 'sync', fixLoop: true, maxFixAttempts: 3 }),
   })
   .superRefine((spec, ctx) => {
-    const criteria = new Set(spec.criteria.map((c) => c.id));
-    spec.criteria.forEach((c, i) => {
-      if (spec.criteria.findIndex((o) => o.id === c.id) !== i)
-        ctx.addIssue({ code: 'custom', path: ['criteria', i, 'id'], message: `duplicate criterion "${c.id}"` });
-    });
-    spec.errorTaxonomy.forEach((e, i) => {
-      if (!criteria.has(e.criterion))
-        ctx.addIssue({ code: 'custom', path: ['errorTaxonomy', i, 'criterion'], message: `unknown criterion "${e.criterion}"` });
-    });
-    spec.goldExamples.forEach((g, i) => {
-      for (const key of Object.keys(g.labels))
-        if (!criteria.has(key)) ctx.addIssue({ code: 'custom', path: ['goldExamples', i, 'labels', key], message: `unknown criterion "${key}"` });
-    });
-    const vendorIds = new Set(spec.vendors.map((v) => v.id));
-    spec.vendors.forEach((v, i) => {
-      if (!v.secret && !v.secretEnv)
-        ctx.addIssue({ code: 'custom', path: ['vendors', i], message: 'a vendor needs secretEnv (or secret) to verify its events' });
-    });
-    if (spec.production.writerVendor && !vendorIds.has(spec.production.writerVendor))
-      ctx.addIssue({ code: 'custom', path: ['production', 'writerVendor'], message: `unknown vendor "${spec.production.writerVendor}"` });
-    if (spec.raters.perItem > 1 && spec.raters.pilotPerItem < spec.raters.perItem)
-      ctx.addIssue({ code: 'custom', path: ['raters', 'pilotPerItem'], message: 'the pilot needs at least as many raters per item as later rounds' });
+    for (const problem of referenceProblems(spec)) ctx.addIssue({ code: 'custom', path: problem.path.split('.'), message: problem.message });
   });
+
+/**
+ * Checks between fields (unknown criteria, vendors, duplicates, missing secrets). Tolerant of a
+ * malformed input, so it also runs when the shape itself is invalid: every problem is listed at once.
+ */
+function referenceProblems(input: unknown): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const spec = (input ?? {}) as Record<string, unknown>;
+  const list = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
+  const criteria = list(spec.criteria).map((c) => c?.id);
+  const known = new Set(criteria);
+  criteria.forEach((id, i) => {
+    if (criteria.indexOf(id) !== i) problems.push({ path: `criteria.${i}.id`, message: `duplicate criterion "${String(id)}"` });
+  });
+  list(spec.errorTaxonomy).forEach((e, i) => {
+    if (!known.has(e?.criterion)) problems.push({ path: `errorTaxonomy.${i}.criterion`, message: `unknown criterion "${String(e?.criterion)}"` });
+  });
+  list(spec.goldExamples).forEach((g, i) => {
+    for (const key of Object.keys((g?.labels as object) ?? {}))
+      if (!known.has(key)) problems.push({ path: `goldExamples.${i}.labels.${key}`, message: `unknown criterion "${key}"` });
+  });
+  const vendorList = list(spec.vendors);
+  vendorList.forEach((v, i) => {
+    if (!v?.secret && !v?.secretEnv) problems.push({ path: `vendors.${i}`, message: 'a vendor needs secretEnv (or secret) to verify its events' });
+  });
+  const writer = (spec.production as Record<string, unknown> | undefined)?.writerVendor;
+  if (writer !== undefined && !vendorList.some((v) => v?.id === writer))
+    problems.push({ path: 'production.writerVendor', message: `unknown vendor "${String(writer)}"` });
+  const raters = (spec.raters ?? {}) as Record<string, number>;
+  if (typeof raters.perItem === 'number' && typeof raters.pilotPerItem === 'number' && raters.pilotPerItem < raters.perItem)
+    problems.push({ path: 'raters.pilotPerItem', message: 'the pilot needs at least as many raters per item as later rounds' });
+  return problems;
+}
 
 export type ProgramSpecInput = z.input<typeof programSpecSchema>;
 export type ProgramSpec = z.output<typeof programSpecSchema>;
@@ -162,13 +174,13 @@ export type SpecValidation = { ok: true; spec: ProgramSpec } | { ok: false; prob
 export function validateProgramSpec(input: unknown): SpecValidation {
   const parsed = programSpecSchema.safeParse(input);
   if (parsed.success) return { ok: true, spec: parsed.data };
-  return {
-    ok: false,
-    problems: parsed.error.issues.map((issue) => ({
-      path: issue.path.length ? issue.path.map(String).join('.') : '(root)',
-      message: issue.message,
-    })),
-  };
+  const problems = parsed.error.issues.map((issue) => ({
+    path: issue.path.length ? issue.path.map(String).join('.') : '(root)',
+    message: issue.message,
+  }));
+  for (const extra of referenceProblems(input))
+    if (!problems.some((p) => p.path === extra.path && p.message === extra.message)) problems.push(extra);
+  return { ok: false, problems };
 }
 
 /** "3d" → milliseconds (workflow-safe: no Node APIs). */

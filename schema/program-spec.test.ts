@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { programSpecJsonSchema, SPEC_SCHEMA_FILE } from '../scripts/spec-schema';
+import { durationMs, validateProgramSpec } from './program-spec';
+
+const example = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8'));
+
+describe('program spec', () => {
+  test('the seed-004 example is valid and gets the documented defaults', () => {
+    const result = validateProgramSpec(example);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.spec.criteria.map((c) => c.id)).toEqual(['tone', 'clarity', 'precision', 'factuality']);
+    expect(result.spec.criteria[0].scale).toBe('binary');
+    expect(result.spec.rounds.maxCalibrationRounds).toBe(8);
+    expect(result.spec.gates.autoAfter).toBe('0s');
+  });
+
+  test('a bad spec is refused with every problem listed by path', () => {
+    const bad = structuredClone(example);
+    bad.criteria = [];
+    bad.budget.usd = -5;
+    bad.targets.agreement = 1.5;
+    bad.production.writerVendor = 'nobody';
+    bad.errorTaxonomy[0].criterion = 'tone'; // still valid
+    bad.vendors[0].secretEnv = undefined;
+    const result = validateProgramSpec(bad);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const byPath = Object.fromEntries(result.problems.map((p) => [p.path, p.message]));
+    expect(byPath.criteria).toMatch(/at least one criterion/);
+    expect(byPath['budget.usd']).toMatch(/budget must be positive/);
+    expect(byPath['targets.agreement']).toBeDefined();
+    expect(byPath['production.writerVendor']).toBe('unknown vendor "nobody"');
+    expect(byPath['vendors.0']).toMatch(/needs secretEnv/);
+    expect(result.problems.length).toBeGreaterThanOrEqual(5);
+  });
+
+  test('references to unknown criteria and vendors, duplicates and missing secrets are each named', () => {
+    const bad = structuredClone(example);
+    bad.production.writerVendor = 'nobody';
+    bad.vendors[0].secretEnv = undefined;
+    bad.errorTaxonomy.push({ code: 'X', criterion: 'humour', description: 'not a criterion here' });
+    bad.goldExamples = [{ itemId: 's1', labels: { tone: 1, wit: 0 } }];
+    bad.criteria.push({ ...bad.criteria[0] });
+    const result = validateProgramSpec(bad);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const paths = result.problems.map((p) => `${p.path}: ${p.message}`);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'production.writerVendor: unknown vendor "nobody"',
+        'vendors.0: a vendor needs secretEnv (or secret) to verify its events',
+        `errorTaxonomy.${bad.errorTaxonomy.length - 1}.criterion: unknown criterion "humour"`,
+        'goldExamples.0.labels.wit: unknown criterion "wit"',
+        'criteria.4.id: duplicate criterion "tone"',
+      ]),
+    );
+  });
+
+  test.each([
+    ['id', 'Not A Slug'],
+    ['sla', { remindAfter: 'tomorrow' }],
+    ['rounds', { maxCalibrationRounds: 9 }],
+    ['vendors', [{ id: 'v', name: 'V', kind: 'fax', endpoint: 'x', rateCard: {} }]],
+  ])('field %s with a bad value is refused', (field, value) => {
+    const result = validateProgramSpec({ ...example, [field]: value });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.some((p) => p.path.startsWith(field))).toBe(true);
+  });
+
+  test('durations', () => {
+    expect(durationMs('90s')).toBe(90_000);
+    expect(durationMs('3d')).toBe(259_200_000);
+    expect(() => durationMs('soon')).toThrow('not a duration');
+  });
+
+  test('the committed JSON Schema for editors is current (npm run docs:spec-schema)', () => {
+    expect(fs.readFileSync(SPEC_SCHEMA_FILE, 'utf8')).toBe(programSpecJsonSchema());
+  });
+});
