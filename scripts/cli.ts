@@ -3,6 +3,7 @@
  * here; exit codes: 0 ok, 1 failure, 2 bad input or configuration (the message says what to fix).
  */
 import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './commands/demo';
 import { registerProgramCommands } from './commands/program';
 import { registerStackCommands } from './commands/stack';
 import { registerWorkerCommand } from './commands/worker';
@@ -15,6 +16,7 @@ export function buildCli(): Command {
   registerStackCommands(program);
   registerWorkerCommand(program);
   registerProgramCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

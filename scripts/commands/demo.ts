@@ -1,0 +1,12 @@
+import type { Command } from 'commander';
+import { runDemo } from '../demo';
+
+export function registerDemoCommand(program: Command) {
+  program
+    .command('demo')
+    .description('Run the example synopsis program end to end on the embedded stack and the simulated world.')
+    .option('--keep', 'leave the stack up afterwards to explore in the Temporal UI')
+    .option('--shows <n>', 'shows in the simulated catalog', (v) => Number.parseInt(v, 10), 1000)
+    .option('--seed <n>', 'seed of the simulated world', (v) => Number.parseInt(v, 10), 7)
+    .action((opts: { keep?: boolean; shows: number; seed: number }) => runDemo({ keep: Boolean(opts.keep), shows: opts.shows, seed: opts.seed }));
+}

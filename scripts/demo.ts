@@ -1,0 +1,168 @@
+/**
+ * `npm run demo`: the example synopsis program end to end on the embedded stack and the simulated
+ * world (LLM simulator, simulated vendor), with a scripted program manager who publishes guideline
+ * revisions when a calibration round misses the target and approves the gates. Prints a summary
+ * and the Temporal UI links; `--keep` leaves the stack up to explore.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { sql } from 'drizzle-orm';
+import YAML from 'yaml';
+import { checkProgramPrerequisites, registerProgram } from '../activities/program';
+import { loadConfig, type Config } from '../platform/config';
+import { connectDatabase, type Database } from '../platform/db';
+import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
+import { approveGateUpdate, programStatusQuery, publishGuidelinesUpdate, type ProgramStatus } from '../workflows/messages';
+import { programWorkflow } from '../workflows/program';
+import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
+import { formatStatus, programWorkflowId } from './commands/program';
+import { BIN, startStack, waitForShutdownSignal, type Stack } from './stack';
+
+export interface DemoOptions {
+  keep: boolean;
+  shows: number;
+  seed: number;
+}
+
+const EXAMPLE = path.resolve(__dirname, '../examples/demo-program.yaml');
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const started = Date.now();
+  // The simulated vendor signs its events with this secret; the program spec reads it by name.
+  process.env.VENDOR_SIM_SECRET ??= `whsec_${randomBytes(24).toString('base64')}`;
+  const config = loadConfig();
+  const worldDir = path.join(config.dataDir, 'world', `seed-${opts.seed}-shows-${opts.shows}`);
+  const catalog = path.join(worldDir, 'catalog.jsonl');
+  if (!fs.existsSync(catalog)) {
+    step(`generating a simulated world: ${opts.shows} shows (seed ${opts.seed}) → ${worldDir}`);
+    fs.mkdirSync(worldDir, { recursive: true });
+    cli(['sim', 'catalog', '--shows', String(opts.shows), '--seed', String(opts.seed), '--out', catalog]);
+  }
+
+  step('starting the embedded stack (Temporal dev server, PostgreSQL, LLM simulator, vendor gateway, simulated vendor, worker)');
+  const stack = await startStack(config, { log: (line) => console.log(`  ${line}`) });
+  const stopSignal = waitForShutdownSignal();
+  try {
+    step(`importing the catalog ${catalog}`);
+    cli(['catalog', 'import', catalog], stack.env);
+    const database = await connectDatabase(stack.env.DATABASE_URL, { max: 4 });
+    try {
+      const spec = demoSpec(config);
+      step(`starting program ${spec.id}`);
+      await startProgram(stack, database, spec);
+      const status = await Promise.race([steerUntilDone(stack.client, spec), stopSignal.then(() => null)]);
+      if (!status) return;
+      console.log(`\n${formatStatus(status)}`);
+      await printSummary(database, spec, status, stack, started);
+    } finally {
+      await database.close();
+    }
+    if (opts.keep) {
+      console.log(`\nThe stack stays up (--keep). Temporal Web UI: ${stack.uiUrl}   Ctrl-C to stop.`);
+      await stopSignal;
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+function step(message: string) {
+  console.log(`\n▶ ${message}`);
+}
+
+/** Runs a judgeflow subcommand as a separate process (exactly what a user would type). */
+function cli(args: string[], env: Record<string, string> = {}) {
+  const run = spawnSync(process.execPath, [BIN, ...args], { stdio: 'inherit', env: { ...process.env, ...env } });
+  if (run.status !== 0) throw new Error(`judgeflow ${args.join(' ')} failed with exit code ${run.status}`);
+}
+
+/** The example spec, pointed at this stack's simulated vendor and given a unique id per run. */
+function demoSpec(config: Config): ProgramSpec {
+  const raw = YAML.parse(fs.readFileSync(EXAMPLE, 'utf8'));
+  raw.id = `synopsis-demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
+  raw.vendors[0].endpoint = `http://127.0.0.1:${config.vendorSim.port}/v1/tasks`;
+  const result = validateProgramSpec(raw);
+  if (!result.ok) throw new Error(`examples/demo-program.yaml is invalid: ${JSON.stringify(result.problems)}`);
+  return result.spec;
+}
+
+async function startProgram(stack: Stack, database: Database, spec: ProgramSpec) {
+  const { config } = stack;
+  const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, process.env, { rpmLimit: config.llm.rpmLimit, model: config.llm.model });
+  console.log(`  estimate: ${estimate.humanTasks.total} human tasks, ${estimate.llmCalls.total} LLM calls, $${estimate.costUsd.total}, ${estimate.days.expected} days at production SLAs`);
+  await registerProgram(database.db, spec, estimate, secrets);
+  await stack.client.workflow.start(programWorkflow, {
+    workflowId: programWorkflowId(spec.id),
+    taskQueue: config.temporal.taskQueue,
+    args: [{ programId: spec.id }],
+    staticSummary: `${spec.name}`,
+    typedSearchAttributes: [
+      { key: ProgramKey, value: spec.id },
+      { key: PhaseKey, value: 'scoping' },
+      { key: StatusKey, value: 'running' },
+    ],
+  });
+  console.log(`  ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(programWorkflowId(spec.id))}`);
+}
+
+/**
+ * The scripted PM: at a calibration gate below target, publishes a revision (the simulated raters
+ * agree more under newer guidelines); approves every gate that waits for a human.
+ */
+async function steerUntilDone(client: Client, spec: ProgramSpec): Promise<ProgramStatus> {
+  const handle = client.workflow.getHandle(programWorkflowId(spec.id));
+  let lastLine = '';
+  const handledGates = new Set<string>();
+  for (;;) {
+    const s = await handle.query(programStatusQuery);
+    const line = `  [${s.phase}${s.phase === 'calibration' ? ` r${s.round}` : ''}] ${s.status}${s.gate ? ` at gate ${s.gate.name}` : ''} · tasks ${s.tasks.completed} · labels ${s.tasks.labels} · $${s.spendUsd.toFixed(2)}${s.production ? ` · judged ${s.production.judged}/${s.production.total}` : ''}`;
+    if (line !== lastLine) console.log(line);
+    lastLine = line;
+    if (s.status === 'completed' || s.status === 'cancelled' || s.status === 'failed') return s;
+    if (s.gate && !handledGates.has(s.gate.name)) {
+      handledGates.add(s.gate.name);
+      const latest = s.rounds.at(-1);
+      if (s.gate.name.startsWith('calibration/') && latest && !latest.allMeetTarget) {
+        const below = Object.entries(latest.agreement).filter(([, a]) => !a.meetsTarget).map(([c]) => c);
+        const version = s.guidelineVersion + 1;
+        await handle.executeUpdate(publishGuidelinesUpdate, {
+          args: [{ requestId: randomUUID(), actor: 'demo-pm', version, text: `Guidelines v${version}: worked examples and taxonomy codes added for ${below.join(', ')}.`, note: `round ${latest.round} below target on ${below.join(', ')}` }],
+        });
+        console.log(`  PM published guidelines v${version} (below target: ${below.join(', ')})`);
+      }
+      if (s.status === 'waiting_gate') {
+        await handle.executeUpdate(approveGateUpdate, { args: [{ requestId: randomUUID(), actor: 'demo-pm', gate: s.gate.name, note: 'demo: approved' }] });
+        console.log(`  PM approved gate ${s.gate.name}`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function printSummary(database: Database, spec: ProgramSpec, status: ProgramStatus, stack: Stack, started: number) {
+  const q = async <T>(query: ReturnType<typeof sql>) => (await database.db.execute(query)) as unknown as T[];
+  const calibration = status.rounds.filter((r) => r.phase === 'calibration');
+  const reached = calibration.find((r) => r.allMeetTarget);
+  const passRates = await q<{ criterion: string; pass_rate: number; n: number }>(sql`
+    select criterion, avg(verdict)::float as pass_rate, count(*)::int as n from item_verdicts
+    where program_id = ${spec.id} group by criterion order by criterion`);
+  const fixes = await q<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${spec.id} group by status`);
+  const cost = await q<{ kind: string; usd: number }>(sql`select kind, sum(cost_usd)::float as usd from usage_ledger where program_id = ${spec.id} group by kind order by kind`);
+  const ui = `${stack.config.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows`;
+  console.log(`
+══ judgeflow demo summary (simulated world) ══
+rounds to target      ${reached ? `${reached.round} calibration round(s)` : `not reached in ${calibration.length} rounds`}
+golden set            ${status.goldenSet ? `${status.goldenSet.items} items (dev ${status.goldenSet.dev}, test ${status.goldenSet.test}, reviewed ${status.goldenSet.reviewed})` : '—'}
+judge accuracy (test) ${status.judges.map((j) => `${j.criterion} ${pct(j.testAccuracy)}`).join(' · ') || '—'}
+pass rates            ${passRates.map((r) => `${r.criterion} ${pct(r.pass_rate)} of ${r.n}`).join(' · ') || '—'}
+fix loop              ${fixes.map((f) => `${f.status} ${f.n}`).join(' · ') || 'no fix cycles'}
+cost                  ${cost.map((c) => `${c.kind} $${c.usd.toFixed(2)}`).join(' · ') || '$0'} (total $${status.spendUsd.toFixed(2)} of $${status.budgetUsd})
+wall time             ${((Date.now() - started) / 1000).toFixed(0)} s
+Temporal UI           ${ui}/${encodeURIComponent(programWorkflowId(spec.id))}
+                      ${ui}?query=${encodeURIComponent(`JudgeflowProgram="${spec.id}"`)}`);
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
