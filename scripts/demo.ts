@@ -152,6 +152,8 @@ async function printSummary(database: Database, spec: ProgramSpec, status: Progr
   const fixes = await q<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${spec.id} group by status`);
   const cost = await q<{ kind: string; usd: number }>(sql`select kind, sum(cost_usd)::float as usd from usage_ledger where program_id = ${spec.id} group by kind order by kind`);
   const ui = `${stack.config.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows`;
+  const histories = await historySizes(stack.client, spec.id);
+  const largest = histories.sort((a, b) => b.events - a.events)[0];
   console.log(`
 ══ judgeflow demo summary (simulated world) ══
 rounds to target      ${reached ? `${reached.round} calibration round(s)` : `not reached in ${calibration.length} rounds`}
@@ -160,9 +162,19 @@ judge accuracy (test) ${status.judges.map((j) => `${j.criterion} ${pct(j.testAcc
 pass rates            ${passRates.map((r) => `${r.criterion} ${pct(r.pass_rate)} of ${r.n}`).join(' · ') || '—'}
 fix loop              ${fixes.map((f) => `${f.status} ${f.n}`).join(' · ') || 'no fix cycles'}
 cost                  ${cost.map((c) => `${c.kind} $${c.usd.toFixed(2)}`).join(' · ') || '$0'} (total $${status.spendUsd.toFixed(2)} of $${status.budgetUsd})
+workflows             ${histories.length}, largest history ${largest ? `${largest.events} events (${largest.workflowId})` : '—'}
 wall time             ${((Date.now() - started) / 1000).toFixed(0)} s
 Temporal UI           ${ui}/${encodeURIComponent(programWorkflowId(spec.id))}
                       ${ui}?query=${encodeURIComponent(`JudgeflowProgram="${spec.id}"`)}`);
+}
+
+/** Every workflow of the program (ids start with program/<id>) and its history length. */
+export async function historySizes(client: Client, programId: string): Promise<{ workflowId: string; events: number }[]> {
+  const out: { workflowId: string; events: number }[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${programWorkflowId(programId)}"` })) {
+    out.push({ workflowId: wf.workflowId, events: wf.historyLength });
+  }
+  return out;
 }
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
