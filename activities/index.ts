@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './deps';
+import { createProductionActivities } from './production';
 import { createProgramActivities } from './program';
 import { createSmokeActivities } from './smoke';
 
@@ -9,6 +10,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
     ...createProgramActivities(deps),
+    ...createProductionActivities(deps),
   };
 }
 

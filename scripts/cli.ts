@@ -3,7 +3,9 @@
  * here; exit codes: 0 ok, 1 failure, 2 bad input or configuration (the message says what to fix).
  */
 import { Command, CommanderError } from 'commander';
+import { registerCatalogCommands } from './commands/catalog';
 import { registerDemoCommand } from './commands/demo';
+import { registerJudgeRunCommand } from './commands/judge-run';
 import { registerProgramCommands } from './commands/program';
 import { registerStackCommands } from './commands/stack';
 import { registerWorkerCommand } from './commands/worker';
@@ -17,6 +19,8 @@ export function buildCli(): Command {
   registerWorkerCommand(program);
   registerProgramCommands(program);
   registerDemoCommand(program);
+  registerCatalogCommands(program);
+  registerJudgeRunCommand(program);
   return program;
 }
 

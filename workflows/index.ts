@@ -1,2 +1,5 @@
 // Every workflow the judgeflow worker runs. Deterministic code only: no Node APIs, no I/O.
 export { smokeWorkflow } from './smoke';
+export { productionWorkflow, productionShardWorkflow } from './production';
+export { fixLoopWorkflow } from './fix-loop';
+export { prelaunchWorkflow } from './prelaunch';

@@ -1,0 +1,93 @@
+/**
+ * The writer fix loop of one synopsis (`program/<slug>/fix/<itemId>`): a writer task carrying the
+ * failing criteria and the judges' summaries, the revision re-judged by the whole panel, then pass,
+ * another attempt with what still fails, or escalation after `maxAttempts`. Every attempt is a
+ * fix_attempts row (criteria, writer, before/after text hash, what still failed) for the learning loop.
+ */
+import { executeChild, proxyActivities } from '@temporalio/workflow';
+import type { createProductionActivities } from '../activities/production';
+import type { ProgramPlan } from '../activities/program';
+import { humanTasksWorkflow } from './human-tasks';
+import type { JudgeItemsActivity } from './judge-contract';
+
+export interface FixLoopInput {
+  programId: string;
+  itemId: string;
+  /** The production run that found the failure (its item_verdicts hold the judges' summaries). */
+  runKey: string;
+  failingCriteria: string[];
+  /** The whole panel re-judges a revision (a fix must not break another criterion). */
+  criteria: string[];
+  prompts: Record<string, string>;
+  samples: number;
+  model?: string;
+  maxAttempts: number;
+  /** Default: the program's first vendor with the `write` role. */
+  writerVendorId?: string;
+}
+
+export interface FixLoopResult {
+  cycleId: string;
+  outcome: 'passed' | 'escalated' | 'already-closed';
+  attempts: number;
+  stillFailing: string[];
+}
+
+type FixActivities = ReturnType<typeof createProductionActivities> & { loadProgramPlan(programId: string): Promise<ProgramPlan> };
+const acts = proxyActivities<FixActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
+const judge = proxyActivities<JudgeItemsActivity>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
+
+export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResult> {
+  const cycle = await acts.openFixCycle({ programId: input.programId, itemId: input.itemId, failingCriteria: input.failingCriteria });
+  if (cycle.status !== 'open') return { cycleId: cycle.cycleId, outcome: 'already-closed', attempts: cycle.attempts, stillFailing: [] };
+  const plan = await acts.loadProgramPlan(input.programId);
+  const vendorId = input.writerVendorId ?? plan.vendorsFor.write[0];
+  if (!vendorId) throw new Error(`program ${input.programId} has no vendor with the write role: add one to the spec to run the fix loop`);
+
+  let failing = input.failingCriteria;
+  let summaries = await acts.judgeSummaries({ runKey: input.runKey, itemId: input.itemId, criteria: failing });
+  let beforeHash = cycle.textHash;
+  for (let attempt = cycle.attempts + 1; attempt <= input.maxAttempts; attempt++) {
+    await acts.startFixAttempt({ cycleId: cycle.cycleId, attempt, failingCriteria: failing, beforeHash });
+    const batchId = `${fixLoopWorkflowId(input.programId, input.itemId)}/write-${attempt}`;
+    const tasks = await executeChild(humanTasksWorkflow, {
+      workflowId: batchId,
+      staticSummary: `rewrite ${input.itemId} (attempt ${attempt}/${input.maxAttempts}): fails ${failing.join(', ')}`,
+      args: [
+        {
+          batchId,
+          programId: input.programId,
+          phase: 'fix' as const,
+          kind: 'write' as const,
+          itemIds: [input.itemId],
+          ratersPerItem: 1,
+          criteria: failing,
+          vendorIds: [vendorId],
+          guidelineVersion: plan.guidelineVersion,
+          goldRate: 0,
+          minGoldAccuracy: 0,
+          sla: plan.sla,
+          itemContext: { [input.itemId]: { failingCriteria: failing, summaries } },
+        },
+      ],
+    });
+    const revision = tasks.revisions?.find((r) => r.itemId === input.itemId);
+    const afterHash = revision?.textHash ?? (await acts.currentTextHash(input.itemId));
+    // Each attempt's judgments live under their own run key, so the re-judging of a revision is kept apart.
+    const runKey = `${input.runKey}/fix/${input.itemId}/${attempt}`;
+    await judge.judgeItems({ programId: input.programId, runId: runKey, itemIds: [input.itemId], criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model });
+    const still = (await acts.failingItems({ runKey, itemIds: [input.itemId] }))[0]?.failingCriteria ?? [];
+    const outcome = still.length === 0 ? 'passed' : attempt === input.maxAttempts ? 'escalated' : 'failed';
+    await acts.finishFixAttempt({ cycleId: cycle.cycleId, attempt, taskId: revision?.taskId ?? null, afterHash, outcome, stillFailing: still });
+    if (outcome === 'passed') return { cycleId: cycle.cycleId, outcome, attempts: attempt, stillFailing: [] };
+    if (outcome === 'escalated') return { cycleId: cycle.cycleId, outcome, attempts: attempt, stillFailing: still };
+    failing = still;
+    summaries = await acts.judgeSummaries({ runKey, itemId: input.itemId, criteria: failing });
+    beforeHash = afterHash;
+  }
+  // Restarted with every attempt already used (e.g. after a terminate): nothing left to try.
+  await acts.closeFixCycle({ cycleId: cycle.cycleId, status: 'escalated' });
+  return { cycleId: cycle.cycleId, outcome: 'escalated', attempts: input.maxAttempts, stillFailing: failing };
+}
+
+export const fixLoopWorkflowId = (programId: string, itemId: string) => `program/${programId}/fix/${itemId}`;

@@ -1,0 +1,227 @@
+/**
+ * Production judging: the run workflow (`program/<slug>/production/<runId>`) cuts the selected items
+ * into shards (id ranges found by keyset paging, so no workflow carries item ids beyond one page) and
+ * runs them as child workflows, at most `maxConcurrentShards` at once. It continues-as-new with its
+ * cursor every SHARDS_PER_EXECUTION shards, and each shard judges at most `shardSize` items in pages
+ * of `batchSize`, so every history is bounded whatever the catalog size. A failing item starts its
+ * writer fix loop (`program/<slug>/fix/<itemId>`, abandoned on close so it outlives the run).
+ */
+import {
+  ParentClosePolicy,
+  condition,
+  continueAsNew,
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  startChild,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { createProductionActivities, ItemSelection, ShardRange } from '../activities/production';
+import type { JudgeItemsActivity } from './judge-contract';
+import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
+
+export type { ItemSelection } from '../activities/production';
+
+export interface ProductionInput {
+  programId: string;
+  runId: string;
+  mode: 'sync' | 'batch';
+  itemSelection: ItemSelection;
+  criteria: string[];
+  /** Judge prompt hash per key (`criterion` or `criterion.agent`). */
+  prompts: Record<string, string>;
+  samples: number;
+  model?: string;
+  fixLoop: boolean;
+  maxFixAttempts: number;
+  writerVendorId?: string;
+  /** Items per shard workflow (default 1000). */
+  shardSize?: number;
+  /** Items per judging activity (default 250). */
+  batchSize?: number;
+  /** Shard workflows running at once (default 8). */
+  maxConcurrentShards?: number;
+}
+
+export interface ProductionProgress {
+  runId: string;
+  runKey: string;
+  mode: 'sync' | 'batch';
+  total: number;
+  /** Items whose judging finished (with or without errors). */
+  judged: number;
+  /** Items with an LLM error on some criterion (never counted as a pass). */
+  errors: number;
+  /** Items failing at least one criterion. */
+  failing: number;
+  fixLoopsStarted: number;
+  shardsDone: number;
+  shardsRunning: number;
+  executions: number;
+  done: boolean;
+}
+
+/** What the run returns (the program workflow reads judged, total, failing). */
+export type ProductionSummary = ProductionProgress;
+
+export interface ProductionCursor {
+  after: string | null;
+  assigned: number;
+  shardIndex: number;
+  progress: ProductionProgress;
+}
+
+export const productionStatusQuery = defineQuery<ProductionProgress>('productionStatus');
+
+export interface ShardInput extends Omit<ProductionInput, 'runId' | 'itemSelection' | 'maxConcurrentShards' | 'shardSize'> {
+  runKey: string;
+  selection: ItemSelection;
+  range: ShardRange;
+  batchSize: number;
+}
+export interface ShardResult {
+  judged: number;
+  errors: number;
+  failing: number;
+  fixLoopsStarted: number;
+}
+
+type ProductionActivities = ReturnType<typeof createProductionActivities>;
+const acts = proxyActivities<ProductionActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
+// A judging activity heartbeats per completed request; a dead worker is noticed within the heartbeat timeout.
+const judge = proxyActivities<JudgeItemsActivity>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } });
+
+/** A new execution after this many shards keeps the run's history bounded. */
+export const SHARDS_PER_EXECUTION = 50;
+
+export const productionWorkflowId = (programId: string, runId: string) => `program/${programId}/production/${runId}`;
+
+export async function productionWorkflow(input: ProductionInput, cursor?: ProductionCursor): Promise<ProductionSummary> {
+  const runKey = `${input.programId}/${input.runId}`;
+  const shardSize = input.shardSize ?? 1000;
+  const maxRunning = input.maxConcurrentShards ?? 8;
+  if (!cursor) {
+    const { total } = await acts.startProductionRun({
+      programId: input.programId,
+      runKey,
+      mode: input.mode,
+      selection: input.itemSelection,
+      params: { criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model ?? null, fixLoop: input.fixLoop },
+    });
+    cursor = {
+      after: null,
+      assigned: 0,
+      shardIndex: 0,
+      progress: { runId: input.runId, runKey, mode: input.mode, total, judged: 0, errors: 0, failing: 0, fixLoopsStarted: 0, shardsDone: 0, shardsRunning: 0, executions: 1, done: false },
+    };
+  }
+  const state = cursor;
+  const progress = state.progress;
+  setHandler(productionStatusQuery, () => ({ ...progress }));
+
+  const limit = 'limit' in input.itemSelection ? input.itemSelection.limit : undefined;
+  const running = new Set<number>();
+  let startedHere = 0;
+  let exhausted = false;
+  const { runId: _r, itemSelection, maxConcurrentShards: _m, shardSize: _s, ...common } = input;
+
+  while (true) {
+    while (!exhausted && running.size < maxRunning && startedHere < SHARDS_PER_EXECUTION) {
+      const size = limit === undefined ? shardSize : Math.min(shardSize, limit - state.assigned);
+      const range = size > 0 ? await acts.nextShard({ selection: itemSelection, after: state.after, size }) : null;
+      if (!range) {
+        exhausted = true;
+        break;
+      }
+      state.after = range.through;
+      state.assigned += range.count;
+      const index = ++state.shardIndex;
+      startedHere++;
+      running.add(index);
+      progress.shardsRunning = running.size;
+      void executeChild(productionShardWorkflow, {
+        workflowId: `${productionWorkflowId(input.programId, input.runId)}/shard-${index}`,
+        staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
+        args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250 }],
+      }).then((r) => {
+        running.delete(index);
+        progress.shardsRunning = running.size;
+        progress.shardsDone++;
+        progress.judged += r.judged;
+        progress.errors += r.errors;
+        progress.failing += r.failing;
+        progress.fixLoopsStarted += r.fixLoopsStarted;
+      });
+    }
+    if (running.size === 0) break;
+    const before = progress.shardsDone;
+    await condition(() => progress.shardsDone > before);
+    await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors });
+  }
+
+  if (!exhausted) {
+    progress.executions++;
+    await continueAsNew<typeof productionWorkflow>(input, state);
+  }
+  progress.done = true;
+  await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors, status: 'completed' });
+  return { ...progress };
+}
+
+/** One shard: pages of items through the judging activity, then fix loops for the failing ones. */
+export async function productionShardWorkflow(input: ShardInput): Promise<ShardResult> {
+  const result: ShardResult = { judged: 0, errors: 0, failing: 0, fixLoopsStarted: 0 };
+  let after = input.range.after;
+  while (true) {
+    const itemIds = await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
+    if (!itemIds.length) break;
+    after = itemIds[itemIds.length - 1];
+    const judged = await judge.judgeItems({
+      programId: input.programId,
+      runId: input.runKey,
+      itemIds,
+      criteria: input.criteria,
+      prompts: input.prompts,
+      samples: input.samples,
+      model: input.model,
+      mode: input.mode,
+    });
+    result.judged += itemIds.length;
+    result.errors += judged.failedItemIds.length;
+    const failing = await acts.failingItems({ runKey: input.runKey, itemIds });
+    result.failing += failing.length;
+    if (input.fixLoop) {
+      for (const item of failing) if (await startFixLoop(input, item.itemId, item.failingCriteria)) result.fixLoopsStarted++;
+    }
+  }
+  return result;
+}
+
+async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: string[]): Promise<boolean> {
+  const args: FixLoopInput = {
+    programId: input.programId,
+    itemId,
+    runKey: input.runKey,
+    failingCriteria,
+    criteria: input.criteria,
+    prompts: input.prompts,
+    samples: input.samples,
+    model: input.model,
+    maxAttempts: input.maxFixAttempts,
+    writerVendorId: input.writerVendorId,
+  };
+  try {
+    await startChild(fixLoopWorkflow, {
+      workflowId: fixLoopWorkflowId(input.programId, itemId),
+      staticSummary: `fix ${itemId}: fails ${failingCriteria.join(', ')}`,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [args],
+    });
+    return true;
+  } catch (err) {
+    // A fix loop already running for this item keeps going; it re-judges the item's latest text itself.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}
