@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createProductionActivities } from './production';
+import { createHumanTaskActivities } from './human-tasks';
 import { createProgramActivities } from './program';
 import { createSmokeActivities } from './smoke';
 
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
     ...createProgramActivities(deps),
+    ...createHumanTaskActivities(deps),
     ...createProductionActivities(deps),
   };
 }

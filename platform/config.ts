@@ -47,6 +47,13 @@ export const SETTINGS = [
   { env: 'GATEWAY_PORT', schema: port, default: '8780', description: 'Port of the vendor gateway.' },
   { env: 'GATEWAY_PUBLIC_URL', schema: url, description: 'URL vendors post events to. Unset: http://127.0.0.1:$GATEWAY_PORT.' },
   { env: 'VENDOR_SIM_PORT', schema: port, default: '8791', description: 'Port of the simulated vendor.' },
+  { env: 'GATEWAY_MAX_SKEW_SECONDS', schema: positiveInt, default: '300', description: 'Largest difference between a vendor event\'s webhook-timestamp and the gateway clock (older or newer deliveries get 401).' },
+  { env: 'GATEWAY_BODY_LIMIT_BYTES', schema: positiveInt, default: '262144', description: 'Largest event body the gateway accepts (larger ones get 413).' },
+  { env: 'GATEWAY_MAX_IN_FLIGHT', schema: positiveInt, default: '512', description: 'Events the gateway processes at once; beyond it vendors get 429 with Retry-After.' },
+  { env: 'GATEWAY_RECONCILE_INTERVAL_MS', schema: positiveInt, default: '5000', description: 'How often the reconciler re-signals stored vendor events whose signal did not go through.' },
+  { env: 'VENDOR_SIM_ID', schema: z.string().min(1), default: 'sim-vendor', description: 'Vendor id the simulated vendor posts events as (the program spec\'s vendor id).' },
+  { env: 'VENDOR_SIM_SECRET', schema: z.string().regex(/^whsec_/, 'expected a whsec_… secret'), description: 'Signing secret of the simulated vendor. Unset: the stack does not start the simulated vendor.' },
+  { env: 'VENDOR_SIM_LATENCY_MS', schema: z.coerce.number().nonnegative(), default: '200', description: 'Mean time a simulated rater takes per task (0 for tests).' },
 ] as const satisfies readonly Setting[];
 
 export type SettingName = (typeof SETTINGS)[number]['env'];
@@ -68,8 +75,8 @@ export interface Config {
   };
   database: { url?: string; embeddedPort: number };
   llm: { apiKey?: string; baseUrl?: string; model: string; rpmLimit: number; simPort: number };
-  gateway: { port: number; publicUrl: string };
-  vendorSim: { port: number };
+  gateway: { port: number; publicUrl: string; maxSkewSeconds: number; bodyLimitBytes: number; maxInFlight: number; reconcileIntervalMs: number };
+  vendorSim: { port: number; id: string; secret?: string; latencyMs: number };
   /** The raw environment, for libraries with their own conventions (@temporalio/envconfig). */
   env: Record<string, string | undefined>;
 }
@@ -131,8 +138,12 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     gateway: {
       port: gatewayPort,
       publicUrl: ((v.GATEWAY_PUBLIC_URL as string | undefined) ?? `http://127.0.0.1:${gatewayPort}`).replace(/\/$/, ''),
+      maxSkewSeconds: v.GATEWAY_MAX_SKEW_SECONDS,
+      bodyLimitBytes: v.GATEWAY_BODY_LIMIT_BYTES,
+      maxInFlight: v.GATEWAY_MAX_IN_FLIGHT,
+      reconcileIntervalMs: v.GATEWAY_RECONCILE_INTERVAL_MS,
     },
-    vendorSim: { port: v.VENDOR_SIM_PORT },
+    vendorSim: { port: v.VENDOR_SIM_PORT, id: v.VENDOR_SIM_ID, secret: v.VENDOR_SIM_SECRET, latencyMs: v.VENDOR_SIM_LATENCY_MS },
     env,
   };
 }

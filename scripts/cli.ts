@@ -5,8 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerCatalogCommands } from './commands/catalog';
 import { registerDemoCommand } from './commands/demo';
+import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeRunCommand } from './commands/judge-run';
 import { registerProgramCommands } from './commands/program';
+import { registerSimVendorCommand } from './commands/sim-vendor';
 import { registerStackCommands } from './commands/stack';
 import { registerWorkerCommand } from './commands/worker';
 
@@ -21,6 +23,8 @@ export function buildCli(): Command {
   registerDemoCommand(program);
   registerCatalogCommands(program);
   registerJudgeRunCommand(program);
+  registerGatewayCommand(program);
+  registerSimVendorCommand(program);
   return program;
 }
 

@@ -36,6 +36,9 @@ export interface ChildService {
 /** Other processes join the stack by adding themselves here. */
 export const CHILD_SERVICES: ChildService[] = [
   { name: 'worker', args: () => ['worker'], enabled: (_c, o) => (o.workers ?? 1) > 0 },
+  { name: 'gateway', args: () => ['gateway'], enabled: () => true, port: (c) => ({ port: c.gateway.port, setting: 'GATEWAY_PORT' }) },
+  // The simulated vendor runs when the stack has its secret (the demo and the tests set one).
+  { name: 'vendor-sim', args: () => ['sim', 'vendor'], enabled: (c) => !!c.vendorSim.secret, port: (c) => ({ port: c.vendorSim.port, setting: 'VENDOR_SIM_PORT' }) },
 ];
 
 export interface StackOptions {

@@ -1,5 +1,6 @@
 // Every workflow the judgeflow worker runs. Deterministic code only: no Node APIs, no I/O.
 export { smokeWorkflow } from './smoke';
+export { humanTasksWorkflow } from './human-tasks';
 export { productionWorkflow, productionShardWorkflow } from './production';
 export { fixLoopWorkflow } from './fix-loop';
 export { prelaunchWorkflow } from './prelaunch';

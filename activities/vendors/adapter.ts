@@ -1,0 +1,45 @@
+/**
+ * One interface for every vendor: judgeflow dispatches and cancels tasks through it and reads the
+ * vendor's rater pool. Completions come back through the gateway, never through the adapter.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { RaterList, TaskDispatch } from '../../schema/vendor-events';
+import type { vendors } from '../../schema/tables';
+import { createHttpVendorAdapter } from './http';
+import { createLabelStudioAdapter } from './label-studio';
+
+export type VendorRow = typeof vendors.$inferSelect;
+export type VendorRater = RaterList['raters'][number];
+
+export interface VendorAdapter {
+  /** Idempotent by task id: dispatching a task twice creates it once at the vendor. */
+  dispatch(tasks: TaskDispatch[]): Promise<void>;
+  /** Withdraws tasks (reassigned, batch cancelled, deadline passed); unknown ids are ignored. */
+  cancel(taskIds: string[]): Promise<void>;
+  /** Nudges raters about overdue tasks; vendors without a reminder channel just get it recorded. */
+  remind?(taskIds: string[]): Promise<void>;
+  listRaters(): Promise<VendorRater[]>;
+}
+
+export function createVendorAdapter(vendor: VendorRow, env: Record<string, string | undefined> = process.env): VendorAdapter {
+  switch (vendor.kind) {
+    case 'http':
+      return createHttpVendorAdapter(vendor);
+    case 'label-studio':
+      return createLabelStudioAdapter(vendor, env);
+    default:
+      throw ApplicationFailure.nonRetryable(`vendor ${vendor.id} has unknown kind "${vendor.kind}"`, 'UnknownVendorKind');
+  }
+}
+
+/**
+ * A vendor's answer as an activity error: 4xx (our request is wrong, retrying will not help) is
+ * non-retryable; anything else is retried by Temporal.
+ */
+export async function vendorFailure(vendorId: string, what: string, res: Response): Promise<Error> {
+  const body = (await res.text().catch(() => '')).slice(0, 500);
+  const message = `vendor ${vendorId} answered ${res.status} to ${what}: ${body}`;
+  return res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429
+    ? ApplicationFailure.nonRetryable(message, 'VendorRejected')
+    : new Error(message);
+}

@@ -1,0 +1,87 @@
+/**
+ * What crosses the vendor boundary, validated with zod on both sides: the events a vendor posts to
+ * the gateway (`POST /v1/vendors/:vendorId/events`) and the task dispatches judgeflow sends to a
+ * generic HTTP vendor. docs/vendors.md documents both with examples.
+ */
+import { z } from 'zod';
+
+/** Bounded identifiers: they end up in unique indexes and workflow signals. */
+const id = z.string().min(1).max(300);
+
+export const labelSchema = z.object({
+  criterion: z.string().min(1).max(100),
+  /** binary: 1 pass, 0 fail; Likert: 1..n */
+  value: z.number().int().min(0).max(10),
+  explanation: z.string().max(5_000).default(''),
+  errorCodes: z.array(z.string().min(1).max(100)).max(20).default([]),
+});
+export type LabelInput = z.infer<typeof labelSchema>;
+
+const base = { taskId: id, occurredAt: z.string().datetime({ offset: true }).optional() };
+
+export const vendorEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...base,
+    type: z.literal('task.completed'),
+    /** The vendor's own rater id (judgeflow stores it as `<vendorId>:<raterId>`). */
+    raterId: id,
+    labels: z.array(labelSchema).min(1).max(50),
+  }),
+  z.object({ ...base, type: z.literal('task.declined'), raterId: id.optional(), reason: z.string().max(2_000).default('') }),
+  z.object({ ...base, type: z.literal('task.expired'), reason: z.string().max(2_000).default('') }),
+  z.object({
+    ...base,
+    type: z.literal('revision.submitted'),
+    raterId: id,
+    text: z.string().min(1).max(20_000),
+    notes: z.string().max(5_000).default(''),
+  }),
+]);
+export type VendorEvent = z.infer<typeof vendorEventSchema>;
+export type VendorEventType = VendorEvent['type'];
+export const VENDOR_EVENT_TYPES = ['task.completed', 'task.declined', 'task.expired', 'revision.submitted'] as const;
+
+/** What a rater needs to do a task without access to judgeflow's database. */
+export const taskDispatchSchema = z.object({
+  taskId: id,
+  batchId: id,
+  programId: id,
+  kind: z.enum(['rate', 'review', 'write']),
+  /** The vendor's rater id the task is assigned to. */
+  raterId: id,
+  item: z.object({ id, textHash: z.string(), text: z.string(), locale: z.string() }),
+  show: z.record(z.string(), z.unknown()),
+  criteria: z.array(z.string()),
+  guidelineVersion: z.number().int(),
+  dueAt: z.string(),
+  context: z.record(z.string(), z.unknown()).default({}),
+});
+export type TaskDispatch = z.infer<typeof taskDispatchSchema>;
+
+export const dispatchRequestSchema = z.object({ tasks: z.array(taskDispatchSchema).min(1).max(1_000) });
+export const taskIdsRequestSchema = z.object({ taskIds: z.array(id).min(1).max(1_000) });
+
+export const raterListSchema = z.object({
+  raters: z.array(
+    z.object({
+      id,
+      /** kinds / criteria / locales the rater may take; absent = any. */
+      qualification: z
+        .object({ kinds: z.array(z.string()).optional(), criteria: z.array(z.string()).optional(), locales: z.array(z.string()).optional() })
+        .default({}),
+    }),
+  ),
+});
+export type RaterList = z.infer<typeof raterListSchema>;
+
+/** The signal the gateway and the reconciler send to a human-task workflow for each stored event. */
+export interface VendorEventSignal {
+  eventId: number;
+  taskId: string;
+  type: VendorEventType;
+}
+
+/** The gateway's error body, for every 4xx/5xx. */
+export interface GatewayError {
+  error: { code: string; message: string; details?: unknown };
+}

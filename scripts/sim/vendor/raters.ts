@@ -1,0 +1,78 @@
+/**
+ * SIMULATED raters and writers of the simulated vendor. Each rater has a per-criterion
+ * sensitivity (says pass when the hidden truth passes) and specificity (says fail when it fails);
+ * both improve with the guideline version the task carries. Some raters are careless (near
+ * chance), some drift (worse with every task they do). Writers fix a failing criterion with a
+ * configured probability. All draws are deterministic per seed and task.
+ */
+import { assessSynopsis, truthKey } from '../../../lib/sim/assess';
+import { reviseSynopsis } from '../../../lib/sim/revise';
+import { Rng, unitFor } from '../../../lib/sim/rng';
+import { showSchema, type Show } from '../../../schema/catalog';
+import type { LabelInput, TaskDispatch } from '../../../schema/vendor-events';
+
+export interface RaterPoolOptions {
+  seed: number;
+  raters: number;
+  /** Share of raters answering near chance. */
+  carelessShare: number;
+  /** Share of raters whose accuracy falls with every task they do. */
+  driftingShare: number;
+  /** Accuracy gained per guideline version above 1 (capped). */
+  guidelineGain: number;
+  /** Probability that a writer's revision fixes each failing criterion. */
+  fixProbability: number;
+}
+
+export interface SimRater {
+  id: string;
+  profile: 'careful' | 'careless' | 'drifting';
+  sensitivity: number;
+  specificity: number;
+  tasksDone: number;
+}
+
+export const DEFAULT_POOL: RaterPoolOptions = { seed: 1, raters: 12, carelessShare: 0.1, driftingShare: 0.1, guidelineGain: 0.05, fixProbability: 0.7 };
+
+export function buildPool(opts: RaterPoolOptions): SimRater[] {
+  const rng = Rng.for('vendor-sim', opts.seed, 'pool');
+  const careless = Math.round(opts.raters * opts.carelessShare);
+  const drifting = Math.round(opts.raters * opts.driftingShare);
+  return Array.from({ length: opts.raters }, (_, i) => {
+    const profile = i < careless ? 'careless' : i < careless + drifting ? 'drifting' : 'careful';
+    const base = profile === 'careless' ? 0.55 : 0.72 + rng.next() * 0.12;
+    return { id: `sim-rater-${String(i + 1).padStart(2, '0')}`, profile, sensitivity: base + 0.05, specificity: base - 0.02, tasksDone: 0 };
+  });
+}
+
+const clamp = (p: number) => Math.max(0.5, Math.min(0.98, p));
+
+/** The show record a dispatch carries, in the catalog's shape (defaults for what is absent). */
+export const showOf = (t: TaskDispatch): Show => showSchema.parse({ locale: t.item.locale, ...t.show });
+
+/** One simulated rater's labels for a rate/review task. */
+export function rateTask(rater: SimRater, task: TaskDispatch, opts: RaterPoolOptions): LabelInput[] {
+  const truth = assessSynopsis(showOf(task), task.item.text);
+  const gain = Math.max(0, task.guidelineVersion - 1) * (rater.profile === 'careless' ? opts.guidelineGain / 3 : opts.guidelineGain);
+  const drift = rater.profile === 'drifting' ? Math.min(0.3, rater.tasksDone * 0.01) : 0;
+  rater.tasksDone++;
+  return task.criteria.map((criterion) => {
+    const key = truthKey(criterion);
+    const actual = key ? truth.criteria[key] : 1;
+    const u = unitFor(opts.seed, task.taskId, rater.id, criterion);
+    const correct = u < clamp((actual ? rater.sensitivity : rater.specificity) + gain - drift);
+    const value = correct ? actual : 1 - actual;
+    const defect = truth.defects.find((d) => key && (d.criterion === key || (key === 'factuality' && d.criterion.startsWith('factuality_'))));
+    return {
+      criterion,
+      value,
+      explanation: value ? `[simulated rater ${rater.id}] meets the ${criterion} rubric` : `[simulated rater ${rater.id}] ${defect?.detail ?? `does not meet the ${criterion} rubric`}`,
+      errorCodes: value || !defect ? [] : [defect.code],
+    };
+  });
+}
+
+/** A simulated writer's revision of a write task's text. */
+export function writeTask(task: TaskDispatch, opts: RaterPoolOptions): string {
+  return reviseSynopsis(showOf(task), task.item.text, task.criteria, `${opts.seed}/${task.taskId}`, { successRate: opts.fixProbability });
+}

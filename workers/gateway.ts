@@ -1,0 +1,360 @@
+/**
+ * The vendor gateway: vendors post task events here, signed with Standard Webhooks. An event is
+ * answered 2xx only after it and its labels are committed (durable inbox `vendor_events`, unique
+ * per vendor + webhook-id; a duplicate gets the original answer and changes nothing). Then the
+ * human-task workflow is signalled; the reconciler re-signals stored events whose signal did not
+ * go through (gateway crash, Temporal unreachable). docs/vendors.md is the vendor-facing manual.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { applyVendorEvent, unsignalledEvents, type RecordOutcome } from '../activities/human-tasks';
+import type { VendorRow } from '../activities/vendors/adapter';
+import { translateLabelStudioWebhook } from '../activities/vendors/label-studio';
+import { SignatureError, verifySignature } from '../activities/vendors/signing';
+import { loadConfig, type Config } from '../platform/config';
+import { connectDatabase, type Db } from '../platform/db';
+import { createLogger, type Logger } from '../platform/logger';
+import { connectClient, temporalTarget } from '../platform/temporal';
+import { vendorEvents, vendors } from '../schema/tables';
+import { vendorEventSchema, type VendorEvent, type VendorEventSignal } from '../schema/vendor-events';
+import { vendorEventSignal } from '../workflows/human-tasks';
+import { exitWithParent } from './worker';
+
+export interface GatewayOptions {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  /** Temporal client used to signal workflows; without one, the reconciler delivers later. */
+  client?: Client;
+}
+
+const VENDOR_CACHE_MS = 5_000;
+const SIGNAL_FLUSH_MS = 50;
+/** The header Label Studio webhooks carry (configured as a custom header in Label Studio). */
+export const LABEL_STUDIO_TOKEN_HEADER = 'x-judgeflow-token';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const sendError = (reply: FastifyReply, status: number, code: string, message: string, details?: unknown) =>
+  reply.code(status).send({ error: { code, message, ...(details === undefined ? {} : { details }) } });
+
+/** Stored event ids whose signal went through, written in one UPDATE per flush. */
+class SignalMarks {
+  private done = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly db: Db) {}
+  add(id: number) {
+    this.done.add(id);
+    this.timer ??= setTimeout(() => void this.flush(), SIGNAL_FLUSH_MS);
+  }
+  async flush() {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const ids = [...this.done];
+    this.done.clear();
+    if (ids.length) await this.db.update(vendorEvents).set({ signalledAt: new Date() }).where(inArray(vendorEvents.id, ids)).catch(() => undefined);
+  }
+}
+
+export async function signalEvent(client: Client, batchId: string, signal: VendorEventSignal): Promise<'signalled' | 'workflow_closed'> {
+  try {
+    await client.workflow.getHandle(batchId).signal(vendorEventSignal, signal);
+    return 'signalled';
+  } catch (err) {
+    // A batch that has closed has nothing left to wake; the event stays recorded.
+    if (err instanceof WorkflowNotFoundError) return 'workflow_closed';
+    throw err;
+  }
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  /** Writes pending signalled marks now (tests, shutdown). */
+  flushSignals(): Promise<void>;
+}
+
+export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { db, config, logger, client } = opts;
+  const app = Fastify({ bodyLimit: config.gateway.bodyLimitBytes, logger: false, return503OnClosing: true });
+  const marks = new SignalMarks(db);
+  let inFlight = 0;
+
+  const vendorCache = new Map<string, { row: VendorRow | undefined; at: number }>();
+  const vendor = async (id: string): Promise<VendorRow> => {
+    const cached = vendorCache.get(id);
+    if (cached && Date.now() - cached.at < VENDOR_CACHE_MS && cached.row) return cached.row;
+    const [row] = await db.select().from(vendors).where(eq(vendors.id, id));
+    vendorCache.set(id, { row, at: Date.now() });
+    if (!row) throw new HttpError(404, 'vendor_not_found', `unknown vendor ${id}`);
+    return row;
+  };
+
+  // The raw body is needed to verify the signature, so JSON is parsed only after that.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err instanceof HttpError) return sendError(reply, err.status, err.code, err.message, err.details);
+    const status = err.statusCode ?? 500;
+    const code =
+      { FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large', FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type', FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body' }[
+        err.code ?? ''
+      ] ?? (status >= 500 ? 'internal' : 'bad_request');
+    if (status >= 500) logger.error({ err }, 'gateway error');
+    return sendError(reply, status, code, status >= 500 ? 'internal error; the event was not stored, retry the delivery' : err.message);
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url}`));
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/v1/')) return;
+    if (inFlight >= config.gateway.maxInFlight) {
+      reply.header('retry-after', '1');
+      return sendError(reply, 429, 'overloaded', `the gateway is at its limit of ${config.gateway.maxInFlight} events in flight; retry after 1s`);
+    }
+    inFlight++;
+    reply.raw.once('close', () => inFlight--);
+  });
+
+  /** Stores and applies one authenticated event; returns what the vendor is answered. */
+  const receive = async (row: VendorRow, deliveryId: string, parse: () => VendorEvent, reply: FastifyReply) => {
+    const stored = async () => {
+      const [prior] = await db
+        .select({ status: vendorEvents.responseStatus, body: vendorEvents.responseBody })
+        .from(vendorEvents)
+        .where(and(eq(vendorEvents.vendorId, row.id), eq(vendorEvents.deliveryId, deliveryId)));
+      return prior;
+    };
+    const prior = await stored();
+    if (prior) return reply.code(prior.status).header('x-judgeflow-duplicate', 'true').send(prior.body);
+    const event = parse();
+    const raced = Symbol('raced');
+    let outcome: RecordOutcome & { eventId?: number };
+    try {
+      outcome = await db.transaction(async (tx) => {
+        const result: RecordOutcome & { eventId?: number } = await applyVendorEvent(tx, row, event);
+        if (!result.disposition) return result;
+        const [inserted] = await tx
+          .insert(vendorEvents)
+          .values({
+            vendorId: row.id,
+            deliveryId,
+            type: event.type,
+            taskId: event.taskId,
+            body: event as unknown as Record<string, unknown>,
+            responseStatus: result.status,
+            responseBody: result.body,
+            disposition: result.disposition,
+            // Only applied events wake a workflow; the rest are kept for audit.
+            signalledAt: result.disposition === 'applied' ? null : new Date(),
+          })
+          .onConflictDoNothing()
+          .returning({ id: vendorEvents.id });
+        if (!inserted) throw raced; // the same delivery committed concurrently: roll back, answer as it did
+        return { ...result, eventId: inserted.id };
+      });
+    } catch (err) {
+      if (err !== raced) throw err;
+      const again = await stored();
+      return reply.code(again.status).header('x-judgeflow-duplicate', 'true').send(again.body);
+    }
+    reply.code(outcome.status).send(outcome.body);
+    if (outcome.disposition === 'applied' && outcome.eventId !== undefined && outcome.batchId && client) {
+      const eventId = outcome.eventId;
+      signalEvent(client, outcome.batchId, { eventId, taskId: event.taskId, type: event.type })
+        .then(() => marks.add(eventId))
+        .catch((err: unknown) => logger.warn({ err, eventId }, 'signal failed; the reconciler will deliver it'));
+    }
+    return reply;
+  };
+
+  const vendorParams = z.object({ vendorId: z.string().min(1).max(100) });
+
+  app.post('/v1/vendors/:vendorId/events', async (req, reply) => {
+    const { vendorId } = vendorParams.parse(req.params);
+    const row = await vendor(vendorId);
+    const raw = typeof req.body === 'string' ? req.body : '';
+    let deliveryId: string;
+    try {
+      deliveryId = verifySignature(row.secrets, raw, req.headers, config.gateway.maxSkewSeconds);
+    } catch (err) {
+      if (err instanceof SignatureError) return sendError(reply, 401, err.code, err.message);
+      throw err;
+    }
+    if (deliveryId.length > 200) return sendError(reply, 400, 'bad_webhook_id', 'webhook-id must be at most 200 characters');
+    return receive(row, deliveryId, () => parseEvent(raw), reply);
+  });
+
+  app.post('/v1/vendors/:vendorId/label-studio', async (req, reply) => {
+    const { vendorId } = vendorParams.parse(req.params);
+    const row = await vendor(vendorId);
+    if (row.kind !== 'label-studio') return sendError(reply, 404, 'not_found', `vendor ${vendorId} is not a Label Studio vendor`);
+    const token = Buffer.from(String(req.headers[LABEL_STUDIO_TOKEN_HEADER] ?? ''));
+    if (!row.secrets.some((s) => Buffer.from(s).length === token.length && timingSafeEqual(Buffer.from(s), token)))
+      return sendError(reply, 401, 'bad_token', `the ${LABEL_STUDIO_TOKEN_HEADER} header does not match an active secret of this vendor`);
+    let translated: ReturnType<typeof translateLabelStudioWebhook>;
+    try {
+      translated = translateLabelStudioWebhook(JSON.parse(String(req.body)));
+    } catch (err) {
+      throw invalidBody(err);
+    }
+    if (!translated) return reply.code(200).send({ ignored: true });
+    const event = translated.event;
+    return receive(row, translated.deliveryId, () => vendorEventSchema.parse(event), reply);
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await db.execute(sql`select 1`);
+      return { ready: true };
+    } catch {
+      return sendError(reply, 503, 'not_ready', 'the database is unreachable');
+    }
+  });
+  app.get('/openapi.json', async () => OPENAPI);
+  app.addHook('onClose', () => marks.flush());
+  return { app, flushSignals: () => marks.flush() };
+}
+
+function parseEvent(raw: string): VendorEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new HttpError(400, 'invalid_json', `the body is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return vendorEventSchema.parse(json);
+  } catch (err) {
+    throw invalidBody(err);
+  }
+}
+
+function invalidBody(err: unknown): HttpError {
+  if (err instanceof z.ZodError)
+    return new HttpError(400, 'invalid_event', 'the event does not match the schema (see details and /openapi.json)', err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code })));
+  if (err instanceof SyntaxError) return new HttpError(400, 'invalid_json', `the body is not JSON: ${err.message}`);
+  return err as HttpError;
+}
+
+/**
+ * Re-signals stored, applied events whose signal has not gone through (older than `graceMs`, so
+ * it does not race the gateway's own signal). Returns how many it delivered.
+ */
+export async function reconcileOnce(db: Db, client: Client, logger: Logger, opts: { graceMs?: number; limit?: number } = {}): Promise<number> {
+  const pending = await unsignalledEvents(db, opts.graceMs ?? 2_000, opts.limit ?? 500);
+  let delivered = 0;
+  for (const e of pending) {
+    try {
+      const outcome = await signalEvent(client, e.batchId, { eventId: e.id, taskId: e.taskId!, type: e.type as VendorEvent['type'] });
+      await db
+        .update(vendorEvents)
+        .set({ signalledAt: new Date(), lastError: outcome === 'workflow_closed' ? 'workflow not running' : null })
+        .where(eq(vendorEvents.id, e.id));
+      delivered++;
+    } catch (err) {
+      await db
+        .update(vendorEvents)
+        .set({ lastError: String((err as Error).message).slice(0, 500) })
+        .where(eq(vendorEvents.id, e.id));
+      logger.warn({ err, eventId: e.id }, 'reconciler: signal failed, will retry');
+      break; // Temporal is likely unreachable: wait for the next round
+    }
+  }
+  if (delivered) logger.info({ delivered }, 'reconciler re-signalled stored events');
+  return delivered;
+}
+
+/** Runs the reconciler every `intervalMs` until stopped. */
+export function startReconciler(db: Db, client: Client, logger: Logger, intervalMs: number, graceMs = 2_000): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => reconcileOnce(db, client, logger, { graceMs })).catch((err: unknown) => logger.warn({ err }, 'reconciler round failed'));
+  }, intervalMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** `judgeflow gateway`: the gateway and its reconciler, until SIGINT/SIGTERM. */
+export async function runGateway(config: Config = loadConfig()): Promise<void> {
+  const logger = createLogger('gateway', config.logLevel);
+  if (!config.database.url) throw new Error('The gateway needs DATABASE_URL (the stack sets it for the processes it starts).');
+  const database = await connectDatabase(config.database.url, { max: 20 });
+  const client = await connectClient(temporalTarget(config));
+  const { app } = await buildGateway({ db: database.db, config, logger, client });
+  const reconciler = startReconciler(database.db, client, logger, config.gateway.reconcileIntervalMs);
+  await app.listen({ port: config.gateway.port, host: '0.0.0.0' });
+  logger.info({ port: config.gateway.port }, 'gateway listening');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    exitWithParent(stop);
+  });
+  await app.close();
+  await reconciler.stop();
+  await client.connection.close();
+  await database.close();
+  logger.info('gateway stopped');
+}
+
+const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+};
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'judgeflow vendor gateway', version: '1', description: 'Vendors post task events here. See docs/vendors.md.' },
+  paths: {
+    '/v1/vendors/{vendorId}/events': {
+      post: {
+        summary: 'Post one task event (Standard Webhooks signed)',
+        parameters: [
+          { name: 'vendorId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string', maxLength: 200 }, description: 'Stable per delivery: a retry reuses it.' },
+          { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string' }, description: 'Unix seconds.' },
+          { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string' }, description: 'v1,<base64 HMAC-SHA256 of id.timestamp.body>' },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(vendorEventSchema, { io: 'input' }) } } },
+        responses: {
+          '202': { description: 'Stored and applied. A duplicate delivery gets the original answer with header x-judgeflow-duplicate: true.' },
+          '400': errorResponse('Invalid JSON, schema violation (details list the paths), or labels that do not match the task.'),
+          '401': errorResponse('Missing headers, timestamp out of range, or no signature matching an active secret.'),
+          '404': errorResponse('Unknown vendor, or a task or rater that is not this vendor\'s.'),
+          '409': errorResponse('The task is closed (completed, reassigned, expired, cancelled): the answer is kept for audit, not applied.'),
+          '413': errorResponse('Body larger than the limit.'),
+          '415': errorResponse('Content-Type is not application/json.'),
+          '429': errorResponse('Overloaded: retry after the Retry-After header.'),
+        },
+      },
+    },
+    '/v1/vendors/{vendorId}/label-studio': {
+      post: {
+        summary: 'Label Studio annotation webhook (static token header x-judgeflow-token)',
+        responses: { '202': { description: 'Stored and applied as task.completed.' }, '200': { description: 'Action without an answer, ignored.' } },
+      },
+    },
+    '/healthz': { get: { summary: 'Process is up', responses: { '200': { description: 'ok' } } } },
+    '/readyz': { get: { summary: 'Database reachable', responses: { '200': { description: 'ready' }, '503': errorResponse('not ready') } } },
+  },
+};

@@ -1,0 +1,240 @@
+/**
+ * One batch of human tasks (any phase): assign each item to k distinct raters with gold items
+ * mixed in, dispatch through the vendor adapters, and wait for the vendors' events (signalled by
+ * the gateway) under SLA timers: a reminder, then reassignment on breach, and a deadline that
+ * closes the batch. Raters whose gold accuracy drops below the bar are paused and their open tasks
+ * reassigned. State is ids and statuses only; the labels live in Postgres.
+ */
+import {
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { TaskRef } from '../activities/human-tasks';
+import type { VendorEventSignal } from '../schema/vendor-events';
+
+export interface HumanTasksInput {
+  batchId: string;
+  programId: string;
+  phase: 'pilot' | 'calibration' | 'golden-set' | 'review' | 'fix';
+  round?: number;
+  kind: 'rate' | 'review' | 'write';
+  itemIds: string[];
+  ratersPerItem: number;
+  criteria: string[];
+  vendorIds: string[];
+  guidelineVersion: number;
+  goldRate: number;
+  minGoldAccuracy?: number;
+  sla: { remindAfterMs: number; reassignAfterMs: number; deadlineMs: number };
+  itemContext?: Record<string, Record<string, unknown>>;
+}
+
+export interface HumanTasksResult {
+  batchId: string;
+  tasksCompleted: number;
+  tasksReassigned: number;
+  tasksExpired: number;
+  labelsRecorded: number;
+  itemsComplete: number;
+  itemsIncomplete: number;
+  pausedRaters: string[];
+  cancelled: boolean;
+  costUsd: number;
+  revisions?: { itemId: string; textHash: string; taskId: string }[];
+}
+
+export interface HumanTasksStatus {
+  batchId: string;
+  guidelineVersion: number;
+  counts: { open: number; completed: number; closed: number; total: number };
+  reminders: number;
+  slaBreaches: number;
+  reassigned: number;
+  droppedSlots: number;
+  labelsRecorded: number;
+  pausedRaters: string[];
+  deadline: string;
+}
+
+/** Sent by the gateway and the reconciler for each stored event (may arrive more than once). */
+export const vendorEventSignal = defineSignal<[VendorEventSignal]>('vendorEvent');
+/** Sent by the parent when a guideline revision is published: tasks dispatched later carry it. */
+export const guidelineVersionSignal = defineSignal<[{ version: number }]>('guidelineVersion');
+export const humanTasksStatusQuery = defineQuery<HumanTasksStatus>('humanTasksStatus');
+
+const MAX_TASKS_PER_ACTIVITY = 500;
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+type TaskState = { itemId: string; raterId: string; gold: boolean; status: 'open' | 'completed' | 'closed'; sentAt: number; reminded: boolean };
+
+export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanTasksResult> {
+  const { batchId, sla } = input;
+  const startedAt = Date.now();
+  const deadline = startedAt + sla.deadlineMs;
+  const tasks = new Map<string, TaskState>();
+  /** Tasks the vendor declined or expired: reassigned at the next wake-up. */
+  const toReassign = new Set<string>();
+  const pausedRaters: string[] = [];
+  let guidelineVersion = input.guidelineVersion;
+  let goldCompletedSinceCheck = 0;
+  let reminders = 0;
+  let slaBreaches = 0;
+  let reassigned = 0;
+  let droppedSlots = 0;
+  let completed = 0;
+  let labelsRecorded = 0;
+  const criteriaCount = (itemId: string) => {
+    if (input.kind === 'write') return 0;
+    const only = input.itemContext?.[itemId]?.criteria;
+    return Array.isArray(only) && only.length ? only.length : input.criteria.length;
+  };
+
+  // Dedupe by task status: a repeated signal finds its task already completed or closed.
+  setHandler(vendorEventSignal, ({ taskId, type }) => {
+    const task = tasks.get(taskId);
+    if (!task || task.status !== 'open') return;
+    if (type === 'task.completed' || type === 'revision.submitted') {
+      task.status = 'completed';
+      completed++;
+      labelsRecorded += criteriaCount(task.itemId);
+      if (task.gold) goldCompletedSinceCheck++;
+    } else {
+      task.status = 'closed';
+      toReassign.add(taskId);
+    }
+  });
+  setHandler(guidelineVersionSignal, ({ version }) => {
+    guidelineVersion = Math.max(guidelineVersion, version);
+  });
+  setHandler(humanTasksStatusQuery, () => {
+    const counts = { open: 0, completed: 0, closed: 0, total: tasks.size };
+    for (const t of tasks.values()) counts[t.status]++;
+    return {
+      batchId,
+      guidelineVersion,
+      counts,
+      reminders,
+      slaBreaches,
+      reassigned,
+      droppedSlots,
+      labelsRecorded,
+      pausedRaters,
+      deadline: new Date(deadline).toISOString(),
+    };
+  });
+
+  const track = (refs: TaskRef[]) => {
+    for (const r of refs) tasks.set(r.id, { itemId: r.itemId, raterId: r.raterId, gold: r.gold, status: 'open', sentAt: Date.now(), reminded: false });
+  };
+  const dispatch = async (ids: string[]) => {
+    for (let i = 0; i < ids.length; i += MAX_TASKS_PER_ACTIVITY) {
+      const part = ids.slice(i, i + MAX_TASKS_PER_ACTIVITY);
+      await acts.dispatchTasks({ taskIds: part, guidelineVersion, dueInMs: sla.reassignAfterMs });
+      for (const id of part) {
+        const t = tasks.get(id);
+        if (t) t.sentAt = Date.now();
+      }
+    }
+  };
+  const reassign = async (ids: string[], reason: string) => {
+    for (let i = 0; i < ids.length; i += MAX_TASKS_PER_ACTIVITY) {
+      const part = ids.slice(i, i + MAX_TASKS_PER_ACTIVITY);
+      const out = await acts.reassignTasks({ batchId, taskIds: part, vendorIds: input.vendorIds, reason });
+      for (const id of part) {
+        const t = tasks.get(id);
+        // A task completed meanwhile stays open here until its completion signal arrives.
+        if (t && t.status === 'open' && !out.completedMeanwhile.includes(id)) t.status = 'closed';
+      }
+      droppedSlots += out.dropped.length;
+      reassigned += out.replacements.length;
+      track(out.replacements.filter((r) => !tasks.has(r.id)));
+      await dispatch(out.replacements.map((r) => r.id));
+    }
+  };
+  const openTasks = () => [...tasks].filter(([, t]) => t.status === 'open');
+  const hasWork = () => toReassign.size > 0 || (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) || openTasks().length === 0;
+
+  let cancelled = false;
+  let outcome: 'completed' | 'deadline' | 'cancelled' = 'completed';
+  try {
+    const opened = await acts.openTaskBatch({
+      batchId,
+      programId: input.programId,
+      phase: input.phase,
+      round: input.round,
+      kind: input.kind,
+      itemIds: input.itemIds,
+      ratersPerItem: input.ratersPerItem,
+      criteria: input.criteria,
+      vendorIds: input.vendorIds,
+      guidelineVersion,
+      goldRate: input.goldRate,
+      itemContext: input.itemContext,
+    });
+    droppedSlots += opened.unassignedSlots;
+    track(opened.tasks);
+    await dispatch(opened.tasks.map((t) => t.id));
+
+    for (;;) {
+      const open = openTasks();
+      if (!open.length && !toReassign.size) break;
+      const now = Date.now();
+      if (now >= deadline) {
+        outcome = 'deadline';
+        break;
+      }
+      // Sleep until the earliest SLA moment (one timer for the whole batch), or until a signal needs work.
+      let next = deadline;
+      for (const [, t] of open) next = Math.min(next, t.sentAt + (t.reminded ? sla.reassignAfterMs : sla.remindAfterMs));
+      if (next > now) await condition(hasWork, next - now);
+
+      if (toReassign.size) {
+        const ids = [...toReassign];
+        toReassign.clear();
+        await reassign(ids, 'declined or expired by the vendor');
+      }
+      if (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) {
+        goldCompletedSinceCheck = 0;
+        const qa = await acts.evaluateRaters({ programId: input.programId, batchId, minGoldAccuracy: input.minGoldAccuracy });
+        if (qa.paused.length) {
+          pausedRaters.push(...qa.paused.filter((r) => !pausedRaters.includes(r)));
+          const theirs = openTasks().filter(([, t]) => qa.paused.includes(t.raterId)).map(([id]) => id);
+          log.info('raters paused on gold accuracy', { paused: qa.paused, reassigning: theirs.length });
+          await reassign(theirs, 'rater paused: gold accuracy below the bar');
+        }
+      }
+      const at = Date.now();
+      const due = openTasks().filter(([, t]) => !t.reminded && at >= t.sentAt + sla.remindAfterMs && at < t.sentAt + sla.reassignAfterMs);
+      if (due.length) {
+        for (const [, t] of due) t.reminded = true;
+        reminders += due.length;
+        await acts.remindTasks({ taskIds: due.map(([id]) => id) });
+      }
+      const breached = openTasks().filter(([, t]) => at >= t.sentAt + sla.reassignAfterMs);
+      if (breached.length) {
+        slaBreaches += breached.length;
+        await reassign(breached.map(([id]) => id), 'SLA breach: not completed in time');
+      }
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    cancelled = true;
+    outcome = 'cancelled';
+  }
+  // Closing runs even when cancelled: open tasks are withdrawn, everything recorded stays.
+  const result = await CancellationScope.nonCancellable(() =>
+    acts.closeTaskBatch({ batchId, itemIds: input.itemIds, ratersPerItem: input.ratersPerItem, outcome }),
+  );
+  return { batchId, ...result, pausedRaters, cancelled };
+}
