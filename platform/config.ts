@@ -43,6 +43,11 @@ export const SETTINGS = [
   { env: 'OPENAI_BASE_URL', schema: url, description: 'OpenAI-compatible endpoint. Unset: https://api.openai.com/v1 with a key, the simulator without one.' },
   { env: 'JUDGE_MODEL', schema: z.string().min(1), default: 'gpt-4.1-mini', description: 'Default model for judges, aggregation and rationale merging (a program spec may override).' },
   { env: 'LLM_RPM_LIMIT', schema: positiveInt, default: '10000', description: 'Provider requests/minute shared by all workers (enforced with the task-queue activity rate limit).' },
+  { env: 'LLM_CONCURRENCY', schema: positiveInt, default: '16', description: 'LLM requests one worker process keeps in flight (judging activities fan out up to this).' },
+  { env: 'LLM_WORKER_PROCESSES', schema: positiveInt, default: '1', description: 'Worker processes sharing LLM_RPM_LIMIT: each paces its requests at LLM_RPM_LIMIT / this.' },
+  { env: 'LLM_TIMEOUT_MS', schema: positiveInt, default: '60000', description: 'An LLM request with no answer by then is abandoned and retried (hangs never stall a run).' },
+  { env: 'LLM_MAX_RETRIES', schema: z.coerce.number().int().min(0).max(20), default: '4', description: 'Retries of one LLM request on 429/5xx/timeout (honouring retry-after headers) before it is recorded as an error judgment.' },
+  { env: 'LLM_PRICES', schema: z.string().min(2), description: 'JSON price table in USD per 1M tokens: {"model":{"input":0.4,"cachedInput":0.1,"output":1.6,"batchDiscount":0.5}}, merged over the built-in table (docs/judges.md).' },
   { env: 'LLM_SIM_PORT', schema: port, default: '8790', description: 'Port of the embedded LLM simulator.' },
   { env: 'GATEWAY_PORT', schema: port, default: '8780', description: 'Port of the vendor gateway.' },
   { env: 'GATEWAY_PUBLIC_URL', schema: url, description: 'URL vendors post events to. Unset: http://127.0.0.1:$GATEWAY_PORT.' },
@@ -74,7 +79,19 @@ export interface Config {
     uiUrl: string;
   };
   database: { url?: string; embeddedPort: number };
-  llm: { apiKey?: string; baseUrl?: string; model: string; rpmLimit: number; simPort: number };
+  llm: {
+    apiKey?: string;
+    baseUrl?: string;
+    model: string;
+    rpmLimit: number;
+    simPort: number;
+    concurrency: number;
+    workerProcesses: number;
+    timeoutMs: number;
+    maxRetries: number;
+    /** Raw JSON of LLM_PRICES (parsed and validated by activities/llm/pricing.ts). */
+    prices?: string;
+  };
   gateway: { port: number; publicUrl: string; maxSkewSeconds: number; bodyLimitBytes: number; maxInFlight: number; reconcileIntervalMs: number };
   vendorSim: { port: number; id: string; secret?: string; latencyMs: number };
   /** The raw environment, for libraries with their own conventions (@temporalio/envconfig). */
@@ -134,6 +151,11 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       model: v.JUDGE_MODEL,
       rpmLimit: v.LLM_RPM_LIMIT,
       simPort: v.LLM_SIM_PORT,
+      concurrency: v.LLM_CONCURRENCY,
+      workerProcesses: v.LLM_WORKER_PROCESSES,
+      timeoutMs: v.LLM_TIMEOUT_MS,
+      maxRetries: v.LLM_MAX_RETRIES,
+      prices: v.LLM_PRICES,
     },
     gateway: {
       port: gatewayPort,
@@ -153,3 +175,6 @@ export const usesEmbeddedTemporal = (config: Config) =>
   !config.temporal.address && !config.env.TEMPORAL_PROFILE && !config.env.TEMPORAL_CONFIG_FILE;
 export const usesEmbeddedPostgres = (config: Config) => !config.database.url;
 export const usesLlmSimulator = (config: Config) => !config.llm.apiKey && !config.llm.baseUrl;
+/** The OpenAI-compatible endpoint this config talks to (the embedded simulator when no key or URL is set). */
+export const llmBaseUrl = (config: Config) =>
+  config.llm.baseUrl ?? (usesLlmSimulator(config) ? `http://127.0.0.1:${config.llm.simPort}/v1` : 'https://api.openai.com/v1');

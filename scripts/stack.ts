@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { type Config, usesEmbeddedPostgres, usesEmbeddedTemporal, usesLlmSimulator } from '../platform/config';
+import { type Config, llmBaseUrl, usesEmbeddedPostgres, usesEmbeddedTemporal } from '../platform/config';
 import { connectDatabase, migrateDatabase } from '../platform/db';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres';
 import { createLogger } from '../platform/logger';
@@ -21,8 +21,6 @@ export const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 export const databaseUrl = (config: Config) =>
   config.database.url ?? `postgres://judgeflow:judgeflow@127.0.0.1:${config.database.embeddedPort}/judgeflow`;
 
-export const llmBaseUrl = (config: Config) =>
-  config.llm.baseUrl ?? (usesLlmSimulator(config) ? `http://127.0.0.1:${config.llm.simPort}/v1` : 'https://api.openai.com/v1');
 
 /** A judgeflow process the stack runs as a child (`node bin/judgeflow.js <args>`). */
 export interface ChildService {
