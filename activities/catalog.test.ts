@@ -34,6 +34,8 @@ test('a JSONL catalog is imported; re-importing it changes nothing; an edit is a
   const first = await importCatalog(database.sql, file, { chunkSize: 2 });
   expect(first).toMatchObject({ rows: 4, shows: 2, synopses: 2, newItems: 2, editedItems: 0, unchangedItems: 0, invalidRows: 0 });
   expect(await counts()).toEqual({ shows: 2, items: 2, revisions: 2 });
+  const [s1] = await database.sql<{ genres: string; plot: string }[]>`select metadata->'genres'->>0 as genres, metadata->>'plot' as plot from shows where id = 's1'`;
+  expect(s1).toEqual({ genres: 'drama', plot: 'A plot.' });
 
   const again = await importCatalog(database.sql, file);
   expect(again).toMatchObject({ newItems: 0, editedItems: 0, unchangedItems: 2 });

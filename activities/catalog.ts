@@ -177,7 +177,7 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
       const record = parsed.data;
       if (record.kind === 'show') {
         const { kind: _kind, id, title, locale, ...metadata } = record;
-        shows.push({ line: raw.line, id, title, locale, metadata: tx.json(metadata as never) });
+        shows.push({ line: raw.line, id, title, locale, metadata: JSON.stringify(metadata) });
       } else {
         synopses.push({ line: raw.line, id: record.id, show_id: record.showId, locale: record.locale, text: record.text, text_hash: textHash(record.text) });
       }
