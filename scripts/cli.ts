@@ -8,8 +8,10 @@ import { registerDemoCommand } from './commands/demo';
 import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeRunCommand } from './commands/judge-run';
 import { registerProgramCommands } from './commands/program';
+import { registerReportCommand } from './commands/report';
 import { registerSimVendorCommand } from './commands/sim-vendor';
 import { registerStackCommands } from './commands/stack';
+import { registerValidateCommands } from './commands/validate';
 import { registerWorkerCommand } from './commands/worker';
 
 export function buildCli(): Command {
@@ -21,6 +23,8 @@ export function buildCli(): Command {
   registerWorkerCommand(program);
   registerProgramCommands(program);
   registerDemoCommand(program);
+  registerReportCommand(program);
+  registerValidateCommands(program);
   registerCatalogCommands(program);
   registerJudgeRunCommand(program);
   registerGatewayCommand(program);
