@@ -63,8 +63,8 @@ export function dawidSkene(ratings: readonly Rating[], opts: DawidSkeneOptions =
   const q = units.categories.length;
   const nItems = units.itemIds.length;
   const R = units.raterIds.length;
-  const maxIterations = opts.maxIterations ?? 100;
-  const tolerance = opts.tolerance ?? 1e-6;
+  const maxIterations = opts.maxIterations ?? 500;
+  const tolerance = opts.tolerance ?? 1e-4;
   const smoothing = opts.smoothing ?? 0.01;
   if (nItems === 0) throw new StatsInputError('dawidSkene: no ratings');
   const T = new Float64Array(nItems * q);
