@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerCatalogCommands } from './commands/catalog';
+import { registerAggregateCommand } from './commands/aggregate';
+import { registerAgreementCommand } from './commands/agreement';
 import { registerDemoCommand } from './commands/demo';
 import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeRunCommand } from './commands/judge-run';
@@ -23,6 +25,8 @@ export function buildCli(): Command {
   registerWorkerCommand(program);
   registerProgramCommands(program);
   registerDemoCommand(program);
+  registerAgreementCommand(program);
+  registerAggregateCommand(program);
   registerReportCommand(program);
   registerValidateCommands(program);
   registerCatalogCommands(program);
