@@ -26,6 +26,8 @@ export interface VendorSimOptions extends RaterPoolOptions {
   /** Share of tasks a rater declines. */
   declineRate: number;
   logger: Logger;
+  /** Called with each delivery the gateway answered 2xx (tests check none of them is lost). */
+  onDelivered?: (deliveryId: string, taskId: string) => void;
 }
 
 export interface VendorSimStats {
@@ -84,7 +86,10 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
             body,
             signal: AbortSignal.timeout(10_000),
           });
-          if (res.ok) return true;
+          if (res.ok) {
+            opts.onDelivered?.(deliveryId, event.taskId);
+            return true;
+          }
           // 4xx other than 429: the gateway refused this event for good; retrying changes nothing.
           if (res.status < 500 && res.status !== 429) {
             log.warn({ taskId: event.taskId, status: res.status, body: await res.text() }, '[simulated vendor] event refused');
