@@ -1,0 +1,77 @@
+/**
+ * The provider's Batch API, as batch-mode production judging uses it: chat-completion requests as a
+ * JSONL file (one line per request, `custom_id` = the judgment's natural key), a batch over it,
+ * status polls (the workflow sleeps on durable timers between them), and the output and error files
+ * read back line by line. Lines that failed are returned as such, so the caller resubmits them.
+ */
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { toFile } from 'openai';
+import type { LlmClient } from './client';
+
+export interface BatchRequestLine {
+  customId: string;
+  body: ChatCompletionCreateParamsNonStreaming;
+}
+
+export interface SubmittedBatch {
+  batchId: string;
+  inputFileId: string;
+  requests: number;
+}
+
+export type BatchState = 'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'expired' | 'cancelling' | 'cancelled';
+
+export interface BatchStatus {
+  batchId: string;
+  status: BatchState;
+  /** Terminal: completed, failed, expired or cancelled (ingest what there is, resubmit the rest). */
+  done: boolean;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  counts: { total: number; completed: number; failed: number };
+}
+
+export type BatchResultLine = { customId: string; ok: true; completion: ChatCompletion } | { customId: string; ok: false; error: string };
+
+const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+
+export async function submitBatch(llm: LlmClient, lines: BatchRequestLine[], metadata: Record<string, string>): Promise<SubmittedBatch> {
+  if (!lines.length) throw new Error('a batch needs at least one request');
+  const jsonl = lines.map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: '/v1/chat/completions', body: l.body })).join('\n') + '\n';
+  const file = await llm.openai.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), 'judgeflow-batch.jsonl'), purpose: 'batch' });
+  const batch = await llm.openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata });
+  return { batchId: batch.id, inputFileId: file.id, requests: lines.length };
+}
+
+export async function batchStatus(llm: LlmClient, batchId: string): Promise<BatchStatus> {
+  const b = await llm.openai.batches.retrieve(batchId);
+  return {
+    batchId,
+    status: b.status as BatchState,
+    done: TERMINAL.has(b.status),
+    outputFileId: b.output_file_id ?? null,
+    errorFileId: b.error_file_id ?? null,
+    counts: { total: b.request_counts?.total ?? 0, completed: b.request_counts?.completed ?? 0, failed: b.request_counts?.failed ?? 0 },
+  };
+}
+
+/** Every line of a finished batch's output and error files; a non-200 line is a failure with its reason. */
+export async function batchResults(llm: LlmClient, status: Pick<BatchStatus, 'outputFileId' | 'errorFileId'>): Promise<BatchResultLine[]> {
+  const results: BatchResultLine[] = [];
+  for (const fileId of [status.outputFileId, status.errorFileId]) {
+    if (!fileId) continue;
+    const text = await (await llm.openai.files.content(fileId)).text();
+    for (const raw of text.split('\n')) {
+      if (!raw.trim()) continue;
+      const line = JSON.parse(raw) as { custom_id: string; response?: { status_code: number; body: unknown } | null; error?: { code?: string; message?: string } | null };
+      if (line.response && line.response.status_code === 200) results.push({ customId: line.custom_id, ok: true, completion: line.response.body as ChatCompletion });
+      else
+        results.push({
+          customId: line.custom_id,
+          ok: false,
+          error: line.error?.message ?? `HTTP ${line.response?.status_code ?? '?'}: ${JSON.stringify(line.response?.body ?? null).slice(0, 200)}`,
+        });
+    }
+  }
+  return results;
+}
