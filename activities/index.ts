@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { createProductionActivities } from './production';
 import { createHumanTaskActivities } from './human-tasks';
+import { createJudgeActivities } from './judges';
 import { createProgramActivities } from './program';
 import { createSmokeActivities } from './smoke';
 
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProgramActivities(deps),
     ...createHumanTaskActivities(deps),
     ...createProductionActivities(deps),
+    ...createJudgeActivities(deps),
   };
 }
 

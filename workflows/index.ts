@@ -4,3 +4,4 @@ export { humanTasksWorkflow } from './human-tasks';
 export { productionWorkflow, productionShardWorkflow } from './production';
 export { fixLoopWorkflow } from './fix-loop';
 export { prelaunchWorkflow } from './prelaunch';
+export { promptOptimizationWorkflow } from './prompt-optimization';

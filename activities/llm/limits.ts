@@ -1,0 +1,70 @@
+/**
+ * Provider limits inside one worker process. Across processes the RPM limit is shared by
+ * configuration: each of LLM_WORKER_PROCESSES paces its request starts at LLM_RPM_LIMIT / that many,
+ * so together they stay under the provider's limit without a coordinator; a 429 anywhere still
+ * pauses every request of the process until the provider's reset time (docs/judges.md).
+ */
+
+/** Spaces request starts evenly (a token bucket of depth 1 at `perMinute`), and pauses on demand. */
+export class RequestPacer {
+  private nextAt = 0;
+  private pausedUntil = 0;
+  constructor(private readonly perMinute: number) {}
+
+  /** Resolves when this request may start. */
+  async acquire(): Promise<void> {
+    const now = Date.now();
+    const start = Math.max(now, this.nextAt, this.pausedUntil);
+    this.nextAt = start + 60_000 / this.perMinute;
+    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
+  }
+
+  /** Nobody starts before `untilMs` (epoch ms): the provider said so. */
+  pause(untilMs: number) {
+    this.pausedUntil = Math.max(this.pausedUntil, untilMs);
+  }
+}
+
+/** How long a 429 asks us to wait: retry-after-ms, retry-after (seconds or a date), or the reset header. */
+export function retryDelayMs(headers: Headers): number | undefined {
+  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms)) return ms;
+  const after = headers.get('retry-after');
+  if (after) {
+    const seconds = Number.parseFloat(after);
+    if (Number.isFinite(seconds)) return seconds * 1000;
+    const date = Date.parse(after);
+    if (Number.isFinite(date)) return Math.max(0, date - Date.now());
+  }
+  // OpenAI's reset headers look like "1s", "6m0s", "20ms".
+  const reset = headers.get('x-ratelimit-reset-requests') ?? headers.get('x-ratelimit-reset-tokens');
+  return reset ? parseDuration(reset) : undefined;
+}
+
+function parseDuration(text: string): number | undefined {
+  let total = 0;
+  let matched = false;
+  for (const [, value, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    matched = true;
+    total += Number(value) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  }
+  return matched ? total : undefined;
+}
+
+/** At most `limit` tasks at once; the rest wait in order. */
+export class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
