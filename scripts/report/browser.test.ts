@@ -51,7 +51,7 @@ it('renders every chart offline with no console errors', async () => {
     svgs.map((svg) => {
       const box = svg.getBoundingClientRect();
       const marks = [...svg.querySelectorAll('.mark')].filter((m) => {
-        const b = (m as SVGGraphicsElement).getBBox();
+        const b = (m as unknown as { getBBox(): { width: number; height: number } }).getBBox();
         return b.width > 0 || b.height > 0;
       });
       return { title: svg.querySelector('title')?.textContent ?? '', width: box.width, height: box.height, marks: marks.length };
