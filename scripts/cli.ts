@@ -11,6 +11,7 @@ import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeRunCommand } from './commands/judge-run';
 import { registerProgramCommands } from './commands/program';
 import { registerReportCommand } from './commands/report';
+import { registerSimCommands } from './commands/sim';
 import { registerSimVendorCommand } from './commands/sim-vendor';
 import { registerStackCommands } from './commands/stack';
 import { registerValidateCommands } from './commands/validate';
@@ -32,6 +33,7 @@ export function buildCli(): Command {
   registerCatalogCommands(program);
   registerJudgeRunCommand(program);
   registerGatewayCommand(program);
+  registerSimCommands(program);
   registerSimVendorCommand(program);
   return program;
 }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { type Config, llmBaseUrl, usesEmbeddedPostgres, usesEmbeddedTemporal } from '../platform/config';
+import { type Config, llmBaseUrl, usesEmbeddedPostgres, usesEmbeddedTemporal, usesLlmSimulator } from '../platform/config';
 import { connectDatabase, migrateDatabase } from '../platform/db';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres';
 import { createLogger } from '../platform/logger';
@@ -35,6 +35,8 @@ export interface ChildService {
 export const CHILD_SERVICES: ChildService[] = [
   { name: 'worker', args: () => ['worker'], enabled: (_c, o) => (o.workers ?? 1) > 0 },
   { name: 'gateway', args: () => ['gateway'], enabled: () => true, port: (c) => ({ port: c.gateway.port, setting: 'GATEWAY_PORT' }) },
+  // The LLM simulator stands in for the provider when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set.
+  { name: 'sim-llm', args: (c) => ['sim', 'llm', '--port', String(c.llm.simPort)], enabled: (c) => usesLlmSimulator(c), port: (c) => ({ port: c.llm.simPort, setting: 'LLM_SIM_PORT' }) },
   // The simulated vendor runs when the stack has its secret (the demo and the tests set one).
   { name: 'vendor-sim', args: () => ['sim', 'vendor'], enabled: (c) => !!c.vendorSim.secret, port: (c) => ({ port: c.vendorSim.port, setting: 'VENDOR_SIM_PORT' }) },
 ];

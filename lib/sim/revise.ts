@@ -44,12 +44,15 @@ const FIXERS: Record<TruthCriterion, (show: Show, sentences: string[], rng: Rng,
     s.filter((x) => !CLICKBAIT_WORDS.some((w) => x.toLowerCase().includes(w))).map((x) => x.replace(/!+/g, '.')),
   clarity: (_show, s) =>
     s
-      .map((x) => CONVOLUTED_TAILS.reduce((acc, tail) => acc.split(tail).join('.'), x))
+      // the tail's own full stop may have become '!' since: keep whatever ends the sentence
+      .map((x) => CONVOLUTED_TAILS.reduce((acc, tail) => acc.split(tail.slice(0, -1)).join(''), x))
       .filter((x) => !CONVOLUTED_MARKERS.some((m) => x.toLowerCase().includes(m)))
       .map(shorten),
   precision: (show, s) => {
     const element = plotElementOf(show);
-    let out = s.filter((x) => !VAGUE_SENTENCES.some((v) => x.includes(v)));
+    // filler becomes the concrete point (edited in place, so other defects of the sentence stay)
+    let out = s;
+    for (const v of VAGUE_SENTENCES) out = fix(out, v, element && `It all turns on ${element}`);
     for (const p of VAGUE_PHRASES) out = fix(out, p, element);
     return out;
   },
@@ -67,8 +70,11 @@ const FIXERS: Record<TruthCriterion, (show: Show, sentences: string[], rng: Rng,
     const right = unused.length ? rng.pick(unused).name : show.talent[0]?.name;
     return fix(acc, wrong, right);
   }, s),
-  factuality_awards: (show, s, _rng, text) => defectsIn(show, text, 'factuality_awards').reduce(
-    (acc, d) => fix(acc, /^claims the (.*), which/.exec(d.detail)?.[1] ?? '', show.awards[0]), s),
+  factuality_awards: (show, s, _rng, text) => defectsIn(show, text, 'factuality_awards').reduce((acc, d) => {
+    const award = /^claims the (.*), which/.exec(d.detail)?.[1] ?? '';
+    // a show without awards gets a claim it can carry instead of losing the sentence
+    return show.awards[0] ? fix(acc, award, show.awards[0]) : fix(fix(acc, `the ${award}`, 'wide praise'), award, 'wide praise');
+  }, s),
 };
 
 const defectsIn = (show: Show, text: string, criterion: TruthCriterion) => assessSynopsis(show, text).defects.filter((d) => d.criterion === criterion);
