@@ -117,7 +117,11 @@ function normalise(values: number[]): number[] | undefined {
 /** One within-show regression of an outcome on one score. Undefined when fewer than 2 shows vary. */
 export function withinShowEstimate(observations: BehaviorObservation[], score: (o: BehaviorObservation) => number, outcome: BehaviorOutcome): Omit<BehaviorEstimate, 'score'> | undefined {
   const byShow = new Map<string, BehaviorObservation[]>();
-  for (const o of observations) byShow.set(o.showId, [...(byShow.get(o.showId) ?? []), o]);
+  for (const o of observations) {
+    const rows = byShow.get(o.showId);
+    if (rows) rows.push(o);
+    else byShow.set(o.showId, [o]);
+  }
   const x: number[][] = [];
   const y: number[] = [];
   const cluster: string[] = [];
