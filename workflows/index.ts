@@ -5,3 +5,8 @@ export { productionWorkflow, productionShardWorkflow } from './production';
 export { fixLoopWorkflow } from './fix-loop';
 export { prelaunchWorkflow } from './prelaunch';
 export { promptOptimizationWorkflow } from './prompt-optimization';
+export { programWorkflow } from './program';
+export { pilotWorkflow } from './pilot';
+export { calibrationRoundWorkflow } from './calibration';
+export { goldenSetWorkflow } from './golden-set';
+export { judgeDevelopmentWorkflow } from './judge-development';
