@@ -173,6 +173,21 @@ const DEFAULT_TEMPERATURE = 0.7;
 /** Items judged between checkpoints (heartbeat details, verdict writes). */
 const CHUNK = 25;
 
+/**
+ * Heartbeats every few seconds while `work` runs, so a worker that dies is noticed within the
+ * heartbeat timeout even when one LLM request takes long; `details` says where to resume.
+ */
+async function withHeartbeat<T>(details: () => unknown, work: () => Promise<T>): Promise<T> {
+  const ctx = activityContext();
+  if (!ctx) return work();
+  const timer = setInterval(() => ctx.heartbeat(details()), 2000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 const activityContext = () => {
   try {
     return Context.current();
@@ -325,7 +340,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
    * Judges `itemList` with `plans`: requests only samples not stored as ok, stores them with their
    * ledger rows in one transaction, and returns the consensus per item and criterion.
    */
-  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string; mode: 'sync' | 'batch'; onRequestDone?: () => void }) {
+  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string; mode: 'sync' | 'batch'}) {
     const { programId, model, samples } = input;
     const units = input.plans.flatMap((p) => p.units);
     const existing = input.items.length
@@ -366,6 +381,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
                 model,
                 temperature: u.settings.temperature,
                 reasoningEffort: u.settings.reasoningEffort,
+                seed: s,
               });
               requests += out.requests;
               const verdict = out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null;
@@ -388,7 +404,6 @@ export function createJudgeActivities(deps: ActivityDeps) {
               });
               if (out.requests > 0)
                 ledger.push({ requestKey: judgmentKey(item.id, item.textHash, u.criterion, u.agent, u.hash, model, s), programId, phase: input.phase, kind: 'judge', model, mode: input.mode, usage: out.usage });
-              input.onRequestDone?.();
             })(),
           );
         }
@@ -457,16 +472,20 @@ export function createJudgeActivities(deps: ActivityDeps) {
   /** Judges golden items of one split in chunks (heartbeating), returning verdict per item (null = error). */
   async function judgeGolden(input: { programId: string; criterion: string; promptHash: string; itemIds: string[]; samples: number; model: string; phase: string }) {
     const plans = await resolvePlans(db, input.programId, [input.criterion], { [input.criterion]: input.promptHash });
-    const ctx = activityContext();
     const verdicts = new Map<string, 0 | 1 | null>();
     let requests = 0;
-    for (let i = 0; i < input.itemIds.length; i += CHUNK) {
-      const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
-      const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model, mode: 'sync', onRequestDone: () => ctx?.heartbeat({ judged: i }) });
-      requests += out.requests;
-      for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
-      ctx?.heartbeat({ judged: i + CHUNK });
-    }
+    let i = 0;
+    await withHeartbeat(
+      () => ({ judged: i }),
+      async () => {
+        for (; i < input.itemIds.length; i += CHUNK) {
+          const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
+          const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model, mode: 'sync' });
+          requests += out.requests;
+          for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
+        }
+      },
+    );
     return { verdicts, requests };
   }
 
@@ -519,47 +538,49 @@ export function createJudgeActivities(deps: ActivityDeps) {
       let judged = 0;
       let requests = 0;
       // Chunks before `start` finished in an earlier attempt; their verdicts are read back below.
-      for (let i = start; i < input.itemIds.length; i += CHUNK) {
-        const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
-        const list = [...itemMap.values()];
-        const out = await judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model, mode, onRequestDone: () => ctx?.heartbeat({ nextIndex: i }) });
-        requests += out.requests;
-        const prior = list.length
-          ? await db
-              .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
-              .from(itemVerdicts)
-              .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, list.map((x) => x.id)), sql`${itemVerdicts.verdict} is not null`))
-          : [];
-        const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
-        const rows: (typeof itemVerdicts.$inferInsert)[] = [];
-        await Promise.all(
-          list.flatMap((item) =>
-            plans.map(async (plan) => {
-              const outcome = out.outcomes.get(item.id)!.get(plan.criterion)!;
-              let summary = outcome.summary;
-              if (plan.panel && outcome.verdict !== null) {
-                const known = merged.get(`${item.id}|${plan.criterion}`);
-                if (known) summary = known;
-                else {
-                  const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model, mode });
-                  summary = m.summary;
-                  requests += m.requests;
-                }
-              } else if (plan.panel) summary = outcome.units.map((u) => `${u.agent}: ${u.summary}`).join(' ');
-              rows.push({ runId: input.runId, programId: input.programId, itemId: item.id, textHash: item.textHash, criterion: plan.criterion, verdict: outcome.verdict, samples: outcome.samples, summary });
-            }),
-          ),
-        );
-        if (rows.length)
-          await db
-            .insert(itemVerdicts)
-            .values(rows)
-            .onConflictDoUpdate({
-              target: [itemVerdicts.runId, itemVerdicts.itemId, itemVerdicts.textHash, itemVerdicts.criterion],
-              set: { verdict: sql`excluded.verdict`, samples: sql`excluded.samples`, summary: sql`excluded.summary` },
-            });
-        ctx?.heartbeat({ nextIndex: i + CHUNK });
-      }
+      let i = start;
+      await withHeartbeat(() => ({ nextIndex: i }), async () => {
+        for (; i < input.itemIds.length; i += CHUNK) {
+          const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
+          const list = [...itemMap.values()];
+          const out = await judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model, mode });
+          requests += out.requests;
+          const prior = list.length
+            ? await db
+                .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
+                .from(itemVerdicts)
+                .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, list.map((x) => x.id)), sql`${itemVerdicts.verdict} is not null`))
+            : [];
+          const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
+          const rows: (typeof itemVerdicts.$inferInsert)[] = [];
+          await Promise.all(
+            list.flatMap((item) =>
+              plans.map(async (plan) => {
+                const outcome = out.outcomes.get(item.id)!.get(plan.criterion)!;
+                let summary = outcome.summary;
+                if (plan.panel && outcome.verdict !== null) {
+                  const known = merged.get(`${item.id}|${plan.criterion}`);
+                  if (known) summary = known;
+                  else {
+                    const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model, mode });
+                    summary = m.summary;
+                    requests += m.requests;
+                  }
+                } else if (plan.panel) summary = outcome.units.map((u) => `${u.agent}: ${u.summary}`).join(' ');
+                rows.push({ runId: input.runId, programId: input.programId, itemId: item.id, textHash: item.textHash, criterion: plan.criterion, verdict: outcome.verdict, samples: outcome.samples, summary });
+              }),
+            ),
+          );
+          if (rows.length)
+            await db
+              .insert(itemVerdicts)
+              .values(rows)
+              .onConflictDoUpdate({
+                target: [itemVerdicts.runId, itemVerdicts.itemId, itemVerdicts.textHash, itemVerdicts.criterion],
+                set: { verdict: sql`excluded.verdict`, samples: sql`excluded.samples`, summary: sql`excluded.summary` },
+              });
+        }
+      });
       // Count from item_verdicts, so chunks done before a crash are counted too.
       const counted = input.itemIds.length
         ? await db

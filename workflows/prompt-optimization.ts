@@ -10,7 +10,7 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { DevScore, JudgeMetrics } from '../activities/judges';
 import type { Activities } from '../activities';
 
-const LLM_ACTIVITY = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 10 } } as const;
+const LLM_ACTIVITY = { startToCloseTimeout: '1 hour', heartbeatTimeout: '20 seconds', retry: { maximumAttempts: 10 } } as const;
 const acts = proxyActivities<Pick<Activities, 'scoreOnDev' | 'proposeCandidates' | 'selectCandidate' | 'evaluateJudge'>>(LLM_ACTIVITY);
 
 export interface PromptOptimizationInput {

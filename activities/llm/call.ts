@@ -30,6 +30,8 @@ export interface StructuredRequest<S extends z.ZodType> {
   temperature?: number;
   reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
   maxTokens?: number;
+  /** Provider-side sampling seed (best effort): one per sample index makes samples reproducible. */
+  seed?: number;
 }
 
 export const emptyUsage = (): Usage => ({ promptTokens: 0, cachedTokens: 0, completionTokens: 0 });
@@ -78,6 +80,7 @@ export async function structuredCall<S extends z.ZodType>(llm: LlmClient, req: S
           ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
           ...(req.reasoningEffort ? { reasoning_effort: req.reasoningEffort } : {}),
           ...(req.maxTokens ? { max_completion_tokens: req.maxTokens } : {}),
+          ...(req.seed !== undefined ? { seed: req.seed } : {}),
         }),
       );
     } catch (err) {

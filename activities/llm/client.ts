@@ -28,6 +28,8 @@ export function createLlmClient(config: Config): LlmClient {
     if (response.status === 429) {
       const wait = retryDelayMs(response.headers);
       if (wait !== undefined) pacer.pause(Date.now() + wait);
+      // Without this, every request paused by the 429 would start again at the same instant.
+      pacer.limitTo(Number(response.headers.get('x-ratelimit-limit-requests')) / config.llm.workerProcesses);
     }
     return response;
   };

@@ -9,7 +9,12 @@
 export class RequestPacer {
   private nextAt = 0;
   private pausedUntil = 0;
-  constructor(private readonly perMinute: number) {}
+  constructor(private perMinute: number) {}
+
+  /** The provider's 429 revealed a lower limit than configured: pace at that from now on. */
+  limitTo(perMinute: number) {
+    if (perMinute > 0 && perMinute < this.perMinute) this.perMinute = perMinute;
+  }
 
   /** Resolves when this request may start. */
   async acquire(): Promise<void> {

@@ -38,10 +38,10 @@ export type JudgePromptSettings = JudgeSettings & { panel?: Record<string, strin
 export const judgeKey = (criterion: string, agent = '') => (agent ? `${criterion}.${agent}` : criterion);
 
 const AGENT_FOCUS: Record<FactualityAgent, string> = {
-  plot: 'You check ONLY plot facts: events, characters and settings must agree with the plot summary in <show>. Ignore style and every other kind of fact.',
-  metadata: 'You check ONLY metadata facts: release year, genres and locations must agree with <show>. Ignore style and every other kind of fact.',
-  talent: 'You check ONLY on- and off-screen talent: every person named must appear in the talent list of <show> in that role. Ignore style and every other kind of fact.',
-  awards: 'You check ONLY awards: every award or nomination mentioned must appear in the awards of <show>. Ignore style and every other kind of fact.',
+  plot: 'You check ONLY plot facts: events, characters and settings must agree with the plot summary in the show record. Ignore style and every other kind of fact.',
+  metadata: 'You check ONLY metadata facts: release year, genres and locations must agree with the show record. Ignore style and every other kind of fact.',
+  talent: 'You check ONLY on- and off-screen talent: every person named must appear in the talent list of the show record in that role. Ignore style and every other kind of fact.',
+  awards: 'You check ONLY awards: every award or nomination mentioned must appear in the awards of the show record. Ignore style and every other kind of fact.',
 };
 
 /** The system message of a judge for one criterion (or one factuality agent) at a guideline version. */
@@ -55,7 +55,7 @@ export function buildJudgeTemplate(input: { criterion: CriterionText; agent?: Fa
     wrapTag('rubric', criterion.rubric.trim()),
     [
       'How to answer:',
-      '1. Read the show record in <show> and the synopsis in <synopsis>.',
+      '1. Read the show record and then the synopsis (both follow in the user message).',
       '2. In `reasoning`, think step by step, at any length, quoting the synopsis where it matters.',
       '3. In `summary`, state the decisive reason in at most two sentences a writer can act on.',
       '4. In `verdict`, answer "pass" only if the synopsis meets the rubric; otherwise "fail".',

@@ -1,0 +1,37 @@
+/**
+ * A program for the judge-engine tests: the example synopsis program's spec, a simulated catalog
+ * (shows + synopses with hidden truth), and golden labels equal to that truth, split dev/test the
+ * way aggregateGolden splits them.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { splitOf } from '../activities/judges';
+import { generateCatalog } from '../lib/sim/catalog';
+import type { Truth } from '../schema/catalog';
+import { programSpecSchema } from '../schema/program-spec';
+import type { Db } from '../platform/db';
+import { goldenLabels, guidelineVersions, items, programs, shows } from '../schema/tables';
+
+export const GOLDEN_CRITERIA = ['tone', 'clarity', 'precision', 'factuality'] as const;
+
+export async function seedJudgeWorld(db: Db, opts: { programId: string; shows: number; seed: number; testShare?: number }) {
+  const raw = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8')) as Record<string, unknown>;
+  const spec = programSpecSchema.parse({ ...raw, id: opts.programId, rounds: { ...(raw.rounds as object), testShare: opts.testShare ?? 0.5 } });
+  await db.insert(programs).values({ id: spec.id, name: spec.name, spec: spec as unknown as Record<string, unknown>, budgetUsd: spec.budget.usd });
+  await db.insert(guidelineVersions).values({ programId: spec.id, version: spec.guidelines.version, text: spec.guidelines.text, criteria: spec.criteria, note: 'test', author: 'test' });
+  const truths = new Map<string, Truth>();
+  const golden: (typeof goldenLabels.$inferInsert)[] = [];
+  for (const { show, synopses, truths: t } of generateCatalog({ shows: opts.shows, seed: opts.seed })) {
+    const { id, title, locale, ...metadata } = show;
+    await db.insert(shows).values({ id, title, locale, metadata });
+    await db.insert(items).values(synopses.map((s, i) => ({ id: s.id, showId: id, locale: s.locale, text: s.text, textHash: t[i].textHash })));
+    synopses.forEach((s, i) => {
+      truths.set(s.id, t[i]);
+      for (const criterion of GOLDEN_CRITERIA)
+        golden.push({ programId: spec.id, itemId: s.id, criterion, label: t[i].criteria[criterion], explanation: 'simulated truth', source: 'unanimous', split: splitOf(spec.id, s.id, spec.rounds.testShare) });
+    });
+  }
+  for (let i = 0; i < golden.length; i += 1000) await db.insert(goldenLabels).values(golden.slice(i, i + 1000));
+  return { spec, truths, itemIds: [...truths.keys()] };
+}
