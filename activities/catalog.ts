@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { CsvError, parse } from 'csv-parse';
 import type postgres from 'postgres';
 import { catalogRecordSchema } from '../schema/catalog';
 import { textHash } from '../lib/text-hash';
@@ -68,36 +69,24 @@ async function* fileLines(file: string): AsyncGenerator<{ line: number; text: st
 }
 
 /**
- * RFC 4180 records from lines (quoted fields may hold commas, quotes and newlines); a record's line
- * number is the line it starts on.
+ * RFC 4180 records of a CSV file, streamed through csv-parse; a record's line number is the line it
+ * starts on (a quoted field may span lines), so problems name the line a person sees first.
  */
-export async function* csvRecords(lines: AsyncIterable<{ line: number; text: string }>): AsyncGenerator<{ line: number; fields: string[] }> {
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  let start = 0;
-  for await (const { line, text } of lines) {
-    if (!quoted) {
-      if (text.trim() === '') continue;
-      start = line;
-    } else field += '\n';
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      if (quoted) {
-        if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-        else if (c === '"') quoted = false;
-        else field += c;
-      } else if (c === '"' && field === '') quoted = true;
-      else if (c === ',') fields.push(field), (field = '');
-      else field += c;
+async function* csvRecords(file: string): AsyncGenerator<{ line: number; fields: string[] }> {
+  const parser = fs.createReadStream(file).pipe(parse({ bom: true, info: true, raw: true, relax_column_count: true, skip_empty_lines: true }));
+  let lastLine = 0;
+  try {
+    for await (const { record, raw, info } of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
+      // `raw` carries the empty lines skipped before the record and its own line break.
+      const inner = raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '').split('\n').length - 1;
+      lastLine = info.lines;
+      yield { line: info.lines - inner, fields: record };
     }
-    if (quoted) continue;
-    fields.push(field);
-    yield { line: start, fields };
-    fields = [];
-    field = '';
+  } catch (err) {
+    if (err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED') throw new CatalogRejectedError(1, [{ line: lastLine + 1, message: 'unterminated quoted field' }]);
+    if (err instanceof CsvError) throw new CatalogRejectedError(1, [{ line: lastLine + 1, message: `unparseable CSV: ${err.message}` }]);
+    throw err;
   }
-  if (quoted) throw new CatalogRejectedError(1, [{ line: start, message: 'unterminated quoted field' }]);
 }
 
 /** Catalog records (still unvalidated objects) with their line numbers, from either format. */
@@ -114,7 +103,7 @@ async function* rawRecords(file: string, format: CatalogFormat): AsyncGenerator<
     return;
   }
   let header: string[] | undefined;
-  for await (const { line, fields } of csvRecords(fileLines(file))) {
+  for await (const { line, fields } of csvRecords(file)) {
     if (!header) {
       header = fields.map((f) => f.trim());
       const missing = ['id'].filter((c) => !header!.includes(c));

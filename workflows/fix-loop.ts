@@ -8,7 +8,7 @@ import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { createProductionActivities } from '../activities/production';
 import type { ProgramPlan } from '../activities/program';
 import { humanTasksWorkflow } from './human-tasks';
-import type { JudgeItemsActivity } from './judge-contract';
+import type { createJudgeActivities } from '../activities/judges';
 
 export interface FixLoopInput {
   programId: string;
@@ -35,7 +35,7 @@ export interface FixLoopResult {
 
 type FixActivities = ReturnType<typeof createProductionActivities> & { loadProgramPlan(programId: string): Promise<ProgramPlan> };
 const acts = proxyActivities<FixActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
-const judge = proxyActivities<JudgeItemsActivity>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
+const judge = proxyActivities<Pick<ReturnType<typeof createJudgeActivities>, 'judgeItems'>>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
 
 export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResult> {
   const cycle = await acts.openFixCycle({ programId: input.programId, itemId: input.itemId, failingCriteria: input.failingCriteria });

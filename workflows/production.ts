@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createProductionActivities, ItemSelection, ShardRange } from '../activities/production';
-import type { JudgeItemsActivity } from './judge-contract';
+import type { createJudgeActivities } from '../activities/judges';
 import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
 
 export type { ItemSelection } from '../activities/production';
@@ -90,7 +90,7 @@ export interface ShardResult {
 type ProductionActivities = ReturnType<typeof createProductionActivities>;
 const acts = proxyActivities<ProductionActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
 // A judging activity heartbeats per completed request; a dead worker is noticed within the heartbeat timeout.
-const judge = proxyActivities<JudgeItemsActivity>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } });
+const judge = proxyActivities<Pick<ReturnType<typeof createJudgeActivities>, 'judgeItems'>>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } });
 
 /** A new execution after this many shards keeps the run's history bounded. */
 export const SHARDS_PER_EXECUTION = 50;
