@@ -94,6 +94,7 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
   let droppedSlots = 0;
   let completed = 0;
   let labelsRecorded = 0;
+  let open = 0;
   const criteriaCount = (itemId: string) => {
     if (input.kind === 'write') return 0;
     const only = input.itemContext?.[itemId]?.criteria;
@@ -104,6 +105,7 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
   setHandler(vendorEventSignal, ({ taskId, type }) => {
     const task = tasks.get(taskId);
     if (!task || task.status !== 'open') return;
+    open--;
     if (type === 'task.completed' || type === 'revision.submitted') {
       task.status = 'completed';
       completed++;
@@ -136,6 +138,7 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
 
   const track = (refs: TaskRef[]) => {
     for (const r of refs) tasks.set(r.id, { itemId: r.itemId, raterId: r.raterId, gold: r.gold, status: 'open', sentAt: Date.now(), reminded: false });
+    open += refs.length;
   };
   const dispatch = async (ids: string[]) => {
     for (let i = 0; i < ids.length; i += MAX_TASKS_PER_ACTIVITY) {
@@ -154,7 +157,10 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       for (const id of part) {
         const t = tasks.get(id);
         // A task completed meanwhile stays open here until its completion signal arrives.
-        if (t && t.status === 'open' && !out.completedMeanwhile.includes(id)) t.status = 'closed';
+        if (t && t.status === 'open' && !out.completedMeanwhile.includes(id)) {
+          t.status = 'closed';
+          open--;
+        }
       }
       droppedSlots += out.dropped.length;
       reassigned += out.replacements.length;
@@ -163,7 +169,8 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
     }
   };
   const openTasks = () => [...tasks].filter(([, t]) => t.status === 'open');
-  const hasWork = () => toReassign.size > 0 || (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) || openTasks().length === 0;
+  // Evaluated on every activation (each signal): O(1), no scan over the tasks.
+  const hasWork = () => toReassign.size > 0 || (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) || open === 0;
 
   let cancelled = false;
   let outcome: 'completed' | 'deadline' | 'cancelled' = 'completed';
@@ -187,8 +194,7 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
     await dispatch(opened.tasks.map((t) => t.id));
 
     for (;;) {
-      const open = openTasks();
-      if (!open.length && !toReassign.size) break;
+      if (!open && !toReassign.size) break;
       const now = Date.now();
       if (now >= deadline) {
         outcome = 'deadline';
@@ -196,7 +202,7 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       }
       // Sleep until the earliest SLA moment (one timer for the whole batch), or until a signal needs work.
       let next = deadline;
-      for (const [, t] of open) next = Math.min(next, t.sentAt + (t.reminded ? sla.reassignAfterMs : sla.remindAfterMs));
+      for (const [, t] of openTasks()) next = Math.min(next, t.sentAt + (t.reminded ? sla.reassignAfterMs : sla.remindAfterMs));
       if (next > now) await condition(hasWork, next - now);
 
       if (toReassign.size) {

@@ -1,0 +1,67 @@
+/**
+ * The load generator of `npm run bench:gateway`, run as its own process so it does not share an
+ * event loop with the gateway: posts one signed completion per task (and duplicates, same
+ * webhook-id) at a fixed concurrency over keep-alive connections; prints throughput and latency.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import { signHeaders } from '../../activities/vendors/signing';
+
+interface Plan {
+  gatewayUrl: string;
+  vendorId: string;
+  secret: string;
+  criteria: string[];
+  concurrency: number;
+  duplicateRate: number;
+  tasks: { id: string; raterId: string }[];
+}
+
+async function main() {
+  const plan = JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) as Plan;
+  // Everything is signed before the clock starts: the figure is the gateway's, not the signer's.
+  const requests = plan.tasks.map((t, i) => {
+    const body = JSON.stringify({
+      type: 'task.completed',
+      taskId: t.id,
+      raterId: t.raterId,
+      labels: plan.criteria.map((criterion, c) => ({ criterion, value: (i + c) % 3 ? 1 : 0, explanation: `bench label ${c}` })),
+    });
+    return { body, headers: { 'content-type': 'application/json', ...signHeaders(plan.secret, body, `bench-${i}`) } };
+  });
+  const duplicates = requests.filter((_, i) => i % Math.round(1 / plan.duplicateRate) === 0);
+  const all = [...requests, ...duplicates];
+  const url = new URL(`${plan.gatewayUrl}/v1/vendors/${plan.vendorId}/events`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: plan.concurrency });
+  const post = (r: (typeof all)[number]) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', headers: r.headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(r.body);
+    });
+  const latencies: number[] = [];
+  let next = 0;
+  let non2xx = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: plan.concurrency }, async () => {
+      while (next < all.length) {
+        const r = all[next++];
+        const t0 = performance.now();
+        const status = await post(r);
+        latencies.push(performance.now() - t0);
+        if (status < 200 || status > 299) non2xx++;
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 10) / 10;
+  agent.destroy();
+  console.log(JSON.stringify({ sent: all.length, elapsedMs, latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) }, non2xx }));
+}
+
+void main();
