@@ -54,6 +54,9 @@ export function fillSchema(schema: Schema, facts: Facts, root: Schema = schema, 
   if (Array.isArray(s.enum)) return enumChoice(s.enum, facts, lname);
   const branches = (s.anyOf ?? s.oneOf) as Schema[] | undefined;
   if (Array.isArray(branches) && branches.length) {
+    // anyOf of constants (how zod writes a union of literals) is an enum
+    const resolved = branches.map((b) => resolve(b, root));
+    if (resolved.every((b) => 'const' in b)) return enumChoice(resolved.map((b) => b.const), facts, lname);
     const nonNull = branches.find((b) => !typesOf(resolve(b, root)).includes('null')) ?? branches[0];
     return fillSchema(nonNull, facts, root, name);
   }
