@@ -167,3 +167,39 @@ export function createProductionActivities({ db }: ActivityDeps) {
     },
   };
 }
+
+/** Keys of `prompts` that are judged by themselves (a panel criterion is judged through its agents). */
+export const judgeUnitHashes = (prompts: Record<string, string>) =>
+  Object.keys(prompts)
+    .filter((k) => !Object.keys(prompts).some((o) => o.startsWith(`${k}.`)))
+    .map((k) => prompts[k]);
+
+/**
+ * What a finished run should hold and what it holds: judgments missing (an item's current text
+ * without an ok judgment per judge unit and sample), verdicts missing (no decided item_verdicts row
+ * per criterion), and duplicates (more than one judgment or verdict row for one natural key, which
+ * only a broken idempotency key could produce). The benchmark and the run tests read it.
+ */
+export async function judgingCoverage(db: Db, input: { runKey: string; selection: ItemSelection; criteria: string[]; prompts: Record<string, string>; samples: number; model: string }) {
+  const hashes = judgeUnitHashes(input.prompts);
+  const [row] = await db.execute<{ items: number; missing_judgments: number; missing_verdicts: number; duplicate_judgments: number; duplicate_verdicts: number; judgments: number }>(sql`
+    with sel as (select id, text_hash from ${items} where ${selectionWhere(input.selection, null, null)}),
+    units as (select unnest(${sql`array[${sql.join(hashes.map((h) => sql`${h}`), sql`, `)}]::text[]`}) as hash),
+    samples as (select generate_series(0, ${input.samples - 1}) as s),
+    crit as (select unnest(${sql`array[${sql.join(input.criteria.map((c) => sql`${c}`), sql`, `)}]::text[]`}) as criterion)
+    select
+      (select count(*)::int from sel) as items,
+      (select count(*)::int from sel, units, samples where not exists (
+        select 1 from judgments j where j.item_id = sel.id and j.text_hash = sel.text_hash and j.prompt_hash = units.hash
+          and j.model = ${input.model} and j.sample_index = samples.s and j.status = 'ok')) as missing_judgments,
+      (select count(*)::int from sel, crit where not exists (
+        select 1 from item_verdicts v where v.run_id = ${input.runKey} and v.item_id = sel.id and v.text_hash = sel.text_hash
+          and v.criterion = crit.criterion and v.verdict is not null)) as missing_verdicts,
+      (select coalesce(sum(n - 1), 0)::int from (select count(*) as n from judgments j join sel on sel.id = j.item_id
+        group by j.item_id, j.text_hash, j.criterion, j.agent, j.prompt_hash, j.model, j.sample_index having count(*) > 1) d) as duplicate_judgments,
+      (select coalesce(sum(n - 1), 0)::int from (select count(*) as n from item_verdicts v join sel on sel.id = v.item_id
+        where v.run_id = ${input.runKey} group by v.item_id, v.text_hash, v.criterion having count(*) > 1) d) as duplicate_verdicts,
+      (select count(*)::int from judgments j join sel on sel.id = j.item_id and sel.text_hash = j.text_hash
+        where j.prompt_hash in (select hash from units) and j.model = ${input.model}) as judgments`);
+  return row;
+}
