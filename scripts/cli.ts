@@ -8,6 +8,7 @@ import { registerAggregateCommand } from './commands/aggregate';
 import { registerAgreementCommand } from './commands/agreement';
 import { registerDemoCommand } from './commands/demo';
 import { registerGatewayCommand } from './commands/gateway';
+import { registerJudgeCommands } from './commands/judge';
 import { registerJudgeRunCommand } from './commands/judge-run';
 import { registerProgramCommands } from './commands/program';
 import { registerReportCommand } from './commands/report';
@@ -31,6 +32,7 @@ export function buildCli(): Command {
   registerReportCommand(program);
   registerValidateCommands(program);
   registerCatalogCommands(program);
+  registerJudgeCommands(program);
   registerJudgeRunCommand(program);
   registerGatewayCommand(program);
   registerSimCommands(program);
