@@ -42,7 +42,7 @@ export const SETTINGS = [
   { env: 'OPENAI_API_KEY', schema: z.string().min(1), description: 'Key for the OpenAI-compatible provider. Unset: the bundled LLM simulator is started and used.' },
   { env: 'OPENAI_BASE_URL', schema: url, description: 'OpenAI-compatible endpoint. Unset: https://api.openai.com/v1 with a key, the simulator without one.' },
   { env: 'JUDGE_MODEL', schema: z.string().min(1), default: 'gpt-4.1-mini', description: 'Default model for judges, aggregation and rationale merging (a program spec may override).' },
-  { env: 'LLM_RPM_LIMIT', schema: positiveInt, default: '10000', description: 'Provider requests/minute shared by all workers (enforced with the task-queue activity rate limit).' },
+  { env: 'LLM_RPM_LIMIT', schema: positiveInt, default: '10000', description: 'Provider requests/minute shared by all workers: each worker process paces at LLM_RPM_LIMIT / LLM_WORKER_PROCESSES (docs/judges.md).' },
   { env: 'LLM_CONCURRENCY', schema: positiveInt, default: '16', description: 'LLM requests one worker process keeps in flight (judging activities fan out up to this).' },
   { env: 'LLM_WORKER_PROCESSES', schema: positiveInt, default: '1', description: 'Worker processes sharing LLM_RPM_LIMIT: each paces its requests at LLM_RPM_LIMIT / this.' },
   { env: 'LLM_TIMEOUT_MS', schema: positiveInt, default: '60000', description: 'An LLM request with no answer by then is abandoned and retried (hangs never stall a run).' },
