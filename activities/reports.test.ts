@@ -62,7 +62,7 @@ describe('program report model', () => {
     expect(report.golden.bySource.map((s) => s.source)).toEqual(['adjudicated', 'llm_aggregate', 'unanimous']);
     expect(report.judges.trajectory.map((t) => [t.step, t.devAccuracy, t.selected])).toEqual([[0, 0.8, false], [1, 0.88, true]]);
     const tone = report.judges.heldOut.find((h) => h.criterion === 'tone');
-    expect(tone).toMatchObject({ promptHash: 'p-tone-2', confusion: X.heldOut.tone, items: 6 });
+    expect(tone).toMatchObject({ promptHash: 'p-tone-2', confusion: X.heldOut.tone, items: 6, accuracyCi95: [0.44, 0.97] });
     expect(tone?.accuracy).toBeCloseTo(5 / 6, 10);
     expect(report.judges.heldOut.find((h) => h.criterion === 'clarity')?.confusion).toEqual(X.heldOut.clarity);
   });
@@ -104,7 +104,7 @@ describe('rendered report', () => {
     expect(html.match(/<svg /g)?.length).toBeGreaterThanOrEqual(11);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(html).not.toContain('<script');
-    for (const text of ['0.620', '[0.500, 0.740]', 'DRIFT', 'acme:r1', 'target 0.8', '83.3% on 6 items', '$118.00 of a $500.00 budget', 'tone: hype words fail', 'guideline_published (v2)', 'weighted']) {
+    for (const text of ['0.620', '[0.500, 0.740]', 'DRIFT', 'acme:r1', 'target 0.8', '83.3% [44.0%, 97.0%] on 6 items', '$118.00 of a $500.00 budget', 'tone: hype words fail', 'guideline_published (v2)', 'weighted']) {
       expect(html).toContain(text);
     }
   });

@@ -7,10 +7,9 @@ import { validateBehavior, type BehaviorObservation, type BehaviorValidation } f
 import type { Db } from '../platform/db';
 import {
   agreementReports, behaviorMetrics, decisionLog, fixAttempts, fixCycles, goldAnswers, goldenLabels, guidelineVersions, itemVerdicts,
-  items, judgeEvaluations, judgePrompts, judgments, labels, optimizationCandidates, productionRuns, programs, raters, tasks,
+  items, judgeEvaluations, judgePrompts, labels, optimizationCandidates, productionRuns, programs, raters, tasks,
   usageLedger,
 } from '../schema/tables';
-import type { ActivityDeps } from './deps';
 
 export class UnknownProgramError extends Error {
   readonly exitCode = 2;
@@ -30,10 +29,10 @@ export interface RaterQuality {
 export interface Confusion { tp: number; fp: number; fn: number; tn: number }
 export interface JudgeVersion {
   criterion: string; promptHash: string; parentHash: string | null; origin: string; status: string; createdAt: string;
-  model: string; split: string; samples: number; accuracy: number | null; tpr: number | null; tnr: number | null;
+  model: string; split: string; samples: number; accuracy: number | null; accuracyCi95: [number, number] | null; tpr: number | null; tnr: number | null;
 }
 export interface OptimizerStep { criterion: string; runId: string; step: number; promptHash: string; devAccuracy: number | null; selected: boolean }
-export interface HeldOut { criterion: string; promptHash: string; accuracy: number | null; confusion: Confusion; items: number }
+export interface HeldOut { criterion: string; promptHash: string; model: string; accuracy: number | null; accuracyCi95: [number, number] | null; confusion: Confusion; items: number }
 export interface ProductionCriterion { runId: string; criterion: string; passed: number; failed: number; errors: number; passRate: number | null }
 export interface CostRow { key: string; costUsd: number }
 
@@ -64,6 +63,7 @@ export interface ProgramReport {
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+const interval = (v: unknown) => (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number') ? (v as [number, number]) : null);
 /** A drift flag needs this many gold answers in each half, so one miss does not flag a rater. */
 const DRIFT_MIN_HALF = 4;
 /** Later-half gold accuracy this much below the earlier half flags drift. */
@@ -78,18 +78,6 @@ function readTargets(spec: Record<string, unknown>) {
     agreementMetric: typeof targets.agreementMetric === 'string' ? targets.agreementMetric : 'percent_agreement',
     judgeAccuracyTarget: num(targets.judgeAccuracy) ?? 0.85,
   };
-}
-
-/** Consensus verdict of samples: the rounded mean keeps it binary (ties pass, as 0.5 rounds up). */
-const consensus = (verdicts: number[]) => Math.round(verdicts.reduce((s, v) => s + v, 0) / verdicts.length);
-
-function confusionOf(pairs: Array<{ truth: number; verdict: number }>): Confusion {
-  const c = { tp: 0, fp: 0, fn: 0, tn: 0 };
-  for (const { truth, verdict } of pairs) {
-    if (verdict === 1) c[truth === 1 ? 'tp' : 'fp']++;
-    else c[truth === 1 ? 'fn' : 'tn']++;
-  }
-  return c;
 }
 
 async function timeline(db: Db, programId: string): Promise<PhaseSpan[]> {
@@ -147,7 +135,7 @@ async function judgeSection(db: Db, programId: string): Promise<ProgramReport['j
   const versions = evaluations.map(({ e, p }) => ({
     criterion: e.criterion, promptHash: e.promptHash, parentHash: p.parentHash, origin: p.origin, status: p.status,
     createdAt: iso(p.createdAt) as string, model: e.model, split: e.split, samples: e.samples,
-    accuracy: num(e.metrics.accuracy), tpr: num(e.metrics.tpr), tnr: num(e.metrics.tnr),
+    accuracy: num(e.metrics.accuracy), accuracyCi95: interval((e.metrics.ci95 as Record<string, unknown> | undefined)?.accuracy), tpr: num(e.metrics.tpr), tnr: num(e.metrics.tnr),
   }));
   const trajectory = await db
     .select({ criterion: judgePrompts.criterion, runId: optimizationCandidates.runId, step: optimizationCandidates.step, promptHash: optimizationCandidates.promptHash, devAccuracy: optimizationCandidates.devAccuracy, selected: optimizationCandidates.selected })
@@ -156,29 +144,18 @@ async function judgeSection(db: Db, programId: string): Promise<ProgramReport['j
     .where(eq(judgePrompts.programId, programId))
     .orderBy(asc(judgePrompts.criterion), asc(optimizationCandidates.step), asc(optimizationCandidates.promptHash));
 
-  // Held-out result of each criterion's active judge (the latest prompt if none is active yet):
-  // its consensus verdict on every test-split golden item, recomputed from the samples themselves.
+  // Held-out result of each criterion's active judge (the latest prompt if none is active yet): the
+  // judge engine's one measurement on the test split, errors scored as fails.
   const prompts = await db.select().from(judgePrompts).where(eq(judgePrompts.programId, programId)).orderBy(desc(judgePrompts.createdAt));
   const chosen = new Map<string, string>();
   for (const p of [...prompts].sort((a, b) => Number(b.status === 'active') - Number(a.status === 'active'))) if (!chosen.has(p.criterion)) chosen.set(p.criterion, p.hash);
   const heldOut: HeldOut[] = [];
   for (const [criterion, promptHash] of [...chosen].sort(([a], [b]) => a.localeCompare(b))) {
-    const rows = await db
-      .select({ itemId: judgments.itemId, verdict: judgments.verdict, truth: goldenLabels.label })
-      .from(judgments)
-      .innerJoin(goldenLabels, and(eq(goldenLabels.programId, judgments.programId), eq(goldenLabels.itemId, judgments.itemId), eq(goldenLabels.criterion, judgments.criterion), eq(goldenLabels.split, 'test')))
-      .where(and(eq(judgments.programId, programId), eq(judgments.criterion, criterion), eq(judgments.promptHash, promptHash), eq(judgments.status, 'ok')));
-    const byItem = new Map<string, { truth: number; verdicts: number[] }>();
-    for (const r of rows) {
-      if (r.verdict === null) continue;
-      const entry = byItem.get(r.itemId) ?? { truth: r.truth, verdicts: [] };
-      entry.verdicts.push(r.verdict);
-      byItem.set(r.itemId, entry);
-    }
-    if (byItem.size === 0) continue;
-    const pairs = [...byItem.values()].map((e) => ({ truth: e.truth, verdict: consensus(e.verdicts) }));
-    const confusion = confusionOf(pairs);
-    heldOut.push({ criterion, promptHash, confusion, items: pairs.length, accuracy: ratio(confusion.tp + confusion.tn, pairs.length) });
+    const test = evaluations.filter(({ e }) => e.promptHash === promptHash && e.split === 'test').map(({ e }) => e).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+    const confusion = test?.metrics.confusion as Confusion | undefined;
+    if (!test || !confusion) continue;
+    const ci = (test.metrics.ci95 as Record<string, unknown> | undefined)?.accuracy;
+    heldOut.push({ criterion, promptHash, model: test.model, confusion, items: confusion.tp + confusion.fp + confusion.fn + confusion.tn, accuracy: num(test.metrics.accuracy), accuracyCi95: interval(ci) });
   }
   return { versions, trajectory, heldOut };
 }
@@ -281,10 +258,12 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
   const metric = targets.agreementMetric;
   const agreementRows = await db.select().from(agreementReports).where(eq(agreementReports.programId, programId)).orderBy(sql`case ${agreementReports.phase} when 'pilot' then 0 else 1 end`, asc(agreementReports.round), asc(agreementReports.criterion));
   const agreement = agreementRows.map((r) => {
-    const ci = r.metrics[metric === 'krippendorff_alpha' ? 'alpha_ci95' : `${metric}_ci95`];
+    // intervals per metric as lib/stats agreementIntervals gives them ({ ci95: { metric: [lo, hi] } }),
+    // else `<metric>_ci95`; alpha's own interval is part of every agreement report
+    const ci = (r.metrics.ci95 as Record<string, unknown> | undefined)?.[metric] ?? r.metrics[`${metric}_ci95`] ?? (metric === 'krippendorff_alpha' ? r.metrics.alpha_ci95 : null);
     return {
       phase: r.phase, round: r.round, criterion: r.criterion, guidelineVersion: r.guidelineVersion, items: r.items, raters: r.raters,
-      value: num(r.metrics[metric]), ci95: Array.isArray(ci) && ci.length === 2 ? (ci as [number, number]) : null, meetsTarget: r.meetsTarget,
+      value: num(r.metrics[metric]), ci95: interval(ci), meetsTarget: r.meetsTarget,
     };
   });
   const goldenComposition = await db
@@ -325,14 +304,5 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
     })),
     guidelines: guidelines.map((g) => ({ version: g.version, author: g.author, note: g.note, at: iso(g.createdAt) as string })),
     behavior: await programBehaviorValidation(db, programId),
-  };
-}
-
-export function createReportActivities({ db }: ActivityDeps) {
-  return {
-    /** The whole report model of a program (read-only). */
-    async programReport(input: { programId: string }): Promise<ProgramReport> {
-      return buildProgramReport(db, input.programId);
-    },
   };
 }

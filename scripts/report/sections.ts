@@ -19,6 +19,7 @@ export const SECTION_IDS = [
 
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
 const dec = (v: number | null, digits = 3) => (v === null ? '—' : v.toFixed(digits));
+const ci = (v: [number, number] | null) => (v ? `[${pct(v[0])}, ${pct(v[1])}]` : '');
 const usd = (v: number) => `$${v.toFixed(2)}`;
 const pval = (p: number) => (p < 0.001 ? '<0.001' : p.toFixed(3));
 const empty = (what: string): Block => ({ kind: 'text', text: `No ${what} recorded for this program yet.` });
@@ -51,7 +52,7 @@ function agreement(r: ProgramReport): Section {
     id: 'agreement',
     title: 'Agreement per criterion and round',
     blocks: [
-      { kind: 'text', text: `Metric: ${metric}, target ${target}. Bands are 95% bootstrap intervals; round 0 is the pilot.` },
+      { kind: 'text', text: `Metric: ${metric}, target ${target}. Bands are 95% bootstrap intervals${r.agreement.some((a) => a.ci95) ? '' : ' (none recorded for this metric)'}; round 0 is the pilot.` },
       { kind: 'chart', name: 'agreement', svg: lineChart({ title: `${metric} per round`, xLabel: 'round', series, yDomain: [0, 1], target: { value: target, label: `target ${target}` } }) },
       {
         kind: 'table',
@@ -116,12 +117,12 @@ function judges(r: ProgramReport): Section {
   if (j.versions.length) {
     blocks.push({
       kind: 'table',
-      headers: ['criterion', 'prompt', 'origin', 'status', 'model', 'split', 'samples', 'accuracy', 'TPR', 'TNR'],
-      rows: j.versions.map((v) => [v.criterion, v.promptHash.slice(0, 12), v.origin, v.status, v.model, v.split, String(v.samples), pct(v.accuracy), pct(v.tpr), pct(v.tnr)]),
+      headers: ['criterion', 'prompt', 'origin', 'status', 'model', 'split', 'samples', 'accuracy', '95% CI', 'TPR', 'TNR'],
+      rows: j.versions.map((v) => [v.criterion, v.promptHash.slice(0, 12), v.origin, v.status, v.model, v.split, String(v.samples), pct(v.accuracy), ci(v.accuracyCi95), pct(v.tpr), pct(v.tnr)]),
     });
   }
   if (j.heldOut.length) {
-    blocks.push({ kind: 'text', text: `Held-out (test split) accuracy of each criterion's judge, measured once: ${j.heldOut.map((h) => `${h.criterion} ${pct(h.accuracy)} on ${h.items} items`).join('; ')}. Target ${pct(r.program.judgeAccuracyTarget)}.` });
+    blocks.push({ kind: 'text', text: `Held-out (test split) accuracy of each criterion's judge, measured once: ${j.heldOut.map((h) => `${h.criterion} ${pct(h.accuracy)} ${ci(h.accuracyCi95)} on ${h.items} items`).join('; ')}. Target ${pct(r.program.judgeAccuracyTarget)}.` });
   }
   return { id: 'judges', title: 'Judge accuracy per prompt version', blocks };
 }
