@@ -48,7 +48,10 @@ export interface Batch {
   metadata: Record<string, string> | null;
 }
 
-export const newId = (prefix: string) => `${prefix}_sim${randomBytes(12).toString('hex')}`;
+// a random prefix per process and a counter: unique without paying for randomness per request
+const ID_PREFIX = randomBytes(6).toString('hex');
+let idCounter = 0;
+export const newId = (prefix: string) => `${prefix}_sim${ID_PREFIX}${(++idCounter).toString(36).padStart(6, '0')}`;
 const now = () => Math.floor(Date.now() / 1000);
 
 export interface BatchTiming {
