@@ -1,18 +1,18 @@
 /**
  * `judgeflow sim …`: the SIMULATED world. `sim catalog` writes a synthetic catalog with its hidden
  * answer key; `sim llm` runs the OpenAI-compatible LLM simulator. (`sim vendor` joins the same
- * group from scripts/commands/sim-vendor.ts.) Bad options exit 2 naming the option to fix.
+ * group from scripts/commands/sim-vendor.ts.) Bad options exit 2 naming the option to fix: the
+ * errors thrown here carry exitCode 2 (CatalogOptionsError, LlmSimConfigError, PortInUseError).
+ * The stack module is loaded only when the simulator runs: it pulls in the embedded services.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { CatalogOptionsError } from '../../lib/sim/catalog';
 import { TRUTH_CRITERIA, truthKey } from '../../lib/sim/assess';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { writeCatalogFiles } from '../sim/catalog-files';
-import { LlmSimConfigError, parseLlmSimOptions, readLlmSimConfigFile } from '../sim/llm/options';
+import { PortInUseError } from '../../platform/ports';
+import { parseLlmSimOptions, readLlmSimConfigFile } from '../sim/llm/options';
 import { startLlmSimulator } from '../sim/llm/server';
-import { waitForShutdownSignal } from '../stack';
-import { CliError } from './context';
 
 const integer = (min: number) => (v: string) => {
   const n = Number(v);
@@ -23,6 +23,12 @@ const number = (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
   return n;
+};
+
+const synopsisRange = (v: string): [number, number] => {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected min-max, e.g. 2-5');
+  return [Number(m[1]), Number(m[2] ?? m[1])];
 };
 
 /** `tone=0.9,factuality.talent=0.8` → {tone: 0.9, factuality_talent: 0.8}; names are criteria. */
@@ -62,27 +68,20 @@ export function registerSimCommands(program: Command): Command {
     .requiredOption('--out <file>', 'catalog JSONL (show and synopsis records)')
     .option('--truth <file>', 'answer key JSONL (default: <out>.truth.jsonl)')
     .option('--behavior <file>', 'member behaviour JSONL (default: <out>.behavior.jsonl)')
-    .option('--synopses <min-max>', 'synopsis variants per show', '2-5')
+    .option('--synopses <min-max>', 'synopsis variants per show, e.g. 2-5 or 3', synopsisRange, [2, 5] as [number, number])
     .option('--defect-rates <list>', 'per-criterion defect rates, e.g. tone=0.3,factuality.talent=0.1', criterionMap)
     .option('--behavior-effect <n>', 'logit effect of latent quality on take fraction (0 = none)', number, 1.5)
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { shows: number; seed: number; out: string; truth?: string; behavior?: string; synopses: string; defectRates?: Record<string, number>; behaviorEffect: number; json?: boolean }) => {
-      const range = /^(\d+)-(\d+)$/.exec(o.synopses) ?? /^(\d+)$/.exec(o.synopses);
-      if (!range) throw new CliError(`--synopses must be min-max (e.g. 2-5), not "${o.synopses}"`);
-      try {
-        const summary = await writeCatalogFiles(
-          { shows: o.shows, seed: o.seed, synopsesPerShow: [Number(range[1]), Number(range[2] ?? range[1])], defectRates: o.defectRates, behaviorEffect: o.behaviorEffect },
-          { out: o.out, truth: o.truth, behavior: o.behavior },
-        );
-        if (o.json) console.log(JSON.stringify({ simulated: true, ...summary }));
-        else {
-          console.log(`[simulated] ${summary.shows} shows, ${summary.synopses} synopses in ${summary.seconds}s`);
-          console.log(`  catalog   ${summary.files.out}\n  truth     ${summary.files.truth}  (hidden answer key: never give it to judges or raters)\n  behavior  ${summary.files.behavior}`);
-          console.log(`  pass rates ${Object.entries(summary.passRates).map(([c, r]) => `${c} ${(r * 100).toFixed(1)}%`).join(', ')}`);
-        }
-      } catch (err) {
-        if (err instanceof CatalogOptionsError) throw new CliError(`sim catalog: ${err.message}`);
-        throw err;
+    .action(async (o: { shows: number; seed: number; out: string; truth?: string; behavior?: string; synopses: [number, number]; defectRates?: Record<string, number>; behaviorEffect: number; json?: boolean }) => {
+      const summary = await writeCatalogFiles(
+        { shows: o.shows, seed: o.seed, synopsesPerShow: o.synopses, defectRates: o.defectRates, behaviorEffect: o.behaviorEffect },
+        { out: o.out, truth: o.truth, behavior: o.behavior },
+      );
+      if (o.json) console.log(JSON.stringify({ simulated: true, ...summary }));
+      else {
+        console.log(`[simulated] ${summary.shows} shows, ${summary.synopses} synopses in ${summary.seconds}s`);
+        console.log(`  catalog   ${summary.files.out}\n  truth     ${summary.files.truth}  (hidden answer key: never give it to judges or raters)\n  behavior  ${summary.files.behavior}`);
+        console.log(`  pass rates ${Object.entries(summary.passRates).map(([c, r]) => `${c} ${(r * 100).toFixed(1)}%`).join(', ')}`);
       }
     });
 
@@ -103,38 +102,33 @@ export function registerSimCommands(program: Command): Command {
     .action(async (o: { config?: string; port?: number; host: string; seed?: number; accuracy?: Record<string, number>; perSampleShare?: number; latency?: string; rpm?: number; tpm?: number; faults?: Record<string, number>; batchMs?: string }) => {
       const config = loadConfig();
       const logger = createLogger('sim-llm', config.logLevel);
-      let options;
-      try {
-        const file = o.config ? readLlmSimConfigFile(o.config) : {};
-        const merged: Record<string, unknown> = { ...file };
-        const nested = (key: string, value: Record<string, unknown> | undefined) => {
-          if (value) merged[key] = { ...((file[key] as object | undefined) ?? {}), ...value };
-        };
-        if (o.seed !== undefined) merged.seed = o.seed;
-        if (o.perSampleShare !== undefined) merged.perSampleShare = o.perSampleShare;
-        if (o.rpm !== undefined) merged.rpm = o.rpm;
-        if (o.tpm !== undefined) merged.tpm = o.tpm;
-        nested('accuracy', o.accuracy);
-        nested('faults', o.faults);
-        if (o.latency) {
-          const [median, p99] = o.latency.split(',').map(Number);
-          nested('latency', { medianMs: median, p99Ms: p99 ?? median });
-        }
-        if (o.batchMs) {
-          const [validatingMs, msPerRequest, finalizingMs] = o.batchMs.split(',').map(Number);
-          nested('batch', { validatingMs, msPerRequest, finalizingMs });
-        }
-        options = parseLlmSimOptions(merged, o.config ? `config (${o.config} + flags)` : 'flags');
-      } catch (err) {
-        if (err instanceof LlmSimConfigError) throw new CliError(err.message);
-        throw err;
+      const file = o.config ? readLlmSimConfigFile(o.config) : {};
+      const merged: Record<string, unknown> = { ...file };
+      const nested = (key: string, value: Record<string, unknown> | undefined) => {
+        if (value) merged[key] = { ...((file[key] as object | undefined) ?? {}), ...value };
+      };
+      if (o.seed !== undefined) merged.seed = o.seed;
+      if (o.perSampleShare !== undefined) merged.perSampleShare = o.perSampleShare;
+      if (o.rpm !== undefined) merged.rpm = o.rpm;
+      if (o.tpm !== undefined) merged.tpm = o.tpm;
+      nested('accuracy', o.accuracy);
+      nested('faults', o.faults);
+      if (o.latency) {
+        const [median, p99] = o.latency.split(',').map(Number);
+        nested('latency', { medianMs: median, p99Ms: p99 ?? median });
       }
+      if (o.batchMs) {
+        const [validatingMs, msPerRequest, finalizingMs] = o.batchMs.split(',').map(Number);
+        nested('batch', { validatingMs, msPerRequest, finalizingMs });
+      }
+      const options = parseLlmSimOptions(merged, o.config ? `config (${o.config} + flags)` : 'flags');
       const port = o.port ?? config.llm.simPort;
       const sim = await startLlmSimulator({ ...options, port, host: o.host, logger }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE') throw new CliError(`Port ${port} (LLM simulator) is already in use: stop whatever listens there, or choose another with --port or LLM_SIM_PORT=<port>.`);
+        if (err.code === 'EADDRINUSE') throw new PortInUseError(port, 'LLM simulator', 'LLM_SIM_PORT (or --port)');
         throw err;
       });
       console.log(`[simulated] judgeflow LLM simulator listening on ${sim.url} (point OPENAI_BASE_URL here; any API key is accepted)`);
+      const { waitForShutdownSignal } = await import('../stack');
       await waitForShutdownSignal();
       await sim.close();
       logger.info({ stats: sim.stats(), simulated: true }, '[simulated] LLM simulator stopped');
