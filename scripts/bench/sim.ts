@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { wrapTag } from '../../lib/prompts/contract';
 import { generateCatalog } from '../../lib/sim/catalog';
 import { createLogger } from '../../platform/logger';
@@ -25,7 +26,14 @@ const arg = (name: string, fallback: number) => {
 async function serve() {
   const sim = await startLlmSimulator({ logger: createLogger('sim-llm', 'silent') });
   process.stdout.write(`${sim.url}\n`);
-  process.on('SIGTERM', () => void sim.close().then(() => process.exit(0)));
+  // the parent asks for the CPU used so far (before and after the load): a figure the shared
+  // machine's load cannot inflate; `stop` ends the process
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    const cpu = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+    if (line === 'stop') break;
+  }
+  await sim.close();
 }
 
 async function benchCatalog(shows: number) {
@@ -43,12 +51,20 @@ async function benchCatalog(shows: number) {
 }
 
 async function benchLlm(seconds: number, concurrency: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.once('data', (d) => resolve(String(d).trim()));
-      child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
-    });
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const nextLine = async () => {
+      const line = await lines.next();
+      if (line.done) throw new Error('the simulator process exited early');
+      return line.value;
+    };
+    const url = await nextLine();
+    const cpu = async (command: string) => {
+      child.stdin.write(`${command}\n`);
+      return (JSON.parse(await nextLine()) as { cpuMs: number }).cpuMs;
+    };
+    const cpuBefore = await cpu('cpu');
     const { hostname, port } = new URL(url);
     const bodies = [...generateCatalog({ shows: 200, seed: 3 })].flatMap(({ show, synopses }) =>
       synopses.map((s) => JSON.stringify({
@@ -84,11 +100,23 @@ async function benchLlm(seconds: number, concurrency: number) {
     }));
     const elapsed = (performance.now() - started) / 1000;
     agent.destroy();
+    const serverCpuMs = (await cpu('stop')) - cpuBefore;
     latencies.sort((a, b) => a - b);
     const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 100) / 100;
-    return { requests: latencies.length, errors, seconds: Math.round(elapsed * 100) / 100, requestsPerSecond: Math.round(latencies.length / elapsed), p50Ms: q(0.5), p99Ms: q(0.99), concurrency };
+    return {
+      requests: latencies.length,
+      errors,
+      seconds: Math.round(elapsed * 100) / 100,
+      requestsPerSecond: Math.round(latencies.length / elapsed),
+      p50Ms: q(0.5),
+      p99Ms: q(0.99),
+      concurrency,
+      serverCpuMsPerRequest: Math.round((serverCpuMs / latencies.length) * 1000) / 1000,
+      /** What one core could serve: requests ÷ CPU seconds the simulator process used. */
+      requestsPerCpuSecond: Math.round(latencies.length / (serverCpuMs / 1000)),
+    };
   } finally {
-    child.kill('SIGTERM');
+    if (child.exitCode === null) child.kill('SIGTERM');
   }
 }
 
