@@ -128,10 +128,10 @@ describe('rendered report', () => {
 describe('report and validate commands', () => {
   it('writes HTML and Markdown with SVG files beside it; bad input exits 2', async () => {
     const out = path.join(tmp, 'report.html');
-    expect((await cli('report', FIXTURE_PROGRAM, '--out', out)).code).toBe(0);
+    expect(await cli('report', FIXTURE_PROGRAM, '--out', out)).toMatchObject({ code: 0, stderr: '' });
     expect(fs.readFileSync(out, 'utf8')).toContain('<section id="behavior">');
     const md = path.join(tmp, 'md', 'report.md');
-    expect((await cli('report', FIXTURE_PROGRAM, '--out', md, '--format', 'md')).code).toBe(0);
+    expect(await cli('report', FIXTURE_PROGRAM, '--out', md, '--format', 'md')).toMatchObject({ code: 0, stderr: '' });
     const svgs = fs.readdirSync(path.dirname(md)).filter((f) => f.endsWith('.svg'));
     expect(svgs).toContain('report-agreement.svg');
     const unknown = await cli('report', 'nope', '--out', out);
@@ -148,7 +148,7 @@ describe('report and validate commands', () => {
     fs.writeFileSync(csv, ['synopsisId,impressions,takeFraction,abandonmentRate', ...rows.map((r) => `${r.itemId},${r.impressions},${r.takeFraction},${r.abandonmentRate + 0.01}`)].join('\n'));
     for (let i = 0; i < 2; i++) {
       const res = await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', csv);
-      expect(res.code).toBe(0);
+      expect(res).toMatchObject({ code: 0, stderr: '' });
       expect(res.stdout).toContain(`imported ${rows.length} metric rows`);
       expect(res.stdout).toMatch(/^tone\s+takeFraction\s+0\.9/m);
       expect(res.stdout).toMatch(/^weighted\s+abandonmentRate/m);
@@ -159,7 +159,7 @@ describe('report and validate commands', () => {
     expect(updated.abandonmentRate).toBeCloseTo(rows[0].abandonmentRate + 0.01, 10);
 
     const bad = path.join(tmp, 'bad.csv');
-    fs.writeFileSync(bad, 'synopsisId,impressions,takeFraction,abandonmentRate\nshow-1-syn-1,100,1.7,0.1\nshow-1-syn-2,abc,0.1,0.1\n');
+    fs.writeFileSync(bad, '\ufeffsynopsisId,impressions,takeFraction,abandonmentRate\nshow-1-syn-1,100,1.7,0.1\n"show-1-syn-2",abc,0.1,0.1\n');
     const res = await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', bad);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('line 2: takeFraction');

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { CsvError, parse } from 'csv-parse/sync';
 import { inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { programBehaviorValidation } from '../../activities/reports';
@@ -37,37 +38,43 @@ function normaliseKeys(record: Record<string, unknown>): Record<string, unknown>
   return out;
 }
 
-/** Parses CSV (header row) or JSONL; every bad line is reported at once, with its line number. */
-export function parseMetrics(text: string, format: 'csv' | 'jsonl'): MetricRow[] {
-  const lines = text.split(/\r?\n/);
-  const problems: string[] = [];
-  const rows: MetricRow[] = [];
-  let header: string[] | undefined;
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let record: Record<string, unknown>;
-    if (format === 'jsonl') {
+/** Raw records with the line each starts on: CSV through csv-parse (quoting, BOM), or JSONL. */
+function readRecords(text: string, format: 'csv' | 'jsonl', problems: string[]): Array<{ line: number; record: Record<string, unknown> }> {
+  if (format === 'jsonl') {
+    return text.split(/\r?\n/).flatMap((line, i) => {
+      if (!line.trim()) return [];
       try {
-        record = JSON.parse(line) as Record<string, unknown>;
+        return [{ line: i + 1, record: JSON.parse(line) as Record<string, unknown> }];
       } catch {
         problems.push(`line ${i + 1}: not valid JSON`);
-        return;
+        return [];
       }
-    } else {
-      const cells = line.split(',');
-      if (!header) {
-        header = cells;
-        const known = new Set(cells.map((c) => ALIASES[c.trim().toLowerCase()]));
-        const missing = (['synopsisId', 'impressions', 'takeFraction', 'abandonmentRate'] as const).filter((k) => !known.has(k));
-        if (missing.length) problems.push(`line 1: the header lacks ${missing.join(', ')} (expected synopsisId,impressions,takeFraction,abandonmentRate[,period])`);
-        return;
-      }
-      record = Object.fromEntries(header.map((h, j) => [h, cells[j]]));
-    }
+    });
+  }
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    records = parse(text, { bom: true, trim: true, skip_empty_lines: true, info: true }) as unknown as typeof records;
+  } catch (err) {
+    if (err instanceof CsvError) throw new CliError(`line ${(err as CsvError & { lines?: number }).lines ?? '?'}: unparseable CSV: ${err.message}`);
+    throw err;
+  }
+  if (!records.length) return [];
+  const header = records[0].record;
+  const known = new Set(header.map((c) => ALIASES[c.toLowerCase()]));
+  const missing = (['synopsisId', 'impressions', 'takeFraction', 'abandonmentRate'] as const).filter((k) => !known.has(k));
+  if (missing.length) throw new CliError(`line ${records[0].info.lines}: the header lacks ${missing.join(', ')} (expected synopsisId,impressions,takeFraction,abandonmentRate[,period])`);
+  return records.slice(1).map(({ record, info }) => ({ line: info.lines, record: Object.fromEntries(header.map((h, j) => [h, record[j]])) }));
+}
+
+/** Parses CSV (header row) or JSONL; every bad line is reported at once, with its line number. */
+export function parseMetrics(text: string, format: 'csv' | 'jsonl'): MetricRow[] {
+  const problems: string[] = [];
+  const rows: MetricRow[] = [];
+  for (const { line, record } of readRecords(text, format, problems)) {
     const parsed = metricRow.safeParse(normaliseKeys(record));
     if (parsed.success) rows.push(parsed.data);
-    else problems.push(`line ${i + 1}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ')}`);
-  });
+    else problems.push(`line ${line}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ')}`);
+  }
   if (problems.length) throw new CliError(`metrics file has ${problems.length} bad line(s):\n${problems.slice(0, 20).map((p) => `  - ${p}`).join('\n')}`);
   if (!rows.length) throw new CliError('metrics file has no rows');
   return rows;
