@@ -1,7 +1,7 @@
 /**
  * `npm run bench:gateway`: sustained signed vendor events through the real gateway process.
- * Starts a private embedded stack (PostgreSQL, Temporal dev server, the `judgeflow gateway`
- * process), opens one human-task batch of 1,000 items × 5 raters with a silent simulated vendor
+ * Starts a private embedded stack (PostgreSQL, Temporal dev server, the `judgeflow gateway` and
+ * `judgeflow worker` processes), opens one human-task batch of 1,000 items × 5 raters with a silent simulated vendor
  * (every rater a no-show, so only the load generator answers), then a SECOND process
  * (scripts/bench/gateway-load.ts) posts a signed completion for every task plus duplicates over
  * loopback. Checks nothing is lost: every task applied once, every event signalled, the workflow
@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { NativeConnection } from '@temporalio/worker';
 import { eq, sql } from 'drizzle-orm';
 import { loadConfig } from '../../platform/config';
 import { connectDatabase } from '../../platform/db';
@@ -19,7 +18,6 @@ import { createLogger } from '../../platform/logger';
 import { freePort } from '../../platform/ports';
 import { tasks, vendorEvents } from '../../schema/tables';
 import { newSecret, seedWorld } from '../../test/human-tasks-fixture';
-import { installQuietRuntime, createWorker } from '../../workers/worker';
 import { humanTasksWorkflow } from '../../workflows/human-tasks';
 import { buildVendorSim } from '../sim/vendor/server';
 import { startStack } from '../stack';
@@ -45,13 +43,10 @@ async function main() {
     GATEWAY_MAX_IN_FLIGHT: '4096',
   });
   const config = loadConfig();
-  const stack = await startStack(config, { only: ['gateway'], workers: 0, log: (l) => console.error(l) });
+  // The production topology: gateway and worker are their own processes.
+  const stack = await startStack(config, { only: ['gateway', 'worker'], workers: 1, log: (l) => console.error(l) });
   const database = await connectDatabase(stack.env.DATABASE_URL, { max: 4 });
   const logger = createLogger('bench', 'warn');
-  installQuietRuntime();
-  const connection = await NativeConnection.connect({ address: stack.env.TEMPORAL_ADDRESS });
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: 'bench-gateway', deps: { db: database.db, config, logger } });
-  const running = worker.run();
   const secret = newSecret();
   const gatewayUrl = `http://127.0.0.1:${config.gateway.port}`;
   const silent = buildVendorSim({
@@ -67,7 +62,7 @@ async function main() {
     const criteria = ['tone', 'clarity', 'precision', 'factuality'];
     const handle = await stack.client.workflow.start(humanTasksWorkflow, {
       workflowId: batchId,
-      taskQueue: 'bench-gateway',
+      taskQueue: config.temporal.taskQueue,
       args: [
         {
           batchId, programId: 'bench', phase: 'golden-set', kind: 'rate', itemIds, ratersPerItem: RATERS, criteria, vendorIds: ['bench-vendor'],
@@ -112,9 +107,6 @@ async function main() {
     console.log(JSON.stringify(summary));
   } finally {
     await silent.app.close();
-    worker.shutdown();
-    await running;
-    await connection.close();
     await database.close();
     await stack.stop();
   }
