@@ -183,7 +183,7 @@ export const judgeUnitHashes = (prompts: Record<string, string>) =>
 export async function judgingCoverage(db: Db, input: { runKey: string; selection: ItemSelection; criteria: string[]; prompts: Record<string, string>; samples: number; model: string }) {
   const hashes = judgeUnitHashes(input.prompts);
   const [row] = await db.execute<{ items: number; missing_judgments: number; missing_verdicts: number; duplicate_judgments: number; duplicate_verdicts: number; judgments: number }>(sql`
-    with sel as (select id, text_hash from ${items} where ${selectionWhere(input.selection, null, null)}),
+    with sel as (select id, text_hash from ${items} where ${selectionWhere(input.selection, null, null)} order by id limit ${'limit' in input.selection && input.selection.limit !== undefined ? input.selection.limit : null}),
     units as (select unnest(${sql`array[${sql.join(hashes.map((h) => sql`${h}`), sql`, `)}]::text[]`}) as hash),
     samples as (select generate_series(0, ${input.samples - 1}) as s),
     crit as (select unnest(${sql`array[${sql.join(input.criteria.map((c) => sql`${c}`), sql`, `)}]::text[]`}) as criterion)

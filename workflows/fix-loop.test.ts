@@ -1,0 +1,163 @@
+/**
+ * The writer fix loop on the time-skipping server, end to end: simulated writers (the vendor
+ * simulator) receive the write task through the signed dispatch, post their revision through the
+ * real gateway, and the whole panel re-judges it on the LLM simulator (judges set to always match
+ * the hidden truth, so outcomes follow what the writer did). A writer who always fixes passes at
+ * the first attempt; one who never fixes escalates after K attempts; a writer who fixes half the
+ * time, with a seed chosen so the first revision misses and the second fixes, passes at attempt 2.
+ */
+import type { AddressInfo } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { asc, eq } from 'drizzle-orm';
+import { createJudgeActivities } from '../activities/judges';
+import { taskId } from '../activities/human-tasks';
+import { assessSynopsis } from '../lib/sim/assess';
+import { generateCatalog } from '../lib/sim/catalog';
+import { reviseSynopsis } from '../lib/sim/revise';
+import { createLogger } from '../platform/logger';
+import { freePort } from '../platform/ports';
+import type { Show } from '../schema/catalog';
+import { fixAttempts, fixCycles, items, vendors } from '../schema/tables';
+import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
+import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
+import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import { newSecret } from '../test/human-tasks-fixture';
+import { seedJudgeWorld } from '../test/judge-fixture';
+import { buildGateway, type Gateway } from '../workers/gateway';
+import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
+
+const PROGRAM = 'fix-prog';
+const CRITERIA = ['tone', 'clarity', 'precision'];
+const SHOWS = 40;
+const SEED = 4;
+const logger = createLogger('test', 'silent');
+const taskQueue = uniqueTaskQueue('fix-loop');
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let llm: LlmSimulator;
+let gateway: Gateway;
+let deps: ReturnType<typeof testDeps>;
+let prompts: Record<string, string>;
+const writers: VendorSim[] = [];
+const catalog = [...generateCatalog({ shows: SHOWS, seed: SEED })];
+const showOf = new Map(catalog.flatMap((c) => c.synopses.map((s) => [s.id, c.show] as const)));
+const textOf = new Map(catalog.flatMap((c) => c.synopses.map((s) => [s.id, s.text] as const)));
+
+/** Items whose text fails tone and nothing else among CRITERIA. */
+const onlyTone = catalog.flatMap((c) => c.synopses.filter((_s, i) => CRITERIA.every((k) => c.truths[i].criteria[k] === (k === 'tone' ? 0 : 1))).map((s) => s.id));
+const passesAll = (show: Show, text: string) => CRITERIA.every((k) => assessSynopsis(show, text).criteria[k as 'tone'] === 1);
+// One item per loop: fixing tone must leave the other criteria passing for the writer who fixes.
+const passItem = onlyTone.find((id) => passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')));
+const escalateItem = onlyTone.find((id) => id !== passItem);
+
+async function startWriter(vendorId: string, fixProbability: number, seed: number) {
+  const secret = newSecret();
+  const gatewayUrl = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  const sim = buildVendorSim({
+    vendorId, secret, gatewayUrl, latencyMs: 0, duplicateRate: 0, noShowRate: 0, declineRate: 0,
+    seed, raters: 2, carelessShare: 0, driftingShare: 0, guidelineGain: 0, fixProbability, logger,
+  });
+  await sim.app.listen({ port: 0, host: '127.0.0.1' });
+  const endpoint = `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`;
+  await database.db.insert(vendors).values({ id: vendorId, name: vendorId, kind: 'http', endpoint, secrets: [secret], rateCard: { rate: 0.5, review: 1, write: 5 }, config: {} });
+  writers.push(sim);
+}
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  database = await createTestDatabase();
+  await seedJudgeWorld(database.db, { programId: PROGRAM, shows: SHOWS, seed: SEED });
+  // Judges that always agree with the hidden truth: a verdict says what the writer really did.
+  const exact = Object.fromEntries(['tone', 'clarity', 'precision', 'factuality_plot', 'factuality_metadata', 'factuality_talent', 'factuality_awards'].map((k) => [k, 1]));
+  llm = await startLlmSimulator({ port: await freePort(), seed: 2, accuracy: exact as never, maxAccuracy: 1, logger });
+  const config = testConfig({ OPENAI_BASE_URL: llm.url, LLM_RPM_LIMIT: '600000' }, database);
+  gateway = await buildGateway({ db: database.db, config, logger, client: env.client });
+  await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  prompts = await createJudgeActivities(testDeps(database, config)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+  deps = testDeps(database, config);
+});
+
+afterAll(async () => {
+  for (const w of writers) await w.app.close();
+  await gateway?.app.close();
+  await llm?.close();
+  await database?.drop();
+  await env?.teardown();
+});
+
+const input = (itemId: string, writerVendorId: string, maxAttempts: number): FixLoopInput => ({
+  programId: PROGRAM, itemId, runKey: `${PROGRAM}/prelaunch-1`, failingCriteria: ['tone'], criteria: CRITERIA, prompts, samples: 1, maxAttempts, writerVendorId,
+});
+
+async function runLoop(itemId: string, writer: string, maxAttempts: number) {
+  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId), taskQueue, args: [input(itemId, writer, maxAttempts)] });
+  // A worker runs once (runUntil shuts it down), so each loop gets its own.
+  const worker = await timeSkippingWorker(env, taskQueue, deps);
+  const result = await worker.runUntil(handle.result());
+  const attempts = await database.db.select().from(fixAttempts).where(eq(fixAttempts.fixCycleId, result.cycleId)).orderBy(asc(fixAttempts.attempt));
+  const [cycle] = await database.db.select().from(fixCycles).where(eq(fixCycles.id, result.cycleId));
+  const [item] = await database.db.select().from(items).where(eq(items.id, itemId));
+  return { handle, result, attempts, cycle, item };
+}
+
+test('the catalog has items failing tone only (what the three loops start from)', () => {
+  expect(onlyTone.length).toBeGreaterThanOrEqual(3);
+  expect(passItem).toBeDefined();
+});
+
+test('a writer who fixes passes at the first attempt; the revision is stored and re-judged', async () => {
+  await startWriter('writer-fixes', 1, 1);
+  const itemId = passItem!;
+  const { handle, result, attempts, cycle, item } = await runLoop(itemId, 'writer-fixes', 3);
+  expect(result).toMatchObject({ outcome: 'passed', attempts: 1, stillFailing: [] });
+  expect(cycle).toMatchObject({ status: 'passed', attempts: 1, failingCriteria: ['tone'] });
+  expect(attempts).toHaveLength(1);
+  expect(attempts[0]).toMatchObject({ attempt: 1, outcome: 'passed', failingCriteria: ['tone'], stillFailing: [], afterHash: item.textHash });
+  expect(attempts[0].writerId).toMatch(/^writer-fixes:/);
+  expect(attempts[0].beforeHash).not.toBe(item.textHash);
+  expect(item.text).not.toBe(textOf.get(itemId));
+  expect(passesAll(showOf.get(itemId)!, item.text)).toBe(true);
+  await recordHistory(handle, 'fixLoopWorkflow-passed');
+});
+
+test('a writer who never fixes is escalated after K attempts, each attempt recorded with what still fails', async () => {
+  await startWriter('writer-never', 0, 1);
+  const itemId = escalateItem!;
+  const { result, attempts, cycle, item } = await runLoop(itemId, 'writer-never', 2);
+  expect(result).toMatchObject({ outcome: 'escalated', attempts: 2, stillFailing: ['tone'] });
+  expect(cycle).toMatchObject({ status: 'escalated', attempts: 2 });
+  expect(attempts.map((a) => [a.attempt, a.outcome, a.stillFailing])).toEqual([
+    [1, 'failed', ['tone']],
+    [2, 'escalated', ['tone']],
+  ]);
+  expect(attempts.every((a) => a.writerId?.startsWith('writer-never:'))).toBe(true);
+  expect(item.text).toBe(textOf.get(itemId));
+});
+
+test('a writer whose first revision misses and second fixes passes at the second attempt', async () => {
+  // The simulated writer's choice is a pure function of its seed and the task id: pick a seed and
+  // an item for which the first write task misses and the second (same text again) fixes.
+  const candidates = onlyTone.filter((id) => id !== passItem && id !== escalateItem);
+  const write = (id: string, seed: number, attempt: number) => {
+    const batch = `${fixLoopWorkflowId(PROGRAM, id)}/write-${attempt}`;
+    return reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], `${seed}/${taskId(batch, id, 0, 0)}`, { successRate: 0.5 });
+  };
+  let pick: { id: string; seed: number } | undefined;
+  for (let seed = 1; seed < 200 && !pick; seed++)
+    for (const id of candidates)
+      if (write(id, seed, 1) === textOf.get(id) && passesAll(showOf.get(id)!, write(id, seed, 2))) {
+        pick = { id, seed };
+        break;
+      }
+  expect(pick).toBeDefined();
+  await startWriter('writer-half', 0.5, pick!.seed);
+  const { result, attempts, cycle, item } = await runLoop(pick!.id, 'writer-half', 3);
+  expect(result).toMatchObject({ outcome: 'passed', attempts: 2, stillFailing: [] });
+  expect(cycle).toMatchObject({ status: 'passed', attempts: 2 });
+  expect(attempts.map((a) => [a.attempt, a.outcome, a.stillFailing])).toEqual([
+    [1, 'failed', ['tone']],
+    [2, 'passed', []],
+  ]);
+  expect(attempts[1].beforeHash).toBe(attempts[0].afterHash);
+  expect(attempts[1].afterHash).toBe(item.textHash);
+});
