@@ -168,10 +168,10 @@ export function createProductionActivities({ db }: ActivityDeps) {
   };
 }
 
-/** Keys of `prompts` that are judged by themselves (a panel criterion is judged through its agents). */
-export const judgeUnitHashes = (prompts: Record<string, string>) =>
+/** Prompts of `criteria` that are judged by themselves (a panel criterion is judged through its agents). */
+export const judgeUnitHashes = (prompts: Record<string, string>, criteria: string[]) =>
   Object.keys(prompts)
-    .filter((k) => !Object.keys(prompts).some((o) => o.startsWith(`${k}.`)))
+    .filter((k) => criteria.some((c) => k === c || k.startsWith(`${c}.`)) && !Object.keys(prompts).some((o) => o.startsWith(`${k}.`)))
     .map((k) => prompts[k]);
 
 /**
@@ -181,7 +181,7 @@ export const judgeUnitHashes = (prompts: Record<string, string>) =>
  * only a broken idempotency key could produce). The benchmark and the run tests read it.
  */
 export async function judgingCoverage(db: Db, input: { runKey: string; selection: ItemSelection; criteria: string[]; prompts: Record<string, string>; samples: number; model: string }) {
-  const hashes = judgeUnitHashes(input.prompts);
+  const hashes = judgeUnitHashes(input.prompts, input.criteria);
   const [row] = await db.execute<{ items: number; missing_judgments: number; missing_verdicts: number; duplicate_judgments: number; duplicate_verdicts: number; judgments: number }>(sql`
     with sel as (select id, text_hash from ${items} where ${selectionWhere(input.selection, null, null)} order by id limit ${'limit' in input.selection && input.selection.limit !== undefined ? input.selection.limit : null}),
     units as (select unnest(${sql`array[${sql.join(hashes.map((h) => sql`${h}`), sql`, `)}]::text[]`}) as hash),

@@ -56,7 +56,8 @@ test('a sharded sync run judges every item once: 0 missing and 0 duplicate judgm
   expect(itemIds.length).toBeGreaterThan(14);
   expect(result).toMatchObject({ total: itemIds.length, judged: itemIds.length, errors: 0, shardsDone: shards, done: true });
   const coverage = await judgingCoverage(database.db, { runKey: `${PROGRAM}/sync-1`, selection: { kind: 'all' }, criteria, prompts, samples: 2, model: testConfig().llm.model });
-  const units = judgeUnitHashes(prompts).length;
+  const units = judgeUnitHashes(prompts, criteria).length;
+  expect(judgeUnitHashes(prompts, ['tone', 'factuality'])).toHaveLength(5);
   expect(units).toBe(7); // tone, clarity, precision + four factuality agents
   expect(coverage).toEqual({ items: itemIds.length, missing_judgments: 0, missing_verdicts: 0, duplicate_judgments: 0, duplicate_verdicts: 0, judgments: itemIds.length * units * 2 });
   // Paid once: the simulator answered exactly one judge request per stored judgment.

@@ -25,7 +25,6 @@ import { BIN, startStack } from '../stack';
 
 const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
 const OUT = path.resolve('bench-results');
-const SHARD_SIZE = 1000;
 const CHAOS_EVERY_MS = 5000;
 
 const int = (min: number) => (v: string) => {
@@ -62,6 +61,8 @@ async function main() {
   if (opts.criteria > CRITERIA.length) throw new InvalidArgumentError(`--criteria must be ≤ ${CRITERIA.length}`);
   const log = (line: string) => (opts.json ? undefined : console.error(line));
   const criteria = CRITERIA.slice(0, opts.criteria);
+  // The run's default 1000-item shards would leave most of the 8 shard slots idle on a small catalog.
+  const shardSize = Math.min(1000, Math.ceil(opts.synopses / 8));
 
   fs.mkdirSync(OUT, { recursive: true });
   const dataDir = path.join(OUT, 'judging-stack');
@@ -129,7 +130,7 @@ async function main() {
     const handle = await stack.client.workflow.start(productionWorkflow, {
       workflowId: productionWorkflowId(programId, runId),
       taskQueue: config.temporal.taskQueue,
-      args: [{ programId, runId, mode: 'sync', itemSelection: selection, criteria, prompts, samples: opts.samples, fixLoop: false, maxFixAttempts: 1, shardSize: SHARD_SIZE }],
+      args: [{ programId, runId, mode: 'sync', itemSelection: selection, criteria, prompts, samples: opts.samples, fixLoop: false, maxFixAttempts: 1, shardSize }],
     });
     const result = await handle.result();
     const wallS = (Date.now() - started) / 1000;
@@ -141,7 +142,7 @@ async function main() {
     const stats = sim.stats();
     const coverage = await judgingCoverage(database.db, { runKey: `${programId}/${runId}`, selection, criteria, prompts, samples: opts.samples, model: config.llm.model });
     let maxHistory = (await handle.describe()).historyLength;
-    for (let i = 1; i <= Math.ceil(opts.synopses / SHARD_SIZE); i++)
+    for (let i = 1; i <= Math.ceil(opts.synopses / shardSize); i++)
       maxHistory = Math.max(maxHistory, (await stack.client.workflow.getHandle(`${productionWorkflowId(programId, runId)}/shard-${i}`).describe()).historyLength);
     const [cost] = await database.db.execute<{ sync: number; batch: number }>(
       sql`select coalesce(sum(cost_usd), 0)::float as sync, coalesce(sum(alt_cost_usd), 0)::float as batch from usage_ledger where program_id = ${programId} and phase = 'production'`,
