@@ -52,7 +52,8 @@ describe('program report model', () => {
   it('scores raters on gold and flags the one who drifted', () => {
     const r1 = report.raters.find((r) => r.raterId === 'acme:r1');
     expect(r1).toMatchObject({ accuracy: X.raters.r1.accuracy, earlyAccuracy: X.raters.r1.early, lateAccuracy: X.raters.r1.late, drift: true, status: 'paused' });
-    expect(report.raters.find((r) => r.raterId === 'acme:r2')).toMatchObject({ accuracy: 1, drift: false });
+    expect(r1?.goldenSetAgreement).toBe(X.raters.r1.goldenSet);
+    expect(report.raters.find((r) => r.raterId === 'acme:r2')).toMatchObject({ accuracy: 1, drift: false, goldenSetAgreement: X.raters.r2.goldenSet, driftBasis: 'gold questions' });
     expect(report.raters.find((r) => r.raterId === 'acme:r3')).toMatchObject({ accuracy: null, goldLabels: 0, drift: false });
   });
 
@@ -70,6 +71,9 @@ describe('program report model', () => {
   it('counts production pass rates (errors are not passes), fix outcomes and cost against budget', () => {
     const clarity = report.production.criteria.find((c) => c.criterion === 'clarity');
     expect(clarity?.errors).toBe(X.production.clarityErrors);
+    expect(report.production.criteria.map((c) => c.runId)).toEqual(['run-1', 'run-1']); // fix re-judging is not a production run
+    expect(report.production.criteria.find((c) => c.criterion === 'tone')?.passed).toBe(X.production.tonePassedRun);
+    expect(report.production.current.find((c) => c.criterion === 'tone')).toMatchObject({ passed: X.production.tonePassedCurrent, failed: 18 - X.production.tonePassedCurrent, errors: 0 });
     expect(clarity?.passRate).toBeCloseTo((clarity!.passed) / 18, 10);
     expect(Object.fromEntries(report.fixLoop.cycles.map((c) => [c.status, c.count]))).toEqual({ passed: X.fixLoop.passed, escalated: X.fixLoop.escalated });
     expect(report.fixLoop.meanAttemptsToPass).toBe(X.fixLoop.meanAttemptsToPass);

@@ -23,8 +23,10 @@ export interface AgreementPoint {
 export interface RaterQuality {
   raterId: string; vendorId: string; status: string; pausedReason: string | null;
   goldLabels: number; goldCorrect: number; accuracy: number | null;
-  /** Accuracy on the earlier and later half of the rater's gold answers, in time order. */
-  earlyAccuracy: number | null; lateAccuracy: number | null; drift: boolean;
+  /** Share of the rater's labels that match the golden set's final label. */
+  goldenSetLabels: number; goldenSetAgreement: number | null;
+  /** Accuracy on the earlier and later half of the rater's answers on the basis, in time order. */
+  driftBasis: 'gold questions' | 'golden set'; earlyAccuracy: number | null; lateAccuracy: number | null; drift: boolean;
 }
 export interface Confusion { tp: number; fp: number; fn: number; tn: number }
 export interface JudgeVersion {
@@ -52,7 +54,12 @@ export interface ProgramReport {
     reviews: Array<{ itemId: string; criterion: string; label: number; explanation: string }>;
   };
   judges: { versions: JudgeVersion[]; trajectory: OptimizerStep[]; heldOut: HeldOut[] };
-  production: { runs: Array<{ id: string; mode: string; status: string; totalItems: number; judgedItems: number; failedItems: number }>; criteria: ProductionCriterion[] };
+  production: {
+    runs: Array<{ id: string; mode: string; status: string; totalItems: number; judgedItems: number; failedItems: number }>;
+    criteria: ProductionCriterion[];
+    /** Latest verdict per item on its current text, across production runs and fix re-judging. */
+    current: Array<Omit<ProductionCriterion, 'runId'>>;
+  };
   fixLoop: { cycles: Array<{ status: string; count: number }>; attempts: Array<{ outcome: string; count: number }>; meanAttemptsToPass: number | null };
   cost: { totalUsd: number; budgetUsd: number; byPhase: CostRow[]; byVendor: CostRow[]; byModel: CostRow[] };
   decisions: Array<{ at: string; kind: string; phase: string | null; actor: string; note: string; guidelineVersion: number | null }>;
@@ -93,15 +100,32 @@ async function timeline(db: Db, programId: string): Promise<PhaseSpan[]> {
 }
 
 async function raterQuality(db: Db, programId: string): Promise<RaterQuality[]> {
-  const rows = await db
-    .select({ raterId: labels.raterId, correct: sql<boolean>`${labels.value} = ${goldAnswers.label}`, at: labels.createdAt })
+  // Two yardsticks, in time order: the gold questions' known answers, and the golden set's final
+  // labels (available even in programs that seeded no gold questions).
+  const goldQuestions = await db
+    .select({ raterId: labels.raterId, correct: sql<boolean>`${labels.value} = ${goldAnswers.label}` })
     .from(labels)
     .innerJoin(tasks, and(eq(tasks.id, labels.taskId), eq(tasks.isGold, true)))
     .innerJoin(goldAnswers, and(eq(goldAnswers.programId, labels.programId), eq(goldAnswers.itemId, labels.itemId), eq(goldAnswers.criterion, labels.criterion)))
     .where(eq(labels.programId, programId))
     .orderBy(asc(labels.createdAt), asc(labels.id));
-  const byRater = new Map<string, boolean[]>();
-  for (const r of rows) byRater.set(r.raterId, [...(byRater.get(r.raterId) ?? []), r.correct]);
+  const goldenSet = await db
+    .select({ raterId: labels.raterId, correct: sql<boolean>`${labels.value} = ${goldenLabels.label}` })
+    .from(labels)
+    .innerJoin(goldenLabels, and(eq(goldenLabels.programId, labels.programId), eq(goldenLabels.itemId, labels.itemId), eq(goldenLabels.criterion, labels.criterion)))
+    .where(eq(labels.programId, programId))
+    .orderBy(asc(labels.createdAt), asc(labels.id));
+  const byRater = (rows: Array<{ raterId: string; correct: boolean }>) => {
+    const m = new Map<string, boolean[]>();
+    for (const r of rows) {
+      const list = m.get(r.raterId);
+      if (list) list.push(r.correct);
+      else m.set(r.raterId, [r.correct]);
+    }
+    return m;
+  };
+  const gold = byRater(goldQuestions);
+  const golden = byRater(goldenSet);
   const raterRows = await db
     .selectDistinct({ id: raters.id, vendorId: raters.vendorId, status: raters.status, pausedReason: raters.pausedReason })
     .from(raters)
@@ -110,15 +134,18 @@ async function raterQuality(db: Db, programId: string): Promise<RaterQuality[]> 
     .orderBy(asc(raters.id));
   const share = (v: boolean[]) => ratio(v.filter(Boolean).length, v.length);
   return raterRows.map((r) => {
-    const answers = byRater.get(r.id) ?? [];
-    const half = Math.floor(answers.length / 2);
-    const early = answers.slice(0, half);
-    const late = answers.slice(half);
-    const earlyAccuracy = early.length >= DRIFT_MIN_HALF ? share(early) : null;
-    const lateAccuracy = late.length >= DRIFT_MIN_HALF ? share(late) : null;
+    const answers = gold.get(r.id) ?? [];
+    const vsGolden = golden.get(r.id) ?? [];
+    // drift is judged on gold questions when there are enough of them, else on the golden set
+    const basis = answers.length >= 2 * DRIFT_MIN_HALF ? answers : vsGolden;
+    const half = Math.floor(basis.length / 2);
+    const earlyAccuracy = half >= DRIFT_MIN_HALF ? share(basis.slice(0, half)) : null;
+    const lateAccuracy = half >= DRIFT_MIN_HALF ? share(basis.slice(half)) : null;
     return {
       raterId: r.id, vendorId: r.vendorId, status: r.status, pausedReason: r.pausedReason,
       goldLabels: answers.length, goldCorrect: answers.filter(Boolean).length, accuracy: share(answers),
+      goldenSetLabels: vsGolden.length, goldenSetAgreement: share(vsGolden),
+      driftBasis: basis === answers ? 'gold questions' : 'golden set',
       earlyAccuracy, lateAccuracy,
       drift: earlyAccuracy !== null && lateAccuracy !== null && earlyAccuracy - lateAccuracy >= DRIFT_DROP,
     };
@@ -166,20 +193,36 @@ async function productionSection(db: Db, programId: string): Promise<ProgramRepo
     .from(productionRuns)
     .where(eq(productionRuns.programId, programId))
     .orderBy(asc(productionRuns.startedAt));
-  const counts = await db
-    .select({
-      runId: itemVerdicts.runId,
-      criterion: itemVerdicts.criterion,
-      passed: sql<number>`count(*) filter (where ${itemVerdicts.verdict} = 1)::int`,
-      failed: sql<number>`count(*) filter (where ${itemVerdicts.verdict} = 0)::int`,
-      errors: sql<number>`count(*) filter (where ${itemVerdicts.verdict} is null)::int`,
-    })
+  const tally = {
+    passed: sql<number>`count(*) filter (where verdict = 1)::int`,
+    failed: sql<number>`count(*) filter (where verdict = 0)::int`,
+    errors: sql<number>`count(*) filter (where verdict is null)::int`,
+  };
+  // production runs only: re-judging a writer's revision records verdicts under its own run id
+  const perRun = await db
+    .select({ runId: itemVerdicts.runId, criterion: itemVerdicts.criterion, ...tally })
     .from(itemVerdicts)
+    .innerJoin(productionRuns, eq(productionRuns.id, itemVerdicts.runId))
     .where(eq(itemVerdicts.programId, programId))
     .groupBy(itemVerdicts.runId, itemVerdicts.criterion)
     .orderBy(asc(itemVerdicts.runId), asc(itemVerdicts.criterion));
+  // the catalog as it stands: each item's latest verdict on its current text, fixes included
+  const current = await db.execute<{ criterion: string; passed: number; failed: number; errors: number }>(sql`
+    select criterion, count(*) filter (where verdict = 1)::int as passed, count(*) filter (where verdict = 0)::int as failed,
+      count(*) filter (where verdict is null)::int as errors
+    from (
+      select distinct on (v.item_id, v.criterion) v.criterion, v.verdict
+      from ${itemVerdicts} v join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
+      where v.program_id = ${programId}
+      order by v.item_id, v.criterion, v.created_at desc
+    ) latest group by criterion order by criterion`);
   // an error is never a pass: it counts in the denominator
-  return { runs, criteria: counts.map((c) => ({ ...c, passRate: ratio(c.passed, c.passed + c.failed + c.errors) })) };
+  const rate = (c: { passed: number; failed: number; errors: number }) => ratio(c.passed, c.passed + c.failed + c.errors);
+  return {
+    runs,
+    criteria: perRun.map((c) => ({ ...c, passRate: rate(c) })),
+    current: current.map((c) => ({ criterion: c.criterion, passed: c.passed, failed: c.failed, errors: c.errors, passRate: rate(c) })),
+  };
 }
 
 async function fixLoopSection(db: Db, programId: string): Promise<ProgramReport['fixLoop']> {
@@ -218,18 +261,17 @@ async function costSection(db: Db, programId: string, budgetUsd: number): Promis
 }
 
 /**
- * Judge scores per synopsis for the behaviour analysis: the consensus verdict per criterion of the
- * latest production run that judged the item's current text, joined with imported member metrics.
+ * Judge scores per synopsis for the behaviour analysis: the latest consensus verdict per criterion on
+ * the item's current text (a production run's or the fix loop's), joined with imported member metrics.
  */
 export async function loadBehaviorObservations(db: Db, programId: string, criteria: string[], period = 'all'): Promise<BehaviorObservation[]> {
   const rows = await db.execute<{ item_id: string; show_id: string; criterion: string; verdict: number; take_fraction: number; abandonment_rate: number }>(sql`
     select distinct on (v.item_id, v.criterion) v.item_id, i.show_id, v.criterion, v.verdict, b.take_fraction, b.abandonment_rate
     from ${itemVerdicts} v
-    join ${productionRuns} r on r.id = v.run_id
     join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
     join ${behaviorMetrics} b on b.item_id = v.item_id and b.period = ${period}
     where v.program_id = ${programId} and v.verdict is not null
-    order by v.item_id, v.criterion, r.started_at desc`);
+    order by v.item_id, v.criterion, v.created_at desc`);
   const byItem = new Map<string, BehaviorObservation>();
   for (const r of rows) {
     const o = byItem.get(r.item_id) ?? { itemId: r.item_id, showId: r.show_id, scores: {}, takeFraction: r.take_fraction, abandonmentRate: r.abandonment_rate };

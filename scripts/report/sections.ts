@@ -66,15 +66,21 @@ function agreement(r: ProgramReport): Section {
 function raters(r: ProgramReport): Section {
   if (!r.raters.length) return { id: 'raters', title: 'Rater accuracy on gold and drift', blocks: [empty('raters')] };
   const flagged = r.raters.filter((q) => q.drift || q.status !== 'active');
+  const onGold = r.raters.some((q) => q.accuracy !== null);
+  const bars = r.raters
+    .map((q) => ({ q, value: onGold ? q.accuracy : q.goldenSetAgreement }))
+    .filter((b): b is { q: (typeof r.raters)[number]; value: number } => b.value !== null)
+    .map(({ q, value }) => ({ label: q.raterId, value, series: q.drift ? 'drift' : 'steady' }));
   return {
     id: 'raters',
     title: 'Rater accuracy on gold and drift',
     blocks: [
-      { kind: 'chart', name: 'rater-accuracy', svg: barChart({ title: 'Accuracy on gold questions', bars: r.raters.filter((q) => q.accuracy !== null).map((q) => ({ label: q.raterId, value: q.accuracy as number, series: q.drift ? 'drift' : 'steady' })), max: 1, format: (v) => pct(v) }) },
+      ...(onGold ? [] : [{ kind: 'text' as const, text: 'No gold questions were answered in this program; raters are scored against the golden set\'s final labels instead.' }]),
+      ...(bars.length ? [{ kind: 'chart' as const, name: 'rater-accuracy', svg: barChart({ title: onGold ? 'Accuracy on gold questions' : 'Agreement with the golden set', bars, max: 1, format: (v) => pct(v) }) }] : []),
       {
         kind: 'table',
-        headers: ['rater', 'vendor', 'status', 'gold answers', 'accuracy', 'earlier half', 'later half', 'drift'],
-        rows: r.raters.map((q) => [q.raterId, q.vendorId, q.pausedReason ? `${q.status} (${q.pausedReason})` : q.status, String(q.goldLabels), pct(q.accuracy), pct(q.earlyAccuracy), pct(q.lateAccuracy), q.drift ? 'DRIFT' : '']),
+        headers: ['rater', 'vendor', 'status', 'gold answers', 'gold accuracy', 'golden-set labels', 'golden-set agreement', 'drift basis', 'earlier half', 'later half', 'drift'],
+        rows: r.raters.map((q) => [q.raterId, q.vendorId, q.pausedReason ? `${q.status} (${q.pausedReason})` : q.status, String(q.goldLabels), pct(q.accuracy), String(q.goldenSetLabels), pct(q.goldenSetAgreement), q.driftBasis, pct(q.earlyAccuracy), pct(q.lateAccuracy), q.drift ? 'DRIFT' : '']),
       },
       { kind: 'text', text: flagged.length ? `Flagged: ${flagged.map((q) => q.raterId).join(', ')}.` : 'No rater drifted or was paused.' },
     ],
@@ -142,15 +148,23 @@ function confusion(r: ProgramReport): Section {
 
 function production(r: ProgramReport): Section {
   const p = r.production;
-  if (!p.criteria.length) return { id: 'production', title: 'Production pass rates', blocks: [empty('production verdicts')] };
-  const multiRun = p.runs.length > 1;
+  if (!p.criteria.length && !p.current.length) return { id: 'production', title: 'Production pass rates', blocks: [empty('production verdicts')] };
+  const CURRENT = 'current texts (after fixes)';
+  const bars = [
+    ...p.criteria.map((c) => ({ label: `${c.criterion} · ${c.runId}`, value: c.passRate ?? 0, series: c.runId })),
+    ...p.current.map((c) => ({ label: `${c.criterion} · current`, value: c.passRate ?? 0, series: CURRENT })),
+  ].sort((a, b) => a.label.localeCompare(b.label));
   return {
     id: 'production',
     title: 'Production pass rates per criterion',
     blocks: [
-      { kind: 'chart', name: 'production-pass-rates', svg: barChart({ title: 'Pass rate per criterion (errors count as not passed)', bars: p.criteria.map((c) => ({ label: multiRun ? `${c.criterion} · ${c.runId}` : c.criterion, value: c.passRate ?? 0, series: c.runId })), max: 1, format: (v) => pct(v) }) },
+      { kind: 'chart', name: 'production-pass-rates', svg: barChart({ title: 'Pass rate per criterion (errors count as not passed)', bars, max: 1, format: (v) => pct(v) }) },
       { kind: 'table', headers: ['run', 'mode', 'status', 'items', 'judged', 'failed'], rows: p.runs.map((run) => [run.id, run.mode, run.status, String(run.totalItems), String(run.judgedItems), String(run.failedItems)]) },
-      { kind: 'table', headers: ['run', 'criterion', 'passed', 'failed', 'errors', 'pass rate'], rows: p.criteria.map((c) => [c.runId, c.criterion, String(c.passed), String(c.failed), String(c.errors), pct(c.passRate)]) },
+      {
+        kind: 'table',
+        headers: ['run', 'criterion', 'passed', 'failed', 'errors', 'pass rate'],
+        rows: [...p.criteria.map((c) => [c.runId, c.criterion, String(c.passed), String(c.failed), String(c.errors), pct(c.passRate)]), ...p.current.map((c) => [CURRENT, c.criterion, String(c.passed), String(c.failed), String(c.errors), pct(c.passRate)])],
+      },
     ],
   };
 }
