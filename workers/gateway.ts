@@ -21,7 +21,7 @@ import { createLogger, type Logger } from '../platform/logger';
 import { connectClient, temporalTarget } from '../platform/temporal';
 import { vendorEvents, vendors } from '../schema/tables';
 import { vendorEventSchema, type VendorEvent, type VendorEventSignal } from '../schema/vendor-events';
-import { vendorEventSignal } from '../workflows/human-tasks';
+import { vendorEventsSignal } from '../workflows/human-tasks';
 import { exitWithParent } from './worker';
 
 export interface GatewayOptions {
@@ -33,7 +33,8 @@ export interface GatewayOptions {
 }
 
 const VENDOR_CACHE_MS = 5_000;
-const SIGNAL_FLUSH_MS = 50;
+const SIGNAL_FLUSH_MS = 20;
+const MAX_EVENTS_PER_SIGNAL = 200;
 /** The header Label Studio webhooks carry (configured as a custom header in Label Studio). */
 export const LABEL_STUDIO_TOKEN_HEADER = 'x-judgeflow-token';
 
@@ -51,30 +52,56 @@ class HttpError extends Error {
 const sendError = (reply: FastifyReply, status: number, code: string, message: string, details?: unknown) =>
   reply.code(status).send({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 
-/** Stored event ids whose signal went through, written in one UPDATE per flush. */
-class SignalMarks {
-  private done = new Set<number>();
+/**
+ * Coalesces the events bound for each batch workflow into one signal per flush (every
+ * SIGNAL_FLUSH_MS, or at MAX_EVENTS_PER_SIGNAL), then marks them signalled in one UPDATE. A failed
+ * signal leaves `signalled_at` null: the reconciler delivers those events later.
+ */
+class SignalBatcher {
+  private pending = new Map<string, VendorEventSignal[]>();
   private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly db: Db) {}
-  add(id: number) {
-    this.done.add(id);
-    this.timer ??= setTimeout(() => void this.flush(), SIGNAL_FLUSH_MS);
+  private inFlight = new Set<Promise<void>>();
+  constructor(
+    private readonly client: Client,
+    private readonly db: Db,
+    private readonly logger: Logger,
+  ) {}
+  add(batchId: string, event: VendorEventSignal) {
+    const list = this.pending.get(batchId) ?? [];
+    list.push(event);
+    this.pending.set(batchId, list);
+    if (list.length >= MAX_EVENTS_PER_SIGNAL) this.send(batchId);
+    this.timer ??= setTimeout(() => this.flush(), SIGNAL_FLUSH_MS);
   }
+  private send(batchId: string) {
+    const events = this.pending.get(batchId) ?? [];
+    this.pending.delete(batchId);
+    if (!events.length) return;
+    const work = signalEvents(this.client, batchId, events)
+      .then(() => markSignalled(this.db, events.map((e) => e.eventId)))
+      .catch((err: unknown) => this.logger.warn({ err, batchId, events: events.length }, 'signal failed; the reconciler will deliver it'))
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+  }
+  /** Sends everything pending and waits for the signals in flight. */
   async flush() {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const ids = [...this.done];
-    this.done.clear();
-    if (ids.length) await this.db.update(vendorEvents).set({ signalledAt: new Date() }).where(inArray(vendorEvents.id, ids)).catch(() => undefined);
+    for (const batchId of [...this.pending.keys()]) this.send(batchId);
+    await Promise.all([...this.inFlight]);
   }
 }
 
-export async function signalEvent(client: Client, batchId: string, signal: VendorEventSignal): Promise<'signalled' | 'workflow_closed'> {
+const markSignalled = async (db: Db, ids: number[], lastError: string | null = null) => {
+  await db.update(vendorEvents).set({ signalledAt: new Date(), lastError }).where(inArray(vendorEvents.id, ids));
+};
+
+/** Signals a batch workflow with stored events; a closed workflow has nothing left to wake. */
+export async function signalEvents(client: Client, batchId: string, events: VendorEventSignal[]): Promise<'signalled' | 'workflow_closed'> {
   try {
-    await client.workflow.getHandle(batchId).signal(vendorEventSignal, signal);
+    await client.workflow.getHandle(batchId).signal(vendorEventsSignal, { events });
     return 'signalled';
   } catch (err) {
-    // A batch that has closed has nothing left to wake; the event stays recorded.
     if (err instanceof WorkflowNotFoundError) return 'workflow_closed';
     throw err;
   }
@@ -82,14 +109,14 @@ export async function signalEvent(client: Client, batchId: string, signal: Vendo
 
 export interface Gateway {
   app: FastifyInstance;
-  /** Writes pending signalled marks now (tests, shutdown). */
+  /** Sends the coalesced signals now and waits for them (tests, shutdown). */
   flushSignals(): Promise<void>;
 }
 
 export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const { db, config, logger, client } = opts;
   const app = Fastify({ bodyLimit: config.gateway.bodyLimitBytes, logger: false, return503OnClosing: true });
-  const marks = new SignalMarks(db);
+  const signals = client ? new SignalBatcher(client, db, logger) : undefined;
   let inFlight = 0;
 
   const vendorCache = new Map<string, { row: VendorRow | undefined; at: number }>();
@@ -137,8 +164,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
         .where(and(eq(vendorEvents.vendorId, row.id), eq(vendorEvents.deliveryId, deliveryId)));
       return prior;
     };
-    const prior = await stored();
-    if (prior) return reply.code(prior.status).header('x-judgeflow-duplicate', 'true').send(prior.body);
+    // No lookup first: a duplicate runs into the unique index below and gets the stored answer.
     const event = parse();
     const raced = Symbol('raced');
     let outcome: RecordOutcome & { eventId?: number };
@@ -171,12 +197,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       return reply.code(again.status).header('x-judgeflow-duplicate', 'true').send(again.body);
     }
     reply.code(outcome.status).send(outcome.body);
-    if (outcome.disposition === 'applied' && outcome.eventId !== undefined && outcome.batchId && client) {
-      const eventId = outcome.eventId;
-      signalEvent(client, outcome.batchId, { eventId, taskId: event.taskId, type: event.type })
-        .then(() => marks.add(eventId))
-        .catch((err: unknown) => logger.warn({ err, eventId }, 'signal failed; the reconciler will deliver it'));
-    }
+    if (outcome.disposition === 'applied' && outcome.eventId !== undefined && outcome.batchId)
+      signals?.add(outcome.batchId, { eventId: outcome.eventId, taskId: event.taskId, type: event.type });
     return reply;
   };
 
@@ -225,8 +247,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   });
   app.get('/openapi.json', async () => OPENAPI);
-  app.addHook('onClose', () => marks.flush());
-  return { app, flushSignals: () => marks.flush() };
+  app.addHook('onClose', async () => signals?.flush());
+  return { app, flushSignals: async () => signals?.flush() };
 }
 
 function parseEvent(raw: string): VendorEvent {
@@ -256,21 +278,18 @@ function invalidBody(err: unknown): HttpError {
  */
 export async function reconcileOnce(db: Db, client: Client, logger: Logger, opts: { graceMs?: number; limit?: number } = {}): Promise<number> {
   const pending = await unsignalledEvents(db, opts.graceMs ?? 2_000, opts.limit ?? 500);
+  const byBatch = new Map<string, VendorEventSignal[]>();
+  for (const e of pending) byBatch.set(e.batchId, [...(byBatch.get(e.batchId) ?? []), { eventId: e.id, taskId: e.taskId!, type: e.type as VendorEvent['type'] }]);
   let delivered = 0;
-  for (const e of pending) {
+  for (const [batchId, events] of byBatch) {
+    const ids = events.map((e) => e.eventId);
     try {
-      const outcome = await signalEvent(client, e.batchId, { eventId: e.id, taskId: e.taskId!, type: e.type as VendorEvent['type'] });
-      await db
-        .update(vendorEvents)
-        .set({ signalledAt: new Date(), lastError: outcome === 'workflow_closed' ? 'workflow not running' : null })
-        .where(eq(vendorEvents.id, e.id));
-      delivered++;
+      const outcome = await signalEvents(client, batchId, events);
+      await markSignalled(db, ids, outcome === 'workflow_closed' ? 'workflow not running' : null);
+      delivered += events.length;
     } catch (err) {
-      await db
-        .update(vendorEvents)
-        .set({ lastError: String((err as Error).message).slice(0, 500) })
-        .where(eq(vendorEvents.id, e.id));
-      logger.warn({ err, eventId: e.id }, 'reconciler: signal failed, will retry');
+      await db.update(vendorEvents).set({ lastError: String((err as Error).message).slice(0, 500) }).where(inArray(vendorEvents.id, ids));
+      logger.warn({ err, batchId }, 'reconciler: signal failed, will retry');
       break; // Temporal is likely unreachable: wait for the next round
     }
   }

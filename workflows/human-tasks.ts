@@ -63,8 +63,13 @@ export interface HumanTasksStatus {
   deadline: string;
 }
 
-/** Sent by the gateway and the reconciler for each stored event (may arrive more than once). */
+/** One stored vendor event (may arrive more than once). */
 export const vendorEventSignal = defineSignal<[VendorEventSignal]>('vendorEvent');
+/**
+ * Several stored events at once: the gateway and the reconciler coalesce a batch's events into one
+ * signal, which keeps Temporal's per-execution signal count and server load low under bursts.
+ */
+export const vendorEventsSignal = defineSignal<[{ events: VendorEventSignal[] }]>('vendorEvents');
 /** Sent by the parent when a guideline revision is published: tasks dispatched later carry it. */
 export const guidelineVersionSignal = defineSignal<[{ version: number }]>('guidelineVersion');
 export const humanTasksStatusQuery = defineQuery<HumanTasksStatus>('humanTasksStatus');
@@ -102,7 +107,7 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
   };
 
   // Dedupe by task status: a repeated signal finds its task already completed or closed.
-  setHandler(vendorEventSignal, ({ taskId, type }) => {
+  const applyEvent = ({ taskId, type }: VendorEventSignal) => {
     const task = tasks.get(taskId);
     if (!task || task.status !== 'open') return;
     open--;
@@ -115,7 +120,9 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       task.status = 'closed';
       toReassign.add(taskId);
     }
-  });
+  };
+  setHandler(vendorEventSignal, applyEvent);
+  setHandler(vendorEventsSignal, ({ events }) => events.forEach(applyEvent));
   setHandler(guidelineVersionSignal, ({ version }) => {
     guidelineVersion = Math.max(guidelineVersion, version);
   });
