@@ -20,9 +20,12 @@ function frame(title: string, width: number, height: number, body: string): stri
   );
 }
 
+/** Long labels are cut with an ellipsis (the full text stays in the mark's tooltip). */
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
 function legend(names: string[], x: number, y: number): string {
   return names
-    .map((n, i) => `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${colorOf(i)}"/><text x="${x + 14}" y="${y + i * 16 + 9}">${escapeXml(n)}</text>`)
+    .map((n, i) => `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${colorOf(i)}"/><text x="${x + 14}" y="${y + i * 16 + 9}">${escapeXml(clip(n, 22))}</text>`)
     .join('');
 }
 
@@ -71,7 +74,7 @@ export function lineChart(c: LineChart): string {
   });
   if (c.target) {
     const ty = f(y(c.target.value));
-    body += `<line class="mark target" x1="${m.l}" x2="${width - m.r}" y1="${ty}" y2="${ty}" stroke="#d62728" stroke-dasharray="5,4"/><text x="${width - m.r + 4}" y="${ty}" fill="#d62728">${escapeXml(c.target.label)}</text>`;
+    body += `<line class="mark target" x1="${m.l}" x2="${width - m.r}" y1="${ty}" y2="${ty}" stroke="#d62728" stroke-dasharray="5,4"/><text x="${m.l + 4}" y="${f(Number(ty) - 4)}" fill="#d62728">${escapeXml(c.target.label)}</text>`;
   }
   body += legend(c.series.map((s) => s.name), width - m.r + 8, m.t + 20);
   return frame(c.title, width, height, body);
@@ -90,10 +93,11 @@ export interface BarChart {
 export function barChart(c: BarChart): string {
   const fmt = c.format ?? ((v: number) => Number(v.toFixed(3)).toString());
   const series = [...new Set(c.bars.map((b) => b.series ?? ''))];
-  const labelWidth = Math.min(220, 12 + 6.5 * Math.max(4, ...c.bars.map((b) => b.label.length)));
-  const width = 640;
+  const LABEL_CHARS = 36;
+  const labelWidth = 12 + 6.5 * Math.min(LABEL_CHARS, Math.max(4, ...c.bars.map((b) => b.label.length)));
+  const width = 680;
   const rowH = 20;
-  const m = { l: labelWidth, r: series.length > 1 ? 140 : 60, t: 30, b: 24 };
+  const m = { l: labelWidth, r: series.length > 1 ? 200 : 60, t: 30, b: 24 };
   const height = m.t + m.b + rowH * Math.max(1, c.bars.length);
   const max = c.max ?? Math.max(1e-9, c.reference?.value ?? 0, ...c.bars.map((b) => b.value));
   const x = linear(0, max, m.l, width - m.r);
@@ -101,7 +105,7 @@ export function barChart(c: BarChart): string {
   c.bars.forEach((b, i) => {
     const yy = m.t + i * rowH;
     const color = colorOf(series.indexOf(b.series ?? ''));
-    body += `<text x="${m.l - 4}" y="${yy + 14}" text-anchor="end">${escapeXml(b.label)}</text>`;
+    body += `<text x="${m.l - 4}" y="${yy + 14}" text-anchor="end">${escapeXml(clip(b.label, LABEL_CHARS))}</text>`;
     body += `<rect class="mark bar" x="${m.l}" y="${yy + 3}" width="${f(Math.max(0, x(Math.min(b.value, max)) - m.l))}" height="${rowH - 6}" fill="${color}"><title>${escapeXml(`${b.label}: ${fmt(b.value)}`)}</title></rect>`;
     body += `<text x="${f(x(Math.min(b.value, max)) + 4)}" y="${yy + 14}">${escapeXml(fmt(b.value))}</text>`;
   });
@@ -109,7 +113,7 @@ export function barChart(c: BarChart): string {
     const rx = f(x(c.reference.value));
     body += `<line class="mark target" x1="${rx}" x2="${rx}" y1="${m.t - 4}" y2="${height - m.b}" stroke="#d62728" stroke-dasharray="5,4"/><text x="${rx}" y="${height - 8}" text-anchor="middle" fill="#d62728">${escapeXml(c.reference.label)}</text>`;
   }
-  if (series.length > 1) body += legend(series, width - m.r + 50, m.t);
+  if (series.length > 1) body += legend(series, width - m.r + 60, m.t);
   return frame(c.title, width, height, body);
 }
 

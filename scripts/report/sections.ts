@@ -150,8 +150,10 @@ function production(r: ProgramReport): Section {
   const p = r.production;
   if (!p.criteria.length && !p.current.length) return { id: 'production', title: 'Production pass rates', blocks: [empty('production verdicts')] };
   const CURRENT = 'current texts (after fixes)';
+  // run ids start with the program id; the chart shows the rest
+  const run = (id: string) => (id.startsWith(`${r.program.id}/`) ? id.slice(r.program.id.length + 1) : id);
   const bars = [
-    ...p.criteria.map((c) => ({ label: `${c.criterion} · ${c.runId}`, value: c.passRate ?? 0, series: c.runId })),
+    ...p.criteria.map((c) => ({ label: `${c.criterion} · ${run(c.runId)}`, value: c.passRate ?? 0, series: `run ${run(c.runId)}` })),
     ...p.current.map((c) => ({ label: `${c.criterion} · current`, value: c.passRate ?? 0, series: CURRENT })),
   ].sort((a, b) => a.label.localeCompare(b.label));
   return {
