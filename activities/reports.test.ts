@@ -157,6 +157,10 @@ describe('report and validate commands', () => {
       expect(res.stdout).toMatch(/^tone\s+takeFraction\s+0\.9/m);
       expect(res.stdout).toMatch(/^weighted\s+abandonmentRate/m);
     }
+    // the simulator's behavior.jsonl records (behaviorSchema, with showId) import as they are
+    const jsonlFile = path.join(tmp, 'catalog.behavior.jsonl');
+    fs.writeFileSync(jsonlFile, rows.map((r) => JSON.stringify({ synopsisId: r.itemId, showId: r.itemId.replace(/-syn-\d+$/, ''), impressions: r.impressions, takeFraction: r.takeFraction, abandonmentRate: r.abandonmentRate + 0.01 })).join('\n'));
+    expect(await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', jsonlFile)).toMatchObject({ code: 0, stderr: '' });
     const [{ n }] = await database.db.select({ n: count() }).from(behaviorMetrics);
     expect(n).toBe(rows.length);
     const [updated] = await database.db.select().from(behaviorMetrics).where(eq(behaviorMetrics.itemId, rows[0].itemId));
