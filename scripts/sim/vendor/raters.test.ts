@@ -1,0 +1,71 @@
+/**
+ * The simulated raters behave as documented: accuracy against the hidden truth, and agreement
+ * between raters, rise with the guideline version a task carries; careless raters stay near
+ * chance; writers fix failing criteria with the configured probability. Deterministic per seed.
+ */
+import { assessSynopsis, truthKey } from '../../../lib/sim/assess';
+import { Rng } from '../../../lib/sim/rng';
+import { generateShow, writeSynopsis } from '../../../lib/sim/world';
+import type { TaskDispatch } from '../../../schema/vendor-events';
+import { buildPool, DEFAULT_POOL, rateTask, showOf, writeTask } from './raters';
+
+const criteria = ['tone', 'clarity', 'precision', 'factuality'];
+const N = 300;
+const dispatches = (version: number, kind: TaskDispatch['kind'] = 'rate'): TaskDispatch[] =>
+  Array.from({ length: N }, (_, i) => {
+    const { id, title, ...rest } = generateShow(5, i);
+    return {
+      taskId: `b:item-${i}:0:0`, batchId: 'b', programId: 'p', kind, raterId: 'x',
+      item: { id: `item-${i}`, textHash: 'h', text: writeSynopsis(generateShow(5, i), Rng.for('t', i)).text, locale: 'en-US' },
+      show: { id, title, ...rest }, criteria, guidelineVersion: version, dueAt: '', context: {},
+    };
+  });
+
+function measure(version: number, opts = { ...DEFAULT_POOL, raters: 6, carelessShare: 0, driftingShare: 0 }) {
+  const pool = buildPool(opts);
+  const tasks = dispatches(version);
+  let correct = 0;
+  let total = 0;
+  let agree = 0;
+  let pairs = 0;
+  for (const task of tasks) {
+    const truth = assessSynopsis(showOf(task), task.item.text);
+    const answers = pool.slice(0, 3).map((r) => rateTask(r, task, opts));
+    for (let c = 0; c < criteria.length; c++) {
+      const values = answers.map((a) => a[c].value);
+      for (const v of values) {
+        correct += v === truth.criteria[truthKey(criteria[c])!] ? 1 : 0;
+        total++;
+      }
+      for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) (agree += values[a] === values[b] ? 1 : 0), pairs++;
+    }
+  }
+  return { accuracy: correct / total, agreement: agree / pairs };
+}
+
+test('accuracy and agreement rise with the guideline version', () => {
+  const v1 = measure(1);
+  const v4 = measure(4);
+  expect(v1.accuracy).toBeGreaterThan(0.7);
+  expect(v1.accuracy).toBeLessThan(0.9);
+  expect(v4.accuracy - v1.accuracy).toBeGreaterThan(0.08);
+  expect(v4.agreement - v1.agreement).toBeGreaterThan(0.1);
+  expect(measure(4)).toEqual(v4); // deterministic
+});
+
+test('careless raters stay near chance whatever the guidelines', () => {
+  const careless = measure(4, { ...DEFAULT_POOL, raters: 6, carelessShare: 1, driftingShare: 0 });
+  expect(careless.accuracy).toBeLessThan(0.7);
+});
+
+test('writers fix failing criteria with the configured probability', () => {
+  const failing = dispatches(1, 'write')
+    .map((t) => ({ t, truth: assessSynopsis(showOf(t), t.item.text) }))
+    .filter(({ truth }) => truth.criteria.tone === 0)
+    .map(({ t }) => ({ ...t, criteria: ['tone'] }));
+  expect(failing.length).toBeGreaterThan(20);
+  const fixedShare = (p: number) =>
+    failing.filter((t) => assessSynopsis(showOf(t), writeTask(t, { ...DEFAULT_POOL, fixProbability: p })).criteria.tone === 1).length / failing.length;
+  expect(fixedShare(1)).toBe(1);
+  expect(fixedShare(0)).toBe(0);
+});
