@@ -121,6 +121,8 @@ function judges(r: ProgramReport): Section {
     blocks.push({ kind: 'table', headers: ['criterion', 'step', 'prompt', 'dev accuracy', 'selected'], rows: j.trajectory.map((s) => [s.criterion, String(s.step), s.promptHash.slice(0, 12), pct(s.devAccuracy), s.selected ? 'yes' : '']) });
   }
   if (j.versions.length) {
+    const bars = j.versions.filter((v) => v.accuracy !== null).map((v) => ({ label: `${v.criterion} · ${v.promptHash.slice(0, 8)} · ${v.split}`, value: v.accuracy as number, series: v.split === 'test' ? 'held-out (test)' : 'dev' }));
+    if (bars.length) blocks.push({ kind: 'chart', name: 'judge-accuracy', svg: barChart({ title: 'Judge accuracy per criterion and prompt version', bars, max: 1, reference: { value: r.program.judgeAccuracyTarget, label: `target ${pct(r.program.judgeAccuracyTarget)}` }, format: (v) => pct(v) }) });
     blocks.push({
       kind: 'table',
       headers: ['criterion', 'prompt', 'origin', 'status', 'model', 'split', 'samples', 'accuracy', '95% CI', 'TPR', 'TNR'],
