@@ -10,6 +10,7 @@ import { verifySignature } from './vendors/signing';
 import { raters, tasks } from '../schema/tables';
 import { createTestDatabase, testDeps, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
+import { unpackOpenedBatch } from '../lib/task-ids';
 import { createHumanTaskActivities, type OpenBatchInput } from './human-tasks';
 
 let database: TestDatabase;
@@ -56,13 +57,19 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** Opens a batch and unpacks its tasks as the workflow does. */
+const open = async (input: OpenBatchInput) => {
+  const opened = await acts.openTaskBatch(input);
+  return { ...opened, tasks: unpackOpenedBatch(input.batchId, input.itemIds, opened) };
+};
+
 const batch = (over: Partial<OpenBatchInput> = {}): OpenBatchInput => ({
   batchId: 'b1', programId: 'p', phase: 'pilot', kind: 'rate', itemIds, ratersPerItem: 2, criteria: ['tone', 'clarity'],
   vendorIds: ['v'], guidelineVersion: 1, goldRate: 0, ...over,
 });
 
 test('only qualified raters are assigned, each item to distinct raters, load balanced; a retry returns the same tasks', async () => {
-  const opened = await acts.openTaskBatch(batch());
+  const opened = await open(batch());
   // r2 (fr-FR only), r3 (tone only) and r6 (write only) do not qualify for en-US rate tasks on tone+clarity.
   expect(new Set(opened.tasks.map((t) => t.raterId))).toEqual(new Set(['v:r1', 'v:r4', 'v:r5']));
   expect(opened.tasks).toHaveLength(12);
@@ -70,19 +77,19 @@ test('only qualified raters are assigned, each item to distinct raters, load bal
   const load = ['v:r1', 'v:r4', 'v:r5'].map((r) => opened.tasks.filter((t) => t.raterId === r).length);
   expect(load).toEqual([4, 4, 4]);
   expect((await database.db.select().from(raters)).length).toBe(pool.length);
-  const again = await acts.openTaskBatch(batch());
+  const again = await open(batch());
   expect(new Set(again.tasks.map((t) => t.id))).toEqual(new Set(opened.tasks.map((t) => t.id)));
   expect((await database.db.select().from(tasks).where(eq(tasks.batchId, 'b1'))).length).toBe(12);
 });
 
 test('slots without a qualified rater are reported, not filled twice', async () => {
-  const opened = await acts.openTaskBatch(batch({ batchId: 'b2', ratersPerItem: 4, itemIds: itemIds.slice(0, 2) }));
+  const opened = await open(batch({ batchId: 'b2', ratersPerItem: 4, itemIds: itemIds.slice(0, 2) }));
   expect(opened.unassignedSlots).toBe(2);
   expect(opened.tasks).toHaveLength(6);
 });
 
 test('dispatch sends what a rater needs, signed; reassignment never returns to a rater who had the item; a retry returns the same replacement', async () => {
-  const opened = await acts.openTaskBatch(batch({ batchId: 'b3', itemIds: itemIds.slice(0, 1), ratersPerItem: 1 }));
+  const opened = await open(batch({ batchId: 'b3', itemIds: itemIds.slice(0, 1), ratersPerItem: 1 }));
   received.length = 0;
   await acts.dispatchTasks({ taskIds: opened.tasks.map((t) => t.id), guidelineVersion: 2, dueInMs: 60_000 });
   const sent = JSON.parse(received.find((r) => r.url === '/v1/tasks')!.body).tasks[0];

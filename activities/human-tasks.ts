@@ -6,6 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { packOpenedBatch, taskId, type OpenedBatch, type TaskRef } from '../lib/task-ids';
+
+export { taskId } from '../lib/task-ids';
 import { textHash } from '../lib/text-hash';
 import type { Db } from '../platform/db';
 import type { Logger } from '../platform/logger';
@@ -33,14 +36,6 @@ export const OPEN_STATUSES = ['pending', 'dispatched'] as const;
 export const MAX_ATTEMPTS_PER_SLOT = 6;
 /** Gold labels a rater needs before their accuracy can pause them. */
 export const MIN_GOLD_TASKS_FOR_QA = 2;
-
-/** What the workflow keeps per task: ids only. */
-export interface TaskRef {
-  id: string;
-  itemId: string;
-  raterId: string;
-  gold: boolean;
-}
 
 export interface OpenBatchInput {
   batchId: string;
@@ -73,8 +68,6 @@ export type Spend = {
   llmUsd: number;
   totalUsd: number;
 };
-
-export const taskId = (batchId: string, itemId: string, slot: number, attempt: number) => `${batchId}:${itemId}:${slot}:${attempt}`;
 
 /** Deterministic tie-break, so a retried assignment picks the same raters. */
 const rank = (...parts: string[]) => createHash('md5').update(parts.join('|')).digest('hex');
@@ -117,9 +110,10 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
   return {
     /**
      * Opens a batch: syncs the vendors' rater pools, mixes in gold items, assigns every item to k
-     * distinct raters and records the tasks (status pending). A retry returns the tasks recorded.
+     * distinct raters and records the tasks (status pending), returned packed (lib/task-ids.ts). A
+     * retry returns the tasks recorded.
      */
-    async openTaskBatch(input: OpenBatchInput): Promise<{ tasks: TaskRef[]; unassignedSlots: number }> {
+    async openTaskBatch(input: OpenBatchInput): Promise<OpenedBatch> {
       for (const vendorId of input.vendorIds) {
         const pool = await (await adapterFor(vendorId)).listRaters();
         for (const r of pool) {
@@ -136,7 +130,8 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
           .onConflictDoNothing();
         const recorded = await tx.select().from(tasks).where(eq(tasks.batchId, input.batchId));
         if (recorded.length) {
-          return { tasks: recorded.map((t) => ({ id: t.id, itemId: t.itemId, raterId: t.raterId!, gold: t.isGold })), unassignedSlots: 0 };
+          const first = recorded.filter((t) => t.attempt === 0);
+          return packOpenedBatch(input.itemIds, first.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold })), 0);
         }
         const requested = new Set(input.itemIds);
         const goldCount = Math.round(input.goldRate * input.itemIds.length);
@@ -192,7 +187,7 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
           }
         }
         for (let i = 0; i < rows.length; i += 500) await tx.insert(tasks).values(rows.slice(i, i + 500)).onConflictDoNothing();
-        return { tasks: rows.map((t) => ({ id: t.id!, itemId: t.itemId, raterId: t.raterId!, gold: t.isGold! })), unassignedSlots };
+        return packOpenedBatch(input.itemIds, rows.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold! })), unassignedSlots);
       });
     },
 

@@ -16,7 +16,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { TaskRef } from '../activities/human-tasks';
+import { unpackOpenedBatch, type TaskRef } from '../lib/task-ids';
 import type { VendorEventSignal } from '../schema/vendor-events';
 
 export interface HumanTasksInput {
@@ -197,8 +197,9 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       itemContext: input.itemContext,
     });
     droppedSlots += opened.unassignedSlots;
-    track(opened.tasks);
-    await dispatch(opened.tasks.map((t) => t.id));
+    const refs = unpackOpenedBatch(batchId, input.itemIds, opened);
+    track(refs);
+    await dispatch(refs.map((t) => t.id));
 
     for (;;) {
       if (!open && !toReassign.size) break;
