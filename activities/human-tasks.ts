@@ -26,6 +26,7 @@ import {
   vendorEvents,
   vendors,
 } from '../schema/tables';
+import type { HumanTasksInput } from '../workflows/human-tasks';
 import type { ActivityDeps } from './deps';
 import { createVendorAdapter, type VendorAdapter, type VendorRow } from './vendors/adapter';
 
@@ -37,20 +38,8 @@ export const MAX_ATTEMPTS_PER_SLOT = 6;
 /** Gold labels a rater needs before their accuracy can pause them. */
 export const MIN_GOLD_TASKS_FOR_QA = 2;
 
-export interface OpenBatchInput {
-  batchId: string;
-  programId: string;
-  phase: string;
-  round?: number;
-  kind: TaskKind;
-  itemIds: string[];
-  ratersPerItem: number;
-  criteria: string[];
-  vendorIds: string[];
-  guidelineVersion: number;
-  goldRate: number;
-  itemContext?: Record<string, Record<string, unknown>>;
-}
+/** The workflow's input without what only the workflow uses (SLA, QA bar). */
+export type OpenBatchInput = Omit<HumanTasksInput, 'sla' | 'minGoldAccuracy'>;
 
 export interface CloseBatchResult {
   tasksCompleted: number;

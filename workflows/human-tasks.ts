@@ -16,6 +16,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { CloseBatchResult } from '../activities/human-tasks';
 import { unpackOpenedBatch, type TaskRef } from '../lib/task-ids';
 import type { VendorEventSignal } from '../schema/vendor-events';
 
@@ -36,18 +37,10 @@ export interface HumanTasksInput {
   itemContext?: Record<string, Record<string, unknown>>;
 }
 
-export interface HumanTasksResult {
+export interface HumanTasksResult extends CloseBatchResult {
   batchId: string;
-  tasksCompleted: number;
-  tasksReassigned: number;
-  tasksExpired: number;
-  labelsRecorded: number;
-  itemsComplete: number;
-  itemsIncomplete: number;
   pausedRaters: string[];
   cancelled: boolean;
-  costUsd: number;
-  revisions?: { itemId: string; textHash: string; taskId: string }[];
 }
 
 export interface HumanTasksStatus {
