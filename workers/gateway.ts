@@ -10,8 +10,9 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type postgres from 'postgres';
 import { z } from 'zod';
-import { applyVendorEvent, unsignalledEvents, type RecordOutcome } from '../activities/human-tasks';
+import { applyCompletionFast, applyVendorEvent, unsignalledEvents, type RecordOutcome } from '../activities/human-tasks';
 import type { VendorRow } from '../activities/vendors/adapter';
 import { translateLabelStudioWebhook } from '../activities/vendors/label-studio';
 import { SignatureError, verifySignature } from '../activities/vendors/signing';
@@ -117,6 +118,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const { db, config, logger, client } = opts;
   const app = Fastify({ bodyLimit: config.gateway.bodyLimitBytes, logger: false, return503OnClosing: true });
   const signals = client ? new SignalBatcher(client, db, logger) : undefined;
+  // The hot path talks to postgres.js directly; drizzle() keeps its client there (platform/db.ts).
+  const rawSql = (db as Db & { $client: postgres.Sql }).$client;
   let inFlight = 0;
 
   const vendorCache = new Map<string, { row: VendorRow | undefined; at: number }>();
@@ -167,9 +170,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     // No lookup first: a duplicate runs into the unique index below and gets the stored answer.
     const event = parse();
     const raced = Symbol('raced');
-    let outcome: RecordOutcome & { eventId?: number };
+    let outcome: (RecordOutcome & { eventId?: number }) | null = event.type === 'task.completed' ? await applyCompletionFast(rawSql, row, deliveryId, event) : null;
     try {
-      outcome = await db.transaction(async (tx) => {
+      outcome ??= await db.transaction(async (tx) => {
         const result: RecordOutcome & { eventId?: number } = await applyVendorEvent(tx, row, event);
         if (!result.disposition) return result;
         const [inserted] = await tx
