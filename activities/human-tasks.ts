@@ -590,14 +590,13 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
   }
 }
 
-const FAST_PATH_ROLLBACK = Symbol('fast-path-rollback');
-
 /**
- * The common case of the gateway's hot path in 4 round trips instead of 8, without the query
- * builder: a completion by the assigned rater of an open task, with exactly the task's criteria.
- * Checks with one read, then updates the task and writes labels, charge and inbox row in one
- * statement inside a transaction. Returns null for anything else (closed, foreign, mismatched,
- * a reused delivery id): the caller then takes the general path, which answers those cases.
+ * The common case of the gateway's hot path as ONE statement, without the query builder: a
+ * completion by the assigned rater of an open task, with exactly the task's criteria, updates the
+ * task and writes labels, charge and inbox row. The statement is atomic; if the task was updated
+ * but the inbox row was not written (a delivery id already used), a division by zero aborts it
+ * whole. Returns null when the statement changed nothing: the caller then takes the general path,
+ * which answers every other case (closed, foreign, mismatched, duplicate).
  */
 export async function applyCompletionFast(
   sql: postgres.Sql,
@@ -606,49 +605,43 @@ export async function applyCompletionFast(
   event: Extract<VendorEvent, { type: 'task.completed' }>,
 ): Promise<(RecordOutcome & { eventId: number }) | null> {
   const raterKey = `${vendor.id}:${event.raterId}`;
-  const [row] = await sql<{ vendor_id: string; status: string; kind: string; rater_id: string; batch_id: string; criteria: string[]; phase: string; round: number | null; rater_known: boolean }[]>`
-    select t.vendor_id, t.status, t.kind, t.rater_id, t.batch_id, t.payload->'criteria' as criteria, b.phase, b.round,
-      exists (select 1 from raters r where r.id = ${raterKey} and r.vendor_id = ${vendor.id}) as rater_known
-    from tasks t join task_batches b on b.id = t.batch_id
-    where t.id = ${event.taskId}`;
-  if (!row || row.vendor_id !== vendor.id || !row.rater_known || row.rater_id !== raterKey || row.kind === 'write') return null;
-  if (!(OPEN_STATUSES as readonly string[]).includes(row.status)) return null;
   const given = event.labels.map((l) => l.criterion);
-  if (given.length !== row.criteria.length || !row.criteria.every((c) => given.includes(c))) return null;
-  const card = vendor.rateCard as Record<string, number>;
-  const costUsd = card[row.kind] ?? card.perTask ?? 0;
+  if (new Set(given).size !== given.length) return null;
   const body = { accepted: true, taskId: event.taskId, type: event.type, labels: event.labels.length };
   const labelRows = event.labels.map((l) => ({ criterion: l.criterion, value: l.value, explanation: l.explanation, error_codes: l.errorCodes }));
   // JSON goes as text cast to jsonb: drizzle sets this client's json serializers to pass-through.
   try {
-    return await sql.begin(async (tx) => {
-      const [done] = await tx<{ updated: number; event_id: number | null }[]>`
-        with upd as (
-          update tasks set status = 'completed', completed_at = now(), cost_usd = ${costUsd}
-          where id = ${event.taskId} and status in ('pending', 'dispatched')
-          returning id, program_id, item_id, guideline_version
-        ), lab as (
-          insert into labels (task_id, program_id, item_id, rater_id, criterion, value, explanation, error_codes, guideline_version, phase, round)
-          select upd.id, upd.program_id, upd.item_id, ${raterKey}, l.criterion, l.value, l.explanation, l.error_codes, upd.guideline_version, ${row.phase}, ${row.round}
-          from upd, jsonb_to_recordset(${JSON.stringify(labelRows)}::jsonb) as l(criterion text, value int, explanation text, error_codes jsonb)
-          on conflict do nothing
-        ), led as (
-          insert into usage_ledger (request_key, program_id, phase, kind, vendor_id, cost_usd)
-          select upd.id, upd.program_id, ${row.phase}, 'human_task', ${vendor.id}, ${costUsd} from upd
-          on conflict do nothing
-        ), ev as (
-          insert into vendor_events (vendor_id, delivery_id, type, task_id, body, response_status, response_body, disposition)
-          select ${vendor.id}, ${deliveryId}, ${event.type}, ${event.taskId}, ${JSON.stringify(event)}::jsonb, 202, ${JSON.stringify(body)}::jsonb, 'applied' from upd
-          on conflict do nothing
-          returning id
-        )
-        select (select count(*) from upd)::int as updated, (select id from ev) as event_id`;
-      if (!done.updated) throw FAST_PATH_ROLLBACK; // closed meanwhile
-      if (done.event_id === null) throw FAST_PATH_ROLLBACK; // this delivery id is already stored
-      return { status: 202, body, disposition: 'applied' as const, batchId: row.batch_id, eventId: Number(done.event_id) };
-    });
+    const [done] = await sql<{ updated: number; event_id: string | null; batch_id: string | null }[]>`
+      with upd as (
+        update tasks t
+        set status = 'completed', completed_at = now(),
+          cost_usd = coalesce((${JSON.stringify(vendor.rateCard)}::jsonb ->> t.kind)::float8, (${JSON.stringify(vendor.rateCard)}::jsonb ->> 'perTask')::float8, 0)
+        from task_batches b
+        where t.id = ${event.taskId} and b.id = t.batch_id and t.vendor_id = ${vendor.id} and t.rater_id = ${raterKey}
+          and t.kind <> 'write' and t.status in ('pending', 'dispatched')
+          and t.payload -> 'criteria' @> ${JSON.stringify(given)}::jsonb and jsonb_array_length(t.payload -> 'criteria') = ${given.length}
+        returning t.id, t.program_id, t.item_id, t.guideline_version, t.batch_id, t.cost_usd, b.phase, b.round
+      ), lab as (
+        insert into labels (task_id, program_id, item_id, rater_id, criterion, value, explanation, error_codes, guideline_version, phase, round)
+        select upd.id, upd.program_id, upd.item_id, ${raterKey}, l.criterion, l.value, l.explanation, l.error_codes, upd.guideline_version, upd.phase, upd.round
+        from upd, jsonb_to_recordset(${JSON.stringify(labelRows)}::jsonb) as l(criterion text, value int, explanation text, error_codes jsonb)
+        on conflict do nothing
+      ), led as (
+        insert into usage_ledger (request_key, program_id, phase, kind, vendor_id, cost_usd)
+        select upd.id, upd.program_id, upd.phase, 'human_task', ${vendor.id}, upd.cost_usd from upd
+        on conflict do nothing
+      ), ev as (
+        insert into vendor_events (vendor_id, delivery_id, type, task_id, body, response_status, response_body, disposition)
+        select ${vendor.id}, ${deliveryId}, ${event.type}, upd.id, ${JSON.stringify(event)}::jsonb, 202, ${JSON.stringify(body)}::jsonb, 'applied' from upd
+        on conflict do nothing
+        returning id
+      )
+      select (select count(*) from upd)::int as updated, (select id from ev) as event_id, (select batch_id from upd) as batch_id,
+        1 / (case when (select count(*) from upd) = 1 and (select id from ev) is null then 0 else 1 end) as guard`;
+    if (!done.updated) return null;
+    return { status: 202, body, disposition: 'applied', batchId: done.batch_id!, eventId: Number(done.event_id) };
   } catch (err) {
-    if (err === FAST_PATH_ROLLBACK) return null;
+    if ((err as { code?: string }).code === '22012') return null; // the guard: this delivery id is already stored
     throw err;
   }
 }

@@ -53,6 +53,7 @@ beforeAll(async () => {
   await database.db.insert(taskBatches).values({ id: 'batch-1', programId: 'p1', phase: 'calibration', round: 2, kind: 'rate', guidelineVersion: 1 });
   for (let i = 0; i < 4; i++) await addTask(`t${i}`, 'vendor-a', 'r1', itemIds[i]);
   await addTask('t-b', 'vendor-b', 'r9', itemIds[0], 1);
+  await addTask('t4', 'vendor-a', 'r2', itemIds[2], 1);
   await addTask('t-ls', 'studio', '17', itemIds[1], 1);
   const config = testConfig({ GATEWAY_BODY_LIMIT_BYTES: '8192', GATEWAY_MAX_SKEW_SECONDS: '300' }, database);
   gateway = await buildGateway({ db: database.db, config, logger: createLogger('test', 'silent') });
@@ -109,6 +110,13 @@ describe('signatures', () => {
     expect(ledger.map((l) => [l.kind, l.costUsd, l.vendorId])).toEqual([['human_task', 0.5, 'vendor-a']]);
     const [event] = await database.db.select().from(vendorEvents).where(eq(vendorEvents.deliveryId, 'msg-valid-1'));
     expect([event.disposition, event.responseStatus, event.signalledAt]).toEqual(['applied', 202, null]);
+  });
+
+  test('a delivery id reused for another task gets the original answer and applies nothing', async () => {
+    const before = await snapshot(database.db);
+    const res = await post(completion('t4', 'r2'), { id: 'msg-valid-1' });
+    expect([res.status, res.body, res.headers.get('x-judgeflow-duplicate')]).toEqual([202, { accepted: true, taskId: 't0', type: 'task.completed', labels: 2 }, 'true']);
+    expect(await snapshot(database.db)).toEqual(before);
   });
 
   test('the second secret of a rotation is accepted', async () => {
