@@ -114,6 +114,10 @@ async function main() {
     const chaos = opts.chaos
       ? (async () => {
           while (!stopping) {
+            // Kill only a worker that has stored judgments since it started: on a loaded machine a
+            // restart can take longer than the interval, and killing it while it boots proves nothing.
+            const before = await countJudgments();
+            while (!stopping && (await countJudgments()) === before) await new Promise((r) => setTimeout(r, 200));
             await new Promise((r) => setTimeout(r, CHAOS_EVERY_MS));
             if (stopping) break;
             sample();
