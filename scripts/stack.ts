@@ -11,11 +11,14 @@ import { type Config, llmBaseUrl, usesEmbeddedPostgres, usesEmbeddedTemporal, us
 import { connectDatabase, migrateDatabase } from '../platform/db';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres';
 import { createLogger } from '../platform/logger';
+export { waitForShutdownSignal } from '../platform/signals';
 import { assertPortFree, waitForTcp } from '../platform/ports';
 import { connectClient, ensureSearchAttributes, findTemporalCli, startDevServer, stopChild, temporalTarget } from '../platform/temporal';
 import { smokeWorkflow } from '../workflows';
 
 export const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
+/** A child service that has not opened its port by then has failed (a loaded 2-core machine needs the margin). */
+const CHILD_START_TIMEOUT_MS = 90_000;
 
 /** The URL of the embedded PostgreSQL a stack with this config starts (same for every process). */
 export const databaseUrl = (config: Config) =>
@@ -121,7 +124,7 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
     }
     const client = await connectClient(target);
     stoppers.push(() => client.connection.close());
-    await ensureSearchAttributes(client);
+    if (config.temporal.searchAttributes) await ensureSearchAttributes(client);
 
     const env: Record<string, string> = {
       JUDGEFLOW_DATA_DIR: config.dataDir,
@@ -133,9 +136,13 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
     };
     const children = new Map<string, ChildProcess[]>();
     const services = CHILD_SERVICES.filter((s) => s.enabled(config, opts) && (!opts.only || opts.only.includes(s.name)));
+    // Ports are checked first (a busy one fails before anything starts); the children then start
+    // together, since each spends its first seconds loading the CLI.
     for (const service of services) {
       const port = service.port?.(config);
       if (port) await assertPortFree(port.port, service.name, port.setting);
+    }
+    for (const service of services) {
       const count = service.name === 'worker' ? (opts.workers ?? 1) : 1;
       const procs: ChildProcess[] = [];
       for (let i = 0; i < count; i++) {
@@ -145,11 +152,17 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
         stoppers.push(() => stopChild(child));
       }
       children.set(service.name, procs);
-      if (port && !(await waitForTcp('127.0.0.1', port.port, 30_000))) {
-        throw new Error(`${service.name} did not open port ${port.port} within 30s; see ${path.join(logDir, `${service.name}.log`)}`);
-      }
-      log(`• ${service.name}${count > 1 ? ` ×${count}` : ''} started (log: ${path.join(logDir, `${service.name}*.log`)})`);
     }
+    await Promise.all(
+      services.map(async (service) => {
+        const port = service.port?.(config);
+        if (port && !(await waitForTcp('127.0.0.1', port.port, CHILD_START_TIMEOUT_MS))) {
+          throw new Error(`${service.name} did not open port ${port.port} within ${CHILD_START_TIMEOUT_MS / 1000}s; see ${path.join(logDir, `${service.name}.log`)}`);
+        }
+        const count = children.get(service.name)?.length ?? 0;
+        log(`• ${service.name}${count > 1 ? ` ×${count}` : ''} started (log: ${path.join(logDir, `${service.name}*.log`)})`);
+      }),
+    );
     const childPids = Object.fromEntries([...children].map(([name, procs]) => [name, procs.map((p) => p.pid)]));
     fs.writeFileSync(stateFile, JSON.stringify({ pid: process.pid, children: childPids, env, uiUrl: config.temporal.uiUrl }, null, 2));
     let stopped = false;
@@ -198,18 +211,5 @@ export async function runSmokeCheck(stack: Stack): Promise<{ id: string; storedA
     taskQueue: stack.config.temporal.taskQueue,
     args: ['stack up smoke check'],
     workflowExecutionTimeout: '2 minutes',
-  });
-}
-
-/** Resolves on the first SIGINT/SIGTERM. */
-export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const handler = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
   });
 }

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
-import { waitForShutdownSignal } from '../stack';
+import { waitForShutdownSignal } from '../../platform/signals';
 import { DEFAULT_POOL } from '../sim/vendor/raters';
 import { buildVendorSim } from '../sim/vendor/server';
 

@@ -13,6 +13,7 @@ import { writeCatalogFiles } from '../sim/catalog-files';
 import { PortInUseError } from '../../platform/ports';
 import { parseLlmSimOptions, readLlmSimConfigFile } from '../sim/llm/options';
 import { startLlmSimulator } from '../sim/llm/server';
+import { waitForShutdownSignal } from '../../platform/signals';
 
 const integer = (min: number) => (v: string) => {
   const n = Number(v);
@@ -128,7 +129,6 @@ export function registerSimCommands(program: Command): Command {
         throw err;
       });
       console.log(`[simulated] judgeflow LLM simulator listening on ${sim.url} (point OPENAI_BASE_URL here; any API key is accepted)`);
-      const { waitForShutdownSignal } = await import('../stack');
       await waitForShutdownSignal();
       await sim.close();
       logger.info({ stats: sim.stats(), simulated: true }, '[simulated] LLM simulator stopped');
