@@ -36,6 +36,8 @@ export interface ProgramPlan {
   judges: { samples: number; optimize: boolean; maxOptimizerCalls: number; model: string };
   sla: { remindAfterMs: number; reassignAfterMs: number; deadlineMs: number };
   gatePolicy: 'manual' | 'auto';
+  /** Whether workflows may set custom search attributes (JUDGEFLOW_SEARCH_ATTRIBUTES). */
+  searchAttributes: boolean;
   autoGateAfterMs: number;
   budgetUsd: number;
   vendorsFor: { rate: string[]; review: string[]; write: string[] };
@@ -68,6 +70,7 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
           deadlineMs: durationMs(spec.sla.deadline),
         },
         gatePolicy: spec.gates.policy,
+        searchAttributes: config.temporal.searchAttributes,
         autoGateAfterMs: durationMs(spec.gates.autoAfter),
         budgetUsd: program.budgetUsd,
         vendorsFor: { rate: vendorsFor('rate'), review: vendorsFor('review'), write: vendorsFor('write') },
@@ -161,16 +164,19 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         const seed = input.round + 1;
         const report = agreementReport(ratings, { level: 'nominal', bootstrap: 500, seed });
         const value = report[input.metric] as number | null;
-        const ci95 = ratings.length ? agreementIntervals(ratings, { level: 'nominal', bootstrap: 500, seed }).ci95[input.metric] : null;
+        // Bootstrap intervals of every metric (the report draws them as bands).
+        const intervals = ratings.length ? agreementIntervals(ratings, { level: 'nominal', bootstrap: 500, seed }).ci95 : null;
+        const ci95 = intervals?.[input.metric] ?? null;
         const meetsTarget = value !== null && value >= input.target;
         result[criterion] = { value, ci95, meetsTarget };
+        const metrics = { ...report, ci95: intervals } as unknown as Record<string, unknown>;
         const counts = { items: report.items, raters: report.raters, ratings: report.ratings };
         await db
           .insert(agreementReports)
-          .values({ programId: input.programId, phase: input.phase, round: input.round, criterion, guidelineVersion: input.guidelineVersion, ...counts, metrics: report as unknown as Record<string, unknown>, meetsTarget })
+          .values({ programId: input.programId, phase: input.phase, round: input.round, criterion, guidelineVersion: input.guidelineVersion, ...counts, metrics, meetsTarget })
           .onConflictDoUpdate({
             target: [agreementReports.programId, agreementReports.phase, agreementReports.round, agreementReports.criterion],
-            set: { metrics: report as unknown as Record<string, unknown>, meetsTarget, ...counts },
+            set: { metrics, meetsTarget, ...counts },
           });
       }
       return result;

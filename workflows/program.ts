@@ -266,12 +266,13 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
   // ── Helpers ─────────────────────────────────────────────────────────────────────────────────
   const setStatus = async (next: ProgramStatus['status']) => {
     status = next;
-    upsertSearchAttributes([
-      { key: ProgramKey, value: programId },
-      { key: PhaseKey, value: state.phase },
-      { key: RoundKey, value: state.round },
-      { key: StatusKey, value: next },
-    ]);
+    if (plan.searchAttributes)
+      upsertSearchAttributes([
+        { key: ProgramKey, value: programId },
+        { key: PhaseKey, value: state.phase },
+        { key: RoundKey, value: state.round },
+        { key: StatusKey, value: next },
+      ]);
     await acts.setProgramState({ programId, status: next, phase: state.phase });
   };
 
@@ -304,7 +305,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
       await setStatus('waiting_gate');
       await condition(() => state.approvedGates.includes(name));
     } else {
-      const approved = await condition(() => state.approvedGates.includes(name), plan.autoGateAfterMs);
+      const approved = plan.autoGateAfterMs > 0 && (await condition(() => state.approvedGates.includes(name), plan.autoGateAfterMs));
       if (!approved) {
         state.approvedGates = [...state.approvedGates, name];
         await acts.recordDecision({ programId, requestId: `auto-gate/${name}`, kind: 'gate_approved', phase: state.phase, actor: 'auto', note: 'gate policy: auto', data: { gate: name, evidence } });
@@ -327,11 +328,13 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
   const childOptions = (workflowId: string, phase: Phase, summary: string, round?: number) => ({
     workflowId,
     staticSummary: summary,
-    typedSearchAttributes: [
-      { key: ProgramKey, value: programId },
-      { key: PhaseKey, value: phase },
-      ...(round !== undefined ? [{ key: RoundKey, value: round }] : []),
-    ],
+    typedSearchAttributes: plan.searchAttributes
+      ? [
+          { key: ProgramKey, value: programId },
+          { key: PhaseKey, value: phase },
+          ...(round !== undefined ? [{ key: RoundKey, value: round }] : []),
+        ]
+      : [],
   });
 
   const finishRound = async (result: RatingRoundResult) => {

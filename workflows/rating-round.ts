@@ -66,10 +66,11 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
   });
   const values = Object.values(agreement).map((a) => a.value ?? 0);
   const allMeetTarget = Object.values(agreement).every((a) => a.meetsTarget);
-  upsertSearchAttributes([
-    { key: MinAgreementKey, value: values.length ? Math.min(...values) : 0 },
-    { key: MeetsTargetKey, value: allMeetTarget },
-  ]);
+  if (plan.searchAttributes)
+    upsertSearchAttributes([
+      { key: MinAgreementKey, value: values.length ? Math.min(...values) : 0 },
+      { key: MeetsTargetKey, value: allMeetTarget },
+    ]);
   return {
     summary: { phase, round, guidelineVersion: input.guidelineVersion, items: itemIds.length, agreement, allMeetTarget, finishedAt: new Date().toISOString() },
     tasks,
