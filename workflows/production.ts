@@ -192,7 +192,9 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
     const failing = await acts.failingItems({ runKey: input.runKey, itemIds });
     result.failing += failing.length;
     if (input.fixLoop) {
-      for (const item of failing) if (await startFixLoop(input, item.itemId, item.failingCriteria)) result.fixLoopsStarted++;
+      // Started together: one workflow task for the page instead of a round trip per item.
+      const started = await Promise.all(failing.map((item) => startFixLoop(input, item.itemId, item.failingCriteria)));
+      result.fixLoopsStarted += started.filter(Boolean).length;
     }
   }
   return result;
