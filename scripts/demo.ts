@@ -55,8 +55,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       await startProgram(stack, database, spec);
       const status = await Promise.race([steerUntilDone(stack.client, spec), stopSignal.then(() => null)]);
       if (!status) return;
+      await waitForFixLoops(database, spec.id);
       console.log(`\n${formatStatus(status)}`);
       await printSummary(database, spec, status, stack, started);
+      step('validating judge scores against simulated member behaviour, and writing the report');
+      cli(['validate', 'behavior', '--program', spec.id, '--metrics', catalog.replace(/\.jsonl$/, '.behavior.jsonl')], stack.env);
+      const report = path.join(config.dataDir, `report-${spec.id}.html`);
+      cli(['report', spec.id, '--out', report], stack.env);
+      console.log(`  report: ${report}`);
     } finally {
       await database.close();
     }
@@ -146,6 +152,19 @@ async function steerUntilDone(client: Client, spec: ProgramSpec): Promise<Progra
       }
     }
     await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Fix loops outlive the production run (writers take their time); the demo waits for them, within reason. */
+async function waitForFixLoops(database: Database, programId: string, timeoutMs = 300_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const [{ open }] = (await database.db.execute(sql`select count(*)::int as open from fix_cycles where program_id = ${programId} and status = 'open'`)) as unknown as { open: number }[];
+    if (open !== last) console.log(`  fix loops still open: ${open}`);
+    last = open;
+    if (open === 0 || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
