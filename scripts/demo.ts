@@ -33,6 +33,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const started = Date.now();
   // The simulated vendor signs its events with this secret; the program spec reads it by name.
   process.env.VENDOR_SIM_SECRET ??= `whsec_${randomBytes(24).toString('base64')}`;
+  // The simulator answers at once, so more requests in flight per worker keep both cores busy.
+  process.env.LLM_CONCURRENCY ??= '64';
   const config = loadConfig();
   const worldDir = path.join(config.dataDir, 'world', `seed-${opts.seed}-shows-${opts.shows}`);
   const catalog = path.join(worldDir, 'catalog.jsonl');
