@@ -157,8 +157,8 @@ async function steerUntilDone(client: Client, spec: ProgramSpec): Promise<Progra
   }
 }
 
-/** Fix loops outlive the production run (writers take their time); the demo waits for them, within reason. */
-async function waitForFixLoops(database: Database, programId: string, timeoutMs = 300_000) {
+/** Fix loops outlive the production run (writers take their time); the demo waits for them a while, then reports what is still open. */
+async function waitForFixLoops(database: Database, programId: string, timeoutMs = 90_000) {
   const deadline = Date.now() + timeoutMs;
   let last = -1;
   for (;;) {
