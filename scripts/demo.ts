@@ -52,7 +52,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     cli(['catalog', 'import', catalog], stack.env);
     const database = await connectDatabase(stack.env.DATABASE_URL, { max: 4 });
     try {
-      const spec = demoSpec(config);
+      const spec = demoSpec(config, catalog.replace(/\.jsonl$/, '.truth.jsonl'));
       step(`starting program ${spec.id}`);
       await startProgram(stack, database, spec);
       const status = await Promise.race([steerUntilDone(stack.client, spec), stopSignal.then(() => null)]);
@@ -88,13 +88,30 @@ function cli(args: string[], env: Record<string, string> = {}) {
 }
 
 /** The example spec, pointed at this stack's simulated vendor and given a unique id per run. */
-function demoSpec(config: Config): ProgramSpec {
+function demoSpec(config: Config, truthFile: string): ProgramSpec {
   const raw = YAML.parse(fs.readFileSync(EXAMPLE, 'utf8'));
   raw.id = `synopsis-demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
   raw.vendors[0].endpoint = `http://127.0.0.1:${config.vendorSim.port}/v1/tasks`;
+  raw.goldExamples = goldExamples(truthFile, GOLD_EXAMPLES);
   const result = validateProgramSpec(raw);
   if (!result.ok) throw new Error(`examples/demo-program.yaml is invalid: ${JSON.stringify(result.problems)}`);
   return result.spec;
+}
+
+const GOLD_EXAMPLES = 20;
+
+/**
+ * The PM's gold questions: synopses whose answers are known (here, from the simulated world's
+ * answer key, the way a PM would write them from expert review), mixed into rating batches.
+ */
+function goldExamples(truthFile: string, count: number) {
+  const lines = fs.readFileSync(truthFile, 'utf8').split('\n').filter(Boolean);
+  // From the end of the catalog: the first shows feed the demo's rounds and production sample.
+  return lines.slice(-count).map((line) => {
+    const truth = JSON.parse(line) as { synopsisId: string; criteria: Record<string, number>; defects: { detail: string }[] };
+    const labels = Object.fromEntries(['tone', 'clarity', 'precision', 'factuality'].map((c) => [c, truth.criteria[c]]));
+    return { itemId: truth.synopsisId, labels, explanation: truth.defects.map((d) => d.detail).join('; ') || 'no defect' };
+  });
 }
 
 async function startProgram(stack: Stack, database: Database, spec: ProgramSpec) {
