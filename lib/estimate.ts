@@ -4,27 +4,7 @@
  * deterministic (the program workflow's scoping phase and `program start` both use it).
  */
 import { durationMs, type ProgramSpec } from '../schema/program-spec';
-
-export interface LlmPrice {
-  /** USD per million tokens. */
-  input: number;
-  cachedInput: number;
-  output: number;
-  /** Batch API discount on all of the above (OpenAI: 50%). */
-  batchDiscount: number;
-}
-
-/** Public list prices (USD / 1M tokens) of the models a spec usually names; unknown models use `default`. */
-export const DEFAULT_PRICES: Record<string, LlmPrice> = {
-  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8, batchDiscount: 0.5 },
-  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6, batchDiscount: 0.5 },
-  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4, batchDiscount: 0.5 },
-  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6, batchDiscount: 0.5 },
-  default: { input: 0.4, cachedInput: 0.1, output: 1.6, batchDiscount: 0.5 },
-};
-
-export const priceFor = (model: string, prices: Record<string, LlmPrice> = DEFAULT_PRICES): LlmPrice =>
-  prices[model] ?? prices.default ?? DEFAULT_PRICES.default;
+import { priceFor } from './pricing';
 
 /** Typical judge request: rubric + show context + synopsis in, tiered rationale out. */
 const TOKENS_PER_CALL = { prompt: 1200, completion: 350 };

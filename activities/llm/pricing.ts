@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 import type { Config } from '../../platform/config';
+import { BUILT_IN_PRICES, priceFor, type ModelPrice } from '../../lib/pricing';
 import type { Usage } from './call';
+
+export { BUILT_IN_PRICES, type ModelPrice };
 
 const priceSchema = z.strictObject({
   input: z.number().nonnegative(),
@@ -13,16 +16,8 @@ const priceSchema = z.strictObject({
   /** Batch API price as a share of the sync price. */
   batchDiscount: z.number().gt(0).max(1).default(0.5),
 });
-export type ModelPrice = z.infer<typeof priceSchema>;
 const tableSchema = z.record(z.string(), priceSchema);
 
-export const BUILT_IN_PRICES: Record<string, ModelPrice> = {
-  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8, batchDiscount: 0.5 },
-  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6, batchDiscount: 0.5 },
-  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4, batchDiscount: 0.5 },
-  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6, batchDiscount: 0.5 },
-  '*': { input: 2, cachedInput: 0.5, output: 8, batchDiscount: 0.5 },
-};
 
 export class PriceTableError extends Error {
   readonly exitCode = 2;
@@ -43,7 +38,7 @@ export function priceTable(config: Config): Record<string, ModelPrice> {
 
 /** Cost of `usage` in `mode`, and what it would have cost in the other mode. */
 export function costOf(table: Record<string, ModelPrice>, model: string, usage: Usage, mode: 'sync' | 'batch'): { costUsd: number; altCostUsd: number } {
-  const p = table[model] ?? table['*'];
+  const p = priceFor(model, table);
   const uncached = Math.max(0, usage.promptTokens - usage.cachedTokens);
   const sync = (uncached * p.input + usage.cachedTokens * p.cachedInput + usage.completionTokens * p.output) / 1e6;
   const batch = sync * p.batchDiscount;
