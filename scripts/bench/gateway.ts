@@ -21,24 +21,16 @@ import { newSecret, seedWorld } from '../../test/human-tasks-fixture';
 import { humanTasksWorkflow } from '../../workflows/human-tasks';
 import { buildVendorSim } from '../sim/vendor/server';
 import { startStack } from '../stack';
+import { BENCH_OUT, useIsolatedStack } from './stack-env';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1000);
 const RATERS = 5;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const DUPLICATE_RATE = 0.05;
-const OUT = path.resolve('bench-results');
 
 async function main() {
-  fs.mkdirSync(OUT, { recursive: true });
-  const dataDir = path.join(OUT, 'gateway-stack');
-  fs.rmSync(dataDir, { recursive: true, force: true });
   // Children of the stack (the gateway) read their settings from the environment.
-  Object.assign(process.env, {
-    JUDGEFLOW_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
+  await useIsolatedStack('gateway', {
     GATEWAY_PORT: String(await freePort()),
     GATEWAY_MAX_IN_FLIGHT: '4096',
   });
@@ -73,7 +65,7 @@ async function main() {
     const expected = ITEMS * RATERS;
     while (silent.stats.received < expected) await new Promise((r) => setTimeout(r, 200));
     const rows = await database.db.select({ id: tasks.id, raterId: tasks.raterId }).from(tasks).where(eq(tasks.batchId, batchId));
-    const plan = path.join(OUT, 'gateway-plan.json');
+    const plan = path.join(BENCH_OUT, 'gateway-plan.json');
     fs.writeFileSync(plan, JSON.stringify({ gatewayUrl, vendorId: 'bench-vendor', secret, criteria, concurrency: CONCURRENCY, duplicateRate: DUPLICATE_RATE, tasks: rows.map((r) => ({ id: r.id, raterId: r.raterId!.split(':')[1] })) }));
 
     console.error(`• load: ${rows.length} tasks + ${DUPLICATE_RATE * 100}% duplicates, concurrency ${CONCURRENCY}, from a second process`);
@@ -103,7 +95,7 @@ async function main() {
       unsignalledAfterRun: inbox.unsignalled,
       workflow: { tasksCompleted: result.tasksCompleted, labelsRecorded: result.labelsRecorded },
     };
-    fs.writeFileSync(path.join(OUT, 'gateway.json'), JSON.stringify(summary, null, 2));
+    fs.writeFileSync(path.join(BENCH_OUT, 'gateway.json'), JSON.stringify(summary, null, 2));
     console.log(JSON.stringify(summary));
   } finally {
     await silent.app.close();

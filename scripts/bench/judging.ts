@@ -22,9 +22,9 @@ import { seedJudgeWorld } from '../../test/judge-fixture';
 import { productionWorkflow, productionWorkflowId } from '../../workflows/production';
 import { startLlmSimulator } from '../sim/llm/server';
 import { BIN, startStack } from '../stack';
+import { BENCH_OUT, useIsolatedStack } from './stack-env';
 
 const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
-const OUT = path.resolve('bench-results');
 const CHAOS_EVERY_MS = 5000;
 
 const int = (min: number) => (v: string) => {
@@ -64,17 +64,9 @@ async function main() {
   // The run's default 1000-item shards would leave most of the 8 shard slots idle on a small catalog.
   const shardSize = Math.min(1000, Math.ceil(opts.synopses / 8));
 
-  fs.mkdirSync(OUT, { recursive: true });
-  const dataDir = path.join(OUT, 'judging-stack');
-  fs.rmSync(dataDir, { recursive: true, force: true });
   const logger = createLogger('bench', 'warn');
   const sim = await startLlmSimulator({ port: await freePort(), seed: 1, rpm: opts.rpm, latency: { medianMs: opts.latencyMs, p99Ms: 0 }, logger });
-  Object.assign(process.env, {
-    JUDGEFLOW_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
+  const dataDir = await useIsolatedStack('judging', {
     TEMPORAL_TASK_QUEUE: 'bench-judging',
     OPENAI_BASE_URL: sim.url,
     LLM_RPM_LIMIT: String(opts.rpm || 10_000_000),
@@ -178,7 +170,7 @@ async function main() {
       cost_usd_sync: Number(cost.sync.toFixed(4)),
       cost_usd_batch: Number(cost.batch.toFixed(4)),
     };
-    fs.writeFileSync(path.join(OUT, `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}.json`), JSON.stringify(report, null, 2));
+    fs.writeFileSync(path.join(BENCH_OUT, `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}.json`), JSON.stringify(report, null, 2));
     console.log(JSON.stringify(report));
   } finally {
     stopping = true;
