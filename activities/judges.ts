@@ -43,7 +43,7 @@ import {
   usageLedger,
 } from '../schema/tables';
 import { createLlmClient, type LlmClient } from './llm/client';
-import { structuredCall, type CallResult, type Usage } from './llm/call';
+import { structuredCall, type CallResult, type StructuredRequest, type Usage } from './llm/call';
 import { costOf, priceTable, type ModelPrice } from './llm/pricing';
 import { promptHash } from './llm/prompt-hash';
 import type { ActivityDeps } from './deps';
@@ -135,7 +135,7 @@ export interface ProposeCandidatesInput {
 
 // ── Internals ──────────────────────────────────────────────────────────────────────────────────
 
-interface JudgeUnit {
+export interface JudgeUnit {
   criterion: string;
   agent: string;
   hash: string;
@@ -143,13 +143,13 @@ interface JudgeUnit {
   settings: JudgePromptSettings;
 }
 
-interface CriterionPlan {
+export interface CriterionPlan {
   criterion: string;
   panel: boolean;
   units: JudgeUnit[];
 }
 
-interface ItemRow {
+export interface ItemRow {
   id: string;
   textHash: string;
   text: string;
@@ -233,7 +233,8 @@ async function storePrompt(db: Db, content: JudgePromptContent, lineage: { origi
   return hash;
 }
 
-async function resolvePlans(db: Db, programId: string, criteria: string[], prompts: Record<string, string>): Promise<CriterionPlan[]> {
+/** The judge units (one per prompt, a panel's agents expanded) behind each criterion; refuses foreign or unknown prompts. */
+export async function resolvePlans(db: Db, programId: string, criteria: string[], prompts: Record<string, string>): Promise<CriterionPlan[]> {
   const keysOf = (c: string) => (prompts[c] ? [c] : Object.keys(prompts).filter((k) => k.startsWith(`${c}.`)));
   const wanted = criteria.flatMap((c) => keysOf(c).map((k) => prompts[k]));
   const rows = wanted.length ? await db.select().from(judgePrompts).where(inArray(judgePrompts.hash, wanted)) : [];
@@ -257,7 +258,7 @@ async function resolvePlans(db: Db, programId: string, criteria: string[], promp
   });
 }
 
-async function loadItems(db: Db, itemIds: string[]): Promise<Map<string, ItemRow>> {
+export async function loadItems(db: Db, itemIds: string[]): Promise<Map<string, ItemRow>> {
   if (!itemIds.length) return new Map();
   const rows = await db
     .select({ id: items.id, textHash: items.textHash, text: items.text, title: shows.title, metadata: shows.metadata })
@@ -267,7 +268,7 @@ async function loadItems(db: Db, itemIds: string[]): Promise<Map<string, ItemRow
   return new Map(rows.map((r) => [r.id, { id: r.id, textHash: r.textHash, text: r.text, show: { ...r.metadata, title: r.title } }]));
 }
 
-interface LedgerEntry {
+export interface LedgerEntry {
   requestKey: string;
   programId: string;
   phase: string;
@@ -315,6 +316,84 @@ async function writeLedger(db: Db, prices: Record<string, ModelPrice>, entries: 
     });
 }
 
+export const sampleKey = (itemId: string, textHash: string, promptHash: string, sample: number) => `${itemId}|${textHash}|${promptHash}|${sample}`;
+
+/** Stored judgment samples (any status) of `itemList` × `units` below `samples`, by sampleKey. */
+export async function storedSamples(db: Db, itemList: ItemRow[], units: JudgeUnit[], samples: number, model: string) {
+  const rows = itemList.length
+    ? await db
+        .select({ itemId: judgments.itemId, textHash: judgments.textHash, promptHash: judgments.promptHash, sampleIndex: judgments.sampleIndex, status: judgments.status, verdict: judgments.verdict, summary: judgments.summary, error: judgments.error })
+        .from(judgments)
+        .where(
+          and(
+            inArray(judgments.itemId, itemList.map((i) => i.id)),
+            inArray(judgments.promptHash, units.map((u) => u.hash)),
+            eq(judgments.model, model),
+            sql`${judgments.sampleIndex} < ${samples}`,
+          ),
+        )
+    : [];
+  return new Map(rows.map((r) => [sampleKey(r.itemId, r.textHash, r.promptHash, r.sampleIndex), r]));
+}
+
+/** The request for one judgment sample: the sync path sends it, batch mode writes it as a JSONL line. */
+export function judgeRequest(u: JudgeUnit, item: ItemRow, sample: number, model: string): StructuredRequest<typeof judgeVerdictSchema> {
+  return {
+    kind: LLM_REQUEST_KINDS.judge,
+    schema: judgeVerdictSchema,
+    messages: judgeMessages(u.template, { criterionKey: judgeKey(u.criterion, u.agent), show: showContext(item.show, u.agent as FactualityAgent | ''), synopsis: item.text }),
+    model,
+    temperature: u.settings.temperature,
+    reasoningEffort: u.settings.reasoningEffort,
+    seed: sample,
+  };
+}
+
+export type JudgeAnswer = CallResult<{ reasoning: string; summary: string; verdict: 'pass' | 'fail' }>;
+
+/** The judgments row of one answered (or failed) sample. */
+export function judgmentRow(programId: string, item: ItemRow, u: JudgeUnit, model: string, sample: number, mode: 'sync' | 'batch', out: JudgeAnswer): typeof judgments.$inferInsert {
+  return {
+    programId,
+    itemId: item.id,
+    textHash: item.textHash,
+    criterion: u.criterion,
+    agent: u.agent,
+    promptHash: u.hash,
+    model,
+    sampleIndex: sample,
+    status: out.ok ? 'ok' : 'error',
+    verdict: out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null,
+    reasoning: out.ok ? out.value.reasoning : '',
+    summary: out.ok ? out.value.summary : '',
+    error: out.ok ? null : out.error,
+    mode,
+  };
+}
+
+/** Judgments with their ledger rows, in one transaction; an ok judgment is final, an error may be replaced. */
+export async function storeJudgments(db: Db, prices: Record<string, ModelPrice>, rows: (typeof judgments.$inferInsert)[], ledger: LedgerEntry[]) {
+  if (!rows.length) return;
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(judgments)
+      .values(rows)
+      .onConflictDoUpdate({
+        target: [judgments.itemId, judgments.textHash, judgments.criterion, judgments.agent, judgments.promptHash, judgments.model, judgments.sampleIndex],
+        set: {
+          status: sql`excluded.status`,
+          verdict: sql`excluded.verdict`,
+          reasoning: sql`excluded.reasoning`,
+          summary: sql`excluded.summary`,
+          error: sql`excluded.error`,
+          mode: sql`excluded.mode`,
+        },
+        setWhere: sql`${judgments.status} = 'error'`,
+      });
+    await writeLedger(tx as unknown as Db, prices, ledger);
+  });
+}
+
 function combine(plan: CriterionPlan, perUnit: Map<string, { verdicts: (0 | 1 | null)[]; summaries: string[]; errors: string[] }>): CriterionOutcome {
   const units: UnitOutcome[] = plan.units.map((u) => {
     const s = perUnit.get(u.hash)!;
@@ -337,26 +416,13 @@ export function createJudgeActivities(deps: ActivityDeps) {
   const priceList = () => (prices ??= priceTable(config));
 
   /**
-   * Judges `itemList` with `plans`: requests only samples not stored as ok, stores them with their
+   * Judges `input.items` with `plans`: requests only samples not stored as ok, stores them with their
    * ledger rows in one transaction, and returns the consensus per item and criterion.
    */
   async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string; mode: 'sync' | 'batch'}) {
     const { programId, model, samples } = input;
     const units = input.plans.flatMap((p) => p.units);
-    const existing = input.items.length
-      ? await db
-          .select({ itemId: judgments.itemId, textHash: judgments.textHash, promptHash: judgments.promptHash, sampleIndex: judgments.sampleIndex, status: judgments.status, verdict: judgments.verdict, summary: judgments.summary, error: judgments.error })
-          .from(judgments)
-          .where(
-            and(
-              inArray(judgments.itemId, input.items.map((i) => i.id)),
-              inArray(judgments.promptHash, units.map((u) => u.hash)),
-              eq(judgments.model, model),
-              sql`${judgments.sampleIndex} < ${samples}`,
-            ),
-          )
-      : [];
-    const stored = new Map(existing.map((r) => [`${r.itemId}|${r.textHash}|${r.promptHash}|${r.sampleIndex}`, r]));
+    const stored = await storedSamples(db, input.items, units, samples, model);
     type Sample = { verdict: 0 | 1 | null; summary: string; error: string | null };
     const results = new Map<string, Sample>();
     const rows: (typeof judgments.$inferInsert)[] = [];
@@ -366,7 +432,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
     for (const item of input.items) {
       for (const u of units) {
         for (let s = 0; s < samples; s++) {
-          const key = `${item.id}|${item.textHash}|${u.hash}|${s}`;
+          const key = sampleKey(item.id, item.textHash, u.hash, s);
           const prior = stored.get(key);
           if (prior?.status === 'ok') {
             results.set(key, { verdict: prior.verdict as 0 | 1, summary: prior.summary, error: null });
@@ -374,34 +440,11 @@ export function createJudgeActivities(deps: ActivityDeps) {
           }
           pending.push(
             (async () => {
-              const out: CallResult<{ reasoning: string; summary: string; verdict: 'pass' | 'fail' }> = await structuredCall(llm(), {
-                kind: LLM_REQUEST_KINDS.judge,
-                schema: judgeVerdictSchema,
-                messages: judgeMessages(u.template, { criterionKey: judgeKey(u.criterion, u.agent), show: showContext(item.show, u.agent as FactualityAgent | ''), synopsis: item.text }),
-                model,
-                temperature: u.settings.temperature,
-                reasoningEffort: u.settings.reasoningEffort,
-                seed: s,
-              });
+              const out: JudgeAnswer = await structuredCall(llm(), judgeRequest(u, item, s, model));
               requests += out.requests;
               const verdict = out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null;
               results.set(key, { verdict, summary: out.ok ? out.value.summary : '', error: out.ok ? null : out.error });
-              rows.push({
-                programId,
-                itemId: item.id,
-                textHash: item.textHash,
-                criterion: u.criterion,
-                agent: u.agent,
-                promptHash: u.hash,
-                model,
-                sampleIndex: s,
-                status: out.ok ? 'ok' : 'error',
-                verdict,
-                reasoning: out.ok ? out.value.reasoning : '',
-                summary: out.ok ? out.value.summary : '',
-                error: out.ok ? null : out.error,
-                mode: input.mode,
-              });
+              rows.push(judgmentRow(programId, item, u, model, s, input.mode, out));
               if (out.requests > 0)
                 ledger.push({ requestKey: judgmentKey(item.id, item.textHash, u.criterion, u.agent, u.hash, model, s), programId, phase: input.phase, kind: 'judge', model, mode: input.mode, usage: out.usage });
             })(),
@@ -410,34 +453,14 @@ export function createJudgeActivities(deps: ActivityDeps) {
       }
     }
     await Promise.all(pending);
-    if (rows.length) {
-      await db.transaction(async (tx) => {
-        await tx
-          .insert(judgments)
-          .values(rows)
-          .onConflictDoUpdate({
-            target: [judgments.itemId, judgments.textHash, judgments.criterion, judgments.agent, judgments.promptHash, judgments.model, judgments.sampleIndex],
-            set: {
-              status: sql`excluded.status`,
-              verdict: sql`excluded.verdict`,
-              reasoning: sql`excluded.reasoning`,
-              summary: sql`excluded.summary`,
-              error: sql`excluded.error`,
-              mode: sql`excluded.mode`,
-            },
-            // An ok judgment is final: only an error is ever replaced.
-            setWhere: sql`${judgments.status} = 'error'`,
-          });
-        await writeLedger(tx as unknown as Db, priceList(), ledger);
-      });
-    }
+    await storeJudgments(db, priceList(), rows, ledger);
     const outcomes = new Map<string, Map<string, CriterionOutcome>>();
     for (const item of input.items) {
       const perCriterion = new Map<string, CriterionOutcome>();
       for (const plan of input.plans) {
         const perUnit = new Map(
           plan.units.map((u) => {
-            const samplesOf = Array.from({ length: samples }, (_, s) => results.get(`${item.id}|${item.textHash}|${u.hash}|${s}`)!);
+            const samplesOf = Array.from({ length: samples }, (_, s) => results.get(sampleKey(item.id, item.textHash, u.hash, s))!);
             return [u.hash, { verdicts: samplesOf.map((x) => x.verdict), summaries: samplesOf.map((x) => x.summary), errors: samplesOf.flatMap((x) => (x.error ? [x.error] : [])) }];
           }),
         );

@@ -6,7 +6,7 @@
  */
 import { APIError } from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
-import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
 import type { LlmRequestKind } from '../../lib/prompts/contract';
 import type { ChatMessage } from '../../lib/prompts/judge';
@@ -62,6 +62,19 @@ export function parseAnswer<S extends z.ZodType>(schema: S, completion: ChatComp
   return { ok: true, value: parsed.data };
 }
 
+/** The chat-completion body of a structured request (also a Batch API line's body). */
+export function chatParams<S extends z.ZodType>(req: StructuredRequest<S>, messages: ChatMessage[] = req.messages): ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: req.model,
+    messages,
+    response_format: zodResponseFormat(req.schema, req.kind),
+    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+    ...(req.reasoningEffort ? { reasoning_effort: req.reasoningEffort } : {}),
+    ...(req.maxTokens ? { max_completion_tokens: req.maxTokens } : {}),
+    ...(req.seed !== undefined ? { seed: req.seed } : {}),
+  };
+}
+
 export async function structuredCall<S extends z.ZodType>(llm: LlmClient, req: StructuredRequest<S>): Promise<CallResult<z.infer<S>>> {
   const usage = emptyUsage();
   let messages = req.messages;
@@ -73,15 +86,7 @@ export async function structuredCall<S extends z.ZodType>(llm: LlmClient, req: S
     try {
       requests++;
       completion = await llm.slots.run(() =>
-        llm.openai.chat.completions.create({
-          model: req.model,
-          messages,
-          response_format: zodResponseFormat(req.schema, req.kind),
-          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-          ...(req.reasoningEffort ? { reasoning_effort: req.reasoningEffort } : {}),
-          ...(req.maxTokens ? { max_completion_tokens: req.maxTokens } : {}),
-          ...(req.seed !== undefined ? { seed: req.seed } : {}),
-        }),
+        llm.openai.chat.completions.create(chatParams(req, messages)),
       );
     } catch (err) {
       return { ok: false, error: `provider: ${describe(err)}`, usage, requests };
