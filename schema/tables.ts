@@ -419,17 +419,26 @@ export const itemVerdicts = pgTable(
 );
 
 /** Provider Batch API jobs of batch-mode runs. */
-export const providerBatches = pgTable('provider_batches', {
-  id: text('id').primaryKey(), // provider's batch id
-  runId: text('run_id').notNull(),
-  shard: integer('shard').notNull(),
-  status: text('status').notNull(),
-  inputFileId: text('input_file_id').notNull(),
-  outputFileId: text('output_file_id'),
-  errorFileId: text('error_file_id'),
-  requestCount: integer('request_count').notNull(),
-  createdAt: createdAt(),
-});
+/** A Batch API submission of one production page; (run, shard, page, attempt) is what makes a retried submit find it. */
+export const providerBatches = pgTable(
+  'provider_batches',
+  {
+    id: text('id').primaryKey(), // provider's batch id
+    runId: text('run_id').notNull(),
+    shard: integer('shard').notNull(),
+    page: integer('page').notNull(),
+    attempt: integer('attempt').notNull(),
+    status: text('status').notNull(),
+    inputFileId: text('input_file_id').notNull(),
+    outputFileId: text('output_file_id'),
+    errorFileId: text('error_file_id'),
+    requestCount: integer('request_count').notNull(),
+    /** Set in the transaction that stored the batch's judgments and ledger rows: a re-ingest writes nothing. */
+    ingestedAt: timestamp('ingested_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('provider_batches_submission').on(t.runId, t.shard, t.page, t.attempt)],
+);
 
 export const fixCycles = pgTable(
   'fix_cycles',
