@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { importCatalog } from './catalog';
 import { createProductionActivities, type ItemSelection } from './production';
-import { programs } from '../schema/tables';
+import { eq } from 'drizzle-orm';
+import { programs, usageLedger, vendors } from '../schema/tables';
 import { createTestDatabase, testDeps, type TestDatabase } from '../test/harness';
 
 let database: TestDatabase;
@@ -14,6 +15,7 @@ beforeAll(async () => {
   acts = createProductionActivities(testDeps(database));
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'production-'));
   await database.db.insert(programs).values({ id: 'p1', name: 'p1', spec: {}, budgetUsd: 100 });
+  await database.db.insert(vendors).values({ id: 'writers', name: 'writers', kind: 'http', endpoint: 'http://127.0.0.1:9/v1/tasks', secrets: ['x'], rateCard: { rate: 1, review: 2, write: 30 }, config: {} });
 });
 afterAll(async () => {
   await database.drop();
@@ -97,11 +99,11 @@ test('failing items, judges’ summaries and fix cycles follow the item’s curr
   const cycle = await acts.openFixCycle({ programId: 'p1', itemId: 'item-0001', failingCriteria: ['tone'] });
   expect(cycle).toMatchObject({ textHash: item.text_hash, status: 'open', attempts: 0 });
   expect(await acts.openFixCycle({ programId: 'p1', itemId: 'item-0001', failingCriteria: ['tone'] })).toEqual(cycle);
-  await acts.startFixAttempt({ cycleId: cycle.cycleId, attempt: 1, failingCriteria: ['tone'], beforeHash: item.text_hash });
-  await acts.startFixAttempt({ cycleId: cycle.cycleId, attempt: 1, failingCriteria: ['tone'], beforeHash: item.text_hash });
+  await acts.startFixAttempt({ programId: 'p1', cycleId: cycle.cycleId, attempt: 1, failingCriteria: ['tone'], beforeHash: item.text_hash, writerVendorId: 'writers' });
+  await acts.startFixAttempt({ programId: 'p1', cycleId: cycle.cycleId, attempt: 1, failingCriteria: ['tone'], beforeHash: item.text_hash, writerVendorId: 'writers' });
   await acts.finishFixAttempt({ cycleId: cycle.cycleId, attempt: 1, taskId: null, afterHash: 'h2', outcome: 'failed', stillFailing: ['tone'] });
   expect(await acts.openFixCycle({ programId: 'p1', itemId: 'item-0001', failingCriteria: ['tone'] })).toMatchObject({ status: 'open', attempts: 1 });
-  await acts.startFixAttempt({ cycleId: cycle.cycleId, attempt: 2, failingCriteria: ['tone'], beforeHash: 'h2' });
+  await acts.startFixAttempt({ programId: 'p1', cycleId: cycle.cycleId, attempt: 2, failingCriteria: ['tone'], beforeHash: 'h2', writerVendorId: 'writers' });
   await acts.finishFixAttempt({ cycleId: cycle.cycleId, attempt: 2, taskId: null, afterHash: 'h3', outcome: 'passed', stillFailing: [] });
   expect(await acts.openFixCycle({ programId: 'p1', itemId: 'item-0001', failingCriteria: ['tone'] })).toMatchObject({ status: 'passed', attempts: 2 });
   const attempts = await database.sql`select attempt, before_hash, after_hash, outcome, still_failing from fix_attempts order by attempt`;
@@ -110,4 +112,23 @@ test('failing items, judges’ summaries and fix cycles follow the item’s curr
     { attempt: 2, before_hash: 'h2', after_hash: 'h3', outcome: 'passed', still_failing: [] },
   ]);
   await expect(acts.openFixCycle({ programId: 'p1', itemId: 'no-such-item', failingCriteria: ['tone'] })).rejects.toThrow(/unknown item no-such-item/);
+});
+
+test('a fix attempt starts only when spend, open writer tasks and its own stay within the budget', async () => {
+  const start = (cycleId: string, itemId: string, attempt = 1) =>
+    acts.startFixAttempt({ programId: 'p1', cycleId, attempt, failingCriteria: ['tone'], beforeHash: itemId, writerVendorId: 'writers' });
+  await database.db.insert(usageLedger).values({ requestKey: 'task:earlier', programId: 'p1', phase: 'pilot', kind: 'human_task', costUsd: 50 });
+  const a = await acts.openFixCycle({ programId: 'p1', itemId: 'item-0002', failingCriteria: ['tone'] });
+  const b = await acts.openFixCycle({ programId: 'p1', itemId: 'item-0003', failingCriteria: ['tone'] });
+  // $50 spent + $30 for a's writer: within $100.
+  expect(await start(a.cycleId, 'item-0002')).toEqual({ started: true });
+  // b would make it $50 + $30 (a, not charged yet) + $30.
+  expect(await start(b.cycleId, 'item-0003')).toEqual({ started: false, committedUsd: 80, writeUsd: 30, budgetUsd: 100 });
+  expect(await database.sql`select fix_cycle_id from fix_attempts where fix_cycle_id = ${b.cycleId}`).toEqual([]);
+  // A retry of the started attempt changes nothing and still answers started.
+  expect(await start(a.cycleId, 'item-0002')).toEqual({ started: true });
+  await database.db.update(programs).set({ budgetUsd: 200 }).where(eq(programs.id, 'p1'));
+  expect(await start(b.cycleId, 'item-0003')).toEqual({ started: true });
+  expect(await acts.openFixCycle({ programId: 'p1', itemId: 'item-0003', failingCriteria: ['tone'] })).toMatchObject({ attempts: 1 });
+  await expect(acts.startFixAttempt({ programId: 'p1', cycleId: b.cycleId, attempt: 2, failingCriteria: ['tone'], beforeHash: 'x', writerVendorId: 'nobody' })).rejects.toThrow(/unknown writer vendor nobody/);
 });

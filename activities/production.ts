@@ -4,10 +4,12 @@
  * failed, and the fix cycles of the writer loop. Every write is an upsert or sets absolute values,
  * so a retried activity changes nothing.
  */
+import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
-import { fixAttempts, fixCycles, items, judgePrompts, productionRuns, tasks } from '../schema/tables';
+import { fixAttempts, fixCycles, items, judgePrompts, productionRuns, programs, tasks, vendors } from '../schema/tables';
 import type { Db } from '../platform/db';
 import type { ActivityDeps } from './deps';
+import { programSpend } from './human-tasks';
 
 /** Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses. */
 export type ItemSelection =
@@ -38,6 +40,9 @@ export interface ShardRange {
   through: string;
   count: number;
 }
+
+/** Whether a fix attempt started, or what the budget is short of. */
+export type FixAttemptStart = { started: true } | { started: false; committedUsd: number; writeUsd: number; budgetUsd: number };
 
 export interface FailingItem {
   itemId: string;
@@ -126,12 +131,33 @@ export function createProductionActivities({ db }: ActivityDeps) {
       return { cycleId, textHash: item.textHash, status: cycle.status, attempts: cycle.attempts };
     },
 
-    async startFixAttempt(input: { cycleId: string; attempt: number; failingCriteria: string[]; beforeHash: string }): Promise<void> {
-      await db
-        .insert(fixAttempts)
-        .values({ fixCycleId: input.cycleId, attempt: input.attempt, failingCriteria: input.failingCriteria, beforeHash: input.beforeHash })
-        .onConflictDoNothing();
-      await db.update(fixCycles).set({ attempts: sql`greatest(${fixCycles.attempts}, ${input.attempt})` }).where(eq(fixCycles.id, input.cycleId));
+    /**
+     * Starts attempt `attempt` only if the program can pay for its writer task: spend so far plus the
+     * writer tasks of attempts still open plus this one must stay within the budget. Decided under a
+     * per-program lock, so fix loops starting together cannot overshoot it between them. A retry of a
+     * started attempt is a no-op that answers started.
+     */
+    async startFixAttempt(input: { programId: string; cycleId: string; attempt: number; failingCriteria: string[]; beforeHash: string; writerVendorId: string }): Promise<FixAttemptStart> {
+      return db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`budget:${input.programId}`}))`);
+        const [existing] = await tx.select({ attempt: fixAttempts.attempt }).from(fixAttempts).where(and(eq(fixAttempts.fixCycleId, input.cycleId), eq(fixAttempts.attempt, input.attempt)));
+        if (existing) return { started: true };
+        const [vendor] = await tx.select({ rateCard: vendors.rateCard }).from(vendors).where(eq(vendors.id, input.writerVendorId));
+        if (!vendor) throw ApplicationFailure.nonRetryable(`unknown writer vendor ${input.writerVendorId}`, 'UnknownVendor');
+        const writeUsd = Number((vendor.rateCard as Record<string, unknown>).write ?? 0);
+        const [program] = await tx.select({ budgetUsd: programs.budgetUsd }).from(programs).where(eq(programs.id, input.programId));
+        if (!program) throw ApplicationFailure.nonRetryable(`unknown program ${input.programId}`, 'UnknownProgram');
+        const spend = await programSpend(tx as unknown as Db, input.programId);
+        // Attempts without an outcome have a writer task that may not be charged yet.
+        const [{ open }] = await tx.execute<{ open: number }>(sql`
+          select count(*)::int as open from ${fixAttempts} a join ${fixCycles} c on c.id = a.fix_cycle_id
+          where c.program_id = ${input.programId} and a.outcome is null`);
+        const committedUsd = spend.totalUsd + open * writeUsd;
+        if (committedUsd + writeUsd > program.budgetUsd) return { started: false, committedUsd, writeUsd, budgetUsd: program.budgetUsd };
+        await tx.insert(fixAttempts).values({ fixCycleId: input.cycleId, attempt: input.attempt, failingCriteria: input.failingCriteria, beforeHash: input.beforeHash });
+        await tx.update(fixCycles).set({ attempts: sql`greatest(${fixCycles.attempts}, ${input.attempt})` }).where(eq(fixCycles.id, input.cycleId));
+        return { started: true };
+      });
     },
 
     /** What the writer did and what the judges then said; closes the cycle when it passed or escalated. */

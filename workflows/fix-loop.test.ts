@@ -5,19 +5,20 @@
  * the hidden truth, so outcomes follow what the writer did). A writer who always fixes passes at
  * the first attempt; one who never fixes escalates after K attempts; a writer who fixes half the
  * time, with a seed chosen so the first revision misses and the second fixes, passes at attempt 2.
+ * An attempt the program's budget cannot cover waits until the budget is raised.
  */
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { asc, eq } from 'drizzle-orm';
 import { createJudgeActivities } from '../activities/judges';
-import { taskId } from '../activities/human-tasks';
+import { programSpend, taskId } from '../activities/human-tasks';
 import { assessSynopsis } from '../lib/sim/assess';
 import { generateCatalog } from '../lib/sim/catalog';
 import { reviseSynopsis } from '../lib/sim/revise';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import type { Show } from '../schema/catalog';
-import { fixAttempts, fixCycles, items, vendors } from '../schema/tables';
+import { fixAttempts, fixCycles, items, programs, vendors } from '../schema/tables';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
@@ -160,4 +161,31 @@ test('a writer whose first revision misses and second fixes passes at the second
   ]);
   expect(attempts[1].beforeHash).toBe(attempts[0].afterHash);
   expect(attempts[1].afterHash).toBe(item.textHash);
+});
+
+test('an attempt the budget cannot cover waits, says why, and starts once the PM raises the budget', async () => {
+  const used = new Set((await database.db.select({ itemId: fixCycles.itemId }).from(fixCycles)).map((c) => c.itemId));
+  const itemId = onlyTone.find((id) => !used.has(id) && passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')));
+  expect(itemId).toBeDefined();
+  const { totalUsd } = await programSpend(database.db, PROGRAM);
+  // The writer task costs $5 (writer-fixes' rate card): $4 of headroom is not enough.
+  await database.db.update(programs).set({ budgetUsd: totalUsd + 4 }).where(eq(programs.id, PROGRAM));
+  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId!), taskQueue, args: [input(itemId!, 'writer-fixes', 3)] });
+  const worker = await timeSkippingWorker(env, taskQueue, deps);
+  const result = await worker.runUntil(async () => {
+    // Not awaiting the result yet, so the server does not skip the wait before the budget is raised.
+    let waiting = false;
+    while (!waiting) {
+      await new Promise((r) => setTimeout(r, 100));
+      const { events } = await handle.fetchHistory();
+      waiting = (events ?? []).some((e) => e.timerStartedEventAttributes);
+    }
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toMatch(/^waiting for budget: committed \$[\d.]+ \+ writer task \$5\.00 exceeds \$[\d.]+; raise it with `judgeflow program budget`$/);
+    expect(await database.db.select().from(fixAttempts).innerJoin(fixCycles, eq(fixCycles.id, fixAttempts.fixCycleId)).where(eq(fixCycles.itemId, itemId!))).toEqual([]);
+    await database.db.update(programs).set({ budgetUsd: totalUsd + 100 }).where(eq(programs.id, PROGRAM));
+    return handle.result();
+  });
+  expect(result).toMatchObject({ outcome: 'passed', attempts: 1 });
+  await recordHistory(handle, 'fixLoopWorkflow-budget-wait');
 });

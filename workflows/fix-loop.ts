@@ -3,9 +3,11 @@
  * failing criteria and the judges' summaries, the revision re-judged by the whole panel, then pass,
  * another attempt with what still fails, or escalation after `maxAttempts`. Every attempt is a
  * fix_attempts row (criteria, writer, before/after text hash, what still failed) for the learning loop.
+ * An attempt starts only when the program's budget covers its writer task; until then the loop waits
+ * (and says so in the Temporal UI) for the PM to raise the budget.
  */
-import { executeChild, proxyActivities } from '@temporalio/workflow';
-import type { createProductionActivities } from '../activities/production';
+import { executeChild, proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
+import type { createProductionActivities, FixAttemptStart } from '../activities/production';
 import type { ProgramPlan } from '../activities/program';
 import { humanTasksWorkflow } from './human-tasks';
 import type { createJudgeActivities } from '../activities/judges';
@@ -48,7 +50,7 @@ export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResul
   let summaries = await acts.judgeSummaries({ runKey: input.runKey, itemId: input.itemId, criteria: failing });
   let beforeHash = cycle.textHash;
   for (let attempt = cycle.attempts + 1; attempt <= input.maxAttempts; attempt++) {
-    await acts.startFixAttempt({ cycleId: cycle.cycleId, attempt, failingCriteria: failing, beforeHash });
+    await waitForBudget(() => acts.startFixAttempt({ programId: input.programId, cycleId: cycle.cycleId, attempt, failingCriteria: failing, beforeHash, writerVendorId: vendorId }));
     const batchId = `${fixLoopWorkflowId(input.programId, input.itemId)}/write-${attempt}`;
     const tasks = await executeChild(humanTasksWorkflow, {
       workflowId: batchId,
@@ -88,6 +90,23 @@ export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResul
   // Restarted with every attempt already used (e.g. after a terminate): nothing left to try.
   await acts.closeFixCycle({ cycleId: cycle.cycleId, status: 'escalated' });
   return { cycleId: cycle.cycleId, outcome: 'escalated', attempts: input.maxAttempts, stillFailing: failing };
+}
+
+/** First and longest wait between budget checks: a raised budget is noticed within hours, and a wait of weeks stays a few hundred events. */
+const BUDGET_RECHECK_FIRST_MS = 60_000;
+const BUDGET_RECHECK_MAX_MS = 6 * 3_600_000;
+
+/** Starts the attempt once the program's budget covers its writer task, checking again with growing waits until then. */
+async function waitForBudget(start: () => Promise<FixAttemptStart>) {
+  for (let waitMs = BUDGET_RECHECK_FIRST_MS; ; waitMs = Math.min(waitMs * 2, BUDGET_RECHECK_MAX_MS)) {
+    const r = await start();
+    if (r.started) break;
+    setCurrentDetails(
+      `waiting for budget: committed $${r.committedUsd.toFixed(2)} + writer task $${r.writeUsd.toFixed(2)} exceeds $${r.budgetUsd.toFixed(2)}; raise it with \`judgeflow program budget\``,
+    );
+    await sleep(waitMs);
+  }
+  setCurrentDetails('');
 }
 
 export const fixLoopWorkflowId = (programId: string, itemId: string) => `program/${programId}/fix/${itemId}`;
