@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { count, eq } from 'drizzle-orm';
 import { renderHtml, renderMarkdown } from '../scripts/report/render';
-import { SECTION_IDS } from '../scripts/report/sections';
+import { reportSections, SECTION_IDS } from '../scripts/report/sections';
 import { behaviorMetrics } from '../schema/tables';
 import { FIXTURE_EXPECTED as X, FIXTURE_PROGRAM, seedReportProgram } from '../test/fixtures/report-program';
 import { createTestDatabase, type TestDatabase } from '../test/harness';
@@ -119,6 +119,15 @@ describe('rendered report', () => {
     expect(charts.length).toBeGreaterThanOrEqual(11);
     for (const c of charts) expect(markdown).toContain(`](${c.file})`);
     expect(markdown).toContain('| acme:r1 | acme | paused (gold accuracy fell) |');
+  });
+
+  it('draws no point for an optimizer step whose candidates were never scored', () => {
+    const chart = (r: ProgramReport) => reportSections(r).flatMap((s) => s.blocks).find((b) => b.kind === 'chart' && b.name === 'optimizer-trajectory');
+    const last = report.judges.trajectory.at(-1)!;
+    const unscored = { ...last, step: last.step + 1, promptHash: 'never-scored', devAccuracy: null, selected: false };
+    const withUnscored = { ...report, judges: { ...report.judges, trajectory: [...report.judges.trajectory, unscored] } };
+    expect(chart(report)).toBeDefined();
+    expect(chart(withUnscored)).toEqual(chart(report));
   });
 
   it('says so when a program has no data yet instead of drawing empty charts', async () => {

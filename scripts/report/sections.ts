@@ -114,8 +114,12 @@ function judges(r: ProgramReport): Section {
   if (j.trajectory.length) {
     const series = [...group(j.trajectory, (s) => s.criterion)].map(([name, steps]) => ({
       name,
-      // the optimizer's trajectory: the best dev accuracy reached at each step
-      points: [...group(steps, (s) => s.step)].map(([step, cands]) => ({ x: step, y: Math.max(...cands.map((c) => c.devAccuracy ?? 0)) })),
+      // the optimizer's trajectory: the best dev accuracy reached at each step; a step whose
+      // candidates were never scored (the call budget ran out) has no point rather than a zero
+      points: [...group(steps, (s) => s.step)].flatMap(([step, cands]) => {
+        const scored = cands.flatMap((c) => (c.devAccuracy === null ? [] : [c.devAccuracy]));
+        return scored.length ? [{ x: step, y: Math.max(...scored) }] : [];
+      }),
     }));
     blocks.push({ kind: 'chart', name: 'optimizer-trajectory', svg: lineChart({ title: 'Prompt optimization: best dev accuracy per step', xLabel: 'optimizer step', series, target: { value: r.program.judgeAccuracyTarget, label: `target ${r.program.judgeAccuracyTarget}` } }) });
     blocks.push({ kind: 'table', headers: ['criterion', 'step', 'prompt', 'dev accuracy', 'selected'], rows: j.trajectory.map((s) => [s.criterion, String(s.step), s.promptHash.slice(0, 12), pct(s.devAccuracy), s.selected ? 'yes' : '']) });
