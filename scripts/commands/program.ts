@@ -43,7 +43,7 @@ export function readSpecFile(file: string): unknown {
 
 export function formatEstimate(e: ProgramEstimate): string {
   return [
-    `  human tasks   ${e.humanTasks.total} expected (pilot ${e.humanTasks.pilot}, calibration ${e.humanTasks.calibration.expected}–${e.humanTasks.calibration.max}, golden set ${e.humanTasks.goldenSet}, reviews ${e.humanTasks.reviews})`,
+    `  human tasks   ${e.humanTasks.total} expected (pilot ${e.humanTasks.pilot}, calibration ${e.humanTasks.calibration.expected}–${e.humanTasks.calibration.max}, golden set ${e.humanTasks.goldenSet}, reviews ${e.humanTasks.reviews}, fix loop ${e.humanTasks.fixLoop.expected}–${e.humanTasks.fixLoop.max})`,
     `  LLM calls     ${e.llmCalls.total} (aggregation ${e.llmCalls.goldenAggregation}, validation ${e.llmCalls.judgeValidation}, optimizer ≤${e.llmCalls.optimizer}, production ${e.llmCalls.production})`,
     `  cost          $${e.costUsd.total} expected (human $${e.costUsd.human}, LLM $${e.costUsd.llm}; LLM with batch production $${e.costUsd.llmBatch}); at most $${e.costUsd.maxTotal}`,
     `  timeline      ${e.days.expected} days expected, ${e.days.max} at most`,
