@@ -40,7 +40,6 @@ import {
   optimizationCandidates,
   programs,
   shows,
-  usageLedger,
 } from '../schema/tables';
 import { createLlmClient, type LlmClient } from './llm/client';
 import { structuredCall, type CallResult, type StructuredRequest, type Usage } from './llm/call';
@@ -172,6 +171,8 @@ interface CriterionOutcome {
 const DEFAULT_TEMPERATURE = 0.7;
 /** Items judged between checkpoints (heartbeat details, verdict writes). */
 const CHUNK = 25;
+/** Chunks of one production page judged at once (requests of the next start while one finishes). */
+const CHUNKS_IN_FLIGHT = 4;
 
 /**
  * Heartbeats every few seconds while `work` runs, so a worker that dies is noticed within the
@@ -297,23 +298,23 @@ function ledgerValues(prices: Record<string, ModelPrice>, e: LedgerEntry) {
 
 /**
  * Records spend. The key is what was paid for; a key seen again (an errored judgment requested
- * anew) adds its usage, because that second request was really paid for too.
+ * anew) adds its usage, because that second request was really paid for too. The rows travel as
+ * one jsonb parameter: building a many-row insert with drizzle cost more CPU than the LLM call.
  */
 async function writeLedger(db: Db, prices: Record<string, ModelPrice>, entries: LedgerEntry[]) {
   if (!entries.length) return;
-  await db
-    .insert(usageLedger)
-    .values(entries.map((e) => ledgerValues(prices, e)))
-    .onConflictDoUpdate({
-      target: usageLedger.requestKey,
-      set: {
-        promptTokens: sql`${usageLedger.promptTokens} + excluded.prompt_tokens`,
-        cachedTokens: sql`${usageLedger.cachedTokens} + excluded.cached_tokens`,
-        completionTokens: sql`${usageLedger.completionTokens} + excluded.completion_tokens`,
-        costUsd: sql`${usageLedger.costUsd} + excluded.cost_usd`,
-        altCostUsd: sql`${usageLedger.altCostUsd} + excluded.alt_cost_usd`,
-      },
-    });
+  await db.execute(sql`
+    insert into usage_ledger (request_key, program_id, phase, kind, model, mode, prompt_tokens, cached_tokens, completion_tokens, cost_usd, alt_cost_usd)
+    select "requestKey", "programId", phase, kind, model, mode, "promptTokens", "cachedTokens", "completionTokens", "costUsd", "altCostUsd"
+    from jsonb_to_recordset(${JSON.stringify(entries.map((e) => ledgerValues(prices, e)))}::jsonb) as x(
+      "requestKey" text, "programId" text, phase text, kind text, model text, mode text,
+      "promptTokens" int, "cachedTokens" int, "completionTokens" int, "costUsd" float8, "altCostUsd" float8)
+    on conflict (request_key) do update set
+      prompt_tokens = usage_ledger.prompt_tokens + excluded.prompt_tokens,
+      cached_tokens = usage_ledger.cached_tokens + excluded.cached_tokens,
+      completion_tokens = usage_ledger.completion_tokens + excluded.completion_tokens,
+      cost_usd = usage_ledger.cost_usd + excluded.cost_usd,
+      alt_cost_usd = usage_ledger.alt_cost_usd + excluded.alt_cost_usd`);
 }
 
 export const sampleKey = (itemId: string, textHash: string, promptHash: string, sample: number) => `${itemId}|${textHash}|${promptHash}|${sample}`;
@@ -371,25 +372,27 @@ export function judgmentRow(programId: string, item: ItemRow, u: JudgeUnit, mode
   };
 }
 
+/** Inserts judgments (one jsonb parameter, see writeLedger); an ok judgment is final, an error may be replaced. */
+async function insertJudgments(db: Db, rows: (typeof judgments.$inferInsert)[]) {
+  if (!rows.length) return;
+  await db.execute(sql`
+    insert into judgments (program_id, item_id, text_hash, criterion, agent, prompt_hash, model, sample_index, status, verdict, reasoning, summary, error, mode)
+    select "programId", "itemId", "textHash", criterion, coalesce(agent, ''), "promptHash", model, "sampleIndex", status, verdict,
+      coalesce(reasoning, ''), coalesce(summary, ''), error, coalesce(mode, 'sync')
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
+      "programId" text, "itemId" text, "textHash" text, criterion text, agent text, "promptHash" text, model text, "sampleIndex" int,
+      status text, verdict int, reasoning text, summary text, error text, mode text)
+    on conflict (item_id, text_hash, criterion, agent, prompt_hash, model, sample_index) do update set
+      status = excluded.status, verdict = excluded.verdict, reasoning = excluded.reasoning, summary = excluded.summary,
+      error = excluded.error, mode = excluded.mode
+    where judgments.status = 'error'`);
+}
+
 /** Judgments with their ledger rows, in one transaction; an ok judgment is final, an error may be replaced. */
 export async function storeJudgments(db: Db, prices: Record<string, ModelPrice>, rows: (typeof judgments.$inferInsert)[], ledger: LedgerEntry[]) {
   if (!rows.length) return;
   await db.transaction(async (tx) => {
-    await tx
-      .insert(judgments)
-      .values(rows)
-      .onConflictDoUpdate({
-        target: [judgments.itemId, judgments.textHash, judgments.criterion, judgments.agent, judgments.promptHash, judgments.model, judgments.sampleIndex],
-        set: {
-          status: sql`excluded.status`,
-          verdict: sql`excluded.verdict`,
-          reasoning: sql`excluded.reasoning`,
-          summary: sql`excluded.summary`,
-          error: sql`excluded.error`,
-          mode: sql`excluded.mode`,
-        },
-        setWhere: sql`${judgments.status} = 'error'`,
-      });
+    await insertJudgments(tx as unknown as Db, rows);
     await writeLedger(tx as unknown as Db, prices, ledger);
   });
 }
@@ -416,8 +419,8 @@ export function createJudgeActivities(deps: ActivityDeps) {
   const priceList = () => (prices ??= priceTable(config));
 
   /**
-   * Judges `input.items` with `plans`: requests only samples not stored as ok, stores them with their
-   * ledger rows in one transaction, and returns the consensus per item and criterion.
+   * Judges `input.items` with `plans`: requests only samples not stored as ok, and returns the
+   * consensus per item and criterion with the judgments and ledger rows the caller stores.
    */
   async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string; mode: 'sync' | 'batch'}) {
     const { programId, model, samples } = input;
@@ -453,7 +456,6 @@ export function createJudgeActivities(deps: ActivityDeps) {
       }
     }
     await Promise.all(pending);
-    await storeJudgments(db, priceList(), rows, ledger);
     const outcomes = new Map<string, Map<string, CriterionOutcome>>();
     for (const item of input.items) {
       const perCriterion = new Map<string, CriterionOutcome>();
@@ -468,7 +470,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
       }
       outcomes.set(item.id, perCriterion);
     }
-    return { outcomes, requests };
+    return { outcomes, requests, rows, ledger };
   }
 
   /** One readable explanation from a panel's agents (falls back to their summaries if merging fails). */
@@ -476,11 +478,62 @@ export function createJudgeActivities(deps: ActivityDeps) {
     const rationales = input.outcome.units.map((u) => ({ agent: u.agent, verdict: u.verdict === null ? ('error' as const) : u.verdict ? ('pass' as const) : ('fail' as const), summary: u.summary }));
     const fallback = rationales.map((r) => `${r.agent}: ${r.verdict}${r.summary ? ` — ${r.summary}` : ''}`).join(' ');
     const out = await structuredCall(llm(), { kind: LLM_REQUEST_KINDS.rationaleMerge, schema: rationaleMergeSchema, messages: rationaleMergeMessages({ criterion: input.criterion, synopsis: input.item.text, rationales }), model: input.model, temperature: 0 });
-    if (out.requests > 0)
-      await writeLedger(db, priceList(), [
-        { requestKey: `merge:${input.runId}:${input.item.id}:${input.item.textHash}:${input.criterion}`, programId: input.programId, phase: 'production', kind: 'merge', model: input.model, mode: input.mode, usage: out.usage },
-      ]);
-    return { summary: out.ok ? out.value.explanation : fallback, requests: out.requests };
+    // The caller stores the ledger row with the verdict it explains, in one transaction.
+    const ledger: LedgerEntry | undefined =
+      out.requests > 0
+        ? { requestKey: `merge:${input.runId}:${input.item.id}:${input.item.textHash}:${input.criterion}`, programId: input.programId, phase: 'production', kind: 'merge', model: input.model, mode: input.mode, usage: out.usage }
+        : undefined;
+    return { summary: out.ok ? out.value.explanation : fallback, requests: out.requests, ledger };
+  }
+
+  /**
+   * One chunk of a production page: judges it, merges panel rationales, and stores judgments,
+   * their ledger rows (merges' too) and the item verdicts of `input.runId` in one transaction.
+   * Returns the LLM requests made.
+   */
+  async function judgeItemChunk(input: JudgeItemsInput, itemIds: string[], plans: CriterionPlan[], model: string, mode: 'sync' | 'batch') {
+    const itemMap = await loadItems(db, itemIds);
+    const list = [...itemMap.values()];
+    if (!list.length) return 0;
+    const [out, prior] = await Promise.all([
+      judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model, mode }),
+      db
+        .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
+        .from(itemVerdicts)
+        .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, list.map((x) => x.id)), sql`${itemVerdicts.verdict} is not null`)),
+    ]);
+    let requests = out.requests;
+    const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
+    const rows: (typeof itemVerdicts.$inferInsert)[] = [];
+    await Promise.all(
+      list.flatMap((item) =>
+        plans.map(async (plan) => {
+          const outcome = out.outcomes.get(item.id)!.get(plan.criterion)!;
+          let summary = outcome.summary;
+          if (plan.panel && outcome.verdict !== null) {
+            const known = merged.get(`${item.id}|${plan.criterion}`);
+            if (known) summary = known;
+            else {
+              const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model, mode });
+              summary = m.summary;
+              requests += m.requests;
+              if (m.ledger) out.ledger.push(m.ledger);
+            }
+          } else if (plan.panel) summary = outcome.units.map((u) => `${u.agent}: ${u.summary}`).join(' ');
+          rows.push({ runId: input.runId, programId: input.programId, itemId: item.id, textHash: item.textHash, criterion: plan.criterion, verdict: outcome.verdict, samples: outcome.samples, summary });
+        }),
+      ),
+    );
+    await db.transaction(async (tx) => {
+      await insertJudgments(tx as unknown as Db, out.rows);
+      await writeLedger(tx as unknown as Db, priceList(), out.ledger);
+      await tx.execute(sql`
+        insert into item_verdicts (run_id, program_id, item_id, text_hash, criterion, verdict, samples, summary)
+        select "runId", "programId", "itemId", "textHash", criterion, verdict, samples, summary
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x("runId" text, "programId" text, "itemId" text, "textHash" text, criterion text, verdict int, samples int, summary text)
+        on conflict (run_id, item_id, text_hash, criterion) do update set verdict = excluded.verdict, samples = excluded.samples, summary = excluded.summary`);
+    });
+    return requests;
   }
 
   /** The golden dev/test items of a criterion with their labels, in a stable order. */
@@ -504,6 +557,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
         for (; i < input.itemIds.length; i += CHUNK) {
           const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
           const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model, mode: 'sync' });
+          await storeJudgments(db, priceList(), out.rows, out.ledger);
           requests += out.requests;
           for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
         }
@@ -561,48 +615,23 @@ export function createJudgeActivities(deps: ActivityDeps) {
       let judged = 0;
       let requests = 0;
       // Chunks before `start` finished in an earlier attempt; their verdicts are read back below.
-      let i = start;
-      await withHeartbeat(() => ({ nextIndex: i }), async () => {
-        for (; i < input.itemIds.length; i += CHUNK) {
-          const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
-          const list = [...itemMap.values()];
-          const out = await judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model, mode });
-          requests += out.requests;
-          const prior = list.length
-            ? await db
-                .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
-                .from(itemVerdicts)
-                .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, list.map((x) => x.id)), sql`${itemVerdicts.verdict} is not null`))
-            : [];
-          const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
-          const rows: (typeof itemVerdicts.$inferInsert)[] = [];
-          await Promise.all(
-            list.flatMap((item) =>
-              plans.map(async (plan) => {
-                const outcome = out.outcomes.get(item.id)!.get(plan.criterion)!;
-                let summary = outcome.summary;
-                if (plan.panel && outcome.verdict !== null) {
-                  const known = merged.get(`${item.id}|${plan.criterion}`);
-                  if (known) summary = known;
-                  else {
-                    const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model, mode });
-                    summary = m.summary;
-                    requests += m.requests;
-                  }
-                } else if (plan.panel) summary = outcome.units.map((u) => `${u.agent}: ${u.summary}`).join(' ');
-                rows.push({ runId: input.runId, programId: input.programId, itemId: item.id, textHash: item.textHash, criterion: plan.criterion, verdict: outcome.verdict, samples: outcome.samples, summary });
-              }),
-            ),
-          );
-          if (rows.length)
-            await db
-              .insert(itemVerdicts)
-              .values(rows)
-              .onConflictDoUpdate({
-                target: [itemVerdicts.runId, itemVerdicts.itemId, itemVerdicts.textHash, itemVerdicts.criterion],
-                set: { verdict: sql`excluded.verdict`, samples: sql`excluded.samples`, summary: sql`excluded.summary` },
-              });
-        }
+      // Up to CHUNKS_IN_FLIGHT chunks run at once, so requests keep flowing while a chunk waits for
+      // its slowest answer, merges and transaction; the heartbeat names the lowest unfinished chunk.
+      const chunkStarts: number[] = [];
+      for (let i = start; i < input.itemIds.length; i += CHUNK) chunkStarts.push(i);
+      const unfinished = new Set(chunkStarts);
+      const resumeAt = () => (unfinished.size ? Math.min(...unfinished) : input.itemIds.length);
+      let next = 0;
+      await withHeartbeat(() => ({ nextIndex: resumeAt() }), async () => {
+        const lane = async () => {
+          while (next < chunkStarts.length) {
+            const at = chunkStarts[next++];
+            const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, mode);
+            requests += made;
+            unfinished.delete(at);
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunkStarts.length) }, lane));
       });
       // Count from item_verdicts, so chunks done before a crash are counted too.
       const counted = input.itemIds.length

@@ -55,9 +55,10 @@ async function main() {
     .option('--latency-ms <l>', 'simulated median latency per request', int(0), 0)
     .option('--concurrency <n>', 'LLM requests in flight in the worker', int(1), 256)
     .option('--chaos', 'SIGKILL the worker every few seconds and restart it', false)
+    .option('--cpu-prof <dir>', 'write a CPU profile of the worker (node --cpu-prof) into <dir>')
     .option('--json', 'print only the JSON object', false)
     .parse()
-    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; json: boolean }>();
+    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; cpuProf?: string; json: boolean }>();
   if (opts.criteria > CRITERIA.length) throw new InvalidArgumentError(`--criteria must be ≤ ${CRITERIA.length}`);
   const log = (line: string) => (opts.json ? undefined : console.error(line));
   const criteria = CRITERIA.slice(0, opts.criteria);
@@ -89,7 +90,8 @@ async function main() {
   };
   const startWorker = () => {
     const out = fs.openSync(path.join(dataDir, 'logs', 'worker.log'), 'a');
-    worker = spawn(process.execPath, [BIN, 'worker'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', out, out] });
+    const prof = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
+    worker = spawn(process.execPath, [...prof, BIN, 'worker'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', out, out] });
     fs.closeSync(out);
   };
   try {
@@ -174,7 +176,13 @@ async function main() {
     console.log(JSON.stringify(report));
   } finally {
     stopping = true;
-    worker?.kill('SIGKILL');
+    // SIGTERM first: a worker that exits on its own writes its --cpu-prof profile (NODE_OPTIONS).
+    if (worker && worker.exitCode === null && worker.signalCode === null) {
+      const exited = new Promise((r) => worker?.once('exit', r));
+      worker.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      worker.kill('SIGKILL');
+    }
     await database.close();
     await stack.stop();
     await sim.close();
