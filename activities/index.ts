@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createProductionActivities } from './production';
+import { createProductionBatchActivities } from './production-batch';
 import { createHumanTaskActivities } from './human-tasks';
 import { createJudgeActivities } from './judges';
 import { createProgramActivities } from './program';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProgramActivities(deps),
     ...createHumanTaskActivities(deps),
     ...createProductionActivities(deps),
+    ...createProductionBatchActivities(deps),
     ...createJudgeActivities(deps),
   };
 }

@@ -65,7 +65,7 @@ test('a shard whose range holds no selected item judges nothing', async () => {
   const handle = await client.workflow.start(productionShardWorkflow, {
     workflowId: 'program/p1/production/empty/shard-1',
     taskQueue,
-    args: [{ ...base, runKey: 'p1/empty', mode: 'sync', selection: { kind: 'items', itemIds: ['i1'] }, range: { after: 'i1', through: 'i9', count: 0 }, batchSize: 10 }],
+    args: [{ ...base, runKey: 'p1/empty', mode: 'sync', selection: { kind: 'items', itemIds: ['i1'] }, range: { after: 'i1', through: 'i9', count: 0 }, batchSize: 10, shard: 1 }],
   });
   expect(await handle.result()).toEqual({ judged: 0, errors: 0, failing: 0, fixLoopsStarted: 0 });
   await recordHistory(handle, 'productionShardWorkflow');

@@ -14,11 +14,13 @@ import {
   executeChild,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createProductionActivities, ItemSelection, ShardRange } from '../activities/production';
 import type { createJudgeActivities } from '../activities/judges';
+import type { createProductionBatchActivities } from '../activities/production-batch';
 import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
 
 export type { ItemSelection } from '../activities/production';
@@ -42,7 +44,19 @@ export interface ProductionInput {
   batchSize?: number;
   /** Shard workflows running at once (default 8). */
   maxConcurrentShards?: number;
+  /** Batch mode's polling and resubmission (defaults in BATCH_DEFAULTS). */
+  batch?: BatchSettings;
 }
+
+export interface BatchSettings {
+  /** First wait between a submit and a status poll; each further wait doubles, up to pollMaxSeconds. */
+  pollFirstSeconds?: number;
+  pollMaxSeconds?: number;
+  /** Batches per page at most (the first, then resubmissions of what is still missing); the rest is judged sync. */
+  submissions?: number;
+}
+
+export const BATCH_DEFAULTS: Required<BatchSettings> = { pollFirstSeconds: 5, pollMaxSeconds: 300, submissions: 3 };
 
 export interface ProductionProgress {
   runId: string;
@@ -79,6 +93,8 @@ export interface ShardInput extends Omit<ProductionInput, 'runId' | 'itemSelecti
   selection: ItemSelection;
   range: ShardRange;
   batchSize: number;
+  /** The shard's number in the run (names its provider batches). */
+  shard: number;
 }
 export interface ShardResult {
   judged: number;
@@ -91,6 +107,8 @@ type ProductionActivities = ReturnType<typeof createProductionActivities>;
 const acts = proxyActivities<ProductionActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
 // A judging activity heartbeats per completed request; a dead worker is noticed within the heartbeat timeout.
 const judge = proxyActivities<Pick<ReturnType<typeof createJudgeActivities>, 'judgeItems'>>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } });
+// Uploading or ingesting a page's JSONL (thousands of lines) takes seconds, not minutes.
+const batches = proxyActivities<ReturnType<typeof createProductionBatchActivities>>({ startToCloseTimeout: '10 minutes', retry: { maximumAttempts: 20 } });
 
 /** A new execution after this many shards keeps the run's history bounded. */
 export const SHARDS_PER_EXECUTION = 50;
@@ -143,7 +161,7 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
       void executeChild(productionShardWorkflow, {
         workflowId: `${productionWorkflowId(input.programId, input.runId)}/shard-${index}`,
         staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
-        args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250 }],
+        args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index }],
       }).then((r) => {
         running.delete(index);
         progress.shardsRunning = running.size;
@@ -169,12 +187,17 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
   return { ...progress };
 }
 
-/** One shard: pages of items through the judging activity, then fix loops for the failing ones. */
+/**
+ * One shard: pages of items through the judging activity, then fix loops for the failing ones. In
+ * batch mode every page first goes through the Batch API (judgeByBatch); the judging activity then
+ * requests only what the batches left missing, over the sync API, and computes the verdicts.
+ */
 export async function productionShardWorkflow(input: ShardInput): Promise<ShardResult> {
   const result: ShardResult = { judged: 0, errors: 0, failing: 0, fixLoopsStarted: 0 };
+  const pages = input.mode === 'batch' ? await judgeByBatch(input) : undefined;
   let after = input.range.after;
-  while (true) {
-    const itemIds = await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
+  for (let page = 0; ; page++) {
+    const itemIds = pages ? (pages[page] ?? []) : await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
     if (!itemIds.length) break;
     after = itemIds[itemIds.length - 1];
     const judged = await judge.judgeItems({
@@ -185,7 +208,6 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
       prompts: input.prompts,
       samples: input.samples,
       model: input.model,
-      mode: input.mode,
     });
     result.judged += itemIds.length;
     result.errors += judged.failedItemIds.length;
@@ -198,6 +220,52 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
     }
   }
   return result;
+}
+
+/**
+ * Batch mode: one batch per page, all submitted at once, polled together on durable timers with
+ * doubling waits (so a day-long batch costs a few hundred polls, not one per second), ingested as
+ * each finishes; a page with samples still missing is resubmitted up to `submissions` batches in
+ * all. Returns the pages (item ids) for the sync pass.
+ */
+async function judgeByBatch(input: ShardInput): Promise<string[][]> {
+  const settings = { ...BATCH_DEFAULTS, ...input.batch };
+  const pages: string[][] = [];
+  for (let after = input.range.after; ; ) {
+    const itemIds = await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
+    if (!itemIds.length) break;
+    pages.push(itemIds);
+    after = itemIds[itemIds.length - 1];
+  }
+  const pageInput = (page: number) => ({
+    programId: input.programId, runKey: input.runKey, shard: input.shard, page, itemIds: pages[page],
+    criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model,
+  });
+  let open: { page: number; attempt: number; batchId: string }[] = [];
+  const submit = async (page: number, attempt: number) => {
+    const { batchId } = await batches.submitJudgingBatch({ ...pageInput(page), attempt });
+    if (batchId) open.push({ page, attempt, batchId });
+  };
+  await Promise.all(pages.map((_, page) => submit(page, 1)));
+  let wait = settings.pollFirstSeconds;
+  while (open.length) {
+    await sleep(wait * 1000);
+    wait = Math.min(wait * 2, settings.pollMaxSeconds);
+    const states = await batches.providerBatchStatus({ batchIds: open.map((o) => o.batchId) });
+    const finished = open.filter((_, k) => states[k].done);
+    if (!finished.length) continue;
+    open = open.filter((_, k) => !states[k].done);
+    const before = open.length;
+    await Promise.all(
+      finished.map(async (o) => {
+        const { missing } = await batches.ingestJudgingBatch({ ...pageInput(o.page), attempt: o.attempt, batchId: o.batchId });
+        if (missing > 0 && o.attempt < settings.submissions) await submit(o.page, o.attempt + 1);
+      }),
+    );
+    // A resubmitted batch is new: poll it from the first wait again.
+    if (open.length > before) wait = settings.pollFirstSeconds;
+  }
+  return pages;
 }
 
 async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: string[]): Promise<boolean> {

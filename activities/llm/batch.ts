@@ -75,3 +75,18 @@ export async function batchResults(llm: LlmClient, status: Pick<BatchStatus, 'ou
   }
   return results;
 }
+
+/**
+ * The provider's batch whose metadata has `key` = `value`, among the `pages` × 100 most recent: how
+ * a retried submit finds the batch an earlier attempt created but could not record.
+ */
+export async function findBatch(llm: LlmClient, key: string, value: string, pages = 5): Promise<SubmittedBatch | undefined> {
+  let page = await llm.openai.batches.list({ limit: 100 });
+  for (let n = 0; n < pages; n++) {
+    const hit = page.data.find((b) => b.metadata?.[key] === value);
+    if (hit) return { batchId: hit.id, inputFileId: hit.input_file_id, requests: hit.request_counts?.total ?? 0 };
+    if (!page.hasNextPage()) return undefined;
+    page = await page.getNextPage();
+  }
+  return undefined;
+}

@@ -25,7 +25,8 @@ export interface LlmSimStats {
   unrecognized: number;
   samples: number;
   tokens: { prompt: number; completion: number; cached: number };
-  batches: { created: number; completed: number; failed: number; cancelled: number; requests: number };
+  /** Batch request lines: all, answered per kind (the rest of byKind came over HTTP), failed by lineErrorRate. */
+  batches: { created: number; completed: number; failed: number; cancelled: number; requests: number; byKind: Record<string, number>; lineErrors: number };
 }
 
 export interface LlmSimulator {
@@ -113,6 +114,8 @@ function validateChat(body: ChatBody) {
   };
 }
 
+const kindOf = (req: ReturnType<typeof validateChat>) => req.kind ?? (req.jsonObject ? 'json_object' : 'text');
+
 type Fault = keyof LlmSimStats['faults'] | undefined;
 
 export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Promise<LlmSimulator> {
@@ -133,8 +136,9 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
     unrecognized: 0,
     samples: 0,
     tokens: { prompt: 0, completion: 0, cached: 0 },
-    batches: { created: 0, completed: 0, failed: 0, cancelled: 0, requests: 0 },
+    batches: { created: 0, completed: 0, failed: 0, cancelled: 0, requests: 0, byKind: {}, lineErrors: 0 },
   };
+  const lineErrorRng = Rng.for(options.seed, 'batch-line-errors');
 
   const pickFault = (): Fault => {
     const f = options.faults;
@@ -158,7 +162,7 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
     const prompt = req.messages.map((m) => `${m.role}: ${messageText(m)}`).join('\n\n');
     const promptTokens = countTokens(prompt) + 3 * req.messages.length;
     const cached = cache.cachedTokens(prompt);
-    const kind = req.kind ?? (req.jsonObject ? 'json_object' : 'text');
+    const kind = kindOf(req);
     stats.byKind[kind] = (stats.byKind[kind] ?? 0) + 1;
     let completionTokens = 0;
     const choices = Array.from({ length: req.n }, (_, index) => {
@@ -209,12 +213,18 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
     stats.batches.requests++;
     try {
       const req = validateChat(body as ChatBody);
+      if (options.batch.lineErrorRate > 0 && lineErrorRng.next() < options.batch.lineErrorRate) {
+        stats.batches.lineErrors++;
+        return { status: 500, body: serverError().body() };
+      }
       const fault = pickFault();
       if (fault === 'serverError') {
         stats.faults.serverError++;
         return { status: 500, body: serverError().body() };
       }
       if (fault && fault !== 'hang') stats.faults[fault]++;
+      const kind = kindOf(req);
+      stats.batches.byKind[kind] = (stats.batches.byKind[kind] ?? 0) + 1;
       return { status: 200, body: complete(req, fault === 'hang' ? undefined : fault) };
     } catch (err) {
       if (err instanceof RequestError) return { status: err.status, body: err.body() };
