@@ -3,8 +3,9 @@
  * HTTP and real Postgres: every judgment of 30 items × 2 criteria × 2 samples is stored once with
  * mode 'batch', the simulator answered no sync judge request, and the ledger's batch rows cost ≤ 55%
  * of the same tokens at the sync price; batches with failed lines get them resubmitted (what is still
- * missing after the last submission is judged sync); polls back off so a slow batch keeps the shard's
- * history small; a retried submit finds the batch it already created, and a re-ingest writes nothing.
+ * missing after the last submission is judged sync); an expired batch is ingested for what ran and
+ * the rest resubmitted; polls back off so a slow batch keeps the shard's history small; a retried
+ * submit finds the batch it already created, and a re-ingest writes nothing.
  */
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { createJudgeActivities } from '../activities/judges';
@@ -39,7 +40,7 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function simulator(batch: { validatingMs: number; lineErrorRate?: number }) {
+async function simulator(batch: { validatingMs: number; msPerRequest?: number; lineErrorRate?: number; expireAfterMs?: number }) {
   const sim = await startLlmSimulator({ port: await freePort(), seed: 7, logger, batch: { msPerRequest: 0, finalizingMs: 20, ...batch } });
   sims.push(sim);
   return { sim, deps: testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url, LLM_RPM_LIMIT: '600000' }, database)) };
@@ -139,6 +140,30 @@ test('failed batch lines are resubmitted; what the last submission leaves is jud
   const [ledger] = await database.sql<{ rows: number; batch: number }[]>`
     select count(*)::int as rows, count(*) filter (where mode = 'batch')::int as batch from usage_ledger where kind = 'judge' and request_key like ${`%:${model}:%`}`;
   expect(ledger).toEqual({ rows: expected, batch: modes.batch });
+});
+
+test('an expired batch is ingested for what ran, and the lines it never ran go into the next batch', async () => {
+  // 10 ms a line, expiry 200 ms after creation: a page of 32 lines runs about half of them per batch.
+  const { sim, deps } = await simulator({ validatingMs: 20, msPerRequest: 10, expireAfterMs: 200 });
+  const model = 'gpt-4o-mini';
+  const { result, coverage } = await run({ ...runInput('batch-3', model), batch: { submissions: 6 } }, deps);
+  const expected = ITEMS * CRITERIA.length * SAMPLES;
+  expect(result).toMatchObject({ judged: ITEMS, errors: 0 });
+  expect(coverage).toMatchObject({ missing_judgments: 0, missing_verdicts: 0, duplicate_judgments: 0, judgments: expected });
+  const stats = sim.stats();
+  const batches = await database.sql<{ page: string; attempt: number; status: string; request_count: number }[]>`
+    select shard || '/' || page as page, attempt, status, request_count from provider_batches where run_id = ${`${PROGRAM}/batch-3`} order by shard, page, attempt`;
+  console.log(`expiring batches: ${batches.map((b) => `${b.page}#${b.attempt} ${b.status} ${b.request_count}`).join(', ')}`);
+  expect(stats.batches.expired).toBeGreaterThan(0);
+  expect(batches.filter((b) => b.status === 'expired')).toHaveLength(stats.batches.expired);
+  // Each resubmission carries only what the expired batch before it did not run.
+  for (const [k, b] of batches.entries())
+    if (b.attempt > 1) {
+      expect(batches[k - 1]).toMatchObject({ page: b.page, attempt: b.attempt - 1, status: 'expired' });
+      expect(b.request_count).toBeLessThan(batches[k - 1].request_count);
+    }
+  expect(stats.batches.requests).toBe(expected);
+  expect(await byMode(model)).toEqual({ batch: expected });
 });
 
 test('a retried submit finds the batch it created; a re-ingest writes nothing; bad input is refused', async () => {

@@ -58,6 +58,8 @@ export interface BatchTiming {
   validatingMs: number;
   msPerRequest: number;
   finalizingMs: number;
+  /** A batch still running this long after it was created expires (0: never, the 24 h window is not simulated). */
+  expireAfterMs: number;
 }
 
 /** Answers one request line's body: status code and response body. */
@@ -137,6 +139,7 @@ export class BatchStore {
   }
 
   private async run(batch: Batch) {
+    const started = Date.now();
     await this.sleep(this.timing.validatingMs);
     if (this.closed) return;
     const input = this.files.get(batch.input_file_id);
@@ -174,6 +177,14 @@ export class BatchStore {
     for (let i = 0; i < lines.length; i++) {
       if (this.closed) return;
       if ((batch.status as Batch['status']) === 'cancelling') break; // cancel() runs between awaits
+      if (this.timing.expireAfterMs > 0 && Date.now() - started >= this.timing.expireAfterMs) {
+        // As the provider does: what ran is in the output file, every line that did not is in the error file.
+        for (const { custom_id } of lines.slice(i)) {
+          failed.push(JSON.stringify({ id: newId('batch_req'), custom_id, response: null, error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' } }));
+          batch.request_counts.failed++;
+        }
+        return this.finish(batch, output, failed, 'expired');
+      }
       if (this.timing.msPerRequest > 0) await this.sleep(this.timing.msPerRequest);
       else if (i % 200 === 199) await new Promise((r) => setImmediate(r)); // keep the server responsive
       const { custom_id, body } = lines[i];
@@ -190,9 +201,9 @@ export class BatchStore {
     await this.finish(batch, output, failed);
   }
 
-  private async finish(batch: Batch, output: string[], failed: string[]) {
+  private async finish(batch: Batch, output: string[], failed: string[], end?: 'expired') {
     const cancelled = batch.status === 'cancelling';
-    if (!cancelled) {
+    if (!cancelled && !end) {
       batch.status = 'finalizing';
       batch.finalizing_at = now();
       await this.sleep(this.timing.finalizingMs);
@@ -200,7 +211,10 @@ export class BatchStore {
     }
     if (output.length) batch.output_file_id = this.addFile(Buffer.from(`${output.join('\n')}\n`), `${batch.id}_output.jsonl`, 'batch_output').id;
     if (failed.length) batch.error_file_id = this.addFile(Buffer.from(`${failed.join('\n')}\n`), `${batch.id}_error.jsonl`, 'batch_output').id;
-    if (cancelled) {
+    if (end === 'expired') {
+      batch.status = 'expired';
+      batch.expired_at = now();
+    } else if (cancelled) {
       batch.status = 'cancelled';
       batch.cancelled_at = now();
     } else {

@@ -57,9 +57,10 @@ export const llmSimOptionsSchema = z.strictObject({
       msPerRequest: z.number().min(0).default(0),
       finalizingMs: z.number().min(0).default(200),
       lineErrorRate: rate.default(0),
+      expireAfterMs: z.number().min(0).default(0),
     })
     .prefault({})
-    .describe('Batch API: time in validating, per request in in_progress, in finalizing; share of request lines that fail with a 500 in the error file (on top of faults, batch only).'),
+    .describe('Batch API: time in validating, per request in in_progress, in finalizing; share of request lines that fail with a 500 in the error file (on top of faults, batch only); expiry of a batch still running that long after its creation, its unrun lines in the error file as batch_expired (0: never).'),
   models: z.array(z.string().min(1)).min(1).default(['gpt-4.1-mini', 'gpt-4.1', 'gpt-4o-mini', 'gpt-5-mini', 'o4-mini']).describe('Models listed by /v1/models (any model name is accepted).'),
 });
 

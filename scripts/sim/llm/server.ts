@@ -26,7 +26,7 @@ export interface LlmSimStats {
   samples: number;
   tokens: { prompt: number; completion: number; cached: number };
   /** Batch request lines: all, answered per kind (the rest of byKind came over HTTP), failed by lineErrorRate. */
-  batches: { created: number; completed: number; failed: number; cancelled: number; requests: number; byKind: Record<string, number>; lineErrors: number };
+  batches: { created: number; completed: number; failed: number; cancelled: number; expired: number; requests: number; byKind: Record<string, number>; lineErrors: number };
 }
 
 export interface LlmSimulator {
@@ -136,7 +136,7 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
     unrecognized: 0,
     samples: 0,
     tokens: { prompt: 0, completion: 0, cached: 0 },
-    batches: { created: 0, completed: 0, failed: 0, cancelled: 0, requests: 0, byKind: {}, lineErrors: 0 },
+    batches: { created: 0, completed: 0, failed: 0, cancelled: 0, expired: 0, requests: 0, byKind: {}, lineErrors: 0 },
   };
   const lineErrorRng = Rng.for(options.seed, 'batch-line-errors');
 
@@ -231,7 +231,7 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
       throw err;
     }
   }, (b) => {
-    stats.batches[b.status === 'completed' ? 'completed' : b.status === 'cancelled' ? 'cancelled' : 'failed']++;
+    stats.batches[b.status === 'completed' || b.status === 'cancelled' || b.status === 'expired' ? b.status : 'failed']++;
     log.info({ batch: b.id, status: b.status, counts: b.request_counts }, 'simulated batch finished');
   });
 
