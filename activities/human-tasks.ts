@@ -10,7 +10,6 @@ import { packOpenedBatch, taskId, type OpenedBatch, type TaskRef } from '../lib/
 
 export { taskId } from '../lib/task-ids';
 import { textHash } from '../lib/text-hash';
-import type postgres from 'postgres';
 import type { Db } from '../platform/db';
 import type { Logger } from '../platform/logger';
 import type { VendorEvent } from '../schema/vendor-events';
@@ -587,62 +586,6 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
       await charge(costUsd);
       return accepted({ textHash: hash });
     }
-  }
-}
-
-/**
- * The common case of the gateway's hot path as ONE statement, without the query builder: a
- * completion by the assigned rater of an open task, with exactly the task's criteria, updates the
- * task and writes labels, charge and inbox row. The statement is atomic; if the task was updated
- * but the inbox row was not written (a delivery id already used), a division by zero aborts it
- * whole. Returns null when the statement changed nothing: the caller then takes the general path,
- * which answers every other case (closed, foreign, mismatched, duplicate).
- */
-export async function applyCompletionFast(
-  sql: postgres.Sql,
-  vendor: Pick<VendorRow, 'id' | 'rateCard'>,
-  deliveryId: string,
-  event: Extract<VendorEvent, { type: 'task.completed' }>,
-): Promise<(RecordOutcome & { eventId: number }) | null> {
-  const raterKey = `${vendor.id}:${event.raterId}`;
-  const given = event.labels.map((l) => l.criterion);
-  if (new Set(given).size !== given.length) return null;
-  const body = { accepted: true, taskId: event.taskId, type: event.type, labels: event.labels.length };
-  const labelRows = event.labels.map((l) => ({ criterion: l.criterion, value: l.value, explanation: l.explanation, error_codes: l.errorCodes }));
-  // JSON goes as text cast to jsonb: drizzle sets this client's json serializers to pass-through.
-  try {
-    const [done] = await sql<{ updated: number; event_id: string | null; batch_id: string | null }[]>`
-      with upd as (
-        update tasks t
-        set status = 'completed', completed_at = now(),
-          cost_usd = coalesce((${JSON.stringify(vendor.rateCard)}::jsonb ->> t.kind)::float8, (${JSON.stringify(vendor.rateCard)}::jsonb ->> 'perTask')::float8, 0)
-        from task_batches b
-        where t.id = ${event.taskId} and b.id = t.batch_id and t.vendor_id = ${vendor.id} and t.rater_id = ${raterKey}
-          and t.kind <> 'write' and t.status in ('pending', 'dispatched')
-          and t.payload -> 'criteria' @> ${JSON.stringify(given)}::jsonb and jsonb_array_length(t.payload -> 'criteria') = ${given.length}
-        returning t.id, t.program_id, t.item_id, t.guideline_version, t.batch_id, t.cost_usd, b.phase, b.round
-      ), lab as (
-        insert into labels (task_id, program_id, item_id, rater_id, criterion, value, explanation, error_codes, guideline_version, phase, round)
-        select upd.id, upd.program_id, upd.item_id, ${raterKey}, l.criterion, l.value, l.explanation, l.error_codes, upd.guideline_version, upd.phase, upd.round
-        from upd, jsonb_to_recordset(${JSON.stringify(labelRows)}::jsonb) as l(criterion text, value int, explanation text, error_codes jsonb)
-        on conflict do nothing
-      ), led as (
-        insert into usage_ledger (request_key, program_id, phase, kind, vendor_id, cost_usd)
-        select upd.id, upd.program_id, upd.phase, 'human_task', ${vendor.id}, upd.cost_usd from upd
-        on conflict do nothing
-      ), ev as (
-        insert into vendor_events (vendor_id, delivery_id, type, task_id, body, response_status, response_body, disposition)
-        select ${vendor.id}, ${deliveryId}, ${event.type}, upd.id, ${JSON.stringify(event)}::jsonb, 202, ${JSON.stringify(body)}::jsonb, 'applied' from upd
-        on conflict do nothing
-        returning id
-      )
-      select (select count(*) from upd)::int as updated, (select id from ev) as event_id, (select batch_id from upd) as batch_id,
-        1 / (case when (select count(*) from upd) = 1 and (select id from ev) is null then 0 else 1 end) as guard`;
-    if (!done.updated) return null;
-    return { status: 202, body, disposition: 'applied', batchId: done.batch_id!, eventId: Number(done.event_id) };
-  } catch (err) {
-    if ((err as { code?: string }).code === '22012') return null; // the guard: this delivery id is already stored
-    throw err;
   }
 }
 
