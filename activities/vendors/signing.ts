@@ -4,7 +4,7 @@
  * batches it posts to vendors. The `standardwebhooks` library computes the signature; the checks
  * live here so that the clock skew is configurable and each failure has its own error code.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 
 export type SignatureFailure = 'missing_headers' | 'timestamp_out_of_range' | 'bad_signature';
@@ -17,6 +17,9 @@ export class SignatureError extends Error {
     super(message);
   }
 }
+
+/** A fresh signing secret in the Standard Webhooks format (`whsec_` + base64 of 24 random bytes). */
+export const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
 const webhooks = new Map<string, Webhook>();
 function webhook(secret: string): Webhook {

@@ -17,9 +17,10 @@ import { connectDatabase } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
 import { freePort } from '../../platform/ports';
 import { tasks, vendorEvents } from '../../schema/tables';
-import { newSecret, seedWorld } from '../../test/human-tasks-fixture';
 import { humanTasksWorkflow } from '../../workflows/human-tasks';
+import { newSecret } from '../../activities/vendors/signing';
 import { buildVendorSim } from '../sim/vendor/server';
+import { seedWorld } from '../sim/vendor/world';
 import { startStack } from '../stack';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
 
