@@ -1,10 +1,11 @@
 /**
- * `npm run bench:judging -- --synopses N --criteria C --samples K --rpm R --latency-ms L [--chaos] --json`
+ * `npm run bench:judging -- --synopses N --criteria C --samples K --rpm R --latency-ms L [--chaos] [--mode batch] --json`
  *
- * A sync production run over a simulated catalog on a private embedded stack (PostgreSQL, Temporal
- * dev server) with ONE worker process this script spawns (so --chaos can SIGKILL and restart it),
- * against the LLM simulator in this process (so its request counts are exact). Criteria are taken
- * in the order tone, clarity, precision, factuality (a panel of four agents plus a rationale merge).
+ * A production run (sync, or batch through the simulator's Batch API) over a simulated catalog on
+ * a private embedded stack (PostgreSQL, Temporal dev server) with ONE worker process this script
+ * spawns (so --chaos can SIGKILL and restart it), against the LLM simulator in this process (so
+ * its request counts are exact). Criteria are taken in the order tone, clarity, precision,
+ * factuality (a panel of four agents plus a rationale merge).
  * Writes bench-results/judging-<N>.json and prints the JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -55,10 +56,14 @@ async function main() {
     .option('--latency-ms <l>', 'simulated median latency per request', int(0), 0)
     .option('--concurrency <n>', 'LLM requests in flight in the worker', int(1), 256)
     .option('--chaos', 'SIGKILL the worker every few seconds and restart it', false)
+    .option('--mode <mode>', 'sync (chat completions) or batch (the simulator\'s Batch API)', (v: string) => {
+      if (v !== 'sync' && v !== 'batch') throw new InvalidArgumentError(`expected sync or batch, got "${v}"`);
+      return v;
+    }, 'sync')
     .option('--cpu-prof <dir>', 'write a CPU profile of the worker (node --cpu-prof) into <dir>')
     .option('--json', 'print only the JSON object', false)
     .parse()
-    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; cpuProf?: string; json: boolean }>();
+    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; cpuProf?: string; mode: 'sync' | 'batch'; json: boolean }>();
   if (opts.criteria > CRITERIA.length) throw new InvalidArgumentError(`--criteria must be ≤ ${CRITERIA.length}`);
   const log = (line: string) => (opts.json ? undefined : console.error(line));
   const criteria = CRITERIA.slice(0, opts.criteria);
@@ -128,7 +133,7 @@ async function main() {
     const handle = await stack.client.workflow.start(productionWorkflow, {
       workflowId: productionWorkflowId(programId, runId),
       taskQueue: config.temporal.taskQueue,
-      args: [{ programId, runId, mode: 'sync', itemSelection: selection, criteria, prompts, samples: opts.samples, fixLoop: false, maxFixAttempts: 1, shardSize }],
+      args: [{ programId, runId, mode: opts.mode, itemSelection: selection, criteria, prompts, samples: opts.samples, fixLoop: false, maxFixAttempts: 1, shardSize }],
     });
     const result = await handle.result();
     const wallS = (Date.now() - started) / 1000;
@@ -142,8 +147,11 @@ async function main() {
     let maxHistory = (await handle.describe()).historyLength;
     for (let i = 1; i <= Math.ceil(opts.synopses / shardSize); i++)
       maxHistory = Math.max(maxHistory, (await stack.client.workflow.getHandle(`${productionWorkflowId(programId, runId)}/shard-${i}`).describe()).historyLength);
-    const [cost] = await database.db.execute<{ sync: number; batch: number }>(
-      sql`select coalesce(sum(cost_usd), 0)::float as sync, coalesce(sum(alt_cost_usd), 0)::float as batch from usage_ledger where program_id = ${programId} and phase = 'production'`,
+    // Each ledger row holds its own price and the other one (alt_cost_usd): batch rows come from batch mode.
+    const [cost] = await database.db.execute<{ sync: number; batch: number; paid: number }>(
+      sql`select coalesce(sum(case when mode = 'sync' then cost_usd else alt_cost_usd end), 0)::float as sync,
+        coalesce(sum(case when mode = 'batch' then cost_usd else alt_cost_usd end), 0)::float as batch,
+        coalesce(sum(cost_usd), 0)::float as paid from usage_ledger where program_id = ${programId} and phase = 'production'`,
     );
     const judgeRequests = stats.byKind.judge_verdict ?? 0;
     const cpuS = [...cpuByPid.values()].reduce((a, b) => a + b, 0);
@@ -153,6 +161,7 @@ async function main() {
       samples: opts.samples,
       latency_ms: opts.latencyMs,
       chaos: opts.chaos,
+      mode: opts.mode,
       llm_requests: stats.requests,
       judge_requests: judgeRequests,
       rate_limited_429: stats.rateLimited,
@@ -171,8 +180,9 @@ async function main() {
       unpersisted_at_kills: kills.reduce((a, k) => a + k.unpersisted, 0),
       cost_usd_sync: Number(cost.sync.toFixed(4)),
       cost_usd_batch: Number(cost.batch.toFixed(4)),
+      cost_usd_ledger: Number(cost.paid.toFixed(4)),
     };
-    fs.writeFileSync(path.join(BENCH_OUT, `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}.json`), JSON.stringify(report, null, 2));
+    fs.writeFileSync(path.join(BENCH_OUT, `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}${opts.mode === 'batch' ? '-batch' : ''}.json`), JSON.stringify(report, null, 2));
     console.log(JSON.stringify(report));
   } finally {
     stopping = true;
