@@ -5,11 +5,27 @@
  * pauses every request of the process until the provider's reset time (docs/judges.md).
  */
 
-/** Spaces request starts evenly (a token bucket of depth 1 at `perMinute`), and pauses on demand. */
+export interface PacerClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: PacerClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+
+/**
+ * Spaces request starts at `perMinute`, and pauses on demand. A token bucket holding one second
+ * of requests (at least one): with a bucket of one, every moment no request was waiting (between a
+ * page's chunks, a late timer on a busy event loop) was lost for good, and the achieved rate fell
+ * below the limit; now the next starts catch up. Over any interval T it starts at most
+ * perMinute·T/60 + one second's worth — within a provider's per-minute bucket, which starts full.
+ */
 export class RequestPacer {
   private nextAt = 0;
   private pausedUntil = 0;
-  constructor(private perMinute: number) {}
+  constructor(
+    private perMinute: number,
+    private readonly clock: PacerClock = realClock,
+  ) {}
 
   /** The provider's 429 revealed a lower limit than configured: pace at that from now on. */
   limitTo(perMinute: number) {
@@ -18,10 +34,13 @@ export class RequestPacer {
 
   /** Resolves when this request may start. */
   async acquire(): Promise<void> {
-    const now = Date.now();
-    const start = Math.max(now, this.nextAt, this.pausedUntil);
-    this.nextAt = start + 60_000 / this.perMinute;
-    if (start > now) await new Promise((resolve) => setTimeout(resolve, start - now));
+    const now = this.clock.now();
+    const interval = 60_000 / this.perMinute;
+    const burst = Math.max(1, this.perMinute / 60);
+    // Unused capacity older than the bucket's depth is gone; a pause allows no catching up.
+    const start = Math.max(this.nextAt, now - (burst - 1) * interval, this.pausedUntil);
+    this.nextAt = start + interval;
+    if (start > now) await this.clock.sleep(start - now);
   }
 
   /** Nobody starts before `untilMs` (epoch ms): the provider said so. */

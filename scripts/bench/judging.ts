@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { temporal } from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
 import { createJudgeActivities } from '../../activities/judges';
 import { judgingCoverage } from '../../activities/production';
@@ -93,6 +94,14 @@ async function main() {
     cpuByPid.set(worker.pid, s.cpuS);
     peakRssMb = Math.max(peakRssMb, s.peakRssMb);
   };
+  const workerPolling = async () => {
+    const { pollers } = await stack.client.workflowService.describeTaskQueue({
+      namespace: config.temporal.namespace,
+      taskQueue: { name: config.temporal.taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    return pollers.length > 0;
+  };
   const startWorker = () => {
     const out = fs.openSync(path.join(dataDir, 'logs', 'worker.log'), 'a');
     const prof = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
@@ -107,6 +116,11 @@ async function main() {
     const selection = { kind: 'all' as const, limit: opts.synopses };
     startWorker();
     const sampler = setInterval(sample, 500);
+    // The clock starts when the worker polls: its boot (TypeScript load, workflow bundle) is a fixed
+    // cost per process start, reported apart as worker_boot_cpu_s.
+    while (!(await workerPolling())) await new Promise((r) => setTimeout(r, 100));
+    sample();
+    const bootCpuS = cpuByPid.get(worker!.pid!) ?? 0;
     const kills: { atS: number; unpersisted: number }[] = [];
     const started = Date.now();
     const countJudgments = async () => (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from judgments where program_id = ${programId}`))[0].n;
@@ -170,6 +184,8 @@ async function main() {
       rate_limit_rpm: opts.rpm || null,
       utilization: opts.rpm ? Number((stats.requests / wallS / (opts.rpm / 60)).toFixed(3)) : null,
       worker_cpu_s_per_1k_requests: Number(((cpuS / stats.requests) * 1000).toFixed(3)),
+      worker_cpu_s_per_1k_requests_after_boot: Number((((cpuS - bootCpuS) / stats.requests) * 1000).toFixed(3)),
+      worker_boot_cpu_s: Number(bootCpuS.toFixed(2)),
       peak_rss_mb: Number(peakRssMb.toFixed(1)),
       max_history_events: maxHistory,
       duplicate_judgments: coverage.duplicate_judgments + coverage.duplicate_verdicts,
