@@ -125,8 +125,11 @@ export function createProductionBatchActivities({ db, config, logger }: Activity
         .insert(providerBatches)
         .values({ id: batch.batchId, runId: input.runKey, shard: input.shard, page: input.page, attempt: input.attempt, status: 'validating', inputFileId: batch.inputFileId, requestCount: lines.length })
         .onConflictDoNothing();
-      logger.info({ batch: batch.batchId, submission: key, requests: lines.length, recovered: Boolean(found) }, 'submitted judging batch');
-      return { batchId: batch.batchId, requests: lines.length };
+      // An attempt that outlived its timeout may have recorded its own batch first: that one is polled.
+      const [row] = await db.select({ id: providerBatches.id, requests: providerBatches.requestCount }).from(providerBatches).where(submission(input));
+      if (row.id !== batch.batchId) logger.warn({ batch: batch.batchId, recorded: row.id, submission: key }, 'a concurrent attempt recorded another batch for this submission; this one is not ingested');
+      else logger.info({ batch: batch.batchId, submission: key, requests: lines.length, recovered: Boolean(found) }, 'submitted judging batch');
+      return { batchId: row.id, requests: row.requests };
     },
 
     /** Where the provider's batches are (one small call per workflow poll). */
