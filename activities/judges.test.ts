@@ -2,6 +2,7 @@
  * The judge engine against real Postgres and the LLM simulator over HTTP, through the real openai
  * client. Numbers are printed so a run shows what was measured.
  */
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { and, eq, sql } from 'drizzle-orm';
 import { freePort } from '../platform/ports';
 import { judgeKey } from '../lib/prompts/judge';
@@ -11,7 +12,7 @@ import { itemVerdicts, judgePrompts, judgments, usageLedger } from '../schema/ta
 import { truthKey } from '../lib/sim/assess';
 import { createTestDatabase, testConfig, testDeps, type TestDatabase } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
-import { createJudgeActivities } from './judges';
+import { createJudgeActivities, type JudgeItemsResult } from './judges';
 import { promptHash } from './llm/prompt-hash';
 
 const PROGRAM = 'judge-test';
@@ -213,6 +214,60 @@ describe('faults never crash a run and never pass silently', () => {
       expect(js.every((j) => j.status === 'error' && j.verdict === null && /not valid JSON/.test(j.error ?? ''))).toBe(true);
     } finally {
       await broken.close();
+    }
+  });
+});
+
+describe('resuming a production page', () => {
+  test('a retried judgeItems resumes at its heartbeat and requests only what the killed attempt had not stored', async () => {
+    const fresh = await startSim({ latency: { medianMs: 5, p99Ms: 20 } });
+    try {
+      const acts = activitiesFor(fresh, { LLM_CONCURRENCY: '64' });
+      const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+      const model = 'resume-model';
+      const itemIds = world.itemIds.slice(0, 100); // 4 chunks of 25
+      const page = { programId: PROGRAM, runId: 'resume-run', itemIds, criteria: ['tone', 'factuality'], prompts, samples: 1, model };
+      // The killed attempt: chunks 0 and 2 finished, chunk 3 only its tone judgments, chunk 1 nothing.
+      await acts.judgeItems({ ...page, itemIds: itemIds.slice(0, 25) });
+      await acts.judgeItems({ ...page, itemIds: itemIds.slice(50, 75) });
+      await acts.judgeItems({ ...page, itemIds: itemIds.slice(75, 100), criteria: ['tone'] });
+      const before = fresh.stats().byKind;
+      expect(before.judge_verdict).toBe(50 * 5 + 25);
+
+      // Its last heartbeat named chunk 1 (the lowest unfinished one).
+      const env = new MockActivityEnvironment({ heartbeatDetails: { nextIndex: 25 } });
+      const beats: { nextIndex: number }[] = [];
+      env.on('heartbeat', (d: { nextIndex: number }) => beats.push(d));
+      const result: JudgeItemsResult = await env.run(() => acts.judgeItems(page));
+      const after = fresh.stats().byKind;
+      // Chunk 1: 5 judge units per item; chunk 3: the 4 factuality agents; one merge per item of both.
+      expect(after.judge_verdict - before.judge_verdict).toBe(25 * 5 + 25 * 4);
+      expect(after.rationale_merge - before.rationale_merge).toBe(50);
+      expect(result.llmRequests).toBe(25 * 5 + 25 * 4 + 50);
+      expect(result.judged).toBe(100);
+      for (const b of beats) expect(b.nextIndex % 25 === 0 && b.nextIndex >= 25).toBe(true);
+
+      // Every judgment exactly once, requested once; every verdict and merge ledger row once.
+      const [j] = await database.db.execute<{ n: number; keys: number }>(
+        sql`select count(*)::int as n, count(distinct (item_id, prompt_hash))::int as keys from ${judgments} where model = ${model}`,
+      );
+      expect(j).toEqual({ n: 500, keys: 500 });
+      expect(after.judge_verdict).toBe(500);
+      const [v] = await database.db.execute<{ n: number; missing: number }>(
+        sql`select count(*)::int as n, count(*) filter (where summary = '')::int as missing from ${itemVerdicts} where run_id = 'resume-run'`,
+      );
+      expect(v).toEqual({ n: 200, missing: 0 });
+      const [ledger] = await database.db.execute<{ merges: number; judges: number }>(
+        sql`select count(*) filter (where kind = 'merge' and request_key like 'merge:resume-run:%')::int as merges, count(*) filter (where kind = 'judge' and model = ${model})::int as judges from ${usageLedger}`,
+      );
+      expect(ledger).toEqual({ merges: 100, judges: 500 });
+
+      // A retry from the start finds everything stored: no request at all.
+      const again = await acts.judgeItems(page);
+      expect(again.llmRequests).toBe(0);
+      expect(fresh.stats().requests).toBe(after.judge_verdict + after.rationale_merge);
+    } finally {
+      await fresh.close();
     }
   });
 });
