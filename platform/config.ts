@@ -57,6 +57,7 @@ export const SETTINGS = [
   { env: 'GATEWAY_BODY_LIMIT_BYTES', schema: positiveInt, default: '262144', description: 'Largest event body the gateway accepts (larger ones get 413).' },
   { env: 'GATEWAY_MAX_IN_FLIGHT', schema: positiveInt, default: '512', description: 'Events the gateway processes at once; beyond it vendors get 429 with Retry-After.' },
   { env: 'GATEWAY_STATEMENTS_IN_FLIGHT', schema: positiveInt, default: '2', description: 'Statements the gateway runs at once to store completions; requests arriving meanwhile are stored together by the next one (one commit for many events).' },
+  { env: 'GATEWAY_POLL_INTERVAL_MS', schema: positiveInt, default: '60000', description: 'How often the gateway polls vendors that support it (Label Studio, whose webhooks are never retried) for answers whose webhook was lost.' },
   { env: 'GATEWAY_RECONCILE_INTERVAL_MS', schema: positiveInt, default: '5000', description: 'How often the reconciler re-signals stored vendor events whose signal did not go through.' },
   { env: 'VENDOR_SIM_ID', schema: z.string().min(1), default: 'sim-vendor', description: 'Vendor id the simulated vendor posts events as (the program spec\'s vendor id).' },
   { env: 'VENDOR_SIM_SECRET', schema: z.string().regex(/^whsec_/, 'expected a whsec_… secret'), description: 'Signing secret of the simulated vendor. Unset: the stack does not start the simulated vendor.' },
@@ -95,7 +96,7 @@ export interface Config {
     /** Raw JSON of LLM_PRICES (parsed and validated by activities/llm/pricing.ts). */
     prices?: string;
   };
-  gateway: { port: number; publicUrl: string; maxSkewSeconds: number; bodyLimitBytes: number; maxInFlight: number; statementsInFlight: number; reconcileIntervalMs: number };
+  gateway: { port: number; publicUrl: string; maxSkewSeconds: number; bodyLimitBytes: number; maxInFlight: number; statementsInFlight: number; pollIntervalMs: number; reconcileIntervalMs: number };
   vendorSim: { port: number; id: string; secret?: string; latencyMs: number };
   /** The raw environment, for libraries with their own conventions (@temporalio/envconfig). */
   env: Record<string, string | undefined>;
@@ -168,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       bodyLimitBytes: v.GATEWAY_BODY_LIMIT_BYTES,
       maxInFlight: v.GATEWAY_MAX_IN_FLIGHT,
       statementsInFlight: v.GATEWAY_STATEMENTS_IN_FLIGHT,
+      pollIntervalMs: v.GATEWAY_POLL_INTERVAL_MS,
       reconcileIntervalMs: v.GATEWAY_RECONCILE_INTERVAL_MS,
     },
     vendorSim: { port: v.VENDOR_SIM_PORT, id: v.VENDOR_SIM_ID, secret: v.VENDOR_SIM_SECRET, latencyMs: v.VENDOR_SIM_LATENCY_MS },

@@ -6,13 +6,15 @@
  *   pip install label-studio            # once (a Python venv is fine)
  *   LABEL_STUDIO_USERNAME=jf@example.com LABEL_STUDIO_PASSWORD=… \
  *   LABEL_STUDIO_USER_TOKEN=<40 hex chars> LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
+ *   SSRF_PROTECTION_ENABLED=false \            # lets it call the webhook capture server on loopback
  *     label-studio start --no-browser --port 8089
  *   npx tsx scripts/label-studio-check.ts --url http://127.0.0.1:8089 --token <the same token>
  *
  * It creates a project with one pass/fail <Choices> per criterion, registers a webhook to a local
  * capture server, dispatches tasks twice through the adapter (the second must import nothing),
  * lists users as raters, annotates a task through the API (Label Studio then calls the webhook),
- * translates the captured webhook, cancels a task, and writes every response to
+ * translates the captured webhook, polls (all, then after updating the annotation and skipping a
+ * task, only what changed since the cursor), cancels a task, and writes every response to
  * test/fixtures/label-studio/recorded.json.
  */
 import fs from 'node:fs';
@@ -35,7 +37,7 @@ const LABEL_CONFIG = `<View>
 async function main() {
   const opts = new Command().requiredOption('--url <url>').requiredOption('--token <token>').parse().opts<{ url: string; token: string }>();
   const base = opts.url.replace(/\/$/, '');
-  const api = async (method: string, p: string, body?: unknown) => {
+  const api = async (method: string, p: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${base}${p}`, {
       method,
       headers: { authorization: `Token ${opts.token}`, 'content-type': 'application/json' },
@@ -45,7 +47,7 @@ async function main() {
     if (!res.ok) throw new Error(`${method} ${p} → ${res.status}: ${text.slice(0, 500)}`);
     return text ? JSON.parse(text) : null;
   };
-  const recorded: Record<string, unknown> = { labelStudioVersion: await api('GET', '/api/version').catch(() => null) };
+  const recorded: Record<string, any> = { labelStudioVersion: await api('GET', '/api/version').catch(() => null) };
 
   // Capture server for Label Studio's webhook calls.
   const captured: { headers: http.IncomingHttpHeaders; body: unknown }[] = [];
@@ -95,9 +97,34 @@ async function main() {
         { from_name: 'clarity_explanation', to_name: 'text', type: 'textarea', value: { text: ['two stacked clauses'] } },
       ],
     });
-    for (let i = 0; i < 50 && !captured.length; i++) await new Promise((r) => setTimeout(r, 100));
-    recorded.webhookCalls = captured;
+    const webhooks = async (n: number) => {
+      for (let i = 0; i < 50 && captured.length < n; i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    await webhooks(1);
     recorded.translated = captured.length ? translateLabelStudioWebhook(captured[0].body) : null;
+
+    // The polling fallback: everything, then only what was saved after an update of the annotation.
+    recorded.pollAllResponse = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500&fields=all`);
+    const first = await adapter.poll!(null);
+    recorded.polledAll = first;
+    await new Promise((r) => setTimeout(r, 1100));
+    recorded.updatedAnnotation = await api('PATCH', `/api/annotations/${recorded.annotation.id}`, {
+      result: [
+        { from_name: 'tone', to_name: 'text', type: 'choices', value: { choices: ['pass'] } },
+        { from_name: 'clarity', to_name: 'text', type: 'choices', value: { choices: ['pass'] } },
+      ],
+    });
+    // A skipped task: Label Studio stores a cancelled annotation without a result.
+    const skipped = list.find((t) => t.data.judgeflow_task_id === 'check-batch:item-3:0:0')!;
+    recorded.skippedAnnotation = await api('POST', `/api/tasks/${skipped.id}/annotations`, { result: [], was_cancelled: true });
+    await webhooks(3);
+    recorded.webhookCalls = captured;
+    // The adapter's filter at the first cursor without its overlap: the untouched task 2 must drop out.
+    const since = new Date(Date.parse(first.cursor!)).toISOString();
+    const filter = { filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:updated_at', operator: 'greater', type: 'Datetime', value: since }] } };
+    recorded.pollSinceQuery = filter;
+    recorded.pollSinceResponse = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500&fields=all&query=${encodeURIComponent(JSON.stringify(filter))}`);
+    recorded.polledSince = await adapter.poll!(first.cursor);
 
     await adapter.cancel(['check-batch:item-2:0:0']);
     const after = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500`);
@@ -107,7 +134,7 @@ async function main() {
   }
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify(recorded, null, 2)}\n`);
-  console.log(JSON.stringify({ out: OUT, importedOnce: recorded.importedOnce, webhookCalls: captured.length, translated: recorded.translated, afterCancel: recorded.afterCancel }));
+  console.log(JSON.stringify({ out: OUT, importedOnce: recorded.importedOnce, webhookCalls: captured.length, translated: recorded.translated, polledAll: recorded.polledAll, polledSince: recorded.polledSince, afterCancel: recorded.afterCancel }));
 }
 
 main().catch((err) => {

@@ -13,14 +13,14 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type postgres from 'postgres';
 import { z } from 'zod';
 import { applyVendorEvent, unsignalledEvents, type RecordOutcome } from '../activities/human-tasks';
-import type { VendorRow } from '../activities/vendors/adapter';
+import { createVendorAdapter, type VendorRow } from '../activities/vendors/adapter';
 import { translateLabelStudioWebhook } from '../activities/vendors/label-studio';
 import { SignatureError, verifySignature } from '../activities/vendors/signing';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Db } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
 import { connectClient, temporalTarget } from '../platform/temporal';
-import { vendorEvents, vendors } from '../schema/tables';
+import { tasks, vendorEvents, vendors } from '../schema/tables';
 import { vendorEventSchema, type VendorEvent, type VendorEventSignal } from '../schema/vendor-events';
 import { vendorEventsSignal } from '../workflows/human-tasks';
 import { CompletionBatcher } from './gateway-completions';
@@ -116,6 +116,8 @@ export interface Gateway {
   app: FastifyInstance;
   /** Sends the coalesced signals now and waits for them (tests, shutdown). */
   flushSignals(): Promise<void>;
+  /** One round of the polling fallback (see `startPolling`); returns vendors polled, events newly stored. */
+  pollVendors(): Promise<{ polled: number; stored: number }>;
 }
 
 export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
@@ -165,24 +167,25 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     reply.raw.once('close', () => inFlight--);
   });
 
-  /** Stores and applies one authenticated event; returns what the vendor is answered. */
-  const receive = async (row: VendorRow, deliveryId: string, parse: () => VendorEvent, reply: FastifyReply) => {
+  /**
+   * Stores and applies one authenticated, schema-valid event (the durable inbox) and queues the
+   * signal; returns the answer: the original one for a delivery id already stored.
+   */
+  const store = async (row: VendorRow, deliveryId: string, event: VendorEvent): Promise<{ status: number; body: unknown; duplicate: boolean }> => {
     const stored = async () => {
       const [prior] = await db
         .select({ status: vendorEvents.responseStatus, body: vendorEvents.responseBody })
         .from(vendorEvents)
         .where(and(eq(vendorEvents.vendorId, row.id), eq(vendorEvents.deliveryId, deliveryId)));
-      return prior;
+      return { ...prior, duplicate: true };
     };
-    const duplicate = (prior: { status: number; body: unknown }) => reply.code(prior.status).header('x-judgeflow-duplicate', 'true').send(prior.body);
-    const event = parse();
     const raced = Symbol('raced');
     // The common case first, with no lookup: a duplicate changes nothing there and comes back null.
     const fast = event.type === 'task.completed' ? await completions.apply(row, deliveryId, event) : null;
     let outcome: (RecordOutcome & { eventId?: number }) | null = fast && { ...fast, disposition: 'applied' };
     if (!outcome) {
       const prior = await stored();
-      if (prior) return duplicate(prior);
+      if (prior.status !== undefined) return prior;
     }
     try {
       outcome ??= await db.transaction(async (tx) => {
@@ -209,13 +212,57 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       });
     } catch (err) {
       if (err !== raced) throw err;
-      return duplicate(await stored());
+      return stored();
     }
-    reply.code(outcome.status).send(outcome.body);
     if (outcome.disposition === 'applied' && outcome.eventId !== undefined && outcome.batchId)
       signals?.add(outcome.batchId, { eventId: outcome.eventId, taskId: event.taskId, type: event.type });
-    return reply;
+    return { status: outcome.status, body: outcome.body, duplicate: false };
   };
+
+  /** Parses, stores and answers one authenticated delivery. */
+  const receive = async (row: VendorRow, deliveryId: string, parse: () => VendorEvent, reply: FastifyReply) => {
+    const answer = await store(row, deliveryId, parse());
+    if (answer.duplicate) reply.header('x-judgeflow-duplicate', 'true');
+    return reply.code(answer.status).send(answer.body);
+  };
+
+  /**
+   * One round of the polling fallback: every vendor with open tasks whose adapter can poll is
+   * asked for answers saved since its cursor, and each is stored exactly like its webhook delivery
+   * (same delivery id: an answer that came both ways is one event). Cursors live in memory: after
+   * a restart the first round re-reads everything, which the inbox absorbs as duplicates.
+   */
+  const pollVendors = async (): Promise<{ polled: number; stored: number }> => {
+    const rows = await db
+      .select()
+      .from(vendors)
+      .where(sql`exists (select 1 from ${tasks} where ${tasks.vendorId} = ${vendors.id} and ${tasks.status} in ('pending', 'dispatched'))`);
+    let polled = 0;
+    let storedNow = 0;
+    for (const row of rows) {
+      try {
+        const adapter = createVendorAdapter(row, config.env);
+        if (!adapter.poll) continue;
+        const { events, cursor } = await adapter.poll(pollCursors.get(row.id) ?? null);
+        polled++;
+        for (const e of events) {
+          const parsed = vendorEventSchema.safeParse(e.event);
+          if (!parsed.success) {
+            logger.warn({ vendorId: row.id, deliveryId: e.deliveryId, issues: parsed.error.issues }, 'polled answer does not match the event schema; skipped');
+            continue;
+          }
+          const answer = await store(row, e.deliveryId, parsed.data);
+          if (!answer.duplicate) storedNow++;
+        }
+        pollCursors.set(row.id, cursor);
+      } catch (err) {
+        logger.warn({ err, vendorId: row.id }, 'polling the vendor failed; the next round retries');
+      }
+    }
+    if (storedNow) logger.info({ stored: storedNow }, 'polling stored answers whose webhook had not arrived');
+    return { polled, stored: storedNow };
+  };
+  const pollCursors = new Map<string, string | null>();
 
   const vendorParams = z.object({ vendorId: z.string().min(1).max(100) });
 
@@ -263,7 +310,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   app.get('/openapi.json', async () => OPENAPI);
   app.addHook('onClose', async () => signals?.flush());
-  return { app, flushSignals: async () => signals?.flush() };
+  return { app, flushSignals: async () => signals?.flush(), pollVendors };
 }
 
 function parseEvent(raw: string): VendorEvent {
@@ -312,11 +359,11 @@ export async function reconcileOnce(db: Db, client: Client, logger: Logger, opts
   return delivered;
 }
 
-/** Runs the reconciler every `intervalMs` until stopped. */
-export function startReconciler(db: Db, client: Client, logger: Logger, intervalMs: number, graceMs = 2_000): { stop(): Promise<void> } {
+/** Runs `round` every `intervalMs`, one round at a time, until stopped. */
+function every(intervalMs: number, round: () => Promise<unknown>, logger: Logger, what: string): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() => reconcileOnce(db, client, logger, { graceMs })).catch((err: unknown) => logger.warn({ err }, 'reconciler round failed'));
+    running = running.then(round).catch((err: unknown) => logger.warn({ err }, `${what} round failed`));
   }, intervalMs);
   return {
     stop: async () => {
@@ -326,14 +373,21 @@ export function startReconciler(db: Db, client: Client, logger: Logger, interval
   };
 }
 
+/** Runs the reconciler every `intervalMs` until stopped. */
+export function startReconciler(db: Db, client: Client, logger: Logger, intervalMs: number, graceMs = 2_000): { stop(): Promise<void> } {
+  return every(intervalMs, () => reconcileOnce(db, client, logger, { graceMs }), logger, 'reconciler');
+}
+
 /** `judgeflow gateway`: the gateway and its reconciler, until SIGINT/SIGTERM. */
 export async function runGateway(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger('gateway', config.logLevel);
   if (!config.database.url) throw new Error('The gateway needs DATABASE_URL (the stack sets it for the processes it starts).');
   const database = await connectDatabase(config.database.url, { max: 20 });
   const client = await connectClient(temporalTarget(config));
-  const { app } = await buildGateway({ db: database.db, config, logger, client });
+  const { app, pollVendors } = await buildGateway({ db: database.db, config, logger, client });
   const reconciler = startReconciler(database.db, client, logger, config.gateway.reconcileIntervalMs);
+  // Vendors whose webhooks are never retried (Label Studio) are polled, so a lost webhook is found.
+  const poller = every(config.gateway.pollIntervalMs, pollVendors, logger, 'vendor polling');
   await app.listen({ port: config.gateway.port, host: '0.0.0.0' });
   logger.info({ port: config.gateway.port }, 'gateway listening');
   await new Promise<void>((resolve) => {
@@ -342,6 +396,7 @@ export async function runGateway(config: Config = loadConfig()): Promise<void> {
     process.once('SIGTERM', stop);
     exitWithParent(stop);
   });
+  await poller.stop();
   await app.close();
   await reconciler.stop();
   await client.connection.close();
