@@ -15,16 +15,18 @@ import { checkProgramPrerequisites, registerProgram } from '../activities/progra
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Database } from '../platform/db';
 import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
-import { approveGateUpdate, programStatusQuery, publishGuidelinesUpdate, type ProgramStatus } from '../workflows/messages';
+import { approveGateUpdate, publishGuidelinesUpdate, type ProgramStatus } from '../workflows/messages';
 import { programWorkflow } from '../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
-import { formatStatus, programWorkflowId } from './commands/program';
+import { formatStatus, programStatus, programWorkflowId } from './commands/program';
 import { BIN, startStack, waitForShutdownSignal, type Stack } from './stack';
 
 export interface DemoOptions {
   keep: boolean;
   shows: number;
   seed: number;
+  /** Also write the summary to this file as JSON. */
+  summaryJson?: string;
 }
 
 const EXAMPLE = path.resolve(__dirname, '../examples/demo-program.yaml');
@@ -59,7 +61,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       if (!status) return;
       await waitForFixLoops(database, spec.id);
       console.log(`\n${formatStatus(status)}`);
-      await printSummary(database, spec, status, stack, started);
+      const summary = await collectSummary(database, spec, status, stack, started);
+      printSummary(summary);
+      if (opts.summaryJson) fs.writeFileSync(opts.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
+      if (summary.status !== 'completed') throw new Error(`the program ended ${summary.status}, not completed`);
       step('validating judge scores against simulated member behaviour, and writing the report');
       cli(['validate', 'behavior', '--program', spec.id, '--metrics', catalog.replace(/\.jsonl$/, '.behavior.jsonl')], stack.env);
       const report = path.join(config.dataDir, `report-${spec.id}.html`);
@@ -142,7 +147,7 @@ async function steerUntilDone(client: Client, spec: ProgramSpec): Promise<Progra
   let lastLine = '';
   const handledGates = new Set<string>();
   for (;;) {
-    const s = await handle.query(programStatusQuery).catch((err: Error) => {
+    const s = await programStatus(client, spec.id).catch((err: Error) => {
       if (/starting/.test(err.message)) return null;
       throw err;
     });
@@ -187,30 +192,69 @@ async function waitForFixLoops(database: Database, programId: string, timeoutMs 
   }
 }
 
-async function printSummary(database: Database, spec: ProgramSpec, status: ProgramStatus, stack: Stack, started: number) {
+/** What the demo did, as data: printed for people, written as JSON with `--summary-json` for scripts and the demo test. */
+export interface DemoSummary {
+  programId: string;
+  status: string;
+  roundsToTarget: number | null;
+  calibrationRounds: number;
+  goldenSet: ProgramStatus['goldenSet'];
+  judgeTestAccuracy: Record<string, number | null>;
+  passRates: { criterion: string; passRate: number; items: number }[];
+  production: { judged: number; total: number } | null;
+  fixCycles: Record<string, number>;
+  costUsd: Record<string, number>;
+  spendUsd: number;
+  budgetUsd: number;
+  workflows: number;
+  largestHistory: { workflowId: string; events: number } | null;
+  wallSeconds: number;
+  uiUrl: string;
+}
+
+async function collectSummary(database: Database, spec: ProgramSpec, status: ProgramStatus, stack: Stack, started: number): Promise<DemoSummary> {
   const q = async <T>(query: ReturnType<typeof sql>) => (await database.db.execute(query)) as unknown as T[];
   const calibration = status.rounds.filter((r) => r.phase === 'calibration');
-  const reached = calibration.find((r) => r.allMeetTarget);
   const passRates = await q<{ criterion: string; pass_rate: number; n: number }>(sql`
     select criterion, avg(verdict)::float as pass_rate, count(*)::int as n from item_verdicts
     where program_id = ${spec.id} group by criterion order by criterion`);
-  const fixes = await q<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${spec.id} group by status`);
+  const fixes = await q<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${spec.id} group by status order by status`);
   const cost = await q<{ kind: string; usd: number }>(sql`select kind, sum(cost_usd)::float as usd from usage_ledger where program_id = ${spec.id} group by kind order by kind`);
-  const ui = `${stack.config.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows`;
-  const histories = await historySizes(stack.client, spec.id);
-  const largest = histories.sort((a, b) => b.events - a.events)[0];
+  const histories = (await historySizes(stack.client, spec.id)).sort((a, b) => b.events - a.events);
+  return {
+    programId: spec.id,
+    status: status.status,
+    roundsToTarget: calibration.find((r) => r.allMeetTarget)?.round ?? null,
+    calibrationRounds: calibration.length,
+    goldenSet: status.goldenSet,
+    judgeTestAccuracy: Object.fromEntries(status.judges.map((j) => [j.criterion, j.testAccuracy])),
+    passRates: passRates.map((r) => ({ criterion: r.criterion, passRate: r.pass_rate, items: r.n })),
+    production: status.production ? { judged: status.production.judged, total: status.production.total } : null,
+    fixCycles: Object.fromEntries(fixes.map((f) => [f.status, f.n])),
+    costUsd: Object.fromEntries(cost.map((c) => [c.kind, c.usd])),
+    spendUsd: status.spendUsd,
+    budgetUsd: status.budgetUsd,
+    workflows: histories.length,
+    largestHistory: histories[0] ?? null,
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    uiUrl: `${stack.config.temporal.uiUrl}/namespaces/${stack.config.temporal.namespace}/workflows`,
+  };
+}
+
+function printSummary(s: DemoSummary) {
+  const money = (usd: number) => `$${usd.toFixed(2)}`;
   console.log(`
 ══ judgeflow demo summary (simulated world) ══
-rounds to target      ${reached ? `${reached.round} calibration round(s)` : `not reached in ${calibration.length} rounds`}
-golden set            ${status.goldenSet ? `${status.goldenSet.items} items (dev ${status.goldenSet.dev}, test ${status.goldenSet.test}, reviewed ${status.goldenSet.reviewed})` : '—'}
-judge accuracy (test) ${status.judges.map((j) => `${j.criterion} ${pct(j.testAccuracy)}`).join(' · ') || '—'}
-pass rates            ${passRates.map((r) => `${r.criterion} ${pct(r.pass_rate)} of ${r.n}`).join(' · ') || '—'}
-fix loop              ${fixes.map((f) => `${f.status} ${f.n}`).join(' · ') || 'no fix cycles'}
-cost                  ${cost.map((c) => `${c.kind} $${c.usd.toFixed(2)}`).join(' · ') || '$0'} (total $${status.spendUsd.toFixed(2)} of $${status.budgetUsd})
-workflows             ${histories.length}, largest history ${largest ? `${largest.events} events (${largest.workflowId})` : '—'}
-wall time             ${((Date.now() - started) / 1000).toFixed(0)} s
-Temporal UI           ${ui}/${encodeURIComponent(programWorkflowId(spec.id))}
-                      ${ui}?query=${encodeURIComponent(`JudgeflowProgram="${spec.id}"`)}`);
+rounds to target      ${s.roundsToTarget ? `${s.roundsToTarget} calibration round(s)` : `not reached in ${s.calibrationRounds} rounds`}
+golden set            ${s.goldenSet ? `${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}, reviewed ${s.goldenSet.reviewed})` : '—'}
+judge accuracy (test) ${Object.entries(s.judgeTestAccuracy).map(([c, a]) => `${c} ${pct(a)}`).join(' · ') || '—'}
+pass rates            ${s.passRates.map((r) => `${r.criterion} ${pct(r.passRate)} of ${r.items}`).join(' · ') || '—'}
+fix loop              ${Object.entries(s.fixCycles).map(([status, n]) => `${status} ${n}`).join(' · ') || 'no fix cycles'}
+cost                  ${Object.entries(s.costUsd).map(([kind, usd]) => `${kind} ${money(usd)}`).join(' · ') || '$0'} (total ${money(s.spendUsd)} of $${s.budgetUsd})
+workflows             ${s.workflows}, largest history ${s.largestHistory ? `${s.largestHistory.events} events (${s.largestHistory.workflowId})` : '—'}
+wall time             ${s.wallSeconds} s
+Temporal UI           ${s.uiUrl}/${encodeURIComponent(programWorkflowId(s.programId))}
+                      ${s.uiUrl}?query=${encodeURIComponent(`JudgeflowProgram="${s.programId}"`)}`);
 }
 
 /** Every workflow of the program (ids start with program/<id>) and its history length. */

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { freePort } from '../platform/ports';
+import { isolatedStackEnv } from '../scripts/isolated-stack';
 
 const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 
@@ -59,20 +60,7 @@ describe('judgeflow stack up', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-stack-'));
-    env = {
-      JUDGEFLOW_DATA_DIR: dataDir,
-      TEMPORAL_DEV_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      LLM_SIM_PORT: String(await freePort()),
-      GATEWAY_PORT: String(await freePort()),
-      VENDOR_SIM_PORT: String(await freePort()),
-      TEMPORAL_ADDRESS: '',
-      DATABASE_URL: '',
-      OPENAI_API_KEY: '',
-      OPENAI_BASE_URL: '',
-      LOG_LEVEL: 'warn',
-    };
+    env = await isolatedStackEnv(dataDir);
   });
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../platform/ports';
+import { isolatedStackEnv } from '../isolated-stack';
 
 export const BENCH_OUT = path.resolve('bench-results');
 
@@ -12,13 +12,6 @@ export async function useIsolatedStack(name: string, extra: Record<string, strin
   const dataDir = path.join(BENCH_OUT, `${name}-stack`);
   fs.rmSync(dataDir, { recursive: true, force: true });
   fs.mkdirSync(BENCH_OUT, { recursive: true });
-  Object.assign(process.env, {
-    JUDGEFLOW_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_PG_PORT: String(await freePort()),
-    ...extra,
-  });
+  Object.assign(process.env, await isolatedStackEnv(dataDir), extra);
   return dataDir;
 }

@@ -25,6 +25,7 @@ import {
   type ProgramStatus,
   type SteeringResult,
 } from '../../workflows/messages';
+import { productionStatusQuery, productionWorkflowId } from '../../workflows/production';
 import { programWorkflow } from '../../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../../workflows/search-attributes';
 import { CliError, withContext } from './context';
@@ -68,12 +69,28 @@ async function steer<Req extends { requestId: string; actor: string }>(
 }
 
 export async function programStatus(client: Client, programId: string): Promise<ProgramStatus> {
+  let status: ProgramStatus;
   try {
-    return await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
+    status = await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no program "${programId}" (see \`judgeflow program list\`)`);
     throw err;
   }
+  return withLiveProduction(client, status);
+}
+
+/**
+ * A running production phase reports its progress to the program only when it ends (a signal per
+ * shard would grow the program's history with the catalog); the live figures come from the run's
+ * own query, asked here, on the client side.
+ */
+async function withLiveProduction(client: Client, status: ProgramStatus): Promise<ProgramStatus> {
+  if (status.phase !== 'production' || !status.production || status.status === 'completed') return status;
+  const live = await client.workflow
+    .getHandle(productionWorkflowId(status.programId, status.production.runId))
+    .query(productionStatusQuery)
+    .catch(() => null); // not started yet, or just finished: the program's own figures stand
+  return live ? { ...status, production: { ...status.production, judged: live.judged, total: live.total, failing: live.failing } } : status;
 }
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);

@@ -1,0 +1,53 @@
+/**
+ * `judgeflow demo` as a new user runs it, on a private embedded stack: every phase end to end on the
+ * demo-size world (1,000 shows, production over 1,000 synopses, fix loops), exit 0, spend within the
+ * budget, and no workflow history anywhere near Temporal's limits (51,200 events; we hold < 10,000).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DemoSummary } from '../scripts/demo';
+import { isolatedStackEnv } from '../scripts/isolated-stack';
+
+const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
+// About 8 minutes on an idle 2-core machine; CI runs it beside other test files.
+const DEMO_TIMEOUT_MS = 30 * 60_000;
+
+let dataDir: string;
+beforeAll(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-demo-'));
+});
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+test(
+  'the demo runs the program end to end and keeps every history under 10,000 events',
+  async () => {
+    const summaryFile = path.join(dataDir, 'summary.json');
+    const logFile = path.join(dataDir, 'demo.log');
+    const log = fs.openSync(logFile, 'w');
+    const child = spawn(process.execPath, [BIN, 'demo', '--summary-json', summaryFile], { env: { ...process.env, ...(await isolatedStackEnv(dataDir)) }, stdio: ['ignore', log, log] });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    fs.closeSync(log);
+    const output = fs.readFileSync(logFile, 'utf8');
+    if (code !== 0) throw new Error(`judgeflow demo exited ${code}:\n${output.slice(-6000)}`);
+
+    const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as DemoSummary;
+    expect(summary.status).toBe('completed');
+    expect(summary.roundsToTarget).not.toBeNull();
+    expect(summary.goldenSet?.items).toBe(200);
+    expect(Object.keys(summary.judgeTestAccuracy).sort()).toEqual(['clarity', 'factuality', 'precision', 'tone']);
+    expect(summary.production).toEqual({ judged: 1000, total: 1000 });
+    expect(Object.values(summary.fixCycles).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(summary.spendUsd).toBeLessThanOrEqual(summary.budgetUsd);
+    // Hundreds of workflows (rounds, rating batches, shards, fix loops), none with a large history.
+    expect(summary.workflows).toBeGreaterThan(500);
+    expect(summary.largestHistory!.events).toBeGreaterThan(0);
+    expect(summary.largestHistory!.events).toBeLessThan(10_000);
+    expect(output).toContain('══ judgeflow demo summary (simulated world) ══');
+    // The PM's status during production shows the run's live progress, not only its end.
+    expect(output).toMatch(/\[production\] running .* judged [1-9]\d{0,2}\/1000\n/);
+    expect(fs.existsSync(path.join(dataDir, `report-${summary.programId}.html`))).toBe(true);
+  },
+  DEMO_TIMEOUT_MS,
+);
