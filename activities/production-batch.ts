@@ -11,7 +11,7 @@ import type { Db } from '../platform/db';
 import { providerBatches, type judgments } from '../schema/tables';
 import type { ActivityDeps } from './deps';
 import { judgeRequest, judgmentKey, judgmentRow, loadItems, resolvePlans, sampleKey, storeJudgments, storedSamples, type ItemRow, type JudgeAnswer, type JudgeUnit, type LedgerEntry } from './judges';
-import { batchResults, batchStatus, findBatch, submitBatch, type BatchState } from './llm/batch';
+import { batchResults, batchStatus, cancelBatch, findBatch, submitBatch, type BatchState } from './llm/batch';
 import { addUsage, chatParams, emptyUsage, parseAnswer } from './llm/call';
 import { createLlmClient, type LlmClient } from './llm/client';
 import { priceTable, type ModelPrice } from './llm/pricing';
@@ -130,6 +130,18 @@ export function createProductionBatchActivities({ db, config, logger }: Activity
       if (row.id !== batch.batchId) logger.warn({ batch: batch.batchId, recorded: row.id, submission: key }, 'a concurrent attempt recorded another batch for this submission; this one is not ingested');
       else logger.info({ batch: batch.batchId, submission: key, requests: lines.length, recovered: Boolean(found) }, 'submitted judging batch');
       return { batchId: row.id, requests: row.requests };
+    },
+
+    /**
+     * A cancelled run stops paying for lines its open batches have not run yet. Lines the provider
+     * already ran are billed and lost with the batch (it is never ingested): the record says so.
+     */
+    async cancelProviderBatches(input: { batchIds: string[] }): Promise<void> {
+      for (const batchId of input.batchIds) {
+        const status = await cancelBatch(llm(), batchId);
+        await db.update(providerBatches).set({ status }).where(and(eq(providerBatches.id, batchId), isNull(providerBatches.ingestedAt)));
+        logger.info({ batch: batchId, status }, 'cancelled judging batch with its run');
+      }
     },
 
     /** Where the provider's batches are (one small call per workflow poll). */

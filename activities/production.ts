@@ -78,7 +78,7 @@ export function createProductionActivities({ db }: ActivityDeps) {
     },
 
     /** Absolute progress values, so a retry or a replay writes the same row. */
-    async updateProductionRun(input: { runKey: string; judged: number; failed: number; status?: 'running' | 'completed' | 'failed' }): Promise<void> {
+    async updateProductionRun(input: { runKey: string; judged: number; failed: number; status?: 'running' | 'completed' | 'failed' | 'cancelled' }): Promise<void> {
       await db
         .update(productionRuns)
         .set({

@@ -204,3 +204,29 @@ test('a retried submit finds the batch it created; a re-ingest writes nothing; b
   await expect(acts.submitJudgingBatch({ ...page, attempt: 3, prompts: { tone: 'no-such-prompt' } })).rejects.toThrow(/unknown judge prompt/);
   await expect(acts.ingestJudgingBatch({ ...ingest, batchId: 'batch_missing' })).rejects.toThrow(/404|not found/i);
 });
+
+test('cancelling a batch-mode run cancels its open batches at the provider', async () => {
+  // Batches that stay in validating for a minute of real time: still open when the run is cancelled.
+  const { sim, deps } = await simulator({ validatingMs: 60_000 });
+  const input = { ...runInput('batch-cancel', 'gpt-4.1-nano'), maxConcurrentShards: 1 };
+  const taskQueue = uniqueTaskQueue('production-batch');
+  const handle = await env.client.workflow.start(productionWorkflow, { workflowId: productionWorkflowId(PROGRAM, input.runId), taskQueue, args: [input] });
+  const worker = await timeSkippingWorker(env, taskQueue, deps);
+  const outcome = await worker.runUntil(async () => {
+    // Not awaiting the result until the batches are submitted, so no time is skipped before then.
+    while ((await database.sql`select id from provider_batches where run_id = ${`${PROGRAM}/batch-cancel`}`).length < 2) await new Promise((r) => setTimeout(r, 50));
+    await handle.cancel();
+    return handle.result().then(
+      () => 'completed',
+      (err: Error) => (err.cause as Error | undefined)?.name ?? err.name,
+    );
+  });
+  expect(outcome).toBe('CancelledFailure');
+  const recorded = await database.sql<{ id: string; status: string }[]>`select id, status from provider_batches where run_id = ${`${PROGRAM}/batch-cancel`} order by id`;
+  expect(recorded.map((b) => b.status)).toEqual(['cancelling', 'cancelling']);
+  for (const b of recorded) {
+    const atProvider = await fetch(`${sim.url}/batches/${b.id}`).then((r) => r.json() as Promise<{ status: string }>);
+    expect(['cancelling', 'cancelled']).toContain(atProvider.status);
+  }
+  expect(sim.stats().batches.completed).toBe(0);
+});

@@ -7,11 +7,13 @@
  * writer fix loop (`program/<slug>/fix/<itemId>`, abandoned on close so it outlives the run).
  */
 import {
+  CancellationScope,
   ParentClosePolicy,
   condition,
   continueAsNew,
   defineQuery,
   executeChild,
+  isCancellation,
   proxyActivities,
   setHandler,
   sleep,
@@ -139,43 +141,62 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
   setHandler(productionStatusQuery, () => ({ ...progress }));
 
   const limit = 'limit' in input.itemSelection ? input.itemSelection.limit : undefined;
-  const running = new Set<number>();
+  const running = new Map<number, Promise<void>>();
+  let shardFailure: unknown;
   let startedHere = 0;
   let exhausted = false;
   const { runId: _r, itemSelection, maxConcurrentShards: _m, shardSize: _s, ...common } = input;
 
-  while (true) {
-    while (!exhausted && running.size < maxRunning && startedHere < SHARDS_PER_EXECUTION) {
-      const size = limit === undefined ? shardSize : Math.min(shardSize, limit - state.assigned);
-      const range = size > 0 ? await acts.nextShard({ selection: itemSelection, after: state.after, size }) : null;
-      if (!range) {
-        exhausted = true;
-        break;
-      }
-      state.after = range.through;
-      state.assigned += range.count;
-      const index = ++state.shardIndex;
-      startedHere++;
-      running.add(index);
-      progress.shardsRunning = running.size;
-      void executeChild(productionShardWorkflow, {
-        workflowId: `${productionWorkflowId(input.programId, input.runId)}/shard-${index}`,
-        staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
-        args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index }],
-      }).then((r) => {
-        running.delete(index);
+  try {
+    while (true) {
+      while (!exhausted && running.size < maxRunning && startedHere < SHARDS_PER_EXECUTION) {
+        const size = limit === undefined ? shardSize : Math.min(shardSize, limit - state.assigned);
+        const range = size > 0 ? await acts.nextShard({ selection: itemSelection, after: state.after, size }) : null;
+        if (!range) {
+          exhausted = true;
+          break;
+        }
+        state.after = range.through;
+        state.assigned += range.count;
+        const index = ++state.shardIndex;
+        startedHere++;
+        const shard = executeChild(productionShardWorkflow, {
+          workflowId: `${productionWorkflowId(input.programId, input.runId)}/shard-${index}`,
+          staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
+          args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index }],
+        }).then(
+          (r) => {
+            running.delete(index);
+            progress.shardsRunning = running.size;
+            progress.shardsDone++;
+            progress.judged += r.judged;
+            progress.errors += r.errors;
+            progress.failing += r.failing;
+            progress.fixLoopsStarted += r.fixLoopsStarted;
+          },
+          (err: unknown) => {
+            running.delete(index);
+            progress.shardsRunning = running.size;
+            shardFailure ??= err;
+          },
+        );
+        running.set(index, shard);
         progress.shardsRunning = running.size;
-        progress.shardsDone++;
-        progress.judged += r.judged;
-        progress.errors += r.errors;
-        progress.failing += r.failing;
-        progress.fixLoopsStarted += r.fixLoopsStarted;
-      });
+      }
+      if (running.size === 0) break;
+      const before = progress.shardsDone;
+      await condition(() => progress.shardsDone > before || shardFailure !== undefined);
+      if (shardFailure !== undefined) throw shardFailure;
+      await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors });
     }
-    if (running.size === 0) break;
-    const before = progress.shardsDone;
-    await condition(() => progress.shardsDone > before);
-    await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors });
+  } catch (err) {
+    // Cancelled (or a shard failed): the shards still running are cancelled with the run; wait for
+    // them to stop (a batch shard cancels its provider batches), since closing first would terminate them.
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.all(running.values());
+      await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors, status: isCancellation(err) ? 'cancelled' : 'failed' });
+    });
+    throw err;
   }
 
   if (!exhausted) {
@@ -246,26 +267,36 @@ async function judgeByBatch(input: ShardInput): Promise<string[][]> {
     const { batchId } = await batches.submitJudgingBatch({ ...pageInput(page), attempt });
     if (batchId) open.push({ page, attempt, batchId });
   };
-  await Promise.all(pages.map((_, page) => submit(page, 1)));
-  let wait = settings.pollFirstSeconds;
-  while (open.length) {
-    await sleep(wait * 1000);
-    wait = Math.min(wait * 2, settings.pollMaxSeconds);
-    const states = await batches.providerBatchStatus({ batchIds: open.map((o) => o.batchId) });
-    const finished = open.filter((_, k) => states[k].done);
-    if (!finished.length) continue;
-    open = open.filter((_, k) => !states[k].done);
-    const before = open.length;
-    await Promise.all(
-      finished.map(async (o) => {
-        const { missing } = await batches.ingestJudgingBatch({ ...pageInput(o.page), attempt: o.attempt, batchId: o.batchId });
-        if (missing > 0 && o.attempt < settings.submissions) await submit(o.page, o.attempt + 1);
-      }),
-    );
-    // A resubmitted batch is new: poll it from the first wait again.
-    if (open.length > before) wait = settings.pollFirstSeconds;
+  try {
+    await Promise.all(pages.map((_, page) => submit(page, 1)));
+    await pollUntilIngested();
+  } catch (err) {
+    // A cancelled run stops its open batches at the provider, so nobody pays for lines not yet run.
+    if (isCancellation(err) && open.length) await CancellationScope.nonCancellable(() => batches.cancelProviderBatches({ batchIds: open.map((o) => o.batchId) }));
+    throw err;
   }
   return pages;
+
+  async function pollUntilIngested() {
+    let wait = settings.pollFirstSeconds;
+    while (open.length) {
+      await sleep(wait * 1000);
+      wait = Math.min(wait * 2, settings.pollMaxSeconds);
+      const states = await batches.providerBatchStatus({ batchIds: open.map((o) => o.batchId) });
+      const finished = open.filter((_, k) => states[k].done);
+      if (!finished.length) continue;
+      open = open.filter((_, k) => !states[k].done);
+      const before = open.length;
+      await Promise.all(
+        finished.map(async (o) => {
+          const { missing } = await batches.ingestJudgingBatch({ ...pageInput(o.page), attempt: o.attempt, batchId: o.batchId });
+          if (missing > 0 && o.attempt < settings.submissions) await submit(o.page, o.attempt + 1);
+        }),
+      );
+      // A resubmitted batch is new: poll it from the first wait again.
+      if (open.length > before) wait = settings.pollFirstSeconds;
+    }
+  }
 }
 
 async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: string[]): Promise<boolean> {

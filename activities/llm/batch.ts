@@ -55,6 +55,13 @@ export async function batchStatus(llm: LlmClient, batchId: string): Promise<Batc
   };
 }
 
+/** Asks the provider to stop a batch; one already finished stays as it is. Returns its state. */
+export async function cancelBatch(llm: LlmClient, batchId: string): Promise<BatchState> {
+  const current = await batchStatus(llm, batchId);
+  if (current.done || current.status === 'cancelling') return current.status;
+  return (await llm.openai.batches.cancel(batchId)).status as BatchState;
+}
+
 /** Every line of a finished batch's output and error files; a non-200 line is a failure with its reason. */
 export async function batchResults(llm: LlmClient, status: Pick<BatchStatus, 'outputFileId' | 'errorFileId'>): Promise<BatchResultLine[]> {
   const results: BatchResultLine[] = [];
