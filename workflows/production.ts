@@ -40,7 +40,7 @@ export interface ProductionInput {
   fixLoop: boolean;
   maxFixAttempts: number;
   writerVendorId?: string;
-  /** Items per shard workflow (default 1000). */
+  /** Items per shard workflow (default: defaultShardSize). */
   shardSize?: number;
   /** Items per judging activity (default 250). */
   batchSize?: number;
@@ -115,11 +115,17 @@ const batches = proxyActivities<ReturnType<typeof createProductionBatchActivitie
 /** A new execution after this many shards keeps the run's history bounded. */
 export const SHARDS_PER_EXECUTION = 50;
 
+/**
+ * About four shards per slot, 25 to 1,000 items each: every slot stays busy and progress (counted
+ * per finished shard) moves in steps of a few percent on a small run, while a catalog of hundreds
+ * of thousands still takes few shards and continue-as-news.
+ */
+export const defaultShardSize = (total: number, maxConcurrentShards: number) => Math.min(1000, Math.max(25, Math.ceil(total / (maxConcurrentShards * 4))));
+
 export const productionWorkflowId = (programId: string, runId: string) => `program/${programId}/production/${runId}`;
 
 export async function productionWorkflow(input: ProductionInput, cursor?: ProductionCursor): Promise<ProductionSummary> {
   const runKey = `${input.programId}/${input.runId}`;
-  const shardSize = input.shardSize ?? 1000;
   const maxRunning = input.maxConcurrentShards ?? 8;
   if (!cursor) {
     const { total } = await acts.startProductionRun({
@@ -138,6 +144,7 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
   }
   const state = cursor;
   const progress = state.progress;
+  const shardSize = input.shardSize ?? defaultShardSize(progress.total, maxRunning);
   setHandler(productionStatusQuery, () => ({ ...progress }));
 
   const limit = 'limit' in input.itemSelection ? input.itemSelection.limit : undefined;

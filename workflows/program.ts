@@ -457,8 +457,6 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
                 fixLoop: plan.production.fixLoop,
                 maxFixAttempts: plan.production.maxFixAttempts,
                 writerVendorId: plan.vendorsFor.write[0],
-                // Small shards keep all shard slots busy on catalogs of a few thousand items too.
-                shardSize: 250,
               },
             ],
           });
