@@ -104,7 +104,7 @@ async function waitForBudget(start: () => Promise<FixAttemptStart>) {
     setCurrentDetails(
       `waiting for budget: committed $${r.committedUsd.toFixed(2)} + writer task $${r.writeUsd.toFixed(2)} exceeds $${r.budgetUsd.toFixed(2)}; raise it with \`judgeflow program budget\``,
     );
-    await sleep(waitMs);
+    await sleep(waitMs, { summary: 'waiting for budget' });
   }
   setCurrentDetails('');
 }

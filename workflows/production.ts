@@ -108,7 +108,8 @@ export interface ShardResult {
 type ProductionActivities = ReturnType<typeof createProductionActivities>;
 const acts = proxyActivities<ProductionActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
 // A judging activity heartbeats per completed request; a dead worker is noticed within the heartbeat timeout.
-const judge = proxyActivities<Pick<ReturnType<typeof createJudgeActivities>, 'judgeItems'>>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } });
+const JUDGE_ACTIVITY = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } } as const;
+const judge = proxyActivities<Pick<ReturnType<typeof createJudgeActivities>, 'judgeItems'>>(JUDGE_ACTIVITY);
 // Uploading or ingesting a page's JSONL (thousands of lines) takes seconds, not minutes.
 const batches = proxyActivities<ReturnType<typeof createProductionBatchActivities>>({ startToCloseTimeout: '10 minutes', retry: { maximumAttempts: 20 } });
 
@@ -228,15 +229,10 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
     const itemIds = pages ? (pages[page] ?? []) : await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
     if (!itemIds.length) break;
     after = itemIds[itemIds.length - 1];
-    const judged = await judge.judgeItems({
-      programId: input.programId,
-      runId: input.runKey,
-      itemIds,
-      criteria: input.criteria,
-      prompts: input.prompts,
-      samples: input.samples,
-      model: input.model,
-    });
+    const judged = await judge.judgeItems.executeWithOptions(
+      { ...JUDGE_ACTIVITY, summary: `page ${page + 1}: ${itemIds.length} items × ${input.criteria.join(', ')} × ${input.samples} samples${pages ? ' (what the batches left)' : ''}` },
+      [{ programId: input.programId, runId: input.runKey, itemIds, criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model }],
+    );
     result.judged += itemIds.length;
     result.errors += judged.failedItemIds.length;
     const failing = await acts.failingItems({ runKey: input.runKey, itemIds });
@@ -287,7 +283,7 @@ async function judgeByBatch(input: ShardInput): Promise<string[][]> {
   async function pollUntilIngested() {
     let wait = settings.pollFirstSeconds;
     while (open.length) {
-      await sleep(wait * 1000);
+      await sleep(wait * 1000, { summary: `poll ${open.length} provider batch(es) in ${wait} s` });
       wait = Math.min(wait * 2, settings.pollMaxSeconds);
       const states = await batches.providerBatchStatus({ batchIds: open.map((o) => o.batchId) });
       const finished = open.filter((_, k) => states[k].done);
