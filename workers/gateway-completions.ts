@@ -126,7 +126,10 @@ export async function applyCompletions(sql: postgres.Sql, batch: Pick<Pending, '
       set status = 'completed', completed_at = now(),
         cost_usd = coalesce((x.rate_card ->> t.kind)::float8, (x.rate_card ->> 'perTask')::float8, 0)
       from input x, task_batches b
-      where t.id = x.task_id and b.id = t.batch_id and t.vendor_id = x.vendor_id and t.rater_id = x.rater_key
+      -- The id list lets the planner find each task by primary key: joined on the open-status
+      -- index instead, every statement would read all open tasks of every batch. (Only a
+      -- prefilter: an id containing the separator matches nothing and takes the general path.)
+      where t.id = any(string_to_array(${batch.map((p) => p.event.taskId).join('\n')}::text, E'\n')) and t.id = x.task_id and b.id = t.batch_id and t.vendor_id = x.vendor_id and t.rater_id = x.rater_key
         and t.kind <> 'write' and t.status in ('pending', 'dispatched')
         and t.payload -> 'criteria' @> x.criteria and jsonb_array_length(t.payload -> 'criteria') = jsonb_array_length(x.criteria)
       returning x.i, x.vendor_id, x.delivery_id, x.rater_key, x.labels, x.body, x.response,
