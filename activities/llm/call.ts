@@ -97,9 +97,7 @@ export async function structuredCall<S extends z.ZodType>(llm: LlmClient, req: S
     let completion: ChatCompletion;
     try {
       requests++;
-      completion = await llm.slots.run(() =>
-        llm.openai.chat.completions.create(chatParams(req, messages)),
-      );
+      completion = await llm.slots.run(() => llm.chat(chatParams(req, messages)));
     } catch (err) {
       return { ok: false, error: `provider: ${describe(err)}`, usage, requests };
     }
