@@ -35,10 +35,10 @@ export interface GatewayOptions {
 }
 
 const VENDOR_CACHE_MS = 5_000;
-// Signals wake workflows, which wait for people: 100 ms adds nothing a rater notices, and under a
+// Signals wake workflows, which wait for people: 250 ms adds nothing a rater notices, and under a
 // burst it keeps Temporal and the worker (sharing the machine) at a few signals per second.
-const SIGNAL_FLUSH_MS = 100;
-const MAX_EVENTS_PER_SIGNAL = 500;
+const SIGNAL_FLUSH_MS = 250;
+const MAX_EVENTS_PER_SIGNAL = 1000;
 const MAX_EVENTS_PER_STATEMENT = 100;
 /** The header Label Studio webhooks carry (configured as a custom header in Label Studio). */
 export const LABEL_STUDIO_TOKEN_HEADER = 'x-judgeflow-token';
