@@ -1,7 +1,11 @@
 /**
  * The load generator of `npm run bench:gateway`, run as its own process so it does not share an
  * event loop with the gateway: posts one signed completion per task (and duplicates, same
- * webhook-id) at a fixed concurrency over keep-alive connections; prints throughput and latency.
+ * webhook-id) over keep-alive connections; prints throughput and latency. Two modes:
+ * - closed loop (default): `concurrency` requests in flight, each sent when one finishes;
+ * - open loop (`rate` events/s): request i is due at start + i/rate whatever the answers, over at
+ *   most `concurrency` connections; latency counts from when it was due, so a slow gateway's
+ *   queueing shows in the figures (no coordinated omission).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -13,6 +17,8 @@ interface Plan {
   secret: string;
   criteria: string[];
   concurrency: number;
+  /** Open loop at this many events/s; absent: closed loop. */
+  rate?: number;
   duplicateRate: number;
   tasks: { id: string; raterId: string }[];
 }
@@ -46,17 +52,32 @@ async function main() {
   let next = 0;
   let non2xx = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: plan.concurrency }, async () => {
-      while (next < all.length) {
-        const r = all[next++];
-        const t0 = performance.now();
-        const status = await post(r);
-        latencies.push(performance.now() - t0);
-        if (status < 200 || status > 299) non2xx++;
-      }
-    }),
-  );
+  const send = async (r: (typeof all)[number], from: number) => {
+    const status = await post(r);
+    latencies.push(performance.now() - from);
+    if (status < 200 || status > 299) non2xx++;
+  };
+  if (plan.rate) {
+    const rate = plan.rate;
+    const sent: Promise<void>[] = [];
+    while (next < all.length) {
+      const due = started + (next * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      // What is due by now goes out (timers are coarse), a few at a time so that answers are read
+      // in between; the agent queues beyond `concurrency`.
+      for (let burst = 0; burst < 8 && next < all.length && started + (next * 1000) / rate <= performance.now(); burst++)
+        sent.push(send(all[next], started + (next++ * 1000) / rate));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(sent);
+  } else {
+    await Promise.all(
+      Array.from({ length: plan.concurrency }, async () => {
+        while (next < all.length) await send(all[next++], performance.now());
+      }),
+    );
+  }
   const elapsedMs = performance.now() - started;
   latencies.sort((a, b) => a - b);
   const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 10) / 10;

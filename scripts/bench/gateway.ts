@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { loadConfig } from '../../platform/config';
@@ -27,6 +28,8 @@ import { BENCH_OUT, useIsolatedStack } from './stack-env';
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 1000);
 const RATERS = 5;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+/** Open-loop arrival rate (events/s); unset: closed loop at CONCURRENCY. */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const DUPLICATE_RATE = 0.05;
 
 async function main() {
@@ -67,9 +70,11 @@ async function main() {
     while (silent.stats.received < expected) await new Promise((r) => setTimeout(r, 200));
     const rows = await database.db.select({ id: tasks.id, raterId: tasks.raterId }).from(tasks).where(eq(tasks.batchId, batchId));
     const plan = path.join(BENCH_OUT, 'gateway-plan.json');
-    fs.writeFileSync(plan, JSON.stringify({ gatewayUrl, vendorId: 'bench-vendor', secret, criteria, concurrency: CONCURRENCY, duplicateRate: DUPLICATE_RATE, tasks: rows.map((r) => ({ id: r.id, raterId: r.raterId!.split(':')[1] })) }));
+    fs.writeFileSync(plan, JSON.stringify({ gatewayUrl, vendorId: 'bench-vendor', secret, criteria, concurrency: CONCURRENCY, rate: RATE, duplicateRate: DUPLICATE_RATE, tasks: rows.map((r) => ({ id: r.id, raterId: r.raterId!.split(':')[1] })) }));
 
-    console.error(`• load: ${rows.length} tasks + ${DUPLICATE_RATE * 100}% duplicates, concurrency ${CONCURRENCY}, from a second process`);
+    console.error(`• load: ${rows.length} tasks + ${DUPLICATE_RATE * 100}% duplicates, ${RATE ? `${RATE} events/s open loop over ≤ ${CONCURRENCY} connections` : `concurrency ${CONCURRENCY}`}, from a second process`);
+    // The 1-minute load average just before the load: what else (other users) was running.
+    const loadAverageBefore = Math.round(os.loadavg()[0] * 100) / 100;
     const load = await runLoad(plan);
     const result = await handle.result();
     await new Promise((r) => setTimeout(r, 500));
@@ -82,12 +87,14 @@ async function main() {
       .from(vendorEvents);
     const summary = {
       benchmark: 'gateway',
-      command: 'npm run bench:gateway',
-      machine: `${(await import('node:os')).cpus().length} CPUs`,
+      command: `${RATE ? `BENCH_RATE=${RATE} ` : ''}BENCH_CONCURRENCY=${CONCURRENCY} BENCH_ITEMS=${ITEMS} npm run bench:gateway`,
+      machine: `${os.cpus().length} CPUs`,
       events: load.sent,
       unique: rows.length,
       duplicates: load.sent - rows.length,
       concurrency: CONCURRENCY,
+      rate: RATE ?? null,
+      loadAverageBefore,
       eventsPerSecond: Math.round(load.sent / (load.elapsedMs / 1000)),
       latencyMs: load.latencyMs,
       non2xx: load.non2xx,
