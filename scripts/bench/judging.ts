@@ -61,15 +61,16 @@ async function main() {
       if (v !== 'sync' && v !== 'batch') throw new InvalidArgumentError(`expected sync or batch, got "${v}"`);
       return v;
     }, 'sync')
+    .option('--shard-size <n>', 'items per shard workflow (default min(1000, N/8))', int(1))
     .option('--cpu-prof <dir>', 'write a CPU profile of the worker (node --cpu-prof) into <dir>')
     .option('--json', 'print only the JSON object', false)
     .parse()
-    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; cpuProf?: string; mode: 'sync' | 'batch'; json: boolean }>();
+    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; shardSize?: number; cpuProf?: string; mode: 'sync' | 'batch'; json: boolean }>();
   if (opts.criteria > CRITERIA.length) throw new InvalidArgumentError(`--criteria must be ≤ ${CRITERIA.length}`);
   const log = (line: string) => (opts.json ? undefined : console.error(line));
   const criteria = CRITERIA.slice(0, opts.criteria);
   // The run's default 1000-item shards would leave most of the 8 shard slots idle on a small catalog.
-  const shardSize = Math.min(1000, Math.ceil(opts.synopses / 8));
+  const shardSize = opts.shardSize ?? Math.min(1000, Math.ceil(opts.synopses / 8));
 
   const logger = createLogger('bench', 'warn');
   const sim = await startLlmSimulator({ port: await freePort(), seed: 1, rpm: opts.rpm, latency: { medianMs: opts.latencyMs, p99Ms: 0 }, logger });
@@ -171,6 +172,7 @@ async function main() {
     const cpuS = [...cpuByPid.values()].reduce((a, b) => a + b, 0);
     const report = {
       synopses: result.total,
+      shard_size: shardSize,
       criteria: opts.criteria,
       samples: opts.samples,
       latency_ms: opts.latencyMs,
