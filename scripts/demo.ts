@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import YAML from 'yaml';
+import { programSpend } from '../activities/human-tasks';
 import { checkProgramPrerequisites, registerProgram } from '../activities/program';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Database } from '../platform/db';
@@ -57,7 +58,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       const spec = demoSpec(config, catalog.replace(/\.jsonl$/, '.truth.jsonl'));
       step(`starting program ${spec.id}`);
       await startProgram(stack, database, spec);
-      const status = await Promise.race([steerUntilDone(stack.client, spec), stopSignal.then(() => null)]);
+      const status = await Promise.race([steerUntilDone(stack.client, database, spec), stopSignal.then(() => null)]);
       if (!status) return;
       await waitForFixLoops(database, spec.id);
       console.log(`\n${formatStatus(status)}`);
@@ -142,12 +143,12 @@ async function startProgram(stack: Stack, database: Database, spec: ProgramSpec)
  * The scripted PM: at a calibration gate below target, publishes a revision (the simulated raters
  * agree more under newer guidelines); approves every gate that waits for a human.
  */
-async function steerUntilDone(client: Client, spec: ProgramSpec): Promise<ProgramStatus> {
+async function steerUntilDone(client: Client, database: Database, spec: ProgramSpec): Promise<ProgramStatus> {
   const handle = client.workflow.getHandle(programWorkflowId(spec.id));
   let lastLine = '';
   const handledGates = new Set<string>();
   for (;;) {
-    const s = await programStatus(client, spec.id).catch((err: Error) => {
+    const s = await programStatus(client, spec.id, database.db).catch((err: Error) => {
       if (/starting/.test(err.message)) return null;
       throw err;
     });
@@ -232,7 +233,8 @@ async function collectSummary(database: Database, spec: ProgramSpec, status: Pro
     production: status.production ? { judged: status.production.judged, total: status.production.total } : null,
     fixCycles: Object.fromEntries(fixes.map((f) => [f.status, f.n])),
     costUsd: Object.fromEntries(cost.map((c) => [c.kind, c.usd])),
-    spendUsd: status.spendUsd,
+    // From the ledger now: fix loops went on spending after the program's last status.
+    spendUsd: (await programSpend(database.db, spec.id)).totalUsd,
     budgetUsd: status.budgetUsd,
     workflows: histories.length,
     largestHistory: histories[0] ?? null,

@@ -10,7 +10,9 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import { desc } from 'drizzle-orm';
 import YAML from 'yaml';
+import { programSpend } from '../../activities/human-tasks';
 import { checkProgramPrerequisites, registerProgram } from '../../activities/program';
+import type { Db } from '../../platform/db';
 import type { ProgramEstimate } from '../../lib/estimate';
 import { validateProgramSpec } from '../../schema/program-spec';
 import { programs } from '../../schema/tables';
@@ -68,7 +70,12 @@ async function steer<Req extends { requestId: string; actor: string }>(
   }
 }
 
-export async function programStatus(client: Client, programId: string): Promise<ProgramStatus> {
+/**
+ * The program's status query, completed on the client side: a running production's live figures
+ * and, given the database, spend from the ledger now (the workflow's figure is from its last budget
+ * checkpoint, and fix loops go on spending after the program completes).
+ */
+export async function programStatus(client: Client, programId: string, db?: Db): Promise<ProgramStatus> {
   let status: ProgramStatus;
   try {
     status = await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
@@ -76,13 +83,14 @@ export async function programStatus(client: Client, programId: string): Promise<
     if (err instanceof WorkflowNotFoundError) throw new CliError(`no program "${programId}" (see \`judgeflow program list\`)`);
     throw err;
   }
-  return withLiveProduction(client, status);
+  const live = await withLiveProduction(client, status);
+  return db ? { ...live, spendUsd: (await programSpend(db, programId)).totalUsd } : live;
 }
 
 /**
  * A running production phase reports its progress to the program only when it ends (a signal per
  * shard would grow the program's history with the catalog); the live figures come from the run's
- * own query, asked here, on the client side.
+ * own query.
  */
 async function withLiveProduction(client: Client, status: ProgramStatus): Promise<ProgramStatus> {
   if (status.phase !== 'production' || !status.production || status.status === 'completed') return status;
@@ -197,8 +205,8 @@ export function registerProgramCommands(cli: Command) {
     .description('Phase, round, agreement per criterion with intervals, tasks, spend and ETA.')
     .option('--json', 'print JSON')
     .action(async (programId: string, opts: { json?: boolean }) => {
-      await withContext(async ({ client }) => {
-        const status = await programStatus(client, programId);
+      await withContext(async ({ client, database }) => {
+        const status = await programStatus(client, programId, database.db);
         console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
       });
     });
@@ -209,10 +217,10 @@ export function registerProgramCommands(cli: Command) {
     .option('--interval <ms>', 'refresh interval', (v) => Number.parseInt(v, 10), 2000)
     .option('--until-gate', 'return when the program waits at a gate')
     .action(async (programId: string, opts: { interval: number; untilGate?: boolean }) => {
-      await withContext(async ({ client }) => {
+      await withContext(async ({ client, database }) => {
         const phases = ['scoping', 'pilot', 'calibration', 'golden-set', 'judges', 'production', 'completed'];
         for (;;) {
-          const s = await programStatus(client, programId);
+          const s = await programStatus(client, programId, database.db);
           const production = s.production ? `  production ${bar(s.production.judged, s.production.total)}` : '';
           const line = `${bar(phases.indexOf(s.phase), phases.length - 1)} ${s.phase}${s.phase === 'calibration' ? ` r${s.round}` : ''} ${s.status}${s.gate ? ` (gate ${s.gate.name})` : ''}  tasks ${s.tasks.completed}  $${s.spendUsd.toFixed(2)}/${s.budgetUsd}${production}`;
           process.stdout.write(process.stdout.isTTY ? `\r${line.padEnd(process.stdout.columns ?? 120)}` : `${line}\n`);
