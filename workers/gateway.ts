@@ -8,11 +8,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, exists, inArray, sql } from 'drizzle-orm';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type postgres from 'postgres';
 import { z } from 'zod';
-import { applyVendorEvent, unsignalledEvents, type RecordOutcome } from '../activities/human-tasks';
+import { applyVendorEvent, OPEN_STATUSES, unsignalledEvents, type RecordOutcome } from '../activities/human-tasks';
 import { createVendorAdapter, type VendorRow } from '../activities/vendors/adapter';
 import { translateLabelStudioWebhook } from '../activities/vendors/label-studio';
 import { SignatureError, verifySignature } from '../activities/vendors/signing';
@@ -116,7 +116,7 @@ export interface Gateway {
   app: FastifyInstance;
   /** Sends the coalesced signals now and waits for them (tests, shutdown). */
   flushSignals(): Promise<void>;
-  /** One round of the polling fallback (see `startPolling`); returns vendors polled, events newly stored. */
+  /** One round of the polling fallback (runGateway runs it every GATEWAY_POLL_INTERVAL_MS); returns vendors polled, events newly stored. */
   pollVendors(): Promise<{ polled: number; stored: number }>;
 }
 
@@ -236,7 +236,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     const rows = await db
       .select()
       .from(vendors)
-      .where(sql`exists (select 1 from ${tasks} where ${tasks.vendorId} = ${vendors.id} and ${tasks.status} in ('pending', 'dispatched'))`);
+      .where(exists(db.select({ id: tasks.id }).from(tasks).where(and(eq(tasks.vendorId, vendors.id), inArray(tasks.status, OPEN_STATUSES)))));
     let polled = 0;
     let storedNow = 0;
     for (const row of rows) {
