@@ -6,6 +6,10 @@
  * (scripts/bench/gateway-load.ts) posts a signed completion for every task plus duplicates over
  * loopback. Checks nothing is lost: every task applied once, every event signalled, the workflow
  * complete. Writes bench-results/gateway.json and prints it.
+ *
+ * Settings (environment): BENCH_CONCURRENCY (32: connections, and requests in flight in the closed
+ * loop), BENCH_RATE (unset: closed loop; else events/s, open loop), BENCH_ITEMS (1,000 items × 5
+ * raters), BENCH_WARMUP (500 requests sent before measuring).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +35,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 /** Open-loop arrival rate (events/s); unset: closed loop at CONCURRENCY. */
 const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const DUPLICATE_RATE = 0.05;
+/** Requests sent (and checked) before measuring. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
 
 async function main() {
   // Children of the stack (the gateway) read their settings from the environment.
@@ -70,7 +76,7 @@ async function main() {
     while (silent.stats.received < expected) await new Promise((r) => setTimeout(r, 200));
     const rows = await database.db.select({ id: tasks.id, raterId: tasks.raterId }).from(tasks).where(eq(tasks.batchId, batchId));
     const plan = path.join(BENCH_OUT, 'gateway-plan.json');
-    fs.writeFileSync(plan, JSON.stringify({ gatewayUrl, vendorId: 'bench-vendor', secret, criteria, concurrency: CONCURRENCY, rate: RATE, duplicateRate: DUPLICATE_RATE, tasks: rows.map((r) => ({ id: r.id, raterId: r.raterId!.split(':')[1] })) }));
+    fs.writeFileSync(plan, JSON.stringify({ gatewayUrl, vendorId: 'bench-vendor', secret, criteria, concurrency: CONCURRENCY, rate: RATE, warmup: WARMUP, duplicateRate: DUPLICATE_RATE, tasks: rows.map((r) => ({ id: r.id, raterId: r.raterId!.split(':')[1] })) }));
 
     console.error(`• load: ${rows.length} tasks + ${DUPLICATE_RATE * 100}% duplicates, ${RATE ? `${RATE} events/s open loop over ≤ ${CONCURRENCY} connections` : `concurrency ${CONCURRENCY}`}, from a second process`);
     // The 1-minute load average just before the load: what else (other users) was running.
@@ -87,15 +93,17 @@ async function main() {
       .from(vendorEvents);
     const summary = {
       benchmark: 'gateway',
-      command: `${RATE ? `BENCH_RATE=${RATE} ` : ''}BENCH_CONCURRENCY=${CONCURRENCY} BENCH_ITEMS=${ITEMS} npm run bench:gateway`,
+      command: `${RATE ? `BENCH_RATE=${RATE} ` : ''}BENCH_CONCURRENCY=${CONCURRENCY} BENCH_ITEMS=${ITEMS} BENCH_WARMUP=${WARMUP} npm run bench:gateway`,
       machine: `${os.cpus().length} CPUs`,
-      events: load.sent,
+      events: load.total,
+      warmup: load.warmup,
       unique: rows.length,
-      duplicates: load.sent - rows.length,
+      duplicates: load.total - rows.length,
       concurrency: CONCURRENCY,
       rate: RATE ?? null,
       loadAverageBefore,
-      eventsPerSecond: Math.round(load.sent / (load.elapsedMs / 1000)),
+      // Measured after the warm-up requests.
+      eventsPerSecond: Math.round(load.measured / (load.elapsedMs / 1000)),
       latencyMs: load.latencyMs,
       non2xx: load.non2xx,
       lost: expected - inbox.applied,
@@ -112,7 +120,7 @@ async function main() {
   }
 }
 
-function runLoad(plan: string): Promise<{ sent: number; elapsedMs: number; latencyMs: { p50: number; p90: number; p99: number; max: number }; non2xx: number }> {
+function runLoad(plan: string): Promise<{ total: number; warmup: number; measured: number; elapsedMs: number; latencyMs: { p50: number; p90: number; p99: number; max: number }; non2xx: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, 'gateway-load.ts'), plan], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
