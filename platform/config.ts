@@ -44,7 +44,7 @@ export const SETTINGS = [
   { env: 'OPENAI_BASE_URL', schema: url, description: 'OpenAI-compatible endpoint. Unset: https://api.openai.com/v1 with a key, the simulator without one.' },
   { env: 'JUDGE_MODEL', schema: z.string().min(1), default: 'gpt-4.1-mini', description: 'Default model for judges, aggregation and rationale merging (a program spec may override).' },
   { env: 'LLM_RPM_LIMIT', schema: positiveInt, default: '10000', description: 'Provider requests/minute shared by all workers: each worker process paces at LLM_RPM_LIMIT / LLM_WORKER_PROCESSES (docs/judges.md).' },
-  { env: 'LLM_CONCURRENCY', schema: positiveInt, default: '16', description: 'LLM requests one worker process keeps in flight (judging activities fan out up to this).' },
+  { env: 'LLM_CONCURRENCY', schema: positiveInt, default: '256', description: 'LLM requests one worker process keeps in flight (judging activities fan out up to this). The rate limit is only reached with at least LLM_RPM_LIMIT / 60 / LLM_WORKER_PROCESSES × the provider latency in seconds in flight (10,000 rpm at 1.5 s: 250).' },
   { env: 'LLM_WORKER_PROCESSES', schema: positiveInt, default: '1', description: 'Worker processes sharing LLM_RPM_LIMIT: each paces its requests at LLM_RPM_LIMIT / this.' },
   { env: 'LLM_TIMEOUT_MS', schema: positiveInt, default: '60000', description: 'An LLM request with no answer by then is abandoned and retried (hangs never stall a run).' },
   { env: 'LLM_MAX_RETRIES', schema: z.coerce.number().int().min(0).max(20), default: '4', description: 'Retries of one LLM request on 429/5xx/timeout (honouring retry-after headers) before it is recorded as an error judgment.' },
