@@ -623,15 +623,23 @@ export function createJudgeActivities(deps: ActivityDeps) {
       const resumeAt = () => (unfinished.size ? Math.min(...unfinished) : input.itemIds.length);
       let next = 0;
       await withHeartbeat(() => ({ nextIndex: resumeAt() }), async () => {
+        let failure: { error: unknown } | undefined;
         const lane = async () => {
-          while (next < chunkStarts.length) {
+          while (!failure && next < chunkStarts.length) {
             const at = chunkStarts[next++];
-            const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, mode);
-            requests += made;
-            unfinished.delete(at);
+            try {
+              const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, mode);
+              requests += made;
+              unfinished.delete(at);
+            } catch (error) {
+              failure ??= { error };
+            }
           }
         };
+        // A failed chunk stops new ones; the activity fails once the others in flight are stored,
+        // so no request of this attempt is still running when the retry starts.
         await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunkStarts.length) }, lane));
+        if (failure) throw failure.error;
       });
       // Count from item_verdicts, so chunks done before a crash are counted too.
       const counted = input.itemIds.length
