@@ -75,9 +75,9 @@ async function main() {
     const sent: Promise<void>[] = [];
     const dueAt = (i: number) => started + ((i - warmup) * 1000) / rate;
     while (next < all.length) {
-      const due = dueAt(next);
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      // Sleep (never spin: the generator shares the CPUs with what it measures) until one is due.
+      const wait = dueAt(next) - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, Math.max(1, wait)));
       // What is due by now goes out (timers are coarse), a few at a time so that answers are read
       // in between; the agent queues beyond `concurrency`.
       for (let burst = 0; burst < 8 && next < all.length && dueAt(next) <= performance.now(); burst++) sent.push(send(all[next], dueAt(next++)));
