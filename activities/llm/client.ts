@@ -124,29 +124,31 @@ export function createLlmClient(config: Config): LlmClient {
     async chat(params) {
       const body = JSON.stringify(params);
       for (let retry = 0; ; retry++) {
-        const res = await paced(() => exchange(chatUrl, { method: 'POST', headers: chatHeaders, body, timeoutMs: config.llm.timeoutMs })).catch((err: unknown) => err as Error);
+        const res = await paced(() => exchange(chatUrl, { method: 'POST', headers: chatHeaders, body, timeoutMs: config.llm.timeoutMs })).catch((failure: unknown) => ({ failure }));
         const retriesLeft = retry < config.llm.maxRetries;
-        if (res instanceof Error) {
+        if ('failure' in res) {
           if (retriesLeft) {
             await sleep(backoffMs(retry));
             continue;
           }
-          if (res.name === 'TimeoutError') throw new APIConnectionTimeoutError();
-          throw new APIConnectionError({ cause: res });
+          if ((res.failure as Error).name === 'TimeoutError') throw new APIConnectionTimeoutError();
+          throw new APIConnectionError({ cause: res.failure as Error });
         }
         if (res.status >= 200 && res.status < 300) return JSON.parse(res.body.toString('utf8')) as ChatCompletion;
         if (retriesLeft && retryable(res)) {
-          await sleep(retryDelayMs(res.headers) ?? backoffMs(retry));
+          // Like the SDK, only retry-after(-ms) names the wait (the reset headers tell when the bucket is full).
+          const named = res.headers.has('retry-after-ms') || res.headers.has('retry-after') ? retryDelayMs(res.headers) : undefined;
+          await sleep(named ?? backoffMs(retry));
           continue;
         }
         const text = res.body.toString('utf8');
-        let json: { error?: unknown } | undefined;
+        let json: object | undefined;
         try {
-          json = JSON.parse(text) as { error?: unknown };
+          json = JSON.parse(text) as object;
         } catch {
           json = undefined;
         }
-        throw APIError.generate(res.status, json?.error ?? json, json ? undefined : text, res.headers);
+        throw APIError.generate(res.status, json, json ? undefined : text, res.headers);
       }
     },
   };
