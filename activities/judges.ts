@@ -64,7 +64,6 @@ export interface JudgeItemsInput {
   prompts: Record<string, string>;
   samples: number;
   model?: string;
-  mode?: 'sync' | 'batch';
 }
 
 export type VerdictCounts = { pass: number; fail: number; error: number };
@@ -422,7 +421,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
    * Judges `input.items` with `plans`: requests only samples not stored as ok, and returns the
    * consensus per item and criterion with the judgments and ledger rows the caller stores.
    */
-  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string; mode: 'sync' | 'batch'}) {
+  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string }) {
     const { programId, model, samples } = input;
     const units = input.plans.flatMap((p) => p.units);
     const stored = await storedSamples(db, input.items, units, samples, model);
@@ -447,9 +446,9 @@ export function createJudgeActivities(deps: ActivityDeps) {
               requests += out.requests;
               const verdict = out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null;
               results.set(key, { verdict, summary: out.ok ? out.value.summary : '', error: out.ok ? null : out.error });
-              rows.push(judgmentRow(programId, item, u, model, s, input.mode, out));
+              rows.push(judgmentRow(programId, item, u, model, s, 'sync', out));
               if (out.requests > 0)
-                ledger.push({ requestKey: judgmentKey(item.id, item.textHash, u.criterion, u.agent, u.hash, model, s), programId, phase: input.phase, kind: 'judge', model, mode: input.mode, usage: out.usage });
+                ledger.push({ requestKey: judgmentKey(item.id, item.textHash, u.criterion, u.agent, u.hash, model, s), programId, phase: input.phase, kind: 'judge', model, mode: 'sync', usage: out.usage });
             })(),
           );
         }
@@ -474,14 +473,14 @@ export function createJudgeActivities(deps: ActivityDeps) {
   }
 
   /** One readable explanation from a panel's agents (falls back to their summaries if merging fails). */
-  async function mergeRationales(input: { programId: string; runId: string; item: ItemRow; criterion: string; outcome: CriterionOutcome; model: string; mode: 'sync' | 'batch' }) {
+  async function mergeRationales(input: { programId: string; runId: string; item: ItemRow; criterion: string; outcome: CriterionOutcome; model: string }) {
     const rationales = input.outcome.units.map((u) => ({ agent: u.agent, verdict: u.verdict === null ? ('error' as const) : u.verdict ? ('pass' as const) : ('fail' as const), summary: u.summary }));
     const fallback = rationales.map((r) => `${r.agent}: ${r.verdict}${r.summary ? ` — ${r.summary}` : ''}`).join(' ');
     const out = await structuredCall(llm(), { kind: LLM_REQUEST_KINDS.rationaleMerge, schema: rationaleMergeSchema, messages: rationaleMergeMessages({ criterion: input.criterion, synopsis: input.item.text, rationales }), model: input.model, temperature: 0 });
     // The caller stores the ledger row with the verdict it explains, in one transaction.
     const ledger: LedgerEntry | undefined =
       out.requests > 0
-        ? { requestKey: `merge:${input.runId}:${input.item.id}:${input.item.textHash}:${input.criterion}`, programId: input.programId, phase: 'production', kind: 'merge', model: input.model, mode: input.mode, usage: out.usage }
+        ? { requestKey: `merge:${input.runId}:${input.item.id}:${input.item.textHash}:${input.criterion}`, programId: input.programId, phase: 'production', kind: 'merge', model: input.model, mode: 'sync', usage: out.usage }
         : undefined;
     return { summary: out.ok ? out.value.explanation : fallback, requests: out.requests, ledger };
   }
@@ -491,12 +490,12 @@ export function createJudgeActivities(deps: ActivityDeps) {
    * their ledger rows (merges' too) and the item verdicts of `input.runId` in one transaction.
    * Returns the LLM requests made.
    */
-  async function judgeItemChunk(input: JudgeItemsInput, itemIds: string[], plans: CriterionPlan[], model: string, mode: 'sync' | 'batch') {
+  async function judgeItemChunk(input: JudgeItemsInput, itemIds: string[], plans: CriterionPlan[], model: string) {
     const itemMap = await loadItems(db, itemIds);
     const list = [...itemMap.values()];
     if (!list.length) return 0;
     const [out, prior] = await Promise.all([
-      judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model, mode }),
+      judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model }),
       db
         .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
         .from(itemVerdicts)
@@ -514,7 +513,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
             const known = merged.get(`${item.id}|${plan.criterion}`);
             if (known) summary = known;
             else {
-              const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model, mode });
+              const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model });
               summary = m.summary;
               requests += m.requests;
               if (m.ledger) out.ledger.push(m.ledger);
@@ -556,7 +555,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
       async () => {
         for (; i < input.itemIds.length; i += CHUNK) {
           const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
-          const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model, mode: 'sync' });
+          const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model });
           await storeJudgments(db, priceList(), out.rows, out.ledger);
           requests += out.requests;
           for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
@@ -606,7 +605,6 @@ export function createJudgeActivities(deps: ActivityDeps) {
     async judgeItems(input: JudgeItemsInput): Promise<JudgeItemsResult> {
       if (!Number.isInteger(input.samples) || input.samples < 1) throw ApplicationFailure.nonRetryable(`samples must be a positive integer, not ${input.samples}`, 'BadInput');
       const model = input.model ?? config.llm.model;
-      const mode = input.mode ?? 'sync';
       const plans = await resolvePlans(db, input.programId, input.criteria, input.prompts);
       const ctx = activityContext();
       const start = (ctx?.info.heartbeatDetails as { nextIndex?: number } | undefined)?.nextIndex ?? 0;
@@ -628,7 +626,7 @@ export function createJudgeActivities(deps: ActivityDeps) {
           while (!failure && next < chunkStarts.length) {
             const at = chunkStarts[next++];
             try {
-              const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, mode);
+              const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model);
               requests += made;
               unfinished.delete(at);
             } catch (error) {
