@@ -39,8 +39,17 @@ async function main() {
     });
     return { body, headers: { 'content-type': 'application/json', ...signHeaders(plan.secret, body, `bench-${i}`) } };
   });
-  const duplicates = requests.filter((_, i) => i % Math.round(1 / plan.duplicateRate) === 0);
-  const all = [...requests, ...duplicates];
+  // A vendor's retry comes soon after the original: each duplicate (same webhook-id) follows its
+  // original by 32 requests (about the requests in flight), so duplicates are spread over the run
+  // rather than bunched at its end, where the batch's workflow closes.
+  const every = Math.round(1 / plan.duplicateRate);
+  const retries = new Map<number, (typeof requests)[number][]>();
+  requests.forEach((r, i) => {
+    if (i % every !== Math.floor(every / 2)) return;
+    const after = Math.min(i + 32, requests.length - 1);
+    retries.set(after, [...(retries.get(after) ?? []), r]);
+  });
+  const all = requests.flatMap((r, i) => [r, ...(retries.get(i) ?? [])]);
   const url = new URL(`${plan.gatewayUrl}/v1/vendors/${plan.vendorId}/events`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: plan.concurrency });
   const post = (r: (typeof all)[number]) =>
@@ -53,11 +62,15 @@ async function main() {
       req.end(r.body);
     });
   let latencies: number[] = [];
+  /** [sent at (ms after the measured start), latency ms] per request: where the tail comes from. */
+  let timeline: [number, number][] = [];
   let next = 0;
   let non2xx = 0;
+  let started = performance.now();
   const send = async (r: (typeof all)[number], from: number) => {
     const status = await post(r);
     latencies.push(performance.now() - from);
+    timeline.push([Math.round(from - started), Math.round((performance.now() - from) * 10) / 10]);
     if (status < 200 || status > 299) non2xx++;
   };
   const closedLoop = (until: number) =>
@@ -69,7 +82,8 @@ async function main() {
   const warmup = Math.min(plan.warmup, all.length);
   await closedLoop(warmup);
   latencies = [];
-  const started = performance.now();
+  timeline = [];
+  started = performance.now();
   if (plan.rate) {
     const rate = plan.rate;
     const sent: Promise<void>[] = [];
@@ -86,6 +100,7 @@ async function main() {
     await Promise.all(sent);
   } else await closedLoop(all.length);
   const elapsedMs = performance.now() - started;
+  fs.writeFileSync(process.argv[2].replace(/plan\.json$/, 'latencies.json'), JSON.stringify(timeline.sort((a, b) => a[0] - b[0])));
   latencies.sort((a, b) => a - b);
   const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 10) / 10;
   agent.destroy();
