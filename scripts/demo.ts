@@ -5,7 +5,7 @@
  * and the Temporal UI links; `--keep` leaves the stack up to explore.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -13,6 +13,7 @@ import { sql } from 'drizzle-orm';
 import YAML from 'yaml';
 import { programSpend } from '../activities/human-tasks';
 import { checkProgramPrerequisites, registerProgram } from '../activities/program';
+import { newSecret } from '../activities/vendors/signing';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Database } from '../platform/db';
 import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
@@ -35,7 +36,7 @@ const EXAMPLE = path.resolve(__dirname, '../examples/demo-program.yaml');
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const started = Date.now();
   // The simulated vendor signs its events with this secret; the program spec reads it by name.
-  process.env.VENDOR_SIM_SECRET ??= `whsec_${randomBytes(24).toString('base64')}`;
+  process.env.VENDOR_SIM_SECRET ??= newSecret();
   // The simulator answers at once, so more requests in flight per worker keep both cores busy.
   process.env.LLM_CONCURRENCY ??= '64';
   const config = loadConfig();
