@@ -58,6 +58,9 @@ export interface BatchSettings {
   submissions?: number;
 }
 
+/** How long a cancelled run waits for its batches to stop, to ingest what they ran (the provider takes up to ~10 min). */
+const CANCELLED_BATCH_WAIT_MS = 3_600_000;
+
 export const BATCH_DEFAULTS: Required<BatchSettings> = { pollFirstSeconds: 5, pollMaxSeconds: 300, submissions: 3 };
 
 export interface ProductionProgress {
@@ -272,17 +275,22 @@ async function judgeByBatch(input: ShardInput): Promise<string[][]> {
   };
   try {
     await Promise.all(pages.map((_, page) => submit(page, 1)));
-    await pollUntilIngested();
+    await pollUntilIngested({ resubmit: true });
   } catch (err) {
-    // A cancelled run stops its open batches at the provider, so nobody pays for lines not yet run.
-    if (isCancellation(err) && open.length) await CancellationScope.nonCancellable(() => batches.cancelProviderBatches({ batchIds: open.map((o) => o.batchId) }));
+    if (isCancellation(err) && open.length)
+      await CancellationScope.nonCancellable(async () => {
+        // A cancelled run stops its open batches, so nobody pays for lines not yet run; what the
+        // provider ran before stopping is billed, so it is ingested and no later run pays for it again.
+        await batches.cancelProviderBatches({ batchIds: open.map((o) => o.batchId) });
+        await pollUntilIngested({ resubmit: false, giveUpAt: Date.now() + CANCELLED_BATCH_WAIT_MS });
+      });
     throw err;
   }
   return pages;
 
-  async function pollUntilIngested() {
+  async function pollUntilIngested(opts: { resubmit: boolean; giveUpAt?: number }) {
     let wait = settings.pollFirstSeconds;
-    while (open.length) {
+    while (open.length && (opts.giveUpAt === undefined || Date.now() < opts.giveUpAt)) {
       await sleep(wait * 1000, { summary: `poll ${open.length} provider batch(es) in ${wait} s` });
       wait = Math.min(wait * 2, settings.pollMaxSeconds);
       const states = await batches.providerBatchStatus({ batchIds: open.map((o) => o.batchId) });
@@ -293,7 +301,7 @@ async function judgeByBatch(input: ShardInput): Promise<string[][]> {
       await Promise.all(
         finished.map(async (o) => {
           const { missing } = await batches.ingestJudgingBatch({ ...pageInput(o.page), attempt: o.attempt, batchId: o.batchId });
-          if (missing > 0 && o.attempt < settings.submissions) await submit(o.page, o.attempt + 1);
+          if (opts.resubmit && missing > 0 && o.attempt < settings.submissions) await submit(o.page, o.attempt + 1);
         }),
       );
       // A resubmitted batch is new: poll it from the first wait again.
