@@ -202,7 +202,16 @@ test('a retried submit finds the batch it created; a re-ingest writes nothing; b
 
   await expect(acts.submitJudgingBatch({ ...page, attempt: 3, samples: 0 })).rejects.toThrow(/samples must be a positive integer/);
   await expect(acts.submitJudgingBatch({ ...page, attempt: 3, prompts: { tone: 'no-such-prompt' } })).rejects.toThrow(/unknown judge prompt/);
-  await expect(acts.ingestJudgingBatch({ ...ingest, batchId: 'batch_missing' })).rejects.toThrow(/404|not found/i);
+  await expect(acts.ingestJudgingBatch({ ...ingest, batchId: 'batch_missing' })).rejects.toThrow(/batch batch_missing was never recorded as submitted/);
+
+  // A recorded batch the provider no longer knows (404) is lost: nothing to ingest, its lines go to the next batch.
+  const lostPage = { ...page, runKey: `${PROGRAM}/lost`, itemIds: itemIds.slice(0, 2), model: 'o3-mini' };
+  await database.sql`insert into provider_batches (id, run_id, shard, page, attempt, status, input_file_id, request_count)
+    values ('batch_gone', ${lostPage.runKey}, 1, 0, 1, 'in_progress', 'file_gone', 2)`;
+  expect(await acts.providerBatchStatus({ batchIds: ['batch_gone'] })).toEqual([{ batchId: 'batch_gone', status: 'lost', done: true }]);
+  expect(await acts.ingestJudgingBatch({ ...lostPage, batchId: 'batch_gone' })).toEqual({ ok: 0, failed: 2, missing: 2 });
+  expect(await database.sql`select status, ingested_at is not null as ingested from provider_batches where id = 'batch_gone'`).toEqual([{ status: 'lost', ingested: true }]);
+  expect(await acts.submitJudgingBatch({ ...lostPage, attempt: 2 })).toMatchObject({ requests: 2 });
 });
 
 test('cancelling a batch-mode run cancels its open batches and ingests what they ran before stopping', async () => {

@@ -56,6 +56,7 @@ test('a batch round-trips through the simulator’s Batch API; a bad line comes 
   expect(batch.costUsd).toBeLessThanOrEqual(batch.altCostUsd * 0.55);
   expect(sim.stats().batches.completed).toBe(1);
 
-  await expect(batchStatus(llm, 'batch_does_not_exist')).rejects.toThrow(/404|not found/i);
+  // The provider does not know it (404): lost, terminal, nothing to read back.
+  expect(await batchStatus(llm, 'batch_does_not_exist')).toMatchObject({ status: 'lost', done: true, outputFileId: null, errorFileId: null });
   await expect(submitBatch(llm, [], {})).rejects.toThrow(/at least one request/);
 });

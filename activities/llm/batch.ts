@@ -5,7 +5,7 @@
  * read back line by line. Lines that failed are returned as such, so the caller resubmits them.
  */
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import { toFile } from 'openai';
+import { APIError, toFile } from 'openai';
 import type { LlmClient } from './client';
 
 export interface BatchRequestLine {
@@ -19,7 +19,8 @@ export interface SubmittedBatch {
   requests: number;
 }
 
-export type BatchState = 'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'expired' | 'cancelling' | 'cancelled';
+/** The provider's states, and `lost`: the provider no longer knows the batch (404), so there is nothing to ingest and its lines are resubmitted. */
+export type BatchState = 'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'expired' | 'cancelling' | 'cancelled' | 'lost';
 
 export interface BatchStatus {
   batchId: string;
@@ -33,7 +34,7 @@ export interface BatchStatus {
 
 export type BatchResultLine = { customId: string; ok: true; completion: ChatCompletion } | { customId: string; ok: false; error: string };
 
-const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled', 'lost']);
 
 export async function submitBatch(llm: LlmClient, lines: BatchRequestLine[], metadata: Record<string, string>): Promise<SubmittedBatch> {
   if (!lines.length) throw new Error('a batch needs at least one request');
@@ -44,7 +45,13 @@ export async function submitBatch(llm: LlmClient, lines: BatchRequestLine[], met
 }
 
 export async function batchStatus(llm: LlmClient, batchId: string): Promise<BatchStatus> {
-  const b = await llm.openai.batches.retrieve(batchId);
+  let b: Awaited<ReturnType<typeof llm.openai.batches.retrieve>>;
+  try {
+    b = await llm.openai.batches.retrieve(batchId);
+  } catch (err) {
+    if (err instanceof APIError && err.status === 404) return { batchId, status: 'lost', done: true, outputFileId: null, errorFileId: null, counts: { total: 0, completed: 0, failed: 0 } };
+    throw err;
+  }
   return {
     batchId,
     status: b.status as BatchState,
