@@ -6,7 +6,7 @@
  * attempt), so a retried submit never creates a second batch and a re-ingest writes nothing.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { providerBatches, type judgments } from '../schema/tables';
 import type { ActivityDeps } from './deps';
@@ -94,6 +94,28 @@ const activityAttempt = () => {
     return 1; // called outside an activity
   }
 };
+
+export interface BatchProgress {
+  submitted: number;
+  /** Submitted and not ingested yet: still at the provider. */
+  open: number;
+  ingested: number;
+  lines: number;
+  byStatus: Record<string, number>;
+}
+
+/** A batch-mode run's batches, from their records (the run's own progress counts finished shards only). */
+export async function batchProgress(db: Db, runKey: string): Promise<BatchProgress> {
+  const rows = await db
+    .select({ status: providerBatches.status, ingested: sql<boolean>`${providerBatches.ingestedAt} is not null`, n: sql<number>`count(*)::int`, lines: sql<number>`sum(${providerBatches.requestCount})::int` })
+    .from(providerBatches)
+    .where(eq(providerBatches.runId, runKey))
+    .groupBy(providerBatches.status, sql`${providerBatches.ingestedAt} is not null`);
+  const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
+  const byStatus: Record<string, number> = {};
+  for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + r.n;
+  return { submitted: sum((r) => r.n), open: sum((r) => (r.ingested ? 0 : r.n)), ingested: sum((r) => (r.ingested ? r.n : 0)), lines: sum((r) => r.lines), byStatus };
+}
 
 export function createProductionBatchActivities({ db, config, logger }: ActivityDeps) {
   let llmClient: LlmClient | undefined;

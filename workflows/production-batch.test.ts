@@ -9,7 +9,7 @@
  */
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { createJudgeActivities } from '../activities/judges';
-import { createProductionBatchActivities, submissionKey } from '../activities/production-batch';
+import { batchProgress, createProductionBatchActivities, submissionKey } from '../activities/production-batch';
 import { judgingCoverage } from '../activities/production';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
@@ -226,6 +226,8 @@ test('cancelling a batch-mode run cancels its open batches and ingests what they
     // Not awaiting the result until the run has closed, so no time is skipped.
     while ((await database.sql`select id from provider_batches where run_id = ${`${PROGRAM}/batch-cancel`}`).length < 2) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 600));
+    // What `judge status` shows meanwhile: the run has finished no shard, its batches are at the provider (as recorded at submit: no poll yet).
+    expect(await batchProgress(database.db, `${PROGRAM}/batch-cancel`)).toEqual({ submitted: 2, open: 2, ingested: 0, lines: 60, byStatus: { validating: 2 } });
     await handle.cancel();
     // Wait in real time (5 s until the first poll): skipping time while the cancellation is being
     // delivered races the shard's timer, which the Java test server rejects.
@@ -239,6 +241,7 @@ test('cancelling a batch-mode run cancels its open batches and ingests what they
   const recorded = await database.sql<{ id: string; status: string; ingested: boolean }[]>`
     select id, status, ingested_at is not null as ingested from provider_batches where run_id = ${`${PROGRAM}/batch-cancel`} order by id`;
   expect(recorded.map((b) => [b.status, b.ingested])).toEqual([['cancelled', true], ['cancelled', true]]);
+  expect(await batchProgress(database.db, `${PROGRAM}/batch-cancel`)).toEqual({ submitted: 2, open: 0, ingested: 2, lines: 60, byStatus: { cancelled: 2 } });
   let ran = 0;
   for (const b of recorded) {
     const atProvider = await fetch(`${sim.url}/batches/${b.id}`).then((r) => r.json() as Promise<{ status: string; request_counts: { total: number; completed: number } }>);

@@ -7,6 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import type { Command } from 'commander';
 import { CatalogRejectedError, importCatalog } from '../../activities/catalog';
 import { createProductionActivities, type ItemSelection } from '../../activities/production';
+import { batchProgress } from '../../activities/production-batch';
 import { createProgramActivities } from '../../activities/program';
 import { createLogger } from '../../platform/logger';
 import { productionStatusQuery, productionWorkflow, productionWorkflowId, type ProductionProgress } from '../../workflows/production';
@@ -123,14 +124,17 @@ export function registerJudgeRunCommand(cli: Command) {
     .requiredOption('--run-id <id>', 'the run id')
     .option('--json', 'print as JSON')
     .action(async (opts: { program: string; runId: string; json?: boolean }) => {
-      await withContext(async ({ client }) => {
+      await withContext(async ({ client, database }) => {
         const progress = await client.workflow
           .getHandle(productionWorkflowId(opts.program, opts.runId))
           .query(productionStatusQuery)
           .catch((err: unknown) => {
             throw err instanceof WorkflowNotFoundError ? new CliError(`no production run ${opts.runId} of ${opts.program}`) : err;
           });
-        console.log(opts.json ? JSON.stringify(progress) : formatProgress(progress));
+        // Batch shards finish only when their batches do: say where the batches are meanwhile.
+        const batches = progress.mode === 'batch' ? await batchProgress(database.db, progress.runKey) : undefined;
+        if (opts.json) console.log(JSON.stringify(batches ? { ...progress, batches } : progress));
+        else console.log(batches ? `${formatProgress(progress)}\nbatches: ${batches.submitted} submitted (${batches.lines} lines), ${batches.open} at the provider, ${batches.ingested} ingested — ${Object.entries(batches.byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}` : formatProgress(progress));
       });
     });
 }
