@@ -270,4 +270,41 @@ describe('resuming a production page', () => {
       await fresh.close();
     }
   });
+
+  test('a chunk that cannot be stored fails the page only after the chunks in flight are stored; the retry asks only for what is missing', async () => {
+    const fresh = await startSim();
+    const model = 'failing-store-model';
+    const itemIds = world.itemIds.slice(0, 200); // 8 chunks of 25, 4 in flight
+    // A real database refusal (a trigger), for the first chunk's first item only.
+    await database.sql.unsafe(`
+      create function refuse_judgment() returns trigger language plpgsql as $$
+      begin
+        if new.model = '${model}' and new.item_id = '${itemIds[0]}' then raise exception 'judgment store refused for the test'; end if;
+        return new;
+      end $$;
+      create trigger refuse_judgment before insert on judgments for each row execute function refuse_judgment();`);
+    try {
+      const acts = activitiesFor(fresh, { LLM_CONCURRENCY: '64' });
+      const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+      const page = { programId: PROGRAM, runId: 'failing-store-run', itemIds, criteria: ['tone'], prompts, samples: 1, model };
+      const error = await acts.judgeItems(page).then(() => null, (err: Error) => err);
+      // drizzle wraps the database's error (the failed query) with it as the cause.
+      expect((error?.cause as Error | undefined)?.message).toBe('judgment store refused for the test');
+      const stored = async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from judgments where model = ${model}`)[0].n;
+      const requested = fresh.stats().byKind.judge_verdict;
+      // Every answered request is stored except the refused chunk's 25: nothing was left in flight.
+      expect(await stored()).toBe(requested - 25);
+      expect(await stored()).toBeGreaterThanOrEqual(75); // the other chunks started with it
+      expect(await stored() % 25).toBe(0);
+
+      await database.sql.unsafe('drop trigger refuse_judgment on judgments; drop function refuse_judgment();');
+      const retry = await acts.judgeItems(page);
+      expect(retry.judged).toBe(200);
+      expect(fresh.stats().byKind.judge_verdict - requested).toBe(200 - (requested - 25));
+      expect(await stored()).toBe(200);
+    } finally {
+      await database.sql.unsafe('drop trigger if exists refuse_judgment on judgments; drop function if exists refuse_judgment();');
+      await fresh.close();
+    }
+  });
 });
