@@ -288,8 +288,8 @@ describe('resuming a production page', () => {
       const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
       const page = { programId: PROGRAM, runId: 'failing-store-run', itemIds, criteria: ['tone'], prompts, samples: 1, model };
       const error = await acts.judgeItems(page).then(() => null, (err: Error) => err);
-      // drizzle wraps the database's error (the failed query) with it as the cause.
-      expect((error?.cause as Error | undefined)?.message).toBe('judgment store refused for the test');
+      // Which items, and the database's own words (not drizzle's failed-query text).
+      expect(error?.message).toBe('items 1–25 of the page: judgment store refused for the test');
       const stored = async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from judgments where model = ${model}`)[0].n;
       const requested = fresh.stats().byKind.judge_verdict;
       // Every answered request is stored except the refused chunk's 25: nothing was left in flight.

@@ -196,6 +196,12 @@ const activityContext = () => {
   }
 };
 
+function rootCause(error: unknown): Error {
+  let e = error instanceof Error ? error : new Error(String(error));
+  while (e.cause instanceof Error) e = e.cause;
+  return e;
+}
+
 export const judgmentKey = (itemId: string, textHash: string, criterion: string, agent: string, hash: string, model: string, sample: number) =>
   `judgment:${itemId}:${textHash}:${criterion}:${agent}:${hash}:${model}:${sample}`;
 
@@ -630,7 +636,10 @@ export function createJudgeActivities(deps: ActivityDeps) {
               requests += made;
               unfinished.delete(at);
             } catch (error) {
-              failure ??= { error };
+              // The root cause names the problem; drizzle's wrapper would put the whole query in the UI.
+              failure ??= {
+                error: error instanceof ApplicationFailure ? error : new Error(`items ${at + 1}–${Math.min(at + CHUNK, input.itemIds.length)} of the page: ${rootCause(error).message}`, { cause: error }),
+              };
             }
           }
         };
