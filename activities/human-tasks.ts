@@ -483,6 +483,12 @@ const refuse = (status: number, code: string, message: string, details?: unknown
  * Applies one verified, schema-valid event to its task inside the caller's transaction. A vendor
  * touches only its own tasks and raters; an answer to a closed task is kept for audit only.
  */
+/** What a vendor charges for one task of `kind`: its rate card's price for the kind, else its per-task price. */
+export function taskCostUsd(rateCard: unknown, kind: string): number {
+  const card = rateCard as Record<string, number>;
+  return card[kind] ?? card.perTask ?? 0;
+}
+
 export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'rateCard'>, event: VendorEvent): Promise<RecordOutcome> {
   const [row] = await tx
     .select({ task: tasks, phase: taskBatches.phase, round: taskBatches.round })
@@ -508,10 +514,6 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
     disposition: 'applied',
     batchId: task.batchId,
   });
-  const cost = () => {
-    const card = vendor.rateCard as Record<string, number>;
-    return card[task.kind] ?? card.perTask ?? 0;
-  };
   const charge = async (costUsd: number) => {
     await tx
       .insert(usageLedger)
@@ -542,7 +544,7 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
           .where(and(eq(tasks.batchId, task.batchId), eq(tasks.itemId, task.itemId), eq(tasks.raterId, raterKey!)));
         if (other) return refuse(409, 'rater_already_rated_item', `rater ${raterKey} already has item ${task.itemId} in this batch`, undefined, 'conflict');
       }
-      const costUsd = cost();
+      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
       await tx.update(tasks).set({ status: 'completed', completedAt: new Date(), raterId: raterKey, costUsd }).where(eq(tasks.id, task.id));
       await tx
         .insert(labels)
@@ -578,7 +580,7 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
         ])
         .onConflictDoNothing();
       await tx.update(items).set({ text: event.text, textHash: hash, source: 'writer', updatedAt: new Date() }).where(eq(items.id, item.id));
-      const costUsd = cost();
+      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
       await tx
         .update(tasks)
         .set({ status: 'completed', completedAt: new Date(), costUsd, payload: { ...(task.payload as Record<string, unknown>), revisionHash: hash, notes: event.notes } })

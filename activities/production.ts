@@ -9,7 +9,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { fixAttempts, fixCycles, items, judgePrompts, productionRuns, programs, tasks, vendors } from '../schema/tables';
 import type { Db } from '../platform/db';
 import type { ActivityDeps } from './deps';
-import { programSpend } from './human-tasks';
+import { programSpend, taskCostUsd } from './human-tasks';
 
 /** Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses. */
 export type ItemSelection =
@@ -144,7 +144,7 @@ export function createProductionActivities({ db }: ActivityDeps) {
         if (existing) return { started: true };
         const [vendor] = await tx.select({ rateCard: vendors.rateCard }).from(vendors).where(eq(vendors.id, input.writerVendorId));
         if (!vendor) throw ApplicationFailure.nonRetryable(`unknown writer vendor ${input.writerVendorId}`, 'UnknownVendor');
-        const writeUsd = Number((vendor.rateCard as Record<string, unknown>).write ?? 0);
+        const writeUsd = taskCostUsd(vendor.rateCard, 'write');
         const [program] = await tx.select({ budgetUsd: programs.budgetUsd }).from(programs).where(eq(programs.id, input.programId));
         if (!program) throw ApplicationFailure.nonRetryable(`unknown program ${input.programId}`, 'UnknownProgram');
         const spend = await programSpend(tx as unknown as Db, input.programId);

@@ -175,22 +175,23 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
           workflowId: `${productionWorkflowId(input.programId, input.runId)}/shard-${index}`,
           staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
           args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index }],
-        }).then(
-          (r) => {
+        })
+          .then(
+            (r) => {
+              progress.shardsDone++;
+              progress.judged += r.judged;
+              progress.errors += r.errors;
+              progress.failing += r.failing;
+              progress.fixLoopsStarted += r.fixLoopsStarted;
+            },
+            (err: unknown) => {
+              shardFailure ??= err;
+            },
+          )
+          .finally(() => {
             running.delete(index);
             progress.shardsRunning = running.size;
-            progress.shardsDone++;
-            progress.judged += r.judged;
-            progress.errors += r.errors;
-            progress.failing += r.failing;
-            progress.fixLoopsStarted += r.fixLoopsStarted;
-          },
-          (err: unknown) => {
-            running.delete(index);
-            progress.shardsRunning = running.size;
-            shardFailure ??= err;
-          },
-        );
+          });
         running.set(index, shard);
         progress.shardsRunning = running.size;
       }
