@@ -1,9 +1,9 @@
 import type { ActivityDeps } from './deps';
-import { createProductionActivities } from './production';
-import { createProductionBatchActivities } from './production-batch';
-import { createHumanTaskActivities } from './human-tasks';
-import { createJudgeActivities } from './judges';
-import { createProgramActivities } from './program';
+import { createProductionActivities } from '../production/activities';
+import { createProductionBatchActivities } from '../production/batch';
+import { createHumanTaskActivities } from '../human-tasks/activities';
+import { createJudgeActivities } from '../judging/activities';
+import { createProgramActivities } from '../program/activities';
 import { createSmokeActivities } from './smoke';
 
 export type { ActivityDeps } from './deps';

@@ -93,7 +93,7 @@ export interface Config {
     workerProcesses: number;
     timeoutMs: number;
     maxRetries: number;
-    /** Raw JSON of LLM_PRICES (parsed and validated by activities/llm/pricing.ts). */
+    /** Raw JSON of LLM_PRICES (parsed and validated by llm/pricing.ts). */
     prices?: string;
   };
   gateway: { port: number; publicUrl: string; maxSkewSeconds: number; bodyLimitBytes: number; maxInFlight: number; statementsInFlight: number; pollIntervalMs: number; reconcileIntervalMs: number };

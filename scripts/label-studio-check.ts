@@ -1,6 +1,6 @@
 /**
  * Runs the Label Studio adapter against a REAL Label Studio and records what the server returned,
- * for the contract test in CI (activities/vendors/label-studio.test.ts), which cannot start Label
+ * for the contract test in CI (vendors/label-studio.test.ts), which cannot start Label
  * Studio in time. Usage:
  *
  *   pip install label-studio            # once (a Python venv is fine)
@@ -22,8 +22,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Command } from 'commander';
-import { createLabelStudioAdapter, translateLabelStudioWebhook } from '../activities/vendors/label-studio';
-import type { VendorRow } from '../activities/vendors/adapter';
+import { createLabelStudioAdapter, translateLabelStudioWebhook } from '../vendors/label-studio';
+import type { VendorRow } from '../vendors/adapter';
 import type { TaskDispatch } from '../schema/vendor-events';
 
 const OUT = path.resolve(__dirname, '../test/fixtures/label-studio/recorded.json');

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { krippendorff2011 } from '../lib/stats/__fixtures__/published';
+import { krippendorff2011 } from '../stats/__fixtures__/published';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-cli-stats-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { splitOf } from '../activities/judges';
-import { generateCatalog } from '../lib/sim/catalog';
+import { splitOf } from '../judging/activities';
+import { generateCatalog } from '../scripts/sim/model/catalog';
 import type { Truth } from '../schema/catalog';
 import { programSpecSchema } from '../schema/program-spec';
 import type { Db } from '../platform/db';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { eq, inArray, sql } from 'drizzle-orm';
-import { Rng } from '../lib/sim/rng';
+import { Rng } from '../scripts/sim/model/rng';
 import { createLogger } from '../platform/logger';
 import { freePort, waitForTcp } from '../platform/ports';
 import { labels, vendorEvents } from '../schema/tables';

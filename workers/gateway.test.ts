@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
-import { signHeaders } from '../activities/vendors/signing';
+import { signHeaders } from '../vendors/signing';
 import { labels, taskBatches, tasks, usageLedger, vendorEvents } from '../schema/tables';
 import { createTestDatabase, testConfig, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld, snapshot } from '../test/human-tasks-fixture';

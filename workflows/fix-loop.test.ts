@@ -10,11 +10,11 @@
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { asc, eq } from 'drizzle-orm';
-import { createJudgeActivities } from '../activities/judges';
-import { programSpend, taskId } from '../activities/human-tasks';
-import { assessSynopsis } from '../lib/sim/assess';
-import { generateCatalog } from '../lib/sim/catalog';
-import { reviseSynopsis } from '../lib/sim/revise';
+import { createJudgeActivities } from '../judging/activities';
+import { programSpend, taskId } from '../human-tasks/activities';
+import { assessSynopsis } from '../scripts/sim/model/assess';
+import { generateCatalog } from '../scripts/sim/model/catalog';
+import { reviseSynopsis } from '../scripts/sim/model/revise';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import type { Show } from '../schema/catalog';

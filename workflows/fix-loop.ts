@@ -7,10 +7,10 @@
  * (and says so in the Temporal UI) for the PM to raise the budget.
  */
 import { executeChild, proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
-import type { createProductionActivities, FixAttemptStart } from '../activities/production';
-import type { ProgramPlan } from '../activities/program';
+import type { createProductionActivities, FixAttemptStart } from '../production/activities';
+import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow } from './human-tasks';
-import type { createJudgeActivities } from '../activities/judges';
+import type { createJudgeActivities } from '../judging/activities';
 
 export interface FixLoopInput {
   programId: string;

@@ -5,7 +5,7 @@
  */
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ProgramPlan } from '../activities/program';
+import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
 
 const { drawItems, applyGoldenReviews, goldenSetSummary } = proxyActivities<Activities>({

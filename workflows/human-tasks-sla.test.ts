@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { asc, eq } from 'drizzle-orm';
-import { signHeaders } from '../activities/vendors/signing';
+import { signHeaders } from '../vendors/signing';
 import { createLogger } from '../platform/logger';
 import { tasks } from '../schema/tables';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';

@@ -16,8 +16,8 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CloseBatchResult } from '../activities/human-tasks';
-import { unpackOpenedBatch, type TaskRef } from '../lib/task-ids';
+import type { CloseBatchResult } from '../human-tasks/activities';
+import { unpackOpenedBatch, type TaskRef } from '../human-tasks/ids';
 import type { VendorEventSignal } from '../schema/vendor-events';
 
 export interface HumanTasksInput {

@@ -5,7 +5,7 @@
  */
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ProgramPlan } from '../activities/program';
+import type { ProgramPlan } from '../program/activities';
 import type { JudgeSummary } from './messages';
 import { promptOptimizationWorkflow } from './prompt-optimization';
 

@@ -7,8 +7,8 @@
  * the next one; import ids already applied are remembered across continue-as-new.
  */
 import { condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { createProductionActivities } from '../activities/production';
-import type { ProgramPlan } from '../activities/program';
+import type { createProductionActivities } from '../production/activities';
+import type { ProgramPlan } from '../program/activities';
 import { productionWorkflow, productionWorkflowId, type ProductionSummary } from './production';
 
 export interface CatalogChanged {

@@ -8,9 +8,9 @@
  * submit finds the batch it already created, and a re-ingest writes nothing.
  */
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
-import { createJudgeActivities } from '../activities/judges';
-import { batchProgress, createProductionBatchActivities, submissionKey } from '../activities/production-batch';
-import { judgingCoverage } from '../activities/production';
+import { createJudgeActivities } from '../judging/activities';
+import { batchProgress, createProductionBatchActivities, submissionKey } from '../production/batch';
+import { judgingCoverage } from '../production/activities';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';

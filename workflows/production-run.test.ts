@@ -6,8 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createJudgeActivities } from '../activities/judges';
-import { judgeUnitHashes, judgingCoverage } from '../activities/production';
+import { createJudgeActivities } from '../judging/activities';
+import { judgeUnitHashes, judgingCoverage } from '../production/activities';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';

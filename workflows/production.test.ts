@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { fixCycles, items, programs, shows } from '../schema/tables';
-import { textHash } from '../lib/text-hash';
+import { textHash } from '../catalog/text-hash';
 import { fixLoopWorkflow, prelaunchWorkflow, productionShardWorkflow, productionWorkflow } from '.';
 import { catalogChangedSignal, prelaunchStatusQuery } from './prelaunch';
 import { productionStatusQuery } from './production';

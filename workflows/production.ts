@@ -20,12 +20,12 @@ import {
   startChild,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { createProductionActivities, ItemSelection, ShardRange } from '../activities/production';
-import type { createJudgeActivities } from '../activities/judges';
-import type { createProductionBatchActivities } from '../activities/production-batch';
+import type { createProductionActivities, ItemSelection, ShardRange } from '../production/activities';
+import type { createJudgeActivities } from '../judging/activities';
+import type { createProductionBatchActivities } from '../production/batch';
 import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
 
-export type { ItemSelection } from '../activities/production';
+export type { ItemSelection } from '../production/activities';
 
 export interface ProductionInput {
   programId: string;

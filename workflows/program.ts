@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ProgramPlan } from '../activities/program';
+import type { ProgramPlan } from '../program/activities';
 import { calibrationRoundWorkflow } from './calibration';
 import { goldenSetWorkflow } from './golden-set';
 import { guidelineVersionSignal } from './human-tasks';

@@ -6,7 +6,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { createJudgeActivities } from '../activities/judges';
+import { createJudgeActivities } from '../judging/activities';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { goldenLabels, judgeEvaluations, judgePrompts, judgments, optimizationCandidates } from '../schema/tables';

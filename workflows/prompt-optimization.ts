@@ -7,7 +7,7 @@
  * prompt is then evaluated exactly once on the held-out test split.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { DevScore, JudgeMetrics } from '../activities/judges';
+import type { DevScore, JudgeMetrics } from '../judging/activities';
 import type { Activities } from '../activities';
 
 const LLM_ACTIVITY = { startToCloseTimeout: '1 hour', heartbeatTimeout: '20 seconds', retry: { maximumAttempts: 10 } } as const;

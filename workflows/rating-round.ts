@@ -4,7 +4,7 @@
  */
 import { executeChild, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ProgramPlan } from '../activities/program';
+import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
 import type { RoundSummary } from './messages';
 import { MeetsTargetKey, MinAgreementKey } from './search-attributes';

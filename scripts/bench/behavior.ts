@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { validateBehavior, WEIGHTED_SCORE, type BehaviorObservation } from '../../lib/behavior/analysis';
-import { generateCatalog } from '../../lib/sim/catalog';
+import { validateBehavior, WEIGHTED_SCORE, type BehaviorObservation } from '../../reporting/behavior/analysis';
+import { generateCatalog } from '../sim/model/catalog';
 import { SYNOPSIS_CRITERIA } from '../../schema/catalog';
 
 const SHOWS = Number(process.env.BENCH_SHOWS ?? 500);

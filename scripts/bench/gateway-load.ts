@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import { signHeaders } from '../../activities/vendors/signing';
+import { signHeaders } from '../../vendors/signing';
 
 interface Plan {
   gatewayUrl: string;

@@ -23,7 +23,7 @@ import { createLogger } from '../../platform/logger';
 import { freePort } from '../../platform/ports';
 import { tasks, vendorEvents } from '../../schema/tables';
 import { humanTasksWorkflow } from '../../workflows/human-tasks';
-import { newSecret } from '../../activities/vendors/signing';
+import { newSecret } from '../../vendors/signing';
 import { buildVendorSim } from '../sim/vendor/server';
 import { seedWorld } from '../sim/vendor/world';
 import { startStack } from '../stack';

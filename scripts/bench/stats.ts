@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { agreementReport, createRng, krippendorffAlpha, type Rating } from '../../lib/stats';
+import { agreementReport, createRng, krippendorffAlpha, type Rating } from '../../stats/index';
 
 function ratings(seed: number, items: number, raters: number, missing: number, accuracy: number): Rating[] {
   const rng = createRng(seed);

@@ -1,6 +1,6 @@
 /** `judgeflow aggregate --input labels.csv`: one label per item (× criterion) with a confidence. */
 import { type Command, Option } from 'commander';
-import { dawidSkene, majorityVote, type AggregatedItem, type TiePolicy } from '../../lib/stats';
+import { dawidSkene, majorityVote, type AggregatedItem, type TiePolicy } from '../../stats/index';
 import { statsOrExit } from './agreement';
 import { csvField, readLabelsCsv } from './labels-csv';
 

@@ -1,9 +1,9 @@
 /**
  * `judgeflow agreement --input labels.csv`: agreement per criterion for a program manager's CSV
- * export, with the same lib/stats the workflows use. Exit 2 on bad input, naming the line.
+ * export, with the same stats/ the workflows use. Exit 2 on bad input, naming the line.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { agreementReport, StatsInputError, type AgreementReport, type Level } from '../../lib/stats';
+import { agreementReport, StatsInputError, type AgreementReport, type Level } from '../../stats/index';
 import { CliError } from './context';
 import { readLabelsCsv } from './labels-csv';
 

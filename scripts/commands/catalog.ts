@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { CatalogRejectedError, importCatalog, type CatalogFormat, type ImportResult } from '../../activities/catalog';
+import { CatalogRejectedError, importCatalog, type CatalogFormat, type ImportResult } from '../../catalog/import';
 import { catalogChangedSignal, prelaunchWorkflow, prelaunchWorkflowId } from '../../workflows/prelaunch';
 import { CliError, withContext } from './context';
 

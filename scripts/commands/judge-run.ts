@@ -5,10 +5,10 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { CatalogRejectedError, importCatalog } from '../../activities/catalog';
-import { createProductionActivities, type ItemSelection } from '../../activities/production';
-import { batchProgress } from '../../activities/production-batch';
-import { createProgramActivities } from '../../activities/program';
+import { CatalogRejectedError, importCatalog } from '../../catalog/import';
+import { createProductionActivities, type ItemSelection } from '../../production/activities';
+import { batchProgress } from '../../production/batch';
+import { createProgramActivities } from '../../program/activities';
 import { createLogger } from '../../platform/logger';
 import { productionStatusQuery, productionWorkflow, productionWorkflowId, type ProductionProgress } from '../../workflows/production';
 import { CliError, withContext } from './context';

@@ -5,7 +5,7 @@
  */
 import { and, eq, like } from 'drizzle-orm';
 import type { Command } from 'commander';
-import { createJudgeActivities, type JudgeMetrics } from '../../activities/judges';
+import { createJudgeActivities, type JudgeMetrics } from '../../judging/activities';
 import { createLogger } from '../../platform/logger';
 import type { Db } from '../../platform/db';
 import { judgePrompts } from '../../schema/tables';

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { CsvError, parse } from 'csv-parse/sync';
-import type { Level, Rating } from '../../lib/stats';
+import type { Level, Rating } from '../../stats/index';
 import { CliError } from './context';
 
 export interface LabelRow extends Rating {

@@ -10,10 +10,10 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import { desc } from 'drizzle-orm';
 import YAML from 'yaml';
-import { programSpend } from '../../activities/human-tasks';
-import { checkProgramPrerequisites, registerProgram } from '../../activities/program';
+import { programSpend } from '../../human-tasks/activities';
+import { checkProgramPrerequisites, registerProgram } from '../../program/activities';
 import type { Db } from '../../platform/db';
-import type { ProgramEstimate } from '../../lib/estimate';
+import type { ProgramEstimate } from '../../program/estimate';
 import { validateProgramSpec } from '../../schema/program-spec';
 import { programs } from '../../schema/tables';
 import {

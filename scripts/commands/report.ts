@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { buildProgramReport } from '../../activities/reports';
-import { renderHtml, renderMarkdown } from '../report/render';
+import { buildProgramReport } from '../../reporting/report';
+import { renderHtml, renderMarkdown } from '../../reporting/render';
 import { CliError, withContext } from './context';
 
 export async function writeReport(report: Awaited<ReturnType<typeof buildProgramReport>>, out: string, format: 'html' | 'md'): Promise<string[]> {

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { catalogRecordSchema, truthSchema, behaviorSchema } from '../../schema/catalog';
-import { assessSynopsis } from '../../lib/sim/assess';
-import { CatalogOptionsError, generateCatalog } from '../../lib/sim/catalog';
+import { assessSynopsis } from '../sim/model/assess';
+import { CatalogOptionsError, generateCatalog } from '../sim/model/catalog';
 import { LlmSimConfigError } from '../sim/llm/options';
 import { registerSimCommands } from './sim';
 

@@ -6,7 +6,7 @@
  * The stack module is loaded only when the simulator runs: it pulls in the embedded services.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { TRUTH_CRITERIA, truthKey } from '../../lib/sim/assess';
+import { TRUTH_CRITERIA, truthKey } from '../sim/model/assess';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { writeCatalogFiles } from '../sim/catalog-files';

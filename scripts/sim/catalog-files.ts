@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { generateCatalog, type CatalogOptions } from '../../lib/sim/catalog';
+import { generateCatalog, type CatalogOptions } from './model/catalog';
 
 export interface CatalogFiles {
   out: string;

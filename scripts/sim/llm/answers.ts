@@ -1,6 +1,6 @@
 /**
  * What the simulated model answers, per request kind (the structured-output schema name, see
- * lib/prompts/contract.ts). Judge verdicts follow the hidden truth (assessSynopsis of the synopsis
+ * judging/prompts/contract.ts). Judge verdicts follow the hidden truth (assessSynopsis of the synopsis
  * and show context in the prompt) with the configured accuracy:
  *
  *   accuracy = min(maxAccuracy, accuracy[criterion] + hintGain × rubric hints in the prompt
@@ -10,9 +10,9 @@
  *   scaled so the total single-sample error is exactly e. N× consensus removes only the latter.
  */
 import { showSchema, type Show } from '../../../schema/catalog';
-import { extractTag, LLM_REQUEST_KINDS } from '../../../lib/prompts/contract';
-import { assessSynopsis, splitSentences, TRUTH_CRITERIA, truthKey, type Defect, type TruthCriterion, type TruthKey } from '../../../lib/sim/assess';
-import { textHash, unitFor } from '../../../lib/sim/rng';
+import { extractTag, LLM_REQUEST_KINDS } from '../../../judging/prompts/contract';
+import { assessSynopsis, splitSentences, TRUTH_CRITERIA, truthKey, type Defect, type TruthCriterion, type TruthKey } from '../model/assess';
+import { textHash, unitFor } from '../model/rng';
 import { hintsIn, RUBRIC_HINTS, USELESS_HINTS } from './hints';
 import type { LlmSimOptions } from './options';
 import type { Facts } from './schema-fill';

@@ -4,7 +4,7 @@
  * prompt, and the simulated optimizer (prompt_edit) adds them one edit at a time — so prompt
  * optimization has something real to find. Honest, fixed and documented in docs/simulation.md.
  */
-import type { TruthCriterion } from '../../../lib/sim/assess';
+import type { TruthCriterion } from '../model/assess';
 
 export const RUBRIC_HINTS: Record<TruthCriterion, readonly string[]> = {
   tone: [

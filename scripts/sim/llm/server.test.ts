@@ -7,8 +7,8 @@
 import OpenAI, { toFile } from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
-import { wrapTag } from '../../../lib/prompts/contract';
-import { generateCatalog } from '../../../lib/sim/catalog';
+import { wrapTag } from '../../../judging/prompts/contract';
+import { generateCatalog } from '../model/catalog';
 import type { Show } from '../../../schema/catalog';
 import { createLogger } from '../../../platform/logger';
 import { RUBRIC_HINTS } from './hints';
@@ -18,7 +18,7 @@ const verdictSchema = z.object({ reasoning: z.string(), summary: z.string(), ver
 const judgeFormat = zodResponseFormat(verdictSchema, 'judge_verdict');
 const logger = createLogger('sim-llm-test', 'silent');
 
-/** What each factuality agent sees of the show (the contract in lib/prompts/contract.ts). */
+/** What each factuality agent sees of the show (the contract in judging/prompts/contract.ts). */
 const CONTEXT: Record<string, (s: Show) => object> = {
   tone: (s) => ({ title: s.title, genres: s.genres }),
   'factuality.talent': (s) => ({ title: s.title, talent: s.talent }),

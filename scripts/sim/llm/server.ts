@@ -6,7 +6,7 @@
  */
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { createLogger, type Logger } from '../../../platform/logger';
-import { Rng } from '../../../lib/sim/rng';
+import { Rng } from '../model/rng';
 import { answer } from './answers';
 import { BatchStore, newId, parseMultipart, type Batch, type StoredFile } from './batches';
 import { countTokens, PrefixCache, RateLimiter } from './limits';

@@ -3,9 +3,9 @@
  * between raters, rise with the guideline version a task carries; careless raters stay near
  * chance; writers fix failing criteria with the configured probability. Deterministic per seed.
  */
-import { assessSynopsis, truthKey } from '../../../lib/sim/assess';
-import { Rng } from '../../../lib/sim/rng';
-import { generateShow, writeSynopsis } from '../../../lib/sim/world';
+import { assessSynopsis, truthKey } from '../model/assess';
+import { Rng } from '../model/rng';
+import { generateShow, writeSynopsis } from '../model/world';
 import type { TaskDispatch } from '../../../schema/vendor-events';
 import { buildPool, DEFAULT_POOL, rateTask, showOf, writeTask } from './raters';
 

@@ -5,9 +5,9 @@
  * chance), some drift (worse with every task they do). Writers fix a failing criterion with a
  * configured probability. All draws are deterministic per seed and task.
  */
-import { assessSynopsis, truthKey } from '../../../lib/sim/assess';
-import { reviseSynopsis } from '../../../lib/sim/revise';
-import { Rng, unitFor } from '../../../lib/sim/rng';
+import { assessSynopsis, truthKey } from '../model/assess';
+import { reviseSynopsis } from '../model/revise';
+import { Rng, unitFor } from '../model/rng';
 import { showSchema, type Show } from '../../../schema/catalog';
 import type { LabelInput, TaskDispatch } from '../../../schema/vendor-events';
 

@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { unitFor } from '../../../lib/sim/rng';
+import { unitFor } from '../model/rng';
 import type { Logger } from '../../../platform/logger';
 import { dispatchRequestSchema, taskIdsRequestSchema, type TaskDispatch, type VendorEvent } from '../../../schema/vendor-events';
-import { signHeaders, SignatureError, verifySignature } from '../../../activities/vendors/signing';
+import { signHeaders, SignatureError, verifySignature } from '../../../vendors/signing';
 import { buildPool, rateTask, writeTask, type RaterPoolOptions, type SimRater } from './raters';
 
 export interface VendorSimOptions extends RaterPoolOptions {

@@ -3,9 +3,9 @@
  * catalog generator (so simulated raters can judge them), and vendors with their secrets and
  * raters. Used by the human-task tests (test/human-tasks-fixture.ts) and `npm run bench:gateway`.
  */
-import { textHash } from '../../../lib/text-hash';
-import { generateShow, writeSynopsis } from '../../../lib/sim/world';
-import { Rng } from '../../../lib/sim/rng';
+import { textHash } from '../../../catalog/text-hash';
+import { generateShow, writeSynopsis } from '../model/world';
+import { Rng } from '../model/rng';
 import type { Db } from '../../../platform/db';
 import { goldAnswers, items, programs, raters, shows, vendors } from '../../../schema/tables';
 

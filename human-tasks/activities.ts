@@ -1,0 +1,612 @@
+/**
+ * Human tasks: creating and assigning them (k distinct qualified raters per item, balanced load,
+ * gold items mixed in), dispatching and withdrawing them through the vendor adapters, recording
+ * what vendors send (called by the gateway inside its inbox transaction), rater QA on gold items,
+ * and vendor accounting. Every write is keyed by what it is, so a retried activity changes nothing.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { packOpenedBatch, taskId, type OpenedBatch, type TaskRef } from './ids';
+
+export { taskId } from './ids';
+import { textHash } from '../catalog/text-hash';
+import type { Db } from '../platform/db';
+import type { Logger } from '../platform/logger';
+import type { VendorEvent } from '../schema/vendor-events';
+import {
+  goldAnswers,
+  itemRevisions,
+  items,
+  labels,
+  raters,
+  shows,
+  taskBatches,
+  tasks,
+  usageLedger,
+  vendorEvents,
+  vendors,
+} from '../schema/tables';
+import type { HumanTasksInput } from '../workflows/human-tasks';
+import type { ActivityDeps } from '../activities/deps';
+import { createVendorAdapter, type VendorAdapter, type VendorRow } from '../vendors/adapter';
+
+export type TaskKind = 'rate' | 'review' | 'write';
+/** Statuses in which a task still waits for its rater. */
+export const OPEN_STATUSES = ['pending', 'dispatched'] as const;
+/** A slot is given up after this many assignments (the item then counts as incomplete). */
+export const MAX_ATTEMPTS_PER_SLOT = 6;
+/** Gold labels a rater needs before their accuracy can pause them. */
+export const MIN_GOLD_TASKS_FOR_QA = 2;
+
+/** The workflow's input without what only the workflow uses (SLA, QA bar). */
+export type OpenBatchInput = Omit<HumanTasksInput, 'sla' | 'minGoldAccuracy'>;
+
+export interface CloseBatchResult {
+  tasksCompleted: number;
+  tasksReassigned: number;
+  tasksExpired: number;
+  labelsRecorded: number;
+  itemsComplete: number;
+  itemsIncomplete: number;
+  costUsd: number;
+  revisions?: { itemId: string; textHash: string; taskId: string }[];
+}
+
+export type Spend = {
+  humanUsd: number;
+  llmUsd: number;
+  totalUsd: number;
+};
+
+/** Deterministic tie-break, so a retried assignment picks the same raters. */
+const rank = (...parts: string[]) => createHash('md5').update(parts.join('|')).digest('hex');
+
+interface Qualification {
+  kinds?: string[];
+  criteria?: string[];
+  locales?: string[];
+}
+const qualifies = (q: Qualification, kind: string, criteria: string[], locale: string) =>
+  (!q.kinds || q.kinds.includes(kind)) && (!q.criteria || criteria.every((c) => q.criteria!.includes(c))) && (!q.locales || q.locales.includes(locale));
+
+export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) {
+  const adapters = new Map<string, VendorAdapter>();
+  const adapterFor = async (vendorId: string): Promise<VendorAdapter> => {
+    let adapter = adapters.get(vendorId);
+    if (!adapter) {
+      const [vendor] = await db.select().from(vendors).where(eq(vendors.id, vendorId));
+      if (!vendor) throw new Error(`unknown vendor ${vendorId}`);
+      adapter = createVendorAdapter(vendor, config.env);
+      adapters.set(vendorId, adapter);
+    }
+    return adapter;
+  };
+
+  /** Active, qualified raters of these vendors, least loaded in the batch first. */
+  const eligibleRaters = async (batchId: string, vendorIds: string[], kind: string, criteria: string[], locale: string) => {
+    const rows = await db
+      .select({
+        id: raters.id,
+        vendorId: raters.vendorId,
+        qualification: raters.qualification,
+        load: sql<number>`(select count(*)::int from ${tasks} where ${tasks.raterId} = ${raters.id} and ${tasks.batchId} = ${batchId})`,
+      })
+      .from(raters)
+      .where(and(inArray(raters.vendorId, vendorIds), eq(raters.status, 'active')));
+    return rows.filter((r) => qualifies(r.qualification as Qualification, kind, criteria, locale));
+  };
+
+  return {
+    /**
+     * Opens a batch: syncs the vendors' rater pools, mixes in gold items, assigns every item to k
+     * distinct raters and records the tasks (status pending), returned packed (human-tasks/ids.ts). A
+     * retry returns the tasks recorded.
+     */
+    async openTaskBatch(input: OpenBatchInput): Promise<OpenedBatch> {
+      for (const vendorId of input.vendorIds) {
+        const pool = await (await adapterFor(vendorId)).listRaters();
+        for (const r of pool) {
+          await db
+            .insert(raters)
+            .values({ id: `${vendorId}:${r.id}`, vendorId, externalId: r.id, qualification: r.qualification })
+            .onConflictDoUpdate({ target: raters.id, set: { qualification: r.qualification } });
+        }
+      }
+      return db.transaction(async (tx) => {
+        await tx
+          .insert(taskBatches)
+          .values({ id: input.batchId, programId: input.programId, phase: input.phase, round: input.round, kind: input.kind, guidelineVersion: input.guidelineVersion })
+          .onConflictDoNothing();
+        const recorded = await tx.select().from(tasks).where(eq(tasks.batchId, input.batchId));
+        if (recorded.length) {
+          const first = recorded.filter((t) => t.attempt === 0);
+          return packOpenedBatch(input.itemIds, first.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold })), 0);
+        }
+        const requested = new Set(input.itemIds);
+        const goldCount = Math.round(input.goldRate * input.itemIds.length);
+        const gold = goldCount
+          ? (
+              await tx
+                .selectDistinct({ itemId: goldAnswers.itemId })
+                .from(goldAnswers)
+                .where(eq(goldAnswers.programId, input.programId))
+            )
+              .map((g) => g.itemId)
+              .filter((id) => !requested.has(id))
+              .sort((a, b) => rank(input.batchId, a).localeCompare(rank(input.batchId, b)))
+              .slice(0, goldCount)
+          : [];
+        const allIds = [...input.itemIds, ...gold];
+        const itemRows = new Map(
+          (await tx.select({ id: items.id, textHash: items.textHash, locale: items.locale }).from(items).where(inArray(items.id, allIds))).map((i) => [i.id, i]),
+        );
+        const missing = allIds.filter((id) => !itemRows.has(id));
+        if (missing.length) throw new Error(`unknown items: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` … (${missing.length})` : ''}`);
+        const load = new Map<string, number>();
+        const rows: (typeof tasks.$inferInsert)[] = [];
+        let unassignedSlots = 0;
+        const goldSet = new Set(gold);
+        for (const itemId of allIds) {
+          const item = itemRows.get(itemId)!;
+          const criteria = criteriaFor(input, itemId);
+          const pool = (await eligibleRaters(input.batchId, input.vendorIds, input.kind, criteria, item.locale))
+            .map((r) => ({ ...r, load: load.get(r.id) ?? 0 }))
+            .sort((a, b) => a.load - b.load || rank(itemId, a.id).localeCompare(rank(itemId, b.id)));
+          for (let slot = 0; slot < input.ratersPerItem; slot++) {
+            const rater = pool[slot];
+            if (!rater) {
+              unassignedSlots++;
+              continue;
+            }
+            load.set(rater.id, rater.load + 1);
+            rows.push({
+              id: taskId(input.batchId, itemId, slot, 0),
+              batchId: input.batchId,
+              programId: input.programId,
+              itemId,
+              textHash: item.textHash,
+              slot,
+              vendorId: rater.vendorId,
+              raterId: rater.id,
+              kind: input.kind,
+              isGold: goldSet.has(itemId),
+              guidelineVersion: input.guidelineVersion,
+              payload: { criteria, context: input.itemContext?.[itemId] ?? {} },
+            });
+          }
+        }
+        for (let i = 0; i < rows.length; i += 500) await tx.insert(tasks).values(rows.slice(i, i + 500)).onConflictDoNothing();
+        return packOpenedBatch(input.itemIds, rows.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold! })), unassignedSlots);
+      });
+    },
+
+    /**
+     * Sends tasks still pending to their vendors, with what a rater needs (text, show record,
+     * criteria, the current guideline version), and marks them dispatched with their due time.
+     */
+    async dispatchTasks(input: { taskIds: string[]; guidelineVersion: number; dueInMs: number }): Promise<{ dispatched: number }> {
+      const rows = await db
+        .select({ task: tasks, text: items.text, locale: items.locale, showId: shows.id, title: shows.title, metadata: shows.metadata, externalId: raters.externalId })
+        .from(tasks)
+        .innerJoin(items, eq(items.id, tasks.itemId))
+        .innerJoin(shows, eq(shows.id, items.showId))
+        .innerJoin(raters, eq(raters.id, tasks.raterId))
+        .where(and(inArray(tasks.id, input.taskIds), inArray(tasks.status, ['pending', 'dispatched'])));
+      const dueAt = new Date(Date.now() + input.dueInMs);
+      const byVendor = new Map<string, typeof rows>();
+      for (const r of rows) byVendor.set(r.task.vendorId, [...(byVendor.get(r.task.vendorId) ?? []), r]);
+      for (const [vendorId, list] of byVendor) {
+        const adapter = await adapterFor(vendorId);
+        for (let i = 0; i < list.length; i += 500) {
+          await adapter.dispatch(
+            list.slice(i, i + 500).map((r) => {
+              const payload = r.task.payload as { criteria: string[]; context: Record<string, unknown> };
+              return {
+                taskId: r.task.id,
+                batchId: r.task.batchId,
+                programId: r.task.programId,
+                kind: r.task.kind as TaskKind,
+                raterId: r.externalId,
+                item: { id: r.task.itemId, textHash: r.task.textHash, text: r.text, locale: r.locale },
+                show: { ...r.metadata, id: r.showId, title: r.title },
+                criteria: payload.criteria,
+                guidelineVersion: r.task.status === 'pending' ? input.guidelineVersion : r.task.guidelineVersion,
+                dueAt: dueAt.toISOString(),
+                context: payload.context,
+              };
+            }),
+          );
+        }
+      }
+      // Only tasks still pending: a fast vendor may have completed some already.
+      const updated = await db
+        .update(tasks)
+        .set({ status: 'dispatched', dispatchedAt: new Date(), dueAt, guidelineVersion: input.guidelineVersion })
+        .where(and(inArray(tasks.id, input.taskIds), eq(tasks.status, 'pending')))
+        .returning({ id: tasks.id });
+      return { dispatched: updated.length };
+    },
+
+    /** SLA reminder: sent through the vendor when it has a channel, always recorded. */
+    async remindTasks(input: { taskIds: string[] }): Promise<{ reminded: number }> {
+      const rows = await db
+        .update(tasks)
+        .set({ remindedAt: new Date() })
+        .where(and(inArray(tasks.id, input.taskIds), inArray(tasks.status, OPEN_STATUSES)))
+        .returning({ id: tasks.id, vendorId: tasks.vendorId });
+      for (const [vendorId, ids] of groupBy(rows, (r) => r.vendorId)) {
+        const adapter = await adapterFor(vendorId);
+        // A reminder is a courtesy: a vendor that cannot take it does not stop the batch.
+        await adapter.remind?.(ids.map((r) => r.id)).catch((err: unknown) => logger.warn({ err, vendorId }, 'reminder not delivered'));
+      }
+      return { reminded: rows.length };
+    },
+
+    /**
+     * Gives tasks to other raters: the old task is closed (reassigned, unless the vendor already
+     * declined or expired it) and withdrawn at its vendor; the slot gets a new attempt with the
+     * least-loaded qualified rater who has not had the item (any vendor of the batch). A task the
+     * rater completed meanwhile is left alone. A retry returns the replacement made before.
+     */
+    async reassignTasks(input: { batchId: string; taskIds: string[]; vendorIds: string[]; reason: string }): Promise<{ replacements: TaskRef[]; dropped: string[]; completedMeanwhile: string[] }> {
+      const replacements: TaskRef[] = [];
+      const dropped: string[] = [];
+      const completedMeanwhile: string[] = [];
+      const withdrawn: { id: string; vendorId: string }[] = [];
+      for (const id of input.taskIds) {
+        await db.transaction(async (tx) => {
+          const [old] = await tx.select().from(tasks).where(eq(tasks.id, id)).for('update');
+          if (old?.status === 'completed') completedMeanwhile.push(id);
+          if (!old || old.status === 'completed' || old.status === 'cancelled') return;
+          const nextId = taskId(old.batchId, old.itemId, old.slot, old.attempt + 1);
+          const [made] = await tx.select().from(tasks).where(eq(tasks.id, nextId));
+          if (made) {
+            replacements.push({ id: made.id, itemId: made.itemId, raterId: made.raterId!, gold: made.isGold });
+            return;
+          }
+          if (old.status === 'pending' || old.status === 'dispatched') {
+            await tx.update(tasks).set({ status: 'reassigned' }).where(eq(tasks.id, id));
+            withdrawn.push({ id, vendorId: old.vendorId });
+          }
+          const payload = old.payload as { criteria: string[] };
+          const [item] = await tx.select({ locale: items.locale, textHash: items.textHash }).from(items).where(eq(items.id, old.itemId));
+          const had = new Set(
+            (await tx.select({ raterId: tasks.raterId }).from(tasks).where(and(eq(tasks.batchId, old.batchId), eq(tasks.itemId, old.itemId)))).map((r) => r.raterId),
+          );
+          const pool = (await eligibleRaters(old.batchId, input.vendorIds, old.kind, payload.criteria, item.locale))
+            .filter((r) => !had.has(r.id))
+            .sort((a, b) => a.load - b.load || rank(nextId, a.id).localeCompare(rank(nextId, b.id)));
+          const rater = pool[0];
+          if (!rater || old.attempt + 1 >= MAX_ATTEMPTS_PER_SLOT) {
+            dropped.push(id);
+            return;
+          }
+          await tx.insert(tasks).values({
+            ...old,
+            id: nextId,
+            attempt: old.attempt + 1,
+            vendorId: rater.vendorId,
+            raterId: rater.id,
+            textHash: item.textHash,
+            status: 'pending',
+            remindedAt: null,
+            dispatchedAt: null,
+            dueAt: null,
+            completedAt: null,
+            costUsd: 0,
+            createdAt: new Date(),
+            payload: { ...(old.payload as Record<string, unknown>), reassignedFrom: id, reason: input.reason },
+          });
+          replacements.push({ id: nextId, itemId: old.itemId, raterId: rater.id, gold: old.isGold });
+        });
+      }
+      await withdraw(withdrawn);
+      return { replacements, dropped, completedMeanwhile };
+    },
+
+    /**
+     * Rater QA: gold accuracy over every gold label a batch's raters gave in this program; raters
+     * below the bar (with enough gold tasks to judge) are paused, with the reason recorded.
+     */
+    async evaluateRaters(input: { programId: string; batchId: string; minGoldAccuracy: number }): Promise<{ paused: string[]; accuracy: Record<string, number> }> {
+      const rows = await db
+        .select({
+          raterId: labels.raterId,
+          goldTasks: sql<number>`count(distinct ${labels.taskId})::int`,
+          accuracy: sql<number>`avg(case when ${labels.value} = ${goldAnswers.label} then 1.0 else 0.0 end)::float8`,
+        })
+        .from(labels)
+        .innerJoin(goldAnswers, and(eq(goldAnswers.programId, labels.programId), eq(goldAnswers.itemId, labels.itemId), eq(goldAnswers.criterion, labels.criterion)))
+        .where(
+          and(
+            eq(labels.programId, input.programId),
+            inArray(labels.raterId, db.selectDistinct({ id: sql<string>`${tasks.raterId}` }).from(tasks).where(eq(tasks.batchId, input.batchId))),
+          ),
+        )
+        .groupBy(labels.raterId);
+      const accuracy = Object.fromEntries(rows.map((r) => [r.raterId, r.accuracy]));
+      const below = rows.filter((r) => r.goldTasks >= MIN_GOLD_TASKS_FOR_QA && r.accuracy < input.minGoldAccuracy);
+      const paused: string[] = [];
+      for (const r of below) {
+        const [row] = await db
+          .update(raters)
+          .set({ status: 'paused', pausedReason: `gold accuracy ${(r.accuracy * 100).toFixed(1)}% over ${r.goldTasks} gold tasks is below ${(input.minGoldAccuracy * 100).toFixed(0)}% (batch ${input.batchId})` })
+          .where(and(eq(raters.id, r.raterId), eq(raters.status, 'active')))
+          .returning({ id: raters.id });
+        if (row) paused.push(row.id);
+      }
+      return { paused, accuracy };
+    },
+
+    /**
+     * Closes a batch: open tasks are expired (deadline) or cancelled (batch cancelled) and withdrawn
+     * at their vendors; returns the counts from the database, the system of record.
+     */
+    async closeTaskBatch(input: { batchId: string; itemIds: string[]; ratersPerItem: number; outcome: 'completed' | 'deadline' | 'cancelled' }): Promise<CloseBatchResult> {
+      const closed = await db
+        .update(tasks)
+        .set({ status: input.outcome === 'cancelled' ? 'cancelled' : 'expired' })
+        .where(and(eq(tasks.batchId, input.batchId), inArray(tasks.status, OPEN_STATUSES)))
+        .returning({ id: tasks.id, vendorId: tasks.vendorId });
+      await withdraw(closed);
+      await db
+        .update(taskBatches)
+        .set({ status: input.outcome === 'cancelled' ? 'cancelled' : 'completed', closedAt: new Date() })
+        .where(eq(taskBatches.id, input.batchId));
+      const [counts] = await db
+        .select({
+          completed: sql<number>`count(*) filter (where ${tasks.status} = 'completed')::int`,
+          reassigned: sql<number>`count(*) filter (where ${tasks.attempt} > 0)::int`,
+          expired: sql<number>`count(*) filter (where ${tasks.status} = 'expired')::int`,
+          cost: sql<number>`coalesce(sum(${tasks.costUsd}), 0)::float8`,
+        })
+        .from(tasks)
+        .where(eq(tasks.batchId, input.batchId));
+      const [labelCount] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(labels)
+        .innerJoin(tasks, eq(tasks.id, labels.taskId))
+        .where(eq(tasks.batchId, input.batchId));
+      const done = await db
+        .select({ itemId: tasks.itemId, slots: sql<number>`count(distinct ${tasks.slot})::int` })
+        .from(tasks)
+        .where(and(eq(tasks.batchId, input.batchId), eq(tasks.status, 'completed'), eq(tasks.isGold, false)))
+        .groupBy(tasks.itemId);
+      const itemsComplete = done.filter((d) => d.slots >= input.ratersPerItem).length;
+      const written = await db
+        .select({ itemId: tasks.itemId, taskId: tasks.id, payload: tasks.payload })
+        .from(tasks)
+        .where(and(eq(tasks.batchId, input.batchId), eq(tasks.kind, 'write'), eq(tasks.status, 'completed')));
+      return {
+        tasksCompleted: counts.completed,
+        tasksReassigned: counts.reassigned,
+        tasksExpired: counts.expired,
+        labelsRecorded: labelCount.n,
+        itemsComplete,
+        itemsIncomplete: input.itemIds.length - itemsComplete,
+        costUsd: round2(counts.cost),
+        ...(written.length
+          ? { revisions: written.map((w) => ({ itemId: w.itemId, taskId: w.taskId, textHash: String((w.payload as { revisionHash?: string }).revisionHash) })) }
+          : {}),
+      };
+    },
+
+    /** What a program has spent, human tasks and LLM calls, from the usage ledger. */
+    async programSpend(programId: string): Promise<Spend> {
+      return programSpend(db, programId);
+    },
+
+    /** Per vendor: tasks, SLA hit rate, turnaround p50/p95 and cost (for reports and the CLI). */
+    async vendorReport(programId: string) {
+      return vendorReport(db, programId);
+    },
+  };
+
+  async function withdraw(list: { id: string; vendorId: string }[]) {
+    for (const [vendorId, ids] of groupBy(list, (t) => t.vendorId)) {
+      // Withdrawal is best effort: the task is closed on our side, so a late answer is refused anyway.
+      await (await adapterFor(vendorId)).cancel(ids.map((t) => t.id)).catch((err: unknown) => logger.warn({ err, vendorId }, 'could not withdraw tasks at the vendor'));
+    }
+  }
+}
+
+function criteriaFor(input: OpenBatchInput, itemId: string): string[] {
+  const only = input.itemContext?.[itemId]?.criteria;
+  return Array.isArray(only) && only.length ? only.map(String) : input.criteria;
+}
+
+export async function programSpend(db: Db, programId: string): Promise<Spend> {
+  const [row] = await db
+    .select({
+      human: sql<number>`coalesce(sum(${usageLedger.costUsd}) filter (where ${usageLedger.kind} = 'human_task'), 0)::float8`,
+      llm: sql<number>`coalesce(sum(${usageLedger.costUsd}) filter (where ${usageLedger.kind} <> 'human_task'), 0)::float8`,
+    })
+    .from(usageLedger)
+    .where(eq(usageLedger.programId, programId));
+  return { humanUsd: round2(row.human), llmUsd: round2(row.llm), totalUsd: round2(row.human + row.llm) };
+}
+
+export interface VendorStats {
+  vendorId: string;
+  tasks: number;
+  completed: number;
+  /** Completed by the due time, over tasks whose outcome is known (completed, expired, reassigned). */
+  slaHitRate: number | null;
+  turnaroundP50Ms: number | null;
+  turnaroundP95Ms: number | null;
+  costUsd: number;
+}
+
+export async function vendorReport(db: Db, programId: string): Promise<VendorStats[]> {
+  const rows = await db
+    .select({
+      vendorId: tasks.vendorId,
+      tasks: sql<number>`count(*)::int`,
+      completed: sql<number>`count(*) filter (where ${tasks.status} = 'completed')::int`,
+      onTime: sql<number>`count(*) filter (where ${tasks.status} = 'completed' and ${tasks.completedAt} <= ${tasks.dueAt})::int`,
+      decided: sql<number>`count(*) filter (where ${tasks.status} in ('completed', 'expired', 'reassigned'))::int`,
+      p50: sql<number | null>`percentile_cont(0.5) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
+      p95: sql<number | null>`percentile_cont(0.95) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
+      cost: sql<number>`coalesce(sum(${tasks.costUsd}), 0)::float8`,
+    })
+    .from(tasks)
+    .where(eq(tasks.programId, programId))
+    .groupBy(tasks.vendorId);
+  return rows.map((r) => ({
+    vendorId: r.vendorId,
+    tasks: r.tasks,
+    completed: r.completed,
+    slaHitRate: r.decided ? r.onTime / r.decided : null,
+    turnaroundP50Ms: r.p50 === null ? null : Math.round(Number(r.p50)),
+    turnaroundP95Ms: r.p95 === null ? null : Math.round(Number(r.p95)),
+    costUsd: round2(r.cost),
+  }));
+}
+
+// ── Recording what vendors send (the gateway calls this inside its inbox transaction) ─────────
+
+export interface RecordOutcome {
+  status: number;
+  body: Record<string, unknown>;
+  /** applied: recorded and to be signalled; conflict: kept for audit only; null: not stored. */
+  disposition: 'applied' | 'conflict' | null;
+  batchId?: string;
+}
+
+const refuse = (status: number, code: string, message: string, details?: unknown, disposition: RecordOutcome['disposition'] = null): RecordOutcome => ({
+  status,
+  body: { error: { code, message, ...(details === undefined ? {} : { details }) } },
+  disposition,
+});
+
+/**
+ * Applies one verified, schema-valid event to its task inside the caller's transaction. A vendor
+ * touches only its own tasks and raters; an answer to a closed task is kept for audit only.
+ */
+/** What a vendor charges for one task of `kind`: its rate card's price for the kind, else its per-task price. */
+export function taskCostUsd(rateCard: unknown, kind: string): number {
+  const card = rateCard as Record<string, number>;
+  return card[kind] ?? card.perTask ?? 0;
+}
+
+export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'rateCard'>, event: VendorEvent): Promise<RecordOutcome> {
+  const [row] = await tx
+    .select({ task: tasks, phase: taskBatches.phase, round: taskBatches.round })
+    .from(tasks)
+    .innerJoin(taskBatches, eq(taskBatches.id, tasks.batchId))
+    .where(eq(tasks.id, event.taskId))
+    .for('update', { of: tasks });
+  // A foreign task is answered exactly like a missing one: a vendor learns nothing about others.
+  if (!row || row.task.vendorId !== vendor.id) return refuse(404, 'task_not_found', `no task ${event.taskId} for vendor ${vendor.id}`);
+  const { task } = row;
+  const open = (OPEN_STATUSES as readonly string[]).includes(task.status);
+  const raterKey = 'raterId' in event && event.raterId ? `${vendor.id}:${event.raterId}` : null;
+  if (raterKey) {
+    const [rater] = await tx.select({ id: raters.id }).from(raters).where(and(eq(raters.id, raterKey), eq(raters.vendorId, vendor.id)));
+    if (!rater) return refuse(404, 'rater_not_found', `no rater ${'raterId' in event ? event.raterId : ''} for vendor ${vendor.id}`);
+  }
+  if (!open) {
+    return refuse(409, 'task_closed', `task ${task.id} is ${task.status}; the answer is kept for audit but not applied`, { taskStatus: task.status }, 'conflict');
+  }
+  const accepted = (extra: Record<string, unknown> = {}): RecordOutcome => ({
+    status: 202,
+    body: { accepted: true, taskId: task.id, type: event.type, ...extra },
+    disposition: 'applied',
+    batchId: task.batchId,
+  });
+  const charge = async (costUsd: number) => {
+    await tx
+      .insert(usageLedger)
+      .values({ requestKey: task.id, programId: task.programId, phase: row.phase, kind: 'human_task', vendorId: vendor.id, costUsd })
+      .onConflictDoNothing();
+  };
+
+  switch (event.type) {
+    case 'task.declined':
+    case 'task.expired': {
+      await tx.update(tasks).set({ status: event.type === 'task.declined' ? 'declined' : 'expired' }).where(eq(tasks.id, task.id));
+      return accepted();
+    }
+    case 'task.completed': {
+      if (task.kind === 'write') return refuse(400, 'wrong_event_for_task', `task ${task.id} is a write task: send revision.submitted`);
+      const expected = (task.payload as { criteria: string[] }).criteria;
+      const given = event.labels.map((l) => l.criterion);
+      const unknown = given.filter((c) => !expected.includes(c));
+      const missing = expected.filter((c) => !given.includes(c));
+      const repeated = given.filter((c, i) => given.indexOf(c) !== i);
+      if (unknown.length || missing.length || repeated.length)
+        return refuse(400, 'labels_do_not_match_task', `labels must name each criterion of the task once: ${expected.join(', ')}`, { unknown, missing, repeated });
+      if (raterKey !== task.raterId) {
+        // The vendor routed the task to another of its raters: fine, unless that rater already had the item.
+        const [other] = await tx
+          .select({ id: tasks.id })
+          .from(tasks)
+          .where(and(eq(tasks.batchId, task.batchId), eq(tasks.itemId, task.itemId), eq(tasks.raterId, raterKey!)));
+        if (other) return refuse(409, 'rater_already_rated_item', `rater ${raterKey} already has item ${task.itemId} in this batch`, undefined, 'conflict');
+      }
+      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
+      await tx.update(tasks).set({ status: 'completed', completedAt: new Date(), raterId: raterKey, costUsd }).where(eq(tasks.id, task.id));
+      await tx
+        .insert(labels)
+        .values(
+          event.labels.map((l) => ({
+            taskId: task.id,
+            programId: task.programId,
+            itemId: task.itemId,
+            raterId: raterKey!,
+            criterion: l.criterion,
+            value: l.value,
+            explanation: l.explanation,
+            errorCodes: l.errorCodes,
+            guidelineVersion: task.guidelineVersion,
+            phase: row.phase,
+            round: row.round,
+          })),
+        )
+        .onConflictDoNothing();
+      await charge(costUsd);
+      return accepted({ labels: event.labels.length });
+    }
+    case 'revision.submitted': {
+      if (task.kind !== 'write') return refuse(400, 'wrong_event_for_task', `task ${task.id} is a ${task.kind} task: send task.completed`);
+      if (raterKey !== task.raterId) return refuse(409, 'rater_mismatch', `task ${task.id} is assigned to another writer`, undefined, 'conflict');
+      const hash = textHash(event.text);
+      const [item] = await tx.select().from(items).where(eq(items.id, task.itemId)).for('update');
+      await tx
+        .insert(itemRevisions)
+        .values([
+          { itemId: item.id, textHash: item.textHash, text: item.text, source: item.source },
+          { itemId: item.id, textHash: hash, text: event.text, source: 'writer' },
+        ])
+        .onConflictDoNothing();
+      await tx.update(items).set({ text: event.text, textHash: hash, source: 'writer', updatedAt: new Date() }).where(eq(items.id, item.id));
+      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
+      await tx
+        .update(tasks)
+        .set({ status: 'completed', completedAt: new Date(), costUsd, payload: { ...(task.payload as Record<string, unknown>), revisionHash: hash, notes: event.notes } })
+        .where(eq(tasks.id, task.id));
+      await charge(costUsd);
+      return accepted({ textHash: hash });
+    }
+  }
+}
+
+/** Stored events whose signal has not gone through yet (for the reconciler). */
+export async function unsignalledEvents(db: Db, olderThanMs: number, limit: number) {
+  return db
+    .select({ id: vendorEvents.id, taskId: vendorEvents.taskId, type: vendorEvents.type, batchId: tasks.batchId })
+    .from(vendorEvents)
+    .innerJoin(tasks, eq(tasks.id, vendorEvents.taskId))
+    .where(and(sql`${vendorEvents.signalledAt} is null`, sql`${vendorEvents.receivedAt} < now() - make_interval(secs => ${olderThanMs / 1000})`))
+    .orderBy(vendorEvents.id)
+    .limit(limit);
+}
+
+function groupBy<T>(list: T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of list) out.set(key(t), [...(out.get(key(t)) ?? []), t]);
+  return out;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+

@@ -1,0 +1,82 @@
+/**
+ * Killing the worker process (SIGKILL) in the middle of a judge evaluation: after a restart the run
+ * finishes, and no judgment stored before the kill is requested again — the simulator's request
+ * count and the usage ledger both show it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import type { Client } from '@temporalio/client';
+import { freePort } from '../platform/ports';
+import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
+import { judgments, usageLedger } from '../schema/tables';
+import { createTestDatabase, devServerClient, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import { seedJudgeWorld } from '../test/judge-fixture';
+import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
+import { createJudgeActivities } from './activities';
+
+const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
+let database: TestDatabase;
+let client: Client;
+let sim: LlmSimulator;
+const children = new Set<ChildProcess>();
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await client?.connection.close();
+  await sim?.close();
+  await database?.drop();
+});
+
+const count = async () => (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from ${judgments}`))[0].n;
+
+test('a worker killed mid-evaluation: the restarted worker requests only what was not stored', async () => {
+  database = await createTestDatabase();
+  client = await devServerClient();
+  sim = await startLlmSimulator({ port: await freePort(), seed: 4, latency: { medianMs: 40, p99Ms: 40 } });
+  await seedJudgeWorld(database.db, { programId: 'crash', shows: 40, seed: 13 });
+  const prompts = await createJudgeActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database))).ensureJudgePrompts({ programId: 'crash', guidelineVersion: 1 });
+  const taskQueue = uniqueTaskQueue('crash');
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    OPENAI_BASE_URL: sim.url,
+    LLM_CONCURRENCY: '4',
+    LOG_LEVEL: 'error',
+  };
+  const start = () => {
+    const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    return child;
+  };
+  const worker = start();
+  // steps 0: score the base prompt on all of dev (3 samples), then evaluate it on test.
+  const handle = await client.workflow.start(promptOptimizationWorkflow, {
+    workflowId: `crash-${taskQueue}`,
+    taskQueue,
+    args: [{ programId: 'crash', criterion: 'tone', basePromptHash: prompts.tone, maxLlmCalls: 10_000, beamWidth: 1, steps: 0, samples: 3 }],
+  });
+  while ((await count()) < 75) await new Promise((r) => setTimeout(r, 100));
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  worker.kill('SIGKILL');
+  await exited;
+  await new Promise((r) => setTimeout(r, 500)); // requests already on the wire reach the simulator
+  const storedAtKill = await count();
+  const requestsAtKill = sim.stats().byKind.judge_verdict;
+  start();
+  const result = await handle.result();
+  const stored = await count();
+  const requests = sim.stats().byKind.judge_verdict;
+  console.log(JSON.stringify({ storedAtKill, requestsAtKill, stored, requests }));
+  expect(result.testAccuracy).not.toBeNull();
+  expect(storedAtKill).toBeGreaterThanOrEqual(75);
+  expect(stored).toBeGreaterThan(storedAtKill);
+  // After the restart exactly the judgments missing at the kill were requested, each once.
+  expect(requests - requestsAtKill).toBe(stored - storedAtKill);
+  // One ledger row per judgment, keyed by its natural key.
+  const [ledger] = await database.db.execute<{ n: number; keys: number }>(sql`select count(*)::int as n, count(distinct request_key)::int as keys from ${usageLedger} where kind = 'judge'`);
+  expect(ledger).toEqual({ n: stored, keys: stored });
+}, 180_000);

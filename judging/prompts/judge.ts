@@ -1,0 +1,177 @@
+/**
+ * Judge prompts as data. A prompt version is its `template` (the system message: role, guideline
+ * text at a version, rubric, instructions) plus `settings` (temperature, reasoning effort); its
+ * identity is the hash of both (computed Node-side, judging/prompts/hash.ts). Per item, the
+ * user message carries the criterion, the show context the judge may see, and the synopsis, in the
+ * tags of contract.ts. Pure and deterministic: workflows may import it.
+ */
+import type { FactualityAgent } from '../../schema/catalog';
+import { wrapTag } from './contract';
+
+export interface CriterionText {
+  id: string;
+  name: string;
+  description: string;
+  rubric: string;
+}
+
+export interface JudgeSettings {
+  temperature: number;
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+}
+
+/** What the hash covers: everything that changes what the model is asked. */
+export interface JudgePromptContent {
+  programId: string;
+  criterion: string;
+  /** plot|metadata|talent|awards for a factuality panel agent; '' for a criterion's own judge or panel. */
+  agent: string;
+  guidelineVersion: number;
+  template: string;
+  settings: JudgePromptSettings;
+}
+
+/** A panel criterion's own prompt lists its agents' prompt hashes; its verdict is the min over them. */
+export type JudgePromptSettings = JudgeSettings & { panel?: Record<string, string> };
+
+/** `criterion` or `criterion.agent`: the key of prompts maps and the `<criterion>` tag value. */
+export const judgeKey = (criterion: string, agent = '') => (agent ? `${criterion}.${agent}` : criterion);
+
+const AGENT_FOCUS: Record<FactualityAgent, string> = {
+  plot: 'You check ONLY plot facts: events, characters and settings must agree with the plot summary in the show record. Ignore style and every other kind of fact.',
+  metadata: 'You check ONLY metadata facts: release year, genres and locations must agree with the show record. Ignore style and every other kind of fact.',
+  talent: 'You check ONLY on- and off-screen talent: every person named must appear in the talent list of the show record in that role. Ignore style and every other kind of fact.',
+  awards: 'You check ONLY awards: every award or nomination mentioned must appear in the awards of the show record. Ignore style and every other kind of fact.',
+};
+
+/** The system message of a judge for one criterion (or one factuality agent) at a guideline version. */
+export function buildJudgeTemplate(input: { criterion: CriterionText; agent?: FactualityAgent; guidelineText: string; guidelineVersion: number }): string {
+  const { criterion, agent } = input;
+  const focus = agent ? `\n\n${AGENT_FOCUS[agent]}` : '';
+  return [
+    `You are an expert editor judging one criterion of a show synopsis: ${criterion.name} (${judgeKey(criterion.id, agent)}).`,
+    `${criterion.description}${focus}`,
+    `Writing guidelines (version ${input.guidelineVersion}):\n${input.guidelineText.trim()}`,
+    wrapTag('rubric', criterion.rubric.trim()),
+    [
+      'How to answer:',
+      '1. Read the show record and then the synopsis (both follow in the user message).',
+      '2. In `reasoning`, think step by step, at any length, quoting the synopsis where it matters.',
+      '3. In `summary`, state the decisive reason in at most two sentences a writer can act on.',
+      '4. In `verdict`, answer "pass" only if the synopsis meets the rubric; otherwise "fail".',
+      'Answer with the JSON object of the schema and nothing else.',
+    ].join('\n'),
+  ].join('\n\n');
+}
+
+/** The part of the show record each judge sees (a narrow agent sees only its own context). */
+export function showContext(show: { title: string } & Record<string, unknown>, agent?: FactualityAgent | ''): Record<string, unknown> {
+  const pick = (...keys: string[]) => Object.fromEntries([['title', show.title], ...keys.map((k) => [k, show[k] ?? null])]);
+  switch (agent) {
+    case 'plot':
+      return pick('plot');
+    case 'metadata':
+      return pick('year', 'genres', 'locations');
+    case 'talent':
+      return pick('talent');
+    case 'awards':
+      return pick('awards');
+    default:
+      return pick('genres');
+  }
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** The messages of one judge request. */
+export function judgeMessages(template: string, input: { criterionKey: string; show: Record<string, unknown>; synopsis: string }): ChatMessage[] {
+  return [
+    { role: 'system', content: template },
+    {
+      role: 'user',
+      content: [wrapTag('criterion', input.criterionKey), wrapTag('show', JSON.stringify(input.show)), wrapTag('synopsis', input.synopsis)].join('\n'),
+    },
+  ];
+}
+
+export interface RaterLabel {
+  rater: string;
+  label: number;
+  explanation: string;
+}
+
+/** golden_aggregate: raters' labels and explanations of one item × criterion → one label. */
+export function goldenAggregateMessages(input: { criterion: CriterionText; guidelineText: string; show: Record<string, unknown>; synopsis: string; ratings: RaterLabel[] }): ChatMessage[] {
+  return [
+    {
+      role: 'system',
+      content: [
+        `You aggregate expert raters' binary labels for one criterion of a show synopsis: ${input.criterion.name} (${input.criterion.id}). ${input.criterion.description}`,
+        `Writing guidelines:\n${input.guidelineText.trim()}`,
+        wrapTag('rubric', input.criterion.rubric.trim()),
+        'Weigh the raters by how well their explanations follow the rubric, not by headcount alone. Return the final label (1 pass, 0 fail), an explanation a reviewer can check, and needs_review = true when the disagreement is substantial enough that a human should adjudicate.',
+      ].join('\n\n'),
+    },
+    {
+      role: 'user',
+      content: [
+        wrapTag('criterion', input.criterion.id),
+        wrapTag('show', JSON.stringify(input.show)),
+        wrapTag('synopsis', input.synopsis),
+        wrapTag('ratings', JSON.stringify(input.ratings)),
+      ].join('\n'),
+    },
+  ];
+}
+
+/** rationale_merge: the factuality agents' rationales → one explanation for a writer. */
+export function rationaleMergeMessages(input: { criterion: string; synopsis: string; rationales: { agent: string; verdict: 'pass' | 'fail' | 'error'; summary: string }[] }): ChatMessage[] {
+  return [
+    {
+      role: 'system',
+      content:
+        'Several narrow fact-checking agents judged one synopsis, each on its own kind of fact. Merge their rationales into one short, readable explanation for the writer: name every failed aspect first, with its reason; do not add facts of your own.',
+    },
+    {
+      role: 'user',
+      content: [wrapTag('criterion', input.criterion), wrapTag('synopsis', input.synopsis), wrapTag('rationales', JSON.stringify(input.rationales))].join('\n'),
+    },
+  ];
+}
+
+export interface DevError {
+  synopsis: string;
+  expected: 'pass' | 'fail';
+  got: 'pass' | 'fail' | 'error';
+  summary: string;
+}
+
+/** prompt_critique (APO's "gradient"): why did this prompt get these dev examples wrong? */
+export function critiqueMessages(input: { criterionKey: string; template: string; errors: DevError[] }): ChatMessage[] {
+  return [
+    {
+      role: 'system',
+      content:
+        'You improve the prompt of an LLM judge. Given the prompt and examples it judged wrongly, explain concisely what in the prompt is missing, vague or misleading and causes these errors.',
+    },
+    {
+      role: 'user',
+      content: [wrapTag('criterion', input.criterionKey), wrapTag('prompt', input.template), wrapTag('errors', JSON.stringify(input.errors))].join('\n'),
+    },
+  ];
+}
+
+/** prompt_edit: apply a critique to the prompt; the answer is the full new prompt. */
+export function editMessages(input: { criterionKey: string; template: string; critique: string }): ChatMessage[] {
+  return [
+    {
+      role: 'system',
+      content:
+        'You edit the prompt of an LLM judge to fix the problems named in the critique. Keep what works, keep the answer instructions and the rubric tags, and return the full edited prompt.',
+    },
+    { role: 'user', content: [wrapTag('criterion', input.criterionKey), wrapTag('prompt', input.template), wrapTag('critique', input.critique)].join('\n') },
+  ];
+}

@@ -1,0 +1,68 @@
+/**
+ * The client's direct chat path against the LLM simulator over HTTP: an answer, the SDK's retry
+ * rules (5xx retried up to LLM_MAX_RETRIES, a 400 never, a hang ends as a timeout) and its error
+ * classes, and a 429 pausing the pacer for as long as the provider says.
+ */
+import { APIConnectionTimeoutError, APIError } from 'openai';
+import { freePort } from '../platform/ports';
+import { startLlmSimulator, type LlmSimulator, type StartLlmSimulatorOptions } from '../scripts/sim/llm/server';
+import { testConfig } from '../test/harness';
+import { createLlmClient } from './client';
+
+const sims: LlmSimulator[] = [];
+afterAll(async () => {
+  for (const s of sims) await s.close();
+});
+const simWith = async (opts: StartLlmSimulatorOptions) => {
+  const sim = await startLlmSimulator({ port: await freePort(), seed: 3, ...opts });
+  sims.push(sim);
+  return sim;
+};
+const params = { model: 'gpt-4.1-mini', messages: [{ role: 'user' as const, content: 'Say something.' }] };
+
+test('an answer comes back as the chat completion', async () => {
+  const sim = await simWith({});
+  const completion = await createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url })).chat(params);
+  expect(completion.system_fingerprint).toBe('judgeflow-sim');
+  expect(completion.choices[0].message.content).toContain('Simulated model');
+  expect(sim.stats().requests).toBe(1);
+});
+
+test('a 5xx is retried LLM_MAX_RETRIES times, then thrown as the SDK’s APIError', async () => {
+  const sim = await simWith({ faults: { serverError: 1 } });
+  const llm = createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url, LLM_MAX_RETRIES: '2' }));
+  const err = await llm.chat(params).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(APIError);
+  expect((err as APIError).status).toBe(500);
+  expect((err as APIError).message).toMatch(/simulated fault/);
+  expect(sim.stats().requests).toBe(3);
+});
+
+test('a 400 is not retried', async () => {
+  const sim = await simWith({});
+  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url })).chat({ ...params, messages: [] }).catch((e: unknown) => e);
+  expect((err as APIError).status).toBe(400);
+  expect((err as APIError).message).toMatch(/messages/);
+  expect(sim.stats().requests).toBe(1);
+});
+
+test('a request that hangs ends as a connection timeout after LLM_TIMEOUT_MS', async () => {
+  const sim = await simWith({ faults: { hang: 1 }, hangMs: 10_000 });
+  const started = Date.now();
+  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url, LLM_TIMEOUT_MS: '300', LLM_MAX_RETRIES: '0' })).chat(params).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(APIConnectionTimeoutError);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  expect(Date.now() - started).toBeLessThan(5000);
+});
+
+test('a 429 waits for the provider’s retry-after, then succeeds', async () => {
+  const sim = await simWith({ rpm: 60 }); // a bucket of 60, one more each second
+  const llm = createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url, LLM_RPM_LIMIT: '600000' }));
+  await Promise.all(Array.from({ length: 60 }, () => llm.chat(params)));
+  const started = Date.now();
+  await llm.chat(params);
+  const waited = Date.now() - started;
+  expect(sim.stats().rateLimited).toBeGreaterThanOrEqual(1);
+  expect(sim.stats().byStatus['200']).toBe(61);
+  expect(waited).toBeGreaterThanOrEqual(500); // the simulator asked for ~1 s
+});

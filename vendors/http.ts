@@ -1,0 +1,50 @@
+/**
+ * The generic HTTP vendor: judgeflow POSTs signed JSON to the vendor's endpoint (same Standard
+ * Webhooks scheme as inbound events, with the vendor's first active secret):
+ *   POST {endpoint}          {tasks: TaskDispatch[]}   create tasks (idempotent by taskId)
+ *   POST {endpoint}/cancel   {taskIds}                 withdraw tasks
+ *   POST {endpoint}/remind   {taskIds}                 overdue reminder
+ *   GET  {endpoint}/raters                             {raters: [{id, qualification}]}
+ */
+import { createHash } from 'node:crypto';
+import { raterListSchema, type TaskDispatch } from '../schema/vendor-events';
+import { vendorFailure, type VendorAdapter, type VendorRow } from './adapter';
+import { signHeaders } from './signing';
+
+const TIMEOUT_MS = 15_000;
+
+export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
+  if (!vendor.endpoint) throw new Error(`vendor ${vendor.id} has no endpoint`);
+  const endpoint = vendor.endpoint.replace(/\/$/, '');
+  const secret = vendor.secrets[0];
+
+  // The delivery id is derived from the content, so a retried activity re-sends the same delivery.
+  const send = async (method: 'GET' | 'POST', path: string, body: unknown) => {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const deliveryId = `jf_${createHash('sha256').update(`${method} ${path} ${text}`).digest('hex').slice(0, 32)}`;
+    const res = await fetch(`${endpoint}${path}`, {
+      method,
+      headers: { ...signHeaders(secret, text, deliveryId), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : text,
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    if (!res.ok) throw await vendorFailure(vendor.id, `${method} ${path || '/'}`, res);
+    return res;
+  };
+
+  return {
+    async dispatch(tasks: TaskDispatch[]) {
+      if (tasks.length) await send('POST', '', { tasks });
+    },
+    async cancel(taskIds: string[]) {
+      if (taskIds.length) await send('POST', '/cancel', { taskIds });
+    },
+    async remind(taskIds: string[]) {
+      if (taskIds.length) await send('POST', '/remind', { taskIds });
+    },
+    async listRaters() {
+      const res = await send('GET', '/raters', undefined);
+      return raterListSchema.parse(await res.json()).raters;
+    },
+  };
+}
