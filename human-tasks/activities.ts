@@ -1,62 +1,29 @@
 /**
- * Human tasks: creating and assigning them (k distinct qualified raters per item, balanced load,
- * gold items mixed in), dispatching and withdrawing them through the vendor adapters, recording
- * what vendors send (called by the gateway inside its inbox transaction), rater QA on gold items,
- * and vendor accounting. Every write is keyed by what it is, so a retried activity changes nothing.
+ * Human-task activities: creating and assigning tasks (k distinct qualified raters per item, balanced
+ * load, gold items mixed in), dispatching and withdrawing them through the vendor adapters, and
+ * rater QA on gold items. What vendors send is recorded by the gateway (inbox.ts); what it costs is
+ * accounting.ts. Every write is keyed by what it is, so a retried activity changes nothing.
  */
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { packOpenedBatch, taskId, type OpenedBatch, type TaskRef } from './ids';
-
-export { taskId } from './ids';
-import { textHash } from '../catalog/text-hash';
-import type { Db } from '../platform/db';
-import type { Logger } from '../platform/logger';
-import type { VendorEvent } from '../schema/vendor-events';
+import { programSpend, vendorReport, type Spend } from './accounting';
+import { MAX_ATTEMPTS_PER_SLOT, MIN_GOLD_TASKS_FOR_QA, OPEN_STATUSES, type CloseBatchResult, type HumanTasksInput, type TaskKind } from './batch';
 import {
   goldAnswers,
-  itemRevisions,
   items,
   labels,
   raters,
   shows,
   taskBatches,
   tasks,
-  usageLedger,
-  vendorEvents,
   vendors,
 } from '../schema/tables';
-import type { HumanTasksInput } from '../workflows/human-tasks';
 import type { ActivityDeps } from '../activities/deps';
-import { createVendorAdapter, type VendorAdapter, type VendorRow } from '../vendors/adapter';
-
-export type TaskKind = 'rate' | 'review' | 'write';
-/** Statuses in which a task still waits for its rater. */
-export const OPEN_STATUSES = ['pending', 'dispatched'] as const;
-/** A slot is given up after this many assignments (the item then counts as incomplete). */
-export const MAX_ATTEMPTS_PER_SLOT = 6;
-/** Gold labels a rater needs before their accuracy can pause them. */
-export const MIN_GOLD_TASKS_FOR_QA = 2;
+import { createVendorAdapter, type VendorAdapter } from '../vendors/adapter';
 
 /** The workflow's input without what only the workflow uses (SLA, QA bar). */
 export type OpenBatchInput = Omit<HumanTasksInput, 'sla' | 'minGoldAccuracy'>;
-
-export interface CloseBatchResult {
-  tasksCompleted: number;
-  tasksReassigned: number;
-  tasksExpired: number;
-  labelsRecorded: number;
-  itemsComplete: number;
-  itemsIncomplete: number;
-  costUsd: number;
-  revisions?: { itemId: string; textHash: string; taskId: string }[];
-}
-
-export type Spend = {
-  humanUsd: number;
-  llmUsd: number;
-  totalUsd: number;
-};
 
 /** Deterministic tie-break, so a retried assignment picks the same raters. */
 const rank = (...parts: string[]) => createHash('md5').update(parts.join('|')).digest('hex');
@@ -415,193 +382,6 @@ function criteriaFor(input: OpenBatchInput, itemId: string): string[] {
   return Array.isArray(only) && only.length ? only.map(String) : input.criteria;
 }
 
-export async function programSpend(db: Db, programId: string): Promise<Spend> {
-  const [row] = await db
-    .select({
-      human: sql<number>`coalesce(sum(${usageLedger.costUsd}) filter (where ${usageLedger.kind} = 'human_task'), 0)::float8`,
-      llm: sql<number>`coalesce(sum(${usageLedger.costUsd}) filter (where ${usageLedger.kind} <> 'human_task'), 0)::float8`,
-    })
-    .from(usageLedger)
-    .where(eq(usageLedger.programId, programId));
-  return { humanUsd: round2(row.human), llmUsd: round2(row.llm), totalUsd: round2(row.human + row.llm) };
-}
-
-export interface VendorStats {
-  vendorId: string;
-  tasks: number;
-  completed: number;
-  /** Completed by the due time, over tasks whose outcome is known (completed, expired, reassigned). */
-  slaHitRate: number | null;
-  turnaroundP50Ms: number | null;
-  turnaroundP95Ms: number | null;
-  costUsd: number;
-}
-
-export async function vendorReport(db: Db, programId: string): Promise<VendorStats[]> {
-  const rows = await db
-    .select({
-      vendorId: tasks.vendorId,
-      tasks: sql<number>`count(*)::int`,
-      completed: sql<number>`count(*) filter (where ${tasks.status} = 'completed')::int`,
-      onTime: sql<number>`count(*) filter (where ${tasks.status} = 'completed' and ${tasks.completedAt} <= ${tasks.dueAt})::int`,
-      decided: sql<number>`count(*) filter (where ${tasks.status} in ('completed', 'expired', 'reassigned'))::int`,
-      p50: sql<number | null>`percentile_cont(0.5) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
-      p95: sql<number | null>`percentile_cont(0.95) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
-      cost: sql<number>`coalesce(sum(${tasks.costUsd}), 0)::float8`,
-    })
-    .from(tasks)
-    .where(eq(tasks.programId, programId))
-    .groupBy(tasks.vendorId);
-  return rows.map((r) => ({
-    vendorId: r.vendorId,
-    tasks: r.tasks,
-    completed: r.completed,
-    slaHitRate: r.decided ? r.onTime / r.decided : null,
-    turnaroundP50Ms: r.p50 === null ? null : Math.round(Number(r.p50)),
-    turnaroundP95Ms: r.p95 === null ? null : Math.round(Number(r.p95)),
-    costUsd: round2(r.cost),
-  }));
-}
-
-// ── Recording what vendors send (the gateway calls this inside its inbox transaction) ─────────
-
-export interface RecordOutcome {
-  status: number;
-  body: Record<string, unknown>;
-  /** applied: recorded and to be signalled; conflict: kept for audit only; null: not stored. */
-  disposition: 'applied' | 'conflict' | null;
-  batchId?: string;
-}
-
-const refuse = (status: number, code: string, message: string, details?: unknown, disposition: RecordOutcome['disposition'] = null): RecordOutcome => ({
-  status,
-  body: { error: { code, message, ...(details === undefined ? {} : { details }) } },
-  disposition,
-});
-
-/**
- * Applies one verified, schema-valid event to its task inside the caller's transaction. A vendor
- * touches only its own tasks and raters; an answer to a closed task is kept for audit only.
- */
-/** What a vendor charges for one task of `kind`: its rate card's price for the kind, else its per-task price. */
-export function taskCostUsd(rateCard: unknown, kind: string): number {
-  const card = rateCard as Record<string, number>;
-  return card[kind] ?? card.perTask ?? 0;
-}
-
-export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'rateCard'>, event: VendorEvent): Promise<RecordOutcome> {
-  const [row] = await tx
-    .select({ task: tasks, phase: taskBatches.phase, round: taskBatches.round })
-    .from(tasks)
-    .innerJoin(taskBatches, eq(taskBatches.id, tasks.batchId))
-    .where(eq(tasks.id, event.taskId))
-    .for('update', { of: tasks });
-  // A foreign task is answered exactly like a missing one: a vendor learns nothing about others.
-  if (!row || row.task.vendorId !== vendor.id) return refuse(404, 'task_not_found', `no task ${event.taskId} for vendor ${vendor.id}`);
-  const { task } = row;
-  const open = (OPEN_STATUSES as readonly string[]).includes(task.status);
-  const raterKey = 'raterId' in event && event.raterId ? `${vendor.id}:${event.raterId}` : null;
-  if (raterKey) {
-    const [rater] = await tx.select({ id: raters.id }).from(raters).where(and(eq(raters.id, raterKey), eq(raters.vendorId, vendor.id)));
-    if (!rater) return refuse(404, 'rater_not_found', `no rater ${'raterId' in event ? event.raterId : ''} for vendor ${vendor.id}`);
-  }
-  if (!open) {
-    return refuse(409, 'task_closed', `task ${task.id} is ${task.status}; the answer is kept for audit but not applied`, { taskStatus: task.status }, 'conflict');
-  }
-  const accepted = (extra: Record<string, unknown> = {}): RecordOutcome => ({
-    status: 202,
-    body: { accepted: true, taskId: task.id, type: event.type, ...extra },
-    disposition: 'applied',
-    batchId: task.batchId,
-  });
-  const charge = async (costUsd: number) => {
-    await tx
-      .insert(usageLedger)
-      .values({ requestKey: task.id, programId: task.programId, phase: row.phase, kind: 'human_task', vendorId: vendor.id, costUsd })
-      .onConflictDoNothing();
-  };
-
-  switch (event.type) {
-    case 'task.declined':
-    case 'task.expired': {
-      await tx.update(tasks).set({ status: event.type === 'task.declined' ? 'declined' : 'expired' }).where(eq(tasks.id, task.id));
-      return accepted();
-    }
-    case 'task.completed': {
-      if (task.kind === 'write') return refuse(400, 'wrong_event_for_task', `task ${task.id} is a write task: send revision.submitted`);
-      const expected = (task.payload as { criteria: string[] }).criteria;
-      const given = event.labels.map((l) => l.criterion);
-      const unknown = given.filter((c) => !expected.includes(c));
-      const missing = expected.filter((c) => !given.includes(c));
-      const repeated = given.filter((c, i) => given.indexOf(c) !== i);
-      if (unknown.length || missing.length || repeated.length)
-        return refuse(400, 'labels_do_not_match_task', `labels must name each criterion of the task once: ${expected.join(', ')}`, { unknown, missing, repeated });
-      if (raterKey !== task.raterId) {
-        // The vendor routed the task to another of its raters: fine, unless that rater already had the item.
-        const [other] = await tx
-          .select({ id: tasks.id })
-          .from(tasks)
-          .where(and(eq(tasks.batchId, task.batchId), eq(tasks.itemId, task.itemId), eq(tasks.raterId, raterKey!)));
-        if (other) return refuse(409, 'rater_already_rated_item', `rater ${raterKey} already has item ${task.itemId} in this batch`, undefined, 'conflict');
-      }
-      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
-      await tx.update(tasks).set({ status: 'completed', completedAt: new Date(), raterId: raterKey, costUsd }).where(eq(tasks.id, task.id));
-      await tx
-        .insert(labels)
-        .values(
-          event.labels.map((l) => ({
-            taskId: task.id,
-            programId: task.programId,
-            itemId: task.itemId,
-            raterId: raterKey!,
-            criterion: l.criterion,
-            value: l.value,
-            explanation: l.explanation,
-            errorCodes: l.errorCodes,
-            guidelineVersion: task.guidelineVersion,
-            phase: row.phase,
-            round: row.round,
-          })),
-        )
-        .onConflictDoNothing();
-      await charge(costUsd);
-      return accepted({ labels: event.labels.length });
-    }
-    case 'revision.submitted': {
-      if (task.kind !== 'write') return refuse(400, 'wrong_event_for_task', `task ${task.id} is a ${task.kind} task: send task.completed`);
-      if (raterKey !== task.raterId) return refuse(409, 'rater_mismatch', `task ${task.id} is assigned to another writer`, undefined, 'conflict');
-      const hash = textHash(event.text);
-      const [item] = await tx.select().from(items).where(eq(items.id, task.itemId)).for('update');
-      await tx
-        .insert(itemRevisions)
-        .values([
-          { itemId: item.id, textHash: item.textHash, text: item.text, source: item.source },
-          { itemId: item.id, textHash: hash, text: event.text, source: 'writer' },
-        ])
-        .onConflictDoNothing();
-      await tx.update(items).set({ text: event.text, textHash: hash, source: 'writer', updatedAt: new Date() }).where(eq(items.id, item.id));
-      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
-      await tx
-        .update(tasks)
-        .set({ status: 'completed', completedAt: new Date(), costUsd, payload: { ...(task.payload as Record<string, unknown>), revisionHash: hash, notes: event.notes } })
-        .where(eq(tasks.id, task.id));
-      await charge(costUsd);
-      return accepted({ textHash: hash });
-    }
-  }
-}
-
-/** Stored events whose signal has not gone through yet (for the reconciler). */
-export async function unsignalledEvents(db: Db, olderThanMs: number, limit: number) {
-  return db
-    .select({ id: vendorEvents.id, taskId: vendorEvents.taskId, type: vendorEvents.type, batchId: tasks.batchId })
-    .from(vendorEvents)
-    .innerJoin(tasks, eq(tasks.id, vendorEvents.taskId))
-    .where(and(sql`${vendorEvents.signalledAt} is null`, sql`${vendorEvents.receivedAt} < now() - make_interval(secs => ${olderThanMs / 1000})`))
-    .orderBy(vendorEvents.id)
-    .limit(limit);
-}
-
 function groupBy<T>(list: T[], key: (t: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const t of list) out.set(key(t), [...(out.get(key(t)) ?? []), t]);
@@ -609,4 +389,3 @@ function groupBy<T>(list: T[], key: (t: T) => string): Map<string, T[]> {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-

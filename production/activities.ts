@@ -9,7 +9,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { fixAttempts, fixCycles, items, judgePrompts, productionRuns, programs, tasks, vendors } from '../schema/tables';
 import type { Db } from '../platform/db';
 import type { ActivityDeps } from '../activities/deps';
-import { programSpend, taskCostUsd } from '../human-tasks/activities';
+import { programSpend, taskCostUsd } from '../human-tasks/accounting';
 
 /** Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses. */
 export type ItemSelection =

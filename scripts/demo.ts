@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import YAML from 'yaml';
-import { programSpend } from '../human-tasks/activities';
+import { programSpend } from '../human-tasks/accounting';
 import { checkProgramPrerequisites, registerProgram } from '../program/activities';
 import { newSecret } from '../vendors/signing';
 import { loadConfig, type Config } from '../platform/config';

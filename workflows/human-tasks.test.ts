@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { and, eq, gt } from 'drizzle-orm';
-import { programSpend, vendorReport } from '../human-tasks/activities';
+import { programSpend, vendorReport } from '../human-tasks/accounting';
 import { createLogger } from '../platform/logger';
 import { labels, raters, tasks } from '../schema/tables';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';

@@ -16,26 +16,12 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CloseBatchResult } from '../human-tasks/activities';
+import type { CloseBatchResult, HumanTasksInput } from '../human-tasks/batch';
+
+export type { HumanTasksInput } from '../human-tasks/batch';
 import { unpackOpenedBatch, type TaskRef } from '../human-tasks/ids';
 import type { VendorEventSignal } from '../schema/vendor-events';
 
-export interface HumanTasksInput {
-  batchId: string;
-  programId: string;
-  phase: 'pilot' | 'calibration' | 'golden-set' | 'review' | 'fix';
-  round?: number;
-  kind: 'rate' | 'review' | 'write';
-  itemIds: string[];
-  ratersPerItem: number;
-  criteria: string[];
-  vendorIds: string[];
-  guidelineVersion: number;
-  goldRate: number;
-  minGoldAccuracy?: number;
-  sla: { remindAfterMs: number; reassignAfterMs: number; deadlineMs: number };
-  itemContext?: Record<string, Record<string, unknown>>;
-}
 
 export interface HumanTasksResult extends CloseBatchResult {
   batchId: string;

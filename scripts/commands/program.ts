@@ -10,7 +10,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import { desc } from 'drizzle-orm';
 import YAML from 'yaml';
-import { programSpend } from '../../human-tasks/activities';
+import { programSpend } from '../../human-tasks/accounting';
 import { checkProgramPrerequisites, registerProgram } from '../../program/activities';
 import type { Db } from '../../platform/db';
 import type { ProgramEstimate } from '../../program/estimate';
