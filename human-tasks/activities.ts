@@ -20,7 +20,7 @@ import {
   vendors,
 } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
-import { createVendorAdapter, type VendorAdapter } from '../vendors/adapter';
+import { createVendorAdapter, type VendorAdapter } from '../vendors';
 
 /** The workflow's input without what only the workflow uses (SLA, QA bar). */
 export type OpenBatchInput = Omit<HumanTasksInput, 'sla' | 'minGoldAccuracy'>;

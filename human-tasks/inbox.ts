@@ -7,7 +7,7 @@ import { textHash } from '../catalog/text-hash';
 import type { Db } from '../platform/db';
 import type { VendorEvent } from '../schema/vendor-events';
 import { itemRevisions, items, labels, raters, taskBatches, tasks, usageLedger, vendorEvents } from '../schema/tables';
-import type { VendorRow } from '../vendors/adapter';
+import type { VendorRow } from '../vendors';
 import { taskCostUsd } from './accounting';
 import { OPEN_STATUSES } from './batch';
 

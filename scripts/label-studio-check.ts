@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Command } from 'commander';
 import { createLabelStudioAdapter, translateLabelStudioWebhook } from '../vendors/label-studio';
-import type { VendorRow } from '../vendors/adapter';
+import type { VendorRow } from '../vendors';
 import type { TaskDispatch } from '../schema/vendor-events';
 
 const OUT = path.resolve(__dirname, '../test/fixtures/label-studio/recorded.json');

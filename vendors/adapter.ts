@@ -3,11 +3,8 @@
  * vendor's rater pool. Completions come back through the gateway; for vendors whose webhooks are
  * not retried, the gateway also polls the adapter and stores what it finds through the same inbox.
  */
-import { ApplicationFailure } from '@temporalio/activity';
 import type { RaterList, TaskDispatch, VendorEvent } from '../schema/vendor-events';
 import type { vendors } from '../schema/tables';
-import { createHttpVendorAdapter } from './http';
-import { createLabelStudioAdapter } from './label-studio';
 
 export type VendorRow = typeof vendors.$inferSelect;
 export type VendorRater = RaterList['raters'][number];
@@ -31,27 +28,4 @@ export interface VendorAdapter {
    * return answers seen before (they are the same deliveries and change nothing).
    */
   poll?(cursor: string | null): Promise<{ events: PolledEvent[]; cursor: string | null }>;
-}
-
-export function createVendorAdapter(vendor: VendorRow, env: Record<string, string | undefined> = process.env): VendorAdapter {
-  switch (vendor.kind) {
-    case 'http':
-      return createHttpVendorAdapter(vendor);
-    case 'label-studio':
-      return createLabelStudioAdapter(vendor, env);
-    default:
-      throw ApplicationFailure.nonRetryable(`vendor ${vendor.id} has unknown kind "${vendor.kind}"`, 'UnknownVendorKind');
-  }
-}
-
-/**
- * A vendor's answer as an activity error: 4xx (our request is wrong, retrying will not help) is
- * non-retryable; anything else is retried by Temporal.
- */
-export async function vendorFailure(vendorId: string, what: string, res: Response): Promise<Error> {
-  const body = (await res.text().catch(() => '')).slice(0, 500);
-  const message = `vendor ${vendorId} answered ${res.status} to ${what}: ${body}`;
-  return res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429
-    ? ApplicationFailure.nonRetryable(message, 'VendorRejected')
-    : new Error(message);
 }

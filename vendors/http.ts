@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { raterListSchema, type TaskDispatch } from '../schema/vendor-events';
-import { vendorFailure, type VendorAdapter, type VendorRow } from './adapter';
+import type { VendorAdapter, VendorRow } from './adapter';
+import { vendorFailure } from './errors';
 import { signHeaders } from './signing';
 
 const TIMEOUT_MS = 15_000;

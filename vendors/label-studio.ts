@@ -15,7 +15,8 @@
  */
 import { z } from 'zod';
 import type { LabelInput, TaskDispatch, VendorEvent } from '../schema/vendor-events';
-import { vendorFailure, type PolledEvent, type VendorAdapter, type VendorRow } from './adapter';
+import type { PolledEvent, VendorAdapter, VendorRow } from './adapter';
+import { vendorFailure } from './errors';
 
 const TIMEOUT_MS = 15_000;
 const PAGE_SIZE = 500;

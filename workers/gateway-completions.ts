@@ -10,7 +10,7 @@
  * comes back null: the caller's general path answers every other case.
  */
 import type postgres from 'postgres';
-import type { VendorRow } from '../vendors/adapter';
+import type { VendorRow } from '../vendors';
 import type { VendorEvent } from '../schema/vendor-events';
 
 export type Completion = Extract<VendorEvent, { type: 'task.completed' }>;

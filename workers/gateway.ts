@@ -14,7 +14,7 @@ import type postgres from 'postgres';
 import { z } from 'zod';
 import { applyVendorEvent, unsignalledEvents, type RecordOutcome } from '../human-tasks/inbox';
 import { OPEN_STATUSES } from '../human-tasks/batch';
-import { createVendorAdapter, type VendorRow } from '../vendors/adapter';
+import { createVendorAdapter, type VendorRow } from '../vendors';
 import { translateLabelStudioWebhook } from '../vendors/label-studio';
 import { SignatureError, verifySignature } from '../vendors/signing';
 import { loadConfig, type Config } from '../platform/config';
