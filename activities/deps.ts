@@ -1,3 +1,5 @@
+import { createLlmClient, type LlmClient } from '../llm/client';
+import { priceTable, type ModelPrice } from '../llm/pricing';
 import type { Config } from '../platform/config';
 import type { Db } from '../platform/db';
 import type { Logger } from '../platform/logger';
@@ -7,4 +9,13 @@ export interface ActivityDeps {
   db: Db;
   config: Config;
   logger: Logger;
+  /** The process's one LLM client: judging and Batch API calls share its pacer. */
+  llm: LlmClient;
+  /** USD per 1M tokens by model (the built-in table merged with LLM_PRICES). */
+  prices: Record<string, ModelPrice>;
+}
+
+/** The activity deps of one process: builds its LLM client and price table once (a bad LLM_PRICES fails here, at start). */
+export function createActivityDeps(base: Pick<ActivityDeps, 'db' | 'config' | 'logger'>): ActivityDeps {
+  return { ...base, llm: createLlmClient(base.config), prices: priceTable(base.config) };
 }

@@ -2,7 +2,7 @@ import type { ActivityDeps } from './deps';
 import { createProductionActivities } from '../production/activities';
 import { createProductionBatchActivities } from '../production/batch';
 import { createHumanTaskActivities } from '../human-tasks/activities';
-import { createJudgeActivities } from '../judging/activities';
+import { createJudgingActivities } from '../judging/activities';
 import { createProgramActivities } from '../program/activities';
 import { createSmokeActivities } from './smoke';
 
@@ -16,7 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHumanTaskActivities(deps),
     ...createProductionActivities(deps),
     ...createProductionBatchActivities(deps),
-    ...createJudgeActivities(deps),
+    ...createJudgingActivities(deps),
   };
 }
 

@@ -12,7 +12,8 @@ import { itemVerdicts, judgePrompts, judgments, usageLedger } from '../schema/ta
 import { truthKey } from '../scripts/sim/model/assess';
 import { createTestDatabase, testConfig, testDeps, type TestDatabase } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
-import { createJudgeActivities, type JudgeItemsResult } from './activities';
+import { createJudgingActivities } from './activities';
+import type { JudgeItemsResult } from './engine';
 import { promptHash } from './prompts/hash';
 
 const PROGRAM = 'judge-test';
@@ -22,7 +23,7 @@ let world: Awaited<ReturnType<typeof seedJudgeWorld>>;
 
 const startSim = async (opts: Parameters<typeof startLlmSimulator>[0] = {}) => startLlmSimulator({ port: await freePort(), seed: 11, ...opts });
 const activitiesFor = (s: LlmSimulator, env: Record<string, string> = {}) =>
-  createJudgeActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: s.url, LLM_CONCURRENCY: '32', LLM_RPM_LIMIT: '600000', ...env }, database)));
+  createJudgingActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: s.url, LLM_CONCURRENCY: '32', LLM_RPM_LIMIT: '600000', ...env }, database)));
 
 beforeAll(async () => {
   database = await createTestDatabase();

@@ -13,7 +13,7 @@ import { judgments, usageLedger } from '../schema/tables';
 import { createTestDatabase, devServerClient, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
-import { createJudgeActivities } from './activities';
+import { createJudgingActivities } from './activities';
 
 const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 let database: TestDatabase;
@@ -35,7 +35,7 @@ test('a worker killed mid-evaluation: the restarted worker requests only what wa
   client = await devServerClient();
   sim = await startLlmSimulator({ port: await freePort(), seed: 4, latency: { medianMs: 40, p99Ms: 40 } });
   await seedJudgeWorld(database.db, { programId: 'crash', shows: 40, seed: 13 });
-  const prompts = await createJudgeActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database))).ensureJudgePrompts({ programId: 'crash', guidelineVersion: 1 });
+  const prompts = await createJudgingActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database))).ensureJudgePrompts({ programId: 'crash', guidelineVersion: 1 });
   const taskQueue = uniqueTaskQueue('crash');
   const env = {
     ...process.env,

@@ -10,11 +10,11 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { providerBatches, type judgments } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
-import { judgeRequest, judgmentKey, judgmentRow, loadItems, resolvePlans, sampleKey, storeJudgments, storedSamples, type ItemRow, type JudgeAnswer, type JudgeUnit, type LedgerEntry } from '../judging/activities';
+import { judgeRequest, judgmentKey, judgmentRow, loadItems, sampleKey, storeJudgments, storedSamples, type ItemRow, type JudgeAnswer } from '../judging/judgments';
+import type { LedgerEntry } from '../judging/ledger';
+import { resolvePlans, type JudgeUnit } from '../judging/prompt-registry';
 import { batchResults, batchStatus, cancelBatch, findBatch, submitBatch, type BatchState } from '../llm/batch';
 import { addUsage, chatParams, emptyUsage, parseAnswer } from '../llm/call';
-import { createLlmClient, type LlmClient } from '../llm/client';
-import { priceTable, type ModelPrice } from '../llm/pricing';
 
 export interface BatchPageInput {
   programId: string;
@@ -117,11 +117,7 @@ export async function batchProgress(db: Db, runKey: string): Promise<BatchProgre
   return { submitted: sum((r) => r.n), open: sum((r) => (r.ingested ? 0 : r.n)), ingested: sum((r) => (r.ingested ? r.n : 0)), lines: sum((r) => r.lines), byStatus };
 }
 
-export function createProductionBatchActivities({ db, config, logger }: ActivityDeps) {
-  let llmClient: LlmClient | undefined;
-  const llm = () => (llmClient ??= createLlmClient(config));
-  let prices: Record<string, ModelPrice> | undefined;
-  const priceList = () => (prices ??= priceTable(config));
+export function createProductionBatchActivities({ db, config, logger, llm, prices }: ActivityDeps) {
 
   const submission = (s: { runKey: string; shard: number; page: number; attempt: number }) =>
     and(eq(providerBatches.runId, s.runKey), eq(providerBatches.shard, s.shard), eq(providerBatches.page, s.page), eq(providerBatches.attempt, s.attempt));
@@ -140,9 +136,9 @@ export function createProductionBatchActivities({ db, config, logger }: Activity
       const pending = [...(await pendingSamples(db, input, model)).values()];
       if (!pending.length) return { batchId: null, requests: 0 };
       const key = submissionKey(input);
-      const found = activityAttempt() > 1 ? await findBatch(llm(), SUBMISSION_METADATA_KEY, key) : undefined;
+      const found = activityAttempt() > 1 ? await findBatch(llm, SUBMISSION_METADATA_KEY, key) : undefined;
       const lines = pending.map((p) => ({ customId: p.customId, body: chatParams(judgeRequest(p.unit, p.item, p.sample, model)) }));
-      const batch = found ?? (await submitBatch(llm(), lines, { [SUBMISSION_METADATA_KEY]: key }));
+      const batch = found ?? (await submitBatch(llm, lines, { [SUBMISSION_METADATA_KEY]: key }));
       await db
         .insert(providerBatches)
         .values({ id: batch.batchId, runId: input.runKey, shard: input.shard, page: input.page, attempt: input.attempt, status: 'validating', inputFileId: batch.inputFileId, requestCount: lines.length })
@@ -160,7 +156,7 @@ export function createProductionBatchActivities({ db, config, logger }: Activity
      */
     async cancelProviderBatches(input: { batchIds: string[] }): Promise<void> {
       for (const batchId of input.batchIds) {
-        const status = await cancelBatch(llm(), batchId);
+        const status = await cancelBatch(llm, batchId);
         await db.update(providerBatches).set({ status }).where(and(eq(providerBatches.id, batchId), isNull(providerBatches.ingestedAt)));
         logger.info({ batch: batchId, status }, 'cancelled judging batch with its run');
       }
@@ -170,7 +166,7 @@ export function createProductionBatchActivities({ db, config, logger }: Activity
     async providerBatchStatus(input: { batchIds: string[] }): Promise<ProviderBatchState[]> {
       return Promise.all(
         input.batchIds.map(async (batchId) => {
-          const s = await batchStatus(llm(), batchId);
+          const s = await batchStatus(llm, batchId);
           await db
             .update(providerBatches)
             .set({ status: s.status, outputFileId: s.outputFileId, errorFileId: s.errorFileId })
@@ -187,10 +183,10 @@ export function createProductionBatchActivities({ db, config, logger }: Activity
      */
     async ingestJudgingBatch(input: IngestJudgingBatchInput): Promise<IngestedJudgingBatch> {
       const model = input.model ?? config.llm.model;
-      const status = await batchStatus(llm(), input.batchId);
+      const status = await batchStatus(llm, input.batchId);
       if (!status.done) throw ApplicationFailure.nonRetryable(`batch ${input.batchId} is ${status.status}, not finished`, 'BatchNotFinished');
       const pending = await pendingSamples(db, input, model);
-      const results = await batchResults(llm(), status);
+      const results = await batchResults(llm, status);
       const rows: (typeof judgments.$inferInsert)[] = [];
       const ledger: LedgerEntry[] = [];
       let ok = 0;
@@ -216,7 +212,7 @@ export function createProductionBatchActivities({ db, config, logger }: Activity
         const [row] = await tx.select({ ingestedAt: providerBatches.ingestedAt }).from(providerBatches).where(eq(providerBatches.id, input.batchId)).for('update');
         if (!row) throw ApplicationFailure.nonRetryable(`batch ${input.batchId} was never recorded as submitted`, 'UnknownBatch');
         if (row.ingestedAt) return false;
-        await storeJudgments(tx as unknown as Db, priceList(), rows, ledger);
+        await storeJudgments(tx as unknown as Db, prices, rows, ledger);
         await tx.update(providerBatches).set({ status: status.status, outputFileId: status.outputFileId, errorFileId: status.errorFileId, ingestedAt: new Date() }).where(eq(providerBatches.id, input.batchId));
         return true;
       });

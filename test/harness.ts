@@ -10,7 +10,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import type { ActivityDeps } from '../activities';
+import { createActivityDeps, type ActivityDeps } from '../activities/deps';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Database } from '../platform/db';
 import { createLogger } from '../platform/logger';
@@ -61,7 +61,7 @@ export function testConfig(env: Record<string, string> = {}, database?: TestData
 }
 
 export function testDeps(database: TestDatabase, config = testConfig({}, database)): ActivityDeps {
-  return { db: database.db, config, logger: createLogger('test', config.logLevel) };
+  return createActivityDeps({ db: database.db, config, logger: createLogger('test', config.logLevel) });
 }
 
 export const uniqueTaskQueue = (name: string) => `test-${name}-${randomUUID().slice(0, 8)}`;

@@ -1,5 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { createActivityDeps } from '../activities/deps';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, migrateDatabase } from '../platform/db';
 import { createLogger } from '../platform/logger';
@@ -49,7 +50,7 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
     connection,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: { db: database.db, config, logger },
+    deps: createActivityDeps({ db: database.db, config, logger }),
   });
   exitWithParent(() => worker.shutdown());
   logger.info({ taskQueue: config.temporal.taskQueue, temporal: target.address }, 'worker started');

@@ -10,7 +10,7 @@
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { asc, eq } from 'drizzle-orm';
-import { createJudgeActivities } from '../judging/activities';
+import { createJudgingActivities } from '../judging/activities';
 import { programSpend } from '../human-tasks/accounting';
 import { taskId } from '../human-tasks/ids';
 import { assessSynopsis } from '../scripts/sim/model/assess';
@@ -75,7 +75,7 @@ beforeAll(async () => {
   const config = testConfig({ OPENAI_BASE_URL: llm.url, LLM_RPM_LIMIT: '600000' }, database);
   gateway = await buildGateway({ db: database.db, config, logger, client: env.client });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-  prompts = await createJudgeActivities(testDeps(database, config)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+  prompts = await createJudgingActivities(testDeps(database, config)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
   deps = testDeps(database, config);
 });
 

@@ -10,7 +10,7 @@ import { executeChild, proxyActivities, setCurrentDetails, sleep } from '@tempor
 import type { createProductionActivities, FixAttemptStart } from '../production/activities';
 import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow } from './human-tasks';
-import type { createJudgeActivities } from '../judging/activities';
+import type { createJudgingActivities } from '../judging/activities';
 
 export interface FixLoopInput {
   programId: string;
@@ -37,7 +37,7 @@ export interface FixLoopResult {
 
 type FixActivities = ReturnType<typeof createProductionActivities> & { loadProgramPlan(programId: string): Promise<ProgramPlan> };
 const acts = proxyActivities<FixActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
-const judge = proxyActivities<Pick<ReturnType<typeof createJudgeActivities>, 'judgeItems'>>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
+const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
 
 export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResult> {
   const cycle = await acts.openFixCycle({ programId: input.programId, itemId: input.itemId, failingCriteria: input.failingCriteria });

@@ -8,7 +8,7 @@
  * submit finds the batch it already created, and a re-ingest writes nothing.
  */
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
-import { createJudgeActivities } from '../judging/activities';
+import { createJudgingActivities } from '../judging/activities';
 import { batchProgress, createProductionBatchActivities, submissionKey } from '../production/batch';
 import { judgingCoverage } from '../production/activities';
 import { createLogger } from '../platform/logger';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   env = await timeSkippingEnv();
   database = await createTestDatabase();
   await seedJudgeWorld(database.db, { programId: PROGRAM, shows: 14, seed: 5 });
-  prompts = await createJudgeActivities(testDeps(database)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+  prompts = await createJudgingActivities(testDeps(database)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
 });
 afterAll(async () => {
   for (const s of sims) await s.close();

@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createJudgeActivities } from '../judging/activities';
+import { createJudgingActivities } from '../judging/activities';
 import { judgeUnitHashes, judgingCoverage } from '../production/activities';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   sim = await startLlmSimulator({ port: await freePort(), seed: 3, logger: createLogger('test', 'silent') });
   ({ itemIds } = await seedJudgeWorld(database.db, { programId: PROGRAM, shows: 6, seed: 9 }));
   const deps = testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url, LLM_CONCURRENCY: '16', LLM_RPM_LIMIT: '600000' }, database));
-  prompts = await createJudgeActivities(deps).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+  prompts = await createJudgingActivities(deps).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
   client = await devServerClient();
   ({ worker, connection } = await devServerWorker(taskQueue, deps));
   running = worker.run();

@@ -21,7 +21,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createProductionActivities, ItemSelection, ShardRange } from '../production/activities';
-import type { createJudgeActivities } from '../judging/activities';
+import type { createJudgingActivities } from '../judging/activities';
 import type { createProductionBatchActivities } from '../production/batch';
 import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
 
@@ -112,7 +112,7 @@ type ProductionActivities = ReturnType<typeof createProductionActivities>;
 const acts = proxyActivities<ProductionActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
 // A judging activity heartbeats per completed request; a dead worker is noticed within the heartbeat timeout.
 const JUDGE_ACTIVITY = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } } as const;
-const judge = proxyActivities<Pick<ReturnType<typeof createJudgeActivities>, 'judgeItems'>>(JUDGE_ACTIVITY);
+const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(JUDGE_ACTIVITY);
 // Uploading or ingesting a page's JSONL (thousands of lines) takes seconds, not minutes.
 const batches = proxyActivities<ReturnType<typeof createProductionBatchActivities>>({ startToCloseTimeout: '10 minutes', retry: { maximumAttempts: 20 } });
 

@@ -6,7 +6,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { createJudgeActivities } from '../judging/activities';
+import { createJudgingActivities } from '../judging/activities';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { goldenLabels, judgeEvaluations, judgePrompts, judgments, optimizationCandidates } from '../schema/tables';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   sim = await startLlmSimulator({ port: await freePort(), seed: 21, hintGain: 0.04 });
   await seedJudgeWorld(database.db, { programId: PROGRAM, shows: 60, seed: 9 });
   const deps = testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url, LLM_CONCURRENCY: '32', LLM_RPM_LIMIT: '600000' }, database));
-  prompts = await createJudgeActivities(deps).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+  prompts = await createJudgingActivities(deps).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
   env = await timeSkippingEnv();
   worker = await timeSkippingWorker(env, taskQueue, deps);
   running = worker.run();

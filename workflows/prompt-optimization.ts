@@ -7,7 +7,8 @@
  * prompt is then evaluated exactly once on the held-out test split.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { DevScore, JudgeMetrics } from '../judging/activities';
+import type { JudgeMetrics } from '../judging/golden';
+import type { DevScore } from '../judging/optimizer';
 import type { Activities } from '../activities';
 
 const LLM_ACTIVITY = { startToCloseTimeout: '1 hour', heartbeatTimeout: '20 seconds', retry: { maximumAttempts: 10 } } as const;

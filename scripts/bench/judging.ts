@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { temporal } from '@temporalio/proto';
 import { sql } from 'drizzle-orm';
-import { createJudgeActivities } from '../../judging/activities';
+import { ensureJudgePrompts } from '../../judging/prompt-registry';
 import { judgingCoverage } from '../../production/activities';
 import { loadConfig } from '../../platform/config';
 import { connectDatabase } from '../../platform/db';
@@ -113,7 +113,7 @@ async function main() {
     log(`• seeding ${opts.synopses} synopses`);
     // ~3.5 synopses per simulated show; the run takes the first N by id.
     await seedJudgeWorld(database.db, { programId, shows: Math.ceil(opts.synopses / 3), seed: 1 });
-    const prompts = await createJudgeActivities({ db: database.db, config, logger }).ensureJudgePrompts({ programId, guidelineVersion: 1 });
+    const prompts = await ensureJudgePrompts(database.db, { programId, guidelineVersion: 1 });
     const selection = { kind: 'all' as const, limit: opts.synopses };
     startWorker();
     const sampler = setInterval(sample, 500);

@@ -3,6 +3,7 @@
  * a production run of the program's active judges over the catalog (all items, the items of an
  * imported file, or those new or edited since a time), as `program/<id>/production/<runId>`.
  */
+import { createActivityDeps } from '../../activities/deps';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { CatalogRejectedError, importCatalog } from '../../catalog/import';
@@ -50,7 +51,7 @@ export function registerJudgeRunCommand(cli: Command) {
       const limit = opts.limit === undefined ? undefined : Number(opts.limit);
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new CliError(`--limit must be a positive integer, not "${opts.limit}"`);
       await withContext(async ({ config, database, client }) => {
-        const deps = { db: database.db, config, logger: createLogger('cli', config.logLevel) };
+        const deps = createActivityDeps({ db: database.db, config, logger: createLogger('cli', config.logLevel) });
         const plan = await createProgramActivities(deps)
           .loadProgramPlan(opts.program)
           .catch((err: Error) => {

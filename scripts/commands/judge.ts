@@ -5,7 +5,9 @@
  */
 import { and, eq, like } from 'drizzle-orm';
 import type { Command } from 'commander';
-import { createJudgeActivities, type JudgeMetrics } from '../../judging/activities';
+import { createJudgingActivities } from '../../judging/activities';
+import type { JudgeMetrics } from '../../judging/golden';
+import { createActivityDeps } from '../../activities/deps';
 import { createLogger } from '../../platform/logger';
 import type { Db } from '../../platform/db';
 import { judgePrompts } from '../../schema/tables';
@@ -66,7 +68,7 @@ export function registerJudgeCommands(cli: Command): Command {
       await withContext(
         async ({ config, database }) => {
           const promptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
-          const acts = createJudgeActivities({ db: database.db, config, logger: createLogger('cli', config.logLevel) });
+          const acts = createJudgingActivities(createActivityDeps({ db: database.db, config, logger: createLogger('cli', config.logLevel) }));
           const metrics = await acts.evaluateJudge({ programId: opts.program, criterion: opts.criterion, promptHash, split: opts.split as 'dev' | 'test', samples, model: opts.model }).catch((err: Error) => {
             throw /no .* golden labels|unknown judge prompt/.test(err.message) ? new CliError(err.message) : err;
           });

@@ -1,0 +1,35 @@
+/**
+ * What activities need from Temporal's activity context: heartbeats while long work runs, and the
+ * context itself when there is one (the CLI runs some activities in-process, outside Temporal).
+ */
+import { Context } from '@temporalio/activity';
+
+/**
+ * Heartbeats every few seconds while `work` runs, so a worker that dies is noticed within the
+ * heartbeat timeout even when one LLM request takes long; `details` says where to resume.
+ */
+export async function withHeartbeat<T>(details: () => unknown, work: () => Promise<T>): Promise<T> {
+  const ctx = activityContext();
+  if (!ctx) return work();
+  const timer = setInterval(() => ctx.heartbeat(details()), 2000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export const activityContext = () => {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // called outside an activity (the CLI runs evaluations in-process)
+  }
+};
+
+/** The innermost cause: it names the problem, where wrappers (drizzle) would show a whole query. */
+export function rootCause(error: unknown): Error {
+  let e = error instanceof Error ? error : new Error(String(error));
+  while (e.cause instanceof Error) e = e.cause;
+  return e;
+}

@@ -1,0 +1,314 @@
+/** The judging engine: what a judge request is and how its answers become verdicts. */
+import { ApplicationFailure } from '@temporalio/activity';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { LLM_REQUEST_KINDS } from './prompts/contract';
+import { rationaleMergeMessages } from './prompts/judge';
+import { rationaleMergeSchema } from './prompts/schemas';
+import { roundedMeanConsensus } from '../stats/index';
+import type { Db } from '../platform/db';
+import { itemVerdicts, items, judgments } from '../schema/tables';
+import { structuredCall } from '../llm/call';
+import { type ModelPrice } from '../llm/pricing';
+import { promptHash } from './prompts/hash';
+import type { LlmClient } from '../llm/client';
+import type { Logger } from '../platform/logger';
+import { activityContext, rootCause, withHeartbeat } from '../activities/context';
+import { writeLedger, type LedgerEntry } from './ledger';
+import { resolvePlans, type CriterionPlan } from './prompt-registry';
+import {
+  insertJudgments,
+  judgeRequest,
+  judgmentKey,
+  judgmentRow,
+  loadItems,
+  sampleKey,
+  storedSamples,
+  storeJudgments,
+  type ItemRow,
+  type JudgeAnswer,
+} from './judgments';
+
+export interface JudgeItemsInput {
+  programId: string;
+  /** item_verdicts.run_id. */
+  runId: string;
+  itemIds: string[];
+  criteria: string[];
+  /** `criterion` (a judge or a panel) or `criterion.agent` → prompt hash. */
+  prompts: Record<string, string>;
+  samples: number;
+  model?: string;
+}
+
+export type VerdictCounts = { pass: number; fail: number; error: number };
+
+export interface JudgeItemsResult {
+  /** Items whose judging finished (with or without errors). */
+  judged: number;
+  /** Items with at least one criterion in error (never counted as passing). */
+  errors: number;
+  failedItemIds: string[];
+  verdicts: Record<string, VerdictCounts>;
+  /** LLM requests made by this call (0 when everything was stored already). */
+  llmRequests: number;
+}
+
+interface UnitOutcome {
+  agent: string;
+  verdict: 0 | 1 | null;
+  summary: string;
+}
+
+interface CriterionOutcome {
+  verdict: 0 | 1 | null;
+  samples: number;
+  summary: string;
+  units: UnitOutcome[];
+}
+
+/** Items judged between checkpoints (heartbeat details, verdict writes). */
+const CHUNK = 25;
+/** Chunks of one production page judged at once (requests of the next start while one finishes). */
+const CHUNKS_IN_FLIGHT = 4;
+
+function combine(plan: CriterionPlan, perUnit: Map<string, { verdicts: (0 | 1 | null)[]; summaries: string[]; errors: string[] }>): CriterionOutcome {
+  const units: UnitOutcome[] = plan.units.map((u) => {
+    const s = perUnit.get(u.hash)!;
+    if (s.verdicts.some((v) => v === null)) return { agent: u.agent, verdict: null, summary: `error: ${s.errors[0] ?? 'no answer'}` };
+    const { verdict } = roundedMeanConsensus(s.verdicts as (0 | 1)[], 'fail');
+    const agreeing = s.verdicts.findIndex((v) => v === verdict);
+    return { agent: u.agent, verdict, summary: s.summaries[agreeing] ?? '' };
+  });
+  // The min rule: any failed agent fails the criterion; otherwise any error leaves it undecided.
+  const verdict = units.some((u) => u.verdict === 0) ? 0 : units.some((u) => u.verdict === null) ? null : 1;
+  const samples = perUnit.get(plan.units[0].hash)?.verdicts.length ?? 0;
+  return { verdict, samples, units, summary: plan.panel ? '' : units[0].summary };
+}
+
+export interface JudgingEngineDeps {
+  db: Db;
+  llm: LlmClient;
+  prices: Record<string, ModelPrice>;
+  logger: Logger;
+  /** The model of a request that names none (JUDGE_MODEL). */
+  defaultModel: string;
+}
+
+/**
+ * The judging engine over its dependencies: judges items (N samples per criterion, rounded-mean
+ * consensus, panels with the min rule and a merged rationale) and stores judgments, ledger rows and
+ * verdicts; used by production, judge development and prompt optimization alike.
+ */
+export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: JudgingEngineDeps) {
+  /**
+   * Judges `input.items` with `plans`: requests only samples not stored as ok, and returns the
+   * consensus per item and criterion with the judgments and ledger rows the caller stores.
+   */
+  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string }) {
+    const { programId, model, samples } = input;
+    const units = input.plans.flatMap((p) => p.units);
+    const stored = await storedSamples(db, input.items, units, samples, model);
+    type Sample = { verdict: 0 | 1 | null; summary: string; error: string | null };
+    const results = new Map<string, Sample>();
+    const rows: (typeof judgments.$inferInsert)[] = [];
+    const ledger: LedgerEntry[] = [];
+    let requests = 0;
+    const pending: Promise<void>[] = [];
+    for (const item of input.items) {
+      for (const u of units) {
+        for (let s = 0; s < samples; s++) {
+          const key = sampleKey(item.id, item.textHash, u.hash, s);
+          const prior = stored.get(key);
+          if (prior?.status === 'ok') {
+            results.set(key, { verdict: prior.verdict as 0 | 1, summary: prior.summary, error: null });
+            continue;
+          }
+          pending.push(
+            (async () => {
+              const out: JudgeAnswer = await structuredCall(llm, judgeRequest(u, item, s, model));
+              requests += out.requests;
+              const verdict = out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null;
+              results.set(key, { verdict, summary: out.ok ? out.value.summary : '', error: out.ok ? null : out.error });
+              rows.push(judgmentRow(programId, item, u, model, s, 'sync', out));
+              if (out.requests > 0)
+                ledger.push({ requestKey: judgmentKey(item.id, item.textHash, u.criterion, u.agent, u.hash, model, s), programId, phase: input.phase, kind: 'judge', model, mode: 'sync', usage: out.usage });
+            })(),
+          );
+        }
+      }
+    }
+    await Promise.all(pending);
+    const outcomes = new Map<string, Map<string, CriterionOutcome>>();
+    for (const item of input.items) {
+      const perCriterion = new Map<string, CriterionOutcome>();
+      for (const plan of input.plans) {
+        const perUnit = new Map(
+          plan.units.map((u) => {
+            const samplesOf = Array.from({ length: samples }, (_, s) => results.get(sampleKey(item.id, item.textHash, u.hash, s))!);
+            return [u.hash, { verdicts: samplesOf.map((x) => x.verdict), summaries: samplesOf.map((x) => x.summary), errors: samplesOf.flatMap((x) => (x.error ? [x.error] : [])) }];
+          }),
+        );
+        perCriterion.set(plan.criterion, combine(plan, perUnit));
+      }
+      outcomes.set(item.id, perCriterion);
+    }
+    return { outcomes, requests, rows, ledger };
+  }
+
+  /** One readable explanation from a panel's agents (falls back to their summaries if merging fails). */
+  async function mergeRationales(input: { programId: string; runId: string; item: ItemRow; criterion: string; outcome: CriterionOutcome; model: string }) {
+    const rationales = input.outcome.units.map((u) => ({ agent: u.agent, verdict: u.verdict === null ? ('error' as const) : u.verdict ? ('pass' as const) : ('fail' as const), summary: u.summary }));
+    const fallback = rationales.map((r) => `${r.agent}: ${r.verdict}${r.summary ? ` — ${r.summary}` : ''}`).join(' ');
+    const out = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.rationaleMerge, schema: rationaleMergeSchema, messages: rationaleMergeMessages({ criterion: input.criterion, synopsis: input.item.text, rationales }), model: input.model, temperature: 0 });
+    // The caller stores the ledger row with the verdict it explains, in one transaction.
+    const ledger: LedgerEntry | undefined =
+      out.requests > 0
+        ? { requestKey: `merge:${input.runId}:${input.item.id}:${input.item.textHash}:${input.criterion}`, programId: input.programId, phase: 'production', kind: 'merge', model: input.model, mode: 'sync', usage: out.usage }
+        : undefined;
+    return { summary: out.ok ? out.value.explanation : fallback, requests: out.requests, ledger };
+  }
+
+  /**
+   * One chunk of a production page: judges it, merges panel rationales, and stores judgments,
+   * their ledger rows (merges' too) and the item verdicts of `input.runId` in one transaction.
+   * Returns the LLM requests made.
+   */
+  async function judgeItemChunk(input: JudgeItemsInput, itemIds: string[], plans: CriterionPlan[], model: string) {
+    const itemMap = await loadItems(db, itemIds);
+    const list = [...itemMap.values()];
+    if (!list.length) return 0;
+    const [out, prior] = await Promise.all([
+      judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model }),
+      db
+        .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
+        .from(itemVerdicts)
+        .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, list.map((x) => x.id)), sql`${itemVerdicts.verdict} is not null`)),
+    ]);
+    let requests = out.requests;
+    const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
+    const rows: (typeof itemVerdicts.$inferInsert)[] = [];
+    await Promise.all(
+      list.flatMap((item) =>
+        plans.map(async (plan) => {
+          const outcome = out.outcomes.get(item.id)!.get(plan.criterion)!;
+          let summary = outcome.summary;
+          if (plan.panel && outcome.verdict !== null) {
+            const known = merged.get(`${item.id}|${plan.criterion}`);
+            if (known) summary = known;
+            else {
+              const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model });
+              summary = m.summary;
+              requests += m.requests;
+              if (m.ledger) out.ledger.push(m.ledger);
+            }
+          } else if (plan.panel) summary = outcome.units.map((u) => `${u.agent}: ${u.summary}`).join(' ');
+          rows.push({ runId: input.runId, programId: input.programId, itemId: item.id, textHash: item.textHash, criterion: plan.criterion, verdict: outcome.verdict, samples: outcome.samples, summary });
+        }),
+      ),
+    );
+    await db.transaction(async (tx) => {
+      await insertJudgments(tx as unknown as Db, out.rows);
+      await writeLedger(tx as unknown as Db, prices, out.ledger);
+      await tx.execute(sql`
+        insert into item_verdicts (run_id, program_id, item_id, text_hash, criterion, verdict, samples, summary)
+        select "runId", "programId", "itemId", "textHash", criterion, verdict, samples, summary
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x("runId" text, "programId" text, "itemId" text, "textHash" text, criterion text, verdict int, samples int, summary text)
+        on conflict (run_id, item_id, text_hash, criterion) do update set verdict = excluded.verdict, samples = excluded.samples, summary = excluded.summary`);
+    });
+    return requests;
+  }
+
+  /** Judges golden items of one split in chunks (heartbeating), returning verdict per item (null = error). */
+  async function judgeGolden(input: { programId: string; criterion: string; promptHash: string; itemIds: string[]; samples: number; model: string; phase: string }) {
+    const plans = await resolvePlans(db, input.programId, [input.criterion], { [input.criterion]: input.promptHash });
+    const verdicts = new Map<string, 0 | 1 | null>();
+    let requests = 0;
+    let i = 0;
+    await withHeartbeat(
+      () => ({ judged: i }),
+      async () => {
+        for (; i < input.itemIds.length; i += CHUNK) {
+          const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
+          const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model });
+          await storeJudgments(db, prices, out.rows, out.ledger);
+          requests += out.requests;
+          for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
+        }
+      },
+    );
+    return { verdicts, requests };
+  }
+
+  /**
+   * Judges a batch of items (≤ ~500) on the given criteria; writes judgments and item_verdicts for
+   * `runId`. After a worker crash it resumes at the chunk its last heartbeat recorded, and stored
+   * judgments are never requested again.
+   */
+  async function judgeItems(input: JudgeItemsInput): Promise<JudgeItemsResult> {
+    if (!Number.isInteger(input.samples) || input.samples < 1) throw ApplicationFailure.nonRetryable(`samples must be a positive integer, not ${input.samples}`, 'BadInput');
+    const model = input.model ?? defaultModel;
+    const plans = await resolvePlans(db, input.programId, input.criteria, input.prompts);
+    const ctx = activityContext();
+    const start = (ctx?.info.heartbeatDetails as { nextIndex?: number } | undefined)?.nextIndex ?? 0;
+    const verdicts: Record<string, VerdictCounts> = Object.fromEntries(input.criteria.map((c) => [c, { pass: 0, fail: 0, error: 0 }]));
+    const failed = new Set<string>();
+    let judged = 0;
+    let requests = 0;
+    // Chunks before `start` finished in an earlier attempt; their verdicts are read back below.
+    // Up to CHUNKS_IN_FLIGHT chunks run at once, so requests keep flowing while a chunk waits for
+    // its slowest answer, merges and transaction; the heartbeat names the lowest unfinished chunk.
+    const chunkStarts: number[] = [];
+    for (let i = start; i < input.itemIds.length; i += CHUNK) chunkStarts.push(i);
+    const unfinished = new Set(chunkStarts);
+    const resumeAt = () => (unfinished.size ? Math.min(...unfinished) : input.itemIds.length);
+    let next = 0;
+    await withHeartbeat(() => ({ nextIndex: resumeAt() }), async () => {
+      let failure: { error: unknown } | undefined;
+      const lane = async () => {
+        while (!failure && next < chunkStarts.length) {
+          const at = chunkStarts[next++];
+          try {
+            const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model);
+            requests += made;
+            unfinished.delete(at);
+          } catch (error) {
+            // The root cause names the problem; drizzle's wrapper would put the whole query in the UI.
+            failure ??= {
+              error: error instanceof ApplicationFailure ? error : new Error(`items ${at + 1}–${Math.min(at + CHUNK, input.itemIds.length)} of the page: ${rootCause(error).message}`, { cause: error }),
+            };
+          }
+        }
+      };
+      // A failed chunk stops new ones; the activity fails once the others in flight are stored,
+      // so no request of this attempt is still running when the retry starts.
+      await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunkStarts.length) }, lane));
+      if (failure) throw failure.error;
+    });
+    // Count from item_verdicts, so chunks done before a crash are counted too.
+    const counted = input.itemIds.length
+      ? await db
+          .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, verdict: itemVerdicts.verdict })
+          .from(itemVerdicts)
+          .innerJoin(items, and(eq(items.id, itemVerdicts.itemId), eq(items.textHash, itemVerdicts.textHash)))
+          .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, input.itemIds), inArray(itemVerdicts.criterion, input.criteria)))
+      : [];
+    const seen = new Set<string>();
+    for (const r of counted) {
+      seen.add(r.itemId);
+      const v = verdicts[r.criterion];
+      if (r.verdict === null) {
+        v.error++;
+        failed.add(r.itemId);
+      } else if (r.verdict === 1) v.pass++;
+      else v.fail++;
+    }
+    judged = seen.size;
+    for (const id of input.itemIds) if (!seen.has(id)) failed.add(id); // unknown items
+    logger.info({ runId: input.runId, items: input.itemIds.length, judged, errors: failed.size, requests }, 'judged items');
+    return { judged, errors: failed.size, failedItemIds: [...failed], verdicts, llmRequests: requests };
+  }
+
+  return { judgeChunk, judgeGolden, judgeItems };
+}
+
+export type JudgingEngine = ReturnType<typeof createJudgingEngine>;

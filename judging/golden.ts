@@ -1,0 +1,173 @@
+/** The golden set: raters' labels aggregated into one label per item and criterion, split dev/test, and judge accuracy against it. */
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { LLM_REQUEST_KINDS } from './prompts/contract';
+import { goldenAggregateMessages, showContext } from './prompts/judge';
+import { goldenAggregateSchema } from './prompts/schemas';
+import { binaryClassificationMetrics, type BinaryMetrics } from '../stats/index';
+import type { Db } from '../platform/db';
+import { goldenLabels, guidelineVersions, items, judgeEvaluations, labels } from '../schema/tables';
+import { structuredCall } from '../llm/call';
+import { type ModelPrice } from '../llm/pricing';
+import { promptHash } from './prompts/hash';
+import type { LlmClient } from '../llm/client';
+import { writeLedger } from './ledger';
+import { loadProgram } from './prompt-registry';
+import { loadItems } from './judgments';
+import type { JudgingEngine } from './engine';
+
+export interface EvaluateJudgeInput {
+  programId: string;
+  criterion: string;
+  promptHash: string;
+  split: 'dev' | 'test';
+  samples: number;
+  model?: string;
+}
+
+export type JudgeMetrics = BinaryMetrics & { errors: number; split: 'dev' | 'test'; promptHash: string; model: string; samples: number; llmRequests: number };
+
+export interface AggregateGoldenInput {
+  programId: string;
+  itemIds: string[];
+  criterion: string;
+}
+
+export interface AggregateGoldenResult {
+  labeled: number;
+  needsReview: string[];
+}
+
+/** dev or test, by a hash of program and item: stable, independent of the order items arrive in. */
+export function splitOf(programId: string, itemId: string, testShare: number): 'dev' | 'test' {
+  const h = createHash('sha256').update(`${programId}\0${itemId}`).digest().readUInt32BE(0);
+  return h / 2 ** 32 < testShare ? 'test' : 'dev';
+}
+
+export interface GoldenSetDeps {
+  db: Db;
+  llm: LlmClient;
+  prices: Record<string, ModelPrice>;
+  engine: JudgingEngine;
+  defaultModel: string;
+}
+
+/** The golden dev/test items of a criterion with their labels, in a stable order. */
+export async function goldenItems(db: Db, programId: string, criterion: string, split: 'dev' | 'test') {
+  return db
+    .select({ itemId: goldenLabels.itemId, label: goldenLabels.label })
+    .from(goldenLabels)
+    .where(and(eq(goldenLabels.programId, programId), eq(goldenLabels.criterion, criterion), eq(goldenLabels.split, split)))
+    .orderBy(sql`md5(${goldenLabels.itemId})`);
+}
+
+/** Golden labels from raters' labels, and judges measured against them. */
+export function createGoldenSet({ db, llm, prices, engine, defaultModel }: GoldenSetDeps) {
+  /** Accuracy etc. of a judge prompt against the golden labels of one split; stored, comparable over versions. */
+  async function evaluateJudge(input: EvaluateJudgeInput): Promise<JudgeMetrics> {
+    const model = input.model ?? defaultModel;
+    const gold = await goldenItems(db, input.programId, input.criterion, input.split);
+    if (!gold.length) throw ApplicationFailure.nonRetryable(`program ${input.programId} has no ${input.split} golden labels for ${input.criterion}`, 'NoGoldenLabels');
+    const { verdicts, requests } = await engine.judgeGolden({ programId: input.programId, criterion: input.criterion, promptHash: input.promptHash, itemIds: gold.map((g) => g.itemId), samples: input.samples, model, phase: 'judge-development' });
+    // An error is scored as a fail: it is never a pass, and it costs accuracy when the truth is pass.
+    const pred = gold.map((g) => verdicts.get(g.itemId) ?? 0);
+    const errors = gold.filter((g) => (verdicts.get(g.itemId) ?? null) === null).length;
+    const metrics: JudgeMetrics = {
+      ...binaryClassificationMetrics(pred, gold.map((g) => g.label), { bootstrap: 500, seed: 1 }),
+      errors,
+      split: input.split,
+      promptHash: input.promptHash,
+      model,
+      samples: input.samples,
+      llmRequests: requests,
+    };
+    await db
+      .insert(judgeEvaluations)
+      .values({ programId: input.programId, criterion: input.criterion, promptHash: input.promptHash, model, split: input.split, samples: input.samples, metrics: metrics as unknown as Record<string, unknown> })
+      .onConflictDoUpdate({
+        target: [judgeEvaluations.programId, judgeEvaluations.criterion, judgeEvaluations.promptHash, judgeEvaluations.model, judgeEvaluations.split, judgeEvaluations.samples],
+        set: { metrics: metrics as unknown as Record<string, unknown> },
+      });
+    return metrics;
+  }
+
+  /**
+   * Raters' labels → one golden label per item: unanimous raters need no LLM call; otherwise the
+   * LLM aggregates labels and explanations and says whether a human should review. Items keep
+   * their dev/test split (by item hash); a reviewed label is never overwritten.
+   */
+  async function aggregateGolden(input: AggregateGoldenInput): Promise<AggregateGoldenResult> {
+    const program = await loadProgram(db, input.programId);
+    const criterion = program.spec.criteria.find((c) => c.id === input.criterion);
+    if (!criterion) throw ApplicationFailure.nonRetryable(`program ${input.programId} has no criterion ${input.criterion}`, 'UnknownCriterion');
+    const [guideline] = await db
+      .select({ text: guidelineVersions.text })
+      .from(guidelineVersions)
+      .where(eq(guidelineVersions.programId, input.programId))
+      .orderBy(sql`${guidelineVersions.version} desc`)
+      .limit(1);
+    const rows = input.itemIds.length
+      ? await db
+          .select({ itemId: labels.itemId, rater: labels.raterId, value: labels.value, explanation: labels.explanation })
+          .from(labels)
+          .where(and(eq(labels.programId, input.programId), eq(labels.criterion, input.criterion), eq(labels.phase, 'golden-set'), inArray(labels.itemId, input.itemIds)))
+          .orderBy(labels.id)
+      : [];
+    const byItem = new Map<string, Map<string, { rater: string; label: number; explanation: string }>>();
+    for (const r of rows) {
+      const m = byItem.get(r.itemId) ?? new Map();
+      m.set(r.rater, { rater: r.rater, label: r.value, explanation: r.explanation }); // a rater's latest label counts
+      byItem.set(r.itemId, m);
+    }
+    const itemMap = await loadItems(db, [...byItem.keys()]);
+    const model = defaultModel;
+    const needsReview: string[] = [];
+    const values: (typeof goldenLabels.$inferInsert)[] = [];
+    await Promise.all(
+      [...byItem].map(async ([itemId, raters]) => {
+        const ratings = [...raters.values()];
+        const split = splitOf(input.programId, itemId, program.spec.rounds.testShare);
+        const base = { programId: input.programId, itemId, criterion: input.criterion, split };
+        if (ratings.every((r) => r.label === ratings[0].label)) {
+          const explanation = ratings.map((r) => r.explanation).find((e) => e) ?? `all ${ratings.length} raters agree`;
+          values.push({ ...base, label: ratings[0].label, explanation, source: 'unanimous', needsReview: false });
+          return;
+        }
+        const item = itemMap.get(itemId)!;
+        const out = await structuredCall(llm, {
+          kind: LLM_REQUEST_KINDS.goldenAggregate,
+          schema: goldenAggregateSchema,
+          messages: goldenAggregateMessages({ criterion, guidelineText: guideline?.text ?? program.spec.guidelines.text, show: showContext(item.show), synopsis: item.text, ratings }),
+          model,
+          temperature: 0,
+        });
+        if (out.requests > 0) {
+          const labelsKey = createHash('sha256').update(JSON.stringify(ratings)).digest('hex').slice(0, 16);
+          await writeLedger(db, prices, [{ requestKey: `aggregate:${input.programId}:${itemId}:${input.criterion}:${labelsKey}`, programId: input.programId, phase: 'golden-set', kind: 'aggregate', model, mode: 'sync', usage: out.usage }]);
+        }
+        if (out.ok) {
+          if (out.value.needs_review) needsReview.push(itemId);
+          values.push({ ...base, label: out.value.label, explanation: out.value.explanation, source: 'llm_aggregate', needsReview: out.value.needs_review });
+        } else {
+          // No usable aggregate: the majority (a tie fails) stands in, and a human must look.
+          const passes = ratings.filter((r) => r.label === 1).length;
+          needsReview.push(itemId);
+          values.push({ ...base, label: passes * 2 > ratings.length ? 1 : 0, explanation: `LLM aggregation failed (${out.error}); majority label pending review`, source: 'llm_aggregate', needsReview: true });
+        }
+      }),
+    );
+    if (values.length)
+      await db
+        .insert(goldenLabels)
+        .values(values)
+        .onConflictDoUpdate({
+          target: [goldenLabels.programId, goldenLabels.itemId, goldenLabels.criterion],
+          set: { label: sql`excluded.label`, explanation: sql`excluded.explanation`, source: sql`excluded.source`, needsReview: sql`excluded.needs_review`, split: sql`excluded.split` },
+          setWhere: sql`${goldenLabels.reviewed} = false`,
+        });
+    return { labeled: values.length, needsReview: needsReview.sort() };
+  }
+
+  return { evaluateJudge, aggregateGolden };
+}

@@ -1,0 +1,117 @@
+/**
+ * Judgments: one row per item × text hash × criterion × agent × prompt × model × sample. A stored
+ * ok judgment is never requested again; an error may be replaced.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { LLM_REQUEST_KINDS } from './prompts/contract';
+import { judgeKey, judgeMessages, showContext } from './prompts/judge';
+import { judgeVerdictSchema } from './prompts/schemas';
+import type { Db } from '../platform/db';
+import type { FactualityAgent } from '../schema/catalog';
+import { items, judgments, shows } from '../schema/tables';
+import { type CallResult, type StructuredRequest } from '../llm/call';
+import { type ModelPrice } from '../llm/pricing';
+import { promptHash } from './prompts/hash';
+import { writeLedger, type LedgerEntry } from './ledger';
+import { type JudgeUnit } from './prompt-registry';
+
+export interface ItemRow {
+  id: string;
+  textHash: string;
+  text: string;
+  show: { title: string } & Record<string, unknown>;
+}
+
+export const judgmentKey = (itemId: string, textHash: string, criterion: string, agent: string, hash: string, model: string, sample: number) =>
+  `judgment:${itemId}:${textHash}:${criterion}:${agent}:${hash}:${model}:${sample}`;
+
+
+export async function loadItems(db: Db, itemIds: string[]): Promise<Map<string, ItemRow>> {
+  if (!itemIds.length) return new Map();
+  const rows = await db
+    .select({ id: items.id, textHash: items.textHash, text: items.text, title: shows.title, metadata: shows.metadata })
+    .from(items)
+    .innerJoin(shows, eq(shows.id, items.showId))
+    .where(inArray(items.id, itemIds));
+  return new Map(rows.map((r) => [r.id, { id: r.id, textHash: r.textHash, text: r.text, show: { ...r.metadata, title: r.title } }]));
+}
+
+export const sampleKey = (itemId: string, textHash: string, promptHash: string, sample: number) => `${itemId}|${textHash}|${promptHash}|${sample}`;
+
+/** Stored judgment samples (any status) of `itemList` × `units` below `samples`, by sampleKey. */
+export async function storedSamples(db: Db, itemList: ItemRow[], units: JudgeUnit[], samples: number, model: string) {
+  const rows = itemList.length
+    ? await db
+        .select({ itemId: judgments.itemId, textHash: judgments.textHash, promptHash: judgments.promptHash, sampleIndex: judgments.sampleIndex, status: judgments.status, verdict: judgments.verdict, summary: judgments.summary, error: judgments.error })
+        .from(judgments)
+        .where(
+          and(
+            inArray(judgments.itemId, itemList.map((i) => i.id)),
+            inArray(judgments.promptHash, units.map((u) => u.hash)),
+            eq(judgments.model, model),
+            sql`${judgments.sampleIndex} < ${samples}`,
+          ),
+        )
+    : [];
+  return new Map(rows.map((r) => [sampleKey(r.itemId, r.textHash, r.promptHash, r.sampleIndex), r]));
+}
+
+/** The request for one judgment sample: the sync path sends it, batch mode writes it as a JSONL line. */
+export function judgeRequest(u: JudgeUnit, item: ItemRow, sample: number, model: string): StructuredRequest<typeof judgeVerdictSchema> {
+  return {
+    kind: LLM_REQUEST_KINDS.judge,
+    schema: judgeVerdictSchema,
+    messages: judgeMessages(u.template, { criterionKey: judgeKey(u.criterion, u.agent), show: showContext(item.show, u.agent as FactualityAgent | ''), synopsis: item.text }),
+    model,
+    temperature: u.settings.temperature,
+    reasoningEffort: u.settings.reasoningEffort,
+    seed: sample,
+  };
+}
+
+export type JudgeAnswer = CallResult<{ reasoning: string; summary: string; verdict: 'pass' | 'fail' }>;
+
+/** The judgments row of one answered (or failed) sample. */
+export function judgmentRow(programId: string, item: ItemRow, u: JudgeUnit, model: string, sample: number, mode: 'sync' | 'batch', out: JudgeAnswer): typeof judgments.$inferInsert {
+  return {
+    programId,
+    itemId: item.id,
+    textHash: item.textHash,
+    criterion: u.criterion,
+    agent: u.agent,
+    promptHash: u.hash,
+    model,
+    sampleIndex: sample,
+    status: out.ok ? 'ok' : 'error',
+    verdict: out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null,
+    reasoning: out.ok ? out.value.reasoning : '',
+    summary: out.ok ? out.value.summary : '',
+    error: out.ok ? null : out.error,
+    mode,
+  };
+}
+
+/** Inserts judgments (one jsonb parameter, see writeLedger); an ok judgment is final, an error may be replaced. */
+export async function insertJudgments(db: Db, rows: (typeof judgments.$inferInsert)[]) {
+  if (!rows.length) return;
+  await db.execute(sql`
+    insert into judgments (program_id, item_id, text_hash, criterion, agent, prompt_hash, model, sample_index, status, verdict, reasoning, summary, error, mode)
+    select "programId", "itemId", "textHash", criterion, coalesce(agent, ''), "promptHash", model, "sampleIndex", status, verdict,
+      coalesce(reasoning, ''), coalesce(summary, ''), error, coalesce(mode, 'sync')
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
+      "programId" text, "itemId" text, "textHash" text, criterion text, agent text, "promptHash" text, model text, "sampleIndex" int,
+      status text, verdict int, reasoning text, summary text, error text, mode text)
+    on conflict (item_id, text_hash, criterion, agent, prompt_hash, model, sample_index) do update set
+      status = excluded.status, verdict = excluded.verdict, reasoning = excluded.reasoning, summary = excluded.summary,
+      error = excluded.error, mode = excluded.mode
+    where judgments.status = 'error'`);
+}
+
+/** Judgments with their ledger rows, in one transaction; an ok judgment is final, an error may be replaced. */
+export async function storeJudgments(db: Db, prices: Record<string, ModelPrice>, rows: (typeof judgments.$inferInsert)[], ledger: LedgerEntry[]) {
+  if (!rows.length) return;
+  await db.transaction(async (tx) => {
+    await insertJudgments(tx as unknown as Db, rows);
+    await writeLedger(tx as unknown as Db, prices, ledger);
+  });
+}
