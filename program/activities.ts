@@ -24,6 +24,7 @@ import {
 import type { Db } from '../platform/db';
 import type { CriterionAgreement } from '../workflows/messages';
 import type { ActivityDeps } from '../activities/deps';
+import { programWorkflowId } from '../workflows/ids';
 
 /** The small, workflow-sized view of a spec that the program workflow runs on. */
 export interface ProgramPlan {
@@ -292,7 +293,7 @@ export async function registerProgram(db: Db, spec: ProgramSpec, estimate: Progr
       spec: spec as unknown as Record<string, unknown>,
       budgetUsd: spec.budget.usd,
       estimate: estimate as unknown as Record<string, unknown>,
-      workflowId: `program/${spec.id}`,
+      workflowId: programWorkflowId(spec.id),
     });
     await tx.insert(guidelineVersions).values({
       programId: spec.id,

@@ -20,7 +20,8 @@ import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
 import { approveGateUpdate, publishGuidelinesUpdate, type ProgramStatus } from '../workflows/messages';
 import { programWorkflow } from '../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
-import { formatStatus, programStatus, programWorkflowId } from './commands/program';
+import { formatStatus, programStatus } from './commands/program';
+import { programWorkflowId } from '../workflows/ids';
 import { BIN, startStack, waitForShutdownSignal, type Stack } from './stack';
 
 export interface DemoOptions {

@@ -26,7 +26,8 @@ import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEn
 import { newSecret } from '../test/human-tasks-fixture';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
-import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
+import { fixLoopWorkflow, type FixLoopInput } from './fix-loop';
+import { fixLoopWorkflowId } from './ids';
 
 const PROGRAM = 'fix-prog';
 const CRITERIA = ['tone', 'clarity', 'precision'];

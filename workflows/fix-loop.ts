@@ -11,6 +11,8 @@ import type { createProductionActivities, FixAttemptStart } from '../production/
 import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow } from './human-tasks';
 import type { createJudgingActivities } from '../judging/activities';
+import { DATABASE, LLM_PAGE } from './activity-options';
+import { fixAttemptRunKey, fixLoopWorkflowId, taskBatchId } from './ids';
 
 export interface FixLoopInput {
   programId: string;
@@ -36,8 +38,8 @@ export interface FixLoopResult {
 }
 
 type FixActivities = ReturnType<typeof createProductionActivities> & { loadProgramPlan(programId: string): Promise<ProgramPlan> };
-const acts = proxyActivities<FixActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
-const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 20 } });
+const acts = proxyActivities<FixActivities>(DATABASE);
+const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(LLM_PAGE);
 
 export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResult> {
   const cycle = await acts.openFixCycle({ programId: input.programId, itemId: input.itemId, failingCriteria: input.failingCriteria });
@@ -51,7 +53,7 @@ export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResul
   let beforeHash = cycle.textHash;
   for (let attempt = cycle.attempts + 1; attempt <= input.maxAttempts; attempt++) {
     await waitForBudget(() => acts.startFixAttempt({ programId: input.programId, cycleId: cycle.cycleId, attempt, failingCriteria: failing, beforeHash, writerVendorId: vendorId }));
-    const batchId = `${fixLoopWorkflowId(input.programId, input.itemId)}/write-${attempt}`;
+    const batchId = taskBatchId(fixLoopWorkflowId(input.programId, input.itemId), `write-${attempt}`);
     const tasks = await executeChild(humanTasksWorkflow, {
       workflowId: batchId,
       staticSummary: `rewrite ${input.itemId} (attempt ${attempt}/${input.maxAttempts}): fails ${failing.join(', ')}`,
@@ -76,7 +78,7 @@ export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResul
     const revision = tasks.revisions?.find((r) => r.itemId === input.itemId);
     const afterHash = revision?.textHash ?? (await acts.currentTextHash(input.itemId));
     // Each attempt's judgments live under their own run key, so the re-judging of a revision is kept apart.
-    const runKey = `${input.runKey}/fix/${input.itemId}/${attempt}`;
+    const runKey = fixAttemptRunKey(input.runKey, input.itemId, attempt);
     await judge.judgeItems({ programId: input.programId, runId: runKey, itemIds: [input.itemId], criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model });
     const still = (await acts.failingItems({ runKey, itemIds: [input.itemId] }))[0]?.failingCriteria ?? [];
     const outcome = still.length === 0 ? 'passed' : attempt === input.maxAttempts ? 'escalated' : 'failed';
@@ -109,4 +111,3 @@ async function waitForBudget(start: () => Promise<FixAttemptStart>) {
   setCurrentDetails('');
 }
 
-export const fixLoopWorkflowId = (programId: string, itemId: string) => `program/${programId}/fix/${itemId}`;

@@ -7,13 +7,11 @@ import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
+import { DATABASE, LLM_CALL } from './activity-options';
+import { taskBatchId } from './ids';
 
-const { drawItems, applyGoldenReviews, goldenSetSummary } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 10 },
-});
-const LLM_ACTIVITY = { startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 10 } } as const;
-const { aggregateGolden } = proxyActivities<Activities>(LLM_ACTIVITY);
+const { drawItems, applyGoldenReviews, goldenSetSummary } = proxyActivities<Activities>(DATABASE);
+const { aggregateGolden } = proxyActivities<Activities>(LLM_CALL);
 
 /** Items per human-task batch and per aggregation call: keeps every history and payload small. */
 const TASK_BATCH_ITEMS = 500;
@@ -49,7 +47,7 @@ export async function goldenSetWorkflow(input: GoldenSetInput): Promise<GoldenSe
   const chunks = chunk(itemIds, TASK_BATCH_ITEMS);
   const results = await Promise.all(
     chunks.map((items, i) => {
-      const batchId = `${input.workflowId}/tasks-${i + 1}`;
+      const batchId = taskBatchId(input.workflowId, `tasks-${i + 1}`);
       return executeChild(humanTasksWorkflow, {
         workflowId: batchId,
         staticSummary: `golden set: ${items.length} items × ${plan.raters.perItem} raters (batch ${i + 1}/${chunks.length})`,
@@ -63,7 +61,7 @@ export async function goldenSetWorkflow(input: GoldenSetInput): Promise<GoldenSe
   for (const criterion of plan.criteria) {
     for (const part of chunk(itemIds, AGGREGATE_CHUNK)) {
       const out = await aggregateGolden.executeWithOptions(
-        { ...LLM_ACTIVITY, summary: `aggregate ${criterion} labels of ${part.length} items` },
+        { ...LLM_CALL, summary: `aggregate ${criterion} labels of ${part.length} items` },
         [{ programId: plan.programId, itemIds: part, criterion }],
       );
       for (const itemId of out.needsReview) needsReview.set(itemId, [...(needsReview.get(itemId) ?? []), criterion]);
@@ -72,7 +70,7 @@ export async function goldenSetWorkflow(input: GoldenSetInput): Promise<GoldenSe
 
   let reviewTasks: HumanTasksResult | undefined;
   if (needsReview.size) {
-    const batchId = `${input.workflowId}/review`;
+    const batchId = taskBatchId(input.workflowId, 'review');
     reviewTasks = await executeChild(humanTasksWorkflow, {
       workflowId: batchId,
       staticSummary: `golden set review: ${needsReview.size} items with substantial disagreement`,

@@ -17,11 +17,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { CloseBatchResult, HumanTasksInput } from '../human-tasks/batch';
-
-export type { HumanTasksInput } from '../human-tasks/batch';
 import { unpackOpenedBatch, type TaskRef } from '../human-tasks/ids';
 import type { VendorEventSignal } from '../schema/vendor-events';
+import { VENDOR_CALL } from './activity-options';
 
+export type { HumanTasksInput } from '../human-tasks/batch';
 
 export interface HumanTasksResult extends CloseBatchResult {
   batchId: string;
@@ -55,10 +55,7 @@ export const humanTasksStatusQuery = defineQuery<HumanTasksStatus>('humanTasksSt
 
 const MAX_TASKS_PER_ACTIVITY = 500;
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const acts = proxyActivities<Activities>(VENDOR_CALL);
 
 type TaskState = { itemId: string; raterId: string; gold: boolean; status: 'open' | 'completed' | 'closed'; sentAt: number; reminded: boolean };
 

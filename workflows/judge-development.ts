@@ -8,10 +8,11 @@ import type { Activities } from '../activities';
 import type { ProgramPlan } from '../program/activities';
 import type { JudgeSummary } from './messages';
 import { promptOptimizationWorkflow } from './prompt-optimization';
+import { DATABASE, LLM_CALL } from './activity-options';
+import { optimizationWorkflowId } from './ids';
 
-const LLM_ACTIVITY = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 10 } } as const;
-const { ensureJudgePrompts, evaluateJudge } = proxyActivities<Activities>(LLM_ACTIVITY);
-const { activateJudgePrompt } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10 } });
+const { ensureJudgePrompts, evaluateJudge } = proxyActivities<Activities>(LLM_CALL);
+const { activateJudgePrompt } = proxyActivities<Activities>(DATABASE);
 
 export interface JudgeDevelopmentInput {
   plan: ProgramPlan;
@@ -36,7 +37,7 @@ export async function judgeDevelopmentWorkflow(input: JudgeDevelopmentInput): Pr
 async function developJudge(input: JudgeDevelopmentInput, criterion: string, basePromptHash: string): Promise<JudgeSummary> {
   const { plan } = input;
   const evaluate = (promptHash: string, split: 'dev' | 'test') =>
-    evaluateJudge.executeWithOptions({ ...LLM_ACTIVITY, summary: `${criterion} judge on ${split} (${promptHash.slice(0, 10)})` }, [
+    evaluateJudge.executeWithOptions({ ...LLM_CALL, summary: `${criterion} judge on ${split} (${promptHash.slice(0, 10)})` }, [
       { programId: plan.programId, criterion, promptHash, split, samples: plan.judges.samples },
     ]);
   const dev = await evaluate(basePromptHash, 'dev');
@@ -44,7 +45,7 @@ async function developJudge(input: JudgeDevelopmentInput, criterion: string, bas
   let devAccuracy = dev.accuracy;
   if (plan.judges.optimize && (dev.accuracy ?? 0) < plan.targets.judgeAccuracy) {
     const optimized = await executeChild(promptOptimizationWorkflow, {
-      workflowId: `${input.workflowId}/optimize/${criterion}`,
+      workflowId: optimizationWorkflowId(input.workflowId, criterion),
       staticSummary: `optimize the ${criterion} judge on dev (from ${pct(dev.accuracy)})`,
       args: [
         {

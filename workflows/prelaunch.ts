@@ -9,7 +9,9 @@
 import { condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createProductionActivities } from '../production/activities';
 import type { ProgramPlan } from '../program/activities';
-import { productionWorkflow, productionWorkflowId, type ProductionSummary } from './production';
+import { productionWorkflow, type ProductionSummary } from './production';
+import { DATABASE } from './activity-options';
+import { productionWorkflowId } from './ids';
 
 export interface CatalogChanged {
   /** Idempotency key of the change (the import's timestamp); a repeated signal is ignored. */
@@ -27,10 +29,9 @@ export interface PrelaunchState {
 
 export const catalogChangedSignal = defineSignal<[CatalogChanged]>('catalogChanged');
 export const prelaunchStatusQuery = defineQuery<PrelaunchState>('prelaunchStatus');
-export const prelaunchWorkflowId = (programId: string) => `program/${programId}/prelaunch`;
 
 type Acts = ReturnType<typeof createProductionActivities> & { loadProgramPlan(programId: string): Promise<ProgramPlan> };
-const acts = proxyActivities<Acts>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
+const acts = proxyActivities<Acts>(DATABASE);
 
 const APPLIED_KEPT = 200;
 const RUNS_PER_EXECUTION = 100;

@@ -16,7 +16,8 @@ import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
-import { productionWorkflow, productionWorkflowId, type ProductionInput } from './production';
+import { productionWorkflow, type ProductionInput } from './production';
+import { productionWorkflowId } from './ids';
 
 const PROGRAM = 'batch-prog';
 const CRITERIA = ['tone', 'clarity'];

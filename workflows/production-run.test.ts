@@ -13,7 +13,8 @@ import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { createTestDatabase, devServerClient, devServerWorker, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
-import { productionWorkflow, productionWorkflowId } from './production';
+import { productionWorkflow } from './production';
+import { productionWorkflowId } from './ids';
 
 const PROGRAM = 'prod-run';
 let database: TestDatabase;

@@ -23,7 +23,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createProductionActivities, ItemSelection, ShardRange } from '../production/activities';
 import type { createJudgingActivities } from '../judging/activities';
 import type { createProductionBatchActivities } from '../production/batch';
-import { fixLoopWorkflow, fixLoopWorkflowId, type FixLoopInput } from './fix-loop';
+import { fixLoopWorkflow, type FixLoopInput } from './fix-loop';
+import { DATABASE, LLM_BATCH_API, LLM_PAGE } from './activity-options';
+import { fixLoopWorkflowId, productionRunKey, productionShardWorkflowId } from './ids';
 
 export type { ItemSelection } from '../production/activities';
 
@@ -109,12 +111,9 @@ export interface ShardResult {
 }
 
 type ProductionActivities = ReturnType<typeof createProductionActivities>;
-const acts = proxyActivities<ProductionActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 20 } });
-// A judging activity heartbeats per completed request; a dead worker is noticed within the heartbeat timeout.
-const JUDGE_ACTIVITY = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } } as const;
-const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(JUDGE_ACTIVITY);
-// Uploading or ingesting a page's JSONL (thousands of lines) takes seconds, not minutes.
-const batches = proxyActivities<ReturnType<typeof createProductionBatchActivities>>({ startToCloseTimeout: '10 minutes', retry: { maximumAttempts: 20 } });
+const acts = proxyActivities<ProductionActivities>(DATABASE);
+const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(LLM_PAGE);
+const batches = proxyActivities<ReturnType<typeof createProductionBatchActivities>>(LLM_BATCH_API);
 
 /** A new execution after this many shards keeps the run's history bounded. */
 export const SHARDS_PER_EXECUTION = 50;
@@ -126,10 +125,8 @@ export const SHARDS_PER_EXECUTION = 50;
  */
 export const defaultShardSize = (total: number, maxConcurrentShards: number) => Math.min(1000, Math.max(25, Math.ceil(total / (maxConcurrentShards * 4))));
 
-export const productionWorkflowId = (programId: string, runId: string) => `program/${programId}/production/${runId}`;
-
 export async function productionWorkflow(input: ProductionInput, cursor?: ProductionCursor): Promise<ProductionSummary> {
-  const runKey = `${input.programId}/${input.runId}`;
+  const runKey = productionRunKey(input.programId, input.runId);
   const maxRunning = input.maxConcurrentShards ?? 8;
   if (!cursor) {
     const { total } = await acts.startProductionRun({
@@ -172,7 +169,7 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
         const index = ++state.shardIndex;
         startedHere++;
         const shard = executeChild(productionShardWorkflow, {
-          workflowId: `${productionWorkflowId(input.programId, input.runId)}/shard-${index}`,
+          workflowId: productionShardWorkflowId(input.programId, input.runId, index),
           staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
           args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index }],
         })
@@ -234,7 +231,7 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
     if (!itemIds.length) break;
     after = itemIds[itemIds.length - 1];
     const judged = await judge.judgeItems.executeWithOptions(
-      { ...JUDGE_ACTIVITY, summary: `page ${page + 1}: ${itemIds.length} items × ${input.criteria.join(', ')} × ${input.samples} samples${pages ? ' (what the batches left)' : ''}` },
+      { ...LLM_PAGE, summary: `page ${page + 1}: ${itemIds.length} items × ${input.criteria.join(', ')} × ${input.samples} samples${pages ? ' (what the batches left)' : ''}` },
       [{ programId: input.programId, runId: input.runKey, itemIds, criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model }],
     );
     result.judged += itemIds.length;

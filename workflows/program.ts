@@ -39,6 +39,7 @@ import { pilotWorkflow } from './pilot';
 import { productionWorkflow } from './production';
 import type { RatingRoundResult } from './rating-round';
 import { PhaseKey, ProgramKey, RoundKey, StatusKey } from './search-attributes';
+import { calibrationWorkflowId, goldenSetWorkflowId, judgeDevelopmentWorkflowId, pilotWorkflowId, productionWorkflowId } from './ids';
 
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 20 } });
 
@@ -81,8 +82,7 @@ const HISTORY_EVENTS_BEFORE_CONTINUE = 5_000;
 
 export async function programWorkflow(input: ProgramInput): Promise<ProgramResult> {
   const { programId } = input;
-  const base = `program/${programId}`;
-  // Handlers are registered before the first await (a query or update may arrive at once); until
+    // Handlers are registered before the first await (a query or update may arrive at once); until
   // the plan is loaded they answer that the program is starting.
   let plan!: ProgramPlan;
   let state!: ProgramState;
@@ -377,7 +377,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
           break;
         }
         case 'pilot': {
-          const workflowId = `${base}/pilot`;
+          const workflowId = pilotWorkflowId(programId);
           currentBatchId = `${workflowId}/tasks`;
           const result = await executeChild(pilotWorkflow, {
             ...childOptions(workflowId, 'pilot', `pilot: ${plan.rounds.pilotSize} items × ${plan.raters.pilotPerItem} raters`),
@@ -391,7 +391,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
         }
         case 'calibration': {
           const round = state.round;
-          const workflowId = `${base}/calibration/${round}`;
+          const workflowId = calibrationWorkflowId(programId, round);
           currentBatchId = `${workflowId}/tasks`;
           const result = await executeChild(calibrationRoundWorkflow, {
             ...childOptions(workflowId, 'calibration', `calibration round ${round} of at most ${plan.rounds.maxCalibrationRounds} (guidelines v${state.guidelineVersion})`, round),
@@ -411,7 +411,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
           break;
         }
         case 'golden-set': {
-          const workflowId = `${base}/golden-set`;
+          const workflowId = goldenSetWorkflowId(programId);
           const result = await executeChild(goldenSetWorkflow, {
             ...childOptions(workflowId, 'golden-set', `golden set: ${plan.rounds.goldenSetSize} items, model in the loop`),
             args: [{ plan, guidelineVersion: state.guidelineVersion, workflowId }],
@@ -423,7 +423,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
           break;
         }
         case 'judges': {
-          const workflowId = `${base}/judges`;
+          const workflowId = judgeDevelopmentWorkflowId(programId);
           const result = await executeChild(judgeDevelopmentWorkflow, {
             ...childOptions(workflowId, 'judges', `judges for ${plan.criteria.join(', ')}: dev, optimize, held-out test`),
             args: [{ plan: { ...plan, targets: state.targets }, guidelineVersion: state.guidelineVersion, workflowId }],
@@ -441,7 +441,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
         }
         case 'production': {
           const runId = 'initial';
-          const workflowId = `${base}/production/${runId}`;
+          const workflowId = productionWorkflowId(programId, runId);
           state.production = { runId, judged: 0, total: 0, failing: 0 };
           const result = await executeChild(productionWorkflow, {
             ...childOptions(workflowId, 'production', `production judging (${plan.production.mode}) with the validated panel`),

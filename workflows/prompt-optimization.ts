@@ -10,9 +10,9 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { JudgeMetrics } from '../judging/golden';
 import type { DevScore } from '../judging/optimizer';
 import type { Activities } from '../activities';
+import { LLM_CALL } from './activity-options';
 
-const LLM_ACTIVITY = { startToCloseTimeout: '1 hour', heartbeatTimeout: '20 seconds', retry: { maximumAttempts: 10 } } as const;
-const acts = proxyActivities<Pick<Activities, 'scoreOnDev' | 'proposeCandidates' | 'selectCandidate' | 'evaluateJudge'>>(LLM_ACTIVITY);
+const acts = proxyActivities<Pick<Activities, 'scoreOnDev' | 'proposeCandidates' | 'selectCandidate' | 'evaluateJudge'>>(LLM_CALL);
 
 export interface PromptOptimizationInput {
   programId: string;

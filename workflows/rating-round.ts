@@ -8,12 +8,11 @@ import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
 import type { RoundSummary } from './messages';
 import { MeetsTargetKey, MinAgreementKey } from './search-attributes';
+import { DATABASE } from './activity-options';
+import { taskBatchId } from './ids';
 
 // Workflow time (new Date() is deterministic inside workflows) stamps the summary.
-const { drawItems, computeAgreement } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 10 },
-});
+const { drawItems, computeAgreement } = proxyActivities<Activities>(DATABASE);
 
 export interface RatingRoundInput {
   plan: ProgramPlan;
@@ -33,7 +32,7 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
   const { plan, phase, round } = input;
   const size = phase === 'pilot' ? plan.rounds.pilotSize : plan.rounds.calibrationSize;
   const itemIds = await drawItems({ programId: plan.programId, purpose: phase === 'pilot' ? 'pilot' : `calibration/${round}`, count: size });
-  const batchId = `${input.workflowId}/tasks`;
+  const batchId = taskBatchId(input.workflowId, 'tasks');
   const tasks = await executeChild(humanTasksWorkflow, {
     workflowId: batchId,
     staticSummary: `${phase}${phase === 'calibration' ? ` round ${round}` : ''}: ${itemIds.length} items × ${phase === 'pilot' ? plan.raters.pilotPerItem : plan.raters.perItem} raters`,

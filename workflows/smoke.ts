@@ -1,10 +1,8 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { DATABASE } from './activity-options';
 
-const { recordSmokeCheck } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5 },
-});
+const { recordSmokeCheck } = proxyActivities<Activities>(DATABASE);
 
 /** Proves the whole path: client → Temporal → worker → activity → Postgres → back. */
 export async function smokeWorkflow(message: string): Promise<{ id: string; message: string; storedAt: string }> {

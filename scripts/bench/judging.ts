@@ -21,10 +21,11 @@ import { connectDatabase } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
 import { freePort } from '../../platform/ports';
 import { seedJudgeWorld } from '../../test/judge-fixture';
-import { productionWorkflow, productionWorkflowId } from '../../workflows/production';
+import { productionWorkflow } from '../../workflows/production';
 import { startLlmSimulator } from '../sim/llm/server';
 import { BIN, startStack } from '../stack';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
+import { productionWorkflowId } from '../../workflows/ids';
 
 const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
 const CHAOS_EVERY_MS = 5000;

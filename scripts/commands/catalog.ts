@@ -6,8 +6,9 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { CatalogRejectedError, importCatalog, type CatalogFormat, type ImportResult } from '../../catalog/import';
-import { catalogChangedSignal, prelaunchWorkflow, prelaunchWorkflowId } from '../../workflows/prelaunch';
+import { catalogChangedSignal, prelaunchWorkflow } from '../../workflows/prelaunch';
 import { CliError, withContext } from './context';
+import { prelaunchWorkflowId } from '../../workflows/ids';
 
 /** Signals (starting it if needed) the program's pre-launch workflow about an import's changes. */
 export async function notifyPrelaunch(client: Client, taskQueue: string, programId: string, result: ImportResult): Promise<string> {

@@ -11,8 +11,9 @@ import { createProductionActivities, type ItemSelection } from '../../production
 import { batchProgress } from '../../production/batch';
 import { createProgramActivities } from '../../program/activities';
 import { createLogger } from '../../platform/logger';
-import { productionStatusQuery, productionWorkflow, productionWorkflowId, type ProductionProgress } from '../../workflows/production';
+import { productionStatusQuery, productionWorkflow, type ProductionProgress } from '../../workflows/production';
 import { CliError, withContext } from './context';
+import { productionWorkflowId } from '../../workflows/ids';
 
 interface JudgeRunOptions {
   program: string;

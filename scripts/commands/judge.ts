@@ -13,6 +13,7 @@ import type { Db } from '../../platform/db';
 import { judgePrompts } from '../../schema/tables';
 import { promptOptimizationWorkflow } from '../../workflows/prompt-optimization';
 import { CliError, withContext } from './context';
+import { optimizationWorkflowId, programWorkflowId } from '../../workflows/ids';
 
 /** The `judge` command group (created once, shared with `judge run`). */
 export function judgeGroup(cli: Command): Command {
@@ -92,7 +93,7 @@ export function registerJudgeCommands(cli: Command): Command {
       const args = { maxLlmCalls: positiveInt('max-llm-calls', opts.maxLlmCalls), beamWidth: positiveInt('beam', opts.beam), steps: positiveInt('steps', opts.steps), samples: positiveInt('samples', opts.samples) };
       await withContext(async ({ config, database, client }) => {
         const basePromptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
-        const workflowId = `program/${opts.program}/optimize/${opts.criterion}/${basePromptHash.slice(0, 12)}-${Date.now()}`;
+        const workflowId = optimizationWorkflowId(programWorkflowId(opts.program), opts.criterion, `${basePromptHash.slice(0, 12)}-${Date.now()}`);
         const result = await client.workflow.execute(promptOptimizationWorkflow, {
           workflowId,
           taskQueue: config.temporal.taskQueue,

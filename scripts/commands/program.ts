@@ -27,12 +27,12 @@ import {
   type ProgramStatus,
   type SteeringResult,
 } from '../../workflows/messages';
-import { productionStatusQuery, productionWorkflowId } from '../../workflows/production';
+import { productionStatusQuery } from '../../workflows/production';
 import { programWorkflow } from '../../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../../workflows/search-attributes';
 import { CliError, withContext } from './context';
+import { productionWorkflowId, programWorkflowId } from '../../workflows/ids';
 
-export const programWorkflowId = (programId: string) => `program/${programId}`;
 
 export function readSpecFile(file: string): unknown {
   if (!fs.existsSync(file)) throw new CliError(`spec file not found: ${file}`);

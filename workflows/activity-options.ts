@@ -1,0 +1,27 @@
+/**
+ * The activity option sets every workflow uses, named for the kind of work: a timeout or retry
+ * policy is chosen here once, not per call site.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Reads and writes of the system of record: short, retried through a database restart. */
+export const DATABASE = { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 20 } } satisfies ActivityOptions;
+
+/** Calls to a vendor's API (dispatch, withdraw, rater pools): a vendor outage is waited out with backoff. */
+export const VENDOR_CALL = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+} satisfies ActivityOptions;
+
+/**
+ * One page of judging (up to ~500 items × criteria × samples): long, heartbeating every few
+ * seconds, resumed from its heartbeat after a worker dies; retried many times because each
+ * retry pays only for what is missing.
+ */
+export const LLM_PAGE = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } } satisfies ActivityOptions;
+
+/** LLM work over a set of items or a prompt (evaluate a judge, aggregate golden labels, optimizer steps): heartbeating. */
+export const LLM_CALL = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 10 } } satisfies ActivityOptions;
+
+/** The provider's Batch API (upload, create, status, download): files can be large. */
+export const LLM_BATCH_API = { startToCloseTimeout: '10 minutes', retry: { maximumAttempts: 20 } } satisfies ActivityOptions;
