@@ -2,7 +2,7 @@
  * What human work costs and how vendors perform: the rate-card price rule, a program's spend from
  * the usage ledger, and per-vendor SLA and turnaround figures.
  */
-import { eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { tasks, usageLedger } from '../schema/tables';
 
@@ -12,10 +12,21 @@ export type Spend = {
   totalUsd: number;
 };
 
-/** What a vendor charges for one task of `kind`: its rate card's price for the kind, else its per-task price. */
-export function taskCostUsd(rateCard: unknown, kind: string): number {
-  const card = rateCard as Record<string, number>;
-  return card[kind] ?? card.perTask ?? 0;
+/**
+ * What a vendor charges for one task of `kind`, as an SQL expression: the rule is written once, as
+ * the database function judgeflow_task_cost_usd (schema/migrations/0003_human_task_price.sql: the
+ * card's price for the kind, else its perTask price, else 0; a non-numeric price is an error).
+ * `kind` may be a column (a task's kind) or a value. The card goes as text, then cast, so it does
+ * not depend on the client's json serializers (as in the gateway's batched statement).
+ */
+export function taskCostSql(rateCard: unknown, kind: SQLWrapper | string): SQL<number> {
+  return sql<number>`judgeflow_task_cost_usd(${JSON.stringify(rateCard ?? null)}::text::jsonb, ${kind}::text)`;
+}
+
+/** What a vendor charges for one task of `kind`, priced by the database (see taskCostSql). */
+export async function taskCostUsd(db: Pick<Db, 'execute'>, rateCard: unknown, kind: string): Promise<number> {
+  const [row] = await db.execute<{ cost: number }>(sql`select ${taskCostSql(rateCard, kind)} as cost`);
+  return row.cost;
 }
 
 export async function programSpend(db: Db, programId: string): Promise<Spend> {

@@ -8,7 +8,7 @@ import type { Db } from '../platform/db';
 import type { VendorEvent } from '../schema/vendor-events';
 import { itemRevisions, items, labels, raters, taskBatches, tasks, usageLedger, vendorEvents } from '../schema/tables';
 import type { VendorRow } from '../vendors';
-import { taskCostUsd } from './accounting';
+import { taskCostSql } from './accounting';
 import { OPEN_STATUSES } from './batch';
 
 export interface RecordOutcome {
@@ -85,8 +85,11 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
           .where(and(eq(tasks.batchId, task.batchId), eq(tasks.itemId, task.itemId), eq(tasks.raterId, raterKey!)));
         if (other) return refuse(409, 'rater_already_rated_item', `rater ${raterKey} already has item ${task.itemId} in this batch`, undefined, 'conflict');
       }
-      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
-      await tx.update(tasks).set({ status: 'completed', completedAt: new Date(), raterId: raterKey, costUsd }).where(eq(tasks.id, task.id));
+      const [{ costUsd }] = await tx
+        .update(tasks)
+        .set({ status: 'completed', completedAt: new Date(), raterId: raterKey, costUsd: taskCostSql(vendor.rateCard, tasks.kind) })
+        .where(eq(tasks.id, task.id))
+        .returning({ costUsd: tasks.costUsd });
       await tx
         .insert(labels)
         .values(
@@ -121,11 +124,16 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
         ])
         .onConflictDoNothing();
       await tx.update(items).set({ text: event.text, textHash: hash, source: 'writer', updatedAt: new Date() }).where(eq(items.id, item.id));
-      const costUsd = taskCostUsd(vendor.rateCard, task.kind);
-      await tx
+      const [{ costUsd }] = await tx
         .update(tasks)
-        .set({ status: 'completed', completedAt: new Date(), costUsd, payload: { ...(task.payload as Record<string, unknown>), revisionHash: hash, notes: event.notes } })
-        .where(eq(tasks.id, task.id));
+        .set({
+          status: 'completed',
+          completedAt: new Date(),
+          costUsd: taskCostSql(vendor.rateCard, tasks.kind),
+          payload: { ...(task.payload as Record<string, unknown>), revisionHash: hash, notes: event.notes },
+        })
+        .where(eq(tasks.id, task.id))
+        .returning({ costUsd: tasks.costUsd });
       await charge(costUsd);
       return accepted({ textHash: hash });
     }

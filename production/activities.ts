@@ -144,7 +144,7 @@ export function createProductionActivities({ db }: ActivityDeps) {
         if (existing) return { started: true };
         const [vendor] = await tx.select({ rateCard: vendors.rateCard }).from(vendors).where(eq(vendors.id, input.writerVendorId));
         if (!vendor) throw ApplicationFailure.nonRetryable(`unknown writer vendor ${input.writerVendorId}`, 'UnknownVendor');
-        const writeUsd = taskCostUsd(vendor.rateCard, 'write');
+        const writeUsd = await taskCostUsd(tx, vendor.rateCard, 'write');
         const [program] = await tx.select({ budgetUsd: programs.budgetUsd }).from(programs).where(eq(programs.id, input.programId));
         if (!program) throw ApplicationFailure.nonRetryable(`unknown program ${input.programId}`, 'UnknownProgram');
         const spend = await programSpend(tx as unknown as Db, input.programId);

@@ -113,3 +113,22 @@ test('a completion repeating a criterion is left to the general path without a s
   const batcher = new CompletionBatcher(database.sql, { maxConcurrent: 1, maxBatch: 100 });
   expect(await batcher.apply(vendor, 'rep', completion('t2', [1, 1], ['tone', 'tone']))).toBeNull();
 });
+
+test('a rate card the price rule refuses fails only its own events: the batch is re-applied event by event', async () => {
+  await database.db.insert(tasks).values(
+    ['t12', 't13', 't14'].map((id, i) => ({
+      id, batchId: 'b1', programId: 'p1', itemId: 'p1-item-0', textHash: 'h', slot: 12 + i, vendorId: 'vendor-a', raterId: 'vendor-a:r1',
+      kind: 'rate', guidelineVersion: 1, status: 'dispatched', payload: { criteria, context: {} },
+    })),
+  );
+  const broken = { id: 'vendor-a', rateCard: { rate: 'half' } as unknown as Record<string, number> };
+  const batcher = new CompletionBatcher(database.sql, { maxConcurrent: 1, maxBatch: 100 });
+  const [first, ...rest] = [
+    batcher.apply(vendor, 'f12', completion('t12')), // runs alone; the others queue behind it and go together
+    batcher.apply(vendor, 'f13', completion('t13')),
+    batcher.apply(broken, 'f14', completion('t14')),
+  ].map((p) => p.then((r) => r?.status ?? null, (err: { code?: string; message?: string }) => ({ code: err.code, message: err.message })));
+  expect([await first, ...(await Promise.all(rest))]).toEqual([202, 202, { code: '22023', message: 'rate card price "rate" must be a non-negative JSON number, not "half"' }]);
+  const rows = await database.db.select().from(tasks).where(inArray(tasks.id, ['t12', 't13', 't14']));
+  expect(Object.fromEntries(rows.map((t) => [t.id, [t.status, t.costUsd]]))).toEqual({ t12: ['completed', 0.5], t13: ['completed', 0.5], t14: ['dispatched', 0] });
+});

@@ -29,6 +29,8 @@ interface Pending {
 /** Postgres error codes after which each event of the batch is retried on its own. */
 const GUARD = '22012'; // division by zero: a task was updated but its inbox row was not written
 const DEADLOCK = '40P01'; // two concurrent batches locked shared tasks in opposite orders
+/** judgeflow_task_cost_usd refused a rate card (invalid_parameter_value): only its vendor's events should fail. */
+const BAD_PRICE = '22023';
 
 /**
  * Applies completions in batches: at most `maxConcurrent` statements run at once, each taking
@@ -87,8 +89,8 @@ export class CompletionBatcher {
       batch.forEach((p, i) => p.resolve(outcomes[i]));
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if ((code === GUARD || code === DEADLOCK) && batch.length > 1) {
-        // Rare (a reused delivery id, crossed locks): the batch rolled back whole; apply one by one.
+      if ((code === GUARD || code === DEADLOCK || code === BAD_PRICE) && batch.length > 1) {
+        // Rare (a reused delivery id, crossed locks, a broken rate card): the batch rolled back whole; apply one by one.
         await Promise.all(batch.map((p) => this.run([p])));
       } else if (code === GUARD || code === DEADLOCK) batch[0].resolve(null);
       else batch.forEach((p) => p.reject(err));
@@ -124,7 +126,7 @@ export async function applyCompletions(sql: postgres.Sql, batch: Pick<Pending, '
     ), upd as (
       update tasks t
       set status = 'completed', completed_at = now(),
-        cost_usd = coalesce((x.rate_card ->> t.kind)::float8, (x.rate_card ->> 'perTask')::float8, 0)
+        cost_usd = judgeflow_task_cost_usd(x.rate_card, t.kind)
       from input x, task_batches b
       -- The id list lets the planner find each task by primary key: joined on the open-status
       -- index instead, every statement would read all open tasks of every batch. (Only a
