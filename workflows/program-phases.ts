@@ -1,0 +1,122 @@
+/**
+ * The program's phases, one step each: each runs its phase's child workflow, records what it
+ * produced in the program's state, passes its PM gate and names the next phase.
+ */
+import { executeChild } from '@temporalio/workflow';
+import { calibrationRoundWorkflow } from './calibration';
+import { goldenSetWorkflow } from './golden-set';
+import { calibrationWorkflowId, goldenSetWorkflowId, judgeDevelopmentWorkflowId, pilotWorkflowId, productionWorkflowId, taskBatchId } from './ids';
+import { judgeDevelopmentWorkflow } from './judge-development';
+import type { Phase } from './messages';
+import { pilotWorkflow } from './pilot';
+import { productionWorkflow } from './production';
+import { acts, type ProgramRun } from './program-run';
+
+async function scoping(run: ProgramRun) {
+  await run.passGate('scoping', 'review the estimate before anything is spent', { estimate: run.plan.estimate });
+  run.state.phase = 'pilot';
+}
+
+async function pilot(run: ProgramRun) {
+  const { plan, state, programId } = run;
+  const workflowId = pilotWorkflowId(programId);
+  run.currentBatchId = taskBatchId(workflowId, 'tasks');
+  const result = await executeChild(pilotWorkflow, {
+    ...run.childOptions(workflowId, 'pilot', `pilot: ${plan.rounds.pilotSize} items × ${plan.raters.pilotPerItem} raters`),
+    args: [{ plan: { ...plan, targets: state.targets }, phase: 'pilot', round: 0, guidelineVersion: state.guidelineVersion, workflowId }],
+  });
+  run.finishRound(result);
+  await run.passGate('pilot', 'pilot agreement: revise the guidelines or proceed to calibration', { agreement: result.summary.agreement });
+  state.phase = 'calibration';
+  state.round = 1;
+}
+
+/** One calibration round; the phase repeats until every criterion meets the target or the rounds run out. */
+async function calibration(run: ProgramRun) {
+  const { plan, state, programId } = run;
+  const round = state.round;
+  const workflowId = calibrationWorkflowId(programId, round);
+  run.currentBatchId = taskBatchId(workflowId, 'tasks');
+  const result = await executeChild(calibrationRoundWorkflow, {
+    ...run.childOptions(workflowId, 'calibration', `calibration round ${round} of at most ${plan.rounds.maxCalibrationRounds} (guidelines v${state.guidelineVersion})`, round),
+    args: [{ plan: { ...plan, targets: state.targets }, phase: 'calibration', round, guidelineVersion: state.guidelineVersion, workflowId }],
+  });
+  run.finishRound(result);
+  if (result.summary.allMeetTarget) {
+    await acts.recordDecision({ programId, requestId: `target-reached/${round}`, kind: 'phase_completed', phase: 'calibration', actor: 'judgeflow', note: `every criterion met the agreement target in round ${round}`, data: { round, agreement: result.summary.agreement } });
+    state.phase = 'golden-set';
+  } else if (round >= plan.rounds.maxCalibrationRounds) {
+    await run.passGate('calibration', `agreement target not reached after ${round} rounds: approve to build the golden set anyway, or cancel`, { rounds: state.rounds.filter((r) => r.phase === 'calibration') }, true);
+    state.phase = 'golden-set';
+  } else {
+    await run.passGate(`calibration/${round}`, 'below target: publish a guideline revision for the next round, or approve to continue as is', { agreement: result.summary.agreement });
+    state.round = round + 1;
+  }
+}
+
+async function goldenSet(run: ProgramRun) {
+  const { plan, state, programId } = run;
+  const workflowId = goldenSetWorkflowId(programId);
+  const result = await executeChild(goldenSetWorkflow, {
+    ...run.childOptions(workflowId, 'golden-set', `golden set: ${plan.rounds.goldenSetSize} items, model in the loop`),
+    args: [{ plan, guidelineVersion: state.guidelineVersion, workflowId }],
+  });
+  run.addTasks(result.tasks);
+  state.goldenSet = { items: result.items, dev: result.dev, test: result.test, reviewed: result.reviewed };
+  await run.passGate('golden-set', 'golden set ready: approve to develop the judges', { ...state.goldenSet, sentToReview: result.sentToReview });
+  state.phase = 'judges';
+}
+
+async function judges(run: ProgramRun) {
+  const { plan, state, programId } = run;
+  const workflowId = judgeDevelopmentWorkflowId(programId);
+  const result = await executeChild(judgeDevelopmentWorkflow, {
+    ...run.childOptions(workflowId, 'judges', `judges for ${plan.criteria.join(', ')}: dev, optimize, held-out test`),
+    args: [{ plan: { ...plan, targets: state.targets }, guidelineVersion: state.guidelineVersion, workflowId }],
+  });
+  state.judges = result.judges;
+  state.prompts = result.prompts;
+  await run.passGate(
+    'judges',
+    result.allMeetTarget ? 'every judge meets the accuracy target on the held-out set' : 'some judges are below the accuracy target on the held-out set: approve to judge production anyway',
+    { judges: result.judges },
+    !result.allMeetTarget,
+  );
+  state.phase = 'production';
+}
+
+async function production(run: ProgramRun) {
+  const { plan, state, programId } = run;
+  const runId = 'initial';
+  const workflowId = productionWorkflowId(programId, runId);
+  state.production = { runId, judged: 0, total: 0, failing: 0 };
+  const result = await executeChild(productionWorkflow, {
+    ...run.childOptions(workflowId, 'production', `production judging (${plan.production.mode}) with the validated panel`),
+    args: [
+      {
+        programId,
+        runId,
+        mode: plan.production.mode,
+        itemSelection: { kind: 'all', limit: plan.production.limit },
+        criteria: plan.criteria,
+        prompts: state.prompts,
+        samples: plan.judges.samples,
+        fixLoop: plan.production.fixLoop,
+        maxFixAttempts: plan.production.maxFixAttempts,
+        writerVendorId: plan.vendorsFor.write[0],
+      },
+    ],
+  });
+  state.production = { runId, judged: result.judged, total: result.total, failing: result.failing };
+  state.phase = 'completed';
+}
+
+/** The step of every phase but the last. */
+export const PHASE_STEPS: Record<Exclude<Phase, 'completed'>, (run: ProgramRun) => Promise<void>> = {
+  scoping,
+  pilot,
+  calibration,
+  'golden-set': goldenSet,
+  judges,
+  production,
+};

@@ -1,0 +1,205 @@
+/**
+ * One program workflow's run-time state and the steps every phase shares: status and search
+ * attributes, the pause and budget checkpoint, PM gates, and child workflow options. The steering
+ * handlers (program-steering.ts) and the phase steps (program-phases.ts) work on one ProgramRun.
+ */
+import { condition, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { ProgramPlan } from '../program/activities';
+import { DATABASE } from './activity-options';
+import type { Phase, ProgramStatus } from './messages';
+import type { RatingRoundResult } from './rating-round';
+import { PhaseKey, ProgramKey, RoundKey, StatusKey } from './search-attributes';
+
+export const acts = proxyActivities<Activities>(DATABASE);
+
+export interface ProgramState {
+  phase: Phase;
+  round: number;
+  guidelineVersion: number;
+  targets: ProgramStatus['targets'];
+  budgetUsd: number;
+  paused: boolean;
+  pausedReason: string | null;
+  approvedGates: string[];
+  /** Steering request ids already applied (bounded; a retried CLI call finds its id here). */
+  appliedRequests: string[];
+  rounds: ProgramStatus['rounds'];
+  tasks: ProgramStatus['tasks'];
+  goldenSet: ProgramStatus['goldenSet'];
+  judges: ProgramStatus['judges'];
+  prompts: Record<string, string>;
+  production: ProgramStatus['production'];
+  spendUsd: number;
+  startedAt: string;
+  decisions: number;
+}
+
+export function initialState(plan: ProgramPlan): ProgramState {
+  return {
+    phase: 'scoping',
+    round: 0,
+    guidelineVersion: plan.guidelineVersion,
+    targets: plan.targets,
+    budgetUsd: plan.budgetUsd,
+    paused: false,
+    pausedReason: null,
+    approvedGates: [],
+    appliedRequests: [],
+    rounds: [],
+    tasks: { completed: 0, reassigned: 0, expired: 0, labels: 0 },
+    goldenSet: null,
+    judges: [],
+    prompts: {},
+    production: null,
+    spendUsd: 0,
+    startedAt: new Date().toISOString(),
+    decisions: 0,
+  };
+}
+
+export class ProgramRun {
+  /** Set once the plan is loaded; handlers registered earlier answer that the program is starting. */
+  plan!: ProgramPlan;
+  state!: ProgramState;
+  ready = false;
+  gate: ProgramStatus['gate'] = null;
+  status: ProgramStatus['status'] = 'running';
+  /** The human-task batch running now, told about guideline revisions. */
+  currentBatchId: string | null = null;
+
+  constructor(readonly programId: string) {}
+
+  start(plan: ProgramPlan, state: ProgramState | undefined) {
+    this.plan = plan;
+    this.state = state ?? initialState(plan);
+    this.ready = true;
+  }
+
+  requireReady() {
+    if (!this.ready) throw new Error('the program is starting; try again in a moment');
+  }
+
+  async setStatus(next: ProgramStatus['status']) {
+    this.status = next;
+    if (this.plan.searchAttributes)
+      upsertSearchAttributes([
+        { key: ProgramKey, value: this.programId },
+        { key: PhaseKey, value: this.state.phase },
+        { key: RoundKey, value: this.state.round },
+        { key: StatusKey, value: next },
+      ]);
+    await acts.setProgramState({ programId: this.programId, status: next, phase: this.state.phase });
+  }
+
+  /** Before new work: wait while paused; pause at the budget cap and say why. */
+  async checkpoint() {
+    const { state, programId } = this;
+    const spend = await acts.programSpend(programId);
+    state.spendUsd = spend.totalUsd;
+    if (state.spendUsd >= state.budgetUsd && !state.paused) {
+      state.paused = true;
+      state.pausedReason = `budget cap reached: spent $${state.spendUsd.toFixed(2)} of $${state.budgetUsd.toFixed(2)}; raise it with \`judgeflow program budget\``;
+      await acts.recordDecision({ programId, requestId: `budget-cap/${state.phase}/${state.round}/${state.decisions}`, kind: 'paused', phase: state.phase, actor: 'judgeflow', note: state.pausedReason, data: spend });
+      state.decisions += 1;
+    }
+    if (state.paused) {
+      await this.setStatus('paused');
+      await condition(() => !state.paused);
+      await this.setStatus('running');
+    }
+  }
+
+  /**
+   * A PM gate. Manual: wait for approval. Auto: approve after the plan's grace period (0 = at once)
+   * unless `forceManual` (a target missed is never waved through automatically).
+   */
+  async passGate(name: string, reason: string, evidence: Record<string, unknown>, forceManual = false) {
+    const { state, plan, programId } = this;
+    if (state.approvedGates.includes(name)) return;
+    this.gate = { name, reason, evidence };
+    const manual = forceManual || plan.gatePolicy === 'manual';
+    if (manual) {
+      await this.setStatus('waiting_gate');
+      await condition(() => state.approvedGates.includes(name));
+    } else {
+      const approved = plan.autoGateAfterMs > 0 && (await condition(() => state.approvedGates.includes(name), plan.autoGateAfterMs));
+      if (!approved) {
+        state.approvedGates = [...state.approvedGates, name];
+        await acts.recordDecision({ programId, requestId: `auto-gate/${name}`, kind: 'gate_approved', phase: state.phase, actor: 'auto', note: 'gate policy: auto', data: { gate: name, evidence } });
+        state.decisions += 1;
+      }
+    }
+    this.gate = null;
+    await this.setStatus('running');
+  }
+
+  addTasks(r: { tasksCompleted: number; tasksReassigned: number; tasksExpired: number; labelsRecorded: number }) {
+    const t = this.state.tasks;
+    this.state.tasks = {
+      completed: t.completed + r.tasksCompleted,
+      reassigned: t.reassigned + r.tasksReassigned,
+      expired: t.expired + r.tasksExpired,
+      labels: t.labels + r.labelsRecorded,
+    };
+  }
+
+  finishRound(result: RatingRoundResult) {
+    this.state.rounds = [...this.state.rounds, result.summary];
+    this.addTasks(result.tasks);
+    this.currentBatchId = null;
+  }
+
+  /** A phase child's id, summary and search attributes. */
+  childOptions(workflowId: string, phase: Phase, summary: string, round?: number) {
+    return {
+      workflowId,
+      staticSummary: summary,
+      typedSearchAttributes: this.plan.searchAttributes
+        ? [
+            { key: ProgramKey, value: this.programId },
+            { key: PhaseKey, value: phase },
+            ...(round !== undefined ? [{ key: RoundKey, value: round }] : []),
+          ]
+        : [],
+    };
+  }
+
+  statusView(): ProgramStatus {
+    this.requireReady();
+    const { state } = this;
+    return {
+      programId: this.programId,
+      status: this.status,
+      phase: state.phase,
+      round: state.round,
+      guidelineVersion: state.guidelineVersion,
+      gate: this.gate,
+      pausedReason: state.pausedReason,
+      targets: state.targets,
+      budgetUsd: state.budgetUsd,
+      spendUsd: state.spendUsd,
+      rounds: state.rounds,
+      agreement: state.rounds.at(-1)?.agreement ?? {},
+      tasks: state.tasks,
+      goldenSet: state.goldenSet,
+      judges: state.judges,
+      production: state.production,
+      startedAt: state.startedAt,
+      eta: eta(state, this.plan),
+      decisions: state.decisions,
+    };
+  }
+}
+
+/** Expected completion: the estimate's duration, stretched by how far behind the phases are. */
+function eta(state: ProgramState, plan: ProgramPlan): string | null {
+  if (!plan.estimate) return null;
+  const order: Phase[] = ['scoping', 'pilot', 'calibration', 'golden-set', 'judges', 'production', 'completed'];
+  const done = Math.max(0.05, order.indexOf(state.phase) / (order.length - 1));
+  const started = Date.parse(state.startedAt);
+  const elapsed = Date.now() - started;
+  const byEstimate = started + plan.estimate.expectedDays * 86_400_000;
+  const byProgress = started + elapsed / done;
+  return new Date(Math.max(byEstimate, byProgress)).toISOString();
+}

@@ -1,0 +1,168 @@
+/**
+ * Steering a running program: the validated Updates a program manager sends from the CLI (approve
+ * a gate, publish guidelines, pause, resume, targets, budget) and the status query. Validators
+ * refuse a bad request before anything changes; every request carries an id, so a retried
+ * command is a no-op.
+ */
+import { getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import { guidelineVersionSignal } from './human-tasks';
+import {
+  approveGateUpdate,
+  changeBudgetUpdate,
+  changeTargetsUpdate,
+  pauseUpdate,
+  programStatusQuery,
+  publishGuidelinesUpdate,
+  resumeUpdate,
+  type SteeringResult,
+} from './messages';
+import { acts, type ProgramRun } from './program-run';
+
+const MAX_REMEMBERED_REQUESTS = 500;
+
+/** Registers every steering handler; call before the first await (an update may arrive at once). */
+export function registerSteering(run: ProgramRun) {
+  const seen = (requestId: string) => run.state.appliedRequests.includes(requestId);
+  const remember = (requestId: string) => {
+    run.state.appliedRequests = [...run.state.appliedRequests, requestId].slice(-MAX_REMEMBERED_REQUESTS);
+    run.state.decisions += 1;
+  };
+  const duplicate: SteeringResult = { applied: false, duplicate: true, message: 'already applied' };
+  const decide = async (requestId: string, kind: string, actor: string, note: string | undefined, data: Record<string, unknown>) => {
+    remember(requestId);
+    await acts.recordDecision({ programId: run.programId, requestId, kind, phase: run.state.phase, actor, note, data });
+  };
+  const requireRequestId = (requestId: string) => {
+    run.requireReady();
+    if (!requestId || typeof requestId !== 'string') throw new Error('requestId is required');
+  };
+
+  setHandler(
+    approveGateUpdate,
+    async (req) => {
+      if (seen(req.requestId)) return duplicate;
+      run.state.approvedGates = [...run.state.approvedGates, req.gate];
+      await decide(req.requestId, 'gate_approved', req.actor, req.note, { gate: req.gate, evidence: run.gate?.evidence ?? {} });
+      return { applied: true, duplicate: false, message: `gate ${req.gate} approved` };
+    },
+    {
+      validator: (req) => {
+        requireRequestId(req.requestId);
+        if (seen(req.requestId)) return;
+        if (!run.gate) throw new Error(`no gate is waiting for approval (phase ${run.state.phase})`);
+        if (req.gate && req.gate !== run.gate.name) throw new Error(`the program waits at gate "${run.gate.name}", not "${req.gate}"`);
+      },
+    },
+  );
+
+  setHandler(
+    publishGuidelinesUpdate,
+    async (req) => {
+      if (seen(req.requestId)) return duplicate;
+      await acts.publishGuidelineVersion({ programId: run.programId, version: req.version, text: req.text, note: req.note, actor: req.actor });
+      run.state.guidelineVersion = req.version;
+      await decide(req.requestId, 'guideline_published', req.actor, req.note, { version: req.version });
+      if (run.currentBatchId) {
+        // Tasks dispatched from now on carry the new version; a batch that already finished ignores it.
+        await getExternalWorkflowHandle(run.currentBatchId)
+          .signal(guidelineVersionSignal, { version: req.version })
+          .catch(() => undefined);
+      }
+      return { applied: true, duplicate: false, message: `guidelines v${req.version} published` };
+    },
+    {
+      validator: (req) => {
+        requireRequestId(req.requestId);
+        if (seen(req.requestId)) return;
+        if (!Number.isInteger(req.version) || req.version <= run.state.guidelineVersion)
+          throw new Error(`version must be an integer above the current v${run.state.guidelineVersion}`);
+        if (!req.text?.trim()) throw new Error('the guideline text is empty');
+        if (!req.note?.trim()) throw new Error('a decision-log note is required (why this revision)');
+      },
+    },
+  );
+
+  setHandler(
+    pauseUpdate,
+    async (req) => {
+      if (seen(req.requestId)) return duplicate;
+      run.state.paused = true;
+      run.state.pausedReason = req.note?.trim() || `paused by ${req.actor}`;
+      await decide(req.requestId, 'paused', req.actor, req.note, {});
+      return { applied: true, duplicate: false, message: 'paused: no new work starts until resumed (running batches finish)' };
+    },
+    {
+      validator: (req) => {
+        requireRequestId(req.requestId);
+        if (!seen(req.requestId) && run.state.paused) throw new Error(`already paused (${run.state.pausedReason})`);
+      },
+    },
+  );
+
+  setHandler(
+    resumeUpdate,
+    async (req) => {
+      if (seen(req.requestId)) return duplicate;
+      run.state.paused = false;
+      run.state.pausedReason = null;
+      await decide(req.requestId, 'resumed', req.actor, req.note, {});
+      return { applied: true, duplicate: false, message: 'resumed' };
+    },
+    {
+      validator: (req) => {
+        requireRequestId(req.requestId);
+        if (seen(req.requestId)) return;
+        if (!run.state.paused) throw new Error('the program is not paused');
+        if (run.state.spendUsd >= run.state.budgetUsd)
+          throw new Error(`spend $${run.state.spendUsd.toFixed(2)} has reached the budget $${run.state.budgetUsd.toFixed(2)}: raise the budget first`);
+      },
+    },
+  );
+
+  setHandler(
+    changeTargetsUpdate,
+    async (req) => {
+      if (seen(req.requestId)) return duplicate;
+      const before = { ...run.state.targets };
+      run.state.targets = {
+        ...run.state.targets,
+        ...(req.agreement !== undefined ? { agreement: req.agreement } : {}),
+        ...(req.judgeAccuracy !== undefined ? { judgeAccuracy: req.judgeAccuracy } : {}),
+      };
+      await decide(req.requestId, 'targets_changed', req.actor, req.note, { before, after: run.state.targets });
+      return { applied: true, duplicate: false, message: 'targets changed' };
+    },
+    {
+      validator: (req) => {
+        requireRequestId(req.requestId);
+        if (req.agreement === undefined && req.judgeAccuracy === undefined) throw new Error('give agreement and/or judgeAccuracy');
+        for (const [name, v] of [['agreement', req.agreement], ['judgeAccuracy', req.judgeAccuracy]] as const)
+          if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1)) throw new Error(`${name} must be in (0, 1]`);
+      },
+    },
+  );
+
+  setHandler(
+    changeBudgetUpdate,
+    async (req) => {
+      if (seen(req.requestId)) return duplicate;
+      const before = run.state.budgetUsd;
+      run.state.budgetUsd = req.usd;
+      await acts.setProgramState({ programId: run.programId, status: run.status, phase: run.state.phase, budgetUsd: req.usd });
+      await decide(req.requestId, 'budget_changed', req.actor, req.note, { before, after: req.usd });
+      if (run.state.paused && run.state.pausedReason?.startsWith('budget cap') && run.state.spendUsd < req.usd) {
+        run.state.paused = false;
+        run.state.pausedReason = null;
+      }
+      return { applied: true, duplicate: false, message: `budget is now $${req.usd}` };
+    },
+    {
+      validator: (req) => {
+        requireRequestId(req.requestId);
+        if (!(typeof req.usd === 'number' && Number.isFinite(req.usd) && req.usd > 0)) throw new Error('the budget must be a positive number of USD');
+      },
+    },
+  );
+
+  setHandler(programStatusQuery, () => run.statusView());
+}
