@@ -32,8 +32,6 @@ export async function listSelection(db: Db, selection: ItemSelection, after: str
   return rows.map((r) => r.id);
 }
 
-export const runKeyOf = (programId: string, runId: string) => `${programId}/${runId}`;
-
 export interface ShardRange {
   /** Items with id in (after, through]. */
   after: string | null;

@@ -5,7 +5,8 @@ import { eq } from 'drizzle-orm';
 import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
 import { goldAnswers, guidelineVersions, items, programItems, programs, shows, vendors } from '../schema/tables';
 import { createTestDatabase, testDeps, type TestDatabase } from '../test/harness';
-import { checkProgramPrerequisites, createProgramActivities, ProgramRegistrationError, registerProgram } from './activities';
+import { createProgramActivities } from './activities';
+import { checkProgramPrerequisites, ProgramRegistrationError, registerProgram } from './registration';
 
 let database: TestDatabase;
 let spec: ProgramSpec;

@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import YAML from 'yaml';
 import { programSpend } from '../human-tasks/accounting';
-import { checkProgramPrerequisites, registerProgram } from '../program/activities';
+import { checkProgramPrerequisites, registerProgram } from '../program/registration';
 import { newSecret } from '../vendors/signing';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Database } from '../platform/db';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import YAML from 'yaml';
-import { checkProgramPrerequisites, registerProgram } from '../program/activities';
+import { checkProgramPrerequisites, registerProgram } from '../program/registration';
 import { generateCatalog } from '../scripts/sim/model/catalog';
 import { createLogger } from '../platform/logger';
 import { validateProgramSpec, type ProgramSpecInput } from '../schema/program-spec';

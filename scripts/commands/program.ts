@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { desc } from 'drizzle-orm';
 import YAML from 'yaml';
 import { programSpend } from '../../human-tasks/accounting';
-import { checkProgramPrerequisites, registerProgram } from '../../program/activities';
+import { checkProgramPrerequisites, registerProgram } from '../../program/registration';
 import type { Db } from '../../platform/db';
 import type { ProgramEstimate } from '../../program/estimate';
 import { validateProgramSpec } from '../../schema/program-spec';
