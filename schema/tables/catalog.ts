@@ -1,0 +1,57 @@
+/** The catalog: shows, items (synopses) with their revisions, and the items each program drew. */
+import { index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { createdAt, json } from './columns';
+import { programs } from './program';
+
+export const shows = pgTable('shows', {
+  id: text('id').primaryKey(),
+  title: text('title').notNull(),
+  locale: text('locale').notNull().default('en-US'),
+  /** genres, year, locations, talent, awards, plot summary… as the catalog gives them. */
+  metadata: json<Record<string, unknown>>('metadata').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** An item to rate or judge: a synopsis. Its current text; past texts live in item_revisions. */
+export const items = pgTable(
+  'items',
+  {
+    id: text('id').primaryKey(),
+    showId: text('show_id').notNull().references(() => shows.id),
+    locale: text('locale').notNull().default('en-US'),
+    text: text('text').notNull(),
+    /** sha256 of the text: judgments are keyed by it, so an edit is judged again, an unchanged text never. */
+    textHash: text('text_hash').notNull(),
+    source: text('source').notNull().default('import'), // import|api|writer
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('items_show').on(t.showId), index('items_updated').on(t.updatedAt)],
+);
+
+export const itemRevisions = pgTable(
+  'item_revisions',
+  {
+    itemId: text('item_id').notNull().references(() => items.id),
+    textHash: text('text_hash').notNull(),
+    text: text('text').notNull(),
+    source: text('source').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.textHash] })],
+);
+
+/**
+ * Which items a program drew for which purpose (pilot, calibration round n, golden set). Drawing is
+ * recorded before tasks exist, so a retried draw returns the same items and rounds never overlap.
+ */
+export const programItems = pgTable(
+  'program_items',
+  {
+    programId: text('program_id').notNull().references(() => programs.id),
+    itemId: text('item_id').notNull().references(() => items.id),
+    purpose: text('purpose').notNull(), // pilot | calibration/3 | golden-set
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.itemId] }), index('program_items_purpose').on(t.programId, t.purpose)],
+);

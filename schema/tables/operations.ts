@@ -1,0 +1,65 @@
+/** Member behaviour, the usage ledger, the audit log and smoke checks. */
+import { bigserial, doublePrecision, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { createdAt, json } from './columns';
+import { items } from './catalog';
+import { programs } from './program';
+
+export const behaviorMetrics = pgTable(
+  'behavior_metrics',
+  {
+    itemId: text('item_id').notNull().references(() => items.id),
+    period: text('period').notNull().default('all'),
+    impressions: integer('impressions').notNull(),
+    takeFraction: doublePrecision('take_fraction').notNull(),
+    abandonmentRate: doublePrecision('abandonment_rate').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.period] })],
+);
+
+/**
+ * Every LLM call and every human task charge. `requestKey` is the idempotency key of what was paid
+ * for (a judgment's natural key, a task id…), so a retried activity never charges twice.
+ */
+export const usageLedger = pgTable(
+  'usage_ledger',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    requestKey: text('request_key').notNull(),
+    programId: text('program_id').references(() => programs.id),
+    phase: text('phase').notNull(),
+    kind: text('kind').notNull(), // judge|aggregate|merge|critique|edit|human_task
+    model: text('model'), // null for human tasks
+    vendorId: text('vendor_id'),
+    mode: text('mode').notNull().default('sync'),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    cachedTokens: integer('cached_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    costUsd: doublePrecision('cost_usd').notNull(),
+    /** What the same usage would have cost at the other price (batch vs sync), for comparisons. */
+    altCostUsd: doublePrecision('alt_cost_usd'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('usage_ledger_request').on(t.requestKey), index('usage_ledger_program').on(t.programId, t.phase)],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    programId: text('program_id'),
+    actor: text('actor').notNull(),
+    entity: text('entity').notNull(),
+    entityId: text('entity_id').notNull(),
+    action: text('action').notNull(),
+    data: json<Record<string, unknown>>('data').notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_log_entity').on(t.entity, t.entityId)],
+);
+
+/** The smoke workflow's round trip (stack up proves worker → Postgres → Temporal with it). */
+export const smokeChecks = pgTable('smoke_checks', {
+  id: text('id').primaryKey(),
+  message: text('message').notNull(),
+  createdAt: createdAt(),
+});

@@ -1,0 +1,90 @@
+/** Production runs, verdicts, provider batches and the fix loop. */
+import { integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { createdAt, json } from './columns';
+import { items } from './catalog';
+import { programs } from './program';
+
+export const productionRuns = pgTable('production_runs', {
+  id: text('id').primaryKey(),
+  programId: text('program_id').notNull().references(() => programs.id),
+  mode: text('mode').notNull(), // sync|batch
+  status: text('status').notNull().default('running'),
+  params: json<Record<string, unknown>>('params').notNull().default({}),
+  totalItems: integer('total_items').notNull().default(0),
+  judgedItems: integer('judged_items').notNull().default(0),
+  failedItems: integer('failed_items').notNull().default(0),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+});
+
+/** The consensus verdict of an item × criterion in a run (one row, whatever the samples). */
+export const itemVerdicts = pgTable(
+  'item_verdicts',
+  {
+    runId: text('run_id').notNull(),
+    programId: text('program_id').notNull().references(() => programs.id),
+    itemId: text('item_id').notNull().references(() => items.id),
+    textHash: text('text_hash').notNull(),
+    criterion: text('criterion').notNull(),
+    verdict: integer('verdict'), // null: error (never a pass)
+    samples: integer('samples').notNull(),
+    summary: text('summary').notNull().default(''),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.itemId, t.textHash, t.criterion] })],
+);
+
+/** Provider Batch API jobs of batch-mode runs. */
+/** A Batch API submission of one production page; (run, shard, page, attempt) is what makes a retried submit find it. */
+export const providerBatches = pgTable(
+  'provider_batches',
+  {
+    id: text('id').primaryKey(), // provider's batch id
+    runId: text('run_id').notNull(),
+    shard: integer('shard').notNull(),
+    page: integer('page').notNull(),
+    attempt: integer('attempt').notNull(),
+    status: text('status').notNull(),
+    inputFileId: text('input_file_id').notNull(),
+    outputFileId: text('output_file_id'),
+    errorFileId: text('error_file_id'),
+    requestCount: integer('request_count').notNull(),
+    /** Set in the transaction that stored the batch's judgments and ledger rows: a re-ingest writes nothing. */
+    ingestedAt: timestamp('ingested_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('provider_batches_submission').on(t.runId, t.shard, t.page, t.attempt)],
+);
+
+export const fixCycles = pgTable(
+  'fix_cycles',
+  {
+    id: text('id').primaryKey(),
+    programId: text('program_id').notNull().references(() => programs.id),
+    itemId: text('item_id').notNull().references(() => items.id),
+    openedForHash: text('opened_for_hash').notNull(),
+    status: text('status').notNull().default('open'), // open|passed|escalated|cancelled
+    attempts: integer('attempts').notNull().default(0),
+    failingCriteria: json<string[]>('failing_criteria').notNull(),
+    createdAt: createdAt(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('fix_cycles_item_hash').on(t.programId, t.itemId, t.openedForHash)],
+);
+
+/** Every human intervention in the fix loop, kept as data for the learning loop. */
+export const fixAttempts = pgTable(
+  'fix_attempts',
+  {
+    fixCycleId: text('fix_cycle_id').notNull().references(() => fixCycles.id),
+    attempt: integer('attempt').notNull(),
+    writerId: text('writer_id'),
+    failingCriteria: json<string[]>('failing_criteria').notNull(),
+    beforeHash: text('before_hash').notNull(),
+    afterHash: text('after_hash'),
+    outcome: text('outcome'), // passed|failed|escalated
+    stillFailing: json<string[]>('still_failing'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.fixCycleId, t.attempt] })],
+);
