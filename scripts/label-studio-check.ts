@@ -37,6 +37,8 @@ const LABEL_CONFIG = `<View>
 async function main() {
   const opts = new Command().requiredOption('--url <url>').requiredOption('--token <token>').parse().opts<{ url: string; token: string }>();
   const base = opts.url.replace(/\/$/, '');
+  // Label Studio's REST answers are explored and recorded as they come, not modelled.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const api = async (method: string, p: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${base}${p}`, {
       method,
@@ -47,6 +49,7 @@ async function main() {
     if (!res.ok) throw new Error(`${method} ${p} → ${res.status}: ${text.slice(0, 500)}`);
     return text ? JSON.parse(text) : null;
   };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const recorded: Record<string, any> = { labelStudioVersion: await api('GET', '/api/version').catch(() => null) };
 
   // Capture server for Label Studio's webhook calls.

@@ -37,7 +37,11 @@ function measure(version: number, opts = { ...DEFAULT_POOL, raters: 6, carelessS
         correct += v === truth.criteria[truthKey(criteria[c])!] ? 1 : 0;
         total++;
       }
-      for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) (agree += values[a] === values[b] ? 1 : 0), pairs++;
+      for (let a = 0; a < 3; a++)
+        for (let b = a + 1; b < 3; b++) {
+          agree += values[a] === values[b] ? 1 : 0;
+          pairs++;
+        }
     }
   }
   return { accuracy: correct / total, agreement: agree / pairs };
