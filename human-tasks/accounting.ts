@@ -37,7 +37,7 @@ export async function programSpend(db: Db, programId: string): Promise<Spend> {
     })
     .from(usageLedger)
     .where(eq(usageLedger.programId, programId));
-  return { humanUsd: round2(row.human), llmUsd: round2(row.llm), totalUsd: round2(row.human + row.llm) };
+  return { humanUsd: roundUsd(row.human), llmUsd: roundUsd(row.llm), totalUsd: roundUsd(row.human + row.llm) };
 }
 
 export interface VendorStats {
@@ -73,8 +73,9 @@ export async function vendorReport(db: Db, programId: string): Promise<VendorSta
     slaHitRate: r.decided ? r.onTime / r.decided : null,
     turnaroundP50Ms: r.p50 === null ? null : Math.round(Number(r.p50)),
     turnaroundP95Ms: r.p95 === null ? null : Math.round(Number(r.p95)),
-    costUsd: round2(r.cost),
+    costUsd: roundUsd(r.cost),
   }));
 }
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
+/** USD to the cent, as spend is shown and compared. */
+export const roundUsd = (n: number) => Math.round(n * 100) / 100;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { packOpenedBatch, taskId, type OpenedBatch, type TaskRef } from './ids';
-import { programSpend, vendorReport, type Spend } from './accounting';
+import { programSpend, roundUsd, vendorReport, type Spend } from './accounting';
 import { MAX_ATTEMPTS_PER_SLOT, MIN_GOLD_TASKS_FOR_QA, OPEN_STATUSES, type CloseBatchResult, type HumanTasksInput, type TaskKind } from './batch';
 import {
   goldAnswers,
@@ -351,7 +351,7 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
         labelsRecorded: labelCount.n,
         itemsComplete,
         itemsIncomplete: input.itemIds.length - itemsComplete,
-        costUsd: round2(counts.cost),
+        costUsd: roundUsd(counts.cost),
         ...(written.length
           ? { revisions: written.map((w) => ({ itemId: w.itemId, taskId: w.taskId, textHash: String((w.payload as { revisionHash?: string }).revisionHash) })) }
           : {}),
@@ -388,4 +388,3 @@ function groupBy<T>(list: T[], key: (t: T) => string): Map<string, T[]> {
   return out;
 }
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
