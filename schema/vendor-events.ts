@@ -5,15 +5,37 @@
  */
 import { z } from 'zod';
 
+/** NUL (U+0000) or a UTF-16 surrogate that is not half of a pair (`u`: a pair is one code point). */
+const UNSTORABLE = /\u0000|[\uD800-\uDFFF]/u;
+
+/** Why PostgreSQL cannot store `value` (text and jsonb refuse NUL; a lone surrogate is not UTF-8), or null. */
+export function unstorableText(value: string): string | null {
+  const found = UNSTORABLE.exec(value);
+  if (!found) return null;
+  return found[0] === '\u0000'
+    ? 'contains a NUL byte (\\u0000), which PostgreSQL cannot store'
+    : `contains a lone UTF-16 surrogate (\\u${found[0].charCodeAt(0).toString(16)}), which is not valid Unicode text`;
+}
+
+/**
+ * A string PostgreSQL can store. Every string a vendor sends goes through it: otherwise the
+ * database refuses the insert and the gateway would answer 500, which a vendor retries forever.
+ */
+export const storableText = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = unstorableText(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 /** Bounded identifiers: they end up in unique indexes and workflow signals. */
-const id = z.string().min(1).max(300);
+const id = storableText().min(1).max(300);
 
 export const labelSchema = z.object({
-  criterion: z.string().min(1).max(100),
+  criterion: storableText().min(1).max(100),
   /** binary: 1 pass, 0 fail; Likert: 1..n */
   value: z.number().int().min(0).max(10),
-  explanation: z.string().max(5_000).default(''),
-  errorCodes: z.array(z.string().min(1).max(100)).max(20).default([]),
+  explanation: storableText().max(5_000).default(''),
+  errorCodes: z.array(storableText().min(1).max(100)).max(20).default([]),
 });
 export type LabelInput = z.infer<typeof labelSchema>;
 
@@ -27,14 +49,14 @@ export const vendorEventSchema = z.discriminatedUnion('type', [
     raterId: id,
     labels: z.array(labelSchema).min(1).max(50),
   }),
-  z.object({ ...base, type: z.literal('task.declined'), raterId: id.optional(), reason: z.string().max(2_000).default('') }),
-  z.object({ ...base, type: z.literal('task.expired'), reason: z.string().max(2_000).default('') }),
+  z.object({ ...base, type: z.literal('task.declined'), raterId: id.optional(), reason: storableText().max(2_000).default('') }),
+  z.object({ ...base, type: z.literal('task.expired'), reason: storableText().max(2_000).default('') }),
   z.object({
     ...base,
     type: z.literal('revision.submitted'),
     raterId: id,
-    text: z.string().min(1).max(20_000),
-    notes: z.string().max(5_000).default(''),
+    text: storableText().min(1).max(20_000),
+    notes: storableText().max(5_000).default(''),
   }),
 ]);
 export type VendorEvent = z.infer<typeof vendorEventSchema>;

@@ -14,7 +14,7 @@
  * optionally <TextArea name="<criterion>_explanation">.
  */
 import { z } from 'zod';
-import type { LabelInput, TaskDispatch, VendorEvent } from '../schema/vendor-events';
+import { storableText, type LabelInput, type TaskDispatch, type VendorEvent } from '../schema/vendor-events';
 import type { PolledEvent, VendorAdapter, VendorRow } from './adapter';
 import { vendorFailure } from './errors';
 
@@ -141,10 +141,12 @@ const annotationSchema = z
   .passthrough();
 type Annotation = z.infer<typeof annotationSchema>;
 
+// The webhook's fields become the event's task id and delivery id: validated here, so a refusal
+// names the Label Studio field (the event itself is validated by the gateway like any other).
 const webhookSchema = z.object({
   action: z.string(),
-  task: z.object({ id: z.number(), data: z.object({ judgeflow_task_id: z.string().min(1) }).passthrough() }).passthrough(),
-  annotation: annotationSchema,
+  task: z.object({ id: z.number(), data: z.object({ judgeflow_task_id: storableText().min(1).max(300) }).passthrough() }).passthrough(),
+  annotation: annotationSchema.extend({ updated_at: storableText().max(100).optional() }),
 });
 
 /** A task of `GET /api/tasks?fields=all`: its data and every annotation. */
@@ -178,12 +180,14 @@ function translateAnnotation(taskId: string, annotation: Annotation, action: str
   for (const r of annotation.result) {
     if (r.type === 'textarea' && r.from_name.endsWith('_explanation')) {
       const text = r.value.text;
-      explanations.set(r.from_name.slice(0, -'_explanation'.length), Array.isArray(text) ? text.join('\n') : String(text ?? ''));
+      // Only strings count: String() of a deeply nested array would overflow the stack (a 500).
+      explanations.set(r.from_name.slice(0, -'_explanation'.length), Array.isArray(text) ? text.filter((t) => typeof t === 'string').join('\n') : typeof text === 'string' ? text : '');
     }
   }
   for (const r of annotation.result) {
     if (r.type !== 'choices') continue;
-    const choice = Array.isArray(r.value.choices) ? String(r.value.choices[0]).toLowerCase() : '';
+    const first: unknown = Array.isArray(r.value.choices) ? r.value.choices[0] : undefined;
+    const choice = typeof first === 'string' ? first.toLowerCase() : '';
     labels.push({ criterion: r.from_name, value: choice === 'pass' ? 1 : 0, explanation: explanations.get(r.from_name) ?? '', errorCodes: [] });
   }
   return { deliveryId, updatedAt, event: { type: 'task.completed', taskId, raterId, labels } };

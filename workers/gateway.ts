@@ -22,7 +22,7 @@ import { connectDatabase, type Db } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
 import { connectClient, temporalTarget } from '../platform/temporal';
 import { tasks, vendorEvents, vendors } from '../schema/tables';
-import { vendorEventSchema, type VendorEvent, type VendorEventSignal } from '../schema/vendor-events';
+import { unstorableText, vendorEventSchema, type VendorEvent, type VendorEventSignal } from '../schema/vendor-events';
 import { vendorEventsSignal } from '../workflows/human-tasks';
 import { CompletionBatcher } from './gateway-completions';
 import { exitWithParent } from './worker';
@@ -123,7 +123,13 @@ export interface Gateway {
 
 export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const { db, config, logger, client } = opts;
-  const app = Fastify({ bodyLimit: config.gateway.bodyLimitBytes, logger: false, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit: config.gateway.bodyLimitBytes,
+    logger: false,
+    return503OnClosing: true,
+    // A URL the router cannot decode (e.g. a broken %-escape) gets the documented error body too.
+    frameworkErrors: (err, _req, reply) => sendError(reply, 400, err.code === 'FST_ERR_BAD_URL' ? 'bad_url' : 'bad_request', err.message),
+  });
   const signals = client ? new SignalBatcher(client, db, logger) : undefined;
   // The hot path talks to postgres.js directly; drizzle() keeps its client there (platform/db.ts).
   const completions = new CompletionBatcher((db as Db & { $client: postgres.Sql }).$client, {
@@ -137,7 +143,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     const cached = vendorCache.get(id);
     if (cached && Date.now() - cached.at < VENDOR_CACHE_MS && cached.row) return cached.row;
     const [row] = await db.select().from(vendors).where(eq(vendors.id, id));
-    vendorCache.set(id, { row, at: Date.now() });
+    // Only vendors that exist are cached: ids from URLs are unbounded, and a miss is never read back.
+    if (row) vendorCache.set(id, { row, at: Date.now() });
     if (!row) throw new HttpError(404, 'vendor_not_found', `unknown vendor ${id}`);
     return row;
   };
@@ -148,6 +155,11 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.status, err.code, err.message, err.details);
+    // Zod only checks input here: a schema failure anywhere is the sender's, never a 500 to retry.
+    if (err instanceof z.ZodError) {
+      const invalid = invalidBody(err);
+      return sendError(reply, invalid.status, invalid.code, invalid.message, invalid.details);
+    }
     const status = err.statusCode ?? 500;
     const code =
       { FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large', FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type', FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body' }[
@@ -222,7 +234,14 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
 
   /** Parses, stores and answers one authenticated delivery. */
   const receive = async (row: VendorRow, deliveryId: string, parse: () => VendorEvent, reply: FastifyReply) => {
-    const answer = await store(row, deliveryId, parse());
+    checkDeliveryId(deliveryId);
+    let event: VendorEvent;
+    try {
+      event = parse();
+    } catch (err) {
+      throw invalidBody(err);
+    }
+    const answer = await store(row, deliveryId, event);
     if (answer.duplicate) reply.header('x-judgeflow-duplicate', 'true');
     return reply.code(answer.status).send(answer.body);
   };
@@ -248,6 +267,11 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
         polled++;
         for (const e of events) {
           const parsed = vendorEventSchema.safeParse(e.event);
+          const badId = deliveryIdProblem(e.deliveryId);
+          if (badId) {
+            logger.warn({ vendorId: row.id, deliveryId: e.deliveryId.slice(0, 200), problem: badId }, 'polled answer has an unusable delivery id; skipped');
+            continue;
+          }
           if (!parsed.success) {
             logger.warn({ vendorId: row.id, deliveryId: e.deliveryId, issues: parsed.error.issues }, 'polled answer does not match the event schema; skipped');
             continue;
@@ -265,11 +289,16 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const pollCursors = new Map<string, string | null>();
 
-  const vendorParams = z.object({ vendorId: z.string().min(1).max(100) });
+  /** The vendor of the URL; an id no vendor can have (too long, NUL, lone surrogate) is unknown too. */
+  const vendorOf = async (params: unknown): Promise<VendorRow> => {
+    const vendorId = String((params as { vendorId?: unknown }).vendorId ?? '');
+    if (!vendorId || vendorId.length > 100 || unstorableText(vendorId))
+      throw new HttpError(404, 'vendor_not_found', `unknown vendor ${JSON.stringify(vendorId.slice(0, 100))}`);
+    return vendor(vendorId);
+  };
 
   app.post('/v1/vendors/:vendorId/events', async (req, reply) => {
-    const { vendorId } = vendorParams.parse(req.params);
-    const row = await vendor(vendorId);
+    const row = await vendorOf(req.params);
     const raw = typeof req.body === 'string' ? req.body : '';
     let deliveryId: string;
     try {
@@ -278,14 +307,12 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       if (err instanceof SignatureError) return sendError(reply, 401, err.code, err.message);
       throw err;
     }
-    if (deliveryId.length > 200) return sendError(reply, 400, 'bad_webhook_id', 'webhook-id must be at most 200 characters');
     return receive(row, deliveryId, () => parseEvent(raw), reply);
   });
 
   app.post('/v1/vendors/:vendorId/label-studio', async (req, reply) => {
-    const { vendorId } = vendorParams.parse(req.params);
-    const row = await vendor(vendorId);
-    if (row.kind !== 'label-studio') return sendError(reply, 404, 'not_found', `vendor ${vendorId} is not a Label Studio vendor`);
+    const row = await vendorOf(req.params);
+    if (row.kind !== 'label-studio') return sendError(reply, 404, 'not_found', `vendor ${row.id} is not a Label Studio vendor`);
     const token = Buffer.from(String(req.headers[LABEL_STUDIO_TOKEN_HEADER] ?? ''));
     if (!row.secrets.some((s) => Buffer.from(s).length === token.length && timingSafeEqual(Buffer.from(s), token)))
       return sendError(reply, 401, 'bad_token', `the ${LABEL_STUDIO_TOKEN_HEADER} header does not match an active secret of this vendor`);
@@ -328,9 +355,25 @@ function parseEvent(raw: string): VendorEvent {
   }
 }
 
+/** Why a delivery id cannot key the inbox (it is stored as text and in a unique index), or null. */
+function deliveryIdProblem(deliveryId: string): string | null {
+  if (deliveryId.length > 200) return 'must be at most 200 characters';
+  return unstorableText(deliveryId);
+}
+
+function checkDeliveryId(deliveryId: string) {
+  const problem = deliveryIdProblem(deliveryId);
+  if (problem) throw new HttpError(400, 'bad_webhook_id', `webhook-id ${problem}`);
+}
+
 function invalidBody(err: unknown): HttpError {
-  if (err instanceof z.ZodError)
-    return new HttpError(400, 'invalid_event', 'the event does not match the schema (see details and /openapi.json)', err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code })));
+  if (err instanceof z.ZodError) {
+    const issues = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
+    // The message names the fields, so a vendor's log line alone says what to fix.
+    const named = issues.slice(0, 3).map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
+    const more = issues.length > 3 ? ` and ${issues.length - 3} more` : '';
+    return new HttpError(400, 'invalid_event', `the event does not match the schema at ${named}${more} (details list every issue; see /openapi.json)`, issues);
+  }
   if (err instanceof SyntaxError) return new HttpError(400, 'invalid_json', `the body is not JSON: ${err.message}`);
   return err as HttpError;
 }
