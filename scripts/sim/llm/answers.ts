@@ -10,7 +10,7 @@
  *   scaled so the total single-sample error is exactly e. N× consensus removes only the latter.
  */
 import { showSchema, type Show } from '../../../schema/catalog';
-import { extractTag, LLM_REQUEST_KINDS } from '../../../judging/prompts/contract';
+import { extractTag, LLM_REQUEST_KINDS, readDataTag, type Tag } from '../../../judging/prompts/contract';
 import { assessSynopsis, splitSentences, TRUTH_CRITERIA, truthKey, type Defect, type TruthCriterion, type TruthKey } from '../model/assess';
 import { textHash, unitFor } from '../model/rng';
 import { hintsIn, RUBRIC_HINTS, USELESS_HINTS } from './hints';
@@ -66,14 +66,19 @@ const FALSE_ALARMS: Record<TruthKey, string> = {
 
 const firstSentence = (text: string) => splitSentences(text)[0] ?? text;
 
+/**
+ * The text in a tag: judgeflow sends it as a JSON string (contract.ts `dataTag`), which decodes to
+ * the original verbatim; a prompt that puts raw text in the tag (older callers, hand-made requests)
+ * is read as it stands.
+ */
+export function tagText(prompt: string, tag: Tag): string | undefined {
+  const value = readDataTag(prompt, tag);
+  return typeof value === 'string' ? value : extractTag(prompt, tag);
+}
+
 function contextShow(prompt: string): Show {
-  const raw = extractTag(prompt, 'show');
-  let parsed: unknown = {};
-  try {
-    parsed = raw ? JSON.parse(raw) : {};
-  } catch {
-    parsed = {};
-  }
+  // JSON either way: JSON.parse undoes the escaping of `<` and `>` that dataTag adds.
+  const parsed = readDataTag(prompt, 'show') ?? {};
   const result = showSchema.safeParse({ id: 'context', title: 'untitled', ...(parsed as object) });
   return result.success ? result.data : showSchema.parse({ id: 'context', title: 'untitled' });
 }
@@ -118,8 +123,8 @@ const unrecognized = (what: string, text: string): Answer => ({
 });
 
 function judge(input: AnswerInput, o: LlmSimOptions): Answer {
-  const synopsis = extractTag(input.prompt, 'synopsis');
-  const key = truthKey(extractTag(input.prompt, 'criterion') ?? '');
+  const synopsis = tagText(input.prompt, 'synopsis');
+  const key = truthKey(tagText(input.prompt, 'criterion') ?? '');
   if (!synopsis || !key) return unrecognized('the prompt has no <synopsis> or no known <criterion>, so there is nothing to judge.', input.prompt);
   const show = contextShow(input.prompt);
   const assessment = assessSynopsis(show, synopsis);
@@ -185,8 +190,8 @@ function goldenAggregate(input: AnswerInput, o: LlmSimOptions): Answer {
   const n = ratings.length;
   const majority: 0 | 1 = passes * 2 > n ? 1 : 0;
   const split = Math.min(passes, n - passes) / n >= 1 / 3;
-  const synopsis = extractTag(input.prompt, 'synopsis');
-  const key = truthKey(extractTag(input.prompt, 'criterion') ?? '');
+  const synopsis = tagText(input.prompt, 'synopsis');
+  const key = truthKey(tagText(input.prompt, 'criterion') ?? '');
   let label = majority;
   let defects: Defect[] = [];
   if (synopsis && key) {
@@ -234,15 +239,15 @@ const CRITERION_WORDS: Array<[TruthCriterion, string]> = TRUTH_CRITERIA.map((c) 
 
 /** The criterion a prompt is about: its <criterion> tag, else the first criterion word in it. */
 function promptCriterion(prompt: string): TruthCriterion | undefined {
-  const tagged = truthKey(extractTag(prompt, 'criterion') ?? '');
+  const tagged = truthKey(tagText(prompt, 'criterion') ?? '');
   if (tagged && tagged !== 'factuality') return tagged;
-  const lower = (extractTag(prompt, 'prompt') ?? prompt).toLowerCase();
+  const lower = (tagText(prompt, 'prompt') ?? prompt).toLowerCase();
   const found = CRITERION_WORDS.map(([c, w]) => [c, lower.indexOf(w)] as const).filter(([, i]) => i >= 0).sort((a, b) => a[1] - b[1]);
   return found[0]?.[0];
 }
 
 function promptCritique(input: AnswerInput, o: LlmSimOptions): Answer {
-  const current = extractTag(input.prompt, 'prompt');
+  const current = tagText(input.prompt, 'prompt');
   const criterion = promptCriterion(input.prompt);
   if (!current || !criterion) return unrecognized('the prompt has no <prompt> to critique, or no criterion could be identified.', input.prompt);
   const errors = extractTag(input.prompt, 'errors') ?? '';
@@ -259,10 +264,10 @@ function promptCritique(input: AnswerInput, o: LlmSimOptions): Answer {
 }
 
 function promptEdit(input: AnswerInput, o: LlmSimOptions): Answer {
-  const current = extractTag(input.prompt, 'prompt');
+  const current = tagText(input.prompt, 'prompt');
   const criterion = promptCriterion(input.prompt);
   if (!current || !criterion) return unrecognized('the prompt has no <prompt> to edit, or no criterion could be identified.', input.prompt);
-  const critique = extractTag(input.prompt, 'critique') ?? '';
+  const critique = tagText(input.prompt, 'critique') ?? '';
   const present = hintsIn(current, criterion);
   const missing = RUBRIC_HINTS[criterion].filter((h) => !present.includes(h));
   const suggested = missing.find((h) => critique.toLowerCase().includes(h.toLowerCase()));

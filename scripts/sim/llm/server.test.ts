@@ -7,7 +7,7 @@
 import OpenAI, { toFile } from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
-import { wrapTag } from '../../../judging/prompts/contract';
+import { dataTag, wrapTag } from '../../../judging/prompts/contract';
 import { generateCatalog } from '../model/catalog';
 import type { Show } from '../../../schema/catalog';
 import { createLogger } from '../../../platform/logger';
@@ -27,7 +27,8 @@ const CONTEXT: Record<string, (s: Show) => object> = {
 function judgeMessages(criterion: string, show: Show, synopsis: string, rubric = `Judge the ${criterion} of a show synopsis. Answer pass or fail.`) {
   return [
     { role: 'system' as const, content: rubric },
-    { role: 'user' as const, content: [wrapTag('criterion', criterion), wrapTag('show', JSON.stringify(CONTEXT[criterion](show))), wrapTag('synopsis', synopsis)].join('\n') },
+    // Encoded as judgeflow sends it (data blocks); the other requests below put raw text in the tags, which the simulator reads too.
+    { role: 'user' as const, content: [dataTag('criterion', criterion), dataTag('show', CONTEXT[criterion](show)), dataTag('synopsis', synopsis)].join('\n') },
   ];
 }
 
