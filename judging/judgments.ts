@@ -11,7 +11,6 @@ import type { FactualityAgent } from '../schema/catalog';
 import { items, judgments, shows } from '../schema/tables';
 import { type CallResult, type StructuredRequest } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
-import { promptHash } from './prompts/hash';
 import { writeLedger, type LedgerEntry } from './ledger';
 import { type JudgeUnit } from './prompt-registry';
 

@@ -8,7 +8,6 @@ import type { Db } from '../platform/db';
 import { goldenLabels, items, judgePrompts, judgments, optimizationCandidates } from '../schema/tables';
 import { structuredCall, type Usage } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
-import { promptHash } from './prompts/hash';
 import type { LlmClient } from '../llm/client';
 import { writeLedger } from './ledger';
 import { settingsOf, storePrompt } from './prompt-registry';

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { agreementIntervals, agreementReport } from '../stats/index';
 import { type ProgramEstimate } from './estimate';
 import { durationMs, type ProgramSpec } from '../schema/program-spec';
-import { agreementReports, decisionLog, goldenLabels, guidelineVersions, items, judgePrompts, labels, programItems, programs, tasks } from '../schema/tables';
+import { agreementReports, decisionLog, goldenLabels, guidelineVersions, judgePrompts, labels, programItems, programs, tasks } from '../schema/tables';
 import type { Db } from '../platform/db';
 import type { CriterionAgreement } from '../workflows/messages';
 import type { ActivityDeps } from '../activities/deps';

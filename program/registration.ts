@@ -3,7 +3,7 @@
  * estimate computed first (changing nothing); then the program, its first guidelines, vendors
  * and gold answers are written in one transaction.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { estimateProgram, type ProgramEstimate } from './estimate';
 import { type ProgramSpec } from '../schema/program-spec';
 import { goldAnswers, guidelineVersions, items, programs, vendors } from '../schema/tables';
