@@ -380,12 +380,12 @@ test('thousands of signed random deliveries: no 5xx, poisoned fields get 400 inv
   const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
   // Each run posts a few deliveries at once, as vendors do (and as the gateway batches them).
   await fc.assert(
-    fc.asyncProperty(fc.array(delivery, { minLength: 1, maxLength: 8 }), async (batch) => {
+    fc.asyncProperty(fc.array(delivery, { minLength: 4, maxLength: 16 }), async (batch) => {
       const answers = await Promise.all(batch.map(send));
       sent += batch.length;
       batch.forEach((d, i) => check(d, answers[i]));
     }),
-    { numRuns: 500, seed },
+    { numRuns: 230, seed },
   );
   await gateway.flushSignals();
   const after = await state();
