@@ -45,7 +45,17 @@ export type FixAttemptStart = { started: true } | { started: false; committedUsd
 export interface FailingItem {
   itemId: string;
   failingCriteria: string[];
+  /**
+   * Criteria whose judgment errored (verdict null) or that have no verdict at all: never a pass.
+   * Listed only when `failingItems` is given the criteria to expect.
+   */
+  erroredCriteria?: string[];
+  /** The judge's error per errored criterion (from the verdict's summary). */
+  errors?: Record<string, string>;
 }
+
+/** How an attempt of the writer fix loop ended; `needs_review`: the re-judge still errored after its retries. */
+export type FixAttemptOutcome = 'passed' | 'failed' | 'escalated' | 'needs_review';
 
 export function createProductionActivities({ db }: ActivityDeps) {
   return {
@@ -88,15 +98,39 @@ export function createProductionActivities({ db }: ActivityDeps) {
         .where(eq(productionRuns.id, input.runKey));
     },
 
-    /** Items of a run (among `itemIds`) whose current text fails a criterion, with the criteria failed. */
-    async failingItems(input: { runKey: string; itemIds: string[] }): Promise<FailingItem[]> {
+    /**
+     * Items of a run (among `itemIds`) whose current text fails a criterion, with the criteria failed.
+     * Given `criteria`, also the items with a criterion in error — verdict null, or no verdict of
+     * the current text at all — listed in `erroredCriteria` (an error is never a pass); without it,
+     * only failing items (what a production shard sends to writers: an error is not the writer's to fix).
+     */
+    async failingItems(input: { runKey: string; itemIds: string[]; criteria?: string[] }): Promise<FailingItem[]> {
       if (!input.itemIds.length) return [];
-      const rows = await db.execute<{ item_id: string; criteria: string[] }>(sql`
-        select v.item_id, array_agg(v.criterion order by v.criterion) as criteria
+      if (!input.criteria) {
+        const rows = await db.execute<{ item_id: string; criteria: string[] }>(sql`
+          select v.item_id, array_agg(v.criterion order by v.criterion) as criteria
+          from item_verdicts v join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
+          where v.run_id = ${input.runKey} and v.item_id in ${input.itemIds} and v.verdict = 0
+          group by v.item_id order by v.item_id`);
+        return rows.map((r) => ({ itemId: r.item_id, failingCriteria: r.criteria }));
+      }
+      const rows = await db.execute<{ item_id: string; criterion: string; verdict: number | null; summary: string }>(sql`
+        select v.item_id, v.criterion, v.verdict, v.summary
         from item_verdicts v join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
-        where v.run_id = ${input.runKey} and v.item_id in ${input.itemIds} and v.verdict = 0
-        group by v.item_id order by v.item_id`);
-      return rows.map((r) => ({ itemId: r.item_id, failingCriteria: r.criteria }));
+        where v.run_id = ${input.runKey} and v.item_id in ${input.itemIds}`);
+      const byItem = new Map<string, Map<string, { verdict: number | null; summary: string }>>();
+      for (const r of rows) byItem.set(r.item_id, (byItem.get(r.item_id) ?? new Map()).set(r.criterion, r));
+      const out: FailingItem[] = [];
+      for (const itemId of [...new Set(input.itemIds)].sort()) {
+        const verdicts = byItem.get(itemId) ?? new Map<string, { verdict: number | null; summary: string }>();
+        const criteria = [...input.criteria].sort();
+        const failingCriteria = criteria.filter((c) => verdicts.get(c)?.verdict === 0);
+        const erroredCriteria = criteria.filter((c) => (verdicts.get(c)?.verdict ?? null) === null);
+        if (!failingCriteria.length && !erroredCriteria.length) continue;
+        const errors = Object.fromEntries(erroredCriteria.map((c) => [c, verdicts.get(c)?.summary.replace(/^error: /, '') || 'no verdict of the current text']));
+        out.push({ itemId, failingCriteria, erroredCriteria, errors });
+      }
+      return out;
     },
 
     /** The judges' summaries of an item's current text for the given criteria (the writer's brief). */
@@ -158,28 +192,33 @@ export function createProductionActivities({ db }: ActivityDeps) {
       });
     },
 
-    /** What the writer did and what the judges then said; closes the cycle when it passed or escalated. */
+    /**
+     * What the writer did and what the judges then said; closes the cycle unless the attempt failed
+     * (passed, escalated, or needs_review: the re-judge still errored, so nobody knows whether it passes).
+     */
     async finishFixAttempt(input: {
       cycleId: string;
       attempt: number;
       /** The writer's task; its rater is recorded as the writer. */
       taskId: string | null;
       afterHash: string;
-      outcome: 'passed' | 'failed' | 'escalated';
+      outcome: FixAttemptOutcome;
       stillFailing: string[];
+      /** Criteria whose re-judge errored, with the judge's error (needs_review). */
+      errors?: Record<string, string>;
     }): Promise<void> {
       const [task] = input.taskId ? await db.select({ raterId: tasks.raterId }).from(tasks).where(eq(tasks.id, input.taskId)) : [];
       await db.transaction(async (tx) => {
         await tx
           .update(fixAttempts)
-          .set({ writerId: task?.raterId ?? null, afterHash: input.afterHash, outcome: input.outcome, stillFailing: input.stillFailing })
+          .set({ writerId: task?.raterId ?? null, afterHash: input.afterHash, outcome: input.outcome, stillFailing: input.stillFailing, errors: input.errors ?? null })
           .where(and(eq(fixAttempts.fixCycleId, input.cycleId), eq(fixAttempts.attempt, input.attempt)));
         if (input.outcome !== 'failed')
           await tx.update(fixCycles).set({ status: input.outcome, closedAt: new Date() }).where(eq(fixCycles.id, input.cycleId));
       });
     },
 
-    async closeFixCycle(input: { cycleId: string; status: 'passed' | 'escalated' | 'cancelled' }): Promise<void> {
+    async closeFixCycle(input: { cycleId: string; status: 'passed' | 'escalated' | 'needs_review' | 'cancelled' }): Promise<void> {
       await db.update(fixCycles).set({ status: input.status, closedAt: new Date() }).where(eq(fixCycles.id, input.cycleId));
     },
 

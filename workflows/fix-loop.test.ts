@@ -5,11 +5,14 @@
  * the hidden truth, so outcomes follow what the writer did). A writer who always fixes passes at
  * the first attempt; one who never fixes escalates after K attempts; a writer who fixes half the
  * time, with a seed chosen so the first revision misses and the second fixes, passes at attempt 2.
- * An attempt the program's budget cannot cover waits until the budget is raised.
+ * An attempt the program's budget cannot cover waits until the budget is raised. An error is never a
+ * pass: a re-judge the provider keeps failing (a proxy in front of the simulator answering 500) ends
+ * the attempt needs_review, and one that recovers during the retry wait passes.
  */
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { createJudgingActivities } from '../judging/activities';
 import { programSpend } from '../human-tasks/accounting';
 import { taskId } from '../human-tasks/ids';
@@ -19,14 +22,14 @@ import { reviseSynopsis } from '../scripts/sim/model/revise';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import type { Show } from '../schema/catalog';
-import { fixAttempts, fixCycles, items, programs, vendors } from '../schema/tables';
+import { fixAttempts, fixCycles, items, judgments, programs, vendors } from '../schema/tables';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
 import { newSecret } from '../test/human-tasks-fixture';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
-import { fixLoopWorkflow, type FixLoopInput } from './fix-loop';
+import { fixLoopWorkflow, REJUDGE_RETRY_WAITS_MS, type FixLoopInput } from './fix-loop';
 import { fixLoopWorkflowId } from './ids';
 
 const PROGRAM = 'fix-prog';
@@ -40,6 +43,9 @@ let database: TestDatabase;
 let llm: LlmSimulator;
 let gateway: Gateway;
 let deps: ReturnType<typeof testDeps>;
+/** Deps whose LLM calls go through `outage` (no client retries: an answer of 500 is an error judgment at once). */
+let outageDeps: ReturnType<typeof testDeps>;
+let outage: Outage;
 let prompts: Record<string, string>;
 const writers: VendorSim[] = [];
 const catalog = [...generateCatalog({ shows: SHOWS, seed: SEED })];
@@ -78,9 +84,12 @@ beforeAll(async () => {
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
   prompts = await createJudgingActivities(testDeps(database, config)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
   deps = testDeps(database, config);
+  outage = await startOutage(llm.url);
+  outageDeps = testDeps(database, testConfig({ OPENAI_BASE_URL: outage.url, LLM_RPM_LIMIT: '600000', LLM_MAX_RETRIES: '0' }, database));
 });
 
 afterAll(async () => {
+  await outage?.close();
   for (const w of writers) await w.app.close();
   await gateway?.app.close();
   await llm?.close();
@@ -91,6 +100,60 @@ afterAll(async () => {
 const input = (itemId: string, writerVendorId: string, maxAttempts: number): FixLoopInput => ({
   programId: PROGRAM, itemId, runKey: `${PROGRAM}/prelaunch-1`, failingCriteria: ['tone'], criteria: CRITERIA, prompts, samples: 1, maxAttempts, writerVendorId,
 });
+
+interface Outage {
+  url: string;
+  /** While true every request gets 500 (as a provider outage); otherwise requests reach the simulator. */
+  down: boolean;
+  refused: number;
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy in front of the LLM simulator that can answer 500 to everything. */
+async function startOutage(target: string): Promise<Outage> {
+  const upstream = new URL(target);
+  const state = { down: true, refused: 0 };
+  const server = http.createServer((req, res) => {
+    if (state.down) {
+      state.refused++;
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } }));
+      return;
+    }
+    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const outage: Outage = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    get down() { return state.down; },
+    set down(v: boolean) { state.down = v; },
+    get refused() { return state.refused; },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  return outage;
+}
+
+/** An item failing tone only, not yet in a fix cycle, that a writer's revision fixes. */
+async function freshFixableItem() {
+  const used = new Set((await database.db.select({ itemId: fixCycles.itemId }).from(fixCycles)).map((c) => c.itemId));
+  const itemId = onlyTone.find((id) => !used.has(id) && passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')));
+  expect(itemId).toBeDefined();
+  return itemId!;
+}
+
+/** Waits (in real time, so nothing is skipped meanwhile) until the workflow has started a timer. */
+async function untilTimer(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }) {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const { events } = await handle.fetchHistory();
+    if ((events ?? []).some((e) => (e as { timerStartedEventAttributes?: unknown }).timerStartedEventAttributes)) return;
+  }
+}
 
 async function runLoop(itemId: string, writer: string, maxAttempts: number) {
   const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId), taskQueue, args: [input(itemId, writer, maxAttempts)] });
@@ -190,4 +253,57 @@ test('an attempt the budget cannot cover waits, says why, and starts once the PM
   });
   expect(result).toMatchObject({ outcome: 'passed', attempts: 1 });
   await recordHistory(handle, 'fixLoopWorkflow-budget-wait');
+});
+
+test('a re-judge that keeps erroring is judged again after each wait, then the attempt and the cycle need review — never passed', async () => {
+  await startWriter('writer-outage', 1, 1);
+  const itemId = await freshFixableItem();
+  outage.down = true;
+  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId), taskQueue, args: [input(itemId, 'writer-outage', 3)] });
+  const worker = await timeSkippingWorker(env, taskQueue, outageDeps);
+  const result = await worker.runUntil(async () => {
+    await untilTimer(handle);
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toMatch(/^attempt 1: the re-judge errored on clarity, precision, tone \(.+\); judging again in 1 min \(retry 1 of 2\), then needs review$/);
+    return handle.result();
+  });
+  expect(result).toMatchObject({ outcome: 'needs_review', attempts: 1, stillFailing: [] });
+  expect(Object.keys(result.errors ?? {}).sort()).toEqual(CRITERIA.slice().sort());
+  // One try and two retries, each asking every criterion of the revision once (samples: 1).
+  expect(outage.refused).toBe((REJUDGE_RETRY_WAITS_MS.length + 1) * CRITERIA.length);
+  const [cycle] = await database.db.select().from(fixCycles).where(eq(fixCycles.id, result.cycleId));
+  expect(cycle).toMatchObject({ status: 'needs_review', attempts: 1 });
+  expect(cycle.closedAt).not.toBeNull();
+  const attempts = await database.db.select().from(fixAttempts).where(eq(fixAttempts.fixCycleId, result.cycleId));
+  expect(attempts).toHaveLength(1);
+  expect(attempts[0]).toMatchObject({ outcome: 'needs_review', stillFailing: [] });
+  expect(Object.keys(attempts[0].errors ?? {}).sort()).toEqual(CRITERIA.slice().sort());
+  const [item] = await database.db.select().from(items).where(eq(items.id, itemId));
+  // The writer did fix it; only the judges could not say so.
+  expect(passesAll(showOf.get(itemId)!, item.text)).toBe(true);
+  const stored = await database.db.select({ status: judgments.status }).from(judgments).where(and(eq(judgments.itemId, itemId), eq(judgments.textHash, item.textHash)));
+  expect(stored.map((j) => j.status)).toEqual(CRITERIA.map(() => 'error'));
+  const { events } = await handle.fetchHistory();
+  expect((events ?? []).filter((e) => e.timerStartedEventAttributes)).toHaveLength(REJUDGE_RETRY_WAITS_MS.length);
+  await recordHistory(handle, 'fixLoopWorkflow-needs-review');
+});
+
+test('a re-judge that errors and then recovers during the wait passes, requesting only what errored', async () => {
+  const itemId = await freshFixableItem();
+  outage.down = true;
+  const refusedBefore = outage.refused;
+  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId), taskQueue, args: [input(itemId, 'writer-outage', 3)] });
+  const worker = await timeSkippingWorker(env, taskQueue, outageDeps);
+  const result = await worker.runUntil(async () => {
+    await untilTimer(handle);
+    outage.down = false;
+    return handle.result();
+  });
+  expect(outage.refused - refusedBefore).toBe(CRITERIA.length);
+  expect(result).toMatchObject({ outcome: 'passed', attempts: 1, stillFailing: [] });
+  const [cycle] = await database.db.select().from(fixCycles).where(eq(fixCycles.id, result.cycleId));
+  expect(cycle.status).toBe('passed');
+  const [item] = await database.db.select().from(items).where(eq(items.id, itemId));
+  const stored = await database.db.select({ status: judgments.status }).from(judgments).where(and(eq(judgments.itemId, itemId), eq(judgments.textHash, item.textHash)));
+  expect(stored.map((j) => j.status)).toEqual(CRITERIA.map(() => 'ok'));
 });

@@ -26,7 +26,8 @@ export const itemVerdicts = pgTable(
     itemId: text('item_id').notNull().references(() => items.id),
     textHash: text('text_hash').notNull(),
     criterion: text('criterion').notNull(),
-    verdict: integer('verdict'), // null: error (never a pass)
+    /** 1 pass, 0 fail, null: the judgment errored. Every reader counts null as an error, never a pass. */
+    verdict: integer('verdict'),
     samples: integer('samples').notNull(),
     summary: text('summary').notNull().default(''),
     createdAt: createdAt(),
@@ -63,7 +64,7 @@ export const fixCycles = pgTable(
     programId: text('program_id').notNull().references(() => programs.id),
     itemId: text('item_id').notNull().references(() => items.id),
     openedForHash: text('opened_for_hash').notNull(),
-    status: text('status').notNull().default('open'), // open|passed|escalated|cancelled
+    status: text('status').notNull().default('open'), // open|passed|escalated|needs_review|cancelled
     attempts: integer('attempts').notNull().default(0),
     failingCriteria: json<string[]>('failing_criteria').notNull(),
     createdAt: createdAt(),
@@ -82,8 +83,10 @@ export const fixAttempts = pgTable(
     failingCriteria: json<string[]>('failing_criteria').notNull(),
     beforeHash: text('before_hash').notNull(),
     afterHash: text('after_hash'),
-    outcome: text('outcome'), // passed|failed|escalated
+    outcome: text('outcome'), // passed|failed|escalated|needs_review (the re-judge still errored after its retries)
     stillFailing: json<string[]>('still_failing'),
+    /** Criteria whose re-judge errored, with the judge's error: why an attempt needs review. */
+    errors: json<Record<string, string>>('errors'),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.fixCycleId, t.attempt] })],
