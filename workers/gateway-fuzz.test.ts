@@ -14,7 +14,6 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { createLogger } from '../platform/logger';
-import { unstorableText } from '../schema/vendor-events';
 import { taskBatches, tasks } from '../schema/tables';
 import { createTestDatabase, testConfig, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld, snapshot } from '../test/human-tasks-fixture';

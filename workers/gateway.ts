@@ -128,7 +128,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     logger: false,
     return503OnClosing: true,
     // A URL the router cannot decode (e.g. a broken %-escape) gets the documented error body too.
-    frameworkErrors: (err, _req, reply) => sendError(reply, 400, err.code === 'FST_ERR_BAD_URL' ? 'bad_url' : 'bad_request', err.message),
+    frameworkErrors: (err, _req, reply) => {
+      void sendError(reply, 400, err.code === 'FST_ERR_BAD_URL' ? 'bad_url' : 'bad_request', err.message);
+    },
   });
   const signals = client ? new SignalBatcher(client, db, logger) : undefined;
   // The hot path talks to postgres.js directly; drizzle() keeps its client there (platform/db.ts).
