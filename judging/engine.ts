@@ -15,6 +15,7 @@ import type { Logger } from '../platform/logger';
 import { activityContext, rootCause, withHeartbeat } from '../activities/context';
 import { writeLedger, type LedgerEntry } from './ledger';
 import { resolvePlans, type CriterionPlan } from './prompt-registry';
+import { maxSamples, samplesFor, samplesProblem, type JudgeSamples } from './samples';
 import {
   insertJudgments,
   judgeRequest,
@@ -36,7 +37,8 @@ export interface JudgeItemsInput {
   criteria: string[];
   /** `criterion` (a judge or a panel) or `criterion.agent` → prompt hash. */
   prompts: Record<string, string>;
-  samples: number;
+  /** Samples per criterion (the spec's `judge.samples`), or one number for every criterion. */
+  samples: JudgeSamples;
   model?: string;
 }
 
@@ -104,10 +106,10 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
    * Judges `input.items` with `plans`: requests only samples not stored as ok, and returns the
    * consensus per item and criterion with the judgments and ledger rows the caller stores.
    */
-  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: number; model: string }) {
+  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: JudgeSamples; model: string }) {
     const { programId, model, samples } = input;
     const units = input.plans.flatMap((p) => p.units);
-    const stored = await storedSamples(db, input.items, units, samples, model);
+    const stored = await storedSamples(db, input.items, units, maxSamples(samples, input.plans.map((p) => p.criterion)), model);
     type Sample = { verdict: 0 | 1 | null; summary: string; error: string | null };
     const results = new Map<string, Sample>();
     const rows: (typeof judgments.$inferInsert)[] = [];
@@ -116,7 +118,7 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     const pending: Promise<void>[] = [];
     for (const item of input.items) {
       for (const u of units) {
-        for (let s = 0; s < samples; s++) {
+        for (let s = 0; s < samplesFor(samples, u.criterion); s++) {
           const key = sampleKey(item.id, item.textHash, u.hash, s);
           const prior = stored.get(key);
           if (prior?.status === 'ok') {
@@ -144,7 +146,7 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
       for (const plan of input.plans) {
         const perUnit = new Map(
           plan.units.map((u) => {
-            const samplesOf = Array.from({ length: samples }, (_, s) => results.get(sampleKey(item.id, item.textHash, u.hash, s))!);
+            const samplesOf = Array.from({ length: samplesFor(samples, plan.criterion) }, (_, s) => results.get(sampleKey(item.id, item.textHash, u.hash, s))!);
             return [u.hash, { verdicts: samplesOf.map((x) => x.verdict), summaries: samplesOf.map((x) => x.summary), errors: samplesOf.flatMap((x) => (x.error ? [x.error] : [])) }];
           }),
         );
@@ -245,7 +247,8 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
    * judgments are never requested again.
    */
   async function judgeItems(input: JudgeItemsInput): Promise<JudgeItemsResult> {
-    if (!Number.isInteger(input.samples) || input.samples < 1) throw ApplicationFailure.nonRetryable(`samples must be a positive integer, not ${input.samples}`, 'BadInput');
+    const badSamples = samplesProblem(input.samples, input.criteria);
+    if (badSamples) throw ApplicationFailure.nonRetryable(badSamples, 'BadInput');
     const model = input.model ?? defaultModel;
     const plans = await resolvePlans(db, input.programId, input.criteria, input.prompts);
     const ctx = activityContext();
