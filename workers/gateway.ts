@@ -77,7 +77,8 @@ class SignalBatcher {
     list.push(event);
     this.pending.set(batchId, list);
     if (list.length >= MAX_EVENTS_PER_SIGNAL) this.send(batchId);
-    this.timer ??= setTimeout(() => this.flush(), SIGNAL_FLUSH_MS);
+    // flush() never rejects: each signal catches its own failure and leaves the event to the reconciler.
+    this.timer ??= setTimeout(() => void this.flush(), SIGNAL_FLUSH_MS);
   }
   private send(batchId: string) {
     const events = this.pending.get(batchId) ?? [];
