@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { programSpecJsonSchema, SPEC_SCHEMA_FILE } from '../scripts/spec-schema';
-import { durationMs, validateProgramSpec } from './program-spec';
+import { criterionSamples, durationMs, validateProgramSpec } from './program-spec';
 
 const example = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8'));
 
@@ -67,6 +67,37 @@ describe('program spec', () => {
     const result = validateProgramSpec({ ...example, [field]: value });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.problems.some((p) => p.path.startsWith(field))).toBe(true);
+  });
+
+  test('a likert criterion is refused with one message naming it and saying binary is supported', () => {
+    const bad = structuredClone(example);
+    bad.criteria[1].scale = 'likert';
+    bad.criteria[1].likertPoints = 5;
+    const result = validateProgramSpec(bad);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toEqual([
+      {
+        path: 'criteria.1.scale',
+        message: expect.stringMatching(/^criterion "clarity": Likert scales are not supported — judgeflow runs binary \(pass\/fail\) criteria only/),
+      },
+    ]);
+  });
+
+  test('gold example labels are 0 (fail) or 1 (pass)', () => {
+    const bad = structuredClone(example);
+    bad.goldExamples = [{ itemId: 's1', labels: { tone: 1, clarity: 3 } }];
+    const result = validateProgramSpec(bad);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems).toEqual([{ path: 'goldExamples.0.labels.clarity', message: 'expected 0 (fail) or 1 (pass)' }]);
+  });
+
+  test('samples per criterion: the criterion’s judge.samples, else judges.samples', () => {
+    const result = validateProgramSpec({ ...example, criteria: example.criteria.map((c: { id: string }) => (c.id === 'clarity' ? { ...c, judge: { temperature: 0.3 } } : c)) });
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    // examples/synopsis-program.yaml: tone 5, precision and the factuality panel 1; clarity now takes judges.samples (5).
+    expect(criterionSamples(result.spec)).toEqual({ tone: 5, clarity: 5, precision: 1, factuality: 1 });
+    expect(criterionSamples({ ...result.spec, judges: { ...result.spec.judges, samples: 3 } }).clarity).toBe(3);
   });
 
   test('durations', () => {

@@ -15,14 +15,18 @@ export const criterionSpecSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a lowercase identifier'),
   name: z.string().min(1),
   description: z.string().min(1),
-  /** Binary agrees better (seed 004); Likert is allowed. */
-  scale: z.enum(['binary', 'likert']).default('binary'),
-  likertPoints: z.number().int().min(3).max(10).optional(),
+  /**
+   * Binary (pass/fail) is what judgeflow runs end to end — rater agreement, golden labels, judges
+   * and their metrics — and agrees better (seed 004). `likert` is refused with a message saying so.
+   */
+  scale: z.literal('binary').default('binary'),
   rubric: z.string().min(1),
   /** Factuality-style criteria are judged by a panel of narrow agents; verdict = min over agents. */
   panel: z.array(z.enum(['plot', 'metadata', 'talent', 'awards'])).min(1).optional(),
+  /** The criterion's judge; unset fields take `judges.samples` and a temperature of 0.7. */
   judge: z
     .object({
+      /** Requests per item (per agent of a panel); the verdict is their rounded mean. */
       samples: z.number().int().min(1).max(15).optional(),
       temperature: z.number().min(0).max(2).optional(),
       reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
@@ -61,7 +65,7 @@ export const programSpecSchema = z
       .array(
         z.object({
           itemId: z.string().min(1),
-          labels: z.record(z.string(), z.number().int()),
+          labels: z.record(z.string(), z.number().int().min(0, 'expected 0 (fail) or 1 (pass)').max(1, 'expected 0 (fail) or 1 (pass)')),
           explanation: z.string().default(''),
         }),
       )
@@ -130,14 +134,22 @@ export const programSpecSchema = z
  * Checks between fields (unknown criteria, vendors, duplicates, missing secrets). Tolerant of a
  * malformed input, so it also runs when the shape itself is invalid: every problem is listed at once.
  */
-function referenceProblems(input: unknown): SpecProblem[] {
-  const problems: SpecProblem[] = [];
+function referenceProblems(input: unknown): ReferenceProblem[] {
+  const problems: ReferenceProblem[] = [];
   const spec = (input ?? {}) as Record<string, unknown>;
   const list = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
   const criteria = list(spec.criteria).map((c) => c?.id);
   const known = new Set(criteria);
   criteria.forEach((id, i) => {
     if (criteria.indexOf(id) !== i) problems.push({ path: `criteria.${i}.id`, message: `duplicate criterion "${String(id)}"` });
+  });
+  list(spec.criteria).forEach((c, i) => {
+    if (c?.scale === 'likert')
+      problems.push({
+        path: `criteria.${i}.scale`,
+        message: `criterion "${String(c.id)}": Likert scales are not supported — judgeflow runs binary (pass/fail) criteria only (agreement, golden labels and judge metrics are binary); use scale: binary, or split the scale into binary criteria`,
+        supersedes: true,
+      });
   });
   list(spec.errorTaxonomy).forEach((e, i) => {
     if (!known.has(e?.criterion)) problems.push({ path: `errorTaxonomy.${i}.criterion`, message: `unknown criterion "${String(e?.criterion)}"` });
@@ -169,18 +181,30 @@ export interface SpecProblem {
   message: string;
 }
 
+/** A reference problem that replaces zod's own issue at its path (a clearer message for the same thing). */
+type ReferenceProblem = SpecProblem & { supersedes?: boolean };
+
 export type SpecValidation = { ok: true; spec: ProgramSpec } | { ok: false; problems: SpecProblem[] };
 
 export function validateProgramSpec(input: unknown): SpecValidation {
   const parsed = programSpecSchema.safeParse(input);
   if (parsed.success) return { ok: true, spec: parsed.data };
-  const problems = parsed.error.issues.map((issue) => ({
-    path: issue.path.length ? issue.path.map(String).join('.') : '(root)',
-    message: issue.message,
-  }));
-  for (const extra of referenceProblems(input))
-    if (!problems.some((p) => p.path === extra.path && p.message === extra.message)) problems.push(extra);
+  const references = referenceProblems(input);
+  const superseded = new Set(references.filter((r) => r.supersedes).map((r) => r.path));
+  const problems: SpecProblem[] = parsed.error.issues
+    .map((issue) => ({ path: issue.path.length ? issue.path.map(String).join('.') : '(root)', message: issue.message }))
+    .filter((p) => !superseded.has(p.path));
+  for (const { path, message } of references)
+    if (!problems.some((p) => p.path === path && p.message === message)) problems.push({ path, message });
   return { ok: false, problems };
+}
+
+/**
+ * Samples per criterion as the spec sets them: the criterion's `judge.samples`, else `judges.samples`
+ * (what the estimate prices and every judging phase runs).
+ */
+export function criterionSamples(spec: Pick<ProgramSpec, 'criteria' | 'judges'>): Record<string, number> {
+  return Object.fromEntries(spec.criteria.map((c) => [c.id, c.judge?.samples ?? spec.judges.samples]));
 }
 
 /** "3d" → milliseconds (workflow-safe: no Node APIs). */
