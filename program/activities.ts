@@ -6,7 +6,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agreementIntervals, agreementReport } from '../stats/index';
 import { type ProgramEstimate } from './estimate';
-import { durationMs, type ProgramSpec } from '../schema/program-spec';
+import { criterionSamples, durationMs, type ProgramSpec } from '../schema/program-spec';
 import { agreementReports, decisionLog, goldenLabels, guidelineVersions, judgePrompts, labels, programItems, programs, tasks } from '../schema/tables';
 import type { Db } from '../platform/db';
 import type { CriterionAgreement } from '../workflows/messages';
@@ -20,7 +20,12 @@ export interface ProgramPlan {
   rounds: ProgramSpec['rounds'];
   raters: ProgramSpec['raters'];
   targets: ProgramSpec['targets'];
-  judges: { samples: number; optimize: boolean; maxOptimizerCalls: number; model: string };
+  /**
+   * `samples` is the program-wide default; `criterionSamples` what each criterion runs (its
+   * `judge.samples`, else the default) — optional only because plans recorded in workflow histories
+   * before it existed lack it (they run `samples` for every criterion). `model`: the spec's, else JUDGE_MODEL.
+   */
+  judges: { samples: number; criterionSamples?: Record<string, number>; optimize: boolean; maxOptimizerCalls: number; model: string };
   sla: { remindAfterMs: number; reassignAfterMs: number; deadlineMs: number };
   gatePolicy: 'manual' | 'auto';
   /** Whether workflows may set custom search attributes (JUDGEFLOW_SEARCH_ATTRIBUTES). */
@@ -50,7 +55,7 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         rounds: spec.rounds,
         raters: spec.raters,
         targets: spec.targets,
-        judges: { ...spec.judges, model: spec.judges.model ?? config.llm.model },
+        judges: { ...spec.judges, criterionSamples: criterionSamples(spec), model: spec.judges.model ?? config.llm.model },
         sla: {
           remindAfterMs: durationMs(spec.sla.remindAfter),
           reassignAfterMs: durationMs(spec.sla.reassignAfter),

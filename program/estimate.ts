@@ -3,7 +3,7 @@
  * calendar time — from the spec, the catalog size and the provider's rate limit. Pure and
  * deterministic (the program workflow's scoping phase and `program start` both use it).
  */
-import { durationMs, type ProgramSpec } from '../schema/program-spec';
+import { criterionSamples, durationMs, type ProgramSpec } from '../schema/program-spec';
 import { priceFor } from '../llm/price-table';
 
 /** Typical judge request: rubric + show context + synopsis in, tiered rationale out. */
@@ -36,7 +36,8 @@ export function estimateProgram(spec: ProgramSpec, opts: { catalogItems: number;
   const humanMax = pilot + perRound * spec.rounds.maxCalibrationRounds + goldenSet + reviews;
 
   const judgeCalls = spec.criteria.reduce((sum, c) => sum + (c.panel ? c.panel.length + 1 : 1), 0);
-  const samplesFor = (c: ProgramSpec['criteria'][number]) => c.judge.samples ?? spec.judges.samples;
+  const samples = criterionSamples(spec);
+  const samplesFor = (c: ProgramSpec['criteria'][number]) => samples[c.id];
   const callsPerItem = spec.criteria.reduce((sum, c) => sum + (c.panel ? c.panel.length * samplesFor(c) + 1 : samplesFor(c)), 0);
   const goldenAggregation = Math.ceil(spec.rounds.goldenSetSize * spec.criteria.length * 0.5); // unanimous items need no call
   const judgeValidation = spec.rounds.goldenSetSize * callsPerItem;
