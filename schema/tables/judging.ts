@@ -81,3 +81,27 @@ export const optimizationCandidates = pgTable(
   },
   (t) => [primaryKey({ columns: [t.runId, t.promptHash] })],
 );
+
+/**
+ * What one optimizer expansion (run × parent prompt × step) got from the LLM, stored as each answer
+ * arrives: the critique (`request = 'critique'`, index 0) and each edit (`request = 'edit'`, index
+ * k) with the candidate prompt it gave (null: empty or the parent unchanged). A retried
+ * proposeCandidates reuses these rows and requests only the rest.
+ */
+export const optimizationRequests = pgTable(
+  'optimization_requests',
+  {
+    runId: text('run_id').notNull(),
+    parentHash: text('parent_hash').notNull(),
+    step: integer('step').notNull(),
+    request: text('request').notNull(), // critique|edit
+    index: integer('index').notNull(),
+    /** The critique, or the edited template. */
+    output: text('output').notNull(),
+    promptHash: text('prompt_hash'),
+    /** LLM requests it took (a repair is a second one). */
+    requests: integer('requests').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.parentHash, t.step, t.request, t.index] })],
+);

@@ -1,5 +1,6 @@
 /** Production runs, verdicts, provider batches and the fix loop. */
-import { integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 import { items } from './catalog';
 import { programs } from './program';
@@ -33,6 +34,28 @@ export const itemVerdicts = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.itemId, t.textHash, t.criterion] })],
+);
+
+/**
+ * A production page's budget reservation: from the check that let the page start until it is done,
+ * its estimated cost counts against the program's budget together with the ledger's spend, so
+ * shards checking at once cannot overshoot it between them. (run, shard, page) makes a retried
+ * check find it.
+ */
+export const productionPages = pgTable(
+  'production_pages',
+  {
+    runKey: text('run_key').notNull(),
+    shard: integer('shard').notNull(),
+    page: integer('page').notNull(),
+    programId: text('program_id').notNull().references(() => programs.id),
+    /** LLM requests the page was expected to make (samples not stored yet, panel merges). */
+    requests: integer('requests').notNull(),
+    estimateUsd: doublePrecision('estimate_usd').notNull(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runKey, t.shard, t.page] }), index('production_pages_open').on(t.programId).where(sql`finished_at is null`)],
 );
 
 /** Provider Batch API jobs of batch-mode runs. */
