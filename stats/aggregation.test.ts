@@ -1,3 +1,4 @@
+import { accuracyAgainst, CROWDS, simulateCrowd } from './crowds';
 import { binaryClassificationMetrics, createRng, dawidSkene, majorityVote, roundedMeanConsensus, StatsInputError, type Rating } from '.';
 import { wikipediaCohen } from './__fixtures__/published';
 
@@ -67,6 +68,22 @@ describe('Dawid–Skene', () => {
     expect(ds.priors[0]).toBeGreaterThan(0.4);
     const rows = [...ds.items.map((i) => i.posterior), ...ds.raters.flatMap((r) => r.confusion)];
     expect(Math.max(...rows.map((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1)))).toBeLessThan(1e-9);
+  });
+
+  test.each(Object.entries(CROWDS))('does not lose to majority vote on simulated crowds: %s', (name, spec) => {
+    const { truth, ratings } = simulateCrowd(spec);
+    const mv = accuracyAgainst(truth, majorityVote(ratings, { tie: 'lowest' }));
+    const ds = accuracyAgainst(truth, dawidSkene(ratings).items);
+    console.log(`${name}: majority ${mv.toFixed(3)}, Dawid–Skene ${ds.toFixed(3)}`);
+    expect(ds).toBeGreaterThanOrEqual(mv);
+  });
+
+  test('the crowd prior is what keeps it ahead on a very sparse crowd (10 labels per rater)', () => {
+    const { truth, ratings } = simulateCrowd(CROWDS['very sparse, 3 classes']);
+    const mv = accuracyAgainst(truth, majorityVote(ratings, { tie: 'lowest' }));
+    // Classic Dawid–Skene fits each rater's 3×3 confusion matrix to ~10 labels and falls behind.
+    expect(accuracyAgainst(truth, dawidSkene(ratings, { shrinkage: 0 }).items)).toBeLessThan(mv);
+    expect(accuracyAgainst(truth, dawidSkene(ratings).items)).toBeGreaterThan(mv + 0.01);
   });
 
   test('unanimous raters give certain posteriors; no ratings is bad input', () => {

@@ -40,6 +40,13 @@ export interface DawidSkeneOptions {
   tolerance?: number;
   /** Additive (Laplace) smoothing of confusion counts, so a rater never gets a zero probability. */
   smoothing?: number;
+  /**
+   * Pseudo-labels of the crowd's pooled confusion matrix added to each rater's counts (a Dirichlet
+   * prior centred on the crowd): a rater with few labels looks like the crowd, one with many like
+   * themselves. Default: one pseudo-label per cell (classes²); 0 is classic Dawid–Skene, which
+   * on sparse crowds (about 10 labels per rater) loses to majority vote (BENCHMARKS.md).
+   */
+  shrinkage?: number;
 }
 
 export interface DawidSkeneResult {
@@ -55,7 +62,9 @@ export interface DawidSkeneResult {
 
 /**
  * Dawid & Skene (1979) EM for binary or multi-class labels: starts from the soft majority vote,
- * alternates per-rater confusion matrices / class priors (M) and per-item posteriors (E).
+ * alternates per-rater confusion matrices / class priors (M) and per-item posteriors (E). Each
+ * rater's confusion counts get a prior centred on the crowd's pooled matrix (`shrinkage`), so
+ * raters with few labels are not fitted to noise.
  * A rater's `accuracy` is the prior-weighted diagonal of their confusion matrix.
  */
 export function dawidSkene(ratings: readonly Rating[], opts: DawidSkeneOptions = {}): DawidSkeneResult {
@@ -66,6 +75,7 @@ export function dawidSkene(ratings: readonly Rating[], opts: DawidSkeneOptions =
   const maxIterations = opts.maxIterations ?? 500;
   const tolerance = opts.tolerance ?? 1e-4;
   const smoothing = opts.smoothing ?? 0.01;
+  const shrinkage = opts.shrinkage ?? q * q;
   if (nItems === 0) throw new StatsInputError('dawidSkene: no ratings');
   const T = new Float64Array(nItems * q);
   for (let u = 0; u < nItems; u++) {
@@ -77,6 +87,7 @@ export function dawidSkene(ratings: readonly Rating[], opts: DawidSkeneOptions =
   const priors = new Float64Array(q);
   const logPi = new Float64Array(R * q * q);
   const logT = new Float64Array(q);
+  const pooled = new Float64Array(q * q);
   let iterations = 0;
   let converged = false;
   let logLikelihood = 0;
@@ -93,6 +104,16 @@ export function dawidSkene(ratings: readonly Rating[], opts: DawidSkeneOptions =
       }
     }
     for (let t = 0; t < q; t++) priors[t] /= nItems;
+    if (shrinkage > 0) {
+      pooled.fill(0);
+      for (let r = 0; r < R; r++) for (let k = 0; k < q * q; k++) pooled[k] += pi[r * q * q + k];
+      for (let t = 0; t < q; t++) {
+        let row = 0;
+        for (let l = 0; l < q; l++) row += pooled[t * q + l];
+        for (let l = 0; l < q; l++) pooled[t * q + l] = (shrinkage * pooled[t * q + l]) / row;
+      }
+      for (let r = 0; r < R; r++) for (let k = 0; k < q * q; k++) pi[r * q * q + k] += pooled[k];
+    }
     for (let r = 0; r < R; r++)
       for (let t = 0; t < q; t++) {
         let row = 0;

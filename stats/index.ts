@@ -18,7 +18,7 @@
  *
  * Aggregation
  *   majorityVote(ratings, { tie: 'none' | 'lowest' | 'highest' }) → { item, label, confidence, ratings, tied }[]
- *   dawidSkene(ratings, { maxIterations?, tolerance?, smoothing? }) → { classes, priors,
+ *   dawidSkene(ratings, { maxIterations?, tolerance?, smoothing?, shrinkage? }) → { classes, priors,
  *       items (label, confidence, posterior), raters (confusion, accuracy), iterations, converged }
  *   roundedMeanConsensus(samples: (0|1)[], tie: 'fail' | 'pass' = 'fail') → { verdict, mean, samples, tie }
  *
