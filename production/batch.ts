@@ -13,6 +13,7 @@ import type { ActivityDeps } from '../activities/deps';
 import { judgeRequest, judgmentKey, judgmentRow, loadItems, sampleKey, storeJudgments, storedSamples, type ItemRow, type JudgeAnswer } from '../judging/judgments';
 import type { LedgerEntry } from '../judging/ledger';
 import { resolvePlans, type JudgeUnit } from '../judging/prompt-registry';
+import { maxSamples, samplesFor, samplesProblem, type JudgeSamples } from '../judging/samples';
 import { batchResults, batchStatus, cancelBatch, findBatch, submitBatch, type BatchState } from '../llm/batch';
 import { addUsage, chatParams, emptyUsage, parseAnswer } from '../llm/call';
 
@@ -25,7 +26,8 @@ export interface BatchPageInput {
   itemIds: string[];
   criteria: string[];
   prompts: Record<string, string>;
-  samples: number;
+  /** Samples per criterion, or one number for every criterion. */
+  samples: JudgeSamples;
   model?: string;
 }
 
@@ -75,11 +77,11 @@ async function pendingSamples(db: Db, input: BatchPageInput, model: string): Pro
   const plans = await resolvePlans(db, input.programId, input.criteria, input.prompts);
   const units = plans.flatMap((p) => p.units);
   const list = [...(await loadItems(db, input.itemIds)).values()];
-  const stored = await storedSamples(db, list, units, input.samples, model);
+  const stored = await storedSamples(db, list, units, maxSamples(input.samples, input.criteria), model);
   const pending = new Map<string, PendingSample>();
   for (const item of list)
     for (const unit of units)
-      for (let sample = 0; sample < input.samples; sample++) {
+      for (let sample = 0; sample < samplesFor(input.samples, unit.criterion); sample++) {
         if (stored.get(sampleKey(item.id, item.textHash, unit.hash, sample))?.status === 'ok') continue;
         const customId = judgmentKey(item.id, item.textHash, unit.criterion, unit.agent, unit.hash, model, sample);
         pending.set(customId, { customId, item, unit, sample });
@@ -129,7 +131,8 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
      * but died before recording it finds it at the provider by its metadata.
      */
     async submitJudgingBatch(input: SubmitJudgingBatchInput): Promise<SubmittedJudgingBatch> {
-      if (!Number.isInteger(input.samples) || input.samples < 1) throw ApplicationFailure.nonRetryable(`samples must be a positive integer, not ${input.samples}`, 'BadInput');
+      const badSamples = samplesProblem(input.samples, input.criteria);
+      if (badSamples) throw ApplicationFailure.nonRetryable(badSamples, 'BadInput');
       const [recorded] = await db.select({ id: providerBatches.id, requests: providerBatches.requestCount }).from(providerBatches).where(submission(input));
       if (recorded) return { batchId: recorded.id, requests: recorded.requests };
       const model = input.model ?? config.llm.model;

@@ -14,6 +14,7 @@ import type { createProductionActivities, FixAttemptOutcome, FixAttemptStart } f
 import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow } from './human-tasks';
 import type { createJudgingActivities } from '../judging/activities';
+import type { JudgeSamples } from '../judging/samples';
 import { DATABASE, LLM_PAGE } from './activity-options';
 import { fixAttemptRunKey, fixLoopWorkflowId, taskBatchId } from './ids';
 
@@ -26,7 +27,8 @@ export interface FixLoopInput {
   /** The whole panel re-judges a revision (a fix must not break another criterion). */
   criteria: string[];
   prompts: Record<string, string>;
-  samples: number;
+  /** Samples per criterion, or one number for every criterion (the production run's). */
+  samples: JudgeSamples;
   model?: string;
   maxAttempts: number;
   /** Default: the program's first vendor with the `write` role. */

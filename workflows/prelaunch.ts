@@ -71,7 +71,8 @@ export async function prelaunchWorkflow(input: { programId: string }, carried?: 
           itemSelection: { kind: 'changedSince', since },
           criteria: plan.criteria,
           prompts,
-          samples: plan.judges.samples,
+          // The spec's samples per criterion and model: what judge development validated.
+          samples: plan.judges.criterionSamples ?? plan.judges.samples,
           model: plan.judges.model,
           fixLoop: true,
           maxFixAttempts: plan.production.maxFixAttempts,

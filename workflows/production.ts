@@ -22,6 +22,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createProductionActivities, ItemSelection, ShardRange } from '../production/activities';
 import type { createJudgingActivities } from '../judging/activities';
+import type { JudgeSamples } from '../judging/samples';
 import type { createProductionBatchActivities } from '../production/batch';
 import { fixLoopWorkflow, type FixLoopInput } from './fix-loop';
 import { DATABASE, LLM_BATCH_API, LLM_PAGE } from './activity-options';
@@ -37,7 +38,8 @@ export interface ProductionInput {
   criteria: string[];
   /** Judge prompt hash per key (`criterion` or `criterion.agent`). */
   prompts: Record<string, string>;
-  samples: number;
+  /** Samples per criterion (the spec's `judge.samples`), or one number for every criterion. */
+  samples: JudgeSamples;
   model?: string;
   fixLoop: boolean;
   maxFixAttempts: number;
@@ -231,7 +233,7 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
     if (!itemIds.length) break;
     after = itemIds[itemIds.length - 1];
     const judged = await judge.judgeItems.executeWithOptions(
-      { ...LLM_PAGE, summary: `page ${page + 1}: ${itemIds.length} items × ${input.criteria.join(', ')} × ${input.samples} samples${pages ? ' (what the batches left)' : ''}` },
+      { ...LLM_PAGE, summary: `page ${page + 1}: ${itemIds.length} items × ${judgedText(input)}${pages ? ' (what the batches left)' : ''}` },
       [{ programId: input.programId, runId: input.runKey, itemIds, criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model }],
     );
     result.judged += itemIds.length;
@@ -307,6 +309,10 @@ async function judgeByBatch(input: ShardInput): Promise<string[][]> {
     }
   }
 }
+
+/** "tone, clarity × 5 samples" or "tone × 5, precision × 1 samples" (activity summaries). */
+const judgedText = ({ criteria, samples }: Pick<ShardInput, 'criteria' | 'samples'>) =>
+  typeof samples === 'number' ? `${criteria.join(', ')} × ${samples} samples` : `${criteria.map((c) => `${c} × ${samples[c]}`).join(', ')} samples`;
 
 async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: string[]): Promise<boolean> {
   const args: FixLoopInput = {

@@ -100,7 +100,10 @@ async function production(run: ProgramRun) {
         itemSelection: { kind: 'all', limit: plan.production.limit },
         criteria: plan.criteria,
         prompts: state.prompts,
-        samples: plan.judges.samples,
+        // What judge development validated: the spec's samples per criterion (a plan recorded before
+        // they existed has only the program-wide number) and the spec's model, else JUDGE_MODEL.
+        samples: plan.judges.criterionSamples ?? plan.judges.samples,
+        model: plan.judges.model,
         fixLoop: plan.production.fixLoop,
         maxFixAttempts: plan.production.maxFixAttempts,
         writerVendorId: plan.vendorsFor.write[0],

@@ -86,7 +86,8 @@ export function registerJudgeRunCommand(cli: Command) {
               itemSelection: selection,
               criteria: plan.criteria,
               prompts,
-              samples: plan.judges.samples,
+              // The spec's samples per criterion and model: what judge development validated.
+              samples: plan.judges.criterionSamples ?? plan.judges.samples,
               model: plan.judges.model,
               fixLoop: opts.fixLoop,
               maxFixAttempts: plan.production.maxFixAttempts,
