@@ -1,7 +1,9 @@
 /**
  * Judge development: one dedicated judge per criterion, measured on the golden dev split; a judge
  * below target is improved by automatic prompt optimization on dev; the chosen prompt is then
- * measured once on the held-out test split.
+ * measured once on the held-out test split. Every step judges as production will: the criterion's
+ * samples and the program's model (the spec's `judges.model`, else JUDGE_MODEL), so the accuracy
+ * measured is the accuracy of what runs.
  */
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -36,9 +38,12 @@ export async function judgeDevelopmentWorkflow(input: JudgeDevelopmentInput): Pr
 
 async function developJudge(input: JudgeDevelopmentInput, criterion: string, basePromptHash: string): Promise<JudgeSummary> {
   const { plan } = input;
+  // A plan recorded before criterionSamples existed runs the program-wide samples, as it did then.
+  const samples = plan.judges.criterionSamples?.[criterion] ?? plan.judges.samples;
+  const model = plan.judges.model;
   const evaluate = (promptHash: string, split: 'dev' | 'test') =>
-    evaluateJudge.executeWithOptions({ ...LLM_CALL, summary: `${criterion} judge on ${split} (${promptHash.slice(0, 10)})` }, [
-      { programId: plan.programId, criterion, promptHash, split, samples: plan.judges.samples },
+    evaluateJudge.executeWithOptions({ ...LLM_CALL, summary: `${criterion} judge on ${split} (${promptHash.slice(0, 10)}, ${samples} sample(s), ${model})` }, [
+      { programId: plan.programId, criterion, promptHash, split, samples, model },
     ]);
   const dev = await evaluate(basePromptHash, 'dev');
   let promptHash = basePromptHash;
@@ -55,7 +60,8 @@ async function developJudge(input: JudgeDevelopmentInput, criterion: string, bas
           maxLlmCalls: plan.judges.maxOptimizerCalls,
           beamWidth: 3,
           steps: 3,
-          samples: 1,
+          samples,
+          model,
         },
       ],
     });
