@@ -10,12 +10,18 @@ import { fixAttempts, fixCycles, items, judgePrompts, productionRuns, programs, 
 import type { Db } from '../platform/db';
 import type { ActivityDeps } from '../activities/deps';
 import { programSpend, taskCostUsd } from '../human-tasks/accounting';
+import { erroredItemIdsSql } from './verdicts';
 
-/** Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses. */
+/**
+ * Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses;
+ * `errors`: the items with a criterion still in error in run `runKey` (`judge run --retry-errors`,
+ * production/verdicts.ts).
+ */
 export type ItemSelection =
   | { kind: 'all'; limit?: number }
   | { kind: 'changedSince'; since: string; limit?: number }
-  | { kind: 'items'; itemIds: string[] };
+  | { kind: 'items'; itemIds: string[] }
+  | { kind: 'errors'; runKey: string; limit?: number };
 
 /** The items of a selection with id in (after, through], in id order. */
 function selectionWhere(selection: ItemSelection, after: string | null, through: string | null) {
@@ -24,6 +30,7 @@ function selectionWhere(selection: ItemSelection, after: string | null, through:
   if (through !== null) parts.push(sql`${items.id} <= ${through}`);
   if (selection.kind === 'changedSince') parts.push(sql`${items.updatedAt} >= ${selection.since}`);
   if (selection.kind === 'items') parts.push(sql`${items.id} in ${selection.itemIds.length ? selection.itemIds : ['']}`);
+  if (selection.kind === 'errors') parts.push(sql`${items.id} in ${erroredItemIdsSql(selection.runKey)}`);
   return sql.join(parts, sql` and `);
 }
 

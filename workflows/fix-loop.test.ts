@@ -9,7 +9,6 @@
  * pass: a re-judge the provider keeps failing (a proxy in front of the simulator answering 500) ends
  * the attempt needs_review, and one that recovers during the retry wait passes.
  */
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, asc, eq } from 'drizzle-orm';
@@ -27,6 +26,7 @@ import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server'
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
 import { newSecret } from '../test/human-tasks-fixture';
+import { startLlmOutage, type LlmOutage } from '../test/llm-outage';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
 import { fixLoopWorkflow, REJUDGE_RETRY_WAITS_MS, type FixLoopInput } from './fix-loop';
@@ -45,7 +45,7 @@ let gateway: Gateway;
 let deps: ReturnType<typeof testDeps>;
 /** Deps whose LLM calls go through `outage` (no client retries: an answer of 500 is an error judgment at once). */
 let outageDeps: ReturnType<typeof testDeps>;
-let outage: Outage;
+let outage: LlmOutage;
 let prompts: Record<string, string>;
 const writers: VendorSim[] = [];
 const catalog = [...generateCatalog({ shows: SHOWS, seed: SEED })];
@@ -84,7 +84,7 @@ beforeAll(async () => {
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
   prompts = await createJudgingActivities(testDeps(database, config)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
   deps = testDeps(database, config);
-  outage = await startOutage(llm.url);
+  outage = await startLlmOutage(llm.url);
   outageDeps = testDeps(database, testConfig({ OPENAI_BASE_URL: outage.url, LLM_RPM_LIMIT: '600000', LLM_MAX_RETRIES: '0' }, database));
 });
 
@@ -100,43 +100,6 @@ afterAll(async () => {
 const input = (itemId: string, writerVendorId: string, maxAttempts: number): FixLoopInput => ({
   programId: PROGRAM, itemId, runKey: `${PROGRAM}/prelaunch-1`, failingCriteria: ['tone'], criteria: CRITERIA, prompts, samples: 1, maxAttempts, writerVendorId,
 });
-
-interface Outage {
-  url: string;
-  /** While true every request gets 500 (as a provider outage); otherwise requests reach the simulator. */
-  down: boolean;
-  refused: number;
-  close(): Promise<void>;
-}
-
-/** An HTTP proxy in front of the LLM simulator that can answer 500 to everything. */
-async function startOutage(target: string): Promise<Outage> {
-  const upstream = new URL(target);
-  const state = { down: true, refused: 0 };
-  const server = http.createServer((req, res) => {
-    if (state.down) {
-      state.refused++;
-      req.resume();
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } }));
-      return;
-    }
-    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const outage: Outage = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    get down() { return state.down; },
-    set down(v: boolean) { state.down = v; },
-    get refused() { return state.refused; },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-  return outage;
-}
 
 /** An item failing tone only, not yet in a fix cycle, that a writer's revision fixes. */
 async function freshFixableItem() {
