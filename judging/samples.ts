@@ -26,7 +26,8 @@ export function samplesProblem(samples: JudgeSamples, criteria: string[]): strin
 }
 
 /** The most samples any of `criteria` takes (what to look up among the stored judgments). */
-export const maxSamples = (samples: JudgeSamples, criteria: string[]) => Math.max(0, ...criteria.map((c) => samplesFor(samples, c) ?? 0));
+export const maxSamples = (samples: JudgeSamples, criteria: string[]) =>
+  Math.max(0, ...criteria.map((c) => samplesFor(samples, c) ?? 0));
 
 /** "5" or "tone 5, precision 1" (activity summaries, logs). */
 export const describeSamples = (samples: JudgeSamples) =>

@@ -15,9 +15,10 @@ import { goldenLabels, guidelineVersions, items, programs, shows } from '../sche
 
 export const GOLDEN_CRITERIA = ['tone', 'clarity', 'precision', 'factuality'] as const;
 
-export async function seedJudgeWorld(db: Db, opts: { programId: string; shows: number; seed: number; testShare?: number }) {
+/** `over` replaces top-level fields of the example spec (criteria, judges, production…). */
+export async function seedJudgeWorld(db: Db, opts: { programId: string; shows: number; seed: number; testShare?: number; over?: Record<string, unknown> }) {
   const raw = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8')) as Record<string, unknown>;
-  const spec = programSpecSchema.parse({ ...raw, id: opts.programId, rounds: { ...(raw.rounds as object), testShare: opts.testShare ?? 0.5 } });
+  const spec = programSpecSchema.parse({ ...raw, ...opts.over, id: opts.programId, rounds: { ...(raw.rounds as object), testShare: opts.testShare ?? 0.5 } });
   await db.insert(programs).values({ id: spec.id, name: spec.name, spec: spec as unknown as Record<string, unknown>, budgetUsd: spec.budget.usd });
   await db.insert(guidelineVersions).values({ programId: spec.id, version: spec.guidelines.version, text: spec.guidelines.text, criteria: spec.criteria, note: 'test', author: 'test' });
   const truths = new Map<string, Truth>();
