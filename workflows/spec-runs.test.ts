@@ -262,3 +262,51 @@ test('judge development evaluates and optimizes each judge with its criterion’
       models: [SPEC_MODEL],
     });
 });
+
+test('batch mode submits each criterion’s samples, no more', async () => {
+  // Another model, so nothing judged above is reused: every sample goes through the Batch API.
+  const model = 'gpt-4.1';
+  const from = seen.length;
+  const result = await client.workflow.execute(productionWorkflow, {
+    workflowId: productionWorkflowId(PROGRAM, 'batch'),
+    taskQueue,
+    args: [
+      {
+        programId: PROGRAM,
+        runId: 'batch',
+        mode: 'batch',
+        itemSelection: { kind: 'all' },
+        criteria: plan.criteria,
+        prompts: seedPrompts,
+        samples: plan.judges.criterionSamples ?? plan.judges.samples,
+        model,
+        fixLoop: false,
+        maxFixAttempts: 1,
+        batch: { pollFirstSeconds: 1, pollMaxSeconds: 1 },
+      },
+    ],
+  });
+  const n = itemIds.length;
+  expect(result).toMatchObject({ total: n, judged: n, errors: 0 });
+  const stored = await database.sql<{ key: string; mode: string; n: number; samples: number }[]>`
+    select criterion || case when agent = '' then '' else '.' || agent end as key, mode, count(*)::int as n, (max(sample_index) + 1)::int as samples
+    from judgments where program_id = ${PROGRAM} and model = ${model} group by 1, 2 order by 1`;
+  expect(stored).toEqual(
+    [
+      'clarity',
+      'factuality.awards',
+      'factuality.metadata',
+      'factuality.plot',
+      'factuality.talent',
+      'precision',
+      'tone',
+    ].map((key) => ({
+      key,
+      mode: 'batch',
+      n: n * SAMPLES[criterionOf(key)],
+      samples: SAMPLES[criterionOf(key)],
+    })),
+  );
+  // Judged through the batches only: the sync pass found nothing missing (the panel's merges stay sync).
+  expect(judgeRequests(from)).toEqual([]);
+});
