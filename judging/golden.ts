@@ -7,7 +7,7 @@ import { goldenAggregateMessages, showContext } from './prompts/judge';
 import { goldenAggregateSchema } from './prompts/schemas';
 import { binaryClassificationMetrics, type BinaryMetrics } from '../stats/index';
 import type { Db } from '../platform/db';
-import { goldenLabels, guidelineVersions, judgeEvaluations, labels } from '../schema/tables';
+import { goldenLabels, guidelineVersions, judgeEvaluations, labels, usageLedger } from '../schema/tables';
 import { structuredCall } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
@@ -15,6 +15,7 @@ import { writeLedger } from './ledger';
 import { loadProgram } from './prompt-registry';
 import { loadItems } from './judgments';
 import type { JudgingEngine } from './engine';
+import { withHeartbeat } from '../activities/context';
 
 export interface EvaluateJudgeInput {
   programId: string;
@@ -95,6 +96,11 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
    * Raters' labels → one golden label per item: unanimous raters need no LLM call; otherwise the
    * LLM aggregates labels and explanations and says whether a human should review. Items keep
    * their dev/test split (by item hash); a reviewed label is never overwritten.
+   *
+   * Each label is stored as soon as it is known, in one transaction with its ledger row (keyed by
+   * item, criterion and a hash of the ratings). A retried attempt (the worker died, the heartbeat
+   * timed out) finds those rows and requests only the items still missing; the activity
+   * heartbeats every few seconds while its requests (up to 100 in parallel) are out.
    */
   async function aggregateGolden(input: AggregateGoldenInput): Promise<AggregateGoldenResult> {
     const program = await loadProgram(db, input.programId);
@@ -119,54 +125,88 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       m.set(r.rater, { rater: r.rater, label: r.value, explanation: r.explanation }); // a rater's latest label counts
       byItem.set(r.itemId, m);
     }
-    const itemMap = await loadItems(db, [...byItem.keys()]);
     const model = defaultModel;
     const needsReview: string[] = [];
-    const values: (typeof goldenLabels.$inferInsert)[] = [];
-    await Promise.all(
-      [...byItem].map(async ([itemId, raters]) => {
-        const ratings = [...raters.values()];
-        const split = splitOf(input.programId, itemId, program.spec.rounds.testShare);
-        const base = { programId: input.programId, itemId, criterion: input.criterion, split };
-        if (ratings.every((r) => r.label === ratings[0].label)) {
-          const explanation = ratings.map((r) => r.explanation).find((e) => e) ?? `all ${ratings.length} raters agree`;
-          values.push({ ...base, label: ratings[0].label, explanation, source: 'unanimous', needsReview: false });
-          return;
-        }
-        const item = itemMap.get(itemId)!;
-        const out = await structuredCall(llm, {
-          kind: LLM_REQUEST_KINDS.goldenAggregate,
-          schema: goldenAggregateSchema,
-          messages: goldenAggregateMessages({ criterion, guidelineText: guideline?.text ?? program.spec.guidelines.text, show: showContext(item.show), synopsis: item.text, ratings }),
-          model,
-          temperature: 0,
-        });
-        if (out.requests > 0) {
-          const labelsKey = createHash('sha256').update(JSON.stringify(ratings)).digest('hex').slice(0, 16);
-          await writeLedger(db, prices, [{ requestKey: `aggregate:${input.programId}:${itemId}:${input.criterion}:${labelsKey}`, programId: input.programId, phase: 'golden-set', kind: 'aggregate', model, mode: 'sync', usage: out.usage }]);
-        }
-        if (out.ok) {
-          if (out.value.needs_review) needsReview.push(itemId);
-          values.push({ ...base, label: out.value.label, explanation: out.value.explanation, source: 'llm_aggregate', needsReview: out.value.needs_review });
-        } else {
-          // No usable aggregate: the majority (a tie fails) stands in, and a human must look.
-          const passes = ratings.filter((r) => r.label === 1).length;
-          needsReview.push(itemId);
-          values.push({ ...base, label: passes * 2 > ratings.length ? 1 : 0, explanation: `LLM aggregation failed (${out.error}); majority label pending review`, source: 'llm_aggregate', needsReview: true });
-        }
-      }),
+    const unanimous: (typeof goldenLabels.$inferInsert)[] = [];
+    const split: { itemId: string; ratings: { rater: string; label: number; explanation: string }[]; requestKey: string; base: ReturnType<typeof labelBase> }[] = [];
+    function labelBase(itemId: string) {
+      return { programId: input.programId, itemId, criterion: input.criterion, split: splitOf(input.programId, itemId, program.spec.rounds.testShare) };
+    }
+    for (const [itemId, raters] of byItem) {
+      const ratings = [...raters.values()];
+      if (ratings.every((r) => r.label === ratings[0].label)) {
+        const explanation = ratings.map((r) => r.explanation).find((e) => e) ?? `all ${ratings.length} raters agree`;
+        unanimous.push({ ...labelBase(itemId), label: ratings[0].label, explanation, source: 'unanimous', needsReview: false });
+      } else {
+        const labelsKey = createHash('sha256').update(JSON.stringify(ratings)).digest('hex').slice(0, 16);
+        split.push({ itemId, ratings, requestKey: `aggregate:${input.programId}:${itemId}:${input.criterion}:${labelsKey}`, base: labelBase(itemId) });
+      }
+    }
+    await upsertGoldenLabels(db, unanimous);
+
+    // What an earlier attempt already paid for and stored: the same ratings' aggregate (ledger row) and its label.
+    const paid = split.length ? await db.select({ key: usageLedger.requestKey }).from(usageLedger).where(inArray(usageLedger.requestKey, split.map((s) => s.requestKey))) : [];
+    const paidKeys = new Set(paid.map((p) => p.key));
+    const stored = paid.length
+      ? await db
+          .select({ itemId: goldenLabels.itemId, needsReview: goldenLabels.needsReview })
+          .from(goldenLabels)
+          .where(and(eq(goldenLabels.programId, input.programId), eq(goldenLabels.criterion, input.criterion), inArray(goldenLabels.itemId, split.filter((s) => paidKeys.has(s.requestKey)).map((s) => s.itemId))))
+      : [];
+    const storedByItem = new Map(stored.map((s) => [s.itemId, s]));
+    const missing = split.filter((s) => {
+      const done = paidKeys.has(s.requestKey) ? storedByItem.get(s.itemId) : undefined;
+      if (done?.needsReview) needsReview.push(s.itemId);
+      return !done;
+    });
+
+    const itemMap = await loadItems(db, missing.map((s) => s.itemId));
+    let finished = 0;
+    await withHeartbeat(
+      () => ({ criterion: input.criterion, stored: split.length - missing.length + finished, of: split.length }),
+      () =>
+        Promise.all(
+          missing.map(async ({ itemId, ratings, requestKey, base }) => {
+            const item = itemMap.get(itemId)!;
+            const out = await structuredCall(llm, {
+              kind: LLM_REQUEST_KINDS.goldenAggregate,
+              schema: goldenAggregateSchema,
+              messages: goldenAggregateMessages({ criterion, guidelineText: guideline?.text ?? program.spec.guidelines.text, show: showContext(item.show), synopsis: item.text, ratings }),
+              model,
+              temperature: 0,
+            });
+            let value: typeof goldenLabels.$inferInsert;
+            if (out.ok) value = { ...base, label: out.value.label, explanation: out.value.explanation, source: 'llm_aggregate', needsReview: out.value.needs_review };
+            else {
+              // No usable aggregate: the majority (a tie fails) stands in, and a human must look.
+              const passes = ratings.filter((r) => r.label === 1).length;
+              value = { ...base, label: passes * 2 > ratings.length ? 1 : 0, explanation: `LLM aggregation failed (${out.error}); majority label pending review`, source: 'llm_aggregate', needsReview: true };
+            }
+            if (value.needsReview) needsReview.push(itemId);
+            // The label and what it cost in one transaction: a retry finds both or neither.
+            await db.transaction(async (tx) => {
+              await upsertGoldenLabels(tx as unknown as Db, [value]);
+              if (out.requests > 0) await writeLedger(tx as unknown as Db, prices, [{ requestKey, programId: input.programId, phase: 'golden-set', kind: 'aggregate', model, mode: 'sync', usage: out.usage }]);
+            });
+            finished++;
+          }),
+        ),
     );
-    if (values.length)
-      await db
-        .insert(goldenLabels)
-        .values(values)
-        .onConflictDoUpdate({
-          target: [goldenLabels.programId, goldenLabels.itemId, goldenLabels.criterion],
-          set: { label: sql`excluded.label`, explanation: sql`excluded.explanation`, source: sql`excluded.source`, needsReview: sql`excluded.needs_review`, split: sql`excluded.split` },
-          setWhere: sql`${goldenLabels.reviewed} = false`,
-        });
-    return { labeled: values.length, needsReview: needsReview.sort() };
+    return { labeled: unanimous.length + split.length, needsReview: needsReview.sort() };
   }
 
   return { evaluateJudge, aggregateGolden };
+}
+
+/** Stores golden labels; a reviewed label is never overwritten. */
+async function upsertGoldenLabels(db: Db, values: (typeof goldenLabels.$inferInsert)[]) {
+  if (!values.length) return;
+  await db
+    .insert(goldenLabels)
+    .values(values)
+    .onConflictDoUpdate({
+      target: [goldenLabels.programId, goldenLabels.itemId, goldenLabels.criterion],
+      set: { label: sql`excluded.label`, explanation: sql`excluded.explanation`, source: sql`excluded.source`, needsReview: sql`excluded.needs_review`, split: sql`excluded.split` },
+      setWhere: sql`${goldenLabels.reviewed} = false`,
+    });
 }
