@@ -5,11 +5,12 @@ import { LLM_REQUEST_KINDS } from './prompts/contract';
 import { critiqueMessages, editMessages, judgeKey, type DevError } from './prompts/judge';
 import { promptCritiqueSchema, promptEditSchema } from './prompts/schemas';
 import type { Db } from '../platform/db';
-import { goldenLabels, items, judgePrompts, judgments, optimizationCandidates } from '../schema/tables';
+import { goldenLabels, items, judgePrompts, judgments, optimizationCandidates, optimizationRequests } from '../schema/tables';
 import { structuredCall, type Usage } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
-import { writeLedger } from './ledger';
+import { writeLedger, type LedgerEntry } from './ledger';
+import { withHeartbeat } from '../activities/context';
 import { settingsOf, storePrompt } from './prompt-registry';
 import type { JudgingEngine } from './engine';
 import { goldenItems } from './golden';
@@ -74,55 +75,111 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
 
   /**
    * Prompt optimization, expansion (APO): the parent's dev errors → an LLM critique → `count`
-   * edited prompts, stored with lineage. A retried step returns the candidates it made before.
+   * edited prompts, stored with lineage. Each answer is stored as it arrives (optimization_requests,
+   * in one transaction with its ledger row and its candidate), so a retried attempt — the worker
+   * died, the heartbeat timed out — reuses the critique and the edits made and requests only the
+   * rest; a step already done requests nothing. Heartbeats every few seconds while it works.
    */
   async function proposeCandidates(input: ProposeCandidatesInput): Promise<{ candidates: string[]; llmRequests: number }> {
-    const made = await db
-      .select({ hash: optimizationCandidates.promptHash })
-      .from(optimizationCandidates)
-      .where(and(eq(optimizationCandidates.runId, input.runId), eq(optimizationCandidates.parentHash, input.parentHash), eq(optimizationCandidates.step, input.step)));
-    if (made.length) return { candidates: made.map((m) => m.hash), llmRequests: 0 };
+    const done = await db
+      .select()
+      .from(optimizationRequests)
+      .where(and(eq(optimizationRequests.runId, input.runId), eq(optimizationRequests.parentHash, input.parentHash), eq(optimizationRequests.step, input.step)));
+    if (!done.length) {
+      // A step proposed before requests were stored one by one: its candidates are all there is.
+      const made = await db
+        .select({ hash: optimizationCandidates.promptHash })
+        .from(optimizationCandidates)
+        .where(and(eq(optimizationCandidates.runId, input.runId), eq(optimizationCandidates.parentHash, input.parentHash), eq(optimizationCandidates.step, input.step)));
+      if (made.length) return { candidates: made.map((m) => m.hash), llmRequests: 0 };
+    }
+    const storedCritique = done.find((d) => d.request === 'critique');
+    const storedEdits = new Map(done.filter((d) => d.request === 'edit').map((d) => [d.index, d]));
+    // Requests paid for in earlier attempts count too: the workflow's budget is of requests made.
+    let requests = done.reduce((n, d) => n + d.requests, 0);
+    const candidatesOf = () => {
+      const hashes: string[] = [];
+      for (let k = 0; k < input.count; k++) {
+        const h = storedEdits.get(k)?.promptHash;
+        if (h && !hashes.includes(h)) hashes.push(h);
+      }
+      return hashes;
+    };
+    if (storedCritique && [...Array(input.count).keys()].every((k) => storedEdits.has(k))) return { candidates: candidatesOf(), llmRequests: requests };
+
     const [parent] = await db.select().from(judgePrompts).where(eq(judgePrompts.hash, input.parentHash));
     if (!parent) throw ApplicationFailure.nonRetryable(`unknown judge prompt ${input.parentHash}`, 'UnknownPrompt');
     // A panel is optimized through its agents' prompts, not as a whole (docs/judges.md).
     if (settingsOf(parent).panel) return { candidates: [], llmRequests: 0 };
     const model = input.model ?? defaultModel;
-    const errorRows = await db.execute<{ text: string; label: number; status: string; verdict: number | null; summary: string; error: string | null }>(sql`
+    const criterionKey = judgeKey(parent.criterion, parent.agent);
+    const key = { runId: input.runId, parentHash: input.parentHash, step: input.step };
+    const ledgerEntry = (requestKey: string, kind: string, usage: Usage): LedgerEntry => ({ requestKey, programId: input.programId, phase: 'prompt-optimization', kind, model, mode: 'sync', usage });
+
+    return withHeartbeat(
+      () => ({ step: input.step, critique: Boolean(storedCritique), edits: storedEdits.size, of: input.count }),
+      async () => {
+        let critique = storedCritique?.output;
+        if (critique === undefined) {
+          const errors = await devErrors(parent, input.parentHash, model, input.maxErrors ?? 8);
+          if (!errors.length) return { candidates: [], llmRequests: requests };
+          const out = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.promptCritique, schema: promptCritiqueSchema, messages: critiqueMessages({ criterionKey, template: parent.template, errors }), model, temperature: 0.7 });
+          requests += out.requests;
+          const ledger = out.requests > 0 ? [ledgerEntry(`critique:${input.runId}:${input.parentHash}:${input.step}`, 'critique', out.usage)] : [];
+          if (!out.ok) {
+            await writeLedger(db, prices, ledger);
+            return { candidates: [], llmRequests: requests };
+          }
+          critique = out.value.critique;
+          const row = { ...key, request: 'critique', index: 0, output: critique, promptHash: null, requests: out.requests };
+          await db.transaction(async (tx) => {
+            await tx.insert(optimizationRequests).values(row).onConflictDoNothing();
+            await writeLedger(tx as unknown as Db, prices, ledger);
+          });
+        }
+        for (let k = 0; k < input.count; k++) {
+          if (storedEdits.has(k)) continue;
+          const edit = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.promptEdit, schema: promptEditSchema, messages: editMessages({ criterionKey, template: parent.template, critique }), model, temperature: 1 });
+          requests += edit.requests;
+          const ledger = edit.requests > 0 ? [ledgerEntry(`edit:${input.runId}:${input.parentHash}:${input.step}:${k}`, 'edit', edit.usage)] : [];
+          if (!edit.ok) {
+            // No usable edit: paid for, but nothing to store; a retry asks again.
+            await writeLedger(db, prices, ledger);
+            continue;
+          }
+          const template = edit.value.prompt;
+          const isNew = template.trim() !== '' && template.trim() !== parent.template.trim();
+          const row = { ...key, request: 'edit', index: k, output: template, promptHash: null as string | null, requests: edit.requests };
+          await db.transaction(async (tx) => {
+            const t = tx as unknown as Db;
+            if (isNew) {
+              row.promptHash = await storePrompt(
+                t,
+                { programId: parent.programId, criterion: parent.criterion, agent: parent.agent, guidelineVersion: parent.guidelineVersion, template, settings: settingsOf(parent) },
+                { origin: 'optimizer', parentHash: parent.hash },
+              );
+              await t.insert(optimizationCandidates).values({ runId: input.runId, promptHash: row.promptHash, parentHash: parent.hash, step: input.step, critique }).onConflictDoNothing();
+            }
+            await t.insert(optimizationRequests).values(row).onConflictDoNothing();
+            await writeLedger(t, prices, ledger);
+          });
+          storedEdits.set(k, { ...row, createdAt: new Date() });
+        }
+        return { candidates: candidatesOf(), llmRequests: requests };
+      },
+    );
+  }
+
+  /** The parent's dev errors (its sample-0 judgments that disagree with the golden label or errored), at most `limit`. */
+  async function devErrors(parent: typeof judgePrompts.$inferSelect, parentHash: string, model: string, limit: number): Promise<DevError[]> {
+    const rows = await db.execute<{ text: string; label: number; status: string; verdict: number | null; summary: string; error: string | null }>(sql`
       select i.text, g.label, j.status, j.verdict, j.summary, j.error
       from ${judgments} j
       join ${goldenLabels} g on g.program_id = j.program_id and g.item_id = j.item_id and g.criterion = ${parent.criterion} and g.split = 'dev'
       join ${items} i on i.id = j.item_id and i.text_hash = j.text_hash
-      where j.prompt_hash = ${input.parentHash} and j.model = ${model} and j.sample_index = 0 and (j.status = 'error' or j.verdict <> g.label)
-      order by md5(j.item_id) limit ${input.maxErrors ?? 8}`);
-    if (!errorRows.length) return { candidates: [], llmRequests: 0 };
-    const errors: DevError[] = errorRows.map((r) => ({ synopsis: r.text, expected: r.label ? 'pass' : 'fail', got: r.status === 'error' ? 'error' : r.verdict ? 'pass' : 'fail', summary: r.summary || (r.error ?? '') }));
-    const criterionKey = judgeKey(parent.criterion, parent.agent);
-    let requests = 0;
-    const spend = async (key: string, kind: string, usage: Usage, n: number) => {
-      requests += n;
-      if (n > 0) await writeLedger(db, prices, [{ requestKey: key, programId: input.programId, phase: 'prompt-optimization', kind, model, mode: 'sync', usage }]);
-    };
-    const critique = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.promptCritique, schema: promptCritiqueSchema, messages: critiqueMessages({ criterionKey, template: parent.template, errors }), model, temperature: 0.7 });
-    await spend(`critique:${input.runId}:${input.parentHash}:${input.step}`, 'critique', critique.usage, critique.requests);
-    if (!critique.ok) return { candidates: [], llmRequests: requests };
-    const candidates: string[] = [];
-    for (let k = 0; k < input.count; k++) {
-      const edit = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.promptEdit, schema: promptEditSchema, messages: editMessages({ criterionKey, template: parent.template, critique: critique.value.critique }), model, temperature: 1 });
-      await spend(`edit:${input.runId}:${input.parentHash}:${input.step}:${k}`, 'edit', edit.usage, edit.requests);
-      if (!edit.ok || !edit.value.prompt.trim() || edit.value.prompt.trim() === parent.template.trim()) continue;
-      const hash = await storePrompt(
-        db,
-        { programId: parent.programId, criterion: parent.criterion, agent: parent.agent, guidelineVersion: parent.guidelineVersion, template: edit.value.prompt, settings: settingsOf(parent) },
-        { origin: 'optimizer', parentHash: parent.hash },
-      );
-      if (candidates.includes(hash)) continue;
-      candidates.push(hash);
-      await db
-        .insert(optimizationCandidates)
-        .values({ runId: input.runId, promptHash: hash, parentHash: parent.hash, step: input.step, critique: critique.value.critique })
-        .onConflictDoNothing();
-    }
-    return { candidates, llmRequests: requests };
+      where j.prompt_hash = ${parentHash} and j.model = ${model} and j.sample_index = 0 and (j.status = 'error' or j.verdict <> g.label)
+      order by md5(j.item_id) limit ${limit}`);
+    return rows.map((r) => ({ synopsis: r.text, expected: r.label ? 'pass' : 'fail', got: r.status === 'error' ? 'error' : r.verdict ? 'pass' : 'fail', summary: r.summary || (r.error ?? '') }));
   }
 
   /** Marks the optimizer's choice. */
