@@ -9,8 +9,9 @@ import type { Db } from '../platform/db';
 import { itemVerdicts, items, judgments } from '../schema/tables';
 import { structuredCall } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
-import { promptHash } from './prompts/hash';
 import type { LlmClient } from '../llm/client';
+import { isAbort } from '../llm/errors';
+import { PageControl } from '../llm/page-control';
 import type { Logger } from '../platform/logger';
 import { activityContext, rootCause, withHeartbeat } from '../activities/context';
 import { writeLedger, type LedgerEntry } from './ledger';
@@ -103,10 +104,22 @@ export interface JudgingEngineDeps {
  */
 export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: JudgingEngineDeps) {
   /**
+   * The control of one activity's page: stopped by Temporal's cancellation (learnt through the
+   * heartbeats of withHeartbeat), by a fatal provider error, or by the error breaker.
+   */
+  const pageControl = () => {
+    const ctx = activityContext();
+    return new PageControl(llm.errorBreaker, ctx?.cancellationSignal, ctx?.info.attempt);
+  };
+
+  /**
    * Judges `input.items` with `plans`: requests only samples not stored as ok, and returns the
    * consensus per item and criterion with the judgments and ledger rows the caller stores.
+   * When `control` stops (cancelled, a fatal provider error, the breaker) every request in flight
+   * is abandoned; the answers already paid for are stored as ok judgments with their ledger rows,
+   * no error judgment is stored, and the stop's reason is thrown.
    */
-  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: JudgeSamples; model: string }) {
+  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: JudgeSamples; model: string }, control = pageControl()) {
     const { programId, model, samples } = input;
     const units = input.plans.flatMap((p) => p.units);
     const stored = await storedSamples(db, input.items, units, maxSamples(samples, input.plans.map((p) => p.criterion)), model);
@@ -127,7 +140,16 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
           }
           pending.push(
             (async () => {
-              const out: JudgeAnswer = await structuredCall(llm, judgeRequest(u, item, s, model));
+              if (control.stopped) return;
+              let out: JudgeAnswer;
+              try {
+                out = await structuredCall(llm, judgeRequest(u, item, s, model), control.signal);
+              } catch (err) {
+                // Aborted because the page stopped, or the fatal error that stops it: no judgment.
+                if (!isAbort(err)) control.stop(err);
+                return;
+              }
+              control.record(out.ok ? null : out.error);
               requests += out.requests;
               const verdict = out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null;
               results.set(key, { verdict, summary: out.ok ? out.value.summary : '', error: out.ok ? null : out.error });
@@ -140,6 +162,10 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
       }
     }
     await Promise.all(pending);
+    if (control.stopped) {
+      await storeJudgments(db, prices, rows.filter((r) => r.status === 'ok'), ledger);
+      throw control.reason;
+    }
     const outcomes = new Map<string, Map<string, CriterionOutcome>>();
     for (const item of input.items) {
       const perCriterion = new Map<string, CriterionOutcome>();
@@ -158,10 +184,10 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
   }
 
   /** One readable explanation from a panel's agents (falls back to their summaries if merging fails). */
-  async function mergeRationales(input: { programId: string; runId: string; item: ItemRow; criterion: string; outcome: CriterionOutcome; model: string }) {
+  async function mergeRationales(input: { programId: string; runId: string; item: ItemRow; criterion: string; outcome: CriterionOutcome; model: string }, signal?: AbortSignal) {
     const rationales = input.outcome.units.map((u) => ({ agent: u.agent, verdict: u.verdict === null ? ('error' as const) : u.verdict ? ('pass' as const) : ('fail' as const), summary: u.summary }));
     const fallback = rationales.map((r) => `${r.agent}: ${r.verdict}${r.summary ? ` — ${r.summary}` : ''}`).join(' ');
-    const out = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.rationaleMerge, schema: rationaleMergeSchema, messages: rationaleMergeMessages({ criterion: input.criterion, synopsis: input.item.text, rationales }), model: input.model, temperature: 0 });
+    const out = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.rationaleMerge, schema: rationaleMergeSchema, messages: rationaleMergeMessages({ criterion: input.criterion, synopsis: input.item.text, rationales }), model: input.model, temperature: 0 }, signal);
     // The caller stores the ledger row with the verdict it explains, in one transaction.
     const ledger: LedgerEntry | undefined =
       out.requests > 0
@@ -175,12 +201,12 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
    * their ledger rows (merges' too) and the item verdicts of `input.runId` in one transaction.
    * Returns the LLM requests made.
    */
-  async function judgeItemChunk(input: JudgeItemsInput, itemIds: string[], plans: CriterionPlan[], model: string) {
+  async function judgeItemChunk(input: JudgeItemsInput, itemIds: string[], plans: CriterionPlan[], model: string, control: PageControl) {
     const itemMap = await loadItems(db, itemIds);
     const list = [...itemMap.values()];
     if (!list.length) return 0;
     const [out, prior] = await Promise.all([
-      judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model }),
+      judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model }, control),
       db
         .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
         .from(itemVerdicts)
@@ -189,7 +215,7 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     let requests = out.requests;
     const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
     const rows: (typeof itemVerdicts.$inferInsert)[] = [];
-    await Promise.all(
+    const merging = Promise.all(
       list.flatMap((item) =>
         plans.map(async (plan) => {
           const outcome = out.outcomes.get(item.id)!.get(plan.criterion)!;
@@ -198,7 +224,7 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
             const known = merged.get(`${item.id}|${plan.criterion}`);
             if (known) summary = known;
             else {
-              const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model });
+              const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model }, control.signal);
               summary = m.summary;
               requests += m.requests;
               if (m.ledger) out.ledger.push(m.ledger);
@@ -208,6 +234,18 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
         }),
       ),
     );
+    const mergedOk = await merging.then(
+      () => true,
+      (err: unknown) => {
+        if (!isAbort(err)) control.stop(err);
+        return false;
+      },
+    );
+    if (!mergedOk || control.stopped) {
+      // The page stopped while merging: the judgments are paid for, so they are kept; no verdicts.
+      await storeJudgments(db, prices, out.rows.filter((r) => r.status === 'ok'), out.ledger);
+      throw control.reason;
+    }
     await db.transaction(async (tx) => {
       await insertJudgments(tx as unknown as Db, out.rows);
       await writeLedger(tx as unknown as Db, prices, out.ledger);
@@ -224,6 +262,7 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
   async function judgeGolden(input: { programId: string; criterion: string; promptHash: string; itemIds: string[]; samples: number; model: string; phase: string }) {
     const plans = await resolvePlans(db, input.programId, [input.criterion], { [input.criterion]: input.promptHash });
     const verdicts = new Map<string, 0 | 1 | null>();
+    const control = pageControl();
     let requests = 0;
     let i = 0;
     await withHeartbeat(
@@ -231,7 +270,7 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
       async () => {
         for (; i < input.itemIds.length; i += CHUNK) {
           const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
-          const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model });
+          const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model }, control);
           await storeJudgments(db, prices, out.rows, out.ledger);
           requests += out.requests;
           for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
@@ -255,7 +294,6 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     const start = (ctx?.info.heartbeatDetails as { nextIndex?: number } | undefined)?.nextIndex ?? 0;
     const verdicts: Record<string, VerdictCounts> = Object.fromEntries(input.criteria.map((c) => [c, { pass: 0, fail: 0, error: 0 }]));
     const failed = new Set<string>();
-    let judged = 0;
     let requests = 0;
     // Chunks before `start` finished in an earlier attempt; their verdicts are read back below.
     // Up to CHUNKS_IN_FLIGHT chunks run at once, so requests keep flowing while a chunk waits for
@@ -264,20 +302,27 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     for (let i = start; i < input.itemIds.length; i += CHUNK) chunkStarts.push(i);
     const unfinished = new Set(chunkStarts);
     const resumeAt = () => (unfinished.size ? Math.min(...unfinished) : input.itemIds.length);
+    const control = pageControl();
     let next = 0;
     await withHeartbeat(() => ({ nextIndex: resumeAt() }), async () => {
       let failure: { error: unknown } | undefined;
       const lane = async () => {
-        while (!failure && next < chunkStarts.length) {
+        // A stopped page (cancelled, a fatal provider error, the breaker) starts no new chunk.
+        while (!failure && !control.stopped && next < chunkStarts.length) {
           const at = chunkStarts[next++];
           try {
-            const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model);
+            const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, control);
             requests += made;
             unfinished.delete(at);
           } catch (error) {
             // The root cause names the problem; drizzle's wrapper would put the whole query in the UI.
             failure ??= {
-              error: error instanceof ApplicationFailure ? error : new Error(`items ${at + 1}–${Math.min(at + CHUNK, input.itemIds.length)} of the page: ${rootCause(error).message}`, { cause: error }),
+              error:
+                control.stopped && error === control.reason
+                  ? error
+                  : error instanceof ApplicationFailure
+                    ? error
+                    : new Error(`items ${at + 1}–${Math.min(at + CHUNK, input.itemIds.length)} of the page: ${rootCause(error).message}`, { cause: error }),
             };
           }
         }
@@ -285,6 +330,8 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
       // A failed chunk stops new ones; the activity fails once the others in flight are stored,
       // so no request of this attempt is still running when the retry starts.
       await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunkStarts.length) }, lane));
+      // The page's stop reason first: a chunk that failed because of it reports the reason itself.
+      if (control.stopped) throw control.reason;
       if (failure) throw failure.error;
     });
     // Count from item_verdicts, so chunks done before a crash are counted too.
@@ -305,7 +352,7 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
       } else if (r.verdict === 1) v.pass++;
       else v.fail++;
     }
-    judged = seen.size;
+    const judged = seen.size;
     for (const id of input.itemIds) if (!seen.has(id)) failed.add(id); // unknown items
     logger.info({ runId: input.runId, items: input.itemIds.length, judged, errors: failed.size, requests }, 'judged items');
     return { judged, errors: failed.size, failedItemIds: [...failed], verdicts, llmRequests: requests };

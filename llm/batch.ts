@@ -38,9 +38,11 @@ const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled', 'lost']
 
 export async function submitBatch(llm: LlmClient, lines: BatchRequestLine[], metadata: Record<string, string>): Promise<SubmittedBatch> {
   if (!lines.length) throw new Error('a batch needs at least one request');
-  const jsonl = lines.map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: '/v1/chat/completions', body: l.body })).join('\n') + '\n';
+  // Azure OpenAI names the endpoint without /v1 (and `model` in each body is the batch deployment).
+  const endpoint = llm.provider.kind === 'azure' ? '/chat/completions' : '/v1/chat/completions';
+  const jsonl = lines.map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: endpoint, body: l.body })).join('\n') + '\n';
   const file = await llm.openai.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), 'judgeflow-batch.jsonl'), purpose: 'batch' });
-  const batch = await llm.openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata });
+  const batch = await llm.openai.batches.create({ input_file_id: file.id, endpoint: endpoint as '/v1/chat/completions', completion_window: '24h', metadata });
   return { batchId: batch.id, inputFileId: file.id, requests: lines.length };
 }
 

@@ -2,7 +2,10 @@
  * One structured LLM request: strict JSON Schema output from a zod schema, validated on return.
  * Invalid or truncated output gets one repair attempt (the model sees its answer and the problem);
  * if that fails too, or the provider keeps failing after the client's retries, the result is an
- * error — callers record it as such and never read it as a pass.
+ * error — callers record it as such and never read it as a pass. A provider error that no retry
+ * and no other item can fix (a wrong key, an unknown model, no quota: llm/errors.ts) is thrown as
+ * a non-retryable ApplicationFailure instead, and an aborted request as the SDK's abort error:
+ * neither is an error judgment.
  */
 import { APIError } from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
@@ -11,6 +14,8 @@ import type { z } from 'zod';
 import type { LlmRequestKind } from '../judging/prompts/contract';
 import type { ChatMessage } from '../judging/prompts/judge';
 import type { LlmClient } from './client';
+import { fatalKind, isAbort, providerFailure } from './errors';
+import { applyModelCapabilities } from './models';
 
 export interface Usage {
   promptTokens: number;
@@ -74,20 +79,37 @@ function responseFormat(schema: z.ZodType, kind: string): ResponseFormat {
   return format;
 }
 
-/** The chat-completion body of a structured request (also a Batch API line's body). */
-export function chatParams<S extends z.ZodType>(req: StructuredRequest<S>, messages: ChatMessage[] = req.messages): ChatCompletionCreateParamsNonStreaming {
-  return {
-    model: req.model,
-    messages,
-    response_format: responseFormat(req.schema, req.kind),
-    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-    ...(req.reasoningEffort ? { reasoning_effort: req.reasoningEffort } : {}),
-    ...(req.maxTokens ? { max_completion_tokens: req.maxTokens } : {}),
-    ...(req.seed !== undefined ? { seed: req.seed } : {}),
-  };
+/**
+ * The chat-completion body of a structured request (also a Batch API line's body), as the model
+ * accepts it (llm/models.ts: a reasoning model gets no temperature, its reasoning effort and
+ * max_completion_tokens; another model no reasoning effort).
+ */
+export function chatParams<S extends z.ZodType>(req: StructuredRequest<S>, reasoningModels: readonly string[] = [], messages: ChatMessage[] = req.messages): ChatCompletionCreateParamsNonStreaming {
+  return applyModelCapabilities(
+    {
+      model: req.model,
+      messages,
+      response_format: responseFormat(req.schema, req.kind),
+      ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+      ...(req.reasoningEffort ? { reasoning_effort: req.reasoningEffort } : {}),
+      ...(req.maxTokens ? { max_completion_tokens: req.maxTokens } : {}),
+      ...(req.seed !== undefined ? { seed: req.seed } : {}),
+    },
+    reasoningModels,
+  );
 }
 
-export async function structuredCall<S extends z.ZodType>(llm: LlmClient, req: StructuredRequest<S>): Promise<CallResult<z.infer<S>>> {
+/**
+ * One structured request with at most one repair. `signal` abandons it (rejecting with the abort);
+ * a fatal provider error rejects with its ApplicationFailure (providerFailure).
+ */
+export function structuredCall<S extends z.ZodType>(llm: LlmClient, req: StructuredRequest<S>, signal?: AbortSignal): Promise<CallResult<z.infer<S>>> {
+  // One slot for the answer and its repair: a started judgment finishes before new ones start (a
+  // repair queued behind a page's every first request would leave the error breaker blind).
+  return llm.slots.run(() => answerWithRepair(llm, req, signal));
+}
+
+async function answerWithRepair<S extends z.ZodType>(llm: LlmClient, req: StructuredRequest<S>, signal?: AbortSignal): Promise<CallResult<z.infer<S>>> {
   const usage = emptyUsage();
   let messages = req.messages;
   let requests = 0;
@@ -97,8 +119,11 @@ export async function structuredCall<S extends z.ZodType>(llm: LlmClient, req: S
     let completion: ChatCompletion;
     try {
       requests++;
-      completion = await llm.slots.run(() => llm.chat(chatParams(req, messages)));
+      completion = await llm.chat(chatParams(req, llm.reasoningModels, messages), signal);
     } catch (err) {
+      if (isAbort(err)) throw err;
+      const kind = fatalKind(err);
+      if (kind) throw providerFailure(err as APIError, kind, llm.provider, req.model);
       return { ok: false, error: `provider: ${describe(err)}`, usage, requests };
     }
     addUsage(usage, completion);
@@ -115,6 +140,7 @@ export async function structuredCall<S extends z.ZodType>(llm: LlmClient, req: S
 }
 
 function describe(err: unknown): string {
-  if (err instanceof APIError) return `${err.status ?? 'no status'} ${err.message}`.slice(0, 500);
+  // The SDK's message starts with the status already ("503 The engine is overloaded").
+  if (err instanceof APIError) return (err.status === undefined || err.message.startsWith(`${err.status} `) ? err.message : `${err.status} ${err.message}`).slice(0, 500);
   return (err instanceof Error ? err.message : String(err)).slice(0, 500);
 }

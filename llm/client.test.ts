@@ -3,7 +3,7 @@
  * rules (5xx retried up to LLM_MAX_RETRIES, a 400 never, a hang ends as a timeout) and its error
  * classes, and a 429 pausing the pacer for as long as the provider says.
  */
-import { APIConnectionTimeoutError, APIError } from 'openai';
+import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator, type StartLlmSimulatorOptions } from '../scripts/sim/llm/server';
 import { testConfig } from '../test/harness';
@@ -66,3 +66,39 @@ test('a 429 waits for the provider’s retry-after, then succeeds', async () => 
   expect(sim.stats().byStatus['200']).toBe(61);
   expect(waited).toBeGreaterThanOrEqual(500); // the simulator asked for ~1 s
 });
+
+test('an aborted request is abandoned at once: in flight, waiting to retry, or waiting for the pacer (then never sent)', async () => {
+  const sim = await simWith({ faults: { hang: 1 }, hangMs: 30_000 });
+  const llm = createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url, LLM_TIMEOUT_MS: '20000' }));
+  const inFlight = new AbortController();
+  const started = Date.now();
+  const pending = llm.chat(params, inFlight.signal).catch((e: unknown) => e);
+  await new Promise((r) => setTimeout(r, 200));
+  inFlight.abort();
+  expect(await pending).toBeInstanceOf(APIUserAbortError);
+  expect(Date.now() - started).toBeLessThan(2000);
+  expect(sim.stats().received).toBe(1);
+
+  // One request per 10 s: the second waits for the pacer and is abandoned before it is sent.
+  const slow = await simWith({});
+  const paced = createLlmClient(testConfig({ OPENAI_BASE_URL: slow.url, LLM_RPM_LIMIT: '6' }));
+  await paced.chat(params);
+  const queued = new AbortController();
+  const waiting = paced.chat(params, queued.signal).catch((e: unknown) => e);
+  queued.abort();
+  expect(await waiting).toBeInstanceOf(APIUserAbortError);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(slow.stats().received).toBe(1);
+});
+
+test('a 429 insufficient_quota is not retried; a plain 429 is', async () => {
+  const quota = await simWith({ faults: { insufficientQuota: 1 } });
+  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: quota.url, LLM_MAX_RETRIES: '3' })).chat(params).catch((e: unknown) => e);
+  expect(err).toMatchObject({ status: 429, code: 'insufficient_quota' });
+  expect(quota.stats().requests).toBe(1);
+  const limited = await simWith({ faults: { rateLimited: 0.5 } });
+  const llm = createLlmClient(testConfig({ OPENAI_BASE_URL: limited.url, LLM_MAX_RETRIES: '8' }));
+  await Promise.all(Array.from({ length: 4 }, () => llm.chat(params)));
+  expect(limited.stats().faults.rateLimited).toBeGreaterThan(0);
+  expect(limited.stats().byStatus['200']).toBe(4);
+}, 30_000);

@@ -1,24 +1,45 @@
 /**
- * The OpenAI client the judge engine uses, for any OpenAI-compatible endpoint (the simulator when
- * no key or URL is configured). Every HTTP attempt, retries included, goes through the process's
- * pacer; a 429 pauses the whole process until the provider's reset, and the client itself retries
- * 429/5xx/timeouts honouring retry-after(-ms) up to LLM_MAX_RETRIES.
+ * The OpenAI client the judge engine uses: OpenAI, Azure OpenAI (deployment URL, `api-version`,
+ * `api-key` header, as the openai package's AzureOpenAI builds them) or any OpenAI-compatible
+ * endpoint (the simulator when nothing is configured). Every HTTP attempt, retries included, goes
+ * through the process's pacer; a 429 pauses the whole process until the provider's reset, and the
+ * client itself retries 429/5xx/timeouts honouring retry-after(-ms) up to LLM_MAX_RETRIES — except
+ * a 429 for `insufficient_quota`, which no wait fixes. A request whose AbortSignal fires (the
+ * activity was cancelled, its page stopped) is abandoned at once, on the wire or waiting.
  */
 import http from 'node:http';
 import https from 'node:https';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AzureOpenAI } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import { llmBaseUrl, type Config } from '../platform/config';
+import { llmBaseUrl, usesLlmSimulator, type Config } from '../platform/config';
+import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } from './errors';
 import { RequestPacer, retryDelayMs, Semaphore } from './limits';
+import type { BreakerSettings } from './page-control';
 
 export interface LlmClient {
+  /** The SDK client (files, batches): OpenAI, or AzureOpenAI for Azure. */
   openai: OpenAI;
   /** Bounds requests in flight in this process (LLM_CONCURRENCY). */
   slots: Semaphore;
   pacer: RequestPacer;
   baseUrl: string;
-  /** One chat completion, retried like the SDK retries (429/5xx/timeouts, retry-after honoured). */
-  chat(params: ChatCompletionCreateParamsNonStreaming): Promise<ChatCompletion>;
+  /** Which API this is, for error messages and provider differences (Batch API line URLs). */
+  provider: ProviderInfo;
+  /** Extra reasoning model names (LLM_REASONING_MODELS), for llm/models.ts. */
+  reasoningModels: readonly string[];
+  /** When a page of requests stops for its share of errors (LLM_ERROR_BREAKER, LLM_ERROR_BREAKER_MIN; llm/page-control.ts). */
+  errorBreaker: BreakerSettings;
+  /**
+   * One chat completion, retried like the SDK retries (429/5xx/timeouts, retry-after honoured).
+   * Aborting `signal` rejects with the SDK's APIUserAbortError, also while waiting to be sent.
+   */
+  chat(params: ChatCompletionCreateParamsNonStreaming, signal?: AbortSignal): Promise<ChatCompletion>;
+  /**
+   * Whether the provider has the Batch API (files + batches), asked once per process: a generic
+   * OpenAI-compatible server often has chat completions only. A key the provider refuses throws
+   * the same failure a chat request would.
+   */
+  batchApi(): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 /** The simulator (or a keyless local endpoint) accepts any key; the client insists on one. */
@@ -83,13 +104,22 @@ function retryable(res: RawResponse): boolean {
 /** The SDK's backoff when the provider names no wait: 0.5 s doubling to 8 s, minus up to 25% jitter. */
 const backoffMs = (retry: number) => Math.min(0.5 * 2 ** retry, 8) * (1 - Math.random() * 0.25) * 1000;
 
-export function createLlmClient(config: Config): LlmClient {
+/** Which API the config selects (the simulator is an OpenAI-compatible server). */
+export function providerOf(config: Config): ProviderInfo {
   const baseUrl = llmBaseUrl(config);
+  if (config.llm.azure) return { kind: 'azure', baseUrl, apiVersion: config.llm.azure.apiVersion };
+  return { kind: !usesLlmSimulator(config) && new URL(baseUrl).hostname === 'api.openai.com' ? 'openai' : 'compatible', baseUrl };
+}
+
+export function createLlmClient(config: Config): LlmClient {
+  const provider = providerOf(config);
+  const { baseUrl } = provider;
+  const azure = config.llm.azure;
   const pacer = new RequestPacer(config.llm.rpmLimit / config.llm.workerProcesses);
-  const apiKey = config.llm.apiKey ?? PLACEHOLDER_KEY;
+  const apiKey = azure?.apiKey ?? config.llm.apiKey ?? PLACEHOLDER_KEY;
   /** Every HTTP attempt is paced; a 429 pauses the process and lowers the pace. */
-  const paced = async <R extends { status: number; headers: Headers }>(send: () => Promise<R>): Promise<R> => {
-    await pacer.acquire();
+  const paced = async <R extends { status: number; headers: Headers }>(send: () => Promise<R>, signal?: AbortSignal): Promise<R> => {
+    await pacer.acquire(signal);
     const response = await send();
     if (response.status === 429) {
       const wait = retryDelayMs(response.headers);
@@ -110,48 +140,100 @@ export function createLlmClient(config: Config): LlmClient {
     const res = await paced(() => exchange(url, { method: init.method, headers: Object.fromEntries(new Headers(init.headers)), body, signal: init.signal ?? undefined }));
     return new Response(res.status === 204 || res.status === 304 ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
   };
-  const chatUrl = new URL(`${baseUrl.replace(/\/$/, '')}/chat/completions`);
-  const chatHeaders = { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${apiKey}` };
+  const sdkOptions = { timeout: config.llm.timeoutMs, maxRetries: config.llm.maxRetries, fetch: pacedFetch };
+  const openai = azure ? new AzureOpenAI({ endpoint: azure.endpoint, apiKey: azure.apiKey, apiVersion: azure.apiVersion, ...sdkOptions }) : new OpenAI({ baseURL: baseUrl, apiKey, ...sdkOptions });
+  // As AzureOpenAI builds them: <endpoint>/openai/deployments/<model>/chat/completions?api-version=…, key in `api-key`.
+  const chatUrls = new Map<string, URL>();
+  const chatUrl = (model: string) => {
+    let url = chatUrls.get(model);
+    if (!url) {
+      url = azure
+        ? new URL(`${baseUrl}/deployments/${encodeURIComponent(model)}/chat/completions?api-version=${encodeURIComponent(azure.apiVersion)}`)
+        : new URL(`${baseUrl.replace(/\/$/, '')}/chat/completions`);
+      chatUrls.set(model, url);
+    }
+    return url;
+  };
+  const chatHeaders: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...(azure ? { 'api-key': apiKey } : { authorization: `Bearer ${apiKey}` }) };
+  let batchApi: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
   return {
-    openai: new OpenAI({ baseURL: baseUrl, apiKey, timeout: config.llm.timeoutMs, maxRetries: config.llm.maxRetries, fetch: pacedFetch }),
+    openai,
     slots: new Semaphore(config.llm.concurrency),
     pacer,
     baseUrl,
+    provider,
+    reasoningModels: config.llm.reasoningModels,
+    errorBreaker: { share: config.llm.errorBreaker, min: config.llm.errorBreakerMin },
     /**
      * The judging hot path without the SDK's per-request machinery (header building, request
      * logging, Response objects: ~0.2 ms of CPU each), with its retry rules and its error classes.
      */
-    async chat(params) {
+    async chat(params, signal) {
       const body = JSON.stringify(params);
+      const url = chatUrl(params.model);
+      const aborted = () => new APIUserAbortError();
       for (let retry = 0; ; retry++) {
-        const res = await paced(() => exchange(chatUrl, { method: 'POST', headers: chatHeaders, body, timeoutMs: config.llm.timeoutMs })).catch((failure: unknown) => ({ failure }));
+        if (signal?.aborted) throw aborted();
+        const res = await paced(() => {
+          // The pacer may have made it wait: a request abandoned meanwhile is never sent.
+          if (signal?.aborted) return Promise.reject(abortError());
+          return exchange(url, { method: 'POST', headers: chatHeaders, body, signal, timeoutMs: config.llm.timeoutMs });
+        }, signal).catch((failure: unknown) => ({ failure }));
+        if (signal?.aborted) throw aborted();
         const retriesLeft = retry < config.llm.maxRetries;
         if ('failure' in res) {
           if (retriesLeft) {
-            await sleep(backoffMs(retry));
+            await sleep(backoffMs(retry), signal);
             continue;
           }
           if ((res.failure as Error).name === 'TimeoutError') throw new APIConnectionTimeoutError();
           throw new APIConnectionError({ cause: res.failure as Error });
         }
         if (res.status >= 200 && res.status < 300) return JSON.parse(res.body.toString('utf8')) as ChatCompletion;
-        if (retriesLeft && retryable(res)) {
-          // Like the SDK, only retry-after(-ms) names the wait (the reset headers tell when the bucket is full).
-          const named = res.headers.has('retry-after-ms') || res.headers.has('retry-after') ? retryDelayMs(res.headers) : undefined;
-          await sleep(named ?? backoffMs(retry));
-          continue;
-        }
         const text = res.body.toString('utf8');
-        let json: object | undefined;
+        let json: { error?: unknown } | undefined;
         try {
-          json = JSON.parse(text) as object;
+          json = JSON.parse(text) as { error?: unknown };
         } catch {
           json = undefined;
         }
-        throw APIError.generate(res.status, json, json ? undefined : text, res.headers);
+        // A 429 for an empty account is not a rate limit: no wait brings credit back.
+        if (retriesLeft && retryable(res) && !(res.status === 429 && isInsufficientQuota(json))) {
+          // Like the SDK, only retry-after(-ms) names the wait (the reset headers tell when the bucket is full).
+          const named = res.headers.has('retry-after-ms') || res.headers.has('retry-after') ? retryDelayMs(res.headers) : undefined;
+          await sleep(named ?? backoffMs(retry), signal);
+          continue;
+        }
+        // A body without `error` (a proxy's, or Azure's `{statusCode, message}`) is kept as the message.
+        throw APIError.generate(res.status, json, json?.error ? undefined : text.slice(0, 1000), res.headers);
       }
+    },
+    batchApi() {
+      batchApi ??= openai.batches.list({ limit: 1 }).then(
+        () => ({ ok: true as const }),
+        (err: unknown) => {
+          if (err instanceof APIError && (err.status === 404 || err.status === 405 || err.status === 501))
+            return { ok: false as const, reason: `${provider.baseUrl} has no Batch API (GET /batches answered ${err.message.slice(0, 200)})` };
+          batchApi = undefined; // not an answer about the API: ask again next time
+          const kind = fatalKind(err);
+          if (kind && err instanceof APIError) throw providerFailure(err, kind, provider, config.llm.model);
+          throw err;
+        },
+      );
+      return batchApi;
     },
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts (the caller then sees the abort). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });

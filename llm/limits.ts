@@ -7,10 +7,23 @@
 
 export interface PacerClock {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or early when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-const realClock: PacerClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+const realClock: PacerClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};
 
 /**
  * Spaces request starts at `perMinute`, and pauses on demand. A token bucket holding one second
@@ -32,15 +45,15 @@ export class RequestPacer {
     if (perMinute > 0 && perMinute < this.perMinute) this.perMinute = perMinute;
   }
 
-  /** Resolves when this request may start. */
-  async acquire(): Promise<void> {
+  /** Resolves when this request may start, or as soon as `signal` aborts (its turn is then lost). */
+  async acquire(signal?: AbortSignal): Promise<void> {
     const now = this.clock.now();
     const interval = 60_000 / this.perMinute;
     const burst = Math.max(1, this.perMinute / 60);
     // Unused capacity older than the bucket's depth is gone; a pause allows no catching up.
     const start = Math.max(this.nextAt, now - (burst - 1) * interval, this.pausedUntil);
     this.nextAt = start + interval;
-    if (start > now) await this.clock.sleep(start - now);
+    if (start > now && !signal?.aborted) await this.clock.sleep(start - now, signal);
   }
 
   /** Nobody starts before `untilMs` (epoch ms): the provider said so. */

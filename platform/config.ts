@@ -42,12 +42,18 @@ export const SETTINGS = [
   { env: 'EMBEDDED_PG_PORT', schema: port, default: '54329', description: 'Port of the embedded PostgreSQL.' },
   { env: 'OPENAI_API_KEY', schema: z.string().min(1), description: 'Key for the OpenAI-compatible provider. Unset: the bundled LLM simulator is started and used.' },
   { env: 'OPENAI_BASE_URL', schema: url, description: 'OpenAI-compatible endpoint. Unset: https://api.openai.com/v1 with a key, the simulator without one.' },
+  { env: 'AZURE_OPENAI_ENDPOINT', schema: url, description: 'Azure OpenAI resource endpoint (https://<resource>.openai.azure.com). Set: requests go to Azure OpenAI (deployment = the model name, `api-key` header, `api-version` query) instead of OPENAI_BASE_URL; needs AZURE_OPENAI_API_KEY and OPENAI_API_VERSION.' },
+  { env: 'AZURE_OPENAI_API_KEY', schema: z.string().min(1), description: 'Key of the Azure OpenAI resource (sent as the `api-key` header).' },
+  { env: 'OPENAI_API_VERSION', schema: z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'expected an Azure OpenAI API version such as 2024-10-21'), description: 'Azure OpenAI `api-version` of every request (e.g. 2024-10-21; the Batch API needs 2024-07-01-preview or later).' },
   { env: 'JUDGE_MODEL', schema: z.string().min(1), default: 'gpt-4.1-mini', description: 'Default model for judges, aggregation and rationale merging (a program spec may override).' },
   { env: 'LLM_RPM_LIMIT', schema: positiveInt, default: '10000', description: 'Provider requests/minute shared by all workers: each worker process paces at LLM_RPM_LIMIT / LLM_WORKER_PROCESSES (docs/judges.md).' },
   { env: 'LLM_CONCURRENCY', schema: positiveInt, default: '256', description: 'LLM requests one worker process keeps in flight (judging activities fan out up to this). The rate limit is only reached with at least LLM_RPM_LIMIT / 60 / LLM_WORKER_PROCESSES × the provider latency in seconds in flight (10,000 rpm at 1.5 s: 250).' },
   { env: 'LLM_WORKER_PROCESSES', schema: positiveInt, default: '1', description: 'Worker processes sharing LLM_RPM_LIMIT: each paces its requests at LLM_RPM_LIMIT / this.' },
   { env: 'LLM_TIMEOUT_MS', schema: positiveInt, default: '60000', description: 'An LLM request with no answer by then is abandoned and retried (hangs never stall a run).' },
   { env: 'LLM_MAX_RETRIES', schema: z.coerce.number().int().min(0).max(20), default: '4', description: 'Retries of one LLM request on 429/5xx/timeout (honouring retry-after headers) before it is recorded as an error judgment.' },
+  { env: 'LLM_ERROR_BREAKER', schema: z.coerce.number().gt(0).max(1), default: '0.2', description: 'Share of a judging page\'s LLM requests that may end in error (after retries and the repair attempt): past it, once LLM_ERROR_BREAKER_MIN requests are done, the page stops and its activity is retried with backoff instead of storing thousands of errors (1: never).' },
+  { env: 'LLM_ERROR_BREAKER_MIN', schema: positiveInt, default: '50', description: 'Requests a judging page makes before LLM_ERROR_BREAKER is checked.' },
+  { env: 'LLM_REASONING_MODELS', schema: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'expected a comma-separated list of model or deployment names'), description: 'Comma-separated model (or Azure deployment) names to treat as reasoning models besides the built-in o-series / gpt-5 patterns: no temperature or top_p, reasoning_effort and max_completion_tokens (docs/judges.md).' },
   { env: 'LLM_PRICES', schema: z.string().min(2), description: 'JSON price table in USD per 1M tokens: {"model":{"input":0.4,"cachedInput":0.1,"output":1.6,"batchDiscount":0.5}}, merged over the built-in table (docs/judges.md).' },
   { env: 'LLM_SIM_PORT', schema: port, default: '8790', description: 'Port of the embedded LLM simulator.' },
   { env: 'GATEWAY_PORT', schema: port, default: '8780', description: 'Port of the vendor gateway.' },
@@ -86,6 +92,8 @@ export interface Config {
   llm: {
     apiKey?: string;
     baseUrl?: string;
+    /** Azure OpenAI: endpoint, key and api-version (all three, or none). */
+    azure?: { endpoint: string; apiKey: string; apiVersion: string };
     model: string;
     rpmLimit: number;
     simPort: number;
@@ -93,6 +101,11 @@ export interface Config {
     workerProcesses: number;
     timeoutMs: number;
     maxRetries: number;
+    /** A page stops once this share of its requests ended in error (after errorBreakerMin requests). */
+    errorBreaker: number;
+    errorBreakerMin: number;
+    /** Extra reasoning model / deployment names (LLM_REASONING_MODELS). */
+    reasoningModels: string[];
     /** Raw JSON of LLM_PRICES (parsed and validated by llm/pricing.ts). */
     prices?: string;
   };
@@ -130,6 +143,9 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     if (parsed.success) values[setting.env] = parsed.data;
     else problems.push(`${setting.env}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')} (${setting.description})`);
   }
+  const azure = ['AZURE_OPENAI_ENDPOINT', 'AZURE_OPENAI_API_KEY', 'OPENAI_API_VERSION'] as const;
+  if (values.AZURE_OPENAI_ENDPOINT !== undefined)
+    for (const name of azure.slice(1)) if (values[name] === undefined && !problems.some((p) => p.startsWith(`${name}=`))) problems.push(`${name} is unset: Azure OpenAI (AZURE_OPENAI_ENDPOINT is set) needs it`);
   if (problems.length) throw new ConfigError(problems);
   const v = values as Record<SettingName, never>;
   const uiPort = v.TEMPORAL_UI_PORT as number;
@@ -153,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     llm: {
       apiKey: v.OPENAI_API_KEY,
       baseUrl: v.OPENAI_BASE_URL,
+      azure: v.AZURE_OPENAI_ENDPOINT ? { endpoint: v.AZURE_OPENAI_ENDPOINT, apiKey: v.AZURE_OPENAI_API_KEY, apiVersion: v.OPENAI_API_VERSION } : undefined,
       model: v.JUDGE_MODEL,
       rpmLimit: v.LLM_RPM_LIMIT,
       simPort: v.LLM_SIM_PORT,
@@ -160,6 +177,9 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       workerProcesses: v.LLM_WORKER_PROCESSES,
       timeoutMs: v.LLM_TIMEOUT_MS,
       maxRetries: v.LLM_MAX_RETRIES,
+      errorBreaker: v.LLM_ERROR_BREAKER,
+      errorBreakerMin: v.LLM_ERROR_BREAKER_MIN,
+      reasoningModels: ((v.LLM_REASONING_MODELS as string | undefined) ?? '').split(',').filter(Boolean),
       prices: v.LLM_PRICES,
     },
     gateway: {
@@ -181,7 +201,12 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
 export const usesEmbeddedTemporal = (config: Config) =>
   !config.temporal.address && !config.env.TEMPORAL_PROFILE && !config.env.TEMPORAL_CONFIG_FILE;
 export const usesEmbeddedPostgres = (config: Config) => !config.database.url;
-export const usesLlmSimulator = (config: Config) => !config.llm.apiKey && !config.llm.baseUrl;
-/** The OpenAI-compatible endpoint this config talks to (the embedded simulator when no key or URL is set). */
+export const usesLlmSimulator = (config: Config) => !config.llm.apiKey && !config.llm.baseUrl && !config.llm.azure;
+/**
+ * The endpoint this config talks to: Azure OpenAI's `<endpoint>/openai` (as the openai package's
+ * AzureOpenAI builds it), else OPENAI_BASE_URL, else OpenAI with a key, else the embedded simulator.
+ */
 export const llmBaseUrl = (config: Config) =>
-  config.llm.baseUrl ?? (usesLlmSimulator(config) ? `http://127.0.0.1:${config.llm.simPort}/v1` : 'https://api.openai.com/v1');
+  config.llm.azure
+    ? `${config.llm.azure.endpoint.replace(/\/+$/, '')}/openai`
+    : (config.llm.baseUrl ?? (usesLlmSimulator(config) ? `http://127.0.0.1:${config.llm.simPort}/v1` : 'https://api.openai.com/v1'));

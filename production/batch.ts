@@ -8,7 +8,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
-import { providerBatches, type judgments } from '../schema/tables';
+import { productionRuns, providerBatches, type judgments } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
 import { judgeRequest, judgmentKey, judgmentRow, loadItems, sampleKey, storeJudgments, storedSamples, type ItemRow, type JudgeAnswer } from '../judging/judgments';
 import type { LedgerEntry } from '../judging/ledger';
@@ -98,6 +98,8 @@ const activityAttempt = () => {
 };
 
 export interface BatchProgress {
+  /** Set when the provider has no Batch API: the run judges over the sync API instead. */
+  warning?: string;
   submitted: number;
   /** Submitted and not ingested yet: still at the provider. */
   open: number;
@@ -116,7 +118,9 @@ export async function batchProgress(db: Db, runKey: string): Promise<BatchProgre
   const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
   const byStatus: Record<string, number> = {};
   for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + r.n;
-  return { submitted: sum((r) => r.n), open: sum((r) => (r.ingested ? 0 : r.n)), ingested: sum((r) => (r.ingested ? r.n : 0)), lines: sum((r) => r.lines), byStatus };
+  const [run] = await db.select({ params: productionRuns.params }).from(productionRuns).where(eq(productionRuns.id, runKey));
+  const warning = typeof run?.params.batchWarning === 'string' ? run.params.batchWarning : undefined;
+  return { ...(warning ? { warning } : {}), submitted: sum((r) => r.n), open: sum((r) => (r.ingested ? 0 : r.n)), ingested: sum((r) => (r.ingested ? r.n : 0)), lines: sum((r) => r.lines), byStatus };
 }
 
 export function createProductionBatchActivities({ db, config, logger, llm, prices }: ActivityDeps) {
@@ -138,9 +142,21 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
       const model = input.model ?? config.llm.model;
       const pending = [...(await pendingSamples(db, input, model)).values()];
       if (!pending.length) return { batchId: null, requests: 0 };
+      // A provider without the Batch API (many OpenAI-compatible servers): nothing is submitted, so
+      // the shard's sync pass judges the whole page; the run records why for `judge status`.
+      const api = await llm.batchApi();
+      if (!api.ok) {
+        const warning = `batch mode requested, but ${api.reason}: judged over the sync API at the sync price`;
+        await db
+          .update(productionRuns)
+          .set({ params: sql`${productionRuns.params}::jsonb || ${JSON.stringify({ batchWarning: warning })}::jsonb` })
+          .where(and(eq(productionRuns.id, input.runKey), sql`${productionRuns.params}->>'batchWarning' is null`));
+        logger.warn({ runKey: input.runKey, shard: input.shard, page: input.page }, warning);
+        return { batchId: null, requests: 0 };
+      }
       const key = submissionKey(input);
       const found = activityAttempt() > 1 ? await findBatch(llm, SUBMISSION_METADATA_KEY, key) : undefined;
-      const lines = pending.map((p) => ({ customId: p.customId, body: chatParams(judgeRequest(p.unit, p.item, p.sample, model)) }));
+      const lines = pending.map((p) => ({ customId: p.customId, body: chatParams(judgeRequest(p.unit, p.item, p.sample, model), llm.reasoningModels) }));
       const batch = found ?? (await submitBatch(llm, lines, { [SUBMISSION_METADATA_KEY]: key }));
       await db
         .insert(providerBatches)

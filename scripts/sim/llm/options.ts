@@ -46,10 +46,19 @@ export const llmSimOptionsSchema = z.strictObject({
       malformed: rate.default(0),
       schemaViolation: rate.default(0),
       truncated: rate.default(0),
+      unauthorized: rate.default(0),
+      forbidden: rate.default(0),
+      modelNotFound: rate.default(0),
+      badRequest: rate.default(0),
+      insufficientQuota: rate.default(0),
+      rateLimited: rate.default(0),
     })
     .prefault({})
-    .refine((f) => f.serverError + f.hang + f.malformed + f.schemaViolation + f.truncated <= 1, 'fault rates must sum to at most 1')
-    .describe('Per-request fault rates: 500 error, hang (no answer for hangMs), malformed JSON, schema-violating JSON, truncated output (finish_reason length).'),
+    .refine((f) => Object.values(f).reduce((a, b) => a + b, 0) <= 1, 'fault rates must sum to at most 1')
+    .describe(
+      'Per-request fault rates: 500 error, hang (no answer for hangMs), malformed JSON, schema-violating JSON, truncated output (finish_reason length); ' +
+        'and chat requests answered as OpenAI answers a misconfiguration, with its error bodies: 401 invalid_api_key, 403, 404 model_not_found, 400 invalid_request_error, 429 insufficient_quota, and a plain 429 rate limit (retry-after-ms 200).',
+    ),
   hangMs: z.number().int().min(0).default(600_000).describe('How long a hanging request stays open before its connection is dropped.'),
   batch: z
     .strictObject({

@@ -16,11 +16,14 @@ import { fillSchema, violateSchema } from './schema-fill';
 export const SIMULATOR_FINGERPRINT = 'judgeflow-sim';
 
 export interface LlmSimStats {
+  /** HTTP requests answered (hangs are not, until dropped). */
   requests: number;
+  /** HTTP requests that arrived, answered or not: what a client sent. */
+  received: number;
   byKind: Record<string, number>;
   byStatus: Record<string, number>;
   rateLimited: number;
-  faults: { serverError: number; hang: number; malformed: number; schemaViolation: number; truncated: number };
+  faults: { serverError: number; hang: number; malformed: number; schemaViolation: number; truncated: number } & Record<ProviderFault, number>;
   /** Requests whose prompt lacked what their kind needs (answered with a labelled placeholder). */
   unrecognized: number;
   samples: number;
@@ -45,6 +48,7 @@ interface ChatBody {
   messages?: unknown;
   n?: unknown;
   temperature?: unknown;
+  top_p?: unknown;
   seed?: unknown;
   stream?: unknown;
   max_tokens?: unknown;
@@ -68,6 +72,8 @@ class RequestError extends Error {
 }
 
 const REASONING_TOKENS: Record<string, number> = { none: 0, minimal: 0, low: 64, medium: 256, high: 1024 };
+/** OpenAI's reasoning models: the o-series and gpt-5 (its -chat variants excepted). */
+const REASONING_MODEL = /^(o\d+(-|$)|gpt-5(?!(\.\d+)?-chat))/;
 const messageText = (m: Message) => (typeof m.content === 'string' ? m.content : Array.isArray(m.content) ? m.content.map((p) => p.text ?? '').join('') : '');
 
 function validateChat(body: ChatBody) {
@@ -94,6 +100,14 @@ function validateChat(body: ChatBody) {
   } else if (rf && rf.type !== 'json_object' && rf.type !== 'text') {
     throw new RequestError(400, `Invalid 'response_format.type': ${JSON.stringify(rf.type)}.`, 'response_format.type', 'invalid_value');
   }
+  // As OpenAI does: a reasoning model refuses sampling parameters and max_tokens; another model, reasoning_effort.
+  const unsupported = (param: string, hint = '') => new RequestError(400, `Unsupported parameter: '${param}' is not supported with this model.${hint}`, param, 'unsupported_parameter');
+  if (REASONING_MODEL.test(body.model)) {
+    if (body.temperature !== undefined && body.temperature !== null && body.temperature !== 1)
+      throw new RequestError(400, `Unsupported value: 'temperature' does not support ${JSON.stringify(body.temperature)} with this model. Only the default (1) value is supported.`, 'temperature', 'unsupported_value');
+    if (body.top_p !== undefined && body.top_p !== null && body.top_p !== 1) throw unsupported('top_p');
+    if (body.max_tokens !== undefined && body.max_tokens !== null) throw unsupported('max_tokens', " Use 'max_completion_tokens' instead.");
+  } else if (body.reasoning_effort !== undefined && body.reasoning_effort !== null) throw unsupported('reasoning_effort');
   const effort = body.reasoning_effort;
   if (effort !== undefined && effort !== null && !(typeof effort === 'string' && effort in REASONING_TOKENS)) {
     throw new RequestError(400, `Invalid 'reasoning_effort': expected one of ${Object.keys(REASONING_TOKENS).join(', ')}.`, 'reasoning_effort', 'invalid_value');
@@ -118,6 +132,28 @@ const kindOf = (req: ReturnType<typeof validateChat>) => req.kind ?? (req.jsonOb
 
 type Fault = keyof LlmSimStats['faults'] | undefined;
 
+/** Faults answered with an error as OpenAI answers a misconfigured client (chat completions only). */
+type ProviderFault = 'unauthorized' | 'forbidden' | 'modelNotFound' | 'badRequest' | 'insufficientQuota' | 'rateLimited';
+const PROVIDER_FAULTS: readonly ProviderFault[] = ['unauthorized', 'forbidden', 'modelNotFound', 'badRequest', 'insufficientQuota', 'rateLimited'];
+
+/** OpenAI's status and error body for each, as its API documents them ({"error":{"message","type","param","code"}}). */
+function providerFaultError(fault: ProviderFault, model: string): RequestError {
+  switch (fault) {
+    case 'unauthorized':
+      return new RequestError(401, 'Incorrect API key provided: sk-judge*****flow. You can find your API key at https://platform.openai.com/account/api-keys. (simulated fault)', null, 'invalid_api_key');
+    case 'forbidden':
+      return new RequestError(403, `Project does not have access to model ${model} (simulated fault)`, null, 'model_not_found');
+    case 'modelNotFound':
+      return new RequestError(404, `The model \`${model}\` does not exist or you do not have access to it. (simulated fault)`, null, 'model_not_found');
+    case 'badRequest':
+      return new RequestError(400, "Unsupported parameter: 'temperature' is not supported with this model. (simulated fault)", 'temperature', 'unsupported_parameter');
+    case 'insufficientQuota':
+      return new RequestError(429, 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors. (simulated fault)', null, 'insufficient_quota', 'insufficient_quota');
+    case 'rateLimited':
+      return new RequestError(429, `Rate limit reached for ${model} (judgeflow simulator) on requests per min (RPM). Please try again in 200ms. (simulated fault)`, null, 'rate_limit_exceeded', 'requests');
+  }
+}
+
 export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Promise<LlmSimulator> {
   const { port = 0, host = '127.0.0.1', logger: parentLogger, ...rest } = opts;
   const options = parseLlmSimOptions(rest);
@@ -129,10 +165,11 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
   let sampleCounter = 0;
   const stats: LlmSimStats = {
     requests: 0,
+    received: 0,
     byKind: {},
     byStatus: {},
     rateLimited: 0,
-    faults: { serverError: 0, hang: 0, malformed: 0, schemaViolation: 0, truncated: 0 },
+    faults: { serverError: 0, hang: 0, malformed: 0, schemaViolation: 0, truncated: 0, unauthorized: 0, forbidden: 0, modelNotFound: 0, badRequest: 0, insufficientQuota: 0, rateLimited: 0 },
     unrecognized: 0,
     samples: 0,
     tokens: { prompt: 0, completion: 0, cached: 0 },
@@ -143,7 +180,7 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
   const pickFault = (): Fault => {
     const f = options.faults;
     let u = faultRng.next();
-    for (const name of ['serverError', 'hang', 'malformed', 'schemaViolation', 'truncated'] as const) {
+    for (const name of ['serverError', 'hang', 'malformed', 'schemaViolation', 'truncated', ...PROVIDER_FAULTS] as const) {
       if (u < f[name]) return name;
       u -= f[name];
     }
@@ -222,6 +259,11 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
         stats.faults.serverError++;
         return { status: 500, body: serverError().body() };
       }
+      if (fault && (PROVIDER_FAULTS as readonly string[]).includes(fault)) {
+        stats.faults[fault]++;
+        const error = providerFaultError(fault as ProviderFault, req.model);
+        return { status: error.status, body: error.body() };
+      }
       if (fault && fault !== 'hang') stats.faults[fault]++;
       const kind = kindOf(req);
       stats.batches.byKind[kind] = (stats.batches.byKind[kind] ?? 0) + 1;
@@ -238,6 +280,7 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
   const hangs = new Set<() => void>();
   const app = Fastify({ logger: false, bodyLimit: 200 * 1024 * 1024, forceCloseConnections: true });
   app.addHook('onRequest', async (_req, reply) => {
+    stats.received++;
     reply.header('x-judgeflow-simulator', 'true');
   });
   app.addHook('onResponse', async (_req, reply) => {
@@ -273,6 +316,10 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
     const fault = pickFault();
     if (fault) stats.faults[fault]++;
     if (fault === 'serverError') throw serverError();
+    if (fault && (PROVIDER_FAULTS as readonly string[]).includes(fault)) {
+      if (fault === 'rateLimited') reply.headers({ 'retry-after': '1', 'retry-after-ms': '200' });
+      throw providerFaultError(fault as ProviderFault, req.model);
+    }
     if (fault === 'hang') {
       reply.hijack();
       await new Promise<void>((resolve) => {
