@@ -24,3 +24,16 @@ test('the writer fix loop is in the estimate: its tasks, their cost and the re-j
   expect(a.llmCalls.production).toBeGreaterThan(b.llmCalls.production);
   expect(a.notes.join('\n')).toMatch(/fix loop: assumes 30% of judged synopses fail a criterion and take 1.5 writer attempts each \(at most 3\)/);
 });
+
+test('LLM calls follow the samples each criterion sets: a panel of 1-sample agents is 4 requests and a merge per synopsis, not 20', () => {
+  // examples/synopsis-program.yaml: tone 5, clarity 5, precision 1, factuality [plot, metadata, talent, awards] × 1.
+  const s: ProgramSpec = { ...spec, production: { ...spec.production, limit: undefined, fixLoop: false } };
+  const e = estimateProgram(s, opts);
+  expect(e.llmCalls.production).toBe(10_000 * (5 + 5 + 1 + 4 + 1));
+  // Judge development judges the golden set without merging; the panel is not optimized.
+  expect(e.llmCalls.judgeValidation).toBe(s.rounds.goldenSetSize * 15);
+  expect(e.llmCalls.optimizer).toBe(s.judges.maxOptimizerCalls * 3);
+  // The program-wide samples price only the criteria that set none.
+  const wide = estimateProgram({ ...s, criteria: s.criteria.map((c) => ({ ...c, judge: { ...c.judge, samples: undefined } })) }, opts);
+  expect(wide.llmCalls.production).toBe(10_000 * (5 + 5 + 5 + 4 * 5 + 1));
+});

@@ -38,10 +38,14 @@ export function estimateProgram(spec: ProgramSpec, opts: { catalogItems: number;
   const judgeCalls = spec.criteria.reduce((sum, c) => sum + (c.panel ? c.panel.length + 1 : 1), 0);
   const samples = criterionSamples(spec);
   const samplesFor = (c: ProgramSpec['criteria'][number]) => samples[c.id];
-  const callsPerItem = spec.criteria.reduce((sum, c) => sum + (c.panel ? c.panel.length * samplesFor(c) + 1 : samplesFor(c)), 0);
+  // Judge requests per item: each criterion's samples, per agent of a panel; production adds one
+  // rationale merge per panel (judge development does not merge).
+  const judgeRequestsPerItem = spec.criteria.reduce((sum, c) => sum + (c.panel ? c.panel.length : 1) * samplesFor(c), 0);
+  const callsPerItem = judgeRequestsPerItem + spec.criteria.filter((c) => c.panel).length;
   const goldenAggregation = Math.ceil(spec.rounds.goldenSetSize * spec.criteria.length * 0.5); // unanimous items need no call
-  const judgeValidation = spec.rounds.goldenSetSize * callsPerItem;
-  const optimizer = spec.judges.optimize ? spec.judges.maxOptimizerCalls * spec.criteria.length : 0;
+  const judgeValidation = spec.rounds.goldenSetSize * judgeRequestsPerItem;
+  // A panel is never optimized as a whole (its agents keep their prompts).
+  const optimizer = spec.judges.optimize ? spec.judges.maxOptimizerCalls * spec.criteria.filter((c) => !c.panel).length : 0;
   const productionItems = spec.production.limit ? Math.min(spec.production.limit, opts.catalogItems) : opts.catalogItems;
   const production = productionItems * callsPerItem;
   const failing = spec.production.fixLoop ? Math.ceil(productionItems * FIX_LOOP_FAIL_SHARE) : 0;
