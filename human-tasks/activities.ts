@@ -37,14 +37,17 @@ const qualifies = (q: Qualification, kind: string, criteria: string[], locale: s
   (!q.kinds || q.kinds.includes(kind)) && (!q.criteria || criteria.every((c) => q.criteria!.includes(c))) && (!q.locales || q.locales.includes(locale));
 
 export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) {
+  // Keyed by what the adapter is built from: a vendor fixed while its batch waits at a vendor gate
+  // (endpoint, secret) gets a new adapter on the next call, without restarting the worker.
   const adapters = new Map<string, VendorAdapter>();
   const adapterFor = async (vendorId: string): Promise<VendorAdapter> => {
-    let adapter = adapters.get(vendorId);
+    const [vendor] = await db.select().from(vendors).where(eq(vendors.id, vendorId));
+    if (!vendor) throw new Error(`unknown vendor ${vendorId}`);
+    const key = JSON.stringify([vendor.id, vendor.kind, vendor.endpoint, vendor.secrets, vendor.config]);
+    let adapter = adapters.get(key);
     if (!adapter) {
-      const [vendor] = await db.select().from(vendors).where(eq(vendors.id, vendorId));
-      if (!vendor) throw new Error(`unknown vendor ${vendorId}`);
       adapter = createVendorAdapter(vendor, config.env);
-      adapters.set(vendorId, adapter);
+      adapters.set(key, adapter);
     }
     return adapter;
   };

@@ -7,15 +7,16 @@
  *   GET  {endpoint}/raters                             {raters: [{id, qualification}]}
  */
 import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
 import { raterListSchema, type TaskDispatch } from '../schema/vendor-events';
 import type { VendorAdapter, VendorRow } from './adapter';
-import { vendorFailure } from './errors';
+import { vendorFailure, vendorRequestFailure } from './errors';
 import { signHeaders } from './signing';
 
 const TIMEOUT_MS = 15_000;
 
 export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
-  if (!vendor.endpoint) throw new Error(`vendor ${vendor.id} has no endpoint`);
+  if (!vendor.endpoint) throw ApplicationFailure.nonRetryable(`vendor ${vendor.id} has no endpoint: set one in the spec or with \`judgeflow program vendor\``, 'VendorMisconfigured');
   const endpoint = vendor.endpoint.replace(/\/$/, '');
   const secret = vendor.secrets[0];
 
@@ -23,13 +24,17 @@ export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
   const send = async (method: 'GET' | 'POST', path: string, body: unknown) => {
     const text = body === undefined ? '' : JSON.stringify(body);
     const deliveryId = `jf_${createHash('sha256').update(`${method} ${path} ${text}`).digest('hex').slice(0, 32)}`;
-    const res = await fetch(`${endpoint}${path}`, {
+    const url = `${endpoint}${path}`;
+    const what = `${method} ${path || '/'}`;
+    const res = await fetch(url, {
       method,
       headers: { ...signHeaders(secret, text, deliveryId), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : text,
       signal: AbortSignal.timeout(TIMEOUT_MS),
+    }).catch((err: unknown) => {
+      throw vendorRequestFailure(vendor.id, what, url, err);
     });
-    if (!res.ok) throw await vendorFailure(vendor.id, `${method} ${path || '/'}`, res);
+    if (!res.ok) throw await vendorFailure(vendor.id, what, res);
     return res;
   };
 
@@ -45,7 +50,9 @@ export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
     },
     async listRaters() {
       const res = await send('GET', '/raters', undefined);
-      return raterListSchema.parse(await res.json()).raters;
+      const parsed = raterListSchema.safeParse(await res.json().catch(() => undefined));
+      if (!parsed.success) throw new Error(`vendor ${vendor.id} answered GET /raters with no valid rater list: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).slice(0, 3).join('; ')}`);
+      return parsed.data.raters;
     },
   };
 }
