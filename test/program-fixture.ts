@@ -27,7 +27,8 @@ export interface ProgramWorld {
   database: TestDatabase;
   deps: ReturnType<typeof testDeps>;
   vendor: { id: string; sim: VendorSim; secret: string; endpoint: string };
-  register(id: string, over?: Record<string, unknown>): Promise<void>;
+  /** `vendorEndpoint`: register the vendor with this endpoint instead of the simulated vendor's (e.g. one that cannot be reached). */
+  register(id: string, over?: Record<string, unknown>, opts?: { vendorEndpoint?: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,11 +67,11 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
     database,
     deps,
     vendor,
-    async register(id, over = {}) {
+    async register(id, over = {}, opts = {}) {
       const raw = {
         ...example,
         id,
-        vendors: [{ ...example.vendors[0], id: vendor.id, endpoint: vendor.endpoint, secret: vendor.secret, secretEnv: undefined }],
+        vendors: [{ ...example.vendors[0], id: vendor.id, endpoint: opts.vendorEndpoint ?? vendor.endpoint, secret: vendor.secret, secretEnv: undefined }],
         rounds: { pilotSize: 6, calibrationSize: 6, maxCalibrationRounds: 8, goldenSetSize: 24, testShare: 0.5 },
         raters: { perItem: 3, pilotPerItem: 3, goldRate: 0, minGoldAccuracy: 0.5 },
         judges: { samples: 1, optimize: false },

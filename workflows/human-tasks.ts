@@ -4,8 +4,16 @@
  * the gateway) under SLA timers: a reminder, then reassignment on breach, and a deadline that
  * closes the batch. Raters whose gold accuracy drops below the bar are paused and their open tasks
  * reassigned. State is ids and statuses only; the labels live in Postgres.
+ *
+ * A batch that cannot be opened — its vendor unreachable or refusing when its rater pool is read or
+ * its tasks are first sent, after the activity's retries — fails with a VendorUnavailable failure
+ * that names the vendor and the error, leaving its recorded tasks as they are: the program waits at
+ * a vendor gate (program-phases.ts) and, once approved, runs the phase step again, which reopens
+ * this batch (same id) and finds them.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   condition,
   defineQuery,
@@ -22,6 +30,25 @@ import type { VendorEventSignal } from '../schema/vendor-events';
 import { VENDOR_CALL } from './activity-options';
 
 export type { HumanTasksInput } from '../human-tasks/batch';
+
+/** Failure type of a batch whose vendor could not be reached or refused it when opening (details: VendorFailureDetails). */
+export const VENDOR_UNAVAILABLE = 'VendorUnavailable';
+
+export interface VendorFailureDetails {
+  batchId: string;
+  /** openTaskBatch or dispatchTasks. */
+  activityType: string;
+  /** The activity's last error, e.g. `vendor acme-labels unreachable: getaddrinfo ENOTFOUND vendor.example.com (GET …/raters)`. */
+  error: string;
+}
+
+/** The VendorUnavailable failure for an opening activity that failed after its retries; anything else is returned as is. */
+function asVendorFailure(err: unknown, batchId: string): unknown {
+  if (!(err instanceof ActivityFailure) || isCancellation(err)) return err;
+  const error = err.cause?.message ?? err.message;
+  const details: VendorFailureDetails = { batchId, activityType: err.activityType, error };
+  return ApplicationFailure.create({ type: VENDOR_UNAVAILABLE, message: `${err.activityType} failed after its retries: ${error}`, nonRetryable: true, details: [details], cause: err });
+}
 
 export interface HumanTasksResult extends CloseBatchResult {
   batchId: string;
@@ -155,9 +182,8 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
   // Evaluated on every activation (each signal): O(1), no scan over the tasks.
   const hasWork = () => toReassign.size > 0 || (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) || open === 0;
 
-  let cancelled = false;
-  let outcome: 'completed' | 'deadline' | 'cancelled' = 'completed';
-  try {
+  /** Reads the rater pools, records the tasks and sends them: the calls that fail when a vendor is unreachable or misconfigured. */
+  const openBatch = async () => {
     const opened = await acts.openTaskBatch({
       batchId,
       programId: input.programId,
@@ -176,6 +202,14 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
     const refs = unpackOpenedBatch(batchId, input.itemIds, opened);
     track(refs);
     await dispatch(refs.map((t) => t.id));
+  };
+
+  let cancelled = false;
+  let outcome: 'completed' | 'deadline' | 'cancelled' = 'completed';
+  try {
+    await openBatch().catch((err: unknown) => {
+      throw asVendorFailure(err, batchId);
+    });
 
     for (;;) {
       if (!open && !toReassign.size) break;

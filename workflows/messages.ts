@@ -89,11 +89,40 @@ export interface ProgramStatus {
   tasks: { completed: number; reassigned: number; expired: number; labels: number };
   goldenSet: { items: number; dev: number; test: number; reviewed: number } | null;
   judges: JudgeSummary[];
-  production: { runId: string; judged: number; total: number; failing: number } | null;
+  production: {
+    runId: string;
+    judged: number;
+    total: number;
+    failing: number;
+    /** Items with a criterion in error (never counted as passing). */
+    errors?: number;
+    /** Per criterion, errors as errors (filled by the CLI from the database). */
+    verdicts?: Record<string, { pass: number; fail: number; error: number }>;
+  } | null;
   startedAt: string;
   /** Expected completion from the estimate and the progress so far. */
   eta: string | null;
   decisions: number;
+  /** Fix cycles by outcome (filled by the CLI from the database); needsReview: the re-judge still errored. */
+  fixLoop?: { open: number; passed: number; escalated: number; needsReview: number; cancelled: number };
+  /** Activities of the program's open workflows that are failing and being retried (filled by the CLI from Temporal). */
+  retrying?: RetryingActivity[];
+  /** Open workflows of the program the CLI looked into for `retrying`, and those it left out (over its limit). */
+  inspected?: { workflows: number; skipped: number };
+}
+
+/** An activity failing and being retried in one of a program's open workflows, from Temporal's describe. */
+export interface RetryingActivity {
+  workflowId: string;
+  /** The workflow id below `program/<id>/` (`program` for the program workflow itself), e.g. `pilot/tasks`. */
+  where: string;
+  activityType: string;
+  /** The attempt running or scheduled next. */
+  attempt: number;
+  /** null: unlimited. */
+  maximumAttempts: number | null;
+  lastError: string;
+  nextAttemptAt: string | null;
 }
 
 export const programStatusQuery = defineQuery<ProgramStatus>('status');

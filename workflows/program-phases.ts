@@ -1,8 +1,10 @@
 /**
  * The program's phases, one step each: each runs its phase's child workflow, records what it
- * produced in the program's state, passes its PM gate and names the next phase.
+ * produced in the program's state, passes its PM gate and names the next phase. A step whose
+ * human-task batch could not reach its vendor waits at a vendor gate and runs again once approved.
  */
-import { executeChild } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched } from '@temporalio/workflow';
+import { VENDOR_UNAVAILABLE, type VendorFailureDetails } from './human-tasks';
 import { calibrationRoundWorkflow } from './calibration';
 import { goldenSetWorkflow } from './golden-set';
 import { calibrationWorkflowId, goldenSetWorkflowId, judgeDevelopmentWorkflowId, pilotWorkflowId, productionWorkflowId, taskBatchId } from './ids';
@@ -110,16 +112,58 @@ async function production(run: ProgramRun) {
       },
     ],
   });
-  state.production = { runId, judged: result.judged, total: result.total, failing: result.failing };
+  state.production = { runId, judged: result.judged, total: result.total, failing: result.failing, errors: result.errors };
   state.phase = 'completed';
+}
+
+/** Patch id of the vendor gate (histories recorded before it fail the program as they did). */
+export const VENDOR_GATE = 'vendor-gate';
+
+/** The VendorUnavailable failure somewhere in a failure's cause chain (a batch → its round → this step). */
+function vendorFailureOf(err: unknown): ApplicationFailure | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (e instanceof ApplicationFailure && e.type === VENDOR_UNAVAILABLE) return e;
+  return undefined;
+}
+
+/**
+ * A step whose human-task batch could not reach its vendor after the activity's retries (endpoint
+ * unreachable, a 4xx such as a bad signature) does not fail the program: it waits at gate
+ * `vendor/<phase>` (`vendor/calibration/<round>`; `…/2` for a second time) with the error as
+ * evidence, never approved automatically. Approving runs the step again: its child workflows start
+ * anew under the same ids and reopen the batch, which finds the tasks it recorded.
+ */
+function withVendorGate(phase: Phase, step: (run: ProgramRun) => Promise<void>) {
+  return async (run: ProgramRun) => {
+    for (;;) {
+      try {
+        return await step(run);
+      } catch (err) {
+        const failure = vendorFailureOf(err);
+        if (!failure || !patched(VENDOR_GATE)) throw err;
+        const details = (failure.details?.[0] ?? {}) as Partial<VendorFailureDetails>;
+        const gate = run.gateName(`vendor/${phase}${phase === 'calibration' ? `/${run.state.round}` : ''}`);
+        await acts.recordDecision({
+          programId: run.programId, requestId: `${gate}/blocked`, kind: 'vendor_failed', phase: run.state.phase, actor: 'judgeflow', note: failure.message, data: { gate, ...details },
+        });
+        run.state.decisions += 1;
+        await run.passGate(
+          gate,
+          `a vendor call failed after its retries — ${failure.message}. Fix the vendor (endpoint, secret, or its service), then approve to run the ${phase} step again`,
+          { ...details },
+          true,
+        );
+      }
+    }
+  };
 }
 
 /** The step of every phase but the last. */
 export const PHASE_STEPS: Record<Exclude<Phase, 'completed'>, (run: ProgramRun) => Promise<void>> = {
   scoping,
-  pilot,
-  calibration,
-  'golden-set': goldenSet,
+  pilot: withVendorGate('pilot', pilot),
+  calibration: withVendorGate('calibration', calibration),
+  'golden-set': withVendorGate('golden-set', goldenSet),
   judges,
   production,
 };

@@ -3,7 +3,7 @@
  * attributes, the pause and budget checkpoint, PM gates, and child workflow options. The steering
  * handlers (program-steering.ts) and the phase steps (program-phases.ts) work on one ProgramRun.
  */
-import { condition, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ProgramPlan } from '../program/activities';
 import { DATABASE } from './activity-options';
@@ -118,6 +118,8 @@ export class ProgramRun {
     const { state, plan, programId } = this;
     if (state.approvedGates.includes(name)) return;
     this.gate = { name, reason, evidence };
+    // The Temporal UI shows what the program waits for (current details are not part of the history).
+    setCurrentDetails(`waiting at gate **${name}**: ${reason}\n\napprove: \`judgeflow program approve ${programId} --gate ${name}\``);
     const manual = forceManual || plan.gatePolicy === 'manual';
     if (manual) {
       await this.setStatus('waiting_gate');
@@ -131,7 +133,15 @@ export class ProgramRun {
       }
     }
     this.gate = null;
+    setCurrentDetails('');
     await this.setStatus('running');
+  }
+
+  /** `base`, or `base/2`, `base/3`, … when a gate of that name was approved before (a gate passes once). */
+  gateName(base: string): string {
+    let name = base;
+    for (let k = 2; this.state.approvedGates.includes(name); k++) name = `${base}/${k}`;
+    return name;
   }
 
   addTasks(r: { tasksCompleted: number; tasksReassigned: number; tasksExpired: number; labelsRecorded: number }) {

@@ -38,7 +38,7 @@ export const decisionLog = pgTable(
     programId: text('program_id').notNull().references(() => programs.id),
     /** Idempotency key of the steering request that produced it. */
     requestId: text('request_id').notNull(),
-    kind: text('kind').notNull(), // gate_approved|guideline_published|targets_changed|budget_changed|paused|resumed|cancelled|phase_completed
+    kind: text('kind').notNull(), // gate_approved|guideline_published|targets_changed|budget_changed|paused|resumed|cancelled|phase_completed|vendor_failed|vendor_updated
     phase: text('phase'),
     actor: text('actor').notNull(),
     note: text('note').notNull().default(''),

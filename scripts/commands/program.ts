@@ -8,30 +8,28 @@ import readline from 'node:readline/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
-import { desc } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import YAML from 'yaml';
-import { programSpend } from '../../human-tasks/accounting';
 import { checkProgramPrerequisites, registerProgram } from '../../program/registration';
-import type { Db } from '../../platform/db';
 import type { ProgramEstimate } from '../../program/estimate';
 import { validateProgramSpec } from '../../schema/program-spec';
-import { programs } from '../../schema/tables';
+import { decisionLog, programs, vendors } from '../../schema/tables';
 import {
   approveGateUpdate,
   changeBudgetUpdate,
   changeTargetsUpdate,
   pauseUpdate,
-  programStatusQuery,
   publishGuidelinesUpdate,
   resumeUpdate,
-  type ProgramStatus,
   type SteeringResult,
 } from '../../workflows/messages';
-import { productionStatusQuery } from '../../workflows/production';
 import { programWorkflow } from '../../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../../workflows/search-attributes';
 import { CliError, withContext } from './context';
-import { productionWorkflowId, programWorkflowId } from '../../workflows/ids';
+import { programWorkflowId } from '../../workflows/ids';
+import { formatRetrying, formatStatus, programStatus } from './program-status';
+
+export { formatStatus, programStatus } from './program-status';
 
 
 export function readSpecFile(file: string): unknown {
@@ -68,69 +66,6 @@ async function steer<Req extends { requestId: string; actor: string }>(
     if (err instanceof WorkflowUpdateFailedError) throw new CliError(`refused: ${err.cause?.message ?? err.message}`);
     throw err;
   }
-}
-
-/**
- * The program's status query, completed on the client side: a running production's live figures
- * and, given the database, spend from the ledger now (the workflow's figure is from its last budget
- * checkpoint, and fix loops go on spending after the program completes).
- */
-export async function programStatus(client: Client, programId: string, db?: Db): Promise<ProgramStatus> {
-  let status: ProgramStatus;
-  try {
-    status = await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no program "${programId}" (see \`judgeflow program list\`)`);
-    throw err;
-  }
-  const live = await withLiveProduction(client, status);
-  return db ? { ...live, spendUsd: (await programSpend(db, programId)).totalUsd } : live;
-}
-
-/**
- * A running production phase reports its progress to the program only when it ends (a signal per
- * shard would grow the program's history with the catalog); the live figures come from the run's
- * own query.
- */
-async function withLiveProduction(client: Client, status: ProgramStatus): Promise<ProgramStatus> {
-  if (status.phase !== 'production' || !status.production || status.status === 'completed') return status;
-  const live = await client.workflow
-    .getHandle(productionWorkflowId(status.programId, status.production.runId))
-    .query(productionStatusQuery)
-    .catch(() => null); // not started yet, or just finished: the program's own figures stand
-  return live ? { ...status, production: { ...status.production, judged: live.judged, total: live.total, failing: live.failing } } : status;
-}
-
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
-
-export function formatStatus(s: ProgramStatus): string {
-  const lines = [
-    `program   ${s.programId}   ${s.status.toUpperCase()}   phase ${s.phase}${s.phase === 'calibration' ? ` (round ${s.round})` : ''}   guidelines v${s.guidelineVersion}`,
-    `spend     $${s.spendUsd.toFixed(2)} of $${s.budgetUsd.toFixed(2)}   ETA ${s.eta ?? '—'}   decisions ${s.decisions}`,
-    `tasks     ${s.tasks.completed} completed, ${s.tasks.reassigned} reassigned, ${s.tasks.expired} expired, ${s.tasks.labels} labels`,
-  ];
-  if (s.gate) lines.push(`GATE      ${s.gate.name}: ${s.gate.reason}   → judgeflow program approve ${s.programId}`);
-  if (s.pausedReason) lines.push(`PAUSED    ${s.pausedReason}`);
-  if (s.rounds.length) {
-    const criteria = Object.keys(s.rounds[0].agreement);
-    lines.push('', `round        guidelines  ${criteria.map((c) => c.padEnd(22)).join('')}  target ${pct(s.targets.agreement)} (${s.targets.agreementMetric})`);
-    for (const r of s.rounds) {
-      const cells = criteria.map((c) => {
-        const a = r.agreement[c];
-        const ci = a?.ci95 ? ` [${pct(a.ci95[0])},${pct(a.ci95[1])}]` : '';
-        return `${pct(a?.value)}${ci}${a?.meetsTarget ? ' ✓' : ''}`.padEnd(22);
-      });
-      lines.push(`${(r.phase === 'pilot' ? 'pilot' : `calibration ${r.round}`).padEnd(13)}v${String(r.guidelineVersion).padEnd(11)}${cells.join('')}`);
-    }
-  }
-  if (s.goldenSet) lines.push('', `golden    ${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}), ${s.goldenSet.reviewed} reviewed`);
-  if (s.judges.length) {
-    lines.push('', `judge          dev      test     TPR      TNR      target ${pct(s.targets.judgeAccuracy)}`);
-    for (const j of s.judges)
-      lines.push(`${j.criterion.padEnd(15)}${pct(j.devAccuracy).padEnd(9)}${pct(j.testAccuracy).padEnd(9)}${pct(j.tpr).padEnd(9)}${pct(j.tnr).padEnd(9)}${j.meetsTarget ? '✓' : '✗'}`);
-  }
-  if (s.production) lines.push('', `production ${s.production.runId}: ${s.production.judged}/${s.production.total} judged, ${s.production.failing} failing`);
-  return lines.join('\n');
 }
 
 function bar(done: number, total: number, width = 30): string {
@@ -202,7 +137,7 @@ export function registerProgramCommands(cli: Command) {
 
   program
     .command('status <programId>')
-    .description('Phase, round, agreement per criterion with intervals, tasks, spend and ETA.')
+    .description('Phase, round, agreement per criterion with intervals, tasks, spend, ETA, verdicts and errors per criterion, fix cycles, and activities being retried.')
     .option('--json', 'print JSON')
     .action(async (programId: string, opts: { json?: boolean }) => {
       await withContext(async ({ client, database }) => {
@@ -213,17 +148,29 @@ export function registerProgramCommands(cli: Command) {
 
   program
     .command('watch <programId>')
-    .description('Live progress until the program completes, is cancelled, or waits at a gate (with --until-gate).')
+    .description('Live progress until the program completes, is cancelled, or waits at a gate (with --until-gate); activities being retried are printed as they change.')
     .option('--interval <ms>', 'refresh interval', (v) => Number.parseInt(v, 10), 2000)
     .option('--until-gate', 'return when the program waits at a gate')
-    .action(async (programId: string, opts: { interval: number; untilGate?: boolean }) => {
+    .option('--json', 'print the full status as one JSON line per refresh')
+    .action(async (programId: string, opts: { interval: number; untilGate?: boolean; json?: boolean }) => {
       await withContext(async ({ client, database }) => {
         const phases = ['scoping', 'pilot', 'calibration', 'golden-set', 'judges', 'production', 'completed'];
+        let shown = '';
         for (;;) {
           const s = await programStatus(client, programId, database.db);
-          const production = s.production ? `  production ${bar(s.production.judged, s.production.total)}` : '';
-          const line = `${bar(phases.indexOf(s.phase), phases.length - 1)} ${s.phase}${s.phase === 'calibration' ? ` r${s.round}` : ''} ${s.status}${s.gate ? ` (gate ${s.gate.name})` : ''}  tasks ${s.tasks.completed}  $${s.spendUsd.toFixed(2)}/${s.budgetUsd}${production}`;
-          process.stdout.write(process.stdout.isTTY ? `\r${line.padEnd(process.stdout.columns ?? 120)}` : `${line}\n`);
+          if (opts.json) console.log(JSON.stringify(s));
+          else {
+            const production = s.production ? `  production ${bar(s.production.judged, s.production.total)}${s.production.errors ? ` ${s.production.errors} with errors` : ''}` : '';
+            const retrying = s.retrying?.length ? `  RETRYING ${s.retrying.length}` : '';
+            const line = `${bar(phases.indexOf(s.phase), phases.length - 1)} ${s.phase}${s.phase === 'calibration' ? ` r${s.round}` : ''} ${s.status}${s.gate ? ` (gate ${s.gate.name})` : ''}  tasks ${s.tasks.completed}  $${s.spendUsd.toFixed(2)}/${s.budgetUsd}${production}${retrying}`;
+            // What is failing gets its own lines, printed when it changes (a new error, the next attempt).
+            const failing = [...(s.retrying ?? []).map((r) => `RETRYING  ${formatRetrying(r)}`), ...(s.gate ? [`GATE      ${s.gate.name}: ${s.gate.reason}`] : [])].join('\n');
+            if (failing !== shown) {
+              if (failing) process.stdout.write(`${process.stdout.isTTY ? '\r\x1b[K' : ''}${failing}\n`);
+              shown = failing;
+            }
+            process.stdout.write(process.stdout.isTTY ? `\r${line.padEnd(process.stdout.columns ?? 120)}` : `${line}\n`);
+          }
           if (['completed', 'cancelled', 'failed'].includes(s.status) || (opts.untilGate && s.status === 'waiting_gate')) {
             if (process.stdout.isTTY) process.stdout.write('\n');
             if (s.status === 'failed') throw new CliError(`program ${programId} failed`, 1);
@@ -243,11 +190,48 @@ export function registerProgramCommands(cli: Command) {
     .option(...actorOption)
     .action(async (programId: string, opts: { gate?: string; note?: string; requestId?: string; actor: string }) => {
       await withContext(async ({ client }) => {
-        const gate = opts.gate ?? (await programStatus(client, programId)).gate?.name;
+        const gate = opts.gate ?? (await programStatus(client, programId, undefined, { retrying: false })).gate?.name;
         if (!gate) throw new CliError(`program ${programId} is not waiting at a gate`);
         const result = await steer(client, programId, approveGateUpdate, { requestId: opts.requestId ?? randomUUID(), actor: opts.actor, gate, note: opts.note });
         console.log(result.message);
       });
+    });
+
+  program
+    .command('vendor <programId> <vendorId>')
+    .description('Fix a vendor of the program (endpoint, secrets): the next vendor call uses it; a program waiting at a vendor gate then needs `program approve` to retry.')
+    .option('--endpoint <url>', 'the vendor endpoint (kind http: where tasks are POSTed)')
+    .option('--secret-env <name>', 'environment variable holding the vendor secret(s), comma separated during a rotation')
+    .option('--note <text>', 'why (decision log)')
+    .option(...requestOption)
+    .option(...actorOption)
+    .action(async (programId: string, vendorId: string, opts: { endpoint?: string; secretEnv?: string; note?: string; requestId?: string; actor: string }) => {
+      if (!opts.endpoint && !opts.secretEnv) throw new CliError('nothing to change: give --endpoint and/or --secret-env');
+      if (opts.endpoint && !URL.canParse(opts.endpoint)) throw new CliError(`--endpoint: "${opts.endpoint}" is not a URL`);
+      await withContext(
+        async ({ config, database }) => {
+          const [program] = await database.db.select({ spec: programs.spec }).from(programs).where(eq(programs.id, programId));
+          if (!program) throw new CliError(`no program "${programId}" (see \`judgeflow program list\`)`);
+          const specVendors = ((program.spec as { vendors?: { id: string }[] }).vendors ?? []).map((v) => v.id);
+          if (!specVendors.includes(vendorId)) throw new CliError(`program ${programId} has no vendor "${vendorId}" (its vendors: ${specVendors.join(', ') || 'none'})`);
+          let secrets: string[] | undefined;
+          if (opts.secretEnv) {
+            const raw = config.env[opts.secretEnv];
+            if (!raw) throw new CliError(`--secret-env: environment variable ${opts.secretEnv} is not set`);
+            secrets = raw.split(',').map((x) => x.trim()).filter(Boolean);
+          }
+          const set = { ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(secrets ? { secrets } : {}) };
+          await database.db.transaction(async (tx) => {
+            await tx.update(vendors).set(set).where(eq(vendors.id, vendorId));
+            await tx
+              .insert(decisionLog)
+              .values({ programId, requestId: opts.requestId ?? randomUUID(), kind: 'vendor_updated', actor: opts.actor, note: opts.note ?? '', data: { vendorId, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(secrets ? { secrets: secrets.length } : {}) } })
+              .onConflictDoNothing();
+          });
+          console.log(`vendor ${vendorId} updated${opts.endpoint ? `: endpoint ${opts.endpoint}` : ''}${secrets ? `${opts.endpoint ? ',' : ':'} ${secrets.length} secret(s) from ${opts.secretEnv}` : ''}`);
+        },
+        { temporal: false },
+      );
     });
 
   for (const [name, update, description] of [
@@ -327,7 +311,7 @@ export function registerProgramCommands(cli: Command) {
       if (!fs.existsSync(opts.file)) throw new CliError(`guideline file not found: ${opts.file}`);
       const text = fs.readFileSync(opts.file, 'utf8');
       await withContext(async ({ client }) => {
-        const version = opts.version ?? (await programStatus(client, programId)).guidelineVersion + 1;
+        const version = opts.version ?? (await programStatus(client, programId, undefined, { retrying: false })).guidelineVersion + 1;
         const result = await steer(client, programId, publishGuidelinesUpdate, { requestId: opts.requestId ?? randomUUID(), actor: opts.actor, version, text, note: opts.note });
         console.log(result.message);
       });

@@ -1,0 +1,201 @@
+/**
+ * `program status` / `watch`: the program workflow's status query, completed on the client side with
+ * what the workflow cannot know cheaply — a running production's live figures, spend from the
+ * ledger now, verdicts per criterion with errors as errors, fix cycles by outcome — and with what
+ * is failing right now: the activities of the program's open workflows that Temporal is retrying,
+ * with their last error and attempt (from describe), so a vendor or provider outage shows where the
+ * program manager looks instead of only in a child workflow's pending activity in the Web UI.
+ */
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
+import { sql } from 'drizzle-orm';
+import { programSpend } from '../../human-tasks/accounting';
+import type { Db } from '../../platform/db';
+import { formatVerdictCounts, runVerdictCounts } from '../../production/verdicts';
+import { productionRunKey, productionWorkflowId, programWorkflowId } from '../../workflows/ids';
+import { programStatusQuery, type ProgramStatus, type RetryingActivity } from '../../workflows/messages';
+import { productionStatusQuery } from '../../workflows/production';
+
+/** No such program (exit code 2, as a CliError; defined here so the module loads without the CLI's stack, e.g. in tests). */
+export class UnknownProgramError extends Error {
+  readonly exitCode = 2;
+}
+
+/** Open workflows described per status at most: a program with thousands of open fix loops stays a quick call. */
+const MAX_DESCRIBED = 100;
+const DESCRIBE_CONCURRENCY = 8;
+
+export interface ProgramStatusOptions {
+  /** Look into the program's open workflows for retrying activities (a describe per workflow). Default true. */
+  retrying?: boolean;
+}
+
+/**
+ * The program's status query, completed on the client side: a running production's live figures
+ * and, given the database, spend from the ledger now (the workflow's figure is from its last budget
+ * checkpoint, and fix loops go on spending after the program completes), the production run's
+ * verdicts per criterion and the fix cycles by outcome; and the activities being retried.
+ */
+export async function programStatus(client: Client, programId: string, db?: Db, opts: ProgramStatusOptions = {}): Promise<ProgramStatus> {
+  let status: ProgramStatus;
+  try {
+    status = await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UnknownProgramError(`no program "${programId}" (see \`judgeflow program list\`)`);
+    throw err;
+  }
+  let out = await withLiveProduction(client, status);
+  if (db) {
+    out = { ...out, spendUsd: (await programSpend(db, programId)).totalUsd, fixLoop: await fixLoopCounts(db, programId) };
+    if (out.production) out = { ...out, production: { ...out.production, verdicts: await runVerdictCounts(db, productionRunKey(programId, out.production.runId)) } };
+  }
+  if (opts.retrying !== false) {
+    const { retrying, inspected } = await retryingActivities(client, programId);
+    out = { ...out, retrying, inspected };
+  }
+  return out;
+}
+
+/**
+ * A running production phase reports its progress to the program only when it ends (a signal per
+ * shard would grow the program's history with the catalog); the live figures come from the run's
+ * own query.
+ */
+async function withLiveProduction(client: Client, status: ProgramStatus): Promise<ProgramStatus> {
+  if (status.phase !== 'production' || !status.production || status.status === 'completed') return status;
+  const live = await client.workflow
+    .getHandle(productionWorkflowId(status.programId, status.production.runId))
+    .query(productionStatusQuery)
+    .catch(() => null); // not started yet, or just finished: the program's own figures stand
+  return live ? { ...status, production: { ...status.production, judged: live.judged, total: live.total, failing: live.failing, errors: live.errors } } : status;
+}
+
+async function fixLoopCounts(db: Db, programId: string): Promise<NonNullable<ProgramStatus['fixLoop']>> {
+  const rows = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${programId} group by status`);
+  const n = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;
+  return { open: n('open'), passed: n('passed'), escalated: n('escalated'), needsReview: n('needs_review'), cancelled: n('cancelled') };
+}
+
+/**
+ * The program's open workflows: from visibility (`program/<id>` and every id under `program/<id>/`,
+ * running), so prelaunch runs, `judge run` runs and abandoned fix loops are included; on a server
+ * whose visibility cannot answer that query (the time-skipping test server), the tree of pending
+ * children from the program workflow. Shallow ids first; at most MAX_DESCRIBED are described.
+ */
+async function openWorkflows(client: Client, programId: string): Promise<{ described: Map<string, WorkflowExecutionDescription>; open: number }> {
+  const root = programWorkflowId(programId);
+  const described = new Map<string, WorkflowExecutionDescription>();
+  const describeAll = async (ids: string[]) => {
+    for (let i = 0; i < ids.length; i += DESCRIBE_CONCURRENCY)
+      await Promise.all(
+        ids.slice(i, i + DESCRIBE_CONCURRENCY).map(async (id) => {
+          const d = await client.workflow.getHandle(id).describe().catch(() => null); // closed meanwhile
+          if (d && d.status.name === 'RUNNING') described.set(id, d);
+        }),
+      );
+  };
+  let listed: string[] | null = [];
+  try {
+    for await (const wf of client.workflow.list({ query: `(WorkflowId = "${root}" OR WorkflowId STARTS_WITH "${root}/") AND ExecutionStatus = "Running"`, pageSize: 1000 })) {
+      listed.push(wf.workflowId);
+      if (listed.length >= 10_000) break;
+    }
+  } catch {
+    listed = null;
+  }
+  if (listed) {
+    const depth = (id: string) => id.split('/').length;
+    const ids = [...new Set(listed)].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+    await describeAll(ids.slice(0, MAX_DESCRIBED));
+    return { described, open: ids.length };
+  }
+  // Breadth first from the program workflow through its pending children.
+  let level = [root];
+  const seen = new Set(level);
+  while (level.length && described.size < MAX_DESCRIBED) {
+    await describeAll(level.slice(0, MAX_DESCRIBED - described.size));
+    const next: string[] = [];
+    for (const id of level)
+      for (const child of described.get(id)?.raw.pendingChildren ?? [])
+        if (child.workflowId && !seen.has(child.workflowId)) {
+          seen.add(child.workflowId);
+          next.push(child.workflowId);
+        }
+    level = next;
+  }
+  return { described, open: seen.size };
+}
+
+/** Activities of the program's open workflows that failed at least once and are being retried, with their last error. */
+export async function retryingActivities(client: Client, programId: string): Promise<{ retrying: RetryingActivity[]; inspected: { workflows: number; skipped: number } }> {
+  const root = programWorkflowId(programId);
+  const { described, open } = await openWorkflows(client, programId);
+  const retrying: RetryingActivity[] = [];
+  for (const [workflowId, d] of described)
+    for (const a of d.raw.pendingActivities ?? []) {
+      const attempt = a.attempt ?? 1;
+      if (attempt <= 1 && !a.lastFailure) continue;
+      retrying.push({
+        workflowId,
+        where: workflowId === root ? 'program' : workflowId.slice(root.length + 1),
+        activityType: a.activityType?.name ?? 'activity',
+        attempt,
+        maximumAttempts: a.maximumAttempts ? a.maximumAttempts : null,
+        lastError: failureMessage(a.lastFailure),
+        nextAttemptAt: optionalTsToDate(a.nextAttemptScheduleTime)?.toISOString() ?? null,
+      });
+    }
+  retrying.sort((x, y) => x.workflowId.localeCompare(y.workflowId) || x.activityType.localeCompare(y.activityType));
+  return { retrying, inspected: { workflows: described.size, skipped: Math.max(0, open - described.size) } };
+}
+
+/** A failure's message, with its causes' where they add something (an activity's own error is usually the first). */
+function failureMessage(f: { message?: string | null; cause?: unknown } | null | undefined): string {
+  const parts: string[] = [];
+  for (let e = f, depth = 0; e && depth < 4; e = e.cause as typeof f, depth++) if (e.message && !parts.some((p) => p.includes(e!.message!))) parts.push(e.message);
+  return parts.join(': ') || 'no error recorded yet';
+}
+
+export const formatRetrying = (r: RetryingActivity) =>
+  `${r.where}: ${r.activityType} retrying (attempt ${r.attempt}${r.maximumAttempts ? ` of ${r.maximumAttempts}` : ''}): ${r.lastError}`;
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
+
+export function formatStatus(s: ProgramStatus): string {
+  const lines = [
+    `program   ${s.programId}   ${s.status.toUpperCase()}   phase ${s.phase}${s.phase === 'calibration' ? ` (round ${s.round})` : ''}   guidelines v${s.guidelineVersion}`,
+    `spend     $${s.spendUsd.toFixed(2)} of $${s.budgetUsd.toFixed(2)}   ETA ${s.eta ?? '—'}   decisions ${s.decisions}`,
+    `tasks     ${s.tasks.completed} completed, ${s.tasks.reassigned} reassigned, ${s.tasks.expired} expired, ${s.tasks.labels} labels`,
+  ];
+  if (s.gate) lines.push(`GATE      ${s.gate.name}: ${s.gate.reason}   → judgeflow program approve ${s.programId}`);
+  if (s.pausedReason) lines.push(`PAUSED    ${s.pausedReason}`);
+  for (const r of s.retrying ?? []) lines.push(`RETRYING  ${formatRetrying(r)}`);
+  if (s.inspected?.skipped) lines.push(`          (${s.inspected.skipped} more open workflows not inspected for retries)`);
+  if (s.rounds.length) {
+    const criteria = Object.keys(s.rounds[0].agreement);
+    lines.push('', `round        guidelines  ${criteria.map((c) => c.padEnd(22)).join('')}  target ${pct(s.targets.agreement)} (${s.targets.agreementMetric})`);
+    for (const r of s.rounds) {
+      const cells = criteria.map((c) => {
+        const a = r.agreement[c];
+        const ci = a?.ci95 ? ` [${pct(a.ci95[0])},${pct(a.ci95[1])}]` : '';
+        return `${pct(a?.value)}${ci}${a?.meetsTarget ? ' ✓' : ''}`.padEnd(22);
+      });
+      lines.push(`${(r.phase === 'pilot' ? 'pilot' : `calibration ${r.round}`).padEnd(13)}v${String(r.guidelineVersion).padEnd(11)}${cells.join('')}`);
+    }
+  }
+  if (s.goldenSet) lines.push('', `golden    ${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}), ${s.goldenSet.reviewed} reviewed`);
+  if (s.judges.length) {
+    lines.push('', `judge          dev      test     TPR      TNR      target ${pct(s.targets.judgeAccuracy)}`);
+    for (const j of s.judges)
+      lines.push(`${j.criterion.padEnd(15)}${pct(j.devAccuracy).padEnd(9)}${pct(j.testAccuracy).padEnd(9)}${pct(j.tpr).padEnd(9)}${pct(j.tnr).padEnd(9)}${j.meetsTarget ? '✓' : '✗'}`);
+  }
+  if (s.production) {
+    const p = s.production;
+    lines.push('', `production ${p.runId}: ${p.judged}/${p.total} judged, ${p.failing} failing${p.errors !== undefined ? `, ${p.errors} with errors` : ''}`);
+    if (p.verdicts && Object.keys(p.verdicts).length) lines.push(`  verdicts ${formatVerdictCounts(p.verdicts)}`);
+  }
+  const f = s.fixLoop;
+  if (f && f.open + f.passed + f.escalated + f.needsReview + f.cancelled > 0)
+    lines.push(`fix loop  ${f.open} open, ${f.passed} passed, ${f.escalated} escalated, ${f.needsReview} need review (re-judge errored)${f.cancelled ? `, ${f.cancelled} cancelled` : ''}`);
+  return lines.join('\n');
+}
