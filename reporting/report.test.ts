@@ -75,9 +75,13 @@ describe('program report model', () => {
     expect(report.production.criteria.find((c) => c.criterion === 'tone')?.passed).toBe(X.production.tonePassedRun);
     expect(report.production.current.find((c) => c.criterion === 'tone')).toMatchObject({ passed: X.production.tonePassedCurrent, failed: 18 - X.production.tonePassedCurrent, errors: 0 });
     expect(clarity?.passRate).toBeCloseTo((clarity!.passed) / 18, 10);
-    expect(Object.fromEntries(report.fixLoop.cycles.map((c) => [c.status, c.count]))).toEqual({ passed: X.fixLoop.passed, escalated: X.fixLoop.escalated });
+    expect(Object.fromEntries(report.fixLoop.cycles.map((c) => [c.status, c.count]))).toEqual({ passed: X.fixLoop.passed, escalated: X.fixLoop.escalated, needs_review: X.fixLoop.needsReview });
     expect(report.fixLoop.meanAttemptsToPass).toBe(X.fixLoop.meanAttemptsToPass);
-    expect(Object.fromEntries(report.fixLoop.attempts.map((a) => [a.outcome, a.count]))).toEqual({ escalated: 1, failed: 3, passed: 2 });
+    expect(Object.fromEntries(report.fixLoop.attempts.map((a) => [a.outcome, a.count]))).toEqual({ escalated: 1, failed: 4, needs_review: 1, passed: 2 });
+    // a cycle whose re-judge errored is listed with the criteria in error, never counted as passed
+    expect(report.fixLoop.needsReview).toEqual([{ itemId: expect.any(String), attempt: 2, errors: { clarity: 'provider: 401 Incorrect API key provided' } }]);
+    const fixSection = reportSections(report).find((s) => s.id === 'fix-loop')!;
+    expect(JSON.stringify(fixSection.blocks)).toContain('provider: 401 Incorrect API key provided');
     expect(report.cost.totalUsd).toBeCloseTo(X.cost.total, 10);
     expect(report.cost.budgetUsd).toBe(X.cost.budget);
     expect(report.cost.byModel.find((m) => m.key === 'human tasks')?.costUsd).toBeCloseTo(X.cost.humanTasks, 10);

@@ -60,7 +60,13 @@ export interface ProgramReport {
     /** Latest verdict per item on its current text, across production runs and fix re-judging. */
     current: Array<Omit<ProductionCriterion, 'runId'>>;
   };
-  fixLoop: { cycles: Array<{ status: string; count: number }>; attempts: Array<{ outcome: string; count: number }>; meanAttemptsToPass: number | null };
+  fixLoop: {
+    cycles: Array<{ status: string; count: number }>;
+    attempts: Array<{ outcome: string; count: number }>;
+    meanAttemptsToPass: number | null;
+    /** Cycles whose last re-judge still errored (newest first, at most 50): never counted as passed. */
+    needsReview: Array<{ itemId: string; attempt: number; errors: Record<string, string> }>;
+  };
   cost: { totalUsd: number; budgetUsd: number; byPhase: CostRow[]; byVendor: CostRow[]; byModel: CostRow[] };
   decisions: Array<{ at: string; kind: string; phase: string | null; actor: string; note: string; guidelineVersion: number | null }>;
   guidelines: Array<{ version: number; author: string; note: string; at: string }>;
@@ -243,7 +249,14 @@ async function fixLoopSection(db: Db, programId: string): Promise<ProgramReport[
     .select({ mean: sql<number | null>`avg(${fixCycles.attempts})::float8` })
     .from(fixCycles)
     .where(and(eq(fixCycles.programId, programId), eq(fixCycles.status, 'passed')));
-  return { cycles, attempts, meanAttemptsToPass: passed?.mean ?? null };
+  const needsReview = await db
+    .select({ itemId: fixCycles.itemId, attempt: fixAttempts.attempt, errors: fixAttempts.errors })
+    .from(fixCycles)
+    .innerJoin(fixAttempts, and(eq(fixAttempts.fixCycleId, fixCycles.id), eq(fixAttempts.attempt, fixCycles.attempts)))
+    .where(and(eq(fixCycles.programId, programId), eq(fixCycles.status, 'needs_review')))
+    .orderBy(sql`${fixCycles.closedAt} desc nulls last`, asc(fixCycles.itemId))
+    .limit(50);
+  return { cycles, attempts, meanAttemptsToPass: passed?.mean ?? null, needsReview: needsReview.map((r) => ({ itemId: r.itemId, attempt: r.attempt, errors: r.errors ?? {} })) };
 }
 
 async function costSection(db: Db, programId: string, budgetUsd: number): Promise<ProgramReport['cost']> {

@@ -167,7 +167,8 @@ function production(r: ProgramReport): Section {
     title: 'Production pass rates per criterion',
     blocks: [
       { kind: 'chart', name: 'production-pass-rates', svg: barChart({ title: 'Pass rate per criterion (errors count as not passed)', bars, max: 1, format: (v) => pct(v) }) },
-      { kind: 'table', headers: ['run', 'mode', 'status', 'items', 'judged', 'failed'], rows: p.runs.map((run) => [run.id, run.mode, run.status, String(run.totalItems), String(run.judgedItems), String(run.failedItems)]) },
+      // production_runs.failed_items counts the items with a criterion in error (not the failing ones)
+      { kind: 'table', headers: ['run', 'mode', 'status', 'items', 'judged', 'with errors'], rows: p.runs.map((run) => [run.id, run.mode, run.status, String(run.totalItems), String(run.judgedItems), String(run.failedItems)]) },
       {
         kind: 'table',
         headers: ['run', 'criterion', 'passed', 'failed', 'errors', 'pass rate'],
@@ -188,6 +189,12 @@ function fixLoop(r: ProgramReport): Section {
       { kind: 'table', headers: ['cycle status', 'cycles'], rows: fl.cycles.map((c) => [c.status, String(c.count)]) },
       { kind: 'table', headers: ['attempt outcome', 'attempts'], rows: fl.attempts.map((a) => [a.outcome, String(a.count)]) },
       { kind: 'text', text: `Mean attempts to pass: ${dec(fl.meanAttemptsToPass, 2)}.` },
+      ...(fl.needsReview.length
+        ? [
+            { kind: 'text' as const, text: 'Needs review: the re-judge of the revision still errored after its retries, so nobody knows whether it passes (an error is never a pass).' },
+            { kind: 'table' as const, headers: ['item', 'attempt', 'criteria in error', 'error'], rows: fl.needsReview.map((n) => [n.itemId, String(n.attempt), Object.keys(n.errors).sort().join(', '), Object.values(n.errors)[0] ?? '']) },
+          ]
+        : []),
     ],
   };
 }
