@@ -1,0 +1,36 @@
+/** What `program status` prints for failures: activities being retried, errors per criterion, fix cycles that need review. */
+import type { ProgramStatus } from '../../workflows/messages';
+import { formatStatus } from './program-status';
+
+const base: ProgramStatus = {
+  programId: 'synopsis-quality', status: 'running', phase: 'production', round: 2, guidelineVersion: 2, gate: null, pausedReason: null,
+  targets: { agreement: 0.8, agreementMetric: 'percent_agreement', judgeAccuracy: 0.85 } as ProgramStatus['targets'],
+  budgetUsd: 100, spendUsd: 12.5, rounds: [], agreement: {}, tasks: { completed: 10, reassigned: 0, expired: 0, labels: 30 },
+  goldenSet: null, judges: [], production: null, startedAt: '2026-01-01T00:00:00.000Z', eta: null, decisions: 3,
+};
+
+test('retrying activities, production verdicts with errors per criterion, and fix cycles needing review', () => {
+  const text = formatStatus({
+    ...base,
+    production: { runId: 'initial', judged: 500, total: 500, failing: 40, errors: 5, verdicts: { clarity: { pass: 470, fail: 30, error: 0 }, tone: { pass: 480, fail: 15, error: 5 } } },
+    fixLoop: { open: 3, passed: 30, escalated: 2, needsReview: 1, cancelled: 0 },
+    retrying: [
+      { workflowId: 'program/synopsis-quality/fix/s1/write-1', where: 'fix/s1/write-1', activityType: 'dispatchTasks', attempt: 7, maximumAttempts: 20, lastError: 'vendor acme-labels unreachable: getaddrinfo ENOTFOUND vendor.example.com (POST / https://vendor.example.com/judgeflow/tasks)', nextAttemptAt: null },
+    ],
+    inspected: { workflows: 100, skipped: 12 },
+  });
+  expect(text.split('\n')).toEqual(
+    expect.arrayContaining([
+      'RETRYING  fix/s1/write-1: dispatchTasks retrying (attempt 7 of 20): vendor acme-labels unreachable: getaddrinfo ENOTFOUND vendor.example.com (POST / https://vendor.example.com/judgeflow/tasks)',
+      '          (12 more open workflows not inspected for retries)',
+      'production initial: 500/500 judged, 40 failing, 5 with errors',
+      '  verdicts clarity 470 pass · 30 fail · 0 errors, tone 480 pass · 15 fail · 5 errors',
+      'fix loop  3 open, 30 passed, 2 escalated, 1 need review (re-judge errored)',
+    ]),
+  );
+});
+
+test('nothing failing: no RETRYING line and no fix-loop line before any cycle', () => {
+  const text = formatStatus({ ...base, retrying: [], fixLoop: { open: 0, passed: 0, escalated: 0, needsReview: 0, cancelled: 0 } });
+  expect(text).not.toMatch(/RETRYING|fix loop/);
+});
