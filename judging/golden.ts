@@ -125,7 +125,8 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       m.set(r.rater, { rater: r.rater, label: r.value, explanation: r.explanation }); // a rater's latest label counts
       byItem.set(r.itemId, m);
     }
-    const model = defaultModel;
+    // The spec's model aggregates, as it judges (JUDGE_MODEL when the spec names none).
+    const model = program.spec.judges?.model ?? defaultModel;
     const needsReview: string[] = [];
     const unanimous: (typeof goldenLabels.$inferInsert)[] = [];
     const split: { itemId: string; ratings: { rater: string; label: number; explanation: string }[]; requestKey: string; base: ReturnType<typeof labelBase> }[] = [];

@@ -10,7 +10,8 @@ import type { JudgeMetrics } from '../../judging/golden';
 import { createActivityDeps } from '../../activities/deps';
 import { createLogger } from '../../platform/logger';
 import type { Db } from '../../platform/db';
-import { judgePrompts } from '../../schema/tables';
+import { criterionSamples, type ProgramSpec } from '../../schema/program-spec';
+import { judgePrompts, programs } from '../../schema/tables';
 import { promptOptimizationWorkflow } from '../../workflows/prompt-optimization';
 import { CliError, withContext } from './context';
 import { optimizationWorkflowId, programWorkflowId } from '../../workflows/ids';
@@ -38,6 +39,16 @@ async function resolvePrompt(db: Db, programId: string, criterion: string, ref: 
   throw new CliError(`--prompt: "${ref}" matches ${rows.length} prompts; give more of the hash`);
 }
 
+/** What the program's spec sets for a criterion's judge: its samples and the model (else JUDGE_MODEL). */
+async function specJudging(db: Db, programId: string, criterion: string, fallbackModel: string): Promise<{ samples: number; model: string }> {
+  const [row] = await db.select({ spec: programs.spec }).from(programs).where(eq(programs.id, programId));
+  if (!row) throw new CliError(`--program: unknown program ${programId}`);
+  const spec = row.spec as unknown as ProgramSpec;
+  const samples = criterionSamples(spec)[criterion];
+  if (samples === undefined) throw new CliError(`--criterion: program ${programId} has no criterion ${criterion} (${spec.criteria.map((c) => c.id).join(', ')})`);
+  return { samples, model: spec.judges.model ?? fallbackModel };
+}
+
 const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
 const ci = (v: [number, number] | null) => (v ? ` [${pct(v[0])}, ${pct(v[1])}]` : '');
 
@@ -60,17 +71,19 @@ export function registerJudgeCommands(cli: Command): Command {
     .requiredOption('--criterion <id>', 'the criterion (a panel criterion is evaluated as its panel)')
     .option('--prompt <hash>', 'prompt hash, a unique prefix of it, or "active"', 'active')
     .option('--split <split>', 'dev or test', 'dev')
-    .option('--samples <n>', 'samples per item (rounded-mean consensus)', '1')
-    .option('--model <model>', 'model (default JUDGE_MODEL)')
+    .option('--samples <n>', "samples per item (rounded-mean consensus; default: the criterion's in the spec)")
+    .option('--model <model>', "model (default: the spec's judges.model, else JUDGE_MODEL)")
     .option('--json', 'print the metrics as JSON')
-    .action(async (opts: { program: string; criterion: string; prompt: string; split: string; samples: string; model?: string; json?: boolean }) => {
+    .action(async (opts: { program: string; criterion: string; prompt: string; split: string; samples?: string; model?: string; json?: boolean }) => {
       if (opts.split !== 'dev' && opts.split !== 'test') throw new CliError(`--split must be dev or test, not "${opts.split}"`);
-      const samples = positiveInt('samples', opts.samples);
+      const given = opts.samples === undefined ? undefined : positiveInt('samples', opts.samples);
       await withContext(
         async ({ config, database }) => {
+          const spec = await specJudging(database.db, opts.program, opts.criterion, config.llm.model);
+          const samples = given ?? spec.samples;
           const promptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
           const acts = createJudgingActivities(createActivityDeps({ db: database.db, config, logger: createLogger('cli', config.logLevel) }));
-          const metrics = await acts.evaluateJudge({ programId: opts.program, criterion: opts.criterion, promptHash, split: opts.split as 'dev' | 'test', samples, model: opts.model }).catch((err: Error) => {
+          const metrics = await acts.evaluateJudge({ programId: opts.program, criterion: opts.criterion, promptHash, split: opts.split as 'dev' | 'test', samples, model: opts.model ?? spec.model }).catch((err: Error) => {
             throw /no .* golden labels|unknown judge prompt/.test(err.message) ? new CliError(err.message) : err;
           });
           console.log(opts.json ? JSON.stringify(metrics) : formatMetrics(opts.criterion, metrics));
@@ -87,11 +100,15 @@ export function registerJudgeCommands(cli: Command): Command {
     .option('--max-llm-calls <n>', 'LLM request budget of the run', '2000')
     .option('--beam <n>', 'beam width', '3')
     .option('--steps <n>', 'optimization steps', '3')
-    .option('--samples <n>', 'samples per item while scoring', '1')
+    .option('--samples <n>', "samples per item while scoring (default: the criterion's in the spec)")
+    .option('--model <model>', "model (default: the spec's judges.model, else JUDGE_MODEL)")
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { program: string; criterion: string; prompt: string; maxLlmCalls: string; beam: string; steps: string; samples: string; json?: boolean }) => {
-      const args = { maxLlmCalls: positiveInt('max-llm-calls', opts.maxLlmCalls), beamWidth: positiveInt('beam', opts.beam), steps: positiveInt('steps', opts.steps), samples: positiveInt('samples', opts.samples) };
+    .action(async (opts: { program: string; criterion: string; prompt: string; maxLlmCalls: string; beam: string; steps: string; samples?: string; model?: string; json?: boolean }) => {
+      const given = opts.samples === undefined ? undefined : positiveInt('samples', opts.samples);
+      const budget = { maxLlmCalls: positiveInt('max-llm-calls', opts.maxLlmCalls), beamWidth: positiveInt('beam', opts.beam), steps: positiveInt('steps', opts.steps) };
       await withContext(async ({ config, database, client }) => {
+        const spec = await specJudging(database.db, opts.program, opts.criterion, config.llm.model);
+        const args = { ...budget, samples: given ?? spec.samples, model: opts.model ?? spec.model };
         const basePromptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
         const workflowId = optimizationWorkflowId(programWorkflowId(opts.program), opts.criterion, `${basePromptHash.slice(0, 12)}-${Date.now()}`);
         const result = await client.workflow.execute(promptOptimizationWorkflow, {
