@@ -23,6 +23,9 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await loadWorkflowBundle()),
     activities: createActivities(opts.deps),
+    // Cancellation reaches an activity only in a heartbeat's response; by default heartbeats go out
+    // every 0.8 × heartbeatTimeout (24 s for a judging page), so a cancelled run kept paying that long.
+    maxHeartbeatThrottleInterval: '1 second',
   });
 }
 
