@@ -203,7 +203,8 @@ export interface DemoSummary {
   calibrationRounds: number;
   goldenSet: ProgramStatus['goldenSet'];
   judgeTestAccuracy: Record<string, number | null>;
-  passRates: { criterion: string; passRate: number; items: number }[];
+  /** Pass rate over the verdicts reached; items whose judging errored are counted apart, never as passes. */
+  passRates: { criterion: string; passRate: number | null; items: number; errors: number }[];
   production: { judged: number; total: number } | null;
   fixCycles: Record<string, number>;
   costUsd: Record<string, number>;
@@ -218,8 +219,8 @@ export interface DemoSummary {
 async function collectSummary(database: Database, spec: ProgramSpec, status: ProgramStatus, stack: Stack, started: number): Promise<DemoSummary> {
   const q = async <T>(query: ReturnType<typeof sql>) => (await database.db.execute(query)) as unknown as T[];
   const calibration = status.rounds.filter((r) => r.phase === 'calibration');
-  const passRates = await q<{ criterion: string; pass_rate: number; n: number }>(sql`
-    select criterion, avg(verdict)::float as pass_rate, count(*)::int as n from item_verdicts
+  const passRates = await q<{ criterion: string; pass_rate: number | null; n: number; errors: number }>(sql`
+    select criterion, avg(verdict)::float as pass_rate, count(*)::int as n, count(*) filter (where verdict is null)::int as errors from item_verdicts
     where program_id = ${spec.id} group by criterion order by criterion`);
   const fixes = await q<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${spec.id} group by status order by status`);
   const cost = await q<{ kind: string; usd: number }>(sql`select kind, sum(cost_usd)::float as usd from usage_ledger where program_id = ${spec.id} group by kind order by kind`);
@@ -231,7 +232,7 @@ async function collectSummary(database: Database, spec: ProgramSpec, status: Pro
     calibrationRounds: calibration.length,
     goldenSet: status.goldenSet,
     judgeTestAccuracy: Object.fromEntries(status.judges.map((j) => [j.criterion, j.testAccuracy])),
-    passRates: passRates.map((r) => ({ criterion: r.criterion, passRate: r.pass_rate, items: r.n })),
+    passRates: passRates.map((r) => ({ criterion: r.criterion, passRate: r.pass_rate, items: r.n, errors: r.errors })),
     production: status.production ? { judged: status.production.judged, total: status.production.total } : null,
     fixCycles: Object.fromEntries(fixes.map((f) => [f.status, f.n])),
     costUsd: Object.fromEntries(cost.map((c) => [c.kind, c.usd])),
@@ -252,7 +253,7 @@ function printSummary(s: DemoSummary) {
 rounds to target      ${s.roundsToTarget ? `${s.roundsToTarget} calibration round(s)` : `not reached in ${s.calibrationRounds} rounds`}
 golden set            ${s.goldenSet ? `${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}, reviewed ${s.goldenSet.reviewed})` : '—'}
 judge accuracy (test) ${Object.entries(s.judgeTestAccuracy).map(([c, a]) => `${c} ${pct(a)}`).join(' · ') || '—'}
-pass rates            ${s.passRates.map((r) => `${r.criterion} ${pct(r.passRate)} of ${r.items}`).join(' · ') || '—'}
+pass rates            ${s.passRates.map((r) => `${r.criterion} ${r.passRate === null ? 'n/a' : pct(r.passRate)} of ${r.items}${r.errors ? ` (${r.errors} errors)` : ''}`).join(' · ') || '—'}
 fix loop              ${Object.entries(s.fixCycles).map(([status, n]) => `${status} ${n}`).join(' · ') || 'no fix cycles'}
 cost                  ${Object.entries(s.costUsd).map(([kind, usd]) => `${kind} ${money(usd)}`).join(' · ') || '$0'} (total ${money(s.spendUsd)} of $${s.budgetUsd})
 workflows             ${s.workflows}, largest history ${s.largestHistory ? `${s.largestHistory.events} events (${s.largestHistory.workflowId})` : '—'}

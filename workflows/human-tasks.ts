@@ -100,7 +100,6 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
   let slaBreaches = 0;
   let reassigned = 0;
   let droppedSlots = 0;
-  let completed = 0;
   let labelsRecorded = 0;
   let open = 0;
   const criteriaCount = (itemId: string) => {
@@ -116,7 +115,6 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
     open--;
     if (type === 'task.completed' || type === 'revision.submitted') {
       task.status = 'completed';
-      completed++;
       labelsRecorded += criteriaCount(task.itemId);
       if (task.gold) goldCompletedSinceCheck++;
     } else {
