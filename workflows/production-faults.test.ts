@@ -4,7 +4,9 @@
  * stored); cancelling a running run stops the provider's traffic within seconds; batch mode on a
  * provider without the Batch API runs sync and says so.
  */
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -117,7 +119,45 @@ test('a provider answering 401: the run fails at its first page with the setting
            (select count(*)::int from item_verdicts where run_id = ${`${PROGRAM}/unauthorized`}) as verdicts,
            (select status from production_runs where id = ${`${PROGRAM}/unauthorized`}) as status`);
   expect(stored).toEqual({ judgments: 0, verdicts: 0, status: 'failed' });
-}, 60_000);
+
+  // The CLI: `judge run --wait` and `judge status` print why and exit 1.
+  await database.db.execute(sql`update judge_prompts set status = 'active' where program_id = ${PROGRAM}`);
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    LOG_LEVEL: 'silent',
+  };
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [path.resolve(__dirname, '../bin/judgeflow.js'), ...args],
+        { env, encoding: 'utf8' },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      ),
+    );
+  const run = await cli(
+    'judge',
+    'run',
+    '--program',
+    PROGRAM,
+    '--run-id',
+    'cli-401',
+    '--limit',
+    '10',
+    '--no-fix-loop',
+    '--wait',
+  );
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(
+    /^production run cli-401 failed: ProviderAuthenticationError: the LLM provider rejected the API key \(401 invalid_api_key\): fix OPENAI_API_KEY/,
+  );
+  const status = await cli('judge', 'status', '--program', PROGRAM, '--run-id', 'cli-401');
+  expect(status.code).toBe(1);
+  expect(status.stderr).toMatch(/^FAILED {4}ProviderAuthenticationError: .*fix OPENAI_API_KEY/);
+}, 90_000);
 
 test('cancelling a running production run stops the provider traffic within seconds', async () => {
   // ~25 requests/s, one shard, one page of all items: cancelled ~10 s into the page, long after its

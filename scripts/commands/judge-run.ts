@@ -5,7 +5,7 @@
  * `--retry-errors --run-id R` judges again exactly the errored keys of run R, as run `R-retry-<n>`.
  */
 import { createActivityDeps } from '../../activities/deps';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { CatalogRejectedError, importCatalog } from '../../catalog/import';
 import { eq, sql } from 'drizzle-orm';
@@ -18,6 +18,7 @@ import { createProgramActivities } from '../../program/activities';
 import { createLogger } from '../../platform/logger';
 import { productionStatusQuery, productionWorkflow, type ProductionInput, type ProductionProgress } from '../../workflows/production';
 import { CliError, withContext, type CliContext } from './context';
+import { rootFailureMessage, workflowFailure } from './failure';
 import { productionRunKey, productionWorkflowId } from '../../workflows/ids';
 
 interface JudgeRunOptions {
@@ -191,7 +192,11 @@ export function registerJudgeRunCommand(cli: Command) {
             });
         }, 5000);
         try {
-          const result = await handle.result();
+          const result = await handle.result().catch((err: unknown) => {
+            // Why, in the words of the failure that stopped it (e.g. the provider refused the key: which setting to fix).
+            if (err instanceof WorkflowFailedError) throw new CliError(`production run ${runId} failed: ${rootFailureMessage(err)}`, 1);
+            throw err;
+          });
           // Per criterion, errors included; a retry reports the run it retried, with the retry applied.
           const of = opts.retryErrors ? opts.runId! : runId;
           const verdicts = await runVerdicts(database.db, productionRunKey(opts.program, of));
@@ -220,15 +225,19 @@ export function registerJudgeRunCommand(cli: Command) {
         const batches = progress.mode === 'batch' ? await batchProgress(database.db, progress.runKey) : undefined;
         // Per criterion, with errors as errors (and the errors a retry run has since decided applied).
         const verdicts = await runVerdicts(database.db, progress.runKey);
-        if (opts.json) console.log(JSON.stringify({ ...progress, ...(batches ? { batches } : {}), ...verdicts }));
+        // A run that failed (e.g. the provider refused the key) says why, and the command exits 1.
+        const failure = progress.done ? undefined : await workflowFailure(client, productionWorkflowId(opts.program, opts.runId)).catch(() => undefined);
+        if (opts.json) console.log(JSON.stringify({ ...progress, ...(batches ? { batches } : {}), ...verdicts, ...(failure ? { failure } : {}) }));
         else
           console.log(
             [
               formatProgress(progress),
               ...(batches ? [`batches: ${batches.submitted} submitted (${batches.lines} lines), ${batches.open} at the provider, ${batches.ingested} ingested — ${Object.entries(batches.byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}`] : []),
+              ...(batches?.warning ? [`WARNING   ${batches.warning}`] : []),
               formatRunVerdicts(opts.program, opts.runId, verdicts),
             ].join('\n'),
           );
+        if (failure) throw new CliError(`FAILED    ${failure}`, 1);
       });
     });
 }

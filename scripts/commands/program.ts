@@ -28,6 +28,11 @@ import { PhaseKey, ProgramKey, StatusKey } from '../../workflows/search-attribut
 import { CliError, withContext } from './context';
 import { programWorkflowId } from '../../workflows/ids';
 import { formatRetrying, formatStatus, programStatus } from './program-status';
+import { workflowFailure } from './failure';
+
+/** Why the program's workflow failed (the innermost failure: e.g. the provider refusing the API key, with the setting to fix). */
+const failureOf = async (client: Client, programId: string) =>
+  (await workflowFailure(client, programWorkflowId(programId)).catch(() => undefined)) ?? 'see the program workflow in the Temporal UI';
 
 export { formatStatus, programStatus } from './program-status';
 
@@ -143,6 +148,7 @@ export function registerProgramCommands(cli: Command) {
       await withContext(async ({ client, database }) => {
         const status = await programStatus(client, programId, database.db);
         console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+        if (status.status === 'failed') throw new CliError(`FAILED    ${await failureOf(client, programId)}`, 1);
       });
     });
 
@@ -173,7 +179,7 @@ export function registerProgramCommands(cli: Command) {
           }
           if (['completed', 'cancelled', 'failed'].includes(s.status) || (opts.untilGate && s.status === 'waiting_gate')) {
             if (process.stdout.isTTY) process.stdout.write('\n');
-            if (s.status === 'failed') throw new CliError(`program ${programId} failed`, 1);
+            if (s.status === 'failed') throw new CliError(`program ${programId} failed: ${await failureOf(client, programId)}`, 1);
             return;
           }
           await new Promise((r) => setTimeout(r, opts.interval));
