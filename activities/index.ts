@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { createProductionActivities } from '../production/activities';
 import { createProductionBatchActivities } from '../production/batch';
+import { createProductionBudgetActivities } from '../production/budget';
 import { createHumanTaskActivities } from '../human-tasks/activities';
 import { createJudgingActivities } from '../judging/activities';
 import { createProgramActivities } from '../program/activities';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHumanTaskActivities(deps),
     ...createProductionActivities(deps),
     ...createProductionBatchActivities(deps),
+    ...createProductionBudgetActivities(deps),
     ...createJudgingActivities(deps),
   };
 }

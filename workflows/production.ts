@@ -5,6 +5,11 @@
  * cursor every SHARDS_PER_EXECUTION shards, and each shard judges at most `shardSize` items in pages
  * of `batchSize`, so every history is bounded whatever the catalog size. A failing item starts its
  * writer fix loop (`program/<slug>/fix/<itemId>`, abandoned on close so it outlives the run).
+ *
+ * Before each page a shard waits while the run is paused (the program's pause reaches the run as
+ * `productionPauseSignal`, which the run passes on to its shards and carries across continue-as-new)
+ * and until the program's budget covers the page's estimated cost (production/budget.ts), checking
+ * again with doubling waits and saying why in its current details.
  */
 import {
   CancellationScope,
@@ -12,18 +17,22 @@ import {
   condition,
   continueAsNew,
   defineQuery,
-  executeChild,
+  defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
+  type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createProductionActivities, ItemSelection, ShardRange } from '../production/activities';
 import type { createJudgingActivities } from '../judging/activities';
 import type { JudgeSamples } from '../judging/samples';
 import type { createProductionBatchActivities } from '../production/batch';
+import type { createProductionBudgetActivities, PageStart } from '../production/budget';
 import { fixLoopWorkflow, type FixLoopInput } from './fix-loop';
 import { DATABASE, LLM_BATCH_API, LLM_PAGE } from './activity-options';
 import { fixLoopWorkflowId, productionRunKey, productionShardWorkflowId } from './ids';
@@ -83,6 +92,8 @@ export interface ProductionProgress {
   shardsRunning: number;
   executions: number;
   done: boolean;
+  /** Why the run is paused (no new page starts), or null. */
+  paused?: string | null;
 }
 
 /** What the run returns (the program workflow reads judged, total, failing). */
@@ -96,6 +107,20 @@ export interface ProductionCursor {
 }
 
 export const productionStatusQuery = defineQuery<ProductionProgress>('productionStatus');
+
+/** The program paused or resumed: a run starts no new shard and its shards no new page until resumed. */
+export interface ProductionPause {
+  paused: boolean;
+  /** Why (the program's pause note). */
+  reason?: string;
+}
+export const productionPauseSignal = defineSignal<[ProductionPause]>('productionPause');
+
+/** Patch id of the program's pause and resume passed on to its running production run (program-steering.ts). */
+export const PAUSE_REACHES_PRODUCTION = 'pause-reaches-production';
+
+/** Patch id of the per-page gate: pause and budget checked before each page (histories recorded before it replay without). */
+export const PAGE_GATE = 'production-page-gate';
 
 export interface ShardInput extends Omit<ProductionInput, 'runId' | 'itemSelection' | 'maxConcurrentShards' | 'shardSize'> {
   runKey: string;
@@ -116,6 +141,11 @@ type ProductionActivities = ReturnType<typeof createProductionActivities>;
 const acts = proxyActivities<ProductionActivities>(DATABASE);
 const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(LLM_PAGE);
 const batches = proxyActivities<ReturnType<typeof createProductionBatchActivities>>(LLM_BATCH_API);
+const budget = proxyActivities<ReturnType<typeof createProductionBudgetActivities>>(DATABASE);
+
+/** First and longest wait between budget checks of a page (as the fix loop's): a wait of weeks stays a few hundred events. */
+const BUDGET_RECHECK_FIRST_MS = 60_000;
+const BUDGET_RECHECK_MAX_MS = 6 * 3_600_000;
 
 /** A new execution after this many shards keeps the run's history bounded. */
 export const SHARDS_PER_EXECUTION = 50;
@@ -149,6 +179,16 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
   const progress = state.progress;
   const shardSize = input.shardSize ?? defaultShardSize(progress.total, maxRunning);
   setHandler(productionStatusQuery, () => ({ ...progress }));
+  // Shards started and not closed: a pause or resume is passed on to them.
+  const shards = new Map<number, ChildWorkflowHandle<typeof productionShardWorkflow>>();
+  const pauseOf = (): ProductionPause => ({ paused: Boolean(progress.paused), reason: progress.paused ?? undefined });
+  const showPause = () => setCurrentDetails(progress.paused ? `paused: ${progress.paused}; no new page starts until the program is resumed (\`judgeflow program resume\`)` : '');
+  setHandler(productionPauseSignal, (p) => {
+    progress.paused = p.paused ? p.reason || 'paused' : null;
+    showPause();
+    for (const shard of shards.values()) void shard.signal(productionPauseSignal, pauseOf()).catch(() => undefined); // a shard that just closed needs nothing
+  });
+  if (progress.paused) showPause(); // paused before continue-as-new
 
   const limit = 'limit' in input.itemSelection ? input.itemSelection.limit : undefined;
   const running = new Map<number, Promise<void>>();
@@ -159,7 +199,7 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
 
   try {
     while (true) {
-      while (!exhausted && running.size < maxRunning && startedHere < SHARDS_PER_EXECUTION) {
+      while (!progress.paused && !exhausted && running.size < maxRunning && startedHere < SHARDS_PER_EXECUTION) {
         const size = limit === undefined ? shardSize : Math.min(shardSize, limit - state.assigned);
         const range = size > 0 ? await acts.nextShard({ selection: itemSelection, after: state.after, size }) : null;
         if (!range) {
@@ -170,11 +210,18 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
         state.assigned += range.count;
         const index = ++state.shardIndex;
         startedHere++;
-        const shard = executeChild(productionShardWorkflow, {
+        // startChild + result: the same commands as executeChild, and a handle to pass a pause on to.
+        const shard = startChild(productionShardWorkflow, {
           workflowId: productionShardWorkflowId(input.programId, input.runId, index),
           staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
           args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index }],
         })
+          .then((handle) => {
+            shards.set(index, handle);
+            // Paused while the shard was starting: it has not seen the signal.
+            if (progress.paused) void handle.signal(productionPauseSignal, pauseOf()).catch(() => undefined);
+            return handle.result();
+          })
           .then(
             (r) => {
               progress.shardsDone++;
@@ -189,16 +236,23 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
           )
           .finally(() => {
             running.delete(index);
+            shards.delete(index);
             progress.shardsRunning = running.size;
           });
         running.set(index, shard);
         progress.shardsRunning = running.size;
       }
-      if (running.size === 0) break;
+      if (running.size === 0) {
+        if (!progress.paused || exhausted || startedHere >= SHARDS_PER_EXECUTION) break;
+        await condition(() => !progress.paused);
+        continue;
+      }
       const before = progress.shardsDone;
-      await condition(() => progress.shardsDone > before || shardFailure !== undefined);
+      const pausedBefore = Boolean(progress.paused);
+      // Also woken by a resume, to start the shards the pause held back.
+      await condition(() => progress.shardsDone > before || shardFailure !== undefined || (pausedBefore && !progress.paused));
       if (shardFailure !== undefined) throw shardFailure;
-      await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors });
+      if (progress.shardsDone > before) await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors });
     }
   } catch (err) {
     // Cancelled (or a shard failed): the shards still running are cancelled with the run; wait for
@@ -225,17 +279,26 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
  * requests only what the batches left missing, over the sync API, and computes the verdicts.
  */
 export async function productionShardWorkflow(input: ShardInput): Promise<ShardResult> {
+  const pause: ProductionPause = { paused: false };
+  setHandler(productionPauseSignal, (p) => {
+    pause.paused = p.paused;
+    pause.reason = p.reason;
+  });
   const result: ShardResult = { judged: 0, errors: 0, failing: 0, fixLoopsStarted: 0 };
-  const pages = input.mode === 'batch' ? await judgeByBatch(input) : undefined;
+  const pages = input.mode === 'batch' ? await judgeByBatch(input, pause) : undefined;
   let after = input.range.after;
   for (let page = 0; ; page++) {
     const itemIds = pages ? (pages[page] ?? []) : await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
     if (!itemIds.length) break;
     after = itemIds[itemIds.length - 1];
+    const gated = patched(PAGE_GATE);
+    // In batch mode the budget let the page through before its batch was submitted; a pause still holds its sync pass.
+    if (gated) await (pages ? whileUnpaused(pause, page) : startPage(input, pause, page, itemIds, 'sync'));
     const judged = await judge.judgeItems.executeWithOptions(
       { ...LLM_PAGE, summary: `page ${page + 1}: ${itemIds.length} items × ${judgedText(input)}${pages ? ' (what the batches left)' : ''}` },
       [{ programId: input.programId, runId: input.runKey, itemIds, criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model }],
     );
+    if (gated) await budget.finishProductionPage({ runKey: input.runKey, shard: input.shard, page });
     result.judged += itemIds.length;
     result.errors += judged.failedItemIds.length;
     const failing = await acts.failingItems({ runKey: input.runKey, itemIds });
@@ -250,12 +313,41 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
 }
 
 /**
+ * Before a page: waits while the run is paused, then until the program's budget covers the page's
+ * estimated cost — checked again after 1 min, doubling to 6 h, as the fix loop does — saying why in
+ * the shard's current details (the Temporal UI) while it waits.
+ */
+async function startPage(input: ShardInput, pause: ProductionPause, page: number, itemIds: string[], mode: 'sync' | 'batch') {
+  for (let waitMs = BUDGET_RECHECK_FIRST_MS; ; waitMs = Math.min(waitMs * 2, BUDGET_RECHECK_MAX_MS)) {
+    await whileUnpaused(pause, page);
+    const r: PageStart = await budget.reserveProductionPage({
+      programId: input.programId, runKey: input.runKey, shard: input.shard, page, itemIds,
+      criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model, mode,
+    });
+    if (r.started) break;
+    setCurrentDetails(
+      `waiting for budget: spent $${r.spentUsd.toFixed(2)} + pages in progress $${r.reservedUsd.toFixed(2)} + page ${page + 1} (${r.requests} requests) $${r.usd.toFixed(2)} exceeds $${r.budgetUsd.toFixed(2)}; raise it with \`judgeflow program budget\``,
+    );
+    await sleep(waitMs, { summary: 'waiting for budget' });
+  }
+  setCurrentDetails('');
+}
+
+/** Waits while the run is paused (no command: a pause costs the history only its signals). */
+async function whileUnpaused(pause: ProductionPause, page: number) {
+  if (!pause.paused) return;
+  setCurrentDetails(`paused: ${pause.reason || 'paused'}; page ${page + 1} starts when the program is resumed (\`judgeflow program resume\`)`);
+  await condition(() => !pause.paused);
+  setCurrentDetails('');
+}
+
+/**
  * Batch mode: one batch per page, all submitted at once, polled together on durable timers with
  * doubling waits (so a day-long batch costs a few hundred polls, not one per second), ingested as
  * each finishes; a page with samples still missing is resubmitted up to `submissions` batches in
  * all. Returns the pages (item ids) for the sync pass.
  */
-async function judgeByBatch(input: ShardInput): Promise<string[][]> {
+async function judgeByBatch(input: ShardInput, pause: ProductionPause): Promise<string[][]> {
   const settings = { ...BATCH_DEFAULTS, ...input.batch };
   const pages: string[][] = [];
   for (let after = input.range.after; ; ) {
@@ -274,7 +366,13 @@ async function judgeByBatch(input: ShardInput): Promise<string[][]> {
     if (batchId) open.push({ page, attempt, batchId });
   };
   try {
-    await Promise.all(pages.map((_, page) => submit(page, 1)));
+    if (patched(PAGE_GATE))
+      // Each page's batch is submitted once the run is not paused and the budget covers it at the batch price.
+      await Promise.all(pages.map(async (itemIds, page) => {
+        await startPage(input, pause, page, itemIds, 'batch');
+        await submit(page, 1);
+      }));
+    else await Promise.all(pages.map((_, page) => submit(page, 1)));
     await pollUntilIngested({ resubmit: true });
   } catch (err) {
     if (isCancellation(err) && open.length)
