@@ -4,7 +4,7 @@
  * refuse a bad request before anything changes; every request carries an id, so a retried
  * command is a no-op.
  */
-import { getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, setHandler } from '@temporalio/workflow';
 import { guidelineVersionSignal } from './human-tasks';
 import {
   approveGateUpdate,
@@ -17,6 +17,8 @@ import {
   type SteeringResult,
 } from './messages';
 import { acts, type ProgramRun } from './program-run';
+import { PAUSE_REACHES_PRODUCTION, productionPauseSignal } from './production';
+import { productionWorkflowId } from './ids';
 
 const MAX_REMEMBERED_REQUESTS = 500;
 
@@ -31,6 +33,13 @@ export function registerSteering(run: ProgramRun) {
   const decide = async (requestId: string, kind: string, actor: string, note: string | undefined, data: Record<string, unknown>) => {
     remember(requestId);
     await acts.recordDecision({ programId: run.programId, requestId, kind, phase: run.state.phase, actor, note, data });
+  };
+  /** A running production run learns of a pause or resume: its shards start no new page while paused. */
+  const tellProduction = async () => {
+    if (run.state.phase !== 'production' || !run.state.production || !patched(PAUSE_REACHES_PRODUCTION)) return;
+    await getExternalWorkflowHandle(productionWorkflowId(run.programId, run.state.production.runId))
+      .signal(productionPauseSignal, { paused: run.state.paused, reason: run.state.pausedReason ?? undefined })
+      .catch(() => undefined); // not started yet (it starts after the pause checkpoint) or already closed
   };
   const requireRequestId = (requestId: string) => {
     run.requireReady();
@@ -89,6 +98,7 @@ export function registerSteering(run: ProgramRun) {
       run.state.paused = true;
       run.state.pausedReason = req.note?.trim() || `paused by ${req.actor}`;
       await decide(req.requestId, 'paused', req.actor, req.note, {});
+      await tellProduction();
       return { applied: true, duplicate: false, message: 'paused: no new work starts until resumed (running batches finish)' };
     },
     {
@@ -106,6 +116,7 @@ export function registerSteering(run: ProgramRun) {
       run.state.paused = false;
       run.state.pausedReason = null;
       await decide(req.requestId, 'resumed', req.actor, req.note, {});
+      await tellProduction();
       return { applied: true, duplicate: false, message: 'resumed' };
     },
     {
