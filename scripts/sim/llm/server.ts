@@ -4,6 +4,7 @@
  * truth of the simulated world. It is labelled as simulated in every response and log line
  * (header `x-judgeflow-simulator: true`, `system_fingerprint: "judgeflow-sim"`).
  */
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { createLogger, type Logger } from '../../../platform/logger';
 import { Rng } from '../model/rng';
@@ -20,6 +21,8 @@ export interface LlmSimStats {
   requests: number;
   /** HTTP requests that arrived, answered or not: what a client sent. */
   received: number;
+  /** Chat requests with distinct bodies: received chat requests minus this many repeated one byte for byte (retries). */
+  distinct: number;
   byKind: Record<string, number>;
   byStatus: Record<string, number>;
   rateLimited: number;
@@ -166,6 +169,7 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
   const stats: LlmSimStats = {
     requests: 0,
     received: 0,
+    distinct: 0,
     byKind: {},
     byStatus: {},
     rateLimited: 0,
@@ -301,7 +305,13 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
   app.get('/v1/models', async () => ({ object: 'list', data: options.models.map(model) }));
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => model(req.params.id));
 
+  const seenBodies = new Set<string>();
   app.post('/v1/chat/completions', async (request: FastifyRequest, reply: FastifyReply) => {
+    const digest = createHash('sha1').update(JSON.stringify(request.body)).digest('base64');
+    if (!seenBodies.has(digest)) {
+      seenBodies.add(digest);
+      stats.distinct++;
+    }
     const req = validateChat(request.body as ChatBody);
     const estimate = countTokens(req.messages.map(messageText).join('')) + (req.maxTokens ?? 256) * req.n;
     const decision = limiter.admit(estimate);
