@@ -7,6 +7,16 @@
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { APIError, toFile } from 'openai';
 import type { LlmClient } from './client';
+import { fatalKind, providerFailure } from './errors';
+
+/** A provider error no retry can fix (a refused key, no quota) stops the activity as chat requests do; anything else is rethrown. */
+function fatalToFailure(llm: LlmClient, model: string) {
+  return (err: unknown): never => {
+    const kind = fatalKind(err);
+    if (kind && err instanceof APIError) throw providerFailure(err, kind, llm.provider, model);
+    throw err;
+  };
+}
 
 export interface BatchRequestLine {
   customId: string;
@@ -41,8 +51,9 @@ export async function submitBatch(llm: LlmClient, lines: BatchRequestLine[], met
   // Azure OpenAI names the endpoint without /v1 (and `model` in each body is the batch deployment).
   const endpoint = llm.provider.kind === 'azure' ? '/chat/completions' : '/v1/chat/completions';
   const jsonl = lines.map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: endpoint, body: l.body })).join('\n') + '\n';
-  const file = await llm.openai.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), 'judgeflow-batch.jsonl'), purpose: 'batch' });
-  const batch = await llm.openai.batches.create({ input_file_id: file.id, endpoint: endpoint as '/v1/chat/completions', completion_window: '24h', metadata });
+  const fatal = fatalToFailure(llm, lines[0].body.model);
+  const file = await llm.openai.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), 'judgeflow-batch.jsonl'), purpose: 'batch' }).catch(fatal);
+  const batch = await llm.openai.batches.create({ input_file_id: file.id, endpoint: endpoint as '/v1/chat/completions', completion_window: '24h', metadata }).catch(fatal);
   return { batchId: batch.id, inputFileId: file.id, requests: lines.length };
 }
 

@@ -136,8 +136,16 @@ export function createLlmClient(config: Config): LlmClient {
   const pacedFetch: typeof fetch = async (input, init = {}) => {
     const url = input instanceof Request ? undefined : new URL(input);
     const body = init.body ?? undefined;
-    if (!url || !agents[url.protocol] || (body !== undefined && typeof body !== 'string')) return paced(() => fetch(input, init));
+    if (!url || !agents[url.protocol] || (body !== undefined && typeof body !== 'string')) {
+      const response = await paced(() => fetch(input, init));
+      if (response.status !== 429 || !isInsufficientQuota(parseJson(Buffer.from(await response.clone().arrayBuffer())))) return response;
+      const headers = new Headers(response.headers);
+      headers.set('x-should-retry', 'false');
+      return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    }
     const res = await paced(() => exchange(url, { method: init.method, headers: Object.fromEntries(new Headers(init.headers)), body, signal: init.signal ?? undefined }));
+    // The SDK retries every 429; an empty account's is told not to (the header the SDK obeys).
+    if (res.status === 429 && isInsufficientQuota(parseJson(res.body))) res.headers.set('x-should-retry', 'false');
     return new Response(res.status === 204 || res.status === 304 ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
   };
   const sdkOptions = { timeout: config.llm.timeoutMs, maxRetries: config.llm.maxRetries, fetch: pacedFetch };
@@ -191,12 +199,7 @@ export function createLlmClient(config: Config): LlmClient {
         }
         if (res.status >= 200 && res.status < 300) return JSON.parse(res.body.toString('utf8')) as ChatCompletion;
         const text = res.body.toString('utf8');
-        let json: { error?: unknown } | undefined;
-        try {
-          json = JSON.parse(text) as { error?: unknown };
-        } catch {
-          json = undefined;
-        }
+        const json = parseJson(res.body) as { error?: unknown } | undefined;
         // A 429 for an empty account is not a rate limit: no wait brings credit back.
         if (retriesLeft && retryable(res) && !(res.status === 429 && isInsufficientQuota(json))) {
           // Like the SDK, only retry-after(-ms) names the wait (the reset headers tell when the bucket is full).
@@ -223,6 +226,14 @@ export function createLlmClient(config: Config): LlmClient {
       return batchApi;
     },
   };
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (the caller then sees the abort). */

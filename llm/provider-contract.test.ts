@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { testConfig } from '../test/harness';
 import { structuredCall, type StructuredRequest } from './call';
 import { createLlmClient } from './client';
+import { submitBatch } from './batch';
 import { PROVIDER_FAILURE_TYPES } from './errors';
 
 interface Seen {
@@ -37,7 +38,10 @@ async function provider(reply: (req: Seen, n: number) => Reply) {
         method: req.method ?? '',
         url: req.url ?? '',
         headers: req.headers,
-        body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+        body:
+          text && req.headers['content-type']?.startsWith('application/json')
+            ? (JSON.parse(text) as Record<string, unknown>)
+            : undefined,
       };
       seen.push(entry);
       const r = reply(entry, seen.length);
@@ -419,5 +423,28 @@ describe('the Batch API probe', () => {
         testConfig({ OPENAI_BASE_URL: `${refused.origin}/v1`, OPENAI_API_KEY: 'sk-x', LLM_MAX_RETRIES: '0' }),
       ).batchApi(),
     ).rejects.toMatchObject({ type: 'ProviderAuthenticationError', nonRetryable: true });
+  });
+
+  test('a batch upload the provider refuses with insufficient_quota stops like a chat request', async () => {
+    const p = await start(() => ({
+      status: 429,
+      body: openaiError(
+        'You exceeded your current quota, please check your plan and billing details.',
+        'insufficient_quota',
+        'insufficient_quota',
+      ),
+    }));
+    const llm = createLlmClient(
+      testConfig({ OPENAI_BASE_URL: `${p.origin}/v1`, OPENAI_API_KEY: 'sk-x', LLM_MAX_RETRIES: '2' }),
+    );
+    const line = {
+      customId: 'k1',
+      body: { model: 'gpt-4.1-mini', messages: [{ role: 'user' as const, content: 'hi' }] },
+    };
+    await expect(submitBatch(llm, [line], {})).rejects.toMatchObject({
+      type: 'ProviderQuotaExceededError',
+      nonRetryable: true,
+    });
+    expect(p.seen.map((r) => r.url)).toEqual(['/v1/files']);
   });
 });
