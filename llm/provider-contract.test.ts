@@ -387,9 +387,9 @@ describe('Azure OpenAI', () => {
       testConfig({
         AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com',
         AZURE_OPENAI_API_KEY: 'k',
-        OPENAI_API_VERSION: 'latest',
+        OPENAI_API_VERSION: '2024/10/21',
       }),
-    ).toThrow(/OPENAI_API_VERSION="latest"/);
+    ).toThrow(/OPENAI_API_VERSION="2024\/10\/21"/);
   });
 });
 
