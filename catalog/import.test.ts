@@ -21,7 +21,8 @@ const write = (name: string, lines: string[]) => {
   fs.writeFileSync(file, lines.join('\n') + '\n');
   return file;
 };
-const show = (id: string) => JSON.stringify({ kind: 'show', id, title: `Show ${id}`, genres: ['drama'], plot: 'A plot.' });
+const show = (id: string) =>
+  JSON.stringify({ kind: 'show', id, title: `Show ${id}`, genres: ['drama'], plot: 'A plot.' });
 const synopsis = (id: string, showId: string, text: string) => JSON.stringify({ kind: 'synopsis', id, showId, text });
 const counts = async () => {
   const [row] = await database.sql<{ shows: number; items: number; revisions: number }[]>`
@@ -30,22 +31,42 @@ const counts = async () => {
 };
 
 test('a JSONL catalog is imported; re-importing it changes nothing; an edit is a new revision with a fresh updated_at', async () => {
-  const file = write('a.jsonl', [show('s1'), show('s2'), synopsis('i1', 's1', 'First text.'), '', synopsis('i2', 's2', 'Second text.')]);
+  const file = write('a.jsonl', [
+    show('s1'),
+    show('s2'),
+    synopsis('i1', 's1', 'First text.'),
+    '',
+    synopsis('i2', 's2', 'Second text.'),
+  ]);
   const first = await importCatalog(database.sql, file, { chunkSize: 2 });
-  expect(first).toMatchObject({ rows: 4, shows: 2, synopses: 2, newItems: 2, editedItems: 0, unchangedItems: 0, invalidRows: 0 });
+  expect(first).toMatchObject({
+    rows: 4,
+    shows: 2,
+    synopses: 2,
+    newItems: 2,
+    editedItems: 0,
+    unchangedItems: 0,
+    invalidRows: 0,
+  });
   expect(await counts()).toEqual({ shows: 2, items: 2, revisions: 2 });
-  const [s1] = await database.sql<{ genres: string; plot: string }[]>`select metadata->'genres'->>0 as genres, metadata->>'plot' as plot from shows where id = 's1'`;
+  const [s1] = await database.sql<
+    { genres: string; plot: string }[]
+  >`select metadata->'genres'->>0 as genres, metadata->>'plot' as plot from shows where id = 's1'`;
   expect(s1).toEqual({ genres: 'drama', plot: 'A plot.' });
 
   const again = await importCatalog(database.sql, file);
   expect(again).toMatchObject({ newItems: 0, editedItems: 0, unchangedItems: 2 });
-  const [{ n: touched }] = await database.sql<{ n: number }[]>`select count(*)::int as n from items where updated_at >= ${again.importedAt}`;
+  const [{ n: touched }] = await database.sql<
+    { n: number }[]
+  >`select count(*)::int as n from items where updated_at >= ${again.importedAt}`;
   expect(touched).toBe(0);
 
   const edit = write('b.jsonl', [synopsis('i2', 's2', 'Second text, edited.')]);
   const edited = await importCatalog(database.sql, edit);
   expect(edited).toMatchObject({ newItems: 0, editedItems: 1 });
-  const changed = await database.sql<{ id: string; text_hash: string }[]>`select id, text_hash from items where updated_at >= ${edited.importedAt}`;
+  const changed = await database.sql<
+    { id: string; text_hash: string }[]
+  >`select id, text_hash from items where updated_at >= ${edited.importedAt}`;
   expect(changed).toEqual([{ id: 'i2', text_hash: textHash('Second text, edited.') }]);
   expect(await counts()).toEqual({ shows: 2, items: 2, revisions: 3 });
 });

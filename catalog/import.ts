@@ -73,24 +73,39 @@ async function* fileLines(file: string): AsyncGenerator<{ line: number; text: st
  * starts on (a quoted field may span lines), so problems name the line a person sees first.
  */
 async function* csvRecords(file: string): AsyncGenerator<{ line: number; fields: string[] }> {
-  const parser = fs.createReadStream(file).pipe(parse({ bom: true, info: true, raw: true, relax_column_count: true, skip_empty_lines: true }));
+  const parser = fs
+    .createReadStream(file)
+    .pipe(parse({ bom: true, info: true, raw: true, relax_column_count: true, skip_empty_lines: true }));
   let lastLine = 0;
   try {
-    for await (const { record, raw, info } of parser as AsyncIterable<{ record: string[]; raw: string; info: { lines: number } }>) {
+    for await (const { record, raw, info } of parser as AsyncIterable<{
+      record: string[];
+      raw: string;
+      info: { lines: number };
+    }>) {
       // `raw` carries the empty lines skipped before the record and its own line break.
-      const inner = raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '').split('\n').length - 1;
+      const inner =
+        raw
+          .replace(/^[\r\n]+/, '')
+          .replace(/\r?\n$/, '')
+          .split('\n').length - 1;
       lastLine = info.lines;
       yield { line: info.lines - inner, fields: record };
     }
   } catch (err) {
-    if (err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED') throw new CatalogRejectedError(1, [{ line: lastLine + 1, message: 'unterminated quoted field' }]);
-    if (err instanceof CsvError) throw new CatalogRejectedError(1, [{ line: lastLine + 1, message: `unparseable CSV: ${err.message}` }]);
+    if (err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED')
+      throw new CatalogRejectedError(1, [{ line: lastLine + 1, message: 'unterminated quoted field' }]);
+    if (err instanceof CsvError)
+      throw new CatalogRejectedError(1, [{ line: lastLine + 1, message: `unparseable CSV: ${err.message}` }]);
     throw err;
   }
 }
 
 /** Catalog records (still unvalidated objects) with their line numbers, from either format. */
-async function* rawRecords(file: string, format: CatalogFormat): AsyncGenerator<{ line: number; value: unknown } | { line: number; error: string }> {
+async function* rawRecords(
+  file: string,
+  format: CatalogFormat,
+): AsyncGenerator<{ line: number; value: unknown } | { line: number; error: string }> {
   if (format === 'jsonl') {
     for await (const { line, text } of fileLines(file)) {
       if (text.trim() === '') continue;
@@ -107,7 +122,13 @@ async function* rawRecords(file: string, format: CatalogFormat): AsyncGenerator<
     if (!header) {
       header = fields.map((f) => f.trim());
       const missing = ['id'].filter((c) => !header!.includes(c));
-      if (missing.length) throw new CatalogRejectedError(1, [{ line, message: `CSV header lacks column(s) ${missing.join(', ')} (expected kind,id,showId,title,locale,text)` }]);
+      if (missing.length)
+        throw new CatalogRejectedError(1, [
+          {
+            line,
+            message: `CSV header lacks column(s) ${missing.join(', ')} (expected kind,id,showId,title,locale,text)`,
+          },
+        ]);
       continue;
     }
     if (fields.length !== header.length) {
@@ -145,8 +166,10 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
     let shows: Record<string, unknown>[] = [];
     let synopses: Record<string, unknown>[] = [];
     const flush = async () => {
-      if (shows.length) await tx`insert into stage_shows ${tx(shows as never, 'line', 'id', 'title', 'locale', 'metadata')}`;
-      if (synopses.length) await tx`insert into stage_synopses ${tx(synopses as never, 'line', 'id', 'show_id', 'locale', 'text', 'text_hash')}`;
+      if (shows.length)
+        await tx`insert into stage_shows ${tx(shows as never, 'line', 'id', 'title', 'locale', 'metadata')}`;
+      if (synopses.length)
+        await tx`insert into stage_synopses ${tx(synopses as never, 'line', 'id', 'show_id', 'locale', 'text', 'text_hash')}`;
       shows = [];
       synopses = [];
     };
@@ -168,7 +191,14 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
         const { kind: _kind, id, title, locale, ...metadata } = record;
         shows.push({ line: raw.line, id, title, locale, metadata: JSON.stringify(metadata) });
       } else {
-        synopses.push({ line: raw.line, id: record.id, show_id: record.showId, locale: record.locale, text: record.text, text_hash: textHash(record.text) });
+        synopses.push({
+          line: raw.line,
+          id: record.id,
+          show_id: record.showId,
+          locale: record.locale,
+          text: record.text,
+          text_hash: textHash(record.text),
+        });
       }
       if (shows.length + synopses.length >= chunkSize) await flush();
     }
@@ -180,8 +210,10 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
       where not exists (select 1 from stage_shows h where h.id = s.show_id)
         and not exists (select 1 from shows h where h.id = s.show_id)
       order by s.line`;
-    for (const o of orphans) invalid(o.line, `showId: unknown show "${o.show_id}" (not in this file nor imported before)`);
-    if (orphans.length) await tx`delete from stage_synopses s where not exists (select 1 from stage_shows h where h.id = s.show_id) and not exists (select 1 from shows h where h.id = s.show_id)`;
+    for (const o of orphans)
+      invalid(o.line, `showId: unknown show "${o.show_id}" (not in this file nor imported before)`);
+    if (orphans.length)
+      await tx`delete from stage_synopses s where not exists (select 1 from stage_shows h where h.id = s.show_id) and not exists (select 1 from shows h where h.id = s.show_id)`;
     problems.sort((a, b) => a.line - b.line);
     if (invalidRows && !opts.skipInvalid) throw new CatalogRejectedError(invalidRows, problems);
 
@@ -209,7 +241,9 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
       select id, text_hash, text, 'import' from latest_synopses
       on conflict do nothing`;
     const [{ now }] = await tx<{ now: Date }[]>`select now()`;
-    const [{ shows: showCount }] = await tx<{ shows: number }[]>`select count(distinct id)::int as shows from stage_shows`;
+    const [{ shows: showCount }] = await tx<
+      { shows: number }[]
+    >`select count(distinct id)::int as shows from stage_shows`;
     return {
       rows,
       shows: showCount,

@@ -59,8 +59,12 @@ export async function vendorReport(db: Db, programId: string): Promise<VendorSta
       completed: sql<number>`count(*) filter (where ${tasks.status} = 'completed')::int`,
       onTime: sql<number>`count(*) filter (where ${tasks.status} = 'completed' and ${tasks.completedAt} <= ${tasks.dueAt})::int`,
       decided: sql<number>`count(*) filter (where ${tasks.status} in ('completed', 'expired', 'reassigned'))::int`,
-      p50: sql<number | null>`percentile_cont(0.5) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
-      p95: sql<number | null>`percentile_cont(0.95) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
+      p50: sql<
+        number | null
+      >`percentile_cont(0.5) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
+      p95: sql<
+        number | null
+      >`percentile_cont(0.95) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
       cost: sql<number>`coalesce(sum(${tasks.costUsd}), 0)::float8`,
     })
     .from(tasks)

@@ -42,13 +42,18 @@ beforeAll(async () => {
         return res.writeHead(401).end();
       }
       received.push({ url: req.url!, body });
-      if (req.url === '/v1/tasks/raters') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ raters: pool }));
+      if (req.url === '/v1/tasks/raters')
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ raters: pool }));
       res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/tasks`;
-  ({ itemIds } = await seedWorld(database.db, { programId: 'p', items: 6, vendors: [{ id: 'v', endpoint, secrets: [secret] }] }));
+  ({ itemIds } = await seedWorld(database.db, {
+    programId: 'p',
+    items: 6,
+    vendors: [{ id: 'v', endpoint, secrets: [secret] }],
+  }));
   acts = createHumanTaskActivities(testDeps(database));
 });
 
@@ -64,8 +69,17 @@ const open = async (input: OpenBatchInput) => {
 };
 
 const batch = (over: Partial<OpenBatchInput> = {}): OpenBatchInput => ({
-  batchId: 'b1', programId: 'p', phase: 'pilot', kind: 'rate', itemIds, ratersPerItem: 2, criteria: ['tone', 'clarity'],
-  vendorIds: ['v'], guidelineVersion: 1, goldRate: 0, ...over,
+  batchId: 'b1',
+  programId: 'p',
+  phase: 'pilot',
+  kind: 'rate',
+  itemIds,
+  ratersPerItem: 2,
+  criteria: ['tone', 'clarity'],
+  vendorIds: ['v'],
+  guidelineVersion: 1,
+  goldRate: 0,
+  ...over,
 });
 
 test('only qualified raters are assigned, each item to distinct raters, load balanced; a retry returns the same tasks', async () => {
@@ -73,7 +87,8 @@ test('only qualified raters are assigned, each item to distinct raters, load bal
   // r2 (fr-FR only), r3 (tone only) and r6 (write only) do not qualify for en-US rate tasks on tone+clarity.
   expect(new Set(opened.tasks.map((t) => t.raterId))).toEqual(new Set(['v:r1', 'v:r4', 'v:r5']));
   expect(opened.tasks).toHaveLength(12);
-  for (const id of itemIds) expect(new Set(opened.tasks.filter((t) => t.itemId === id).map((t) => t.raterId)).size).toBe(2);
+  for (const id of itemIds)
+    expect(new Set(opened.tasks.filter((t) => t.itemId === id).map((t) => t.raterId)).size).toBe(2);
   const load = ['v:r1', 'v:r4', 'v:r5'].map((r) => opened.tasks.filter((t) => t.raterId === r).length);
   expect(load).toEqual([4, 4, 4]);
   expect((await database.db.select().from(raters)).length).toBe(pool.length);
@@ -93,19 +108,47 @@ test('dispatch sends what a rater needs, signed; reassignment never returns to a
   received.length = 0;
   await acts.dispatchTasks({ taskIds: opened.tasks.map((t) => t.id), guidelineVersion: 2, dueInMs: 60_000 });
   const sent = JSON.parse(received.find((r) => r.url === '/v1/tasks')!.body).tasks[0];
-  expect(sent).toMatchObject({ taskId: opened.tasks[0].id, kind: 'rate', criteria: ['tone', 'clarity'], guidelineVersion: 2, raterId: opened.tasks[0].raterId.split(':')[1] });
+  expect(sent).toMatchObject({
+    taskId: opened.tasks[0].id,
+    kind: 'rate',
+    criteria: ['tone', 'clarity'],
+    guidelineVersion: 2,
+    raterId: opened.tasks[0].raterId.split(':')[1],
+  });
   expect(sent.item.text.length).toBeGreaterThan(20);
   expect(typeof sent.show.title).toBe('string');
 
-  const first = await acts.reassignTasks({ batchId: 'b3', taskIds: [opened.tasks[0].id], vendorIds: ['v'], reason: 'test' });
+  const first = await acts.reassignTasks({
+    batchId: 'b3',
+    taskIds: [opened.tasks[0].id],
+    vendorIds: ['v'],
+    reason: 'test',
+  });
   expect(first.replacements).toHaveLength(1);
   expect(first.replacements[0].raterId).not.toBe(opened.tasks[0].raterId);
   expect(received.some((r) => r.url === '/v1/tasks/cancel' && r.body.includes(opened.tasks[0].id))).toBe(true);
-  const retry = await acts.reassignTasks({ batchId: 'b3', taskIds: [opened.tasks[0].id], vendorIds: ['v'], reason: 'test' });
+  const retry = await acts.reassignTasks({
+    batchId: 'b3',
+    taskIds: [opened.tasks[0].id],
+    vendorIds: ['v'],
+    reason: 'test',
+  });
   expect(retry.replacements).toEqual(first.replacements);
   // Keep reassigning: the three qualified raters are used once each, then the slot is given up.
-  const second = await acts.reassignTasks({ batchId: 'b3', taskIds: [first.replacements[0].id], vendorIds: ['v'], reason: 'test' });
-  const third = await acts.reassignTasks({ batchId: 'b3', taskIds: [second.replacements[0].id], vendorIds: ['v'], reason: 'test' });
-  expect(new Set([opened.tasks[0].raterId, first.replacements[0].raterId, second.replacements[0].raterId]).size).toBe(3);
+  const second = await acts.reassignTasks({
+    batchId: 'b3',
+    taskIds: [first.replacements[0].id],
+    vendorIds: ['v'],
+    reason: 'test',
+  });
+  const third = await acts.reassignTasks({
+    batchId: 'b3',
+    taskIds: [second.replacements[0].id],
+    vendorIds: ['v'],
+    reason: 'test',
+  });
+  expect(new Set([opened.tasks[0].raterId, first.replacements[0].raterId, second.replacements[0].raterId]).size).toBe(
+    3,
+  );
   expect(third).toEqual({ replacements: [], dropped: [second.replacements[0].id], completedMeanwhile: [] });
 });

@@ -8,17 +8,15 @@ import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { packOpenedBatch, taskId, type OpenedBatch, type TaskRef } from './ids';
 import { programSpend, roundUsd, vendorReport, type Spend } from './accounting';
-import { MAX_ATTEMPTS_PER_SLOT, MIN_GOLD_TASKS_FOR_QA, OPEN_STATUSES, type CloseBatchResult, type HumanTasksInput, type TaskKind } from './batch';
 import {
-  goldAnswers,
-  items,
-  labels,
-  raters,
-  shows,
-  taskBatches,
-  tasks,
-  vendors,
-} from '../schema/tables';
+  MAX_ATTEMPTS_PER_SLOT,
+  MIN_GOLD_TASKS_FOR_QA,
+  OPEN_STATUSES,
+  type CloseBatchResult,
+  type HumanTasksInput,
+  type TaskKind,
+} from './batch';
+import { goldAnswers, items, labels, raters, shows, taskBatches, tasks, vendors } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
 import { createVendorAdapter, type VendorAdapter } from '../vendors';
 
@@ -34,7 +32,9 @@ interface Qualification {
   locales?: string[];
 }
 const qualifies = (q: Qualification, kind: string, criteria: string[], locale: string) =>
-  (!q.kinds || q.kinds.includes(kind)) && (!q.criteria || criteria.every((c) => q.criteria!.includes(c))) && (!q.locales || q.locales.includes(locale));
+  (!q.kinds || q.kinds.includes(kind)) &&
+  (!q.criteria || criteria.every((c) => q.criteria!.includes(c))) &&
+  (!q.locales || q.locales.includes(locale));
 
 export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) {
   // Keyed by what the adapter is built from: a vendor fixed while its batch waits at a vendor gate
@@ -53,7 +53,13 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
   };
 
   /** Active, qualified raters of these vendors, least loaded in the batch first. */
-  const eligibleRaters = async (batchId: string, vendorIds: string[], kind: string, criteria: string[], locale: string) => {
+  const eligibleRaters = async (
+    batchId: string,
+    vendorIds: string[],
+    kind: string,
+    criteria: string[],
+    locale: string,
+  ) => {
     const rows = await db
       .select({
         id: raters.id,
@@ -85,12 +91,23 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
       return db.transaction(async (tx) => {
         await tx
           .insert(taskBatches)
-          .values({ id: input.batchId, programId: input.programId, phase: input.phase, round: input.round, kind: input.kind, guidelineVersion: input.guidelineVersion })
+          .values({
+            id: input.batchId,
+            programId: input.programId,
+            phase: input.phase,
+            round: input.round,
+            kind: input.kind,
+            guidelineVersion: input.guidelineVersion,
+          })
           .onConflictDoNothing();
         const recorded = await tx.select().from(tasks).where(eq(tasks.batchId, input.batchId));
         if (recorded.length) {
           const first = recorded.filter((t) => t.attempt === 0);
-          return packOpenedBatch(input.itemIds, first.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold })), 0);
+          return packOpenedBatch(
+            input.itemIds,
+            first.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold })),
+            0,
+          );
         }
         const requested = new Set(input.itemIds);
         const goldCount = Math.round(input.goldRate * input.itemIds.length);
@@ -108,10 +125,18 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
           : [];
         const allIds = [...input.itemIds, ...gold];
         const itemRows = new Map(
-          (await tx.select({ id: items.id, textHash: items.textHash, locale: items.locale }).from(items).where(inArray(items.id, allIds))).map((i) => [i.id, i]),
+          (
+            await tx
+              .select({ id: items.id, textHash: items.textHash, locale: items.locale })
+              .from(items)
+              .where(inArray(items.id, allIds))
+          ).map((i) => [i.id, i]),
         );
         const missing = allIds.filter((id) => !itemRows.has(id));
-        if (missing.length) throw new Error(`unknown items: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` … (${missing.length})` : ''}`);
+        if (missing.length)
+          throw new Error(
+            `unknown items: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` … (${missing.length})` : ''}`,
+          );
         const load = new Map<string, number>();
         const rows: (typeof tasks.$inferInsert)[] = [];
         let unassignedSlots = 0;
@@ -145,8 +170,16 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
             });
           }
         }
-        for (let i = 0; i < rows.length; i += 500) await tx.insert(tasks).values(rows.slice(i, i + 500)).onConflictDoNothing();
-        return packOpenedBatch(input.itemIds, rows.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold! })), unassignedSlots);
+        for (let i = 0; i < rows.length; i += 500)
+          await tx
+            .insert(tasks)
+            .values(rows.slice(i, i + 500))
+            .onConflictDoNothing();
+        return packOpenedBatch(
+          input.itemIds,
+          rows.map((t) => ({ itemId: t.itemId, slot: t.slot, raterId: t.raterId!, gold: t.isGold! })),
+          unassignedSlots,
+        );
       });
     },
 
@@ -154,9 +187,21 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
      * Sends tasks still pending to their vendors, with what a rater needs (text, show record,
      * criteria, the current guideline version), and marks them dispatched with their due time.
      */
-    async dispatchTasks(input: { taskIds: string[]; guidelineVersion: number; dueInMs: number }): Promise<{ dispatched: number }> {
+    async dispatchTasks(input: {
+      taskIds: string[];
+      guidelineVersion: number;
+      dueInMs: number;
+    }): Promise<{ dispatched: number }> {
       const rows = await db
-        .select({ task: tasks, text: items.text, locale: items.locale, showId: shows.id, title: shows.title, metadata: shows.metadata, externalId: raters.externalId })
+        .select({
+          task: tasks,
+          text: items.text,
+          locale: items.locale,
+          showId: shows.id,
+          title: shows.title,
+          metadata: shows.metadata,
+          externalId: raters.externalId,
+        })
         .from(tasks)
         .innerJoin(items, eq(items.id, tasks.itemId))
         .innerJoin(shows, eq(shows.id, items.showId))
@@ -207,7 +252,9 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
       for (const [vendorId, ids] of groupBy(rows, (r) => r.vendorId)) {
         const adapter = await adapterFor(vendorId);
         // A reminder is a courtesy: a vendor that cannot take it does not stop the batch.
-        await adapter.remind?.(ids.map((r) => r.id)).catch((err: unknown) => logger.warn({ err, vendorId }, 'reminder not delivered'));
+        await adapter
+          .remind?.(ids.map((r) => r.id))
+          .catch((err: unknown) => logger.warn({ err, vendorId }, 'reminder not delivered'));
       }
       return { reminded: rows.length };
     },
@@ -218,7 +265,12 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
      * least-loaded qualified rater who has not had the item (any vendor of the batch). A task the
      * rater completed meanwhile is left alone. A retry returns the replacement made before.
      */
-    async reassignTasks(input: { batchId: string; taskIds: string[]; vendorIds: string[]; reason: string }): Promise<{ replacements: TaskRef[]; dropped: string[]; completedMeanwhile: string[] }> {
+    async reassignTasks(input: {
+      batchId: string;
+      taskIds: string[];
+      vendorIds: string[];
+      reason: string;
+    }): Promise<{ replacements: TaskRef[]; dropped: string[]; completedMeanwhile: string[] }> {
       const replacements: TaskRef[] = [];
       const dropped: string[] = [];
       const completedMeanwhile: string[] = [];
@@ -239,9 +291,17 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
             withdrawn.push({ id, vendorId: old.vendorId });
           }
           const payload = old.payload as { criteria: string[] };
-          const [item] = await tx.select({ locale: items.locale, textHash: items.textHash }).from(items).where(eq(items.id, old.itemId));
+          const [item] = await tx
+            .select({ locale: items.locale, textHash: items.textHash })
+            .from(items)
+            .where(eq(items.id, old.itemId));
           const had = new Set(
-            (await tx.select({ raterId: tasks.raterId }).from(tasks).where(and(eq(tasks.batchId, old.batchId), eq(tasks.itemId, old.itemId)))).map((r) => r.raterId),
+            (
+              await tx
+                .select({ raterId: tasks.raterId })
+                .from(tasks)
+                .where(and(eq(tasks.batchId, old.batchId), eq(tasks.itemId, old.itemId)))
+            ).map((r) => r.raterId),
           );
           const pool = (await eligibleRaters(old.batchId, input.vendorIds, old.kind, payload.criteria, item.locale))
             .filter((r) => !had.has(r.id))
@@ -278,7 +338,11 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
      * Rater QA: gold accuracy over every gold label a batch's raters gave in this program; raters
      * below the bar (with enough gold tasks to judge) are paused, with the reason recorded.
      */
-    async evaluateRaters(input: { programId: string; batchId: string; minGoldAccuracy: number }): Promise<{ paused: string[]; accuracy: Record<string, number> }> {
+    async evaluateRaters(input: {
+      programId: string;
+      batchId: string;
+      minGoldAccuracy: number;
+    }): Promise<{ paused: string[]; accuracy: Record<string, number> }> {
       const rows = await db
         .select({
           raterId: labels.raterId,
@@ -286,11 +350,24 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
           accuracy: sql<number>`avg(case when ${labels.value} = ${goldAnswers.label} then 1.0 else 0.0 end)::float8`,
         })
         .from(labels)
-        .innerJoin(goldAnswers, and(eq(goldAnswers.programId, labels.programId), eq(goldAnswers.itemId, labels.itemId), eq(goldAnswers.criterion, labels.criterion)))
+        .innerJoin(
+          goldAnswers,
+          and(
+            eq(goldAnswers.programId, labels.programId),
+            eq(goldAnswers.itemId, labels.itemId),
+            eq(goldAnswers.criterion, labels.criterion),
+          ),
+        )
         .where(
           and(
             eq(labels.programId, input.programId),
-            inArray(labels.raterId, db.selectDistinct({ id: sql<string>`${tasks.raterId}` }).from(tasks).where(eq(tasks.batchId, input.batchId))),
+            inArray(
+              labels.raterId,
+              db
+                .selectDistinct({ id: sql<string>`${tasks.raterId}` })
+                .from(tasks)
+                .where(eq(tasks.batchId, input.batchId)),
+            ),
           ),
         )
         .groupBy(labels.raterId);
@@ -300,7 +377,10 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
       for (const r of below) {
         const [row] = await db
           .update(raters)
-          .set({ status: 'paused', pausedReason: `gold accuracy ${(r.accuracy * 100).toFixed(1)}% over ${r.goldTasks} gold tasks is below ${(input.minGoldAccuracy * 100).toFixed(0)}% (batch ${input.batchId})` })
+          .set({
+            status: 'paused',
+            pausedReason: `gold accuracy ${(r.accuracy * 100).toFixed(1)}% over ${r.goldTasks} gold tasks is below ${(input.minGoldAccuracy * 100).toFixed(0)}% (batch ${input.batchId})`,
+          })
           .where(and(eq(raters.id, r.raterId), eq(raters.status, 'active')))
           .returning({ id: raters.id });
         if (row) paused.push(row.id);
@@ -312,7 +392,12 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
      * Closes a batch: open tasks are expired (deadline) or cancelled (batch cancelled) and withdrawn
      * at their vendors; returns the counts from the database, the system of record.
      */
-    async closeTaskBatch(input: { batchId: string; itemIds: string[]; ratersPerItem: number; outcome: 'completed' | 'deadline' | 'cancelled' }): Promise<CloseBatchResult> {
+    async closeTaskBatch(input: {
+      batchId: string;
+      itemIds: string[];
+      ratersPerItem: number;
+      outcome: 'completed' | 'deadline' | 'cancelled';
+    }): Promise<CloseBatchResult> {
       const closed = await db
         .update(tasks)
         .set({ status: input.outcome === 'cancelled' ? 'cancelled' : 'expired' })
@@ -356,7 +441,13 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
         itemsIncomplete: input.itemIds.length - itemsComplete,
         costUsd: roundUsd(counts.cost),
         ...(written.length
-          ? { revisions: written.map((w) => ({ itemId: w.itemId, taskId: w.taskId, textHash: String((w.payload as { revisionHash?: string }).revisionHash) })) }
+          ? {
+              revisions: written.map((w) => ({
+                itemId: w.itemId,
+                taskId: w.taskId,
+                textHash: String((w.payload as { revisionHash?: string }).revisionHash),
+              })),
+            }
           : {}),
       };
     },
@@ -375,7 +466,11 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
   async function withdraw(list: { id: string; vendorId: string }[]) {
     for (const [vendorId, ids] of groupBy(list, (t) => t.vendorId)) {
       // Withdrawal is best effort: the task is closed on our side, so a late answer is refused anyway.
-      await (await adapterFor(vendorId)).cancel(ids.map((t) => t.id)).catch((err: unknown) => logger.warn({ err, vendorId }, 'could not withdraw tasks at the vendor'));
+      await (
+        await adapterFor(vendorId)
+      )
+        .cancel(ids.map((t) => t.id))
+        .catch((err: unknown) => logger.warn({ err, vendorId }, 'could not withdraw tasks at the vendor'));
     }
   }
 }
@@ -390,4 +485,3 @@ function groupBy<T>(list: T[], key: (t: T) => string): Map<string, T[]> {
   for (const t of list) out.set(key(t), [...(out.get(key(t)) ?? []), t]);
   return out;
 }
-

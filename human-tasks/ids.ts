@@ -5,7 +5,8 @@
  */
 
 /** Stable per item × slot × attempt: the external id sent to the vendor. */
-export const taskId = (batchId: string, itemId: string, slot: number, attempt: number) => `${batchId}:${itemId}:${slot}:${attempt}`;
+export const taskId = (batchId: string, itemId: string, slot: number, attempt: number) =>
+  `${batchId}:${itemId}:${slot}:${attempt}`;
 
 /** What the workflow keeps per task: ids only. */
 export interface TaskRef {
@@ -24,12 +25,21 @@ export interface OpenedBatch {
   unassignedSlots: number;
 }
 
-export function packOpenedBatch(itemIds: string[], rows: { itemId: string; slot: number; raterId: string; gold: boolean }[], unassignedSlots: number): OpenedBatch {
+export function packOpenedBatch(
+  itemIds: string[],
+  rows: { itemId: string; slot: number; raterId: string; gold: boolean }[],
+  unassignedSlots: number,
+): OpenedBatch {
   const goldItemIds = [...new Set(rows.filter((r) => r.gold).map((r) => r.itemId))];
   const itemIndex = new Map([...itemIds, ...goldItemIds].map((id, i) => [id, i]));
   const raters = [...new Set(rows.map((r) => r.raterId))];
   const raterIndex = new Map(raters.map((id, i) => [id, i]));
-  return { goldItemIds, raters, tasks: rows.map((r) => [itemIndex.get(r.itemId)!, r.slot, raterIndex.get(r.raterId)!]), unassignedSlots };
+  return {
+    goldItemIds,
+    raters,
+    tasks: rows.map((r) => [itemIndex.get(r.itemId)!, r.slot, raterIndex.get(r.raterId)!]),
+    unassignedSlots,
+  };
 }
 
 export function unpackOpenedBatch(batchId: string, itemIds: string[], opened: OpenedBatch): TaskRef[] {

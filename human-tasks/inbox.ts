@@ -19,7 +19,13 @@ export interface RecordOutcome {
   batchId?: string;
 }
 
-const refuse = (status: number, code: string, message: string, details?: unknown, disposition: RecordOutcome['disposition'] = null): RecordOutcome => ({
+const refuse = (
+  status: number,
+  code: string,
+  message: string,
+  details?: unknown,
+  disposition: RecordOutcome['disposition'] = null,
+): RecordOutcome => ({
   status,
   body: { error: { code, message, ...(details === undefined ? {} : { details }) } },
   disposition,
@@ -30,7 +36,11 @@ const refuse = (status: number, code: string, message: string, details?: unknown
  * touches only its own tasks and raters; an answer to a closed task is kept for audit only.
  */
 
-export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'rateCard'>, event: VendorEvent): Promise<RecordOutcome> {
+export async function applyVendorEvent(
+  tx: Db,
+  vendor: Pick<VendorRow, 'id' | 'rateCard'>,
+  event: VendorEvent,
+): Promise<RecordOutcome> {
   const [row] = await tx
     .select({ task: tasks, phase: taskBatches.phase, round: taskBatches.round })
     .from(tasks)
@@ -38,16 +48,31 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
     .where(eq(tasks.id, event.taskId))
     .for('update', { of: tasks });
   // A foreign task is answered exactly like a missing one: a vendor learns nothing about others.
-  if (!row || row.task.vendorId !== vendor.id) return refuse(404, 'task_not_found', `no task ${event.taskId} for vendor ${vendor.id}`);
+  if (!row || row.task.vendorId !== vendor.id)
+    return refuse(404, 'task_not_found', `no task ${event.taskId} for vendor ${vendor.id}`);
   const { task } = row;
   const open = (OPEN_STATUSES as readonly string[]).includes(task.status);
   const raterKey = 'raterId' in event && event.raterId ? `${vendor.id}:${event.raterId}` : null;
   if (raterKey) {
-    const [rater] = await tx.select({ id: raters.id }).from(raters).where(and(eq(raters.id, raterKey), eq(raters.vendorId, vendor.id)));
-    if (!rater) return refuse(404, 'rater_not_found', `no rater ${'raterId' in event ? event.raterId : ''} for vendor ${vendor.id}`);
+    const [rater] = await tx
+      .select({ id: raters.id })
+      .from(raters)
+      .where(and(eq(raters.id, raterKey), eq(raters.vendorId, vendor.id)));
+    if (!rater)
+      return refuse(
+        404,
+        'rater_not_found',
+        `no rater ${'raterId' in event ? event.raterId : ''} for vendor ${vendor.id}`,
+      );
   }
   if (!open) {
-    return refuse(409, 'task_closed', `task ${task.id} is ${task.status}; the answer is kept for audit but not applied`, { taskStatus: task.status }, 'conflict');
+    return refuse(
+      409,
+      'task_closed',
+      `task ${task.id} is ${task.status}; the answer is kept for audit but not applied`,
+      { taskStatus: task.status },
+      'conflict',
+    );
   }
   const accepted = (extra: Record<string, unknown> = {}): RecordOutcome => ({
     status: 202,
@@ -58,36 +83,64 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
   const charge = async (costUsd: number) => {
     await tx
       .insert(usageLedger)
-      .values({ requestKey: task.id, programId: task.programId, phase: row.phase, kind: 'human_task', vendorId: vendor.id, costUsd })
+      .values({
+        requestKey: task.id,
+        programId: task.programId,
+        phase: row.phase,
+        kind: 'human_task',
+        vendorId: vendor.id,
+        costUsd,
+      })
       .onConflictDoNothing();
   };
 
   switch (event.type) {
     case 'task.declined':
     case 'task.expired': {
-      await tx.update(tasks).set({ status: event.type === 'task.declined' ? 'declined' : 'expired' }).where(eq(tasks.id, task.id));
+      await tx
+        .update(tasks)
+        .set({ status: event.type === 'task.declined' ? 'declined' : 'expired' })
+        .where(eq(tasks.id, task.id));
       return accepted();
     }
     case 'task.completed': {
-      if (task.kind === 'write') return refuse(400, 'wrong_event_for_task', `task ${task.id} is a write task: send revision.submitted`);
+      if (task.kind === 'write')
+        return refuse(400, 'wrong_event_for_task', `task ${task.id} is a write task: send revision.submitted`);
       const expected = (task.payload as { criteria: string[] }).criteria;
       const given = event.labels.map((l) => l.criterion);
       const unknown = given.filter((c) => !expected.includes(c));
       const missing = expected.filter((c) => !given.includes(c));
       const repeated = given.filter((c, i) => given.indexOf(c) !== i);
       if (unknown.length || missing.length || repeated.length)
-        return refuse(400, 'labels_do_not_match_task', `labels must name each criterion of the task once: ${expected.join(', ')}`, { unknown, missing, repeated });
+        return refuse(
+          400,
+          'labels_do_not_match_task',
+          `labels must name each criterion of the task once: ${expected.join(', ')}`,
+          { unknown, missing, repeated },
+        );
       if (raterKey !== task.raterId) {
         // The vendor routed the task to another of its raters: fine, unless that rater already had the item.
         const [other] = await tx
           .select({ id: tasks.id })
           .from(tasks)
           .where(and(eq(tasks.batchId, task.batchId), eq(tasks.itemId, task.itemId), eq(tasks.raterId, raterKey!)));
-        if (other) return refuse(409, 'rater_already_rated_item', `rater ${raterKey} already has item ${task.itemId} in this batch`, undefined, 'conflict');
+        if (other)
+          return refuse(
+            409,
+            'rater_already_rated_item',
+            `rater ${raterKey} already has item ${task.itemId} in this batch`,
+            undefined,
+            'conflict',
+          );
       }
       const [{ costUsd }] = await tx
         .update(tasks)
-        .set({ status: 'completed', completedAt: new Date(), raterId: raterKey, costUsd: taskCostSql(vendor.rateCard, tasks.kind) })
+        .set({
+          status: 'completed',
+          completedAt: new Date(),
+          raterId: raterKey,
+          costUsd: taskCostSql(vendor.rateCard, tasks.kind),
+        })
         .where(eq(tasks.id, task.id))
         .returning({ costUsd: tasks.costUsd });
       await tx
@@ -112,8 +165,10 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
       return accepted({ labels: event.labels.length });
     }
     case 'revision.submitted': {
-      if (task.kind !== 'write') return refuse(400, 'wrong_event_for_task', `task ${task.id} is a ${task.kind} task: send task.completed`);
-      if (raterKey !== task.raterId) return refuse(409, 'rater_mismatch', `task ${task.id} is assigned to another writer`, undefined, 'conflict');
+      if (task.kind !== 'write')
+        return refuse(400, 'wrong_event_for_task', `task ${task.id} is a ${task.kind} task: send task.completed`);
+      if (raterKey !== task.raterId)
+        return refuse(409, 'rater_mismatch', `task ${task.id} is assigned to another writer`, undefined, 'conflict');
       const hash = textHash(event.text);
       const [item] = await tx.select().from(items).where(eq(items.id, task.itemId)).for('update');
       await tx
@@ -123,7 +178,10 @@ export async function applyVendorEvent(tx: Db, vendor: Pick<VendorRow, 'id' | 'r
           { itemId: item.id, textHash: hash, text: event.text, source: 'writer' },
         ])
         .onConflictDoNothing();
-      await tx.update(items).set({ text: event.text, textHash: hash, source: 'writer', updatedAt: new Date() }).where(eq(items.id, item.id));
+      await tx
+        .update(items)
+        .set({ text: event.text, textHash: hash, source: 'writer', updatedAt: new Date() })
+        .where(eq(items.id, item.id));
       const [{ costUsd }] = await tx
         .update(tasks)
         .set({
@@ -146,7 +204,12 @@ export async function unsignalledEvents(db: Db, olderThanMs: number, limit: numb
     .select({ id: vendorEvents.id, taskId: vendorEvents.taskId, type: vendorEvents.type, batchId: tasks.batchId })
     .from(vendorEvents)
     .innerJoin(tasks, eq(tasks.id, vendorEvents.taskId))
-    .where(and(sql`${vendorEvents.signalledAt} is null`, sql`${vendorEvents.receivedAt} < now() - make_interval(secs => ${olderThanMs / 1000})`))
+    .where(
+      and(
+        sql`${vendorEvents.signalledAt} is null`,
+        sql`${vendorEvents.receivedAt} < now() - make_interval(secs => ${olderThanMs / 1000})`,
+      ),
+    )
     .orderBy(vendorEvents.id)
     .limit(limit);
 }

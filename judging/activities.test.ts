@@ -21,9 +21,15 @@ let database: TestDatabase;
 let sim: LlmSimulator;
 let world: Awaited<ReturnType<typeof seedJudgeWorld>>;
 
-const startSim = async (opts: Parameters<typeof startLlmSimulator>[0] = {}) => startLlmSimulator({ port: await freePort(), seed: 11, ...opts });
+const startSim = async (opts: Parameters<typeof startLlmSimulator>[0] = {}) =>
+  startLlmSimulator({ port: await freePort(), seed: 11, ...opts });
 const activitiesFor = (s: LlmSimulator, env: Record<string, string> = {}) =>
-  createJudgingActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: s.url, LLM_CONCURRENCY: '32', LLM_RPM_LIMIT: '600000', ...env }, database)));
+  createJudgingActivities(
+    testDeps(
+      database,
+      testConfig({ OPENAI_BASE_URL: s.url, LLM_CONCURRENCY: '32', LLM_RPM_LIMIT: '600000', ...env }, database),
+    ),
+  );
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -39,12 +45,28 @@ describe('judge prompts', () => {
   test('one prompt per criterion and per factuality agent, seeded idempotently with content hashes', async () => {
     const acts = activitiesFor(sim);
     const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
-    expect(Object.keys(prompts).sort()).toEqual(['clarity', 'factuality', 'factuality.awards', 'factuality.metadata', 'factuality.plot', 'factuality.talent', 'precision', 'tone']);
+    expect(Object.keys(prompts).sort()).toEqual([
+      'clarity',
+      'factuality',
+      'factuality.awards',
+      'factuality.metadata',
+      'factuality.plot',
+      'factuality.talent',
+      'precision',
+      'tone',
+    ]);
     expect(await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 })).toEqual(prompts);
     const rows = await database.db.select().from(judgePrompts).where(eq(judgePrompts.programId, PROGRAM));
     expect(rows).toHaveLength(8);
     for (const r of rows) {
-      const content = { programId: r.programId, criterion: r.criterion, agent: r.agent, guidelineVersion: r.guidelineVersion, template: r.template, settings: r.settings as never };
+      const content = {
+        programId: r.programId,
+        criterion: r.criterion,
+        agent: r.agent,
+        guidelineVersion: r.guidelineVersion,
+        template: r.template,
+        settings: r.settings as never,
+      };
       expect(promptHash(content)).toBe(r.hash);
       expect(prompts[judgeKey(r.criterion, r.agent)]).toBe(r.hash);
       expect(r.origin).toBe('seed');
@@ -59,10 +81,32 @@ describe('judge prompts', () => {
   test('an unknown guideline version or program is rejected without writing anything', async () => {
     const acts = activitiesFor(sim);
     const before = await database.db.select({ n: sql<number>`count(*)::int` }).from(judgePrompts);
-    await expect(acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 9 })).rejects.toThrow(/no guideline version 9/);
-    await expect(acts.ensureJudgePrompts({ programId: 'nope', guidelineVersion: 1 })).rejects.toThrow(/unknown program/);
-    await expect(activitiesFor(sim).judgeItems({ programId: PROGRAM, runId: 'r', itemIds: world.itemIds.slice(0, 1), criteria: ['tone'], prompts: {}, samples: 1 })).rejects.toThrow(/no judge prompt for criterion tone/);
-    await expect(activitiesFor(sim).judgeItems({ programId: PROGRAM, runId: 'r', itemIds: world.itemIds.slice(0, 1), criteria: ['tone'], prompts: { tone: 'f'.repeat(64) }, samples: 1 })).rejects.toThrow(/unknown judge prompt/);
+    await expect(acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 9 })).rejects.toThrow(
+      /no guideline version 9/,
+    );
+    await expect(acts.ensureJudgePrompts({ programId: 'nope', guidelineVersion: 1 })).rejects.toThrow(
+      /unknown program/,
+    );
+    await expect(
+      activitiesFor(sim).judgeItems({
+        programId: PROGRAM,
+        runId: 'r',
+        itemIds: world.itemIds.slice(0, 1),
+        criteria: ['tone'],
+        prompts: {},
+        samples: 1,
+      }),
+    ).rejects.toThrow(/no judge prompt for criterion tone/);
+    await expect(
+      activitiesFor(sim).judgeItems({
+        programId: PROGRAM,
+        runId: 'r',
+        itemIds: world.itemIds.slice(0, 1),
+        criteria: ['tone'],
+        prompts: { tone: 'f'.repeat(64) },
+        samples: 1,
+      }),
+    ).rejects.toThrow(/unknown judge prompt/);
     expect(await database.db.select({ n: sql<number>`count(*)::int` }).from(judgePrompts)).toEqual(before);
   });
 });
@@ -75,18 +119,41 @@ describe('judge accuracy on the simulator', () => {
     const o = sim.options;
     const report: Record<string, unknown> = {};
     for (const criterion of ['tone', 'clarity', 'precision'] as const) {
-      const m = await acts.evaluateJudge({ programId: PROGRAM, criterion, promptHash: prompts[criterion], split: 'dev', samples: 1 });
+      const m = await acts.evaluateJudge({
+        programId: PROGRAM,
+        criterion,
+        promptHash: prompts[criterion],
+        split: 'dev',
+        samples: 1,
+      });
       // What the simulator is configured to do for this prompt: base + hints in it + tiered rationale.
-      const expected = Math.min(o.maxAccuracy, o.accuracy[criterion] + o.hintGain * hintsIn(templates.get(prompts[criterion])!, truthKey(criterion) as never).length + o.tieredRationaleGain);
+      const expected = Math.min(
+        o.maxAccuracy,
+        o.accuracy[criterion] +
+          o.hintGain * hintsIn(templates.get(prompts[criterion])!, truthKey(criterion) as never).length +
+          o.tieredRationaleGain,
+      );
       report[criterion] = { n: m.n, accuracy: m.accuracy, ci95: m.ci95.accuracy, expected, errors: m.errors };
       expect(m.errors).toBe(0);
       expect(m.n).toBeGreaterThan(150);
       expect(m.ci95.accuracy![0]).toBeLessThanOrEqual(expected);
       expect(m.ci95.accuracy![1]).toBeGreaterThanOrEqual(expected);
     }
-    const one = await acts.evaluateJudge({ programId: PROGRAM, criterion: 'tone', promptHash: prompts.tone, split: 'dev', samples: 1 });
+    const one = await acts.evaluateJudge({
+      programId: PROGRAM,
+      criterion: 'tone',
+      promptHash: prompts.tone,
+      split: 'dev',
+      samples: 1,
+    });
     expect(one.llmRequests).toBe(0); // everything stored: nothing requested again
-    const five = await acts.evaluateJudge({ programId: PROGRAM, criterion: 'tone', promptHash: prompts.tone, split: 'dev', samples: 5 });
+    const five = await acts.evaluateJudge({
+      programId: PROGRAM,
+      criterion: 'tone',
+      promptHash: prompts.tone,
+      split: 'dev',
+      samples: 5,
+    });
     // Sample 0 of each item is reused: only samples 1–4 were requested.
     expect(five.llmRequests).toBe(4 * five.n);
     report.consensus = { tone1: one.accuracy, tone5: five.accuracy };
@@ -97,13 +164,21 @@ describe('judge accuracy on the simulator', () => {
       select (select count(*)::int from ${judgments}) as judgments,
              (select count(*)::int from ${usageLedger} where kind = 'judge') as ledger`);
     expect(counts.ledger).toBe(counts.judgments);
-    const [cost] = await database.db.select({ usd: sql<number>`sum(${usageLedger.costUsd})`, tokens: sql<number>`sum(${usageLedger.promptTokens})::int` }).from(usageLedger);
+    const [cost] = await database.db
+      .select({
+        usd: sql<number>`sum(${usageLedger.costUsd})`,
+        tokens: sql<number>`sum(${usageLedger.promptTokens})::int`,
+      })
+      .from(usageLedger);
     expect(cost.tokens).toBeGreaterThan(0);
     expect(cost.usd).toBeGreaterThan(0);
   });
 
   test('the factuality panel fails a synopsis with any wrong fact (min rule) and merges the agents’ rationales', async () => {
-    const exact = await startSim({ accuracy: { factuality_plot: 1, factuality_metadata: 1, factuality_talent: 1, factuality_awards: 1 }, maxAccuracy: 1 });
+    const exact = await startSim({
+      accuracy: { factuality_plot: 1, factuality_metadata: 1, factuality_talent: 1, factuality_awards: 1 },
+      maxAccuracy: 1,
+    });
     try {
       const acts = activitiesFor(exact);
       const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
@@ -112,8 +187,19 @@ describe('judge accuracy on the simulator', () => {
       const oneWrong = world.itemIds.filter((id) => wrongFacts(id).length === 1).slice(0, 12);
       const allRight = world.itemIds.filter((id) => wrongFacts(id).length === 0).slice(0, 8);
       expect(oneWrong.length).toBeGreaterThanOrEqual(6);
-      const result = await acts.judgeItems({ programId: PROGRAM, runId: 'panel-run', itemIds: [...oneWrong, ...allRight], criteria: ['factuality'], prompts: { factuality: prompts.factuality }, samples: 1 });
-      expect(result).toMatchObject({ judged: oneWrong.length + allRight.length, errors: 0, verdicts: { factuality: { fail: oneWrong.length, pass: allRight.length, error: 0 } } });
+      const result = await acts.judgeItems({
+        programId: PROGRAM,
+        runId: 'panel-run',
+        itemIds: [...oneWrong, ...allRight],
+        criteria: ['factuality'],
+        prompts: { factuality: prompts.factuality },
+        samples: 1,
+      });
+      expect(result).toMatchObject({
+        judged: oneWrong.length + allRight.length,
+        errors: 0,
+        verdicts: { factuality: { fail: oneWrong.length, pass: allRight.length, error: 0 } },
+      });
       const rows = await database.db.select().from(itemVerdicts).where(eq(itemVerdicts.runId, 'panel-run'));
       for (const id of oneWrong) {
         const row = rows.find((r) => r.itemId === id)!;
@@ -121,7 +207,10 @@ describe('judge accuracy on the simulator', () => {
         // The merged explanation names the one failing aspect.
         expect(row.summary).toContain(wrongFacts(id)[0].replace('factuality_', ''));
         // Three of four agents passed it: the min rule, not a majority, decided.
-        const agentRows = await database.db.select().from(judgments).where(and(eq(judgments.itemId, id), eq(judgments.criterion, 'factuality')));
+        const agentRows = await database.db
+          .select()
+          .from(judgments)
+          .where(and(eq(judgments.itemId, id), eq(judgments.criterion, 'factuality')));
         expect(agentRows.map((r) => r.verdict).sort()).toEqual([0, 1, 1, 1]);
       }
       for (const id of allRight) expect(rows.find((r) => r.itemId === id)!.verdict).toBe(1);
@@ -134,15 +223,32 @@ describe('judge accuracy on the simulator', () => {
 
 describe('faults never crash a run and never pass silently', () => {
   test('429s, 5xx, hangs, malformed, schema-violating and truncated output', async () => {
-    const faulty = await startSim({ faults: { serverError: 0.08, hang: 0.04, malformed: 0.08, schemaViolation: 0.08, truncated: 0.08 }, hangMs: 4000, seed: 3 });
+    const faulty = await startSim({
+      faults: { serverError: 0.08, hang: 0.04, malformed: 0.08, schemaViolation: 0.08, truncated: 0.08 },
+      hangMs: 4000,
+      seed: 3,
+    });
     try {
       const acts = activitiesFor(faulty, { LLM_TIMEOUT_MS: '1000', LLM_MAX_RETRIES: '1' });
       const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
       const itemIds = world.itemIds.slice(0, 40);
-      const input = { programId: PROGRAM, runId: 'fault-run', itemIds, criteria: ['clarity', 'precision'], prompts: { clarity: prompts.clarity, precision: prompts.precision }, samples: 1, model: 'fault-model' };
+      const input = {
+        programId: PROGRAM,
+        runId: 'fault-run',
+        itemIds,
+        criteria: ['clarity', 'precision'],
+        prompts: { clarity: prompts.clarity, precision: prompts.precision },
+        samples: 1,
+        model: 'fault-model',
+      };
       const first = await acts.judgeItems(input);
       const stats = faulty.stats();
-      console.log(JSON.stringify({ first: { judged: first.judged, errors: first.errors, verdicts: first.verdicts }, faults: stats.faults }));
+      console.log(
+        JSON.stringify({
+          first: { judged: first.judged, errors: first.errors, verdicts: first.verdicts },
+          faults: stats.faults,
+        }),
+      );
       expect(first.judged).toBe(40);
       expect(stats.faults.malformed + stats.faults.schemaViolation + stats.faults.truncated).toBeGreaterThan(0);
       expect(stats.faults.serverError + stats.faults.hang).toBeGreaterThan(0);
@@ -174,7 +280,9 @@ describe('faults never crash a run and never pass silently', () => {
       const after = await assertNoSilentPass();
       for (const j of after.js) if (okBefore.has(j.id)) expect(j.verdict).toBe(okBefore.get(j.id));
       expect(second.errors).toBeLessThanOrEqual(first.errors);
-      expect(faulty.stats().byKind.judge_verdict - requestsBefore).toBeLessThanOrEqual(errorsBefore * 2 * 2 /* repair × client retry */);
+      expect(faulty.stats().byKind.judge_verdict - requestsBefore).toBeLessThanOrEqual(
+        errorsBefore * 2 * 2 /* repair × client retry */,
+      );
     } finally {
       await faulty.close();
     }
@@ -187,9 +295,23 @@ describe('faults never crash a run and never pass silently', () => {
       const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
       const itemIds = world.itemIds.slice(0, 70);
       const started = Date.now();
-      const result = await acts.judgeItems({ programId: PROGRAM, runId: 'limited-run', itemIds, criteria: ['tone'], prompts, samples: 1, model: 'limited-model' });
+      const result = await acts.judgeItems({
+        programId: PROGRAM,
+        runId: 'limited-run',
+        itemIds,
+        criteria: ['tone'],
+        prompts,
+        samples: 1,
+        model: 'limited-model',
+      });
       const stats = limited.stats();
-      console.log(JSON.stringify({ rateLimited: stats.rateLimited, requests: stats.requests, seconds: (Date.now() - started) / 1000 }));
+      console.log(
+        JSON.stringify({
+          rateLimited: stats.rateLimited,
+          requests: stats.requests,
+          seconds: (Date.now() - started) / 1000,
+        }),
+      );
       expect(result).toMatchObject({ judged: 70, errors: 0 });
       expect(stats.rateLimited).toBeGreaterThan(0);
       // The bucket holds 60 and refills 1/s: waiting as told, the last 10 need about 10 s.
@@ -206,13 +328,23 @@ describe('faults never crash a run and never pass silently', () => {
     try {
       const acts = activitiesFor(broken);
       const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
-      const result = await acts.judgeItems({ programId: PROGRAM, runId: 'broken-run', itemIds: world.itemIds.slice(0, 5), criteria: ['tone'], prompts, samples: 3, model: 'broken-model' });
+      const result = await acts.judgeItems({
+        programId: PROGRAM,
+        runId: 'broken-run',
+        itemIds: world.itemIds.slice(0, 5),
+        criteria: ['tone'],
+        prompts,
+        samples: 3,
+        model: 'broken-model',
+      });
       expect(result).toMatchObject({ judged: 5, errors: 5, verdicts: { tone: { pass: 0, fail: 0, error: 5 } } });
       expect(result.failedItemIds.sort()).toEqual(world.itemIds.slice(0, 5).sort());
       expect(broken.stats().byKind.judge_verdict).toBe(5 * 3 * 2); // each sample: first answer + one repair
       const js = await database.db.select().from(judgments).where(eq(judgments.model, 'broken-model'));
       expect(js).toHaveLength(15);
-      expect(js.every((j) => j.status === 'error' && j.verdict === null && /not valid JSON/.test(j.error ?? ''))).toBe(true);
+      expect(js.every((j) => j.status === 'error' && j.verdict === null && /not valid JSON/.test(j.error ?? ''))).toBe(
+        true,
+      );
     } finally {
       await broken.close();
     }
@@ -227,7 +359,15 @@ describe('resuming a production page', () => {
       const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
       const model = 'resume-model';
       const itemIds = world.itemIds.slice(0, 100); // 4 chunks of 25
-      const page = { programId: PROGRAM, runId: 'resume-run', itemIds, criteria: ['tone', 'factuality'], prompts, samples: 1, model };
+      const page = {
+        programId: PROGRAM,
+        runId: 'resume-run',
+        itemIds,
+        criteria: ['tone', 'factuality'],
+        prompts,
+        samples: 1,
+        model,
+      };
       // The killed attempt: chunks 0 and 2 finished, chunk 3 only its tone judgments, chunk 1 nothing.
       await acts.judgeItems({ ...page, itemIds: itemIds.slice(0, 25) });
       await acts.judgeItems({ ...page, itemIds: itemIds.slice(50, 75) });
@@ -287,16 +427,28 @@ describe('resuming a production page', () => {
     try {
       const acts = activitiesFor(fresh, { LLM_CONCURRENCY: '64' });
       const prompts = await acts.ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
-      const page = { programId: PROGRAM, runId: 'failing-store-run', itemIds, criteria: ['tone'], prompts, samples: 1, model };
-      const error = await acts.judgeItems(page).then(() => null, (err: Error) => err);
+      const page = {
+        programId: PROGRAM,
+        runId: 'failing-store-run',
+        itemIds,
+        criteria: ['tone'],
+        prompts,
+        samples: 1,
+        model,
+      };
+      const error = await acts.judgeItems(page).then(
+        () => null,
+        (err: Error) => err,
+      );
       // Which items, and the database's own words (not drizzle's failed-query text).
       expect(error?.message).toBe('items 1–25 of the page: judgment store refused for the test');
-      const stored = async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from judgments where model = ${model}`)[0].n;
+      const stored = async () =>
+        (await database.sql<{ n: number }[]>`select count(*)::int as n from judgments where model = ${model}`)[0].n;
       const requested = fresh.stats().byKind.judge_verdict;
       // Every answered request is stored except the refused chunk's 25: nothing was left in flight.
       expect(await stored()).toBe(requested - 25);
       expect(await stored()).toBeGreaterThanOrEqual(75); // the other chunks started with it
-      expect(await stored() % 25).toBe(0);
+      expect((await stored()) % 25).toBe(0);
 
       await database.sql.unsafe('drop trigger refuse_judgment on judgments; drop function refuse_judgment();');
       const retry = await acts.judgeItems(page);
@@ -304,7 +456,9 @@ describe('resuming a production page', () => {
       expect(fresh.stats().byKind.judge_verdict - requested).toBe(200 - (requested - 25));
       expect(await stored()).toBe(200);
     } finally {
-      await database.sql.unsafe('drop trigger if exists refuse_judgment on judgments; drop function if exists refuse_judgment();');
+      await database.sql.unsafe(
+        'drop trigger if exists refuse_judgment on judgments; drop function if exists refuse_judgment();',
+      );
       await fresh.close();
     }
   });

@@ -10,7 +10,14 @@ import type { Client } from '@temporalio/client';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { judgments, usageLedger } from '../schema/tables';
-import { createTestDatabase, devServerClient, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  testConfig,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
 import { createJudgingActivities } from './activities';
@@ -28,14 +35,17 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const count = async () => (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from ${judgments}`))[0].n;
+const count = async () =>
+  (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from ${judgments}`))[0].n;
 
 test('a worker killed mid-evaluation: the restarted worker requests only what was not stored', async () => {
   database = await createTestDatabase();
   client = await devServerClient();
   sim = await startLlmSimulator({ port: await freePort(), seed: 4, latency: { medianMs: 40, p99Ms: 40 } });
   await seedJudgeWorld(database.db, { programId: 'crash', shows: 40, seed: 13 });
-  const prompts = await createJudgingActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database))).ensureJudgePrompts({ programId: 'crash', guidelineVersion: 1 });
+  const prompts = await createJudgingActivities(
+    testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database)),
+  ).ensureJudgePrompts({ programId: 'crash', guidelineVersion: 1 });
   const taskQueue = uniqueTaskQueue('crash');
   const env = {
     ...process.env,
@@ -57,7 +67,17 @@ test('a worker killed mid-evaluation: the restarted worker requests only what wa
   const handle = await client.workflow.start(promptOptimizationWorkflow, {
     workflowId: `crash-${taskQueue}`,
     taskQueue,
-    args: [{ programId: 'crash', criterion: 'tone', basePromptHash: prompts.tone, maxLlmCalls: 10_000, beamWidth: 1, steps: 0, samples: 3 }],
+    args: [
+      {
+        programId: 'crash',
+        criterion: 'tone',
+        basePromptHash: prompts.tone,
+        maxLlmCalls: 10_000,
+        beamWidth: 1,
+        steps: 0,
+        samples: 3,
+      },
+    ],
   });
   while ((await count()) < 75) await new Promise((r) => setTimeout(r, 100));
   const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -77,6 +97,8 @@ test('a worker killed mid-evaluation: the restarted worker requests only what wa
   // After the restart exactly the judgments missing at the kill were requested, each once.
   expect(requests - requestsAtKill).toBe(stored - storedAtKill);
   // One ledger row per judgment, keyed by its natural key.
-  const [ledger] = await database.db.execute<{ n: number; keys: number }>(sql`select count(*)::int as n, count(distinct request_key)::int as keys from ${usageLedger} where kind = 'judge'`);
+  const [ledger] = await database.db.execute<{ n: number; keys: number }>(
+    sql`select count(*)::int as n, count(distinct request_key)::int as keys from ${usageLedger} where kind = 'judge'`,
+  );
   expect(ledger).toEqual({ n: stored, keys: stored });
 }, 180_000);

@@ -74,10 +74,14 @@ const CHUNK = 25;
 /** Chunks of one production page judged at once (requests of the next start while one finishes). */
 const CHUNKS_IN_FLIGHT = 4;
 
-function combine(plan: CriterionPlan, perUnit: Map<string, { verdicts: (0 | 1 | null)[]; summaries: string[]; errors: string[] }>): CriterionOutcome {
+function combine(
+  plan: CriterionPlan,
+  perUnit: Map<string, { verdicts: (0 | 1 | null)[]; summaries: string[]; errors: string[] }>,
+): CriterionOutcome {
   const units: UnitOutcome[] = plan.units.map((u) => {
     const s = perUnit.get(u.hash)!;
-    if (s.verdicts.some((v) => v === null)) return { agent: u.agent, verdict: null, summary: `error: ${s.errors[0] ?? 'no answer'}` };
+    if (s.verdicts.some((v) => v === null))
+      return { agent: u.agent, verdict: null, summary: `error: ${s.errors[0] ?? 'no answer'}` };
     const { verdict } = roundedMeanConsensus(s.verdicts as (0 | 1)[], 'fail');
     const agreeing = s.verdicts.findIndex((v) => v === verdict);
     return { agent: u.agent, verdict, summary: s.summaries[agreeing] ?? '' };
@@ -119,10 +123,29 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
    * is abandoned; the answers already paid for are stored as ok judgments with their ledger rows,
    * no error judgment is stored, and the stop's reason is thrown.
    */
-  async function judgeChunk(input: { programId: string; phase: string; items: ItemRow[]; plans: CriterionPlan[]; samples: JudgeSamples; model: string }, control = pageControl()) {
+  async function judgeChunk(
+    input: {
+      programId: string;
+      phase: string;
+      items: ItemRow[];
+      plans: CriterionPlan[];
+      samples: JudgeSamples;
+      model: string;
+    },
+    control = pageControl(),
+  ) {
     const { programId, model, samples } = input;
     const units = input.plans.flatMap((p) => p.units);
-    const stored = await storedSamples(db, input.items, units, maxSamples(samples, input.plans.map((p) => p.criterion)), model);
+    const stored = await storedSamples(
+      db,
+      input.items,
+      units,
+      maxSamples(
+        samples,
+        input.plans.map((p) => p.criterion),
+      ),
+      model,
+    );
     type Sample = { verdict: 0 | 1 | null; summary: string; error: string | null };
     const results = new Map<string, Sample>();
     const rows: (typeof judgments.$inferInsert)[] = [];
@@ -155,7 +178,15 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
               results.set(key, { verdict, summary: out.ok ? out.value.summary : '', error: out.ok ? null : out.error });
               rows.push(judgmentRow(programId, item, u, model, s, 'sync', out));
               if (out.requests > 0)
-                ledger.push({ requestKey: judgmentKey(item.id, item.textHash, u.criterion, u.agent, u.hash, model, s), programId, phase: input.phase, kind: 'judge', model, mode: 'sync', usage: out.usage });
+                ledger.push({
+                  requestKey: judgmentKey(item.id, item.textHash, u.criterion, u.agent, u.hash, model, s),
+                  programId,
+                  phase: input.phase,
+                  kind: 'judge',
+                  model,
+                  mode: 'sync',
+                  usage: out.usage,
+                });
             })(),
           );
         }
@@ -163,7 +194,12 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     }
     await Promise.all(pending);
     if (control.stopped) {
-      await storeJudgments(db, prices, rows.filter((r) => r.status === 'ok'), ledger);
+      await storeJudgments(
+        db,
+        prices,
+        rows.filter((r) => r.status === 'ok'),
+        ledger,
+      );
       throw control.reason;
     }
     const outcomes = new Map<string, Map<string, CriterionOutcome>>();
@@ -172,8 +208,17 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
       for (const plan of input.plans) {
         const perUnit = new Map(
           plan.units.map((u) => {
-            const samplesOf = Array.from({ length: samplesFor(samples, plan.criterion) }, (_, s) => results.get(sampleKey(item.id, item.textHash, u.hash, s))!);
-            return [u.hash, { verdicts: samplesOf.map((x) => x.verdict), summaries: samplesOf.map((x) => x.summary), errors: samplesOf.flatMap((x) => (x.error ? [x.error] : [])) }];
+            const samplesOf = Array.from({ length: samplesFor(samples, plan.criterion) }, (_, s) =>
+              results.get(sampleKey(item.id, item.textHash, u.hash, s))!,
+            );
+            return [
+              u.hash,
+              {
+                verdicts: samplesOf.map((x) => x.verdict),
+                summaries: samplesOf.map((x) => x.summary),
+                errors: samplesOf.flatMap((x) => (x.error ? [x.error] : [])),
+              },
+            ];
           }),
         );
         perCriterion.set(plan.criterion, combine(plan, perUnit));
@@ -184,14 +229,46 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
   }
 
   /** One readable explanation from a panel's agents (falls back to their summaries if merging fails). */
-  async function mergeRationales(input: { programId: string; runId: string; item: ItemRow; criterion: string; outcome: CriterionOutcome; model: string }, signal?: AbortSignal) {
-    const rationales = input.outcome.units.map((u) => ({ agent: u.agent, verdict: u.verdict === null ? ('error' as const) : u.verdict ? ('pass' as const) : ('fail' as const), summary: u.summary }));
+  async function mergeRationales(
+    input: {
+      programId: string;
+      runId: string;
+      item: ItemRow;
+      criterion: string;
+      outcome: CriterionOutcome;
+      model: string;
+    },
+    signal?: AbortSignal,
+  ) {
+    const rationales = input.outcome.units.map((u) => ({
+      agent: u.agent,
+      verdict: u.verdict === null ? ('error' as const) : u.verdict ? ('pass' as const) : ('fail' as const),
+      summary: u.summary,
+    }));
     const fallback = rationales.map((r) => `${r.agent}: ${r.verdict}${r.summary ? ` — ${r.summary}` : ''}`).join(' ');
-    const out = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.rationaleMerge, schema: rationaleMergeSchema, messages: rationaleMergeMessages({ criterion: input.criterion, synopsis: input.item.text, rationales }), model: input.model, temperature: 0 }, signal);
+    const out = await structuredCall(
+      llm,
+      {
+        kind: LLM_REQUEST_KINDS.rationaleMerge,
+        schema: rationaleMergeSchema,
+        messages: rationaleMergeMessages({ criterion: input.criterion, synopsis: input.item.text, rationales }),
+        model: input.model,
+        temperature: 0,
+      },
+      signal,
+    );
     // The caller stores the ledger row with the verdict it explains, in one transaction.
     const ledger: LedgerEntry | undefined =
       out.requests > 0
-        ? { requestKey: `merge:${input.runId}:${input.item.id}:${input.item.textHash}:${input.criterion}`, programId: input.programId, phase: 'production', kind: 'merge', model: input.model, mode: 'sync', usage: out.usage }
+        ? {
+            requestKey: `merge:${input.runId}:${input.item.id}:${input.item.textHash}:${input.criterion}`,
+            programId: input.programId,
+            phase: 'production',
+            kind: 'merge',
+            model: input.model,
+            mode: 'sync',
+            usage: out.usage,
+          }
         : undefined;
     return { summary: out.ok ? out.value.explanation : fallback, requests: out.requests, ledger };
   }
@@ -201,16 +278,34 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
    * their ledger rows (merges' too) and the item verdicts of `input.runId` in one transaction.
    * Returns the LLM requests made.
    */
-  async function judgeItemChunk(input: JudgeItemsInput, itemIds: string[], plans: CriterionPlan[], model: string, control: PageControl) {
+  async function judgeItemChunk(
+    input: JudgeItemsInput,
+    itemIds: string[],
+    plans: CriterionPlan[],
+    model: string,
+    control: PageControl,
+  ) {
     const itemMap = await loadItems(db, itemIds);
     const list = [...itemMap.values()];
     if (!list.length) return 0;
     const [out, prior] = await Promise.all([
-      judgeChunk({ programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model }, control),
+      judgeChunk(
+        { programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model },
+        control,
+      ),
       db
         .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
         .from(itemVerdicts)
-        .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, list.map((x) => x.id)), sql`${itemVerdicts.verdict} is not null`)),
+        .where(
+          and(
+            eq(itemVerdicts.runId, input.runId),
+            inArray(
+              itemVerdicts.itemId,
+              list.map((x) => x.id),
+            ),
+            sql`${itemVerdicts.verdict} is not null`,
+          ),
+        ),
     ]);
     let requests = out.requests;
     const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
@@ -224,13 +319,25 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
             const known = merged.get(`${item.id}|${plan.criterion}`);
             if (known) summary = known;
             else {
-              const m = await mergeRationales({ programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model }, control.signal);
+              const m = await mergeRationales(
+                { programId: input.programId, runId: input.runId, item, criterion: plan.criterion, outcome, model },
+                control.signal,
+              );
               summary = m.summary;
               requests += m.requests;
               if (m.ledger) out.ledger.push(m.ledger);
             }
           } else if (plan.panel) summary = outcome.units.map((u) => `${u.agent}: ${u.summary}`).join(' ');
-          rows.push({ runId: input.runId, programId: input.programId, itemId: item.id, textHash: item.textHash, criterion: plan.criterion, verdict: outcome.verdict, samples: outcome.samples, summary });
+          rows.push({
+            runId: input.runId,
+            programId: input.programId,
+            itemId: item.id,
+            textHash: item.textHash,
+            criterion: plan.criterion,
+            verdict: outcome.verdict,
+            samples: outcome.samples,
+            summary,
+          });
         }),
       ),
     );
@@ -243,7 +350,12 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     );
     if (!mergedOk || control.stopped) {
       // The page stopped while merging: the judgments are paid for, so they are kept; no verdicts.
-      await storeJudgments(db, prices, out.rows.filter((r) => r.status === 'ok'), out.ledger);
+      await storeJudgments(
+        db,
+        prices,
+        out.rows.filter((r) => r.status === 'ok'),
+        out.ledger,
+      );
       throw control.reason;
     }
     await db.transaction(async (tx) => {
@@ -259,7 +371,15 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
   }
 
   /** Judges golden items of one split in chunks (heartbeating), returning verdict per item (null = error). */
-  async function judgeGolden(input: { programId: string; criterion: string; promptHash: string; itemIds: string[]; samples: number; model: string; phase: string }) {
+  async function judgeGolden(input: {
+    programId: string;
+    criterion: string;
+    promptHash: string;
+    itemIds: string[];
+    samples: number;
+    model: string;
+    phase: string;
+  }) {
     const plans = await resolvePlans(db, input.programId, [input.criterion], { [input.criterion]: input.promptHash });
     const verdicts = new Map<string, 0 | 1 | null>();
     const control = pageControl();
@@ -270,7 +390,17 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
       async () => {
         for (; i < input.itemIds.length; i += CHUNK) {
           const itemMap = await loadItems(db, input.itemIds.slice(i, i + CHUNK));
-          const out = await judgeChunk({ programId: input.programId, phase: input.phase, items: [...itemMap.values()], plans, samples: input.samples, model: input.model }, control);
+          const out = await judgeChunk(
+            {
+              programId: input.programId,
+              phase: input.phase,
+              items: [...itemMap.values()],
+              plans,
+              samples: input.samples,
+              model: input.model,
+            },
+            control,
+          );
           await storeJudgments(db, prices, out.rows, out.ledger);
           requests += out.requests;
           for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
@@ -292,7 +422,9 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     const plans = await resolvePlans(db, input.programId, input.criteria, input.prompts);
     const ctx = activityContext();
     const start = (ctx?.info.heartbeatDetails as { nextIndex?: number } | undefined)?.nextIndex ?? 0;
-    const verdicts: Record<string, VerdictCounts> = Object.fromEntries(input.criteria.map((c) => [c, { pass: 0, fail: 0, error: 0 }]));
+    const verdicts: Record<string, VerdictCounts> = Object.fromEntries(
+      input.criteria.map((c) => [c, { pass: 0, fail: 0, error: 0 }]),
+    );
     const failed = new Set<string>();
     let requests = 0;
     // Chunks before `start` finished in an earlier attempt; their verdicts are read back below.
@@ -304,43 +436,55 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     const resumeAt = () => (unfinished.size ? Math.min(...unfinished) : input.itemIds.length);
     const control = pageControl();
     let next = 0;
-    await withHeartbeat(() => ({ nextIndex: resumeAt() }), async () => {
-      let failure: { error: unknown } | undefined;
-      const lane = async () => {
-        // A stopped page (cancelled, a fatal provider error, the breaker) starts no new chunk.
-        while (!failure && !control.stopped && next < chunkStarts.length) {
-          const at = chunkStarts[next++];
-          try {
-            const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, control);
-            requests += made;
-            unfinished.delete(at);
-          } catch (error) {
-            // The root cause names the problem; drizzle's wrapper would put the whole query in the UI.
-            failure ??= {
-              error:
-                control.stopped && error === control.reason
-                  ? error
-                  : error instanceof ApplicationFailure
+    await withHeartbeat(
+      () => ({ nextIndex: resumeAt() }),
+      async () => {
+        let failure: { error: unknown } | undefined;
+        const lane = async () => {
+          // A stopped page (cancelled, a fatal provider error, the breaker) starts no new chunk.
+          while (!failure && !control.stopped && next < chunkStarts.length) {
+            const at = chunkStarts[next++];
+            try {
+              const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, control);
+              requests += made;
+              unfinished.delete(at);
+            } catch (error) {
+              // The root cause names the problem; drizzle's wrapper would put the whole query in the UI.
+              failure ??= {
+                error:
+                  control.stopped && error === control.reason
                     ? error
-                    : new Error(`items ${at + 1}–${Math.min(at + CHUNK, input.itemIds.length)} of the page: ${rootCause(error).message}`, { cause: error }),
-            };
+                    : error instanceof ApplicationFailure
+                      ? error
+                      : new Error(
+                          `items ${at + 1}–${Math.min(at + CHUNK, input.itemIds.length)} of the page: ${rootCause(error).message}`,
+                          { cause: error },
+                        ),
+              };
+            }
           }
-        }
-      };
-      // A failed chunk stops new ones; the activity fails once the others in flight are stored,
-      // so no request of this attempt is still running when the retry starts.
-      await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunkStarts.length) }, lane));
-      // The page's stop reason first: a chunk that failed because of it reports the reason itself.
-      if (control.stopped) throw control.reason;
-      if (failure) throw failure.error;
-    });
+        };
+        // A failed chunk stops new ones; the activity fails once the others in flight are stored,
+        // so no request of this attempt is still running when the retry starts.
+        await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunkStarts.length) }, lane));
+        // The page's stop reason first: a chunk that failed because of it reports the reason itself.
+        if (control.stopped) throw control.reason;
+        if (failure) throw failure.error;
+      },
+    );
     // Count from item_verdicts, so chunks done before a crash are counted too.
     const counted = input.itemIds.length
       ? await db
           .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, verdict: itemVerdicts.verdict })
           .from(itemVerdicts)
           .innerJoin(items, and(eq(items.id, itemVerdicts.itemId), eq(items.textHash, itemVerdicts.textHash)))
-          .where(and(eq(itemVerdicts.runId, input.runId), inArray(itemVerdicts.itemId, input.itemIds), inArray(itemVerdicts.criterion, input.criteria)))
+          .where(
+            and(
+              eq(itemVerdicts.runId, input.runId),
+              inArray(itemVerdicts.itemId, input.itemIds),
+              inArray(itemVerdicts.criterion, input.criteria),
+            ),
+          )
       : [];
     const seen = new Set<string>();
     for (const r of counted) {
@@ -354,7 +498,10 @@ export function createJudgingEngine({ db, llm, prices, logger, defaultModel }: J
     }
     const judged = seen.size;
     for (const id of input.itemIds) if (!seen.has(id)) failed.add(id); // unknown items
-    logger.info({ runId: input.runId, items: input.itemIds.length, judged, errors: failed.size, requests }, 'judged items');
+    logger.info(
+      { runId: input.runId, items: input.itemIds.length, judged, errors: failed.size, requests },
+      'judged items',
+    );
     return { judged, errors: failed.size, failedItemIds: [...failed], verdicts, llmRequests: requests };
   }
 

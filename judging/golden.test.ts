@@ -22,7 +22,14 @@ import { goldenLabels, items, labels, shows, usageLedger } from '../schema/table
 import { generateCatalog } from '../scripts/sim/model/catalog';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
-import { createTestDatabase, devServerClient, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  testConfig,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { newSecret } from '../test/human-tasks-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
 import { goldenSetWorkflow } from '../workflows/golden-set';
@@ -49,7 +56,11 @@ afterAll(async () => {
 });
 
 const aggregated = async () =>
-  (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from ${usageLedger} where program_id = ${PROGRAM} and kind = 'aggregate'`))[0].n;
+  (
+    await database.db.execute<{ n: number }>(
+      sql`select count(*)::int as n from ${usageLedger} where program_id = ${PROGRAM} and kind = 'aggregate'`,
+    )
+  )[0].n;
 const aggregateCalls = () => llm.stats().byKind.golden_aggregate ?? 0;
 
 test('a worker killed mid-aggregation: the retry requests only the labels not stored, and the golden set is complete and not duplicated', async () => {
@@ -62,31 +73,76 @@ test('a worker killed mid-aggregation: the retry requests only the labels not st
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
   const secret = newSecret();
   vendor = buildVendorSim({
-    vendorId: 'sim-vendor', secret, gatewayUrl: `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`, latencyMs: 0, duplicateRate: 0,
-    noShowRate: 0, declineRate: 0, seed: 5, raters: 8, carelessShare: 0, driftingShare: 0, guidelineGain: 0, fixProbability: 1, logger,
+    vendorId: 'sim-vendor',
+    secret,
+    gatewayUrl: `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`,
+    latencyMs: 0,
+    duplicateRate: 0,
+    noShowRate: 0,
+    declineRate: 0,
+    seed: 5,
+    raters: 8,
+    carelessShare: 0,
+    driftingShare: 0,
+    guidelineGain: 0,
+    fixProbability: 1,
+    logger,
   });
   await vendor.app.listen({ port: 0, host: '127.0.0.1' });
   for (const { show, synopses, truths } of generateCatalog({ shows: 40, seed: 11 })) {
     const { id, title, locale, ...metadata } = show;
     await database.db.insert(shows).values({ id, title, locale, metadata });
-    await database.db.insert(items).values(synopses.map((s, i) => ({ id: s.id, showId: id, locale: s.locale, text: s.text, textHash: truths[i].textHash })));
+    await database.db
+      .insert(items)
+      .values(
+        synopses.map((s, i) => ({
+          id: s.id,
+          showId: id,
+          locale: s.locale,
+          text: s.text,
+          textHash: truths[i].textHash,
+        })),
+      );
   }
-  const example = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/demo-program.yaml'), 'utf8')) as ProgramSpecInput;
+  const example = YAML.parse(
+    fs.readFileSync(path.resolve(__dirname, '../examples/demo-program.yaml'), 'utf8'),
+  ) as ProgramSpecInput;
   const validation = validateProgramSpec({
     ...example,
     id: PROGRAM,
-    vendors: [{ ...example.vendors[0], id: 'sim-vendor', endpoint: `http://127.0.0.1:${(vendor.app.server.address() as AddressInfo).port}/v1/tasks`, secret, secretEnv: undefined }],
+    vendors: [
+      {
+        ...example.vendors[0],
+        id: 'sim-vendor',
+        endpoint: `http://127.0.0.1:${(vendor.app.server.address() as AddressInfo).port}/v1/tasks`,
+        secret,
+        secretEnv: undefined,
+      },
+    ],
     rounds: { pilotSize: 6, calibrationSize: 6, maxCalibrationRounds: 8, goldenSetSize: ITEMS, testShare: 0.5 },
     raters: { perItem: 3, pilotPerItem: 3, goldRate: 0, minGoldAccuracy: 0.5 },
     sla: { remindAfter: '1d', reassignAfter: '3d', deadline: '7d' },
   });
   if (!validation.ok) throw new Error(JSON.stringify(validation.problems));
-  const { estimate, secrets } = await checkProgramPrerequisites(database.db, validation.spec, {}, { rpmLimit: 10_000, model: 'gpt-4.1-mini' });
+  const { estimate, secrets } = await checkProgramPrerequisites(
+    database.db,
+    validation.spec,
+    {},
+    { rpmLimit: 10_000, model: 'gpt-4.1-mini' },
+  );
   await registerProgram(database.db, validation.spec, estimate, secrets);
   const plan = await createProgramActivities(testDeps(database, config)).loadProgramPlan(PROGRAM);
 
   const taskQueue = uniqueTaskQueue('golden-crash');
-  const env = { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!, TEMPORAL_TASK_QUEUE: taskQueue, OPENAI_BASE_URL: llm.url, LLM_CONCURRENCY: '2', LOG_LEVEL: 'error' };
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    OPENAI_BASE_URL: llm.url,
+    LLM_CONCURRENCY: '2',
+    LOG_LEVEL: 'error',
+  };
   const start = () => {
     const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
     children.add(child);
@@ -95,7 +151,11 @@ test('a worker killed mid-aggregation: the retry requests only the labels not st
   };
   const worker = start();
   const workflowId = goldenSetWorkflowId(PROGRAM);
-  const handle = await client.workflow.start(goldenSetWorkflow, { workflowId, taskQueue, args: [{ plan, guidelineVersion: plan.guidelineVersion, workflowId }] });
+  const handle = await client.workflow.start(goldenSetWorkflow, {
+    workflowId,
+    taskQueue,
+    args: [{ plan, guidelineVersion: plan.guidelineVersion, workflowId }],
+  });
   // Kill once a few labels of the first criterion are aggregated (and stored), well before its last.
   while ((await aggregated()) < 6) await new Promise((r) => setTimeout(r, 25));
   const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -107,13 +167,17 @@ test('a worker killed mid-aggregation: the retry requests only the labels not st
   start();
   const result = await handle.result();
   const stored = await aggregated();
-  console.log(JSON.stringify({ storedAtKill, callsAtKill, stored, calls: aggregateCalls(), sentToReview: result.sentToReview }));
+  console.log(
+    JSON.stringify({ storedAtKill, callsAtKill, stored, calls: aggregateCalls(), sentToReview: result.sentToReview }),
+  );
   expect(storedAtKill).toBeLessThan(stored);
 
   // After the restart exactly the aggregations missing at the kill were requested, each once.
   expect(aggregateCalls() - callsAtKill).toBe(stored - storedAtKill);
   // Complete: a label per item × criterion; an aggregate ledger row per item whose raters disagreed, each key once.
-  const [{ n: goldenRows }] = await database.db.execute<{ n: number }>(sql`select count(*)::int as n from ${goldenLabels} where program_id = ${PROGRAM}`);
+  const [{ n: goldenRows }] = await database.db.execute<{ n: number }>(
+    sql`select count(*)::int as n from ${goldenLabels} where program_id = ${PROGRAM}`,
+  );
   expect(goldenRows).toBe(ITEMS * plan.criteria.length);
   const [{ n: split }] = await database.db.execute<{ n: number }>(sql`
     select count(*)::int as n from (select item_id, criterion from ${labels} where program_id = ${PROGRAM} and phase = 'golden-set'

@@ -26,7 +26,14 @@ export interface EvaluateJudgeInput {
   model?: string;
 }
 
-export type JudgeMetrics = BinaryMetrics & { errors: number; split: 'dev' | 'test'; promptHash: string; model: string; samples: number; llmRequests: number };
+export type JudgeMetrics = BinaryMetrics & {
+  errors: number;
+  split: 'dev' | 'test';
+  promptHash: string;
+  model: string;
+  samples: number;
+  llmRequests: number;
+};
 
 export interface AggregateGoldenInput {
   programId: string;
@@ -58,7 +65,9 @@ export async function goldenItems(db: Db, programId: string, criterion: string, 
   return db
     .select({ itemId: goldenLabels.itemId, label: goldenLabels.label })
     .from(goldenLabels)
-    .where(and(eq(goldenLabels.programId, programId), eq(goldenLabels.criterion, criterion), eq(goldenLabels.split, split)))
+    .where(
+      and(eq(goldenLabels.programId, programId), eq(goldenLabels.criterion, criterion), eq(goldenLabels.split, split)),
+    )
     .orderBy(sql`md5(${goldenLabels.itemId})`);
 }
 
@@ -68,13 +77,29 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
   async function evaluateJudge(input: EvaluateJudgeInput): Promise<JudgeMetrics> {
     const model = input.model ?? defaultModel;
     const gold = await goldenItems(db, input.programId, input.criterion, input.split);
-    if (!gold.length) throw ApplicationFailure.nonRetryable(`program ${input.programId} has no ${input.split} golden labels for ${input.criterion}`, 'NoGoldenLabels');
-    const { verdicts, requests } = await engine.judgeGolden({ programId: input.programId, criterion: input.criterion, promptHash: input.promptHash, itemIds: gold.map((g) => g.itemId), samples: input.samples, model, phase: 'judge-development' });
+    if (!gold.length)
+      throw ApplicationFailure.nonRetryable(
+        `program ${input.programId} has no ${input.split} golden labels for ${input.criterion}`,
+        'NoGoldenLabels',
+      );
+    const { verdicts, requests } = await engine.judgeGolden({
+      programId: input.programId,
+      criterion: input.criterion,
+      promptHash: input.promptHash,
+      itemIds: gold.map((g) => g.itemId),
+      samples: input.samples,
+      model,
+      phase: 'judge-development',
+    });
     // An error is scored as a fail: it is never a pass, and it costs accuracy when the truth is pass.
     const pred = gold.map((g) => verdicts.get(g.itemId) ?? 0);
     const errors = gold.filter((g) => (verdicts.get(g.itemId) ?? null) === null).length;
     const metrics: JudgeMetrics = {
-      ...binaryClassificationMetrics(pred, gold.map((g) => g.label), { bootstrap: 500, seed: 1 }),
+      ...binaryClassificationMetrics(
+        pred,
+        gold.map((g) => g.label),
+        { bootstrap: 500, seed: 1 },
+      ),
       errors,
       split: input.split,
       promptHash: input.promptHash,
@@ -84,9 +109,24 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
     };
     await db
       .insert(judgeEvaluations)
-      .values({ programId: input.programId, criterion: input.criterion, promptHash: input.promptHash, model, split: input.split, samples: input.samples, metrics: metrics as unknown as Record<string, unknown> })
+      .values({
+        programId: input.programId,
+        criterion: input.criterion,
+        promptHash: input.promptHash,
+        model,
+        split: input.split,
+        samples: input.samples,
+        metrics: metrics as unknown as Record<string, unknown>,
+      })
       .onConflictDoUpdate({
-        target: [judgeEvaluations.programId, judgeEvaluations.criterion, judgeEvaluations.promptHash, judgeEvaluations.model, judgeEvaluations.split, judgeEvaluations.samples],
+        target: [
+          judgeEvaluations.programId,
+          judgeEvaluations.criterion,
+          judgeEvaluations.promptHash,
+          judgeEvaluations.model,
+          judgeEvaluations.split,
+          judgeEvaluations.samples,
+        ],
         set: { metrics: metrics as unknown as Record<string, unknown> },
       });
     return metrics;
@@ -105,7 +145,11 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
   async function aggregateGolden(input: AggregateGoldenInput): Promise<AggregateGoldenResult> {
     const program = await loadProgram(db, input.programId);
     const criterion = program.spec.criteria.find((c) => c.id === input.criterion);
-    if (!criterion) throw ApplicationFailure.nonRetryable(`program ${input.programId} has no criterion ${input.criterion}`, 'UnknownCriterion');
+    if (!criterion)
+      throw ApplicationFailure.nonRetryable(
+        `program ${input.programId} has no criterion ${input.criterion}`,
+        'UnknownCriterion',
+      );
     const [guideline] = await db
       .select({ text: guidelineVersions.text })
       .from(guidelineVersions)
@@ -114,9 +158,21 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       .limit(1);
     const rows = input.itemIds.length
       ? await db
-          .select({ itemId: labels.itemId, rater: labels.raterId, value: labels.value, explanation: labels.explanation })
+          .select({
+            itemId: labels.itemId,
+            rater: labels.raterId,
+            value: labels.value,
+            explanation: labels.explanation,
+          })
           .from(labels)
-          .where(and(eq(labels.programId, input.programId), eq(labels.criterion, input.criterion), eq(labels.phase, 'golden-set'), inArray(labels.itemId, input.itemIds)))
+          .where(
+            and(
+              eq(labels.programId, input.programId),
+              eq(labels.criterion, input.criterion),
+              eq(labels.phase, 'golden-set'),
+              inArray(labels.itemId, input.itemIds),
+            ),
+          )
           .orderBy(labels.id)
       : [];
     const byItem = new Map<string, Map<string, { rater: string; label: number; explanation: string }>>();
@@ -129,30 +185,70 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
     const model = program.spec.judges?.model ?? defaultModel;
     const needsReview: string[] = [];
     const unanimous: (typeof goldenLabels.$inferInsert)[] = [];
-    const split: { itemId: string; ratings: { rater: string; label: number; explanation: string }[]; requestKey: string; base: ReturnType<typeof labelBase> }[] = [];
+    const split: {
+      itemId: string;
+      ratings: { rater: string; label: number; explanation: string }[];
+      requestKey: string;
+      base: ReturnType<typeof labelBase>;
+    }[] = [];
     function labelBase(itemId: string) {
-      return { programId: input.programId, itemId, criterion: input.criterion, split: splitOf(input.programId, itemId, program.spec.rounds.testShare) };
+      return {
+        programId: input.programId,
+        itemId,
+        criterion: input.criterion,
+        split: splitOf(input.programId, itemId, program.spec.rounds.testShare),
+      };
     }
     for (const [itemId, raters] of byItem) {
       const ratings = [...raters.values()];
       if (ratings.every((r) => r.label === ratings[0].label)) {
         const explanation = ratings.map((r) => r.explanation).find((e) => e) ?? `all ${ratings.length} raters agree`;
-        unanimous.push({ ...labelBase(itemId), label: ratings[0].label, explanation, source: 'unanimous', needsReview: false });
+        unanimous.push({
+          ...labelBase(itemId),
+          label: ratings[0].label,
+          explanation,
+          source: 'unanimous',
+          needsReview: false,
+        });
       } else {
         const labelsKey = createHash('sha256').update(JSON.stringify(ratings)).digest('hex').slice(0, 16);
-        split.push({ itemId, ratings, requestKey: `aggregate:${input.programId}:${itemId}:${input.criterion}:${labelsKey}`, base: labelBase(itemId) });
+        split.push({
+          itemId,
+          ratings,
+          requestKey: `aggregate:${input.programId}:${itemId}:${input.criterion}:${labelsKey}`,
+          base: labelBase(itemId),
+        });
       }
     }
     await upsertGoldenLabels(db, unanimous);
 
     // What an earlier attempt already paid for and stored: the same ratings' aggregate (ledger row) and its label.
-    const paid = split.length ? await db.select({ key: usageLedger.requestKey }).from(usageLedger).where(inArray(usageLedger.requestKey, split.map((s) => s.requestKey))) : [];
+    const paid = split.length
+      ? await db
+          .select({ key: usageLedger.requestKey })
+          .from(usageLedger)
+          .where(
+            inArray(
+              usageLedger.requestKey,
+              split.map((s) => s.requestKey),
+            ),
+          )
+      : [];
     const paidKeys = new Set(paid.map((p) => p.key));
     const stored = paid.length
       ? await db
           .select({ itemId: goldenLabels.itemId, needsReview: goldenLabels.needsReview })
           .from(goldenLabels)
-          .where(and(eq(goldenLabels.programId, input.programId), eq(goldenLabels.criterion, input.criterion), inArray(goldenLabels.itemId, split.filter((s) => paidKeys.has(s.requestKey)).map((s) => s.itemId))))
+          .where(
+            and(
+              eq(goldenLabels.programId, input.programId),
+              eq(goldenLabels.criterion, input.criterion),
+              inArray(
+                goldenLabels.itemId,
+                split.filter((s) => paidKeys.has(s.requestKey)).map((s) => s.itemId),
+              ),
+            ),
+          )
       : [];
     const storedByItem = new Map(stored.map((s) => [s.itemId, s]));
     const missing = split.filter((s) => {
@@ -161,7 +257,10 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       return !done;
     });
 
-    const itemMap = await loadItems(db, missing.map((s) => s.itemId));
+    const itemMap = await loadItems(
+      db,
+      missing.map((s) => s.itemId),
+    );
     let finished = 0;
     await withHeartbeat(
       () => ({ criterion: input.criterion, stored: split.length - missing.length + finished, of: split.length }),
@@ -172,22 +271,52 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
             const out = await structuredCall(llm, {
               kind: LLM_REQUEST_KINDS.goldenAggregate,
               schema: goldenAggregateSchema,
-              messages: goldenAggregateMessages({ criterion, guidelineText: guideline?.text ?? program.spec.guidelines.text, show: showContext(item.show), synopsis: item.text, ratings }),
+              messages: goldenAggregateMessages({
+                criterion,
+                guidelineText: guideline?.text ?? program.spec.guidelines.text,
+                show: showContext(item.show),
+                synopsis: item.text,
+                ratings,
+              }),
               model,
               temperature: 0,
             });
             let value: typeof goldenLabels.$inferInsert;
-            if (out.ok) value = { ...base, label: out.value.label, explanation: out.value.explanation, source: 'llm_aggregate', needsReview: out.value.needs_review };
+            if (out.ok)
+              value = {
+                ...base,
+                label: out.value.label,
+                explanation: out.value.explanation,
+                source: 'llm_aggregate',
+                needsReview: out.value.needs_review,
+              };
             else {
               // No usable aggregate: the majority (a tie fails) stands in, and a human must look.
               const passes = ratings.filter((r) => r.label === 1).length;
-              value = { ...base, label: passes * 2 > ratings.length ? 1 : 0, explanation: `LLM aggregation failed (${out.error}); majority label pending review`, source: 'llm_aggregate', needsReview: true };
+              value = {
+                ...base,
+                label: passes * 2 > ratings.length ? 1 : 0,
+                explanation: `LLM aggregation failed (${out.error}); majority label pending review`,
+                source: 'llm_aggregate',
+                needsReview: true,
+              };
             }
             if (value.needsReview) needsReview.push(itemId);
             // The label and what it cost in one transaction: a retry finds both or neither.
             await db.transaction(async (tx) => {
               await upsertGoldenLabels(tx as unknown as Db, [value]);
-              if (out.requests > 0) await writeLedger(tx as unknown as Db, prices, [{ requestKey, programId: input.programId, phase: 'golden-set', kind: 'aggregate', model, mode: 'sync', usage: out.usage }]);
+              if (out.requests > 0)
+                await writeLedger(tx as unknown as Db, prices, [
+                  {
+                    requestKey,
+                    programId: input.programId,
+                    phase: 'golden-set',
+                    kind: 'aggregate',
+                    model,
+                    mode: 'sync',
+                    usage: out.usage,
+                  },
+                ]);
             });
             finished++;
           }),
@@ -207,7 +336,13 @@ async function upsertGoldenLabels(db: Db, values: (typeof goldenLabels.$inferIns
     .values(values)
     .onConflictDoUpdate({
       target: [goldenLabels.programId, goldenLabels.itemId, goldenLabels.criterion],
-      set: { label: sql`excluded.label`, explanation: sql`excluded.explanation`, source: sql`excluded.source`, needsReview: sql`excluded.needs_review`, split: sql`excluded.split` },
+      set: {
+        label: sql`excluded.label`,
+        explanation: sql`excluded.explanation`,
+        source: sql`excluded.source`,
+        needsReview: sql`excluded.needs_review`,
+        split: sql`excluded.split`,
+      },
       setWhere: sql`${goldenLabels.reviewed} = false`,
     });
 }

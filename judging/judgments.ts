@@ -21,9 +21,15 @@ export interface ItemRow {
   show: { title: string } & Record<string, unknown>;
 }
 
-export const judgmentKey = (itemId: string, textHash: string, criterion: string, agent: string, hash: string, model: string, sample: number) =>
-  `judgment:${itemId}:${textHash}:${criterion}:${agent}:${hash}:${model}:${sample}`;
-
+export const judgmentKey = (
+  itemId: string,
+  textHash: string,
+  criterion: string,
+  agent: string,
+  hash: string,
+  model: string,
+  sample: number,
+) => `judgment:${itemId}:${textHash}:${criterion}:${agent}:${hash}:${model}:${sample}`;
 
 export async function loadItems(db: Db, itemIds: string[]): Promise<Map<string, ItemRow>> {
   if (!itemIds.length) return new Map();
@@ -32,21 +38,39 @@ export async function loadItems(db: Db, itemIds: string[]): Promise<Map<string, 
     .from(items)
     .innerJoin(shows, eq(shows.id, items.showId))
     .where(inArray(items.id, itemIds));
-  return new Map(rows.map((r) => [r.id, { id: r.id, textHash: r.textHash, text: r.text, show: { ...r.metadata, title: r.title } }]));
+  return new Map(
+    rows.map((r) => [r.id, { id: r.id, textHash: r.textHash, text: r.text, show: { ...r.metadata, title: r.title } }]),
+  );
 }
 
-export const sampleKey = (itemId: string, textHash: string, promptHash: string, sample: number) => `${itemId}|${textHash}|${promptHash}|${sample}`;
+export const sampleKey = (itemId: string, textHash: string, promptHash: string, sample: number) =>
+  `${itemId}|${textHash}|${promptHash}|${sample}`;
 
 /** Stored judgment samples (any status) of `itemList` × `units` below `samples`, by sampleKey. */
 export async function storedSamples(db: Db, itemList: ItemRow[], units: JudgeUnit[], samples: number, model: string) {
   const rows = itemList.length
     ? await db
-        .select({ itemId: judgments.itemId, textHash: judgments.textHash, promptHash: judgments.promptHash, sampleIndex: judgments.sampleIndex, status: judgments.status, verdict: judgments.verdict, summary: judgments.summary, error: judgments.error })
+        .select({
+          itemId: judgments.itemId,
+          textHash: judgments.textHash,
+          promptHash: judgments.promptHash,
+          sampleIndex: judgments.sampleIndex,
+          status: judgments.status,
+          verdict: judgments.verdict,
+          summary: judgments.summary,
+          error: judgments.error,
+        })
         .from(judgments)
         .where(
           and(
-            inArray(judgments.itemId, itemList.map((i) => i.id)),
-            inArray(judgments.promptHash, units.map((u) => u.hash)),
+            inArray(
+              judgments.itemId,
+              itemList.map((i) => i.id),
+            ),
+            inArray(
+              judgments.promptHash,
+              units.map((u) => u.hash),
+            ),
             eq(judgments.model, model),
             sql`${judgments.sampleIndex} < ${samples}`,
           ),
@@ -56,11 +80,20 @@ export async function storedSamples(db: Db, itemList: ItemRow[], units: JudgeUni
 }
 
 /** The request for one judgment sample: the sync path sends it, batch mode writes it as a JSONL line. */
-export function judgeRequest(u: JudgeUnit, item: ItemRow, sample: number, model: string): StructuredRequest<typeof judgeVerdictSchema> {
+export function judgeRequest(
+  u: JudgeUnit,
+  item: ItemRow,
+  sample: number,
+  model: string,
+): StructuredRequest<typeof judgeVerdictSchema> {
   return {
     kind: LLM_REQUEST_KINDS.judge,
     schema: judgeVerdictSchema,
-    messages: judgeMessages(u.template, { criterionKey: judgeKey(u.criterion, u.agent), show: showContext(item.show, u.agent as FactualityAgent | ''), synopsis: item.text }),
+    messages: judgeMessages(u.template, {
+      criterionKey: judgeKey(u.criterion, u.agent),
+      show: showContext(item.show, u.agent as FactualityAgent | ''),
+      synopsis: item.text,
+    }),
     model,
     temperature: u.settings.temperature,
     reasoningEffort: u.settings.reasoningEffort,
@@ -71,7 +104,15 @@ export function judgeRequest(u: JudgeUnit, item: ItemRow, sample: number, model:
 export type JudgeAnswer = CallResult<{ reasoning: string; summary: string; verdict: 'pass' | 'fail' }>;
 
 /** The judgments row of one answered (or failed) sample. */
-export function judgmentRow(programId: string, item: ItemRow, u: JudgeUnit, model: string, sample: number, mode: 'sync' | 'batch', out: JudgeAnswer): typeof judgments.$inferInsert {
+export function judgmentRow(
+  programId: string,
+  item: ItemRow,
+  u: JudgeUnit,
+  model: string,
+  sample: number,
+  mode: 'sync' | 'batch',
+  out: JudgeAnswer,
+): typeof judgments.$inferInsert {
   return {
     programId,
     itemId: item.id,
@@ -107,7 +148,12 @@ export async function insertJudgments(db: Db, rows: (typeof judgments.$inferInse
 }
 
 /** Judgments with their ledger rows, in one transaction; an ok judgment is final, an error may be replaced. */
-export async function storeJudgments(db: Db, prices: Record<string, ModelPrice>, rows: (typeof judgments.$inferInsert)[], ledger: LedgerEntry[]) {
+export async function storeJudgments(
+  db: Db,
+  prices: Record<string, ModelPrice>,
+  rows: (typeof judgments.$inferInsert)[],
+  ledger: LedgerEntry[],
+) {
   if (!rows.length) return;
   await db.transaction(async (tx) => {
     await insertJudgments(tx as unknown as Db, rows);

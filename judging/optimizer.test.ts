@@ -12,7 +12,14 @@ import type { Client } from '@temporalio/client';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { optimizationCandidates, optimizationRequests, usageLedger } from '../schema/tables';
-import { createTestDatabase, devServerClient, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  testConfig,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
 import { createJudgingActivities } from './activities';
@@ -32,7 +39,10 @@ afterAll(async () => {
 });
 
 const stepRequests = async (runId: string) =>
-  database.db.select().from(optimizationRequests).where(and(eq(optimizationRequests.runId, runId), eq(optimizationRequests.step, 1)));
+  database.db
+    .select()
+    .from(optimizationRequests)
+    .where(and(eq(optimizationRequests.runId, runId), eq(optimizationRequests.step, 1)));
 const optimizerCalls = () => (sim.stats().byKind.prompt_critique ?? 0) + (sim.stats().byKind.prompt_edit ?? 0);
 
 test('a worker killed between edits: the retry requests only the edits not stored, and the step is complete and not duplicated', async () => {
@@ -41,9 +51,19 @@ test('a worker killed between edits: the retry requests only the edits not store
   // Slow answers keep the kill between two edits (each edit is one request of ~250 ms).
   sim = await startLlmSimulator({ port: await freePort(), seed: 4, latency: { medianMs: 250, p99Ms: 250 } });
   await seedJudgeWorld(database.db, { programId: 'apo-crash', shows: 12, seed: 13 });
-  const prompts = await createJudgingActivities(testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database))).ensureJudgePrompts({ programId: 'apo-crash', guidelineVersion: 1 });
+  const prompts = await createJudgingActivities(
+    testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database)),
+  ).ensureJudgePrompts({ programId: 'apo-crash', guidelineVersion: 1 });
   const taskQueue = uniqueTaskQueue('apo-crash');
-  const env = { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!, TEMPORAL_TASK_QUEUE: taskQueue, OPENAI_BASE_URL: sim.url, LLM_CONCURRENCY: '32', LOG_LEVEL: 'error' };
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    OPENAI_BASE_URL: sim.url,
+    LLM_CONCURRENCY: '32',
+    LOG_LEVEL: 'error',
+  };
   const start = () => {
     const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
     children.add(child);
@@ -56,7 +76,19 @@ test('a worker killed between edits: the retry requests only the edits not store
   const handle = await client.workflow.start(promptOptimizationWorkflow, {
     workflowId: runId,
     taskQueue,
-    args: [{ programId: 'apo-crash', criterion: 'tone', basePromptHash: prompts.tone, maxLlmCalls: 10_000, beamWidth: 1, steps: 1, samples: 1, editsPerPrompt: EDITS, minibatch: 1000 }],
+    args: [
+      {
+        programId: 'apo-crash',
+        criterion: 'tone',
+        basePromptHash: prompts.tone,
+        maxLlmCalls: 10_000,
+        beamWidth: 1,
+        steps: 1,
+        samples: 1,
+        editsPerPrompt: EDITS,
+        minibatch: 1000,
+      },
+    ],
   });
   // Kill once the critique and two edits are stored.
   for (;;) {
@@ -76,16 +108,32 @@ test('a worker killed between edits: the retry requests only the edits not store
   start();
   const result = await handle.result();
   const rows = await stepRequests(runId);
-  console.log(JSON.stringify({ storedAtKill, callsAtKill, stored: rows.length, calls: optimizerCalls(), candidates: result.candidates }));
+  console.log(
+    JSON.stringify({
+      storedAtKill,
+      callsAtKill,
+      stored: rows.length,
+      calls: optimizerCalls(),
+      candidates: result.candidates,
+    }),
+  );
   // The step is complete: one critique and one row per edit.
   expect(rows.filter((r) => r.request === 'critique')).toHaveLength(1);
-  expect(rows.filter((r) => r.request === 'edit').map((r) => r.index).sort()).toEqual([...Array(EDITS).keys()]);
+  expect(
+    rows
+      .filter((r) => r.request === 'edit')
+      .map((r) => r.index)
+      .sort(),
+  ).toEqual([...Array(EDITS).keys()]);
   // The critique was not asked again, and the retry asked exactly for the edits missing at the kill.
   expect(sim.stats().byKind.prompt_critique).toBe(critiquesAtKill);
   expect(sim.stats().byKind.prompt_critique).toBe(1);
   expect(optimizerCalls() - callsAtKill).toBe(rows.length - storedAtKill);
   // Every candidate once, each from one of the stored edits, with the critique that produced it.
-  const candidates = await database.db.select().from(optimizationCandidates).where(and(eq(optimizationCandidates.runId, runId), eq(optimizationCandidates.step, 1)));
+  const candidates = await database.db
+    .select()
+    .from(optimizationCandidates)
+    .where(and(eq(optimizationCandidates.runId, runId), eq(optimizationCandidates.step, 1)));
   const fromEdits = new Set(rows.flatMap((r) => (r.promptHash ? [r.promptHash] : [])));
   expect(new Set(candidates.map((c) => c.promptHash))).toEqual(fromEdits);
   expect(result.candidates).toBe(fromEdits.size);

@@ -5,7 +5,14 @@ import { LLM_REQUEST_KINDS } from './prompts/contract';
 import { critiqueMessages, editMessages, judgeKey, type DevError } from './prompts/judge';
 import { promptCritiqueSchema, promptEditSchema } from './prompts/schemas';
 import type { Db } from '../platform/db';
-import { goldenLabels, items, judgePrompts, judgments, optimizationCandidates, optimizationRequests } from '../schema/tables';
+import {
+  goldenLabels,
+  items,
+  judgePrompts,
+  judgments,
+  optimizationCandidates,
+  optimizationRequests,
+} from '../schema/tables';
 import { structuredCall, type Usage } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
@@ -63,14 +70,31 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
     const model = input.model ?? defaultModel;
     const dev = await goldenItems(db, input.programId, input.criterion, 'dev');
     const slice = dev.slice(0, Math.min(input.through, dev.length));
-    const { verdicts, requests } = await engine.judgeGolden({ programId: input.programId, criterion: input.criterion, promptHash: input.promptHash, itemIds: slice.map((g) => g.itemId), samples: input.samples, model, phase: 'prompt-optimization' });
+    const { verdicts, requests } = await engine.judgeGolden({
+      programId: input.programId,
+      criterion: input.criterion,
+      promptHash: input.promptHash,
+      itemIds: slice.map((g) => g.itemId),
+      samples: input.samples,
+      model,
+      phase: 'prompt-optimization',
+    });
     const correct = slice.filter((g) => verdicts.get(g.itemId) === g.label).length;
     const devAccuracy = slice.length ? correct / slice.length : null;
     await db
       .insert(optimizationCandidates)
       .values({ runId: input.runId, promptHash: input.promptHash, step: 0, devAccuracy, devEvaluated: slice.length })
-      .onConflictDoUpdate({ target: [optimizationCandidates.runId, optimizationCandidates.promptHash], set: { devAccuracy, devEvaluated: slice.length } });
-    return { promptHash: input.promptHash, devAccuracy, devEvaluated: slice.length, devSize: dev.length, llmRequests: requests };
+      .onConflictDoUpdate({
+        target: [optimizationCandidates.runId, optimizationCandidates.promptHash],
+        set: { devAccuracy, devEvaluated: slice.length },
+      });
+    return {
+      promptHash: input.promptHash,
+      devAccuracy,
+      devEvaluated: slice.length,
+      devSize: dev.length,
+      llmRequests: requests,
+    };
   }
 
   /**
@@ -80,17 +104,31 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
    * died, the heartbeat timed out — reuses the critique and the edits made and requests only the
    * rest; a step already done requests nothing. Heartbeats every few seconds while it works.
    */
-  async function proposeCandidates(input: ProposeCandidatesInput): Promise<{ candidates: string[]; llmRequests: number }> {
+  async function proposeCandidates(
+    input: ProposeCandidatesInput,
+  ): Promise<{ candidates: string[]; llmRequests: number }> {
     const done = await db
       .select()
       .from(optimizationRequests)
-      .where(and(eq(optimizationRequests.runId, input.runId), eq(optimizationRequests.parentHash, input.parentHash), eq(optimizationRequests.step, input.step)));
+      .where(
+        and(
+          eq(optimizationRequests.runId, input.runId),
+          eq(optimizationRequests.parentHash, input.parentHash),
+          eq(optimizationRequests.step, input.step),
+        ),
+      );
     if (!done.length) {
       // A step proposed before requests were stored one by one: its candidates are all there is.
       const made = await db
         .select({ hash: optimizationCandidates.promptHash })
         .from(optimizationCandidates)
-        .where(and(eq(optimizationCandidates.runId, input.runId), eq(optimizationCandidates.parentHash, input.parentHash), eq(optimizationCandidates.step, input.step)));
+        .where(
+          and(
+            eq(optimizationCandidates.runId, input.runId),
+            eq(optimizationCandidates.parentHash, input.parentHash),
+            eq(optimizationCandidates.step, input.step),
+          ),
+        );
       if (made.length) return { candidates: made.map((m) => m.hash), llmRequests: 0 };
     }
     const storedCritique = done.find((d) => d.request === 'critique');
@@ -105,7 +143,8 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
       }
       return hashes;
     };
-    if (storedCritique && [...Array(input.count).keys()].every((k) => storedEdits.has(k))) return { candidates: candidatesOf(), llmRequests: requests };
+    if (storedCritique && [...Array(input.count).keys()].every((k) => storedEdits.has(k)))
+      return { candidates: candidatesOf(), llmRequests: requests };
 
     const [parent] = await db.select().from(judgePrompts).where(eq(judgePrompts.hash, input.parentHash));
     if (!parent) throw ApplicationFailure.nonRetryable(`unknown judge prompt ${input.parentHash}`, 'UnknownPrompt');
@@ -114,7 +153,15 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
     const model = input.model ?? defaultModel;
     const criterionKey = judgeKey(parent.criterion, parent.agent);
     const key = { runId: input.runId, parentHash: input.parentHash, step: input.step };
-    const ledgerEntry = (requestKey: string, kind: string, usage: Usage): LedgerEntry => ({ requestKey, programId: input.programId, phase: 'prompt-optimization', kind, model, mode: 'sync', usage });
+    const ledgerEntry = (requestKey: string, kind: string, usage: Usage): LedgerEntry => ({
+      requestKey,
+      programId: input.programId,
+      phase: 'prompt-optimization',
+      kind,
+      model,
+      mode: 'sync',
+      usage,
+    });
 
     return withHeartbeat(
       () => ({ step: input.step, critique: Boolean(storedCritique), edits: storedEdits.size, of: input.count }),
@@ -123,15 +170,31 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
         if (critique === undefined) {
           const errors = await devErrors(parent, input.parentHash, model, input.maxErrors ?? 8);
           if (!errors.length) return { candidates: [], llmRequests: requests };
-          const out = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.promptCritique, schema: promptCritiqueSchema, messages: critiqueMessages({ criterionKey, template: parent.template, errors }), model, temperature: 0.7 });
+          const out = await structuredCall(llm, {
+            kind: LLM_REQUEST_KINDS.promptCritique,
+            schema: promptCritiqueSchema,
+            messages: critiqueMessages({ criterionKey, template: parent.template, errors }),
+            model,
+            temperature: 0.7,
+          });
           requests += out.requests;
-          const ledger = out.requests > 0 ? [ledgerEntry(`critique:${input.runId}:${input.parentHash}:${input.step}`, 'critique', out.usage)] : [];
+          const ledger =
+            out.requests > 0
+              ? [ledgerEntry(`critique:${input.runId}:${input.parentHash}:${input.step}`, 'critique', out.usage)]
+              : [];
           if (!out.ok) {
             await writeLedger(db, prices, ledger);
             return { candidates: [], llmRequests: requests };
           }
           critique = out.value.critique;
-          const row = { ...key, request: 'critique', index: 0, output: critique, promptHash: null, requests: out.requests };
+          const row = {
+            ...key,
+            request: 'critique',
+            index: 0,
+            output: critique,
+            promptHash: null,
+            requests: out.requests,
+          };
           await db.transaction(async (tx) => {
             await tx.insert(optimizationRequests).values(row).onConflictDoNothing();
             await writeLedger(tx as unknown as Db, prices, ledger);
@@ -139,9 +202,18 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
         }
         for (let k = 0; k < input.count; k++) {
           if (storedEdits.has(k)) continue;
-          const edit = await structuredCall(llm, { kind: LLM_REQUEST_KINDS.promptEdit, schema: promptEditSchema, messages: editMessages({ criterionKey, template: parent.template, critique }), model, temperature: 1 });
+          const edit = await structuredCall(llm, {
+            kind: LLM_REQUEST_KINDS.promptEdit,
+            schema: promptEditSchema,
+            messages: editMessages({ criterionKey, template: parent.template, critique }),
+            model,
+            temperature: 1,
+          });
           requests += edit.requests;
-          const ledger = edit.requests > 0 ? [ledgerEntry(`edit:${input.runId}:${input.parentHash}:${input.step}:${k}`, 'edit', edit.usage)] : [];
+          const ledger =
+            edit.requests > 0
+              ? [ledgerEntry(`edit:${input.runId}:${input.parentHash}:${input.step}:${k}`, 'edit', edit.usage)]
+              : [];
           if (!edit.ok) {
             // No usable edit: paid for, but nothing to store; a retry asks again.
             await writeLedger(db, prices, ledger);
@@ -149,16 +221,39 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
           }
           const template = edit.value.prompt;
           const isNew = template.trim() !== '' && template.trim() !== parent.template.trim();
-          const row = { ...key, request: 'edit', index: k, output: template, promptHash: null as string | null, requests: edit.requests };
+          const row = {
+            ...key,
+            request: 'edit',
+            index: k,
+            output: template,
+            promptHash: null as string | null,
+            requests: edit.requests,
+          };
           await db.transaction(async (tx) => {
             const t = tx as unknown as Db;
             if (isNew) {
               row.promptHash = await storePrompt(
                 t,
-                { programId: parent.programId, criterion: parent.criterion, agent: parent.agent, guidelineVersion: parent.guidelineVersion, template, settings: settingsOf(parent) },
+                {
+                  programId: parent.programId,
+                  criterion: parent.criterion,
+                  agent: parent.agent,
+                  guidelineVersion: parent.guidelineVersion,
+                  template,
+                  settings: settingsOf(parent),
+                },
                 { origin: 'optimizer', parentHash: parent.hash },
               );
-              await t.insert(optimizationCandidates).values({ runId: input.runId, promptHash: row.promptHash, parentHash: parent.hash, step: input.step, critique }).onConflictDoNothing();
+              await t
+                .insert(optimizationCandidates)
+                .values({
+                  runId: input.runId,
+                  promptHash: row.promptHash,
+                  parentHash: parent.hash,
+                  step: input.step,
+                  critique,
+                })
+                .onConflictDoNothing();
             }
             await t.insert(optimizationRequests).values(row).onConflictDoNothing();
             await writeLedger(t, prices, ledger);
@@ -171,20 +266,42 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
   }
 
   /** The parent's dev errors (its sample-0 judgments that disagree with the golden label or errored), at most `limit`. */
-  async function devErrors(parent: typeof judgePrompts.$inferSelect, parentHash: string, model: string, limit: number): Promise<DevError[]> {
-    const rows = await db.execute<{ text: string; label: number; status: string; verdict: number | null; summary: string; error: string | null }>(sql`
+  async function devErrors(
+    parent: typeof judgePrompts.$inferSelect,
+    parentHash: string,
+    model: string,
+    limit: number,
+  ): Promise<DevError[]> {
+    const rows = await db.execute<{
+      text: string;
+      label: number;
+      status: string;
+      verdict: number | null;
+      summary: string;
+      error: string | null;
+    }>(sql`
       select i.text, g.label, j.status, j.verdict, j.summary, j.error
       from ${judgments} j
       join ${goldenLabels} g on g.program_id = j.program_id and g.item_id = j.item_id and g.criterion = ${parent.criterion} and g.split = 'dev'
       join ${items} i on i.id = j.item_id and i.text_hash = j.text_hash
       where j.prompt_hash = ${parentHash} and j.model = ${model} and j.sample_index = 0 and (j.status = 'error' or j.verdict <> g.label)
       order by md5(j.item_id) limit ${limit}`);
-    return rows.map((r) => ({ synopsis: r.text, expected: r.label ? 'pass' : 'fail', got: r.status === 'error' ? 'error' : r.verdict ? 'pass' : 'fail', summary: r.summary || (r.error ?? '') }));
+    return rows.map((r) => ({
+      synopsis: r.text,
+      expected: r.label ? 'pass' : 'fail',
+      got: r.status === 'error' ? 'error' : r.verdict ? 'pass' : 'fail',
+      summary: r.summary || (r.error ?? ''),
+    }));
   }
 
   /** Marks the optimizer's choice. */
   async function selectCandidate(input: { runId: string; promptHash: string }): Promise<void> {
-    await db.update(optimizationCandidates).set({ selected: true }).where(and(eq(optimizationCandidates.runId, input.runId), eq(optimizationCandidates.promptHash, input.promptHash)));
+    await db
+      .update(optimizationCandidates)
+      .set({ selected: true })
+      .where(
+        and(eq(optimizationCandidates.runId, input.runId), eq(optimizationCandidates.promptHash, input.promptHash)),
+      );
   }
 
   return { scoreOnDev, proposeCandidates, selectCandidate };

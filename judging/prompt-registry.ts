@@ -4,7 +4,13 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray } from 'drizzle-orm';
-import { buildJudgeTemplate, judgeKey, type CriterionText, type JudgePromptContent, type JudgePromptSettings } from './prompts/judge';
+import {
+  buildJudgeTemplate,
+  judgeKey,
+  type CriterionText,
+  type JudgePromptContent,
+  type JudgePromptSettings,
+} from './prompts/judge';
 import type { Db } from '../platform/db';
 import type { ProgramSpec } from '../schema/program-spec';
 import { guidelineVersions, judgePrompts, programs } from '../schema/tables';
@@ -29,10 +35,10 @@ export interface CriterionPlan {
   units: JudgeUnit[];
 }
 
-
 const DEFAULT_TEMPERATURE = 0.7;
 
-export const settingsOf = (row: { settings: Record<string, unknown> }) => row.settings as unknown as JudgePromptSettings;
+export const settingsOf = (row: { settings: Record<string, unknown> }) =>
+  row.settings as unknown as JudgePromptSettings;
 
 export async function loadProgram(db: Db, programId: string) {
   const [program] = await db.select().from(programs).where(eq(programs.id, programId));
@@ -41,7 +47,11 @@ export async function loadProgram(db: Db, programId: string) {
 }
 
 /** Stores a prompt version (idempotent: the hash is its identity). */
-export async function storePrompt(db: Db, content: JudgePromptContent, lineage: { origin: 'seed' | 'manual' | 'optimizer'; parentHash?: string }): Promise<string> {
+export async function storePrompt(
+  db: Db,
+  content: JudgePromptContent,
+  lineage: { origin: 'seed' | 'manual' | 'optimizer'; parentHash?: string },
+): Promise<string> {
   const hash = promptHash(content);
   await db
     .insert(judgePrompts)
@@ -61,22 +71,37 @@ export async function storePrompt(db: Db, content: JudgePromptContent, lineage: 
 }
 
 /** The judge units (one per prompt, a panel's agents expanded) behind each criterion; refuses foreign or unknown prompts. */
-export async function resolvePlans(db: Db, programId: string, criteria: string[], prompts: Record<string, string>): Promise<CriterionPlan[]> {
+export async function resolvePlans(
+  db: Db,
+  programId: string,
+  criteria: string[],
+  prompts: Record<string, string>,
+): Promise<CriterionPlan[]> {
   const keysOf = (c: string) => (prompts[c] ? [c] : Object.keys(prompts).filter((k) => k.startsWith(`${c}.`)));
   const wanted = criteria.flatMap((c) => keysOf(c).map((k) => prompts[k]));
   const rows = wanted.length ? await db.select().from(judgePrompts).where(inArray(judgePrompts.hash, wanted)) : [];
   const panelHashes = rows.flatMap((r) => Object.values(settingsOf(r).panel ?? {}));
-  const agentRows = panelHashes.length ? await db.select().from(judgePrompts).where(inArray(judgePrompts.hash, panelHashes)) : [];
+  const agentRows = panelHashes.length
+    ? await db.select().from(judgePrompts).where(inArray(judgePrompts.hash, panelHashes))
+    : [];
   const byHash = new Map([...rows, ...agentRows].map((r) => [r.hash, r]));
   const unit = (hash: string): JudgeUnit => {
     const r = byHash.get(hash);
     if (!r) throw ApplicationFailure.nonRetryable(`unknown judge prompt ${hash}`, 'UnknownPrompt');
-    if (r.programId !== programId) throw ApplicationFailure.nonRetryable(`judge prompt ${hash} belongs to program ${r.programId}, not ${programId}`, 'UnknownPrompt');
+    if (r.programId !== programId)
+      throw ApplicationFailure.nonRetryable(
+        `judge prompt ${hash} belongs to program ${r.programId}, not ${programId}`,
+        'UnknownPrompt',
+      );
     return { criterion: r.criterion, agent: r.agent, hash: r.hash, template: r.template, settings: settingsOf(r) };
   };
   return criteria.map((criterion) => {
     const keys = keysOf(criterion);
-    if (!keys.length) throw ApplicationFailure.nonRetryable(`no judge prompt for criterion ${criterion} (prompts: ${Object.keys(prompts).join(', ') || 'none'})`, 'UnknownPrompt');
+    if (!keys.length)
+      throw ApplicationFailure.nonRetryable(
+        `no judge prompt for criterion ${criterion} (prompts: ${Object.keys(prompts).join(', ') || 'none'})`,
+        'UnknownPrompt',
+      );
     const units = keys.flatMap((k) => {
       const u = unit(prompts[k]);
       return u.settings.panel ? Object.values(u.settings.panel).map(unit) : [u];
@@ -94,24 +119,69 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
   const [guideline] = await db
     .select()
     .from(guidelineVersions)
-    .where(and(eq(guidelineVersions.programId, input.programId), eq(guidelineVersions.version, input.guidelineVersion)));
-  if (!guideline) throw ApplicationFailure.nonRetryable(`program ${input.programId} has no guideline version ${input.guidelineVersion}`, 'UnknownGuideline');
-  const criteria = (guideline.criteria.length ? guideline.criteria : program.spec.criteria) as unknown as ProgramSpec['criteria'];
+    .where(
+      and(eq(guidelineVersions.programId, input.programId), eq(guidelineVersions.version, input.guidelineVersion)),
+    );
+  if (!guideline)
+    throw ApplicationFailure.nonRetryable(
+      `program ${input.programId} has no guideline version ${input.guidelineVersion}`,
+      'UnknownGuideline',
+    );
+  const criteria = (guideline.criteria.length
+    ? guideline.criteria
+    : program.spec.criteria) as unknown as ProgramSpec['criteria'];
   const out: Record<string, string> = {};
   for (const c of criteria) {
     const text: CriterionText = { id: c.id, name: c.name, description: c.description, rubric: c.rubric };
-    const settings = { temperature: c.judge?.temperature ?? DEFAULT_TEMPERATURE, ...(c.judge?.reasoningEffort ? { reasoningEffort: c.judge.reasoningEffort } : {}) };
+    const settings = {
+      temperature: c.judge?.temperature ?? DEFAULT_TEMPERATURE,
+      ...(c.judge?.reasoningEffort ? { reasoningEffort: c.judge.reasoningEffort } : {}),
+    };
     const base = { programId: input.programId, criterion: c.id, guidelineVersion: input.guidelineVersion, settings };
     if (!c.panel?.length) {
-      out[c.id] = await storePrompt(db, { ...base, agent: '', template: buildJudgeTemplate({ criterion: text, guidelineText: guideline.text, guidelineVersion: input.guidelineVersion }) }, { origin: 'seed' });
+      out[c.id] = await storePrompt(
+        db,
+        {
+          ...base,
+          agent: '',
+          template: buildJudgeTemplate({
+            criterion: text,
+            guidelineText: guideline.text,
+            guidelineVersion: input.guidelineVersion,
+          }),
+        },
+        { origin: 'seed' },
+      );
       continue;
     }
     const panel: Record<string, string> = {};
     for (const agent of c.panel) {
-      panel[agent] = await storePrompt(db, { ...base, agent, template: buildJudgeTemplate({ criterion: text, agent, guidelineText: guideline.text, guidelineVersion: input.guidelineVersion }) }, { origin: 'seed' });
+      panel[agent] = await storePrompt(
+        db,
+        {
+          ...base,
+          agent,
+          template: buildJudgeTemplate({
+            criterion: text,
+            agent,
+            guidelineText: guideline.text,
+            guidelineVersion: input.guidelineVersion,
+          }),
+        },
+        { origin: 'seed' },
+      );
       out[judgeKey(c.id, agent)] = panel[agent];
     }
-    out[c.id] = await storePrompt(db, { ...base, agent: '', template: `panel of ${c.panel.join(', ')}: verdict = min over agents`, settings: { ...settings, panel } }, { origin: 'seed' });
+    out[c.id] = await storePrompt(
+      db,
+      {
+        ...base,
+        agent: '',
+        template: `panel of ${c.panel.join(', ')}: verdict = min over agents`,
+        settings: { ...settings, panel },
+      },
+      { origin: 'seed' },
+    );
   }
   return out;
 }

@@ -19,14 +19,23 @@ const judgeLine = (i: number): BatchRequestLine => ({
   customId: `item-${i}|tone|0`,
   body: {
     model: 'gpt-4.1-mini',
-    messages: judgeMessages('You judge the tone of a synopsis.', { criterionKey: 'tone', show: { title: `Show ${i}` }, synopsis: `A detective returns home, episode ${i}.` }),
+    messages: judgeMessages('You judge the tone of a synopsis.', {
+      criterionKey: 'tone',
+      show: { title: `Show ${i}` },
+      synopsis: `A detective returns home, episode ${i}.`,
+    }),
     response_format: zodResponseFormat(judgeVerdictSchema, LLM_REQUEST_KINDS.judge),
   },
 });
 
 test('a batch round-trips through the simulator’s Batch API; a bad line comes back as a failure to resubmit; batch price ≥45% cheaper', async () => {
   const llm = createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url }));
-  const lines = [judgeLine(1), judgeLine(2), judgeLine(3), { customId: 'bad|tone|0', body: { model: 'gpt-4.1-mini', messages: [] } }];
+  const lines = [
+    judgeLine(1),
+    judgeLine(2),
+    judgeLine(3),
+    { customId: 'bad|tone|0', body: { model: 'gpt-4.1-mini', messages: [] } },
+  ];
   const submitted = await submitBatch(llm, lines, { run: 'p1/r1', shard: '1' });
   expect(submitted.requests).toBe(4);
 
@@ -40,7 +49,12 @@ test('a batch round-trips through the simulator’s Batch API; a bad line comes 
   expect(status.counts.total).toBe(4);
 
   const results = await batchResults(llm, status);
-  expect(results.map((r) => r.customId).sort()).toEqual(['bad|tone|0', 'item-1|tone|0', 'item-2|tone|0', 'item-3|tone|0']);
+  expect(results.map((r) => r.customId).sort()).toEqual([
+    'bad|tone|0',
+    'item-1|tone|0',
+    'item-2|tone|0',
+    'item-3|tone|0',
+  ]);
   const bad = results.find((r) => r.customId === 'bad|tone|0');
   expect(bad?.ok).toBe(false);
   const usage = emptyUsage();
@@ -57,6 +71,11 @@ test('a batch round-trips through the simulator’s Batch API; a bad line comes 
   expect(sim.stats().batches.completed).toBe(1);
 
   // The provider does not know it (404): lost, terminal, nothing to read back.
-  expect(await batchStatus(llm, 'batch_does_not_exist')).toMatchObject({ status: 'lost', done: true, outputFileId: null, errorFileId: null });
+  expect(await batchStatus(llm, 'batch_does_not_exist')).toMatchObject({
+    status: 'lost',
+    done: true,
+    outputFileId: null,
+    errorFileId: null,
+  });
   await expect(submitBatch(llm, [], {})).rejects.toThrow(/at least one request/);
 });

@@ -30,7 +30,16 @@ export interface SubmittedBatch {
 }
 
 /** The provider's states, and `lost`: the provider no longer knows the batch (404), so there is nothing to ingest and its lines are resubmitted. */
-export type BatchState = 'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'expired' | 'cancelling' | 'cancelled' | 'lost';
+export type BatchState =
+  | 'validating'
+  | 'in_progress'
+  | 'finalizing'
+  | 'completed'
+  | 'failed'
+  | 'expired'
+  | 'cancelling'
+  | 'cancelled'
+  | 'lost';
 
 export interface BatchStatus {
   batchId: string;
@@ -42,18 +51,35 @@ export interface BatchStatus {
   counts: { total: number; completed: number; failed: number };
 }
 
-export type BatchResultLine = { customId: string; ok: true; completion: ChatCompletion } | { customId: string; ok: false; error: string };
+export type BatchResultLine =
+  { customId: string; ok: true; completion: ChatCompletion } | { customId: string; ok: false; error: string };
 
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled', 'lost']);
 
-export async function submitBatch(llm: LlmClient, lines: BatchRequestLine[], metadata: Record<string, string>): Promise<SubmittedBatch> {
+export async function submitBatch(
+  llm: LlmClient,
+  lines: BatchRequestLine[],
+  metadata: Record<string, string>,
+): Promise<SubmittedBatch> {
   if (!lines.length) throw new Error('a batch needs at least one request');
   // Azure OpenAI names the endpoint without /v1 (and `model` in each body is the batch deployment).
   const endpoint = llm.provider.kind === 'azure' ? '/chat/completions' : '/v1/chat/completions';
-  const jsonl = lines.map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: endpoint, body: l.body })).join('\n') + '\n';
+  const jsonl =
+    lines
+      .map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: endpoint, body: l.body }))
+      .join('\n') + '\n';
   const fatal = fatalToFailure(llm, lines[0].body.model);
-  const file = await llm.openai.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), 'judgeflow-batch.jsonl'), purpose: 'batch' }).catch(fatal);
-  const batch = await llm.openai.batches.create({ input_file_id: file.id, endpoint: endpoint as '/v1/chat/completions', completion_window: '24h', metadata }).catch(fatal);
+  const file = await llm.openai.files
+    .create({ file: await toFile(Buffer.from(jsonl, 'utf8'), 'judgeflow-batch.jsonl'), purpose: 'batch' })
+    .catch(fatal);
+  const batch = await llm.openai.batches
+    .create({
+      input_file_id: file.id,
+      endpoint: endpoint as '/v1/chat/completions',
+      completion_window: '24h',
+      metadata,
+    })
+    .catch(fatal);
   return { batchId: batch.id, inputFileId: file.id, requests: lines.length };
 }
 
@@ -62,7 +88,15 @@ export async function batchStatus(llm: LlmClient, batchId: string): Promise<Batc
   try {
     b = await llm.openai.batches.retrieve(batchId);
   } catch (err) {
-    if (err instanceof APIError && err.status === 404) return { batchId, status: 'lost', done: true, outputFileId: null, errorFileId: null, counts: { total: 0, completed: 0, failed: 0 } };
+    if (err instanceof APIError && err.status === 404)
+      return {
+        batchId,
+        status: 'lost',
+        done: true,
+        outputFileId: null,
+        errorFileId: null,
+        counts: { total: 0, completed: 0, failed: 0 },
+      };
     throw err;
   }
   return {
@@ -71,7 +105,11 @@ export async function batchStatus(llm: LlmClient, batchId: string): Promise<Batc
     done: TERMINAL.has(b.status),
     outputFileId: b.output_file_id ?? null,
     errorFileId: b.error_file_id ?? null,
-    counts: { total: b.request_counts?.total ?? 0, completed: b.request_counts?.completed ?? 0, failed: b.request_counts?.failed ?? 0 },
+    counts: {
+      total: b.request_counts?.total ?? 0,
+      completed: b.request_counts?.completed ?? 0,
+      failed: b.request_counts?.failed ?? 0,
+    },
   };
 }
 
@@ -83,20 +121,30 @@ export async function cancelBatch(llm: LlmClient, batchId: string): Promise<Batc
 }
 
 /** Every line of a finished batch's output and error files; a non-200 line is a failure with its reason. */
-export async function batchResults(llm: LlmClient, status: Pick<BatchStatus, 'outputFileId' | 'errorFileId'>): Promise<BatchResultLine[]> {
+export async function batchResults(
+  llm: LlmClient,
+  status: Pick<BatchStatus, 'outputFileId' | 'errorFileId'>,
+): Promise<BatchResultLine[]> {
   const results: BatchResultLine[] = [];
   for (const fileId of [status.outputFileId, status.errorFileId]) {
     if (!fileId) continue;
     const text = await (await llm.openai.files.content(fileId)).text();
     for (const raw of text.split('\n')) {
       if (!raw.trim()) continue;
-      const line = JSON.parse(raw) as { custom_id: string; response?: { status_code: number; body: unknown } | null; error?: { code?: string; message?: string } | null };
-      if (line.response && line.response.status_code === 200) results.push({ customId: line.custom_id, ok: true, completion: line.response.body as ChatCompletion });
+      const line = JSON.parse(raw) as {
+        custom_id: string;
+        response?: { status_code: number; body: unknown } | null;
+        error?: { code?: string; message?: string } | null;
+      };
+      if (line.response && line.response.status_code === 200)
+        results.push({ customId: line.custom_id, ok: true, completion: line.response.body as ChatCompletion });
       else
         results.push({
           customId: line.custom_id,
           ok: false,
-          error: line.error?.message ?? `HTTP ${line.response?.status_code ?? '?'}: ${JSON.stringify(line.response?.body ?? null).slice(0, 200)}`,
+          error:
+            line.error?.message ??
+            `HTTP ${line.response?.status_code ?? '?'}: ${JSON.stringify(line.response?.body ?? null).slice(0, 200)}`,
         });
     }
   }
@@ -107,7 +155,12 @@ export async function batchResults(llm: LlmClient, status: Pick<BatchStatus, 'ou
  * The provider's batch whose metadata has `key` = `value`, among the `pages` × 100 most recent: how
  * a retried submit finds the batch an earlier attempt created but could not record.
  */
-export async function findBatch(llm: LlmClient, key: string, value: string, pages = 5): Promise<SubmittedBatch | undefined> {
+export async function findBatch(
+  llm: LlmClient,
+  key: string,
+  value: string,
+  pages = 5,
+): Promise<SubmittedBatch | undefined> {
   let page = await llm.openai.batches.list({ limit: 100 });
   for (let n = 0; n < pages; n++) {
     const hit = page.data.find((b) => b.metadata?.[key] === value);

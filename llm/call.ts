@@ -24,8 +24,7 @@ export interface Usage {
 }
 
 export type CallResult<T> =
-  | { ok: true; value: T; usage: Usage; requests: number }
-  | { ok: false; error: string; usage: Usage; requests: number };
+  { ok: true; value: T; usage: Usage; requests: number } | { ok: false; error: string; usage: Usage; requests: number };
 
 export interface StructuredRequest<S extends z.ZodType> {
   kind: LlmRequestKind;
@@ -50,11 +49,15 @@ export function addUsage(total: Usage, completion: Pick<ChatCompletion, 'usage'>
 }
 
 /** Why an answer is unusable, or its parsed value. */
-export function parseAnswer<S extends z.ZodType>(schema: S, completion: ChatCompletion): { ok: true; value: z.infer<S> } | { ok: false; problem: string; content: string } {
+export function parseAnswer<S extends z.ZodType>(
+  schema: S,
+  completion: ChatCompletion,
+): { ok: true; value: z.infer<S> } | { ok: false; problem: string; content: string } {
   const choice = completion.choices[0];
   const content = choice?.message?.content ?? '';
   if (!choice) return { ok: false, problem: 'the response has no choice', content };
-  if (choice.finish_reason === 'length') return { ok: false, problem: 'the output was truncated (finish_reason length)', content };
+  if (choice.finish_reason === 'length')
+    return { ok: false, problem: 'the output was truncated (finish_reason length)', content };
   if (choice.message.refusal) return { ok: false, problem: `the model refused: ${choice.message.refusal}`, content };
   let json: unknown;
   try {
@@ -63,7 +66,12 @@ export function parseAnswer<S extends z.ZodType>(schema: S, completion: ChatComp
     return { ok: false, problem: `the output is not valid JSON (${(err as Error).message})`, content };
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) return { ok: false, problem: `the output does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, content };
+  if (!parsed.success)
+    return {
+      ok: false,
+      problem: `the output does not match the schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      content,
+    };
   return { ok: true, value: parsed.data };
 }
 
@@ -84,7 +92,11 @@ function responseFormat(schema: z.ZodType, kind: string): ResponseFormat {
  * accepts it (llm/models.ts: a reasoning model gets no temperature, its reasoning effort and
  * max_completion_tokens; another model no reasoning effort).
  */
-export function chatParams<S extends z.ZodType>(req: StructuredRequest<S>, reasoningModels: readonly string[] = [], messages: ChatMessage[] = req.messages): ChatCompletionCreateParamsNonStreaming {
+export function chatParams<S extends z.ZodType>(
+  req: StructuredRequest<S>,
+  reasoningModels: readonly string[] = [],
+  messages: ChatMessage[] = req.messages,
+): ChatCompletionCreateParamsNonStreaming {
   return applyModelCapabilities(
     {
       model: req.model,
@@ -103,13 +115,21 @@ export function chatParams<S extends z.ZodType>(req: StructuredRequest<S>, reaso
  * One structured request with at most one repair. `signal` abandons it (rejecting with the abort);
  * a fatal provider error rejects with its ApplicationFailure (providerFailure).
  */
-export function structuredCall<S extends z.ZodType>(llm: LlmClient, req: StructuredRequest<S>, signal?: AbortSignal): Promise<CallResult<z.infer<S>>> {
+export function structuredCall<S extends z.ZodType>(
+  llm: LlmClient,
+  req: StructuredRequest<S>,
+  signal?: AbortSignal,
+): Promise<CallResult<z.infer<S>>> {
   // One slot for the answer and its repair: a started judgment finishes before new ones start (a
   // repair queued behind a page's every first request would leave the error breaker blind).
   return llm.slots.run(() => answerWithRepair(llm, req, signal));
 }
 
-async function answerWithRepair<S extends z.ZodType>(llm: LlmClient, req: StructuredRequest<S>, signal?: AbortSignal): Promise<CallResult<z.infer<S>>> {
+async function answerWithRepair<S extends z.ZodType>(
+  llm: LlmClient,
+  req: StructuredRequest<S>,
+  signal?: AbortSignal,
+): Promise<CallResult<z.infer<S>>> {
   const usage = emptyUsage();
   let messages = req.messages;
   let requests = 0;
@@ -133,7 +153,10 @@ async function answerWithRepair<S extends z.ZodType>(llm: LlmClient, req: Struct
     messages = [
       ...req.messages,
       { role: 'assistant', content: answer.content },
-      { role: 'user', content: `Your answer cannot be used: ${problem}. Answer again with one complete JSON object that matches the schema, more briefly if it was cut off.` },
+      {
+        role: 'user',
+        content: `Your answer cannot be used: ${problem}. Answer again with one complete JSON object that matches the schema, more briefly if it was cut off.`,
+      },
     ];
   }
   return { ok: false, error: `invalid output after a repair attempt: ${problem}`, usage, requests };
@@ -141,6 +164,11 @@ async function answerWithRepair<S extends z.ZodType>(llm: LlmClient, req: Struct
 
 function describe(err: unknown): string {
   // The SDK's message starts with the status already ("503 The engine is overloaded").
-  if (err instanceof APIError) return (err.status === undefined || err.message.startsWith(`${err.status} `) ? err.message : `${err.status} ${err.message}`).slice(0, 500);
+  if (err instanceof APIError)
+    return (
+      err.status === undefined || err.message.startsWith(`${err.status} `)
+        ? err.message
+        : `${err.status} ${err.message}`
+    ).slice(0, 500);
   return (err instanceof Error ? err.message : String(err)).slice(0, 500);
 }

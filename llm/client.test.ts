@@ -40,7 +40,9 @@ test('a 5xx is retried LLM_MAX_RETRIES times, then thrown as the SDK’s APIErro
 
 test('a 400 is not retried', async () => {
   const sim = await simWith({});
-  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url })).chat({ ...params, messages: [] }).catch((e: unknown) => e);
+  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url }))
+    .chat({ ...params, messages: [] })
+    .catch((e: unknown) => e);
   expect((err as APIError).status).toBe(400);
   expect((err as APIError).message).toMatch(/messages/);
   expect(sim.stats().requests).toBe(1);
@@ -49,7 +51,11 @@ test('a 400 is not retried', async () => {
 test('a request that hangs ends as a connection timeout after LLM_TIMEOUT_MS', async () => {
   const sim = await simWith({ faults: { hang: 1 }, hangMs: 10_000 });
   const started = Date.now();
-  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url, LLM_TIMEOUT_MS: '300', LLM_MAX_RETRIES: '0' })).chat(params).catch((e: unknown) => e);
+  const err = await createLlmClient(
+    testConfig({ OPENAI_BASE_URL: sim.url, LLM_TIMEOUT_MS: '300', LLM_MAX_RETRIES: '0' }),
+  )
+    .chat(params)
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(APIConnectionTimeoutError);
   expect(Date.now() - started).toBeGreaterThanOrEqual(300);
   expect(Date.now() - started).toBeLessThan(5000);
@@ -93,7 +99,9 @@ test('an aborted request is abandoned at once: in flight, waiting to retry, or w
 
 test('a 429 insufficient_quota is not retried; a plain 429 is', async () => {
   const quota = await simWith({ faults: { insufficientQuota: 1 } });
-  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: quota.url, LLM_MAX_RETRIES: '3' })).chat(params).catch((e: unknown) => e);
+  const err = await createLlmClient(testConfig({ OPENAI_BASE_URL: quota.url, LLM_MAX_RETRIES: '3' }))
+    .chat(params)
+    .catch((e: unknown) => e);
   expect(err).toMatchObject({ status: 429, code: 'insufficient_quota' });
   expect(quota.stats().requests).toBe(1);
   const limited = await simWith({ faults: { rateLimited: 0.5 } });

@@ -9,7 +9,13 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, AzureOpenAI } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AzureOpenAI,
+} from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { llmBaseUrl, usesLlmSimulator, type Config } from '../platform/config';
 import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } from './errors';
@@ -45,7 +51,10 @@ export interface LlmClient {
 /** The simulator (or a keyless local endpoint) accepts any key; the client insists on one. */
 const PLACEHOLDER_KEY = 'judgeflow-simulator';
 
-const agents: Record<string, http.Agent> = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+const agents: Record<string, http.Agent> = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
 
 interface RawResponse {
   status: number;
@@ -57,7 +66,10 @@ interface RawResponse {
 const abortError = () => new DOMException('This operation was aborted', 'AbortError');
 
 /** One HTTP exchange over a keep-alive agent; rejects with an AbortError on `signal`, a TimeoutError after `timeoutMs`. */
-function exchange(url: URL, init: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal; timeoutMs?: number }): Promise<RawResponse> {
+function exchange(
+  url: URL,
+  init: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal; timeoutMs?: number },
+): Promise<RawResponse> {
   const { signal } = init;
   if (signal?.aborted) return Promise.reject(abortError());
   return new Promise<RawResponse>((resolve, reject) => {
@@ -67,18 +79,27 @@ function exchange(url: URL, init: { method?: string; headers?: Record<string, st
           fail(new DOMException(`no response within ${init.timeoutMs} ms`, 'TimeoutError'));
         }, init.timeoutMs)
       : undefined;
-    const request = (url.protocol === 'https:' ? https : http).request(url, { method: init.method ?? 'GET', headers: init.headers, agent: agents[url.protocol] }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', fail);
-      res.on('end', () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        const headers = new Headers();
-        for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
-        resolve({ status: res.statusCode ?? 500, statusText: res.statusMessage ?? '', headers, body: Buffer.concat(chunks) });
-      });
-    });
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers, agent: agents[url.protocol] },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          const headers = new Headers();
+          for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+          resolve({
+            status: res.statusCode ?? 500,
+            statusText: res.statusMessage ?? '',
+            headers,
+            body: Buffer.concat(chunks),
+          });
+        });
+      },
+    );
     function fail(err: unknown) {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -108,7 +129,10 @@ const backoffMs = (retry: number) => Math.min(0.5 * 2 ** retry, 8) * (1 - Math.r
 export function providerOf(config: Config): ProviderInfo {
   const baseUrl = llmBaseUrl(config);
   if (config.llm.azure) return { kind: 'azure', baseUrl, apiVersion: config.llm.azure.apiVersion };
-  return { kind: !usesLlmSimulator(config) && new URL(baseUrl).hostname === 'api.openai.com' ? 'openai' : 'compatible', baseUrl };
+  return {
+    kind: !usesLlmSimulator(config) && new URL(baseUrl).hostname === 'api.openai.com' ? 'openai' : 'compatible',
+    baseUrl,
+  };
 }
 
 export function createLlmClient(config: Config): LlmClient {
@@ -118,7 +142,10 @@ export function createLlmClient(config: Config): LlmClient {
   const pacer = new RequestPacer(config.llm.rpmLimit / config.llm.workerProcesses);
   const apiKey = azure?.apiKey ?? config.llm.apiKey ?? PLACEHOLDER_KEY;
   /** Every HTTP attempt is paced; a 429 pauses the process and lowers the pace. */
-  const paced = async <R extends { status: number; headers: Headers }>(send: () => Promise<R>, signal?: AbortSignal): Promise<R> => {
+  const paced = async <R extends { status: number; headers: Headers }>(
+    send: () => Promise<R>,
+    signal?: AbortSignal,
+  ): Promise<R> => {
     await pacer.acquire(signal);
     const response = await send();
     if (response.status === 429) {
@@ -138,31 +165,51 @@ export function createLlmClient(config: Config): LlmClient {
     const body = init.body ?? undefined;
     if (!url || !agents[url.protocol] || (body !== undefined && typeof body !== 'string')) {
       const response = await paced(() => fetch(input, init));
-      if (response.status !== 429 || !isInsufficientQuota(parseJson(Buffer.from(await response.clone().arrayBuffer())))) return response;
+      if (response.status !== 429 || !isInsufficientQuota(parseJson(Buffer.from(await response.clone().arrayBuffer()))))
+        return response;
       const headers = new Headers(response.headers);
       headers.set('x-should-retry', 'false');
       return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
     }
-    const res = await paced(() => exchange(url, { method: init.method, headers: Object.fromEntries(new Headers(init.headers)), body, signal: init.signal ?? undefined }));
+    const res = await paced(() =>
+      exchange(url, {
+        method: init.method,
+        headers: Object.fromEntries(new Headers(init.headers)),
+        body,
+        signal: init.signal ?? undefined,
+      }),
+    );
     // The SDK retries every 429; an empty account's is told not to (the header the SDK obeys).
     if (res.status === 429 && isInsufficientQuota(parseJson(res.body))) res.headers.set('x-should-retry', 'false');
-    return new Response(res.status === 204 || res.status === 304 ? null : res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    return new Response(res.status === 204 || res.status === 304 ? null : res.body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    });
   };
   const sdkOptions = { timeout: config.llm.timeoutMs, maxRetries: config.llm.maxRetries, fetch: pacedFetch };
-  const openai = azure ? new AzureOpenAI({ endpoint: azure.endpoint, apiKey: azure.apiKey, apiVersion: azure.apiVersion, ...sdkOptions }) : new OpenAI({ baseURL: baseUrl, apiKey, ...sdkOptions });
+  const openai = azure
+    ? new AzureOpenAI({ endpoint: azure.endpoint, apiKey: azure.apiKey, apiVersion: azure.apiVersion, ...sdkOptions })
+    : new OpenAI({ baseURL: baseUrl, apiKey, ...sdkOptions });
   // As AzureOpenAI builds them: <endpoint>/openai/deployments/<model>/chat/completions?api-version=…, key in `api-key`.
   const chatUrls = new Map<string, URL>();
   const chatUrl = (model: string) => {
     let url = chatUrls.get(model);
     if (!url) {
       url = azure
-        ? new URL(`${baseUrl}/deployments/${encodeURIComponent(model)}/chat/completions?api-version=${encodeURIComponent(azure.apiVersion)}`)
+        ? new URL(
+            `${baseUrl}/deployments/${encodeURIComponent(model)}/chat/completions?api-version=${encodeURIComponent(azure.apiVersion)}`,
+          )
         : new URL(`${baseUrl.replace(/\/$/, '')}/chat/completions`);
       chatUrls.set(model, url);
     }
     return url;
   };
-  const chatHeaders: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...(azure ? { 'api-key': apiKey } : { authorization: `Bearer ${apiKey}` }) };
+  const chatHeaders: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    ...(azure ? { 'api-key': apiKey } : { authorization: `Bearer ${apiKey}` }),
+  };
   let batchApi: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
   return {
     openai,
@@ -203,7 +250,8 @@ export function createLlmClient(config: Config): LlmClient {
         // A 429 for an empty account is not a rate limit: no wait brings credit back.
         if (retriesLeft && retryable(res) && !(res.status === 429 && isInsufficientQuota(json))) {
           // Like the SDK, only retry-after(-ms) names the wait (the reset headers tell when the bucket is full).
-          const named = res.headers.has('retry-after-ms') || res.headers.has('retry-after') ? retryDelayMs(res.headers) : undefined;
+          const named =
+            res.headers.has('retry-after-ms') || res.headers.has('retry-after') ? retryDelayMs(res.headers) : undefined;
           await sleep(named ?? backoffMs(retry), signal);
           continue;
         }
@@ -216,7 +264,10 @@ export function createLlmClient(config: Config): LlmClient {
         () => ({ ok: true as const }),
         (err: unknown) => {
           if (err instanceof APIError && (err.status === 404 || err.status === 405 || err.status === 501))
-            return { ok: false as const, reason: `${provider.baseUrl} has no Batch API (GET /batches answered ${err.message.slice(0, 200)})` };
+            return {
+              ok: false as const,
+              reason: `${provider.baseUrl} has no Batch API (GET /batches answered ${err.message.slice(0, 200)})`,
+            };
           batchApi = undefined; // not an answer about the API: ask again next time
           const kind = fatalKind(err);
           if (kind && err instanceof APIError) throw providerFailure(err, kind, provider, config.llm.model);

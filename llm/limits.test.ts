@@ -33,10 +33,12 @@ async function chunkedRun(pacer: RequestPacer, clock: FakeClock, chunks: number,
   const starts: number[] = [];
   const run = async () => {
     for (let c = 0; c < chunks; c++) {
-      await Promise.all(Array.from({ length: size }, async () => {
-        await pacer.acquire();
-        starts.push(clock.now());
-      }));
+      await Promise.all(
+        Array.from({ length: size }, async () => {
+          await pacer.acquire();
+          starts.push(clock.now());
+        }),
+      );
       await clock.sleep(gapMs);
     }
   };
@@ -64,10 +66,13 @@ test('requests in chunks with 200 ms gaps start within 2% of the limit (12,000 r
   expect(starts).toHaveLength(8000);
   const spanS = (Math.max(...starts) - Math.min(...starts)) / 1000;
   const achieved = starts.length / spanS / (rpm / 60);
-  console.log(`achieved ${achieved.toFixed(3)} of the limit over ${starts.length} requests (${spanS.toFixed(1)} s simulated)`);
+  console.log(
+    `achieved ${achieved.toFixed(3)} of the limit over ${starts.length} requests (${spanS.toFixed(1)} s simulated)`,
+  );
   expect(achieved).toBeGreaterThan(0.98);
   // Never faster than the limit plus the one-second bucket, in any window.
-  for (const windowMs of [1000, 10_000, 60_000]) expect(maxInWindow(starts, windowMs)).toBeLessThanOrEqual((rpm / 60) * (windowMs / 1000) + rpm / 60);
+  for (const windowMs of [1000, 10_000, 60_000])
+    expect(maxInWindow(starts, windowMs)).toBeLessThanOrEqual((rpm / 60) * (windowMs / 1000) + rpm / 60);
 });
 
 test('a bucket of one (a limit under 60 rpm) spaces every start', async () => {

@@ -19,4 +19,5 @@ export const BUILT_IN_PRICES: Record<string, ModelPrice> = {
   '*': { input: 2, cachedInput: 0.5, output: 8, batchDiscount: 0.5 },
 };
 
-export const priceFor = (model: string, table: Record<string, ModelPrice> = BUILT_IN_PRICES): ModelPrice => table[model] ?? table['*'] ?? BUILT_IN_PRICES['*'];
+export const priceFor = (model: string, table: Record<string, ModelPrice> = BUILT_IN_PRICES): ModelPrice =>
+  table[model] ?? table['*'] ?? BUILT_IN_PRICES['*'];

@@ -18,7 +18,6 @@ const priceSchema = z.strictObject({
 });
 const tableSchema = z.record(z.string(), priceSchema);
 
-
 export class PriceTableError extends Error {
   readonly exitCode = 2;
 }
@@ -29,15 +28,25 @@ export function priceTable(config: Config): Record<string, ModelPrice> {
   try {
     json = JSON.parse(config.llm.prices);
   } catch (err) {
-    throw new PriceTableError(`LLM_PRICES is not JSON (${(err as Error).message}); expected {"model":{"input":0.4,"cachedInput":0.1,"output":1.6}}`);
+    throw new PriceTableError(
+      `LLM_PRICES is not JSON (${(err as Error).message}); expected {"model":{"input":0.4,"cachedInput":0.1,"output":1.6}}`,
+    );
   }
   const parsed = tableSchema.safeParse(json);
-  if (!parsed.success) throw new PriceTableError(`LLM_PRICES: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new PriceTableError(
+      `LLM_PRICES: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return { ...BUILT_IN_PRICES, ...parsed.data };
 }
 
 /** Cost of `usage` in `mode`, and what it would have cost in the other mode. */
-export function costOf(table: Record<string, ModelPrice>, model: string, usage: Usage, mode: 'sync' | 'batch'): { costUsd: number; altCostUsd: number } {
+export function costOf(
+  table: Record<string, ModelPrice>,
+  model: string,
+  usage: Usage,
+  mode: 'sync' | 'batch',
+): { costUsd: number; altCostUsd: number } {
   const p = priceFor(model, table);
   const uncached = Math.max(0, usage.promptTokens - usage.cachedTokens);
   const sync = (uncached * p.input + usage.cachedTokens * p.cachedInput + usage.completionTokens * p.output) / 1e6;

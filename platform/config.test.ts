@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, SETTINGS, usesEmbeddedPostgres, usesEmbeddedTemporal, usesLlmSimulator } from './config';
+import {
+  ConfigError,
+  loadConfig,
+  SETTINGS,
+  usesEmbeddedPostgres,
+  usesEmbeddedTemporal,
+  usesLlmSimulator,
+} from './config';
 
 describe('config', () => {
   test('an empty environment selects the embedded stack with documented defaults', () => {
@@ -8,7 +15,13 @@ describe('config', () => {
     expect(usesEmbeddedTemporal(config)).toBe(true);
     expect(usesEmbeddedPostgres(config)).toBe(true);
     expect(usesLlmSimulator(config)).toBe(true);
-    expect(config.temporal).toMatchObject({ namespace: 'default', taskQueue: 'judgeflow', devPort: 7233, uiPort: 8233, uiUrl: 'http://localhost:8233' });
+    expect(config.temporal).toMatchObject({
+      namespace: 'default',
+      taskQueue: 'judgeflow',
+      devPort: 7233,
+      uiPort: 8233,
+      uiUrl: 'http://localhost:8233',
+    });
     expect(config.database.embeddedPort).toBe(54329);
     expect(config.dataDir).toBe(path.resolve('.data'));
   });

@@ -51,9 +51,12 @@ export async function startEmbeddedPostgres(opts: {
   try {
     await pg.start();
   } catch (err) {
-    throw new Error(`Embedded PostgreSQL failed to start on port ${opts.port} with data in ${opts.dataDir}${err ? `: ${String(err)}` : ''}`, {
-      cause: err,
-    });
+    throw new Error(
+      `Embedded PostgreSQL failed to start on port ${opts.port} with data in ${opts.dataDir}${err ? `: ${String(err)}` : ''}`,
+      {
+        cause: err,
+      },
+    );
   }
   const database = opts.database ?? 'judgeflow';
   const client = pg.getPgClient('postgres', '127.0.0.1');

@@ -2,8 +2,14 @@ import net from 'node:net';
 
 export class PortInUseError extends Error {
   readonly exitCode = 2;
-  constructor(readonly port: number, readonly what: string, readonly setting: string) {
-    super(`Port ${port} (${what}) is already in use. Stop whatever listens there, or choose another port with ${setting}=<port>.`);
+  constructor(
+    readonly port: number,
+    readonly what: string,
+    readonly setting: string,
+  ) {
+    super(
+      `Port ${port} (${what}) is already in use. Stop whatever listens there, or choose another port with ${setting}=<port>.`,
+    );
     this.name = 'PortInUseError';
   }
 }
@@ -40,9 +46,15 @@ export async function waitForTcp(host: string, port: number, timeoutMs: number):
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ host, port });
       socket.setTimeout(1000);
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
-      socket.once('timeout', () => { socket.destroy(); resolve(false); });
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
     });
     if (ok) return true;
     await new Promise((r) => setTimeout(r, 200));

@@ -26,7 +26,10 @@ export function temporalTarget(config: Config): TemporalTarget {
   if (usesEmbeddedTemporal(config)) {
     return { address: `127.0.0.1:${config.temporal.devPort}`, namespace: config.temporal.namespace };
   }
-  const env = Object.fromEntries(Object.entries(config.env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const env = Object.fromEntries(Object.entries(config.env).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
   const loaded = loadClientConnectConfig({ overrideEnvVars: env });
   const options = loaded.connectionOptions;
   return {
@@ -135,7 +138,9 @@ function findPipBinary(name: string, explicit: string | undefined, setting: stri
   }
   tried.push(`\`${name}\` on PATH`);
   for (const python of ['python3', 'python']) {
-    const out = spawnSync(python, ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], { encoding: 'utf8' });
+    const out = spawnSync(python, ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], {
+      encoding: 'utf8',
+    });
     if (out.status === 0) {
       const candidate = path.join(out.stdout.trim(), name);
       if (isExecutable(candidate)) return candidate;
@@ -178,13 +183,20 @@ export async function startDevServer(opts: {
   await assertPortFree(opts.uiPort, 'Temporal Web UI', 'TEMPORAL_UI_PORT');
   fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(opts.port),
-    '--ui-port', String(opts.uiPort),
-    '--db-filename', opts.dbFile,
-    '--namespace', opts.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--ui-port',
+    String(opts.uiPort),
+    '--db-filename',
+    opts.dbFile,
+    '--namespace',
+    opts.namespace,
+    '--log-level',
+    'warn',
     ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cliType(k.type)}`]),
   ];
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
@@ -196,7 +208,9 @@ export async function startDevServer(opts: {
   const first = await Promise.race([up.then((ok) => (ok ? 'up' : 'timeout')), exited.then(() => 'exited')]);
   if (first !== 'up') {
     child.kill('SIGKILL');
-    throw new Error(`Temporal dev server (${opts.cliPath}) ${first === 'exited' ? 'exited during start' : 'did not open its port within 60s'}; its data file is ${opts.dbFile}.`);
+    throw new Error(
+      `Temporal dev server (${opts.cliPath}) ${first === 'exited' ? 'exited during start' : 'did not open its port within 60s'}; its data file is ${opts.dbFile}.`,
+    );
   }
   return {
     address: `127.0.0.1:${opts.port}`,
@@ -207,7 +221,15 @@ export async function startDevServer(opts: {
 }
 
 const cliType = (type: string) =>
-  ({ TEXT: 'Text', KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' })[type] ?? type;
+  ({
+    TEXT: 'Text',
+    KEYWORD: 'Keyword',
+    INT: 'Int',
+    DOUBLE: 'Double',
+    BOOL: 'Bool',
+    DATETIME: 'Datetime',
+    KEYWORD_LIST: 'KeywordList',
+  })[type] ?? type;
 
 /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
 export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {

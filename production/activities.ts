@@ -6,7 +6,16 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
-import { fixAttempts, fixCycles, items, judgePrompts, productionRuns, programs, tasks, vendors } from '../schema/tables';
+import {
+  fixAttempts,
+  fixCycles,
+  items,
+  judgePrompts,
+  productionRuns,
+  programs,
+  tasks,
+  vendors,
+} from '../schema/tables';
 import type { Db } from '../platform/db';
 import type { ActivityDeps } from '../activities/deps';
 import { programSpend, taskCostUsd } from '../human-tasks/accounting';
@@ -29,13 +38,22 @@ function selectionWhere(selection: ItemSelection, after: string | null, through:
   if (after !== null) parts.push(sql`${items.id} > ${after}`);
   if (through !== null) parts.push(sql`${items.id} <= ${through}`);
   if (selection.kind === 'changedSince') parts.push(sql`${items.updatedAt} >= ${selection.since}`);
-  if (selection.kind === 'items') parts.push(sql`${items.id} in ${selection.itemIds.length ? selection.itemIds : ['']}`);
+  if (selection.kind === 'items')
+    parts.push(sql`${items.id} in ${selection.itemIds.length ? selection.itemIds : ['']}`);
   if (selection.kind === 'errors') parts.push(sql`${items.id} in ${erroredItemIdsSql(selection.runKey)}`);
   return sql.join(parts, sql` and `);
 }
 
-export async function listSelection(db: Db, selection: ItemSelection, after: string | null, through: string | null, limit: number): Promise<string[]> {
-  const rows = await db.execute<{ id: string }>(sql`select ${items.id} as id from ${items} where ${selectionWhere(selection, after, through)} order by ${items.id} limit ${limit}`);
+export async function listSelection(
+  db: Db,
+  selection: ItemSelection,
+  after: string | null,
+  through: string | null,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db.execute<{ id: string }>(
+    sql`select ${items.id} as id from ${items} where ${selectionWhere(selection, after, through)} order by ${items.id} limit ${limit}`,
+  );
   return rows.map((r) => r.id);
 }
 
@@ -47,7 +65,8 @@ export interface ShardRange {
 }
 
 /** Whether a fix attempt started, or what the budget is short of. */
-export type FixAttemptStart = { started: true } | { started: false; committedUsd: number; writeUsd: number; budgetUsd: number };
+export type FixAttemptStart =
+  { started: true } | { started: false; committedUsd: number; writeUsd: number; budgetUsd: number };
 
 export interface FailingItem {
   itemId: string;
@@ -67,19 +86,37 @@ export type FixAttemptOutcome = 'passed' | 'failed' | 'escalated' | 'needs_revie
 export function createProductionActivities({ db }: ActivityDeps) {
   return {
     /** Records the run (idempotently) and counts the items it covers. */
-    async startProductionRun(input: { programId: string; runKey: string; mode: string; selection: ItemSelection; params: Record<string, unknown> }): Promise<{ total: number }> {
-      const [{ n }] = await db.execute<{ n: number }>(sql`select count(*)::int as n from ${items} where ${selectionWhere(input.selection, null, null)}`);
+    async startProductionRun(input: {
+      programId: string;
+      runKey: string;
+      mode: string;
+      selection: ItemSelection;
+      params: Record<string, unknown>;
+    }): Promise<{ total: number }> {
+      const [{ n }] = await db.execute<{ n: number }>(
+        sql`select count(*)::int as n from ${items} where ${selectionWhere(input.selection, null, null)}`,
+      );
       const limit = 'limit' in input.selection ? input.selection.limit : undefined;
       const total = limit === undefined ? n : Math.min(n, limit);
       await db
         .insert(productionRuns)
-        .values({ id: input.runKey, programId: input.programId, mode: input.mode, params: { ...input.params, selection: input.selection }, totalItems: total })
+        .values({
+          id: input.runKey,
+          programId: input.programId,
+          mode: input.mode,
+          params: { ...input.params, selection: input.selection },
+          totalItems: total,
+        })
         .onConflictDoUpdate({ target: productionRuns.id, set: { totalItems: total, status: 'running' } });
       return { total };
     },
 
     /** The next shard after `after`: at most `size` items, returned as an id range. */
-    async nextShard(input: { selection: ItemSelection; after: string | null; size: number }): Promise<ShardRange | null> {
+    async nextShard(input: {
+      selection: ItemSelection;
+      after: string | null;
+      size: number;
+    }): Promise<ShardRange | null> {
       const [row] = await db.execute<{ through: string | null; count: number }>(sql`
         select max(id) as through, count(*)::int as count from (
           select ${items.id} as id from ${items} where ${selectionWhere(input.selection, input.after, null)} order by ${items.id} limit ${input.size}
@@ -88,12 +125,22 @@ export function createProductionActivities({ db }: ActivityDeps) {
     },
 
     /** The next page of a shard's items (what one judging activity takes). */
-    async shardItems(input: { selection: ItemSelection; after: string | null; through: string; limit: number }): Promise<string[]> {
+    async shardItems(input: {
+      selection: ItemSelection;
+      after: string | null;
+      through: string;
+      limit: number;
+    }): Promise<string[]> {
       return listSelection(db, input.selection, input.after, input.through, input.limit);
     },
 
     /** Absolute progress values, so a retry or a replay writes the same row. */
-    async updateProductionRun(input: { runKey: string; judged: number; failed: number; status?: 'running' | 'completed' | 'failed' | 'cancelled' }): Promise<void> {
+    async updateProductionRun(input: {
+      runKey: string;
+      judged: number;
+      failed: number;
+      status?: 'running' | 'completed' | 'failed' | 'cancelled';
+    }): Promise<void> {
       await db
         .update(productionRuns)
         .set({
@@ -121,7 +168,12 @@ export function createProductionActivities({ db }: ActivityDeps) {
           group by v.item_id order by v.item_id`);
         return rows.map((r) => ({ itemId: r.item_id, failingCriteria: r.criteria }));
       }
-      const rows = await db.execute<{ item_id: string; criterion: string; verdict: number | null; summary: string }>(sql`
+      const rows = await db.execute<{
+        item_id: string;
+        criterion: string;
+        verdict: number | null;
+        summary: string;
+      }>(sql`
         select v.item_id, v.criterion, v.verdict, v.summary
         from item_verdicts v join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
         where v.run_id = ${input.runKey} and v.item_id in ${input.itemIds}`);
@@ -134,14 +186,23 @@ export function createProductionActivities({ db }: ActivityDeps) {
         const failingCriteria = criteria.filter((c) => verdicts.get(c)?.verdict === 0);
         const erroredCriteria = criteria.filter((c) => (verdicts.get(c)?.verdict ?? null) === null);
         if (!failingCriteria.length && !erroredCriteria.length) continue;
-        const errors = Object.fromEntries(erroredCriteria.map((c) => [c, verdicts.get(c)?.summary.replace(/^error: /, '') || 'no verdict of the current text']));
+        const errors = Object.fromEntries(
+          erroredCriteria.map((c) => [
+            c,
+            verdicts.get(c)?.summary.replace(/^error: /, '') || 'no verdict of the current text',
+          ]),
+        );
         out.push({ itemId, failingCriteria, erroredCriteria, errors });
       }
       return out;
     },
 
     /** The judges' summaries of an item's current text for the given criteria (the writer's brief). */
-    async judgeSummaries(input: { runKey: string; itemId: string; criteria: string[] }): Promise<Record<string, string>> {
+    async judgeSummaries(input: {
+      runKey: string;
+      itemId: string;
+      criteria: string[];
+    }): Promise<Record<string, string>> {
       const rows = await db.execute<{ criterion: string; summary: string }>(sql`
         select v.criterion, v.summary from item_verdicts v join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
         where v.run_id = ${input.runKey} and v.item_id = ${input.itemId} and v.criterion in ${input.criteria.length ? input.criteria : ['']}`);
@@ -158,13 +219,23 @@ export function createProductionActivities({ db }: ActivityDeps) {
     },
 
     /** Opens (or finds) the fix cycle of an item's current text; a finished one is returned as is. */
-    async openFixCycle(input: { programId: string; itemId: string; failingCriteria: string[] }): Promise<{ cycleId: string; textHash: string; status: string; attempts: number }> {
+    async openFixCycle(input: {
+      programId: string;
+      itemId: string;
+      failingCriteria: string[];
+    }): Promise<{ cycleId: string; textHash: string; status: string; attempts: number }> {
       const [item] = await db.select({ textHash: items.textHash }).from(items).where(eq(items.id, input.itemId));
       if (!item) throw new Error(`unknown item ${input.itemId}`);
       const cycleId = `${input.programId}/${input.itemId}/${item.textHash.slice(0, 16)}`;
       await db
         .insert(fixCycles)
-        .values({ id: cycleId, programId: input.programId, itemId: input.itemId, openedForHash: item.textHash, failingCriteria: input.failingCriteria })
+        .values({
+          id: cycleId,
+          programId: input.programId,
+          itemId: input.itemId,
+          openedForHash: item.textHash,
+          failingCriteria: input.failingCriteria,
+        })
         .onConflictDoNothing();
       const [cycle] = await db.select().from(fixCycles).where(eq(fixCycles.id, cycleId));
       return { cycleId, textHash: item.textHash, status: cycle.status, attempts: cycle.attempts };
@@ -176,15 +247,32 @@ export function createProductionActivities({ db }: ActivityDeps) {
      * per-program lock, so fix loops starting together cannot overshoot it between them. A retry of a
      * started attempt is a no-op that answers started.
      */
-    async startFixAttempt(input: { programId: string; cycleId: string; attempt: number; failingCriteria: string[]; beforeHash: string; writerVendorId: string }): Promise<FixAttemptStart> {
+    async startFixAttempt(input: {
+      programId: string;
+      cycleId: string;
+      attempt: number;
+      failingCriteria: string[];
+      beforeHash: string;
+      writerVendorId: string;
+    }): Promise<FixAttemptStart> {
       return db.transaction(async (tx) => {
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`budget:${input.programId}`}))`);
-        const [existing] = await tx.select({ attempt: fixAttempts.attempt }).from(fixAttempts).where(and(eq(fixAttempts.fixCycleId, input.cycleId), eq(fixAttempts.attempt, input.attempt)));
+        const [existing] = await tx
+          .select({ attempt: fixAttempts.attempt })
+          .from(fixAttempts)
+          .where(and(eq(fixAttempts.fixCycleId, input.cycleId), eq(fixAttempts.attempt, input.attempt)));
         if (existing) return { started: true };
-        const [vendor] = await tx.select({ rateCard: vendors.rateCard }).from(vendors).where(eq(vendors.id, input.writerVendorId));
-        if (!vendor) throw ApplicationFailure.nonRetryable(`unknown writer vendor ${input.writerVendorId}`, 'UnknownVendor');
+        const [vendor] = await tx
+          .select({ rateCard: vendors.rateCard })
+          .from(vendors)
+          .where(eq(vendors.id, input.writerVendorId));
+        if (!vendor)
+          throw ApplicationFailure.nonRetryable(`unknown writer vendor ${input.writerVendorId}`, 'UnknownVendor');
         const writeUsd = await taskCostUsd(tx, vendor.rateCard, 'write');
-        const [program] = await tx.select({ budgetUsd: programs.budgetUsd }).from(programs).where(eq(programs.id, input.programId));
+        const [program] = await tx
+          .select({ budgetUsd: programs.budgetUsd })
+          .from(programs)
+          .where(eq(programs.id, input.programId));
         if (!program) throw ApplicationFailure.nonRetryable(`unknown program ${input.programId}`, 'UnknownProgram');
         const spend = await programSpend(tx as unknown as Db, input.programId);
         // Attempts without an outcome have a writer task that may not be charged yet.
@@ -192,9 +280,20 @@ export function createProductionActivities({ db }: ActivityDeps) {
           select count(*)::int as open from ${fixAttempts} a join ${fixCycles} c on c.id = a.fix_cycle_id
           where c.program_id = ${input.programId} and a.outcome is null`);
         const committedUsd = spend.totalUsd + open * writeUsd;
-        if (committedUsd + writeUsd > program.budgetUsd) return { started: false, committedUsd, writeUsd, budgetUsd: program.budgetUsd };
-        await tx.insert(fixAttempts).values({ fixCycleId: input.cycleId, attempt: input.attempt, failingCriteria: input.failingCriteria, beforeHash: input.beforeHash });
-        await tx.update(fixCycles).set({ attempts: sql`greatest(${fixCycles.attempts}, ${input.attempt})` }).where(eq(fixCycles.id, input.cycleId));
+        if (committedUsd + writeUsd > program.budgetUsd)
+          return { started: false, committedUsd, writeUsd, budgetUsd: program.budgetUsd };
+        await tx
+          .insert(fixAttempts)
+          .values({
+            fixCycleId: input.cycleId,
+            attempt: input.attempt,
+            failingCriteria: input.failingCriteria,
+            beforeHash: input.beforeHash,
+          });
+        await tx
+          .update(fixCycles)
+          .set({ attempts: sql`greatest(${fixCycles.attempts}, ${input.attempt})` })
+          .where(eq(fixCycles.id, input.cycleId));
         return { started: true };
       });
     },
@@ -214,19 +313,36 @@ export function createProductionActivities({ db }: ActivityDeps) {
       /** Criteria whose re-judge errored, with the judge's error (needs_review). */
       errors?: Record<string, string>;
     }): Promise<void> {
-      const [task] = input.taskId ? await db.select({ raterId: tasks.raterId }).from(tasks).where(eq(tasks.id, input.taskId)) : [];
+      const [task] = input.taskId
+        ? await db.select({ raterId: tasks.raterId }).from(tasks).where(eq(tasks.id, input.taskId))
+        : [];
       await db.transaction(async (tx) => {
         await tx
           .update(fixAttempts)
-          .set({ writerId: task?.raterId ?? null, afterHash: input.afterHash, outcome: input.outcome, stillFailing: input.stillFailing, errors: input.errors ?? null })
+          .set({
+            writerId: task?.raterId ?? null,
+            afterHash: input.afterHash,
+            outcome: input.outcome,
+            stillFailing: input.stillFailing,
+            errors: input.errors ?? null,
+          })
           .where(and(eq(fixAttempts.fixCycleId, input.cycleId), eq(fixAttempts.attempt, input.attempt)));
         if (input.outcome !== 'failed')
-          await tx.update(fixCycles).set({ status: input.outcome, closedAt: new Date() }).where(eq(fixCycles.id, input.cycleId));
+          await tx
+            .update(fixCycles)
+            .set({ status: input.outcome, closedAt: new Date() })
+            .where(eq(fixCycles.id, input.cycleId));
       });
     },
 
-    async closeFixCycle(input: { cycleId: string; status: 'passed' | 'escalated' | 'needs_review' | 'cancelled' }): Promise<void> {
-      await db.update(fixCycles).set({ status: input.status, closedAt: new Date() }).where(eq(fixCycles.id, input.cycleId));
+    async closeFixCycle(input: {
+      cycleId: string;
+      status: 'passed' | 'escalated' | 'needs_review' | 'cancelled';
+    }): Promise<void> {
+      await db
+        .update(fixCycles)
+        .set({ status: input.status, closedAt: new Date() })
+        .where(eq(fixCycles.id, input.cycleId));
     },
 
     /** The current text hash of an item (a writer's revision changes it). */
@@ -241,7 +357,11 @@ export function createProductionActivities({ db }: ActivityDeps) {
 /** Prompts of `criteria` that are judged by themselves (a panel criterion is judged through its agents). */
 export const judgeUnitHashes = (prompts: Record<string, string>, criteria: string[]) =>
   Object.keys(prompts)
-    .filter((k) => criteria.some((c) => k === c || k.startsWith(`${c}.`)) && !Object.keys(prompts).some((o) => o.startsWith(`${k}.`)))
+    .filter(
+      (k) =>
+        criteria.some((c) => k === c || k.startsWith(`${c}.`)) &&
+        !Object.keys(prompts).some((o) => o.startsWith(`${k}.`)),
+    )
     .map((k) => prompts[k]);
 
 /**
@@ -250,13 +370,36 @@ export const judgeUnitHashes = (prompts: Record<string, string>, criteria: strin
  * per criterion), and duplicates (more than one judgment or verdict row for one natural key, which
  * only a broken idempotency key could produce). The benchmark and the run tests read it.
  */
-export async function judgingCoverage(db: Db, input: { runKey: string; selection: ItemSelection; criteria: string[]; prompts: Record<string, string>; samples: number; model: string }) {
+export async function judgingCoverage(
+  db: Db,
+  input: {
+    runKey: string;
+    selection: ItemSelection;
+    criteria: string[];
+    prompts: Record<string, string>;
+    samples: number;
+    model: string;
+  },
+) {
   const hashes = judgeUnitHashes(input.prompts, input.criteria);
-  const [row] = await db.execute<{ items: number; missing_judgments: number; missing_verdicts: number; duplicate_judgments: number; duplicate_verdicts: number; judgments: number }>(sql`
+  const [row] = await db.execute<{
+    items: number;
+    missing_judgments: number;
+    missing_verdicts: number;
+    duplicate_judgments: number;
+    duplicate_verdicts: number;
+    judgments: number;
+  }>(sql`
     with sel as (select id, text_hash from ${items} where ${selectionWhere(input.selection, null, null)} order by id limit ${'limit' in input.selection && input.selection.limit !== undefined ? input.selection.limit : null}),
-    units as (select unnest(${sql`array[${sql.join(hashes.map((h) => sql`${h}`), sql`, `)}]::text[]`}) as hash),
+    units as (select unnest(${sql`array[${sql.join(
+      hashes.map((h) => sql`${h}`),
+      sql`, `,
+    )}]::text[]`}) as hash),
     samples as (select generate_series(0, ${input.samples - 1}) as s),
-    crit as (select unnest(${sql`array[${sql.join(input.criteria.map((c) => sql`${c}`), sql`, `)}]::text[]`}) as criterion)
+    crit as (select unnest(${sql`array[${sql.join(
+      input.criteria.map((c) => sql`${c}`),
+      sql`, `,
+    )}]::text[]`}) as criterion)
     select
       (select count(*)::int from sel) as items,
       (select count(*)::int from sel, units, samples where not exists (

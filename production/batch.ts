@@ -10,7 +10,17 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { productionRuns, providerBatches, type judgments } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
-import { judgeRequest, judgmentKey, judgmentRow, loadItems, sampleKey, storeJudgments, storedSamples, type ItemRow, type JudgeAnswer } from '../judging/judgments';
+import {
+  judgeRequest,
+  judgmentKey,
+  judgmentRow,
+  loadItems,
+  sampleKey,
+  storeJudgments,
+  storedSamples,
+  type ItemRow,
+  type JudgeAnswer,
+} from '../judging/judgments';
 import type { LedgerEntry } from '../judging/ledger';
 import { resolvePlans, type JudgeUnit } from '../judging/prompt-registry';
 import { maxSamples, samplesFor, samplesProblem, type JudgeSamples } from '../judging/samples';
@@ -63,7 +73,8 @@ export interface IngestedJudgingBatch {
 
 /** The batch metadata key naming the submission (what a retried submit looks for at the provider). */
 export const SUBMISSION_METADATA_KEY = 'judgeflow_submission';
-export const submissionKey = (s: { runKey: string; shard: number; page: number; attempt: number }) => `${s.runKey}/shard-${s.shard}/page-${s.page}/attempt-${s.attempt}`;
+export const submissionKey = (s: { runKey: string; shard: number; page: number; attempt: number }) =>
+  `${s.runKey}/shard-${s.shard}/page-${s.page}/attempt-${s.attempt}`;
 
 interface PendingSample {
   customId: string;
@@ -111,22 +122,41 @@ export interface BatchProgress {
 /** A batch-mode run's batches, from their records (the run's own progress counts finished shards only). */
 export async function batchProgress(db: Db, runKey: string): Promise<BatchProgress> {
   const rows = await db
-    .select({ status: providerBatches.status, ingested: sql<boolean>`${providerBatches.ingestedAt} is not null`, n: sql<number>`count(*)::int`, lines: sql<number>`sum(${providerBatches.requestCount})::int` })
+    .select({
+      status: providerBatches.status,
+      ingested: sql<boolean>`${providerBatches.ingestedAt} is not null`,
+      n: sql<number>`count(*)::int`,
+      lines: sql<number>`sum(${providerBatches.requestCount})::int`,
+    })
     .from(providerBatches)
     .where(eq(providerBatches.runId, runKey))
     .groupBy(providerBatches.status, sql`${providerBatches.ingestedAt} is not null`);
   const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
   const byStatus: Record<string, number> = {};
   for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + r.n;
-  const [run] = await db.select({ params: productionRuns.params }).from(productionRuns).where(eq(productionRuns.id, runKey));
+  const [run] = await db
+    .select({ params: productionRuns.params })
+    .from(productionRuns)
+    .where(eq(productionRuns.id, runKey));
   const warning = typeof run?.params.batchWarning === 'string' ? run.params.batchWarning : undefined;
-  return { ...(warning ? { warning } : {}), submitted: sum((r) => r.n), open: sum((r) => (r.ingested ? 0 : r.n)), ingested: sum((r) => (r.ingested ? r.n : 0)), lines: sum((r) => r.lines), byStatus };
+  return {
+    ...(warning ? { warning } : {}),
+    submitted: sum((r) => r.n),
+    open: sum((r) => (r.ingested ? 0 : r.n)),
+    ingested: sum((r) => (r.ingested ? r.n : 0)),
+    lines: sum((r) => r.lines),
+    byStatus,
+  };
 }
 
 export function createProductionBatchActivities({ db, config, logger, llm, prices }: ActivityDeps) {
-
   const submission = (s: { runKey: string; shard: number; page: number; attempt: number }) =>
-    and(eq(providerBatches.runId, s.runKey), eq(providerBatches.shard, s.shard), eq(providerBatches.page, s.page), eq(providerBatches.attempt, s.attempt));
+    and(
+      eq(providerBatches.runId, s.runKey),
+      eq(providerBatches.shard, s.shard),
+      eq(providerBatches.page, s.page),
+      eq(providerBatches.attempt, s.attempt),
+    );
 
   return {
     /**
@@ -137,7 +167,10 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
     async submitJudgingBatch(input: SubmitJudgingBatchInput): Promise<SubmittedJudgingBatch> {
       const badSamples = samplesProblem(input.samples, input.criteria);
       if (badSamples) throw ApplicationFailure.nonRetryable(badSamples, 'BadInput');
-      const [recorded] = await db.select({ id: providerBatches.id, requests: providerBatches.requestCount }).from(providerBatches).where(submission(input));
+      const [recorded] = await db
+        .select({ id: providerBatches.id, requests: providerBatches.requestCount })
+        .from(providerBatches)
+        .where(submission(input));
       if (recorded) return { batchId: recorded.id, requests: recorded.requests };
       const model = input.model ?? config.llm.model;
       const pending = [...(await pendingSamples(db, input, model)).values()];
@@ -156,16 +189,39 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
       }
       const key = submissionKey(input);
       const found = activityAttempt() > 1 ? await findBatch(llm, SUBMISSION_METADATA_KEY, key) : undefined;
-      const lines = pending.map((p) => ({ customId: p.customId, body: chatParams(judgeRequest(p.unit, p.item, p.sample, model), llm.reasoningModels) }));
+      const lines = pending.map((p) => ({
+        customId: p.customId,
+        body: chatParams(judgeRequest(p.unit, p.item, p.sample, model), llm.reasoningModels),
+      }));
       const batch = found ?? (await submitBatch(llm, lines, { [SUBMISSION_METADATA_KEY]: key }));
       await db
         .insert(providerBatches)
-        .values({ id: batch.batchId, runId: input.runKey, shard: input.shard, page: input.page, attempt: input.attempt, status: 'validating', inputFileId: batch.inputFileId, requestCount: lines.length })
+        .values({
+          id: batch.batchId,
+          runId: input.runKey,
+          shard: input.shard,
+          page: input.page,
+          attempt: input.attempt,
+          status: 'validating',
+          inputFileId: batch.inputFileId,
+          requestCount: lines.length,
+        })
         .onConflictDoNothing();
       // An attempt that outlived its timeout may have recorded its own batch first: that one is polled.
-      const [row] = await db.select({ id: providerBatches.id, requests: providerBatches.requestCount }).from(providerBatches).where(submission(input));
-      if (row.id !== batch.batchId) logger.warn({ batch: batch.batchId, recorded: row.id, submission: key }, 'a concurrent attempt recorded another batch for this submission; this one is not ingested');
-      else logger.info({ batch: batch.batchId, submission: key, requests: lines.length, recovered: Boolean(found) }, 'submitted judging batch');
+      const [row] = await db
+        .select({ id: providerBatches.id, requests: providerBatches.requestCount })
+        .from(providerBatches)
+        .where(submission(input));
+      if (row.id !== batch.batchId)
+        logger.warn(
+          { batch: batch.batchId, recorded: row.id, submission: key },
+          'a concurrent attempt recorded another batch for this submission; this one is not ingested',
+        );
+      else
+        logger.info(
+          { batch: batch.batchId, submission: key, requests: lines.length, recovered: Boolean(found) },
+          'submitted judging batch',
+        );
       return { batchId: row.id, requests: row.requests };
     },
 
@@ -176,7 +232,10 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
     async cancelProviderBatches(input: { batchIds: string[] }): Promise<void> {
       for (const batchId of input.batchIds) {
         const status = await cancelBatch(llm, batchId);
-        await db.update(providerBatches).set({ status }).where(and(eq(providerBatches.id, batchId), isNull(providerBatches.ingestedAt)));
+        await db
+          .update(providerBatches)
+          .set({ status })
+          .where(and(eq(providerBatches.id, batchId), isNull(providerBatches.ingestedAt)));
         logger.info({ batch: batchId, status }, 'cancelled judging batch with its run');
       }
     },
@@ -203,7 +262,11 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
     async ingestJudgingBatch(input: IngestJudgingBatchInput): Promise<IngestedJudgingBatch> {
       const model = input.model ?? config.llm.model;
       const status = await batchStatus(llm, input.batchId);
-      if (!status.done) throw ApplicationFailure.nonRetryable(`batch ${input.batchId} is ${status.status}, not finished`, 'BatchNotFinished');
+      if (!status.done)
+        throw ApplicationFailure.nonRetryable(
+          `batch ${input.batchId} is ${status.status}, not finished`,
+          'BatchNotFinished',
+        );
       const pending = await pendingSamples(db, input, model);
       const results = await batchResults(llm, status);
       const rows: (typeof judgments.$inferInsert)[] = [];
@@ -221,22 +284,51 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
         if (r.ok) {
           addUsage(usage, r.completion);
           const answer = parseAnswer(judgeRequest(p.unit, p.item, p.sample, model).schema, r.completion);
-          out = answer.ok ? { ok: true, value: answer.value, usage, requests: 1 } : { ok: false, error: `invalid output: ${answer.problem}`, usage, requests: 1 };
-          ledger.push({ requestKey: p.customId, programId: input.programId, phase: 'production', kind: 'judge', model, mode: 'batch', usage });
+          out = answer.ok
+            ? { ok: true, value: answer.value, usage, requests: 1 }
+            : { ok: false, error: `invalid output: ${answer.problem}`, usage, requests: 1 };
+          ledger.push({
+            requestKey: p.customId,
+            programId: input.programId,
+            phase: 'production',
+            kind: 'judge',
+            model,
+            mode: 'batch',
+            usage,
+          });
         } else out = { ok: false, error: `batch line: ${r.error}`, usage, requests: 1 };
         if (out.ok) ok++;
         rows.push(judgmentRow(input.programId, p.item, p.unit, model, p.sample, 'batch', out));
       }
       const ingested = await db.transaction(async (tx) => {
-        const [row] = await tx.select({ ingestedAt: providerBatches.ingestedAt }).from(providerBatches).where(eq(providerBatches.id, input.batchId)).for('update');
-        if (!row) throw ApplicationFailure.nonRetryable(`batch ${input.batchId} was never recorded as submitted`, 'UnknownBatch');
+        const [row] = await tx
+          .select({ ingestedAt: providerBatches.ingestedAt })
+          .from(providerBatches)
+          .where(eq(providerBatches.id, input.batchId))
+          .for('update');
+        if (!row)
+          throw ApplicationFailure.nonRetryable(
+            `batch ${input.batchId} was never recorded as submitted`,
+            'UnknownBatch',
+          );
         if (row.ingestedAt) return false;
         await storeJudgments(tx as unknown as Db, prices, rows, ledger);
-        await tx.update(providerBatches).set({ status: status.status, outputFileId: status.outputFileId, errorFileId: status.errorFileId, ingestedAt: new Date() }).where(eq(providerBatches.id, input.batchId));
+        await tx
+          .update(providerBatches)
+          .set({
+            status: status.status,
+            outputFileId: status.outputFileId,
+            errorFileId: status.errorFileId,
+            ingestedAt: new Date(),
+          })
+          .where(eq(providerBatches.id, input.batchId));
         return true;
       });
       const missing = ingested ? pending.size - ok : (await pendingSamples(db, input, model)).size;
-      logger.info({ batch: input.batchId, status: status.status, lines: results.length, ok, stale, missing, ingested }, 'ingested judging batch');
+      logger.info(
+        { batch: input.batchId, status: status.status, lines: results.length, ok, stale, missing, ingested },
+        'ingested judging batch',
+      );
       return { ok, failed: pending.size - ok, missing };
     },
   };

@@ -57,14 +57,21 @@ export function createProductionBudgetActivities({ db, prices, config }: Activit
      * reservation; a retry of a started page answers started (and checks nothing again).
      */
     async reserveProductionPage(input: ProductionPageInput): Promise<PageStart> {
-      const key = and(eq(productionPages.runKey, input.runKey), eq(productionPages.shard, input.shard), eq(productionPages.page, input.page));
+      const key = and(
+        eq(productionPages.runKey, input.runKey),
+        eq(productionPages.shard, input.shard),
+        eq(productionPages.page, input.page),
+      );
       const [known] = await db.select().from(productionPages).where(key);
       if (known) return { started: true, requests: known.requests, usd: known.estimateUsd };
       const estimate = await estimatePage(db, prices, { ...input, model: input.model ?? config.llm.model });
       return db.transaction(async (tx) => {
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`budget:${input.programId}`}))`);
         if (estimate.usd > 0) {
-          const [program] = await tx.select({ budgetUsd: programs.budgetUsd }).from(programs).where(eq(programs.id, input.programId));
+          const [program] = await tx
+            .select({ budgetUsd: programs.budgetUsd })
+            .from(programs)
+            .where(eq(programs.id, input.programId));
           if (!program) throw ApplicationFailure.nonRetryable(`unknown program ${input.programId}`, 'UnknownProgram');
           const spend = await programSpend(tx as unknown as Db, input.programId);
           // Pages of running runs that started and are not done yet: their spend is not all in the ledger.
@@ -72,11 +79,24 @@ export function createProductionBudgetActivities({ db, prices, config }: Activit
             select coalesce(sum(p.estimate_usd), 0)::float8 as reserved from production_pages p join production_runs r on r.id = p.run_key
             where p.program_id = ${input.programId} and p.finished_at is null and r.status = 'running'`);
           if (spend.totalUsd + reserved + estimate.usd > program.budgetUsd)
-            return { started: false, spentUsd: spend.totalUsd, reservedUsd: reserved, budgetUsd: program.budgetUsd, ...estimate };
+            return {
+              started: false,
+              spentUsd: spend.totalUsd,
+              reservedUsd: reserved,
+              budgetUsd: program.budgetUsd,
+              ...estimate,
+            };
         }
         await tx
           .insert(productionPages)
-          .values({ runKey: input.runKey, shard: input.shard, page: input.page, programId: input.programId, requests: estimate.requests, estimateUsd: estimate.usd })
+          .values({
+            runKey: input.runKey,
+            shard: input.shard,
+            page: input.page,
+            programId: input.programId,
+            requests: estimate.requests,
+            estimateUsd: estimate.usd,
+          })
           .onConflictDoNothing();
         return { started: true, ...estimate };
       });
@@ -87,13 +107,24 @@ export function createProductionBudgetActivities({ db, prices, config }: Activit
       await db
         .update(productionPages)
         .set({ finishedAt: new Date() })
-        .where(and(eq(productionPages.runKey, input.runKey), eq(productionPages.shard, input.shard), eq(productionPages.page, input.page), isNull(productionPages.finishedAt)));
+        .where(
+          and(
+            eq(productionPages.runKey, input.runKey),
+            eq(productionPages.shard, input.shard),
+            eq(productionPages.page, input.page),
+            isNull(productionPages.finishedAt),
+          ),
+        );
     },
   };
 }
 
 /** What a page will request (what the judge engine would: only samples not stored ok, and merges of panels not merged in this run) and what that costs. */
-export async function estimatePage(db: Db, prices: Record<string, ModelPrice>, input: Omit<ProductionPageInput, 'model'> & { model: string }): Promise<PageEstimate> {
+export async function estimatePage(
+  db: Db,
+  prices: Record<string, ModelPrice>,
+  input: Omit<ProductionPageInput, 'model'> & { model: string },
+): Promise<PageEstimate> {
   if (!input.itemIds.length) return { requests: 0, usd: 0 };
   const plans = await resolvePlans(db, input.programId, input.criteria, input.prompts);
   const units = plans.flatMap((p) => p.units);
@@ -120,7 +151,11 @@ export async function estimatePage(db: Db, prices: Record<string, ModelPrice>, i
 }
 
 /** The mean cost of the program's recent judge requests with this model, at the mode's price; a typical request's before there are enough. */
-async function pricePerRequest(db: Db, prices: Record<string, ModelPrice>, input: { programId: string; model: string; mode: 'sync' | 'batch' }): Promise<number> {
+async function pricePerRequest(
+  db: Db,
+  prices: Record<string, ModelPrice>,
+  input: { programId: string; model: string; mode: 'sync' | 'batch' },
+): Promise<number> {
   const [row] = await db.execute<{ usd: number | null; n: number }>(sql`
     select avg(usd)::float8 as usd, count(*)::int as n from (
       select case when mode = ${input.mode} then cost_usd else coalesce(alt_cost_usd, cost_usd) end as usd from usage_ledger

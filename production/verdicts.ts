@@ -51,7 +51,15 @@ export async function runVerdictCounts(db: Db, runKey: string): Promise<Record<s
 }
 
 /** The errors still open in a run (its retries applied): count of item × criterion keys per criterion, and the first messages. */
-export async function runErrors(db: Db, runKey: string, sampleSize = 3): Promise<{ byCriterion: Record<string, number>; items: number; samples: { itemId: string; criterion: string; error: string }[] }> {
+export async function runErrors(
+  db: Db,
+  runKey: string,
+  sampleSize = 3,
+): Promise<{
+  byCriterion: Record<string, number>;
+  items: number;
+  samples: { itemId: string; criterion: string; error: string }[];
+}> {
   const rows = await db.execute<{ item_id: string; criterion: string; summary: string }>(sql`
     select e.item_id, e.criterion, e.summary from (${effectiveVerdicts(runKey)}) e where e.verdict is null order by e.item_id, e.criterion`);
   const byCriterion: Record<string, number> = {};
@@ -59,7 +67,9 @@ export async function runErrors(db: Db, runKey: string, sampleSize = 3): Promise
   return {
     byCriterion,
     items: new Set(rows.map((r) => r.item_id)).size,
-    samples: rows.slice(0, sampleSize).map((r) => ({ itemId: r.item_id, criterion: r.criterion, error: r.summary.replace(/^error: /, '') })),
+    samples: rows
+      .slice(0, sampleSize)
+      .map((r) => ({ itemId: r.item_id, criterion: r.criterion, error: r.summary.replace(/^error: /, '') })),
   };
 }
 
@@ -67,5 +77,7 @@ export async function runErrors(db: Db, runKey: string, sampleSize = 3): Promise
 export function formatVerdictCounts(counts: Record<string, CriterionVerdicts>): string {
   const entries = Object.entries(counts);
   if (!entries.length) return 'no verdicts yet';
-  return entries.map(([c, v]) => `${c} ${v.pass} pass · ${v.fail} fail · ${v.error} error${v.error === 1 ? '' : 's'}`).join(', ');
+  return entries
+    .map(([c, v]) => `${c} ${v.pass} pass · ${v.fail} fail · ${v.error} error${v.error === 1 ? '' : 's'}`)
+    .join(', ');
 }

@@ -20,25 +20,42 @@ beforeAll(async () => {
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   spec = result.spec;
   await database.db.insert(shows).values({ id: 'show-1', title: 'Show', metadata: {} });
-  await database.db.insert(items).values(
-    Array.from({ length: 40 }, (_, i) => ({ id: `syn-${i}`, showId: 'show-1', text: `synopsis ${i}`, textHash: `h${i}` })),
-  );
+  await database.db
+    .insert(items)
+    .values(
+      Array.from({ length: 40 }, (_, i) => ({
+        id: `syn-${i}`,
+        showId: 'show-1',
+        text: `synopsis ${i}`,
+        textHash: `h${i}`,
+      })),
+    );
 });
 afterAll(() => database.drop());
 
 describe('program registration', () => {
   test('refuses, changing nothing, when a secret is missing or a gold item is unknown', async () => {
     const withUnknownGold = { ...spec, goldExamples: [{ itemId: 'nope', labels: { tone: 1 }, explanation: '' }] };
-    const attempt = checkProgramPrerequisites(database.db, withUnknownGold, {}, { rpmLimit: 1000, model: 'gpt-4.1-mini' });
+    const attempt = checkProgramPrerequisites(
+      database.db,
+      withUnknownGold,
+      {},
+      { rpmLimit: 1000, model: 'gpt-4.1-mini' },
+    );
     await expect(attempt).rejects.toBeInstanceOf(ProgramRegistrationError);
-    await expect(attempt).rejects.toThrow(/vendors\.0\.secretEnv: environment variable ACME_WEBHOOK_SECRETS is not set/);
+    await expect(attempt).rejects.toThrow(
+      /vendors\.0\.secretEnv: environment variable ACME_WEBHOOK_SECRETS is not set/,
+    );
     await expect(attempt).rejects.toThrow(/goldExamples\.0\.itemId: unknown item "nope"/);
     expect(await database.db.select().from(programs)).toEqual([]);
   });
 
   test('writes the program, guidelines v1, vendors with rotated secrets and gold answers', async () => {
     const env = { ACME_WEBHOOK_SECRETS: 'whsec_a, whsec_b' };
-    const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, env, { rpmLimit: 1000, model: 'gpt-4.1-mini' });
+    const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, env, {
+      rpmLimit: 1000,
+      model: 'gpt-4.1-mini',
+    });
     expect(secrets['acme-labels']).toEqual(['whsec_a', 'whsec_b']);
     expect(estimate.humanTasks.total).toBeGreaterThan(0);
     expect(estimate.costUsd.llmBatch).toBeLessThan(estimate.costUsd.llm);
@@ -47,7 +64,9 @@ describe('program registration', () => {
     const [vendor] = await database.db.select().from(vendors).where(eq(vendors.id, 'acme-labels'));
     expect(vendor.secrets).toEqual(['whsec_a', 'whsec_b']);
     expect(await database.db.select().from(goldAnswers)).toHaveLength(2);
-    await expect(checkProgramPrerequisites(database.db, spec, env, { rpmLimit: 1000, model: 'm' })).rejects.toThrow(/program "synopsis-quality" already exists/);
+    await expect(checkProgramPrerequisites(database.db, spec, env, { rpmLimit: 1000, model: 'm' })).rejects.toThrow(
+      /program "synopsis-quality" already exists/,
+    );
   });
 });
 
@@ -62,7 +81,9 @@ describe('item draws', () => {
     expect([...pilot, ...round1]).not.toContain('syn-0'); // the gold item
     const drawn = await database.db.select().from(programItems);
     expect(drawn).toHaveLength(10);
-    await expect(acts.drawItems({ programId: spec.id, purpose: 'golden-set', count: 100 })).rejects.toThrow(/Only 29 fresh items left/);
+    await expect(acts.drawItems({ programId: spec.id, purpose: 'golden-set', count: 100 })).rejects.toThrow(
+      /Only 29 fresh items left/,
+    );
   });
 });
 

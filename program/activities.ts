@@ -7,7 +7,17 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { agreementIntervals, agreementReport } from '../stats/index';
 import { type ProgramEstimate } from './estimate';
 import { criterionSamples, durationMs, type ProgramSpec } from '../schema/program-spec';
-import { agreementReports, decisionLog, goldenLabels, guidelineVersions, judgePrompts, labels, programItems, programs, tasks } from '../schema/tables';
+import {
+  agreementReports,
+  decisionLog,
+  goldenLabels,
+  guidelineVersions,
+  judgePrompts,
+  labels,
+  programItems,
+  programs,
+  tasks,
+} from '../schema/tables';
 import type { Db } from '../platform/db';
 import type { CriterionAgreement } from '../workflows/messages';
 import type { ActivityDeps } from '../activities/deps';
@@ -25,7 +35,13 @@ export interface ProgramPlan {
    * `judge.samples`, else the default) — optional only because plans recorded in workflow histories
    * before it existed lack it (they run `samples` for every criterion). `model`: the spec's, else JUDGE_MODEL.
    */
-  judges: { samples: number; criterionSamples?: Record<string, number>; optimize: boolean; maxOptimizerCalls: number; model: string };
+  judges: {
+    samples: number;
+    criterionSamples?: Record<string, number>;
+    optimize: boolean;
+    maxOptimizerCalls: number;
+    model: string;
+  };
   sla: { remindAfterMs: number; reassignAfterMs: number; deadlineMs: number };
   gatePolicy: 'manual' | 'auto';
   /** Whether workflows may set custom search attributes (JUDGEFLOW_SEARCH_ATTRIBUTES). */
@@ -46,7 +62,8 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         .select({ version: sql<number>`max(${guidelineVersions.version})` })
         .from(guidelineVersions)
         .where(eq(guidelineVersions.programId, programId));
-      const vendorsFor = (role: 'rate' | 'review' | 'write') => spec.vendors.filter((v) => v.roles.includes(role)).map((v) => v.id);
+      const vendorsFor = (role: 'rate' | 'review' | 'write') =>
+        spec.vendors.filter((v) => v.roles.includes(role)).map((v) => v.id);
       const estimate = program.estimate as unknown as ProgramEstimate | null;
       return {
         programId,
@@ -55,7 +72,11 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         rounds: spec.rounds,
         raters: spec.raters,
         targets: spec.targets,
-        judges: { ...spec.judges, criterionSamples: criterionSamples(spec), model: spec.judges.model ?? config.llm.model },
+        judges: {
+          ...spec.judges,
+          criterionSamples: criterionSamples(spec),
+          model: spec.judges.model ?? config.llm.model,
+        },
         sla: {
           remindAfterMs: durationMs(spec.sla.remindAfter),
           reassignAfterMs: durationMs(spec.sla.reassignAfter),
@@ -71,10 +92,20 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       };
     },
 
-    async setProgramState(input: { programId: string; status: string; phase: string; budgetUsd?: number }): Promise<void> {
+    async setProgramState(input: {
+      programId: string;
+      status: string;
+      phase: string;
+      budgetUsd?: number;
+    }): Promise<void> {
       await db
         .update(programs)
-        .set({ status: input.status, phase: input.phase, updatedAt: new Date(), ...(input.budgetUsd ? { budgetUsd: input.budgetUsd } : {}) })
+        .set({
+          status: input.status,
+          phase: input.phase,
+          updatedAt: new Date(),
+          ...(input.budgetUsd ? { budgetUsd: input.budgetUsd } : {}),
+        })
         .where(eq(programs.id, input.programId));
     },
 
@@ -93,12 +124,25 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         .onConflictDoNothing();
     },
 
-    async publishGuidelineVersion(input: { programId: string; version: number; text: string; note: string; actor: string }): Promise<void> {
+    async publishGuidelineVersion(input: {
+      programId: string;
+      version: number;
+      text: string;
+      note: string;
+      actor: string;
+    }): Promise<void> {
       const program = await getProgram(db, input.programId);
       const spec = program.spec as unknown as ProgramSpec;
       await db
         .insert(guidelineVersions)
-        .values({ programId: input.programId, version: input.version, text: input.text, criteria: spec.criteria, note: input.note, author: input.actor })
+        .values({
+          programId: input.programId,
+          version: input.version,
+          text: input.text,
+          criteria: spec.criteria,
+          note: input.note,
+          author: input.actor,
+        })
         .onConflictDoNothing();
     },
 
@@ -157,7 +201,9 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         const report = agreementReport(ratings, { level: 'nominal', bootstrap: 500, seed });
         const value = report[input.metric] as number | null;
         // Bootstrap intervals of every metric (the report draws them as bands).
-        const intervals = ratings.length ? agreementIntervals(ratings, { level: 'nominal', bootstrap: 500, seed }).ci95 : null;
+        const intervals = ratings.length
+          ? agreementIntervals(ratings, { level: 'nominal', bootstrap: 500, seed }).ci95
+          : null;
         const ci95 = intervals?.[input.metric] ?? null;
         const meetsTarget = value !== null && value >= input.target;
         result[criterion] = { value, ci95, meetsTarget };
@@ -165,9 +211,23 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         const counts = { items: report.items, raters: report.raters, ratings: report.ratings };
         await db
           .insert(agreementReports)
-          .values({ programId: input.programId, phase: input.phase, round: input.round, criterion, guidelineVersion: input.guidelineVersion, ...counts, metrics, meetsTarget })
+          .values({
+            programId: input.programId,
+            phase: input.phase,
+            round: input.round,
+            criterion,
+            guidelineVersion: input.guidelineVersion,
+            ...counts,
+            metrics,
+            meetsTarget,
+          })
           .onConflictDoUpdate({
-            target: [agreementReports.programId, agreementReports.phase, agreementReports.round, agreementReports.criterion],
+            target: [
+              agreementReports.programId,
+              agreementReports.phase,
+              agreementReports.round,
+              agreementReports.criterion,
+            ],
             set: { metrics, meetsTarget, ...counts },
           });
       }
@@ -180,15 +240,32 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
      */
     async applyGoldenReviews(input: { programId: string; batchId: string }): Promise<{ reviewed: number }> {
       const reviewLabels = await db
-        .select({ itemId: labels.itemId, criterion: labels.criterion, value: labels.value, explanation: labels.explanation })
+        .select({
+          itemId: labels.itemId,
+          criterion: labels.criterion,
+          value: labels.value,
+          explanation: labels.explanation,
+        })
         .from(labels)
         .innerJoin(tasks, eq(tasks.id, labels.taskId))
         .where(and(eq(tasks.batchId, input.batchId), eq(tasks.kind, 'review')));
       for (const r of reviewLabels) {
         await db
           .update(goldenLabels)
-          .set({ label: r.value, explanation: r.explanation || 'adjudicated by reviewer', source: 'adjudicated', reviewed: true, needsReview: false })
-          .where(and(eq(goldenLabels.programId, input.programId), eq(goldenLabels.itemId, r.itemId), eq(goldenLabels.criterion, r.criterion)));
+          .set({
+            label: r.value,
+            explanation: r.explanation || 'adjudicated by reviewer',
+            source: 'adjudicated',
+            reviewed: true,
+            needsReview: false,
+          })
+          .where(
+            and(
+              eq(goldenLabels.programId, input.programId),
+              eq(goldenLabels.itemId, r.itemId),
+              eq(goldenLabels.criterion, r.criterion),
+            ),
+          );
       }
       return { reviewed: new Set(reviewLabels.map((r) => r.itemId)).size };
     },
@@ -199,7 +276,13 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         await tx
           .update(judgePrompts)
           .set({ status: 'retired' })
-          .where(and(eq(judgePrompts.programId, input.programId), eq(judgePrompts.criterion, input.criterion), eq(judgePrompts.status, 'active')));
+          .where(
+            and(
+              eq(judgePrompts.programId, input.programId),
+              eq(judgePrompts.criterion, input.criterion),
+              eq(judgePrompts.status, 'active'),
+            ),
+          );
         await tx.update(judgePrompts).set({ status: 'active' }).where(eq(judgePrompts.hash, input.promptHash));
       });
     },

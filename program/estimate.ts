@@ -14,8 +14,21 @@ const FIX_LOOP_ATTEMPTS = 1.5;
 const TOKENS_PER_CALL = { prompt: 1200, completion: 350 };
 
 export interface ProgramEstimate {
-  humanTasks: { pilot: number; calibration: { expected: number; max: number }; goldenSet: number; reviews: number; fixLoop: { expected: number; max: number }; total: number };
-  llmCalls: { goldenAggregation: number; judgeValidation: number; optimizer: number; production: number; total: number };
+  humanTasks: {
+    pilot: number;
+    calibration: { expected: number; max: number };
+    goldenSet: number;
+    reviews: number;
+    fixLoop: { expected: number; max: number };
+    total: number;
+  };
+  llmCalls: {
+    goldenAggregation: number;
+    judgeValidation: number;
+    optimizer: number;
+    production: number;
+    total: number;
+  };
   costUsd: { human: number; llm: number; llmBatch: number; total: number; maxTotal: number };
   days: { expected: number; max: number };
   catalogItems: number;
@@ -23,7 +36,10 @@ export interface ProgramEstimate {
   notes: string[];
 }
 
-export function estimateProgram(spec: ProgramSpec, opts: { catalogItems: number; rpmLimit: number; model: string }): ProgramEstimate {
+export function estimateProgram(
+  spec: ProgramSpec,
+  opts: { catalogItems: number; rpmLimit: number; model: string },
+): ProgramEstimate {
   const notes: string[] = [];
   const goldFactor = 1 + spec.raters.goldRate;
   const pilot = Math.ceil(spec.rounds.pilotSize * spec.raters.pilotPerItem * goldFactor);
@@ -40,13 +56,20 @@ export function estimateProgram(spec: ProgramSpec, opts: { catalogItems: number;
   const samplesFor = (c: ProgramSpec['criteria'][number]) => samples[c.id];
   // Judge requests per item: each criterion's samples, per agent of a panel; production adds one
   // rationale merge per panel (judge development does not merge).
-  const judgeRequestsPerItem = spec.criteria.reduce((sum, c) => sum + (c.panel ? c.panel.length : 1) * samplesFor(c), 0);
+  const judgeRequestsPerItem = spec.criteria.reduce(
+    (sum, c) => sum + (c.panel ? c.panel.length : 1) * samplesFor(c),
+    0,
+  );
   const callsPerItem = judgeRequestsPerItem + spec.criteria.filter((c) => c.panel).length;
   const goldenAggregation = Math.ceil(spec.rounds.goldenSetSize * spec.criteria.length * 0.5); // unanimous items need no call
   const judgeValidation = spec.rounds.goldenSetSize * judgeRequestsPerItem;
   // A panel is never optimized as a whole (its agents keep their prompts).
-  const optimizer = spec.judges.optimize ? spec.judges.maxOptimizerCalls * spec.criteria.filter((c) => !c.panel).length : 0;
-  const productionItems = spec.production.limit ? Math.min(spec.production.limit, opts.catalogItems) : opts.catalogItems;
+  const optimizer = spec.judges.optimize
+    ? spec.judges.maxOptimizerCalls * spec.criteria.filter((c) => !c.panel).length
+    : 0;
+  const productionItems = spec.production.limit
+    ? Math.min(spec.production.limit, opts.catalogItems)
+    : opts.catalogItems;
   const production = productionItems * callsPerItem;
   const failing = spec.production.fixLoop ? Math.ceil(productionItems * FIX_LOOP_FAIL_SHARE) : 0;
   const fixLoop = { expected: Math.ceil(failing * FIX_LOOP_ATTEMPTS), max: failing * spec.production.maxFixAttempts };
@@ -68,14 +91,31 @@ export function estimateProgram(spec: ProgramSpec, opts: { catalogItems: number;
   const batchDays = durationMs(spec.sla.remindAfter) / 86_400_000; // typical turnaround of one batch
   const productionDays = production / Math.max(1, opts.rpmLimit) / 60 / 24;
   const phasesDays = (rounds: number) => batchDays * (1 + rounds + 2) + 0.5 + productionDays;
-  if (judgeCalls > spec.criteria.length) notes.push('factuality-style panels add one call per agent plus a rationale merge');
+  if (judgeCalls > spec.criteria.length)
+    notes.push('factuality-style panels add one call per agent plus a rationale merge');
   if (opts.catalogItems === 0) notes.push('no catalog imported yet: production is not in the estimate');
-  if (failing) notes.push(`fix loop: assumes ${FIX_LOOP_FAIL_SHARE * 100}% of judged synopses fail a criterion and take ${FIX_LOOP_ATTEMPTS} writer attempts each (at most ${spec.production.maxFixAttempts})`);
+  if (failing)
+    notes.push(
+      `fix loop: assumes ${FIX_LOOP_FAIL_SHARE * 100}% of judged synopses fail a criterion and take ${FIX_LOOP_ATTEMPTS} writer attempts each (at most ${spec.production.maxFixAttempts})`,
+    );
   const total = human + llm;
   return {
-    humanTasks: { pilot, calibration: { expected: perRound * expectedRounds, max: perRound * spec.rounds.maxCalibrationRounds }, goldenSet, reviews, fixLoop, total: humanExpected + fixLoop.expected },
+    humanTasks: {
+      pilot,
+      calibration: { expected: perRound * expectedRounds, max: perRound * spec.rounds.maxCalibrationRounds },
+      goldenSet,
+      reviews,
+      fixLoop,
+      total: humanExpected + fixLoop.expected,
+    },
     llmCalls: { goldenAggregation, judgeValidation, optimizer, production: production + rejudging, total: llmTotal },
-    costUsd: { human: round2(human), llm: round2(llm), llmBatch: round2(llmBatch), total: round2(total), maxTotal: round2(humanMaxCost + llm) },
+    costUsd: {
+      human: round2(human),
+      llm: round2(llm),
+      llmBatch: round2(llmBatch),
+      total: round2(total),
+      maxTotal: round2(humanMaxCost + llm),
+    },
     days: { expected: round1(phasesDays(expectedRounds)), max: round1(phasesDays(spec.rounds.maxCalibrationRounds)) },
     catalogItems: opts.catalogItems,
     withinBudget: total <= spec.budget.usd,

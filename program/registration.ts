@@ -31,20 +31,35 @@ export async function checkProgramPrerequisites(
   const secrets: Record<string, string[]> = {};
   spec.vendors.forEach((v, i) => {
     const raw = v.secret ?? (v.secretEnv ? env[v.secretEnv] : undefined);
-    if (!raw) problems.push({ path: `vendors.${i}.secretEnv`, message: `environment variable ${v.secretEnv} is not set` });
-    else secrets[v.id] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!raw)
+      problems.push({ path: `vendors.${i}.secretEnv`, message: `environment variable ${v.secretEnv} is not set` });
+    else
+      secrets[v.id] = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
   });
   const goldIds = spec.goldExamples.map((g) => g.itemId);
   if (goldIds.length) {
-    const found = new Set((await db.select({ id: items.id }).from(items).where(inArray(items.id, goldIds))).map((r) => r.id));
+    const found = new Set(
+      (await db.select({ id: items.id }).from(items).where(inArray(items.id, goldIds))).map((r) => r.id),
+    );
     spec.goldExamples.forEach((g, i) => {
-      if (!found.has(g.itemId)) problems.push({ path: `goldExamples.${i}.itemId`, message: `unknown item "${g.itemId}" (import the catalog first)` });
+      if (!found.has(g.itemId))
+        problems.push({
+          path: `goldExamples.${i}.itemId`,
+          message: `unknown item "${g.itemId}" (import the catalog first)`,
+        });
     });
   }
   const [{ count }] = await db.select({ count: sql<number>`count(*)::int` }).from(items);
-  const needed = spec.rounds.pilotSize + spec.rounds.calibrationSize * spec.rounds.maxCalibrationRounds + spec.rounds.goldenSetSize;
+  const needed =
+    spec.rounds.pilotSize + spec.rounds.calibrationSize * spec.rounds.maxCalibrationRounds + spec.rounds.goldenSetSize;
   if (count < needed)
-    problems.push({ path: 'items', message: `the catalog has ${count} items; pilot + ${spec.rounds.maxCalibrationRounds} calibration rounds + golden set need ${needed}` });
+    problems.push({
+      path: 'items',
+      message: `the catalog has ${count} items; pilot + ${spec.rounds.maxCalibrationRounds} calibration rounds + golden set need ${needed}`,
+    });
   const [existing] = await db.select({ id: programs.id }).from(programs).where(eq(programs.id, spec.id));
   if (existing) problems.push({ path: 'id', message: `program "${spec.id}" already exists` });
   if (problems.length) throw new ProgramRegistrationError(problems);
@@ -52,7 +67,12 @@ export async function checkProgramPrerequisites(
 }
 
 /** Writes the program, guideline v1, vendors and gold answers in one transaction. */
-export async function registerProgram(db: Db, spec: ProgramSpec, estimate: ProgramEstimate, secrets: Record<string, string[]>): Promise<void> {
+export async function registerProgram(
+  db: Db,
+  spec: ProgramSpec,
+  estimate: ProgramEstimate,
+  secrets: Record<string, string[]>,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.insert(programs).values({
       id: spec.id,
@@ -71,11 +91,27 @@ export async function registerProgram(db: Db, spec: ProgramSpec, estimate: Progr
       author: 'spec',
     });
     for (const v of spec.vendors) {
-      const row = { name: v.name, kind: v.kind, endpoint: v.endpoint, secrets: secrets[v.id], rateCard: v.rateCard, config: v.config };
-      await tx.insert(vendors).values({ id: v.id, ...row }).onConflictDoUpdate({ target: vendors.id, set: row });
+      const row = {
+        name: v.name,
+        kind: v.kind,
+        endpoint: v.endpoint,
+        secrets: secrets[v.id],
+        rateCard: v.rateCard,
+        config: v.config,
+      };
+      await tx
+        .insert(vendors)
+        .values({ id: v.id, ...row })
+        .onConflictDoUpdate({ target: vendors.id, set: row });
     }
     const gold = spec.goldExamples.flatMap((g) =>
-      Object.entries(g.labels).map(([criterion, label]) => ({ programId: spec.id, itemId: g.itemId, criterion, label, explanation: g.explanation })),
+      Object.entries(g.labels).map(([criterion, label]) => ({
+        programId: spec.id,
+        itemId: g.itemId,
+        criterion,
+        label,
+        explanation: g.explanation,
+      })),
     );
     if (gold.length) await tx.insert(goldAnswers).values(gold).onConflictDoNothing();
   });

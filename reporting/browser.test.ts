@@ -20,7 +20,8 @@ let browser: Browser;
 let file: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (.ci/run does)`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (.ci/run does)`);
   database = await createTestDatabase();
   await seedReportProgram(database.db);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -28,7 +29,15 @@ beforeAll(async () => {
   fs.writeFileSync(file, renderHtml(await buildProgramReport(database.db, FIXTURE_PROGRAM)));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 afterAll(async () => {
@@ -54,7 +63,12 @@ it('renders every chart offline with no console errors', async () => {
         const b = (m as unknown as { getBBox(): { width: number; height: number } }).getBBox();
         return b.width > 0 || b.height > 0;
       });
-      return { title: svg.querySelector('title')?.textContent ?? '', width: box.width, height: box.height, marks: marks.length };
+      return {
+        title: svg.querySelector('title')?.textContent ?? '',
+        width: box.width,
+        height: box.height,
+        marks: marks.length,
+      };
     }),
   );
   expect(charts.length).toBeGreaterThanOrEqual(11);

@@ -8,7 +8,8 @@
 const PALETTE = ['#4269d0', '#efb118', '#ff725c', '#6cc5b0', '#3ca951', '#ff8ab7', '#a463f2', '#97bbf5'];
 const FONT = 'font-family="system-ui, sans-serif" font-size="11"';
 
-export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const escapeXml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const f = (n: number) => (Math.round(n * 10) / 10).toString();
 export const colorOf = (i: number) => PALETTE[i % PALETTE.length];
 
@@ -25,13 +26,22 @@ const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1
 
 function legend(names: string[], x: number, y: number): string {
   return names
-    .map((n, i) => `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${colorOf(i)}"/><text x="${x + 14}" y="${y + i * 16 + 9}">${escapeXml(clip(n, 22))}</text>`)
+    .map(
+      (n, i) =>
+        `<rect x="${x}" y="${y + i * 16}" width="10" height="10" fill="${colorOf(i)}"/><text x="${x + 14}" y="${y + i * 16 + 9}">${escapeXml(clip(n, 22))}</text>`,
+    )
     .join('');
 }
 
-const linear = (d0: number, d1: number, r0: number, r1: number) => (v: number) => (d1 === d0 ? (r0 + r1) / 2 : r0 + ((v - d0) / (d1 - d0)) * (r1 - r0));
+const linear = (d0: number, d1: number, r0: number, r1: number) => (v: number) =>
+  d1 === d0 ? (r0 + r1) / 2 : r0 + ((v - d0) / (d1 - d0)) * (r1 - r0);
 
-export interface LinePoint { x: number; y: number | null; lo?: number | null; hi?: number | null }
+export interface LinePoint {
+  x: number;
+  y: number | null;
+  lo?: number | null;
+  hi?: number | null;
+}
 export interface LineChart {
   title: string;
   xLabel: string;
@@ -46,7 +56,9 @@ export function lineChart(c: LineChart): string {
   const height = 300;
   const m = { l: 44, r: 150, t: 30, b: 36 };
   const xs = c.series.flatMap((s) => s.points.map((p) => p.x));
-  const ys = c.series.flatMap((s) => s.points.flatMap((p) => [p.y, p.lo, p.hi])).filter((v): v is number => typeof v === 'number');
+  const ys = c.series
+    .flatMap((s) => s.points.flatMap((p) => [p.y, p.lo, p.hi]))
+    .filter((v): v is number => typeof v === 'number');
   const [y0, y1] = c.yDomain ?? [Math.min(0, ...ys), Math.max(1, ...ys)];
   const x = linear(Math.min(...xs), Math.max(...xs), m.l + 10, width - m.r - 10);
   const y = linear(y0, y1, height - m.b, m.t);
@@ -65,18 +77,29 @@ export function lineChart(c: LineChart): string {
       const upper = band.map((p) => `${f(x(p.x))},${f(y(p.hi as number))}`);
       const lower = band.map((p) => `${f(x(p.x))},${f(y(p.lo as number))}`).reverse();
       // a single point gets a bar instead of a zero-width polygon
-      body += band.length === 1
-        ? `<line class="mark band" x1="${f(x(band[0].x))}" x2="${f(x(band[0].x))}" y1="${upper[0].split(',')[1]}" y2="${lower[0].split(',')[1]}" stroke="${colorOf(i)}" stroke-opacity="0.4" stroke-width="8"/>`
-        : `<polygon class="mark band" points="${[...upper, ...lower].join(' ')}" fill="${colorOf(i)}" fill-opacity="0.15"/>`;
+      body +=
+        band.length === 1
+          ? `<line class="mark band" x1="${f(x(band[0].x))}" x2="${f(x(band[0].x))}" y1="${upper[0].split(',')[1]}" y2="${lower[0].split(',')[1]}" stroke="${colorOf(i)}" stroke-opacity="0.4" stroke-width="8"/>`
+          : `<polygon class="mark band" points="${[...upper, ...lower].join(' ')}" fill="${colorOf(i)}" fill-opacity="0.15"/>`;
     }
-    if (pts.length > 1) body += `<polyline class="mark line" fill="none" stroke="${colorOf(i)}" stroke-width="2" points="${pts.map((p) => `${f(x(p.x))},${f(y(p.y as number))}`).join(' ')}"/>`;
-    body += pts.map((p) => `<circle class="mark point" cx="${f(x(p.x))}" cy="${f(y(p.y as number))}" r="3.5" fill="${colorOf(i)}"><title>${escapeXml(`${s.name} @ ${p.x}: ${(p.y as number).toFixed(3)}`)}</title></circle>`).join('');
+    if (pts.length > 1)
+      body += `<polyline class="mark line" fill="none" stroke="${colorOf(i)}" stroke-width="2" points="${pts.map((p) => `${f(x(p.x))},${f(y(p.y as number))}`).join(' ')}"/>`;
+    body += pts
+      .map(
+        (p) =>
+          `<circle class="mark point" cx="${f(x(p.x))}" cy="${f(y(p.y as number))}" r="3.5" fill="${colorOf(i)}"><title>${escapeXml(`${s.name} @ ${p.x}: ${(p.y as number).toFixed(3)}`)}</title></circle>`,
+      )
+      .join('');
   });
   if (c.target) {
     const ty = f(y(c.target.value));
     body += `<line class="mark target" x1="${m.l}" x2="${width - m.r}" y1="${ty}" y2="${ty}" stroke="#d62728" stroke-dasharray="5,4"/><text x="${m.l + 4}" y="${f(Number(ty) - 4)}" fill="#d62728">${escapeXml(c.target.label)}</text>`;
   }
-  body += legend(c.series.map((s) => s.name), width - m.r + 8, m.t + 20);
+  body += legend(
+    c.series.map((s) => s.name),
+    width - m.r + 8,
+    m.t + 20,
+  );
   return frame(c.title, width, height, body);
 }
 
@@ -139,7 +162,13 @@ export function confusionChart(title: string, cells: { tp: number; fp: number; f
   return frame(title, m.l + 2 * size + 16, m.t + 2 * size + 12, body);
 }
 
-export interface ForestRow { label: string; estimate: number; lo: number; hi: number; significant: boolean }
+export interface ForestRow {
+  label: string;
+  estimate: number;
+  lo: number;
+  hi: number;
+  significant: boolean;
+}
 
 /** Coefficients with 95% intervals against a zero line; significant ones filled. */
 export function forestPlot(title: string, rows: ForestRow[]): string {
@@ -150,7 +179,8 @@ export function forestPlot(title: string, rows: ForestRow[]): string {
   const lim = Math.max(0.1, ...rows.flatMap((r) => [Math.abs(r.lo), Math.abs(r.hi)]));
   const x = linear(-lim, lim, m.l, width - m.r);
   let body = `<line x1="${f(x(0))}" x2="${f(x(0))}" y1="${m.t - 4}" y2="${height - m.b}" stroke="#888" stroke-dasharray="3,3"/>`;
-  for (const v of [-lim, -lim / 2, 0, lim / 2, lim]) body += `<text x="${f(x(v))}" y="${height - m.b + 14}" text-anchor="middle">${Number(v.toFixed(2))}</text>`;
+  for (const v of [-lim, -lim / 2, 0, lim / 2, lim])
+    body += `<text x="${f(x(v))}" y="${height - m.b + 14}" text-anchor="middle">${Number(v.toFixed(2))}</text>`;
   body += `<text x="${(m.l + width - m.r) / 2}" y="${height - 4}" text-anchor="middle">standardised within-show coefficient (95% CI)</text>`;
   rows.forEach((r, i) => {
     const yy = m.t + i * rowH + rowH / 2;
@@ -163,7 +193,11 @@ export function forestPlot(title: string, rows: ForestRow[]): string {
 }
 
 /** Phases as bars on a time axis; an open phase runs to `now`. */
-export function timelineChart(title: string, spans: Array<{ label: string; start: string; end: string | null }>, now: string): string {
+export function timelineChart(
+  title: string,
+  spans: Array<{ label: string; start: string; end: string | null }>,
+  now: string,
+): string {
   const width = 640;
   const rowH = 22;
   const m = { l: 130, r: 20, t: 30, b: 30 };

@@ -36,10 +36,18 @@ ${sections.map((s) => `<section id="${s.id}"><h2>${escapeXml(s.title)}</h2>${s.b
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** Markdown text plus the chart files it links to (relative names, written beside it). */
-export function renderMarkdown(report: ProgramReport, chartPrefix: string): { markdown: string; charts: Array<{ file: string; svg: string }> } {
+export function renderMarkdown(
+  report: ProgramReport,
+  chartPrefix: string,
+): { markdown: string; charts: Array<{ file: string; svg: string }> } {
   const charts: Array<{ file: string; svg: string }> = [];
   const p = report.program;
-  const lines = [`# ${p.name}`, '', `Program \`${p.id}\` · criteria ${p.criteria.join(', ')} · generated ${report.generatedAt} by judgeflow`, ''];
+  const lines = [
+    `# ${p.name}`,
+    '',
+    `Program \`${p.id}\` · criteria ${p.criteria.join(', ')} · generated ${report.generatedAt} by judgeflow`,
+    '',
+  ];
   for (const s of reportSections(report)) {
     lines.push(`## ${s.title}`, '');
     for (const b of s.blocks) {
@@ -49,7 +57,12 @@ export function renderMarkdown(report: ProgramReport, chartPrefix: string): { ma
         charts.push({ file, svg: b.svg });
         lines.push(`![${b.name}](${encodeURI(file)})`, '');
       } else {
-        lines.push(`| ${b.headers.map(mdCell).join(' | ')} |`, `| ${b.headers.map(() => '---').join(' | ')} |`, ...b.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`), '');
+        lines.push(
+          `| ${b.headers.map(mdCell).join(' | ')} |`,
+          `| ${b.headers.map(() => '---').join(' | ')} |`,
+          ...b.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
+          '',
+        );
       }
     }
   }

@@ -32,7 +32,10 @@ const ROOT = path.resolve(__dirname, '..');
 /** Runs the real CLI (bin/judgeflow.js) against this file's database. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/judgeflow.js', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' } });
+    const { stdout, stderr } = await run(process.execPath, ['bin/judgeflow.js', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -42,28 +45,65 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 
 describe('program report model', () => {
   it('has the phases in order and agreement with intervals per round', () => {
-    expect(report.timeline.map((s) => s.phase)).toEqual(['pilot', 'calibration', 'golden-set', 'judge-development', 'production', 'fix-loop']);
+    expect(report.timeline.map((s) => s.phase)).toEqual([
+      'pilot',
+      'calibration',
+      'golden-set',
+      'judge-development',
+      'production',
+      'fix-loop',
+    ]);
     const pilotTone = report.agreement.find((a) => a.phase === 'pilot' && a.criterion === 'tone');
     expect(pilotTone).toMatchObject({ value: X.agreement.pilotTone, ci95: [0.5, 0.74], meetsTarget: false });
-    expect(report.agreement.find((a) => a.round === 2 && a.criterion === 'tone')).toMatchObject({ value: X.agreement.round2Tone, meetsTarget: true, guidelineVersion: 2 });
+    expect(report.agreement.find((a) => a.round === 2 && a.criterion === 'tone')).toMatchObject({
+      value: X.agreement.round2Tone,
+      meetsTarget: true,
+      guidelineVersion: 2,
+    });
     expect(report.program.agreementTarget).toBe(X.agreement.target);
   });
 
   it('scores raters on gold and flags the one who drifted', () => {
     const r1 = report.raters.find((r) => r.raterId === 'acme:r1');
-    expect(r1).toMatchObject({ accuracy: X.raters.r1.accuracy, earlyAccuracy: X.raters.r1.early, lateAccuracy: X.raters.r1.late, drift: true, status: 'paused' });
+    expect(r1).toMatchObject({
+      accuracy: X.raters.r1.accuracy,
+      earlyAccuracy: X.raters.r1.early,
+      lateAccuracy: X.raters.r1.late,
+      drift: true,
+      status: 'paused',
+    });
     expect(r1?.goldenSetAgreement).toBe(X.raters.r1.goldenSet);
-    expect(report.raters.find((r) => r.raterId === 'acme:r2')).toMatchObject({ accuracy: 1, drift: false, goldenSetAgreement: X.raters.r2.goldenSet, driftBasis: 'gold questions' });
-    expect(report.raters.find((r) => r.raterId === 'acme:r3')).toMatchObject({ accuracy: null, goldLabels: 0, drift: false });
+    expect(report.raters.find((r) => r.raterId === 'acme:r2')).toMatchObject({
+      accuracy: 1,
+      drift: false,
+      goldenSetAgreement: X.raters.r2.goldenSet,
+      driftBasis: 'gold questions',
+    });
+    expect(report.raters.find((r) => r.raterId === 'acme:r3')).toMatchObject({
+      accuracy: null,
+      goldLabels: 0,
+      drift: false,
+    });
   });
 
   it('describes the golden set, the judges and their held-out confusion', () => {
-    expect(report.golden.composition.find((c) => c.criterion === 'tone' && c.split === 'test')).toMatchObject({ pass: X.golden.testTonePass, fail: X.golden.testToneFail });
+    expect(report.golden.composition.find((c) => c.criterion === 'tone' && c.split === 'test')).toMatchObject({
+      pass: X.golden.testTonePass,
+      fail: X.golden.testToneFail,
+    });
     expect(report.golden).toMatchObject({ reviewed: X.golden.reviewed, needsReview: X.golden.needsReview });
     expect(report.golden.bySource.map((s) => s.source)).toEqual(['adjudicated', 'llm_aggregate', 'unanimous']);
-    expect(report.judges.trajectory.map((t) => [t.step, t.devAccuracy, t.selected])).toEqual([[0, 0.8, false], [1, 0.88, true]]);
+    expect(report.judges.trajectory.map((t) => [t.step, t.devAccuracy, t.selected])).toEqual([
+      [0, 0.8, false],
+      [1, 0.88, true],
+    ]);
     const tone = report.judges.heldOut.find((h) => h.criterion === 'tone');
-    expect(tone).toMatchObject({ promptHash: 'p-tone-2', confusion: X.heldOut.tone, items: 6, accuracyCi95: [0.44, 0.97] });
+    expect(tone).toMatchObject({
+      promptHash: 'p-tone-2',
+      confusion: X.heldOut.tone,
+      items: 6,
+      accuracyCi95: [0.44, 0.97],
+    });
     expect(tone?.accuracy).toBeCloseTo(5 / 6, 10);
     expect(report.judges.heldOut.find((h) => h.criterion === 'clarity')?.confusion).toEqual(X.heldOut.clarity);
   });
@@ -73,13 +113,28 @@ describe('program report model', () => {
     expect(clarity?.errors).toBe(X.production.clarityErrors);
     expect(report.production.criteria.map((c) => c.runId)).toEqual(['run-1', 'run-1']); // fix re-judging is not a production run
     expect(report.production.criteria.find((c) => c.criterion === 'tone')?.passed).toBe(X.production.tonePassedRun);
-    expect(report.production.current.find((c) => c.criterion === 'tone')).toMatchObject({ passed: X.production.tonePassedCurrent, failed: 18 - X.production.tonePassedCurrent, errors: 0 });
-    expect(clarity?.passRate).toBeCloseTo((clarity!.passed) / 18, 10);
-    expect(Object.fromEntries(report.fixLoop.cycles.map((c) => [c.status, c.count]))).toEqual({ passed: X.fixLoop.passed, escalated: X.fixLoop.escalated, needs_review: X.fixLoop.needsReview });
+    expect(report.production.current.find((c) => c.criterion === 'tone')).toMatchObject({
+      passed: X.production.tonePassedCurrent,
+      failed: 18 - X.production.tonePassedCurrent,
+      errors: 0,
+    });
+    expect(clarity?.passRate).toBeCloseTo(clarity!.passed / 18, 10);
+    expect(Object.fromEntries(report.fixLoop.cycles.map((c) => [c.status, c.count]))).toEqual({
+      passed: X.fixLoop.passed,
+      escalated: X.fixLoop.escalated,
+      needs_review: X.fixLoop.needsReview,
+    });
     expect(report.fixLoop.meanAttemptsToPass).toBe(X.fixLoop.meanAttemptsToPass);
-    expect(Object.fromEntries(report.fixLoop.attempts.map((a) => [a.outcome, a.count]))).toEqual({ escalated: 1, failed: 4, needs_review: 1, passed: 2 });
+    expect(Object.fromEntries(report.fixLoop.attempts.map((a) => [a.outcome, a.count]))).toEqual({
+      escalated: 1,
+      failed: 4,
+      needs_review: 1,
+      passed: 2,
+    });
     // a cycle whose re-judge errored is listed with the criteria in error, never counted as passed
-    expect(report.fixLoop.needsReview).toEqual([{ itemId: expect.any(String), attempt: 2, errors: { clarity: 'provider: 401 Incorrect API key provided' } }]);
+    expect(report.fixLoop.needsReview).toEqual([
+      { itemId: expect.any(String), attempt: 2, errors: { clarity: 'provider: 401 Incorrect API key provided' } },
+    ]);
     const fixSection = reportSections(report).find((s) => s.id === 'fix-loop')!;
     expect(JSON.stringify(fixSection.blocks)).toContain('provider: 401 Incorrect API key provided');
     expect(report.cost.totalUsd).toBeCloseTo(X.cost.total, 10);
@@ -96,7 +151,9 @@ describe('program report model', () => {
     const toneTake = report.behavior?.estimates.find((e) => e.score === 'tone' && e.outcome === 'takeFraction');
     expect(toneTake?.coef).toBeGreaterThan(0.9);
     expect(toneTake?.p).toBeLessThan(0.05);
-    expect(report.behavior?.estimates.find((e) => e.score === 'tone' && e.outcome === 'abandonmentRate')?.coef).toBeLessThan(-0.9);
+    expect(
+      report.behavior?.estimates.find((e) => e.score === 'tone' && e.outcome === 'abandonmentRate')?.coef,
+    ).toBeLessThan(-0.9);
   });
 
   it('refuses an unknown program', async () => {
@@ -112,7 +169,18 @@ describe('rendered report', () => {
     expect(html.match(/<svg /g)?.length).toBeGreaterThanOrEqual(11);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(html).not.toContain('<script');
-    for (const text of ['0.620', '[0.500, 0.740]', 'DRIFT', 'acme:r1', 'target 0.8', '83.3% [44.0%, 97.0%] on 6 items', '$118.00 of a $500.00 budget', 'tone: hype words fail', 'guideline_published (v2)', 'weighted']) {
+    for (const text of [
+      '0.620',
+      '[0.500, 0.740]',
+      'DRIFT',
+      'acme:r1',
+      'target 0.8',
+      '83.3% [44.0%, 97.0%] on 6 items',
+      '$118.00 of a $500.00 budget',
+      'tone: hype words fail',
+      'guideline_published (v2)',
+      'weighted',
+    ]) {
       expect(html).toContain(text);
     }
   });
@@ -126,16 +194,29 @@ describe('rendered report', () => {
   });
 
   it('draws no point for an optimizer step whose candidates were never scored', () => {
-    const chart = (r: ProgramReport) => reportSections(r).flatMap((s) => s.blocks).find((b) => b.kind === 'chart' && b.name === 'optimizer-trajectory');
+    const chart = (r: ProgramReport) =>
+      reportSections(r)
+        .flatMap((s) => s.blocks)
+        .find((b) => b.kind === 'chart' && b.name === 'optimizer-trajectory');
     const last = report.judges.trajectory.at(-1)!;
     const unscored = { ...last, step: last.step + 1, promptHash: 'never-scored', devAccuracy: null, selected: false };
-    const withUnscored = { ...report, judges: { ...report.judges, trajectory: [...report.judges.trajectory, unscored] } };
+    const withUnscored = {
+      ...report,
+      judges: { ...report.judges, trajectory: [...report.judges.trajectory, unscored] },
+    };
     expect(chart(report)).toBeDefined();
     expect(chart(withUnscored)).toEqual(chart(report));
   });
 
   it('says so when a program has no data yet instead of drawing empty charts', async () => {
-    const empty = { ...report, agreement: [], raters: [], timeline: [], behavior: null, cost: { ...report.cost, byPhase: [] } };
+    const empty = {
+      ...report,
+      agreement: [],
+      raters: [],
+      timeline: [],
+      behavior: null,
+      cost: { ...report.cost, byPhase: [] },
+    };
     const html = renderHtml(empty);
     expect(html).toContain('No agreement rounds recorded');
     expect(html).toContain('No member-behaviour metrics imported');
@@ -162,7 +243,13 @@ describe('report and validate commands', () => {
   it('imports metrics idempotently, prints the table, and names bad lines', async () => {
     const csv = path.join(tmp, 'metrics.csv');
     const rows = await database.db.select().from(behaviorMetrics);
-    fs.writeFileSync(csv, ['synopsisId,impressions,takeFraction,abandonmentRate', ...rows.map((r) => `${r.itemId},${r.impressions},${r.takeFraction},${r.abandonmentRate + 0.01}`)].join('\n'));
+    fs.writeFileSync(
+      csv,
+      [
+        'synopsisId,impressions,takeFraction,abandonmentRate',
+        ...rows.map((r) => `${r.itemId},${r.impressions},${r.takeFraction},${r.abandonmentRate + 0.01}`),
+      ].join('\n'),
+    );
     for (let i = 0; i < 2; i++) {
       const res = await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', csv);
       expect(res).toMatchObject({ code: 0, stderr: '' });
@@ -172,26 +259,54 @@ describe('report and validate commands', () => {
     }
     // the simulator's behavior.jsonl records (behaviorSchema, with showId) import as they are
     const jsonlFile = path.join(tmp, 'catalog.behavior.jsonl');
-    fs.writeFileSync(jsonlFile, rows.map((r) => JSON.stringify({ synopsisId: r.itemId, showId: r.itemId.replace(/-syn-\d+$/, ''), impressions: r.impressions, takeFraction: r.takeFraction, abandonmentRate: r.abandonmentRate + 0.01 })).join('\n'));
-    expect(await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', jsonlFile)).toMatchObject({ code: 0, stderr: '' });
+    fs.writeFileSync(
+      jsonlFile,
+      rows
+        .map((r) =>
+          JSON.stringify({
+            synopsisId: r.itemId,
+            showId: r.itemId.replace(/-syn-\d+$/, ''),
+            impressions: r.impressions,
+            takeFraction: r.takeFraction,
+            abandonmentRate: r.abandonmentRate + 0.01,
+          }),
+        )
+        .join('\n'),
+    );
+    expect(await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', jsonlFile)).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
     const [{ n }] = await database.db.select({ n: count() }).from(behaviorMetrics);
     expect(n).toBe(rows.length);
-    const [updated] = await database.db.select().from(behaviorMetrics).where(eq(behaviorMetrics.itemId, rows[0].itemId));
+    const [updated] = await database.db
+      .select()
+      .from(behaviorMetrics)
+      .where(eq(behaviorMetrics.itemId, rows[0].itemId));
     expect(updated.abandonmentRate).toBeCloseTo(rows[0].abandonmentRate + 0.01, 10);
 
     const bad = path.join(tmp, 'bad.csv');
-    fs.writeFileSync(bad, '\ufeffsynopsisId,impressions,takeFraction,abandonmentRate\nshow-1-syn-1,100,1.7,0.1\n"show-1-syn-2",abc,0.1,0.1\n');
+    fs.writeFileSync(
+      bad,
+      '\ufeffsynopsisId,impressions,takeFraction,abandonmentRate\nshow-1-syn-1,100,1.7,0.1\n"show-1-syn-2",abc,0.1,0.1\n',
+    );
     const res = await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', bad);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('line 2: takeFraction');
     expect(res.stderr).toContain('line 3: impressions');
     const jsonl = path.join(tmp, 'unknown.jsonl');
-    fs.writeFileSync(jsonl, JSON.stringify({ synopsisId: 'ghost', showId: 'x', impressions: 10, takeFraction: 0.1, abandonmentRate: 0.2 }) + '\n');
+    fs.writeFileSync(
+      jsonl,
+      JSON.stringify({ synopsisId: 'ghost', showId: 'x', impressions: 10, takeFraction: 0.1, abandonmentRate: 0.2 }) +
+        '\n',
+    );
     const ghost = await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', jsonl);
     expect(ghost.code).toBe(2);
     expect(ghost.stderr).toContain('not in the catalog');
     const header = path.join(tmp, 'header.csv');
     fs.writeFileSync(header, 'id,take\nshow-1-syn-1,0.1\n');
-    expect((await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', header)).stderr).toContain('the header lacks impressions, takeFraction, abandonmentRate');
+    expect((await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', header)).stderr).toContain(
+      'the header lacks impressions, takeFraction, abandonmentRate',
+    );
   });
 });

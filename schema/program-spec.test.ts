@@ -79,7 +79,9 @@ describe('program spec', () => {
     expect(result.problems).toEqual([
       {
         path: 'criteria.1.scale',
-        message: expect.stringMatching(/^criterion "clarity": Likert scales are not supported — judgeflow runs binary \(pass\/fail\) criteria only/),
+        message: expect.stringMatching(
+          /^criterion "clarity": Likert scales are not supported — judgeflow runs binary \(pass\/fail\) criteria only/,
+        ),
       },
     ]);
   });
@@ -89,11 +91,19 @@ describe('program spec', () => {
     bad.goldExamples = [{ itemId: 's1', labels: { tone: 1, clarity: 3 } }];
     const result = validateProgramSpec(bad);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.problems).toEqual([{ path: 'goldExamples.0.labels.clarity', message: 'expected 0 (fail) or 1 (pass)' }]);
+    if (!result.ok)
+      expect(result.problems).toEqual([
+        { path: 'goldExamples.0.labels.clarity', message: 'expected 0 (fail) or 1 (pass)' },
+      ]);
   });
 
   test('samples per criterion: the criterion’s judge.samples, else judges.samples', () => {
-    const result = validateProgramSpec({ ...example, criteria: example.criteria.map((c: { id: string }) => (c.id === 'clarity' ? { ...c, judge: { temperature: 0.3 } } : c)) });
+    const result = validateProgramSpec({
+      ...example,
+      criteria: example.criteria.map((c: { id: string }) =>
+        c.id === 'clarity' ? { ...c, judge: { temperature: 0.3 } } : c,
+      ),
+    });
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     // examples/synopsis-program.yaml: tone 5, precision and the factuality panel 1; clarity now takes judges.samples (5).
     expect(criterionSamples(result.spec)).toEqual({ tone: 5, clarity: 5, precision: 1, factuality: 1 });

@@ -5,9 +5,7 @@
  */
 import { z } from 'zod';
 
-const duration = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 90s, 30m, 12h or 3d');
+const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 90s, 30m, 12h or 3d');
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'expected a slug: lowercase letters, digits and dashes');
 const share = z.number().min(0).max(1);
 
@@ -22,7 +20,10 @@ export const criterionSpecSchema = z.object({
   scale: z.literal('binary').default('binary'),
   rubric: z.string().min(1),
   /** Factuality-style criteria are judged by a panel of narrow agents; verdict = min over agents. */
-  panel: z.array(z.enum(['plot', 'metadata', 'talent', 'awards'])).min(1).optional(),
+  panel: z
+    .array(z.enum(['plot', 'metadata', 'talent', 'awards']))
+    .min(1)
+    .optional(),
   /** The criterion's judge; unset fields take `judges.samples` and a temperature of 0.7. */
   judge: z
     .object({
@@ -41,13 +42,23 @@ export const vendorSpecSchema = z.object({
   /** Where judgeflow sends task batches (http) or the Label Studio base URL. */
   endpoint: z.string().url(),
   /** Name of the environment variable holding the Standard Webhooks secret(s), comma-separated for rotation. */
-  secretEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name').optional(),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name')
+    .optional(),
   /** The secret itself (simulated vendors and tests only; prefer secretEnv). */
   secret: z.string().min(1).optional(),
   /** USD per task kind. */
-  rateCard: z.object({ rate: z.number().nonnegative(), review: z.number().nonnegative(), write: z.number().nonnegative() }),
+  rateCard: z.object({
+    rate: z.number().nonnegative(),
+    review: z.number().nonnegative(),
+    write: z.number().nonnegative(),
+  }),
   /** Task kinds this vendor takes. */
-  roles: z.array(z.enum(['rate', 'review', 'write'])).min(1).default(['rate', 'review']),
+  roles: z
+    .array(z.enum(['rate', 'review', 'write']))
+    .min(1)
+    .default(['rate', 'review']),
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
@@ -65,7 +76,10 @@ export const programSpecSchema = z
       .array(
         z.object({
           itemId: z.string().min(1),
-          labels: z.record(z.string(), z.number().int().min(0, 'expected 0 (fail) or 1 (pass)').max(1, 'expected 0 (fail) or 1 (pass)')),
+          labels: z.record(
+            z.string(),
+            z.number().int().min(0, 'expected 0 (fail) or 1 (pass)').max(1, 'expected 0 (fail) or 1 (pass)'),
+          ),
           explanation: z.string().default(''),
         }),
       )
@@ -96,7 +110,9 @@ export const programSpecSchema = z
     targets: z
       .object({
         agreement: z.number().gt(0).max(1).default(0.8),
-        agreementMetric: z.enum(['percent_agreement', 'krippendorff_alpha', 'gwet_ac1', 'fleiss_kappa']).default('percent_agreement'),
+        agreementMetric: z
+          .enum(['percent_agreement', 'krippendorff_alpha', 'gwet_ac1', 'fleiss_kappa'])
+          .default('percent_agreement'),
         judgeAccuracy: z.number().gt(0).max(1).default(0.85),
       })
       .default({ agreement: 0.8, agreementMetric: 'percent_agreement', judgeAccuracy: 0.85 }),
@@ -110,7 +126,11 @@ export const programSpecSchema = z
       .default({ samples: 5, optimize: true, maxOptimizerCalls: 2000 }),
     budget: z.object({ usd: z.number().positive('budget must be positive') }),
     sla: z
-      .object({ remindAfter: duration.default('1d'), reassignAfter: duration.default('3d'), deadline: duration.default('7d') })
+      .object({
+        remindAfter: duration.default('1d'),
+        reassignAfter: duration.default('3d'),
+        deadline: duration.default('7d'),
+      })
       .default({ remindAfter: '1d', reassignAfter: '3d', deadline: '7d' }),
     /** auto: gates pass by themselves after `autoAfter` (a window for the PM to act), except a missed target. */
     gates: z
@@ -127,7 +147,8 @@ export const programSpecSchema = z
       .default({ mode: 'sync', fixLoop: true, maxFixAttempts: 3 }),
   })
   .superRefine((spec, ctx) => {
-    for (const problem of referenceProblems(spec)) ctx.addIssue({ code: 'custom', path: problem.path.split('.'), message: problem.message });
+    for (const problem of referenceProblems(spec))
+      ctx.addIssue({ code: 'custom', path: problem.path.split('.'), message: problem.message });
   });
 
 /**
@@ -141,7 +162,8 @@ function referenceProblems(input: unknown): ReferenceProblem[] {
   const criteria = list(spec.criteria).map((c) => c?.id);
   const known = new Set(criteria);
   criteria.forEach((id, i) => {
-    if (criteria.indexOf(id) !== i) problems.push({ path: `criteria.${i}.id`, message: `duplicate criterion "${String(id)}"` });
+    if (criteria.indexOf(id) !== i)
+      problems.push({ path: `criteria.${i}.id`, message: `duplicate criterion "${String(id)}"` });
   });
   list(spec.criteria).forEach((c, i) => {
     if (c?.scale === 'likert')
@@ -152,22 +174,32 @@ function referenceProblems(input: unknown): ReferenceProblem[] {
       });
   });
   list(spec.errorTaxonomy).forEach((e, i) => {
-    if (!known.has(e?.criterion)) problems.push({ path: `errorTaxonomy.${i}.criterion`, message: `unknown criterion "${String(e?.criterion)}"` });
+    if (!known.has(e?.criterion))
+      problems.push({ path: `errorTaxonomy.${i}.criterion`, message: `unknown criterion "${String(e?.criterion)}"` });
   });
   list(spec.goldExamples).forEach((g, i) => {
     for (const key of Object.keys((g?.labels as object) ?? {}))
-      if (!known.has(key)) problems.push({ path: `goldExamples.${i}.labels.${key}`, message: `unknown criterion "${key}"` });
+      if (!known.has(key))
+        problems.push({ path: `goldExamples.${i}.labels.${key}`, message: `unknown criterion "${key}"` });
   });
   const vendorList = list(spec.vendors);
   vendorList.forEach((v, i) => {
-    if (!v?.secret && !v?.secretEnv) problems.push({ path: `vendors.${i}`, message: 'a vendor needs secretEnv (or secret) to verify its events' });
+    if (!v?.secret && !v?.secretEnv)
+      problems.push({ path: `vendors.${i}`, message: 'a vendor needs secretEnv (or secret) to verify its events' });
   });
   const writer = (spec.production as Record<string, unknown> | undefined)?.writerVendor;
   if (writer !== undefined && !vendorList.some((v) => v?.id === writer))
     problems.push({ path: 'production.writerVendor', message: `unknown vendor "${String(writer)}"` });
   const raters = (spec.raters ?? {}) as Record<string, number>;
-  if (typeof raters.perItem === 'number' && typeof raters.pilotPerItem === 'number' && raters.pilotPerItem < raters.perItem)
-    problems.push({ path: 'raters.pilotPerItem', message: 'the pilot needs at least as many raters per item as later rounds' });
+  if (
+    typeof raters.perItem === 'number' &&
+    typeof raters.pilotPerItem === 'number' &&
+    raters.pilotPerItem < raters.perItem
+  )
+    problems.push({
+      path: 'raters.pilotPerItem',
+      message: 'the pilot needs at least as many raters per item as later rounds',
+    });
   return problems;
 }
 

@@ -49,7 +49,12 @@ export const vendorEventSchema = z.discriminatedUnion('type', [
     raterId: id,
     labels: z.array(labelSchema).min(1).max(50),
   }),
-  z.object({ ...base, type: z.literal('task.declined'), raterId: id.optional(), reason: storableText().max(2_000).default('') }),
+  z.object({
+    ...base,
+    type: z.literal('task.declined'),
+    raterId: id.optional(),
+    reason: storableText().max(2_000).default(''),
+  }),
   z.object({ ...base, type: z.literal('task.expired'), reason: storableText().max(2_000).default('') }),
   z.object({
     ...base,
@@ -89,7 +94,11 @@ export const raterListSchema = z.object({
       id,
       /** kinds / criteria / locales the rater may take; absent = any. */
       qualification: z
-        .object({ kinds: z.array(z.string()).optional(), criteria: z.array(z.string()).optional(), locales: z.array(z.string()).optional() })
+        .object({
+          kinds: z.array(z.string()).optional(),
+          criteria: z.array(z.string()).optional(),
+          locales: z.array(z.string()).optional(),
+        })
         .default({}),
     }),
   ),

@@ -49,7 +49,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     cli(['sim', 'catalog', '--shows', String(opts.shows), '--seed', String(opts.seed), '--out', catalog]);
   }
 
-  step('starting the embedded stack (Temporal dev server, PostgreSQL, LLM simulator, vendor gateway, simulated vendor, worker)');
+  step(
+    'starting the embedded stack (Temporal dev server, PostgreSQL, LLM simulator, vendor gateway, simulated vendor, worker)',
+  );
   const stack = await startStack(config, { log: (line) => console.log(`  ${line}`) });
   const stopSignal = waitForShutdownSignal();
   try {
@@ -69,7 +71,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       if (opts.summaryJson) fs.writeFileSync(opts.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
       if (summary.status !== 'completed') throw new Error(`the program ended ${summary.status}, not completed`);
       step('validating judge scores against simulated member behaviour, and writing the report');
-      cli(['validate', 'behavior', '--program', spec.id, '--metrics', catalog.replace(/\.jsonl$/, '.behavior.jsonl')], stack.env);
+      cli(
+        ['validate', 'behavior', '--program', spec.id, '--metrics', catalog.replace(/\.jsonl$/, '.behavior.jsonl')],
+        stack.env,
+      );
       const report = path.join(config.dataDir, `report-${spec.id}.html`);
       cli(['report', spec.id, '--out', report], stack.env);
       console.log(`  report: ${report}`);
@@ -116,16 +121,31 @@ function goldExamples(truthFile: string, count: number) {
   const lines = fs.readFileSync(truthFile, 'utf8').split('\n').filter(Boolean);
   // From the end of the catalog: the first shows feed the demo's rounds and production sample.
   return lines.slice(-count).map((line) => {
-    const truth = JSON.parse(line) as { synopsisId: string; criteria: Record<string, number>; defects: { detail: string }[] };
-    const labels = Object.fromEntries(['tone', 'clarity', 'precision', 'factuality'].map((c) => [c, truth.criteria[c]]));
-    return { itemId: truth.synopsisId, labels, explanation: truth.defects.map((d) => d.detail).join('; ') || 'no defect' };
+    const truth = JSON.parse(line) as {
+      synopsisId: string;
+      criteria: Record<string, number>;
+      defects: { detail: string }[];
+    };
+    const labels = Object.fromEntries(
+      ['tone', 'clarity', 'precision', 'factuality'].map((c) => [c, truth.criteria[c]]),
+    );
+    return {
+      itemId: truth.synopsisId,
+      labels,
+      explanation: truth.defects.map((d) => d.detail).join('; ') || 'no defect',
+    };
   });
 }
 
 async function startProgram(stack: Stack, database: Database, spec: ProgramSpec) {
   const { config } = stack;
-  const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, process.env, { rpmLimit: config.llm.rpmLimit, model: config.llm.model });
-  console.log(`  estimate: ${estimate.humanTasks.total} human tasks, ${estimate.llmCalls.total} LLM calls, $${estimate.costUsd.total}, ${estimate.days.expected} days at production SLAs`);
+  const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, process.env, {
+    rpmLimit: config.llm.rpmLimit,
+    model: config.llm.model,
+  });
+  console.log(
+    `  estimate: ${estimate.humanTasks.total} human tasks, ${estimate.llmCalls.total} LLM calls, $${estimate.costUsd.total}, ${estimate.days.expected} days at production SLAs`,
+  );
   await registerProgram(database.db, spec, estimate, secrets);
   await stack.client.workflow.start(programWorkflow, {
     workflowId: programWorkflowId(spec.id),
@@ -138,7 +158,9 @@ async function startProgram(stack: Stack, database: Database, spec: ProgramSpec)
       { key: StatusKey, value: 'running' },
     ],
   });
-  console.log(`  ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(programWorkflowId(spec.id))}`);
+  console.log(
+    `  ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(programWorkflowId(spec.id))}`,
+  );
 }
 
 /**
@@ -166,15 +188,27 @@ async function steerUntilDone(client: Client, database: Database, spec: ProgramS
       handledGates.add(s.gate.name);
       const latest = s.rounds.at(-1);
       if (s.gate.name.startsWith('calibration/') && latest && !latest.allMeetTarget) {
-        const below = Object.entries(latest.agreement).filter(([, a]) => !a.meetsTarget).map(([c]) => c);
+        const below = Object.entries(latest.agreement)
+          .filter(([, a]) => !a.meetsTarget)
+          .map(([c]) => c);
         const version = s.guidelineVersion + 1;
         await handle.executeUpdate(publishGuidelinesUpdate, {
-          args: [{ requestId: randomUUID(), actor: 'demo-pm', version, text: `Guidelines v${version}: worked examples and taxonomy codes added for ${below.join(', ')}.`, note: `round ${latest.round} below target on ${below.join(', ')}` }],
+          args: [
+            {
+              requestId: randomUUID(),
+              actor: 'demo-pm',
+              version,
+              text: `Guidelines v${version}: worked examples and taxonomy codes added for ${below.join(', ')}.`,
+              note: `round ${latest.round} below target on ${below.join(', ')}`,
+            },
+          ],
         });
         console.log(`  PM published guidelines v${version} (below target: ${below.join(', ')})`);
       }
       if (s.status === 'waiting_gate') {
-        await handle.executeUpdate(approveGateUpdate, { args: [{ requestId: randomUUID(), actor: 'demo-pm', gate: s.gate.name, note: 'demo: approved' }] });
+        await handle.executeUpdate(approveGateUpdate, {
+          args: [{ requestId: randomUUID(), actor: 'demo-pm', gate: s.gate.name, note: 'demo: approved' }],
+        });
         console.log(`  PM approved gate ${s.gate.name}`);
       }
     }
@@ -187,7 +221,9 @@ async function waitForFixLoops(database: Database, programId: string, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   let last = -1;
   for (;;) {
-    const [{ open }] = (await database.db.execute(sql`select count(*)::int as open from fix_cycles where program_id = ${programId} and status = 'open'`)) as unknown as { open: number }[];
+    const [{ open }] = (await database.db.execute(
+      sql`select count(*)::int as open from fix_cycles where program_id = ${programId} and status = 'open'`,
+    )) as unknown as { open: number }[];
     if (open !== last) console.log(`  fix loops still open: ${open}`);
     last = open;
     if (open === 0 || Date.now() > deadline) return;
@@ -216,14 +252,24 @@ export interface DemoSummary {
   uiUrl: string;
 }
 
-async function collectSummary(database: Database, spec: ProgramSpec, status: ProgramStatus, stack: Stack, started: number): Promise<DemoSummary> {
+async function collectSummary(
+  database: Database,
+  spec: ProgramSpec,
+  status: ProgramStatus,
+  stack: Stack,
+  started: number,
+): Promise<DemoSummary> {
   const q = async <T>(query: ReturnType<typeof sql>) => (await database.db.execute(query)) as unknown as T[];
   const calibration = status.rounds.filter((r) => r.phase === 'calibration');
   const passRates = await q<{ criterion: string; pass_rate: number | null; n: number; errors: number }>(sql`
     select criterion, avg(verdict)::float as pass_rate, count(*)::int as n, count(*) filter (where verdict is null)::int as errors from item_verdicts
     where program_id = ${spec.id} group by criterion order by criterion`);
-  const fixes = await q<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${spec.id} group by status order by status`);
-  const cost = await q<{ kind: string; usd: number }>(sql`select kind, sum(cost_usd)::float as usd from usage_ledger where program_id = ${spec.id} group by kind order by kind`);
+  const fixes = await q<{ status: string; n: number }>(
+    sql`select status, count(*)::int as n from fix_cycles where program_id = ${spec.id} group by status order by status`,
+  );
+  const cost = await q<{ kind: string; usd: number }>(
+    sql`select kind, sum(cost_usd)::float as usd from usage_ledger where program_id = ${spec.id} group by kind order by kind`,
+  );
   const histories = (await historySizes(stack.client, spec.id)).sort((a, b) => b.events - a.events);
   return {
     programId: spec.id,
@@ -252,10 +298,22 @@ function printSummary(s: DemoSummary) {
 ══ judgeflow demo summary (simulated world) ══
 rounds to target      ${s.roundsToTarget ? `${s.roundsToTarget} calibration round(s)` : `not reached in ${s.calibrationRounds} rounds`}
 golden set            ${s.goldenSet ? `${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}, reviewed ${s.goldenSet.reviewed})` : '—'}
-judge accuracy (test) ${Object.entries(s.judgeTestAccuracy).map(([c, a]) => `${c} ${pct(a)}`).join(' · ') || '—'}
+judge accuracy (test) ${
+    Object.entries(s.judgeTestAccuracy)
+      .map(([c, a]) => `${c} ${pct(a)}`)
+      .join(' · ') || '—'
+  }
 pass rates            ${s.passRates.map((r) => `${r.criterion} ${r.passRate === null ? 'n/a' : pct(r.passRate)} of ${r.items}${r.errors ? ` (${r.errors} errors)` : ''}`).join(' · ') || '—'}
-fix loop              ${Object.entries(s.fixCycles).map(([status, n]) => `${status} ${n}`).join(' · ') || 'no fix cycles'}
-cost                  ${Object.entries(s.costUsd).map(([kind, usd]) => `${kind} ${money(usd)}`).join(' · ') || '$0'} (total ${money(s.spendUsd)} of $${s.budgetUsd})
+fix loop              ${
+    Object.entries(s.fixCycles)
+      .map(([status, n]) => `${status} ${n}`)
+      .join(' · ') || 'no fix cycles'
+  }
+cost                  ${
+    Object.entries(s.costUsd)
+      .map(([kind, usd]) => `${kind} ${money(usd)}`)
+      .join(' · ') || '$0'
+  } (total ${money(s.spendUsd)} of $${s.budgetUsd})
 workflows             ${s.workflows}, largest history ${s.largestHistory ? `${s.largestHistory.events} events (${s.largestHistory.workflowId})` : '—'}
 wall time             ${s.wallSeconds} s
 Temporal UI           ${s.uiUrl}/${encodeURIComponent(programWorkflowId(s.programId))}
@@ -263,7 +321,10 @@ Temporal UI           ${s.uiUrl}/${encodeURIComponent(programWorkflowId(s.progra
 }
 
 /** Every workflow of the program (ids start with program/<id>) and its history length. */
-export async function historySizes(client: Client, programId: string): Promise<{ workflowId: string; events: number }[]> {
+export async function historySizes(
+  client: Client,
+  programId: string,
+): Promise<{ workflowId: string; events: number }[]> {
   const out: { workflowId: string; events: number }[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${programWorkflowId(programId)}"` })) {
     out.push({ workflowId: wf.workflowId, events: wf.historyLength });

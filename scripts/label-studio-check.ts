@@ -30,12 +30,18 @@ const OUT = path.resolve(__dirname, '../test/fixtures/label-studio/recorded.json
 const CRITERIA = ['tone', 'clarity'];
 const LABEL_CONFIG = `<View>
   <Text name="text" value="$text"/>
-  ${CRITERIA.map((c) => `<Choices name="${c}" toName="text" choice="single"><Choice value="pass"/><Choice value="fail"/></Choices>
-  <TextArea name="${c}_explanation" toName="text"/>`).join('\n  ')}
+  ${CRITERIA.map(
+    (c) => `<Choices name="${c}" toName="text" choice="single"><Choice value="pass"/><Choice value="fail"/></Choices>
+  <TextArea name="${c}_explanation" toName="text"/>`,
+  ).join('\n  ')}
 </View>`;
 
 async function main() {
-  const opts = new Command().requiredOption('--url <url>').requiredOption('--token <token>').parse().opts<{ url: string; token: string }>();
+  const opts = new Command()
+    .requiredOption('--url <url>')
+    .requiredOption('--token <token>')
+    .parse()
+    .opts<{ url: string; token: string }>();
   const base = opts.url.replace(/\/$/, '');
   // Label Studio's REST answers are explored and recorded as they come, not modelled.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -64,7 +70,10 @@ async function main() {
   });
   await new Promise<void>((r) => capture.listen(0, '127.0.0.1', r));
   try {
-    const project = await api('POST', '/api/projects', { title: `judgeflow check ${new Date().toISOString()}`, label_config: LABEL_CONFIG });
+    const project = await api('POST', '/api/projects', {
+      title: `judgeflow check ${new Date().toISOString()}`,
+      label_config: LABEL_CONFIG,
+    });
     recorded.project = { id: project.id };
     const webhook = await api('POST', '/api/webhooks', {
       project: project.id,
@@ -76,18 +85,36 @@ async function main() {
     });
     recorded.webhook = webhook;
 
-    const vendor = { id: 'studio', kind: 'label-studio', endpoint: base, secrets: ['static-token'], rateCard: {}, config: { projectId: project.id, apiToken: opts.token } } as unknown as VendorRow;
+    const vendor = {
+      id: 'studio',
+      kind: 'label-studio',
+      endpoint: base,
+      secrets: ['static-token'],
+      rateCard: {},
+      config: { projectId: project.id, apiToken: opts.token },
+    } as unknown as VendorRow;
     const adapter = createLabelStudioAdapter(vendor, {});
     const dispatch = (i: number): TaskDispatch => ({
-      taskId: `check-batch:item-${i}:0:0`, batchId: 'check-batch', programId: 'check', kind: 'rate', raterId: '1',
+      taskId: `check-batch:item-${i}:0:0`,
+      batchId: 'check-batch',
+      programId: 'check',
+      kind: 'rate',
+      raterId: '1',
       item: { id: `item-${i}`, textHash: 'h', text: `A simulated synopsis number ${i}.`, locale: 'en-US' },
-      show: { title: `Show ${i}` }, criteria: CRITERIA, guidelineVersion: 1, dueAt: new Date().toISOString(), context: {},
+      show: { title: `Show ${i}` },
+      criteria: CRITERIA,
+      guidelineVersion: 1,
+      dueAt: new Date().toISOString(),
+      context: {},
     });
     await adapter.dispatch([dispatch(1), dispatch(2)]);
     await adapter.dispatch([dispatch(1), dispatch(2), dispatch(3)]); // a retry: only item 3 is new
     const tasksPage = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500`);
     recorded.tasksPage = tasksPage;
-    const list = (Array.isArray(tasksPage) ? tasksPage : tasksPage.tasks) as { id: number; data: { judgeflow_task_id: string } }[];
+    const list = (Array.isArray(tasksPage) ? tasksPage : tasksPage.tasks) as {
+      id: number;
+      data: { judgeflow_task_id: string };
+    }[];
     recorded.importedOnce = list.length === 3 && new Set(list.map((t) => t.data.judgeflow_task_id)).size === 3;
     recorded.raters = await adapter.listRaters();
     recorded.users = await api('GET', '/api/users');
@@ -97,7 +124,12 @@ async function main() {
       result: [
         { from_name: 'tone', to_name: 'text', type: 'choices', value: { choices: ['pass'] } },
         { from_name: 'clarity', to_name: 'text', type: 'choices', value: { choices: ['fail'] } },
-        { from_name: 'clarity_explanation', to_name: 'text', type: 'textarea', value: { text: ['two stacked clauses'] } },
+        {
+          from_name: 'clarity_explanation',
+          to_name: 'text',
+          type: 'textarea',
+          value: { text: ['two stacked clauses'] },
+        },
       ],
     });
     const webhooks = async (n: number) => {
@@ -119,25 +151,48 @@ async function main() {
     });
     // A skipped task: Label Studio stores a cancelled annotation without a result.
     const skipped = list.find((t) => t.data.judgeflow_task_id === 'check-batch:item-3:0:0')!;
-    recorded.skippedAnnotation = await api('POST', `/api/tasks/${skipped.id}/annotations`, { result: [], was_cancelled: true });
+    recorded.skippedAnnotation = await api('POST', `/api/tasks/${skipped.id}/annotations`, {
+      result: [],
+      was_cancelled: true,
+    });
     await webhooks(3);
     recorded.webhookCalls = captured;
     // The adapter's filter at the first cursor without its overlap: the untouched task 2 must drop out.
     const since = new Date(Date.parse(first.cursor!)).toISOString();
-    const filter = { filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:updated_at', operator: 'greater', type: 'Datetime', value: since }] } };
+    const filter = {
+      filters: {
+        conjunction: 'and',
+        items: [{ filter: 'filter:tasks:updated_at', operator: 'greater', type: 'Datetime', value: since }],
+      },
+    };
     recorded.pollSinceQuery = filter;
-    recorded.pollSinceResponse = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500&fields=all&query=${encodeURIComponent(JSON.stringify(filter))}`);
+    recorded.pollSinceResponse = await api(
+      'GET',
+      `/api/tasks?project=${project.id}&page=1&page_size=500&fields=all&query=${encodeURIComponent(JSON.stringify(filter))}`,
+    );
     recorded.polledSince = await adapter.poll!(first.cursor);
 
     await adapter.cancel(['check-batch:item-2:0:0']);
     const after = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500`);
-    recorded.afterCancel = (Array.isArray(after) ? after : after.tasks).map((t: { data: { judgeflow_task_id: string } }) => t.data.judgeflow_task_id);
+    recorded.afterCancel = (Array.isArray(after) ? after : after.tasks).map(
+      (t: { data: { judgeflow_task_id: string } }) => t.data.judgeflow_task_id,
+    );
   } finally {
     capture.close();
   }
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify(recorded, null, 2)}\n`);
-  console.log(JSON.stringify({ out: OUT, importedOnce: recorded.importedOnce, webhookCalls: captured.length, translated: recorded.translated, polledAll: recorded.polledAll, polledSince: recorded.polledSince, afterCancel: recorded.afterCancel }));
+  console.log(
+    JSON.stringify({
+      out: OUT,
+      importedOnce: recorded.importedOnce,
+      webhookCalls: captured.length,
+      translated: recorded.translated,
+      polledAll: recorded.polledAll,
+      polledSince: recorded.polledSince,
+      afterCancel: recorded.afterCancel,
+    }),
+  );
 }
 
 main().catch((err) => {

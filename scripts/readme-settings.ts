@@ -8,7 +8,8 @@ const START = '<!-- settings:start -->';
 const END = '<!-- settings:end -->';
 
 const rows = (SETTINGS as readonly Setting[]).map(
-  (s) => `| \`${s.env}\` | ${s.default !== undefined ? `\`${s.default}\`` : 'unset'} | ${s.description.replace(/\|/g, '\\|')} |`,
+  (s) =>
+    `| \`${s.env}\` | ${s.default !== undefined ? `\`${s.default}\`` : 'unset'} | ${s.description.replace(/\|/g, '\\|')} |`,
 );
 const table = ['| Setting | Default | What it does |', '| --- | --- | --- |', ...rows].join('\n');
 const readme = fs.readFileSync(README, 'utf8');

@@ -7,13 +7,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { type Config, llmBaseUrl, usesEmbeddedPostgres, usesEmbeddedTemporal, usesLlmSimulator } from '../platform/config';
+import {
+  type Config,
+  llmBaseUrl,
+  usesEmbeddedPostgres,
+  usesEmbeddedTemporal,
+  usesLlmSimulator,
+} from '../platform/config';
 import { connectDatabase, migrateDatabase } from '../platform/db';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres';
 import { createLogger } from '../platform/logger';
 export { waitForShutdownSignal } from '../platform/signals';
 import { assertPortFree, waitForTcp } from '../platform/ports';
-import { connectClient, ensureSearchAttributes, findTemporalCli, startDevServer, stopChild, temporalTarget } from '../platform/temporal';
+import {
+  connectClient,
+  ensureSearchAttributes,
+  findTemporalCli,
+  startDevServer,
+  stopChild,
+  temporalTarget,
+} from '../platform/temporal';
 import { smokeWorkflow } from '../workflows';
 
 export const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
@@ -23,7 +36,6 @@ const CHILD_START_TIMEOUT_MS = 90_000;
 /** The URL of the embedded PostgreSQL a stack with this config starts (same for every process). */
 export const databaseUrl = (config: Config) =>
   config.database.url ?? `postgres://judgeflow:judgeflow@127.0.0.1:${config.database.embeddedPort}/judgeflow`;
-
 
 /** A judgeflow process the stack runs as a child (`node bin/judgeflow.js <args>`). */
 export interface ChildService {
@@ -37,11 +49,26 @@ export interface ChildService {
 /** Other processes join the stack by adding themselves here. */
 export const CHILD_SERVICES: ChildService[] = [
   { name: 'worker', args: () => ['worker'], enabled: (_c, o) => (o.workers ?? 1) > 0 },
-  { name: 'gateway', args: () => ['gateway'], enabled: () => true, port: (c) => ({ port: c.gateway.port, setting: 'GATEWAY_PORT' }) },
+  {
+    name: 'gateway',
+    args: () => ['gateway'],
+    enabled: () => true,
+    port: (c) => ({ port: c.gateway.port, setting: 'GATEWAY_PORT' }),
+  },
   // The LLM simulator stands in for the provider when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set.
-  { name: 'sim-llm', args: (c) => ['sim', 'llm', '--port', String(c.llm.simPort)], enabled: (c) => usesLlmSimulator(c), port: (c) => ({ port: c.llm.simPort, setting: 'LLM_SIM_PORT' }) },
+  {
+    name: 'sim-llm',
+    args: (c) => ['sim', 'llm', '--port', String(c.llm.simPort)],
+    enabled: (c) => usesLlmSimulator(c),
+    port: (c) => ({ port: c.llm.simPort, setting: 'LLM_SIM_PORT' }),
+  },
   // The simulated vendor runs when the stack has its secret (the demo and the tests set one).
-  { name: 'vendor-sim', args: () => ['sim', 'vendor'], enabled: (c) => !!c.vendorSim.secret, port: (c) => ({ port: c.vendorSim.port, setting: 'VENDOR_SIM_PORT' }) },
+  {
+    name: 'vendor-sim',
+    args: () => ['sim', 'vendor'],
+    enabled: (c) => !!c.vendorSim.secret,
+    port: (c) => ({ port: c.vendorSim.port, setting: 'VENDOR_SIM_PORT' }),
+  },
 ];
 
 export interface StackOptions {
@@ -65,7 +92,9 @@ export interface Stack {
 export class StackAlreadyRunningError extends Error {
   readonly exitCode = 2;
   constructor(pid: number, file: string) {
-    super(`A judgeflow stack is already running with this data dir (pid ${pid}, ${file}). Stop it first, or use another JUDGEFLOW_DATA_DIR.`);
+    super(
+      `A judgeflow stack is already running with this data dir (pid ${pid}, ${file}). Stop it first, or use another JUDGEFLOW_DATA_DIR.`,
+    );
   }
 }
 
@@ -85,7 +114,9 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
   try {
     // PostgreSQL
     if (usesEmbeddedPostgres(config)) {
-      log(`• starting embedded PostgreSQL on 127.0.0.1:${config.database.embeddedPort} (data in ${path.join(config.dataDir, 'postgres')})`);
+      log(
+        `• starting embedded PostgreSQL on 127.0.0.1:${config.database.embeddedPort} (data in ${path.join(config.dataDir, 'postgres')})`,
+      );
       const pgLog = fs.createWriteStream(path.join(logDir, 'postgres.log'), { flags: 'a' });
       const pg = await startEmbeddedPostgres({
         dataDir: path.join(config.dataDir, 'postgres'),
@@ -135,7 +166,9 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
       JUDGEFLOW_PARENT_PID: String(process.pid),
     };
     const children = new Map<string, ChildProcess[]>();
-    const services = CHILD_SERVICES.filter((s) => s.enabled(config, opts) && (!opts.only || opts.only.includes(s.name)));
+    const services = CHILD_SERVICES.filter(
+      (s) => s.enabled(config, opts) && (!opts.only || opts.only.includes(s.name)),
+    );
     // Ports are checked first (a busy one fails before anything starts); the children then start
     // together, since each spends its first seconds loading the CLI.
     for (const service of services) {
@@ -157,14 +190,21 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
       services.map(async (service) => {
         const port = service.port?.(config);
         if (port && !(await waitForTcp('127.0.0.1', port.port, CHILD_START_TIMEOUT_MS))) {
-          throw new Error(`${service.name} did not open port ${port.port} within ${CHILD_START_TIMEOUT_MS / 1000}s; see ${path.join(logDir, `${service.name}.log`)}`);
+          throw new Error(
+            `${service.name} did not open port ${port.port} within ${CHILD_START_TIMEOUT_MS / 1000}s; see ${path.join(logDir, `${service.name}.log`)}`,
+          );
         }
         const count = children.get(service.name)?.length ?? 0;
-        log(`• ${service.name}${count > 1 ? ` ×${count}` : ''} started (log: ${path.join(logDir, `${service.name}*.log`)})`);
+        log(
+          `• ${service.name}${count > 1 ? ` ×${count}` : ''} started (log: ${path.join(logDir, `${service.name}*.log`)})`,
+        );
       }),
     );
     const childPids = Object.fromEntries([...children].map(([name, procs]) => [name, procs.map((p) => p.pid)]));
-    fs.writeFileSync(stateFile, JSON.stringify({ pid: process.pid, children: childPids, env, uiUrl: config.temporal.uiUrl }, null, 2));
+    fs.writeFileSync(
+      stateFile,
+      JSON.stringify({ pid: process.pid, children: childPids, env, uiUrl: config.temporal.uiUrl }, null, 2),
+    );
     let stopped = false;
     return {
       config,

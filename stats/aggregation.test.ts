@@ -1,5 +1,13 @@
 import { accuracyAgainst, CROWDS, simulateCrowd } from './crowds';
-import { binaryClassificationMetrics, createRng, dawidSkene, majorityVote, roundedMeanConsensus, StatsInputError, type Rating } from '.';
+import {
+  binaryClassificationMetrics,
+  createRng,
+  dawidSkene,
+  majorityVote,
+  roundedMeanConsensus,
+  StatsInputError,
+  type Rating,
+} from '.';
 import { wikipediaCohen } from './__fixtures__/published';
 
 /** Items with hidden truth rated by raters of given accuracies (errors uniform over the other classes). */
@@ -24,12 +32,16 @@ function simulate(seed: number, items: number, accuracies: number[], classes: nu
   return { truth, ratings };
 }
 
-const accuracyOf = (labels: (string | number | null)[], truth: number[]) => labels.filter((l, i) => l === truth[i]).length / truth.length;
+const accuracyOf = (labels: (string | number | null)[], truth: number[]) =>
+  labels.filter((l, i) => l === truth[i]).length / truth.length;
 
 describe('majorityVote', () => {
   const ratings: Rating[] = [
-    { item: 'a', rater: 'x', label: 1 }, { item: 'a', rater: 'y', label: 1 }, { item: 'a', rater: 'z', label: 0 },
-    { item: 'b', rater: 'x', label: 1 }, { item: 'b', rater: 'y', label: 0 },
+    { item: 'a', rater: 'x', label: 1 },
+    { item: 'a', rater: 'y', label: 1 },
+    { item: 'a', rater: 'z', label: 0 },
+    { item: 'b', rater: 'x', label: 1 },
+    { item: 'b', rater: 'y', label: 0 },
   ];
   test('the winner with its vote share; a tie follows the explicit policy', () => {
     expect(majorityVote(ratings, { tie: 'none' })).toEqual([
@@ -40,7 +52,9 @@ describe('majorityVote', () => {
     expect(majorityVote(ratings, { tie: 'highest' })[1].label).toBe(1);
   });
   test('a conflicting duplicate is refused', () => {
-    expect(() => majorityVote([...ratings, { item: 'a', rater: 'x', label: 0 }], { tie: 'none' })).toThrow(StatsInputError);
+    expect(() => majorityVote([...ratings, { item: 'a', rater: 'x', label: 0 }], { tie: 'none' })).toThrow(
+      StatsInputError,
+    );
   });
 });
 
@@ -48,9 +62,15 @@ describe('Dawid–Skene', () => {
   test('beats majority vote when raters differ in skill (binary)', () => {
     // Two careful raters and three near-random ones: the majority is dragged down by the three.
     const { truth, ratings } = simulate(42, 1000, [0.92, 0.9, 0.6, 0.58, 0.55], 2);
-    const mv = accuracyOf(majorityVote(ratings, { tie: 'lowest' }).map((r) => r.label), truth);
+    const mv = accuracyOf(
+      majorityVote(ratings, { tie: 'lowest' }).map((r) => r.label),
+      truth,
+    );
     const ds = dawidSkene(ratings);
-    const dsAcc = accuracyOf(ds.items.map((r) => r.label), truth);
+    const dsAcc = accuracyOf(
+      ds.items.map((r) => r.label),
+      truth,
+    );
     console.log(`binary: majority ${mv.toFixed(3)}, Dawid–Skene ${dsAcc.toFixed(3)} after ${ds.iterations} iterations`);
     expect(ds.converged).toBe(true);
     expect(dsAcc).toBeGreaterThan(mv + 0.03);
@@ -60,9 +80,15 @@ describe('Dawid–Skene', () => {
 
   test('beats majority vote on multi-class labels with unequal skill and skewed priors', () => {
     const { truth, ratings } = simulate(7, 1500, [0.85, 0.5, 0.45, 0.45], 4, [0.5, 0.25, 0.15, 0.1]);
-    const mv = accuracyOf(majorityVote(ratings, { tie: 'lowest' }).map((r) => r.label), truth);
+    const mv = accuracyOf(
+      majorityVote(ratings, { tie: 'lowest' }).map((r) => r.label),
+      truth,
+    );
     const ds = dawidSkene(ratings);
-    const dsAcc = accuracyOf(ds.items.map((r) => r.label), truth);
+    const dsAcc = accuracyOf(
+      ds.items.map((r) => r.label),
+      truth,
+    );
     console.log(`4 classes: majority ${mv.toFixed(3)}, Dawid–Skene ${dsAcc.toFixed(3)}`);
     expect(dsAcc).toBeGreaterThan(mv + 0.03);
     expect(ds.priors[0]).toBeGreaterThan(0.4);
@@ -87,7 +113,9 @@ describe('Dawid–Skene', () => {
   });
 
   test('unanimous raters give certain posteriors; no ratings is bad input', () => {
-    const ratings: Rating[] = ['a', 'b', 'c', 'd'].flatMap((item, i) => ['x', 'y', 'z'].map((rater) => ({ item, rater, label: i % 2 ? 'pass' : 'fail' })));
+    const ratings: Rating[] = ['a', 'b', 'c', 'd'].flatMap((item, i) =>
+      ['x', 'y', 'z'].map((rater) => ({ item, rater, label: i % 2 ? 'pass' : 'fail' })),
+    );
     const ds = dawidSkene(ratings);
     expect(ds.items.map((i) => i.label)).toEqual(['fail', 'pass', 'fail', 'pass']);
     for (const i of ds.items) expect(i.confidence).toBeGreaterThan(0.99);

@@ -29,8 +29,20 @@ export function majorityVote(ratings: readonly Rating[], opts: { tie: TiePolicy 
     const winners: number[] = [];
     for (let c = 0; c < q; c++) if (counts[c] === best) winners.push(c);
     const tied = winners.length > 1;
-    const pick = !tied ? winners[0] : opts.tie === 'lowest' ? winners[0] : opts.tie === 'highest' ? winners[winners.length - 1] : null;
-    return { item, label: pick === null ? null : units.categories[pick], confidence: best / (e - s), ratings: e - s, tied };
+    const pick = !tied
+      ? winners[0]
+      : opts.tie === 'lowest'
+        ? winners[0]
+        : opts.tie === 'highest'
+          ? winners[winners.length - 1]
+          : null;
+    return {
+      item,
+      label: pick === null ? null : units.categories[pick],
+      confidence: best / (e - s),
+      ratings: e - s,
+      tied,
+    };
   });
 }
 
@@ -127,7 +139,8 @@ export function dawidSkene(ratings: readonly Rating[], opts: DawidSkeneOptions =
       let max = -Infinity;
       for (let t = 0; t < q; t++) {
         let x = Math.log(Math.max(priors[t], 1e-300));
-        for (let i = units.start[u]; i < units.start[u + 1]; i++) x += logPi[units.rater[i] * q * q + t * q + units.cat[i]];
+        for (let i = units.start[u]; i < units.start[u + 1]; i++)
+          x += logPi[units.rater[i] * q * q + t * q + units.cat[i]];
         logT[t] = x;
         if (x > max) max = x;
       }
@@ -150,7 +163,14 @@ export function dawidSkene(ratings: readonly Rating[], opts: DawidSkeneOptions =
     let best = 0;
     for (let t = 1; t < q; t++) if (posterior[t] > posterior[best]) best = t;
     const tied = posterior.filter((p) => Math.abs(p - posterior[best]) < 1e-12).length > 1;
-    return { item, label: units.categories[best], confidence: posterior[best], ratings: units.start[u + 1] - units.start[u], tied, posterior };
+    return {
+      item,
+      label: units.categories[best],
+      confidence: posterior[best],
+      ratings: units.start[u + 1] - units.start[u],
+      tied,
+      posterior,
+    };
   });
   const given = new Int32Array(R);
   for (const r of units.rater) given[r]++;

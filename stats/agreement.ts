@@ -108,7 +108,9 @@ function itemProfile(units: Units, level: Level): ItemProfile {
       let cross = 0;
       for (let a = pStart[u]; a < p; a++) {
         same += pCnt[a] * (pCnt[a] - 1);
-        if (!isIdentity) for (let b = pStart[u]; b < p; b++) if (a !== b) cross += acWeights[pCat[a] * q + pCat[b]] * pCnt[a] * pCnt[b];
+        if (!isIdentity)
+          for (let b = pStart[u]; b < p; b++)
+            if (a !== b) cross += acWeights[pCat[a] * q + pCat[b]] * pCnt[a] * pCnt[b];
       }
       pa[u] = same / (mu * (mu - 1));
       paWeighted[u] = (same + cross) / (mu * (mu - 1));
@@ -167,7 +169,13 @@ function difference(level: Level, c: number, k: number, nC: Float64Array, values
  * Every estimate from item multiplicities (null = each item once). All four are sums of per-item
  * contributions, so a bootstrap resample costs one pass over the items, not over the raw ratings.
  */
-function estimate(profile: ItemProfile, level: Level, values: number[] | null, weights: Float64Array | null, scratch: { o: Float64Array; nC: Float64Array; pi: Float64Array }): Estimates {
+function estimate(
+  profile: ItemProfile,
+  level: Level,
+  values: number[] | null,
+  weights: Float64Array | null,
+  scratch: { o: Float64Array; nC: Float64Array; pi: Float64Array },
+): Estimates {
   const { q, m, pStart, pCat, pCnt } = profile;
   const { o, nC, pi } = scratch;
   o.fill(0);
@@ -229,7 +237,13 @@ function estimate(profile: ItemProfile, level: Level, values: number[] | null, w
 
 const orNull = (x: number) => (Number.isFinite(x) ? x : null);
 
-function bootstrap(profile: ItemProfile, level: Level, values: number[] | null, resamples: number, seed: number): AgreementIntervals {
+function bootstrap(
+  profile: ItemProfile,
+  level: Level,
+  values: number[] | null,
+  resamples: number,
+  seed: number,
+): AgreementIntervals {
   const metrics: IntervalMetric[] = ['percent_agreement', 'krippendorff_alpha', 'fleiss_kappa', 'gwet_ac1'];
   const nItems = profile.m.length;
   const rng = createRng(seed);
@@ -251,10 +265,12 @@ function bootstrap(profile: ItemProfile, level: Level, values: number[] | null, 
   metrics.forEach((name, j) => {
     if (valid[j] < resamples / 2) {
       ci95[name] = null;
-      if (resamples > 0) notes.push(`${name}: no interval, undefined in ${resamples - valid[j]} of ${resamples} bootstrap resamples`);
+      if (resamples > 0)
+        notes.push(`${name}: no interval, undefined in ${resamples - valid[j]} of ${resamples} bootstrap resamples`);
     } else {
       ci95[name] = percentileInterval(reps[j].subarray(0, valid[j]));
-      if (valid[j] < resamples) notes.push(`${name}: interval from ${valid[j]} of ${resamples} resamples (undefined in the others)`);
+      if (valid[j] < resamples)
+        notes.push(`${name}: interval from ${valid[j]} of ${resamples} resamples (undefined in the others)`);
     }
   });
   return { resamples, ci95, notes };
@@ -316,19 +332,32 @@ export function agreementReport(ratings: readonly Rating[], opts: AgreementOptio
     notes.push('no item has two or more ratings: agreement is undefined');
     return report;
   }
-  if (pairable < nItems) notes.push(`${nItems - pairable} items with a single rating count towards category prevalence only (Gwet 2014 / irrCAC convention)`);
+  if (pairable < nItems)
+    notes.push(
+      `${nItems - pairable} items with a single rating count towards category prevalence only (Gwet 2014 / irrCAC convention)`,
+    );
   const est = estimate(profile, level, units.values, null, newScratch(profile.q));
   report.percent_agreement = orNull(est.percent_agreement);
   report.krippendorff_alpha = orNull(est.krippendorff_alpha);
   report.fleiss_kappa = orNull(est.fleiss_kappa);
   report.gwet_ac1 = orNull(est.gwet_ac1);
-  if (report.krippendorff_alpha === null) notes.push('krippendorff_alpha is undefined: every pairable rating has the same value (no variation)');
-  if (report.fleiss_kappa === null) notes.push('fleiss_kappa is undefined: a single category was used, so chance agreement is 1');
-  else if (minM !== maxM) notes.push(`raters per item vary (${minM}–${maxM}): fleiss_kappa is Gwet's generalized form (irrCAC fleiss.kappa.raw)`);
-  if (report.gwet_ac1 === null) notes.push(`gwet_ac1 is undefined with ${profile.q} category: pass every possible label (categories) so unused ones count`);
+  if (report.krippendorff_alpha === null)
+    notes.push('krippendorff_alpha is undefined: every pairable rating has the same value (no variation)');
+  if (report.fleiss_kappa === null)
+    notes.push('fleiss_kappa is undefined: a single category was used, so chance agreement is 1');
+  else if (minM !== maxM)
+    notes.push(
+      `raters per item vary (${minM}–${maxM}): fleiss_kappa is Gwet's generalized form (irrCAC fleiss.kappa.raw)`,
+    );
+  if (report.gwet_ac1 === null)
+    notes.push(
+      `gwet_ac1 is undefined with ${profile.q} category: pass every possible label (categories) so unused ones count`,
+    );
   if (level !== 'nominal') {
     const w = level === 'ordinal' ? 'ordinal' : level === 'interval' ? 'quadratic' : 'ratio';
-    notes.push(`gwet_ac1 is Gwet's AC2 with irrCAC ${w} weights; percent_agreement, fleiss_kappa and cohen_kappa treat labels as nominal`);
+    notes.push(
+      `gwet_ac1 is Gwet's AC2 with irrCAC ${w} weights; percent_agreement, fleiss_kappa and cohen_kappa treat labels as nominal`,
+    );
   }
 
   if (units.raterIds.length === 2) {
@@ -344,7 +373,9 @@ export function agreementReport(ratings: readonly Rating[], opts: AgreementOptio
     report.cohen_kappa = cohenKappa(a, b);
     if (report.cohen_kappa === null) notes.push('cohen_kappa is undefined: both raters used one and the same category');
   } else {
-    notes.push(`cohen_kappa needs exactly two raters, there are ${units.raterIds.length} (see raterPairAgreement for each pair)`);
+    notes.push(
+      `cohen_kappa needs exactly two raters, there are ${units.raterIds.length} (see raterPairAgreement for each pair)`,
+    );
   }
 
   const resamples = opts.bootstrap ?? 0;
@@ -357,7 +388,10 @@ export function agreementReport(ratings: readonly Rating[], opts: AgreementOptio
 }
 
 /** Seeded bootstrap (over items) intervals for every multi-rater metric at once. */
-export function agreementIntervals(ratings: readonly Rating[], opts: AgreementOptions & { bootstrap: number }): AgreementIntervals {
+export function agreementIntervals(
+  ratings: readonly Rating[],
+  opts: AgreementOptions & { bootstrap: number },
+): AgreementIntervals {
   const level = opts.level ?? 'nominal';
   const units = encodeRatings(ratings, { level, categories: opts.categories });
   return bootstrap(itemProfile(units, level), level, units.values, opts.bootstrap, opts.seed ?? 1);
@@ -415,7 +449,10 @@ export function raterPairAgreement(ratings: readonly Rating[]): RaterPairAgreeme
       items: a.length,
       percent_agreement: agree / a.length,
       cohen_kappa: cohenKappa(a, b),
-      confusion: { labels: units.categories, counts: Array.from({ length: q }, (_, i) => Array.from(t.subarray(i * q, i * q + q))) },
+      confusion: {
+        labels: units.categories,
+        counts: Array.from({ length: q }, (_, i) => Array.from(t.subarray(i * q, i * q + q))),
+      },
     });
   }
   return out;

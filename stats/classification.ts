@@ -50,12 +50,14 @@ export function binaryClassificationMetrics(
   gold: readonly number[],
   opts: { positive?: 0 | 1; bootstrap?: number; seed?: number } = {},
 ): BinaryMetrics {
-  if (pred.length !== gold.length) throw new StatsInputError(`binaryClassificationMetrics: ${pred.length} predictions vs ${gold.length} gold labels`);
+  if (pred.length !== gold.length)
+    throw new StatsInputError(`binaryClassificationMetrics: ${pred.length} predictions vs ${gold.length} gold labels`);
   const positive = opts.positive ?? 1;
   const cell = new Uint8Array(pred.length); // 0 tp, 1 fp, 2 fn, 3 tn
   const c = [0, 0, 0, 0];
   for (let i = 0; i < pred.length; i++) {
-    if ((pred[i] !== 0 && pred[i] !== 1) || (gold[i] !== 0 && gold[i] !== 1)) throw new StatsInputError(`binaryClassificationMetrics: row ${i} is not 0/1 (${pred[i]}, ${gold[i]})`);
+    if ((pred[i] !== 0 && pred[i] !== 1) || (gold[i] !== 0 && gold[i] !== 1))
+      throw new StatsInputError(`binaryClassificationMetrics: row ${i} is not 0/1 (${pred[i]}, ${gold[i]})`);
     const p = pred[i] === positive;
     const g = gold[i] === positive;
     cell[i] = p ? (g ? 0 : 1) : g ? 2 : 3;
@@ -67,7 +69,8 @@ export function binaryClassificationMetrics(
   if (m.precision === null) notes.push('precision is undefined: nothing was predicted positive');
   if (m.tpr === null) notes.push('tpr/recall is undefined: no gold positives');
   if (m.tnr === null) notes.push('tnr is undefined: no gold negatives');
-  if (m.kappa === null && pred.length) notes.push('kappa is undefined: predictions and gold use one and the same class');
+  if (m.kappa === null && pred.length)
+    notes.push('kappa is undefined: predictions and gold use one and the same class');
   if (m.mcc === null && pred.length) notes.push('mcc is undefined: a row or column of the confusion matrix is empty');
   const ci95: BinaryMetrics['ci95'] = {
     accuracy: wilsonInterval(tp + tn, pred.length),
@@ -88,7 +91,8 @@ export function binaryClassificationMetrics(
       const r = fromCounts(k[0], k[1], k[2], k[3]);
       for (const name of ['f1', 'kappa', 'mcc'] as const) if (r[name] !== null) reps[name].push(r[name]);
     }
-    for (const name of ['f1', 'kappa', 'mcc'] as const) ci95[name] = reps[name].length >= B / 2 ? percentileInterval(reps[name]) : null;
+    for (const name of ['f1', 'kappa', 'mcc'] as const)
+      ci95[name] = reps[name].length >= B / 2 ? percentileInterval(reps[name]) : null;
   }
   return { n: pred.length, positive, confusion: { tp, fp, fn, tn }, ...m, recall: m.tpr, ci95, notes };
 }

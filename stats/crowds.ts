@@ -20,17 +20,72 @@ export interface CrowdSpec {
 
 /** The crowds the aggregation is held to: dense, sparse, very sparse, with spammers and adversaries, 2 to 4 classes. */
 export const CROWDS: Record<string, CrowdSpec> = {
-  'dense, 2 classes': { items: 500, raters: 10, perItem: 7, classes: 2, spammers: 2, adversarial: 0, accuracy: [0.6, 0.9], seed: 1 },
-  'sparse, 2 classes': { items: 2000, raters: 100, perItem: 3, classes: 2, spammers: 10, adversarial: 0, accuracy: [0.6, 0.9], seed: 3 },
-  'sparse, 3 classes': { items: 2000, raters: 100, perItem: 3, classes: 3, spammers: 10, adversarial: 0, accuracy: [0.6, 0.9], seed: 2 },
-  'very sparse, 3 classes': { items: 2000, raters: 600, perItem: 3, classes: 3, spammers: 60, adversarial: 0, accuracy: [0.6, 0.9], seed: 6 },
-  'sparse, 4 classes, adversaries': { items: 2000, raters: 200, perItem: 3, classes: 4, spammers: 20, adversarial: 2, accuracy: [0.6, 0.9], seed: 4 },
-  'adversarial, 3 classes': { items: 1000, raters: 20, perItem: 5, classes: 3, spammers: 2, adversarial: 2, accuracy: [0.6, 0.9], seed: 5 },
+  'dense, 2 classes': {
+    items: 500,
+    raters: 10,
+    perItem: 7,
+    classes: 2,
+    spammers: 2,
+    adversarial: 0,
+    accuracy: [0.6, 0.9],
+    seed: 1,
+  },
+  'sparse, 2 classes': {
+    items: 2000,
+    raters: 100,
+    perItem: 3,
+    classes: 2,
+    spammers: 10,
+    adversarial: 0,
+    accuracy: [0.6, 0.9],
+    seed: 3,
+  },
+  'sparse, 3 classes': {
+    items: 2000,
+    raters: 100,
+    perItem: 3,
+    classes: 3,
+    spammers: 10,
+    adversarial: 0,
+    accuracy: [0.6, 0.9],
+    seed: 2,
+  },
+  'very sparse, 3 classes': {
+    items: 2000,
+    raters: 600,
+    perItem: 3,
+    classes: 3,
+    spammers: 60,
+    adversarial: 0,
+    accuracy: [0.6, 0.9],
+    seed: 6,
+  },
+  'sparse, 4 classes, adversaries': {
+    items: 2000,
+    raters: 200,
+    perItem: 3,
+    classes: 4,
+    spammers: 20,
+    adversarial: 2,
+    accuracy: [0.6, 0.9],
+    seed: 4,
+  },
+  'adversarial, 3 classes': {
+    items: 1000,
+    raters: 20,
+    perItem: 5,
+    classes: 3,
+    spammers: 2,
+    adversarial: 2,
+    accuracy: [0.6, 0.9],
+    seed: 5,
+  },
 };
 
 export function simulateCrowd(spec: CrowdSpec): { truth: Map<string, number>; ratings: Rating[] } {
   const rng = createRng(spec.seed);
-  const kind = (r: number) => (r < spec.spammers ? 'spammer' : r < spec.spammers + spec.adversarial ? 'adversarial' : 'honest');
+  const kind = (r: number) =>
+    r < spec.spammers ? 'spammer' : r < spec.spammers + spec.adversarial ? 'adversarial' : 'honest';
   const [lo, hi] = spec.accuracy;
   const accuracy = Array.from({ length: spec.raters }, () => lo + rng.next() * (hi - lo));
   // Unbalanced classes (weights 1, 2, 3, …), as real criteria are.

@@ -31,13 +31,17 @@ export interface Units {
   duplicates: number;
 }
 
-const isNumeric = (l: Label) => (typeof l === 'number' ? Number.isFinite(l) : l.trim() !== '' && Number.isFinite(Number(l)));
+const isNumeric = (l: Label) =>
+  typeof l === 'number' ? Number.isFinite(l) : l.trim() !== '' && Number.isFinite(Number(l));
 
 /**
  * Encodes ratings in linear time (plus a per-item insertion sort by rater). Throws StatsInputError
  * when a rater gave one item two different labels, or when `level` needs numbers and a label is not.
  */
-export function encodeRatings(ratings: readonly Rating[], opts: { level?: Level; categories?: readonly Label[] } = {}): Units {
+export function encodeRatings(
+  ratings: readonly Rating[],
+  opts: { level?: Level; categories?: readonly Label[] } = {},
+): Units {
   const level = opts.level ?? 'nominal';
   const itemIndex = new Map<string, number>();
   const raterIndex = new Map<string, number>();
@@ -91,10 +95,16 @@ export function encodeRatings(ratings: readonly Rating[], opts: { level?: Level;
     throw new StatsInputError('level "ratio" needs labels ≥ 0 (a ratio scale has a true zero)');
   }
   if (allNumeric && new Set(labels.map(Number)).size !== labels.length) {
-    throw new StatsInputError(`labels ${labels.map((l) => JSON.stringify(l)).join(', ')} mix spellings of the same number`);
+    throw new StatsInputError(
+      `labels ${labels.map((l) => JSON.stringify(l)).join(', ')} mix spellings of the same number`,
+    );
   }
   const order = labels.map((_, i) => i);
-  order.sort(allNumeric ? (a, b) => Number(labels[a]) - Number(labels[b]) : (a, b) => (String(labels[a]) < String(labels[b]) ? -1 : String(labels[a]) > String(labels[b]) ? 1 : 0));
+  order.sort(
+    allNumeric
+      ? (a, b) => Number(labels[a]) - Number(labels[b])
+      : (a, b) => (String(labels[a]) < String(labels[b]) ? -1 : String(labels[a]) > String(labels[b]) ? 1 : 0),
+  );
   const rank = new Int32Array(labels.length);
   order.forEach((old, i) => (rank[old] = i));
   const categories = order.map((i) => labels[i]);

@@ -45,10 +45,24 @@ export * from './aggregation';
 export * from './classification';
 export * from './quality';
 export { createRng, type Rng } from './random';
-export { encodeRatings, groupBy, percentileInterval, StatsInputError, wilsonInterval, type Label, type Level, type Rating, type Units } from './data';
+export {
+  encodeRatings,
+  groupBy,
+  percentileInterval,
+  StatsInputError,
+  wilsonInterval,
+  type Label,
+  type Level,
+  type Rating,
+  type Units,
+} from './data';
 
 /** One report per group (criterion, round…), groups in first-seen order. */
-export function agreementByGroup<T extends Rating>(ratings: readonly T[], key: (r: T) => string, opts: AgreementOptions = {}): Record<string, AgreementReport> {
+export function agreementByGroup<T extends Rating>(
+  ratings: readonly T[],
+  key: (r: T) => string,
+  opts: AgreementOptions = {},
+): Record<string, AgreementReport> {
   const out: Record<string, AgreementReport> = {};
   for (const [k, rows] of groupBy(ratings, key)) out[k] = agreementReport(rows, opts);
   return out;

@@ -1,9 +1,21 @@
-import { createRng, detectDrift, disagreementByGroup, leaveOneOutAgreement, raterGoldAccuracy, voteEntropyRanking, type Rating } from '.';
+import {
+  createRng,
+  detectDrift,
+  disagreementByGroup,
+  leaveOneOutAgreement,
+  raterGoldAccuracy,
+  voteEntropyRanking,
+  type Rating,
+} from '.';
 
 describe('raterGoldAccuracy', () => {
   test('accuracy, sensitivity, specificity and kappa of each rater against gold answers', () => {
     const gold = [
-      { item: 'g1', label: 1 }, { item: 'g2', label: 1 }, { item: 'g3', label: 0 }, { item: 'g4', label: 0 }, { item: 'g5', label: 1 },
+      { item: 'g1', label: 1 },
+      { item: 'g2', label: 1 },
+      { item: 'g3', label: 0 },
+      { item: 'g4', label: 0 },
+      { item: 'g5', label: 1 },
     ];
     const ratings: Rating[] = [
       ...gold.map((g) => ({ item: g.item, rater: 'perfect', label: g.label })),
@@ -12,8 +24,23 @@ describe('raterGoldAccuracy', () => {
       { item: 'not-gold', rater: 'lenient', label: 0 },
     ];
     const [perfect, lenient] = raterGoldAccuracy(ratings, gold);
-    expect(perfect).toMatchObject({ rater: 'perfect', n: 5, correct: 5, accuracy: 1, sensitivity: 1, specificity: 1, kappa: 1 });
-    expect(lenient).toMatchObject({ rater: 'lenient', n: 5, correct: 3, accuracy: 0.6, sensitivity: 1, specificity: 0 });
+    expect(perfect).toMatchObject({
+      rater: 'perfect',
+      n: 5,
+      correct: 5,
+      accuracy: 1,
+      sensitivity: 1,
+      specificity: 1,
+      kappa: 1,
+    });
+    expect(lenient).toMatchObject({
+      rater: 'lenient',
+      n: 5,
+      correct: 3,
+      accuracy: 0.6,
+      sensitivity: 1,
+      specificity: 0,
+    });
     expect(lenient.kappa).toBe(0);
     const [lo, hi] = lenient.accuracy_ci95 as [number, number];
     expect(lo).toBeLessThan(0.6);
@@ -22,7 +49,11 @@ describe('raterGoldAccuracy', () => {
   test('non-binary labels: sensitivity/specificity need a positive label', () => {
     const r = raterGoldAccuracy([{ item: 'a', rater: 'x', label: 'good' }], [{ item: 'a', label: 'good' }]);
     expect(r[0].sensitivity).toBeNull();
-    expect(raterGoldAccuracy([{ item: 'a', rater: 'x', label: 'good' }], [{ item: 'a', label: 'good' }], { positive: 'good' })[0].sensitivity).toBe(1);
+    expect(
+      raterGoldAccuracy([{ item: 'a', rater: 'x', label: 'good' }], [{ item: 'a', label: 'good' }], {
+        positive: 'good',
+      })[0].sensitivity,
+    ).toBe(1);
   });
 });
 
@@ -31,7 +62,13 @@ test('leave-one-out majority: the odd rater out stands out; ties among the other
   const ratings: Rating[] = [];
   for (let u = 0; u < 300; u++) {
     const t = rng.int(2);
-    for (const [rater, acc] of [['a', 0.95], ['b', 0.95], ['c', 0.95], ['noisy', 0.55]] as const) ratings.push({ item: `i${u}`, rater, label: rng.next() < acc ? t : 1 - t });
+    for (const [rater, acc] of [
+      ['a', 0.95],
+      ['b', 0.95],
+      ['c', 0.95],
+      ['noisy', 0.55],
+    ] as const)
+      ratings.push({ item: `i${u}`, rater, label: rng.next() < acc ? t : 1 - t });
   }
   const loo = Object.fromEntries(leaveOneOutAgreement(ratings).map((r) => [r.rater, r]));
   expect(loo.a.agreement).toBeGreaterThan(0.85);
@@ -39,17 +76,28 @@ test('leave-one-out majority: the odd rater out stands out; ties among the other
   expect(loo.noisy.kappa).toBeLessThan(0.3);
   for (const r of Object.values(loo)) expect(r.items + r.skipped).toBe(300);
   // Two raters who disagree: for each, "the others" is one rater, so no ties and no majority question.
-  const two = leaveOneOutAgreement([{ item: 'x', rater: 'p', label: 1 }, { item: 'x', rater: 'q', label: 0 }, { item: 'y', rater: 'p', label: 1 }]);
+  const two = leaveOneOutAgreement([
+    { item: 'x', rater: 'p', label: 1 },
+    { item: 'x', rater: 'q', label: 0 },
+    { item: 'y', rater: 'p', label: 1 },
+  ]);
   expect(two.find((r) => r.rater === 'p')).toMatchObject({ items: 1, skipped: 1, agreement: 0 });
 });
 
 describe('detectDrift', () => {
   const events = (rater: string, seed: number, before: number, after: number) => {
     const rng = createRng(seed);
-    return Array.from({ length: 120 }, (_, i) => ({ rater, at: 1_700_000_000_000 + i * 60_000, correct: rng.next() < (i < 80 ? before : after) }));
+    return Array.from({ length: 120 }, (_, i) => ({
+      rater,
+      at: 1_700_000_000_000 + i * 60_000,
+      correct: rng.next() < (i < 80 ? before : after),
+    }));
   };
   test('flags a rater whose recent accuracy fell, with the evidence; leaves a steady one alone', () => {
-    const out = detectDrift([...events('slipping', 1, 0.92, 0.6), ...events('steady', 2, 0.9, 0.9)], { window: 40, minBaseline: 40 });
+    const out = detectDrift([...events('slipping', 1, 0.92, 0.6), ...events('steady', 2, 0.9, 0.9)], {
+      window: 40,
+      minBaseline: 40,
+    });
     const slipping = out.find((r) => r.rater === 'slipping');
     const steady = out.find((r) => r.rater === 'steady');
     expect(slipping?.flagged).toBe(true);
@@ -71,9 +119,13 @@ describe('detectDrift', () => {
 
 test('vote entropy ranks split items first; groups rank least agreeing first', () => {
   const ratings: Rating[] = [
-    { item: 'split', rater: 'a', label: 'pass' }, { item: 'split', rater: 'b', label: 'fail' },
-    { item: 'same', rater: 'a', label: 'pass' }, { item: 'same', rater: 'b', label: 'pass' },
-    { item: 'lean', rater: 'a', label: 'pass' }, { item: 'lean', rater: 'b', label: 'pass' }, { item: 'lean', rater: 'c', label: 'fail' },
+    { item: 'split', rater: 'a', label: 'pass' },
+    { item: 'split', rater: 'b', label: 'fail' },
+    { item: 'same', rater: 'a', label: 'pass' },
+    { item: 'same', rater: 'b', label: 'pass' },
+    { item: 'lean', rater: 'a', label: 'pass' },
+    { item: 'lean', rater: 'b', label: 'pass' },
+    { item: 'lean', rater: 'c', label: 'fail' },
   ];
   const ranking = voteEntropyRanking(ratings);
   expect(ranking.map((r) => r.item)).toEqual(['split', 'lean', 'same']);

@@ -19,11 +19,20 @@ export interface RaterGoldQuality {
  * Each rater against gold answers. Sensitivity/specificity need a positive label: `positive`, or 1
  * when every label is 0/1; otherwise they are null.
  */
-export function raterGoldAccuracy(ratings: readonly Rating[], gold: readonly { item: string; label: Label }[], opts: { positive?: Label } = {}): RaterGoldQuality[] {
+export function raterGoldAccuracy(
+  ratings: readonly Rating[],
+  gold: readonly { item: string; label: Label }[],
+  opts: { positive?: Label } = {},
+): RaterGoldQuality[] {
   const truth = new Map(gold.map((g) => [g.item, g.label]));
   const binary = [...ratings.map((r) => r.label), ...gold.map((g) => g.label)].every((l) => l === 0 || l === 1);
   const positive = opts.positive ?? (binary ? 1 : undefined);
-  return [...groupBy(ratings.filter((r) => truth.has(r.item)), (r) => r.rater)].map(([rater, rows]) => {
+  return [
+    ...groupBy(
+      ratings.filter((r) => truth.has(r.item)),
+      (r) => r.rater,
+    ),
+  ].map(([rater, rows]) => {
     const given = rows.map((r) => r.label);
     const expected = rows.map((r) => truth.get(r.item) as Label);
     let correct = 0;
@@ -105,7 +114,13 @@ export function leaveOneOutAgreement(ratings: readonly Rating[]): LeaveOneOutAgr
     const n = own[r].length;
     let agree = 0;
     for (let i = 0; i < n; i++) if (own[r][i] === others[r][i]) agree++;
-    return { rater, items: n, skipped: skipped[r], agreement: n ? agree / n : null, kappa: cohenKappa(own[r], others[r]) };
+    return {
+      rater,
+      items: n,
+      skipped: skipped[r],
+      agreement: n ? agree / n : null,
+      kappa: cohenKappa(own[r], others[r]),
+    };
   });
 }
 
@@ -135,7 +150,10 @@ export interface DriftOptions {
 function upperTail(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
+  const erfc =
+    t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) *
+    Math.exp(-x * x);
   return z >= 0 ? erfc / 2 : 1 - erfc / 2;
 }
 
@@ -144,14 +162,23 @@ function upperTail(z: number): number {
  * accuracy: the drop must be ≥ minDrop and significant (one-sided two-proportion z-test).
  * `at` orders a rater's tasks (a timestamp or a sequence number).
  */
-export function detectDrift(events: readonly { rater: string; at: number; correct: boolean }[], opts: DriftOptions = {}): DriftEvidence[] {
+export function detectDrift(
+  events: readonly { rater: string; at: number; correct: boolean }[],
+  opts: DriftOptions = {},
+): DriftEvidence[] {
   const window = opts.window ?? 20;
   const minBaseline = opts.minBaseline ?? 20;
   const minDrop = opts.minDrop ?? 0.1;
   const alpha = opts.alpha ?? 0.05;
   const summarize = (rows: { at: number; correct: boolean }[]) => {
     const k = rows.filter((r) => r.correct).length;
-    return { n: rows.length, k, accuracy: rows.length ? k / rows.length : null, from: rows[0]?.at ?? null, to: rows.at(-1)?.at ?? null };
+    return {
+      n: rows.length,
+      k,
+      accuracy: rows.length ? k / rows.length : null,
+      from: rows[0]?.at ?? null,
+      to: rows.at(-1)?.at ?? null,
+    };
   };
   return [...groupBy(events, (e) => e.rater)].map(([rater, rows]) => {
     const sorted = [...rows].sort((a, b) => a.at - b.at);
@@ -159,7 +186,16 @@ export function detectDrift(events: readonly { rater: string; at: number; correc
     const baselineRows = sorted.slice(0, sorted.length - recentRows.length);
     const { k: kb, ...baseline } = summarize(baselineRows);
     const { k: kr, ...recent } = summarize(recentRows);
-    const result: DriftEvidence = { rater, flagged: false, baseline, recent, drop: null, z: null, pValue: null, reason: '' };
+    const result: DriftEvidence = {
+      rater,
+      flagged: false,
+      baseline,
+      recent,
+      drop: null,
+      z: null,
+      pValue: null,
+      reason: '',
+    };
     if (baseline.n < minBaseline || recent.n < window) {
       result.reason = `not enough tasks yet (${baseline.n} earlier, ${recent.n} recent; need ${minBaseline} and ${window})`;
       return result;
@@ -236,5 +272,10 @@ export function disagreementByGroup(groups: Record<string, readonly Rating[]>): 
         disputedItems: ranking.filter((r) => r.entropy > 0).length,
       };
     })
-    .sort((a, b) => (a.percent_agreement ?? 2) - (b.percent_agreement ?? 2) || b.meanEntropy - a.meanEntropy || (a.group < b.group ? -1 : 1));
+    .sort(
+      (a, b) =>
+        (a.percent_agreement ?? 2) - (b.percent_agreement ?? 2) ||
+        b.meanEntropy - a.meanEntropy ||
+        (a.group < b.group ? -1 : 1),
+    );
 }

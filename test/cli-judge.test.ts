@@ -17,9 +17,17 @@ afterAll(async () => {
 });
 
 function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const env = { ...process.env, DATABASE_URL: database.url, OPENAI_BASE_URL: sim.url, JUDGE_MODEL: 'gpt-4.1-mini', LOG_LEVEL: 'error' };
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    OPENAI_BASE_URL: sim.url,
+    JUDGE_MODEL: 'gpt-4.1-mini',
+    LOG_LEVEL: 'error',
+  };
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout, err: stderr }));
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', env }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, out: stdout, err: stderr }),
+    );
   });
 }
 
@@ -32,15 +40,42 @@ test('judge eval defaults to the criterion’s samples and the spec’s model; f
     seed: 5,
     over: { judges: { model: 'gpt-4.1', samples: 5, optimize: false, maxOptimizerCalls: 100 } },
   });
-  const prompts = await ensureJudgePrompts(database.db, { programId: spec.id, guidelineVersion: spec.guidelines.version });
+  const prompts = await ensureJudgePrompts(database.db, {
+    programId: spec.id,
+    guidelineVersion: spec.guidelines.version,
+  });
   const precision = spec.criteria.find((c) => c.id === 'precision')!;
   expect(precision.judge?.samples).toBe(1); // differs from the program's 5, so the default is visibly the criterion's
-  const byDefault = await run('judge', 'eval', '--program', spec.id, '--criterion', 'precision', '--prompt', prompts.precision, '--json');
+  const byDefault = await run(
+    'judge',
+    'eval',
+    '--program',
+    spec.id,
+    '--criterion',
+    'precision',
+    '--prompt',
+    prompts.precision,
+    '--json',
+  );
   expect(byDefault.err).toBe('');
   expect(byDefault.code).toBe(0);
   expect(JSON.parse(byDefault.out)).toMatchObject({ samples: 1, model: 'gpt-4.1' });
 
-  const given = await run('judge', 'eval', '--program', spec.id, '--criterion', 'tone', '--prompt', prompts.tone, '--samples', '2', '--model', 'gpt-4o-mini', '--json');
+  const given = await run(
+    'judge',
+    'eval',
+    '--program',
+    spec.id,
+    '--criterion',
+    'tone',
+    '--prompt',
+    prompts.tone,
+    '--samples',
+    '2',
+    '--model',
+    'gpt-4o-mini',
+    '--json',
+  );
   expect(JSON.parse(given.out)).toMatchObject({ samples: 2, model: 'gpt-4o-mini' });
 
   const unknown = await run('judge', 'eval', '--program', spec.id, '--criterion', 'nope');

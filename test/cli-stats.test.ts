@@ -26,8 +26,22 @@ function run(...args: string[]): Promise<{ code: number; out: string; err: strin
 }
 
 // Krippendorff (2011) data, columns shuffled, an extra column and a quoted rater name.
-const kripCsv = ['note,label,rater,item', ...krippendorff2011.map((r) => `x,${r.label},"observer, ${r.rater}",${r.item}`)].join('\n');
-const FIELDS = ['items', 'raters', 'ratings', 'percent_agreement', 'krippendorff_alpha', 'fleiss_kappa', 'cohen_kappa', 'gwet_ac1', 'alpha_ci95', 'notes'];
+const kripCsv = [
+  'note,label,rater,item',
+  ...krippendorff2011.map((r) => `x,${r.label},"observer, ${r.rater}",${r.item}`),
+].join('\n');
+const FIELDS = [
+  'items',
+  'raters',
+  'ratings',
+  'percent_agreement',
+  'krippendorff_alpha',
+  'fleiss_kappa',
+  'cohen_kappa',
+  'gwet_ac1',
+  'alpha_ci95',
+  'notes',
+];
 
 describe('judgeflow agreement', () => {
   test('JSON keyed "all" without a criterion column, exactly the documented fields, Krippendorff (2011) values', async () => {
@@ -42,8 +56,19 @@ describe('judgeflow agreement', () => {
     expect(json.all.notes.join()).toMatch(/cohen_kappa needs exactly two raters/);
     expect(json.all.alpha_ci95).toHaveLength(2);
     expect(out).not.toMatch(/NaN/);
-    const interval = await run('agreement', '--input', path.join(dir, 'krip.csv'), '--level', 'interval', '--bootstrap', '0');
-    expect(JSON.parse(interval.out).all).toMatchObject({ krippendorff_alpha: expect.closeTo(0.849, 3), alpha_ci95: null });
+    const interval = await run(
+      'agreement',
+      '--input',
+      path.join(dir, 'krip.csv'),
+      '--level',
+      'interval',
+      '--bootstrap',
+      '0',
+    );
+    expect(JSON.parse(interval.out).all).toMatchObject({
+      krippendorff_alpha: expect.closeTo(0.849, 3),
+      alpha_ci95: null,
+    });
   });
 
   test('one report per criterion; the seed makes the interval reproducible; a table for humans', async () => {
@@ -68,9 +93,21 @@ describe('judgeflow agreement', () => {
     const cases: [string, string, RegExp][] = [
       ['empty.csv', '', /is empty: expected a header line with the columns item, rater, label/],
       ['header-only.csv', 'item,rater,label\n', /has a header but no ratings/],
-      ['missing.csv', 'item,labeler,label\na,x,1\n', /missing.csv:1: missing column rater \(the header has: item, labeler, label\)/],
-      ['conflict.csv', 'item,rater,label\na,x,1\na,y,1\nb,x,0\na,x,0\n', /conflict.csv:5: rater "x" rated item "a" twice with different labels: "1" on line 2, "0" here/],
-      ['one-rater.csv', 'item,rater,label\na,x,1\nb,x,0\n', /only one rater \("x", from line 2\); agreement needs at least two/],
+      [
+        'missing.csv',
+        'item,labeler,label\na,x,1\n',
+        /missing.csv:1: missing column rater \(the header has: item, labeler, label\)/,
+      ],
+      [
+        'conflict.csv',
+        'item,rater,label\na,x,1\na,y,1\nb,x,0\na,x,0\n',
+        /conflict.csv:5: rater "x" rated item "a" twice with different labels: "1" on line 2, "0" here/,
+      ],
+      [
+        'one-rater.csv',
+        'item,rater,label\na,x,1\nb,x,0\n',
+        /only one rater \("x", from line 2\); agreement needs at least two/,
+      ],
       ['unparseable.csv', 'item,rater,label\na,x,1\nb,"y,0\nc,z,1\n', /unparseable\.csv:\d+: unparseable CSV/],
       ['ragged.csv', 'item,rater,label\na,x,1\nb,y\n', /ragged\.csv:3: unparseable CSV/],
       ['blank.csv', 'item,rater,label\na,x,1\nb,,0\n', /blank\.csv:3: empty rater/],
@@ -81,8 +118,17 @@ describe('judgeflow agreement', () => {
       expect({ name, code: r.code }).toEqual({ name, code: 2 });
       expect(r.err).toMatch(message);
     }
-    const notNumber = await run('agreement', '--input', csv('words.csv', 'item,rater,label\na,x,good\na,y,bad\n'), '--level', 'interval');
-    expect(notNumber).toMatchObject({ code: 2, err: expect.stringMatching(/words\.csv:2: label "good" is not a number \(needed for --level interval\)/) });
+    const notNumber = await run(
+      'agreement',
+      '--input',
+      csv('words.csv', 'item,rater,label\na,x,good\na,y,bad\n'),
+      '--level',
+      'interval',
+    );
+    expect(notNumber).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/words\.csv:2: label "good" is not a number \(needed for --level interval\)/),
+    });
     expect((await run('agreement', '--input', path.join(dir, 'nope.csv'))).err).toMatch(/input file not found/);
     expect((await run('agreement', '--input', path.join(dir, 'krip.csv'), '--level', 'fuzzy')).code).toBe(2);
   });
@@ -90,7 +136,10 @@ describe('judgeflow agreement', () => {
 
 describe('judgeflow aggregate', () => {
   const file = () =>
-    csv('agg.csv', 'item,rater,label,criterion\nsyn-1,a,pass,tone\nsyn-1,b,pass,tone\nsyn-1,c,fail,tone\nsyn-2,a,pass,tone\nsyn-2,b,fail,tone\n"syn,3",a,fail,tone\n');
+    csv(
+      'agg.csv',
+      'item,rater,label,criterion\nsyn-1,a,pass,tone\nsyn-1,b,pass,tone\nsyn-1,c,fail,tone\nsyn-2,a,pass,tone\nsyn-2,b,fail,tone\n"syn,3",a,fail,tone\n',
+    );
   test('majority: one row per item × criterion with label, confidence; ties follow --tie', async () => {
     const none = await run('aggregate', '--input', file(), '--method', 'majority');
     expect(none.out.trim().split('\n')).toEqual([
@@ -103,7 +152,9 @@ describe('judgeflow aggregate', () => {
     expect(lowest[1]).toMatchObject({ item: 'syn-2', criterion: 'tone', label: 'fail', tied: true });
   });
   test('dawid-skene: posterior confidence per item', async () => {
-    const rows = JSON.parse((await run('aggregate', '--input', file(), '--method', 'dawid-skene', '--format', 'json')).out);
+    const rows = JSON.parse(
+      (await run('aggregate', '--input', file(), '--method', 'dawid-skene', '--format', 'json')).out,
+    );
     expect(rows.map((r: { item: string }) => r.item)).toEqual(['syn-1', 'syn-2', 'syn,3']);
     for (const r of rows) expect(r.confidence).toBeGreaterThanOrEqual(0.5);
     expect((await run('aggregate', '--input', csv('c2.csv', 'item,rater,label\na,x,1\na,x,2\n'))).code).toBe(2);

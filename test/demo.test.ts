@@ -26,7 +26,10 @@ test(
     const summaryFile = path.join(dataDir, 'summary.json');
     const logFile = path.join(dataDir, 'demo.log');
     const log = fs.openSync(logFile, 'w');
-    const child = spawn(process.execPath, [BIN, 'demo', '--summary-json', summaryFile], { env: { ...process.env, ...(await isolatedStackEnv(dataDir)) }, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [BIN, 'demo', '--summary-json', summaryFile], {
+      env: { ...process.env, ...(await isolatedStackEnv(dataDir)) },
+      stdio: ['ignore', log, log],
+    });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     fs.closeSync(log);
     const output = fs.readFileSync(logFile, 'utf8');

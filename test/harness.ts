@@ -71,10 +71,19 @@ export function devServerClient(): Promise<Client> {
   return connectClient({ address: required('JUDGEFLOW_TEST_TEMPORAL_ADDRESS'), namespace: 'default' });
 }
 
-export async function devServerWorker(taskQueue: string, deps: ActivityDeps): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function devServerWorker(
+  taskQueue: string,
+  deps: ActivityDeps,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: required('JUDGEFLOW_TEST_TEMPORAL_ADDRESS') });
-  const worker = await createWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundle: await loadWorkflowBundle() });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    deps,
+    workflowBundle: await loadWorkflowBundle(),
+  });
   return { worker, connection };
 }
 
@@ -86,8 +95,18 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-export async function timeSkippingWorker(env: TestWorkflowEnvironment, taskQueue: string, deps: ActivityDeps): Promise<Worker> {
-  return createWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', taskQueue, deps, workflowBundle: await loadWorkflowBundle() });
+export async function timeSkippingWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  deps: ActivityDeps,
+): Promise<Worker> {
+  return createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    deps,
+    workflowBundle: await loadWorkflowBundle(),
+  });
 }
 
 export const HISTORIES_DIR = path.resolve(__dirname, 'histories');

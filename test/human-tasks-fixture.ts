@@ -12,7 +12,9 @@ export { seedWorld } from '../scripts/sim/vendor/world';
 export async function snapshot(db: Db) {
   const count = async (table: string) =>
     ((await db.execute(sql.raw(`select count(*)::int as n from ${table}`))) as unknown as { n: number }[])[0].n;
-  const statuses = (await db.execute(sql`select id, status, rater_id, cost_usd from tasks order by id`)) as unknown as unknown[];
+  const statuses = (await db.execute(
+    sql`select id, status, rater_id, cost_usd from tasks order by id`,
+  )) as unknown as unknown[];
   return {
     vendorEvents: await count('vendor_events'),
     labels: await count('labels'),

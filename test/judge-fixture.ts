@@ -16,21 +16,59 @@ import { goldenLabels, guidelineVersions, items, programs, shows } from '../sche
 export const GOLDEN_CRITERIA = ['tone', 'clarity', 'precision', 'factuality'] as const;
 
 /** `over` replaces top-level fields of the example spec (criteria, judges, production…). */
-export async function seedJudgeWorld(db: Db, opts: { programId: string; shows: number; seed: number; testShare?: number; over?: Record<string, unknown> }) {
-  const raw = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8')) as Record<string, unknown>;
-  const spec = programSpecSchema.parse({ ...raw, ...opts.over, id: opts.programId, rounds: { ...(raw.rounds as object), testShare: opts.testShare ?? 0.5 } });
-  await db.insert(programs).values({ id: spec.id, name: spec.name, spec: spec as unknown as Record<string, unknown>, budgetUsd: spec.budget.usd });
-  await db.insert(guidelineVersions).values({ programId: spec.id, version: spec.guidelines.version, text: spec.guidelines.text, criteria: spec.criteria, note: 'test', author: 'test' });
+export async function seedJudgeWorld(
+  db: Db,
+  opts: { programId: string; shows: number; seed: number; testShare?: number; over?: Record<string, unknown> },
+) {
+  const raw = YAML.parse(
+    fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8'),
+  ) as Record<string, unknown>;
+  const spec = programSpecSchema.parse({
+    ...raw,
+    ...opts.over,
+    id: opts.programId,
+    rounds: { ...(raw.rounds as object), testShare: opts.testShare ?? 0.5 },
+  });
+  await db
+    .insert(programs)
+    .values({
+      id: spec.id,
+      name: spec.name,
+      spec: spec as unknown as Record<string, unknown>,
+      budgetUsd: spec.budget.usd,
+    });
+  await db
+    .insert(guidelineVersions)
+    .values({
+      programId: spec.id,
+      version: spec.guidelines.version,
+      text: spec.guidelines.text,
+      criteria: spec.criteria,
+      note: 'test',
+      author: 'test',
+    });
   const truths = new Map<string, Truth>();
   const golden: (typeof goldenLabels.$inferInsert)[] = [];
   for (const { show, synopses, truths: t } of generateCatalog({ shows: opts.shows, seed: opts.seed })) {
     const { id, title, locale, ...metadata } = show;
     await db.insert(shows).values({ id, title, locale, metadata });
-    await db.insert(items).values(synopses.map((s, i) => ({ id: s.id, showId: id, locale: s.locale, text: s.text, textHash: t[i].textHash })));
+    await db
+      .insert(items)
+      .values(
+        synopses.map((s, i) => ({ id: s.id, showId: id, locale: s.locale, text: s.text, textHash: t[i].textHash })),
+      );
     synopses.forEach((s, i) => {
       truths.set(s.id, t[i]);
       for (const criterion of GOLDEN_CRITERIA)
-        golden.push({ programId: spec.id, itemId: s.id, criterion, label: t[i].criteria[criterion], explanation: 'simulated truth', source: 'unanimous', split: splitOf(spec.id, s.id, spec.rounds.testShare) });
+        golden.push({
+          programId: spec.id,
+          itemId: s.id,
+          criterion,
+          label: t[i].criteria[criterion],
+          explanation: 'simulated truth',
+          source: 'unanimous',
+          split: splitOf(spec.id, s.id, spec.rounds.testShare),
+        });
     });
   }
   for (let i = 0; i < golden.length; i += 1000) await db.insert(goldenLabels).values(golden.slice(i, i + 1000));

@@ -25,13 +25,20 @@ export async function startLlmOutage(target: string): Promise<LlmOutage> {
       req.resume();
       res
         .writeHead(500, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } }));
+        .end(
+          JSON.stringify({
+            error: { message: 'The server had an error while processing your request.', type: 'server_error' },
+          }),
+        );
       return;
     }
-    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });

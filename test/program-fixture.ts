@@ -21,7 +21,9 @@ import { createTestDatabase, testConfig, testDeps, type TestDatabase } from './h
 import { newSecret } from './human-tasks-fixture';
 
 const logger = createLogger('test', 'silent');
-const example = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/demo-program.yaml'), 'utf8')) as ProgramSpecInput;
+const example = YAML.parse(
+  fs.readFileSync(path.resolve(__dirname, '../examples/demo-program.yaml'), 'utf8'),
+) as ProgramSpecInput;
 
 export interface ProgramWorld {
   database: TestDatabase;
@@ -35,7 +37,10 @@ export interface ProgramWorld {
 export async function createProgramWorld(client: Client, opts: { searchAttributes: boolean }): Promise<ProgramWorld> {
   const database = await createTestDatabase();
   const llm: LlmSimulator = await startLlmSimulator({ seed: 3, logger });
-  const config = testConfig({ OPENAI_BASE_URL: llm.url, LLM_CONCURRENCY: '32', JUDGEFLOW_SEARCH_ATTRIBUTES: String(opts.searchAttributes) }, database);
+  const config = testConfig(
+    { OPENAI_BASE_URL: llm.url, LLM_CONCURRENCY: '32', JUDGEFLOW_SEARCH_ATTRIBUTES: String(opts.searchAttributes) },
+    database,
+  );
   const deps = testDeps(database, config);
   const gateway: Gateway = await buildGateway({ db: database.db, config, logger, client });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
@@ -57,11 +62,26 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
     logger,
   });
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
-  const vendor = { id: 'sim-vendor', sim, secret, endpoint: `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks` };
+  const vendor = {
+    id: 'sim-vendor',
+    sim,
+    secret,
+    endpoint: `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`,
+  };
   for (const { show, synopses, truths } of generateCatalog({ shows: 70, seed: 11 })) {
     const { id, title, locale, ...metadata } = show;
     await database.db.insert(shows).values({ id, title, locale, metadata });
-    await database.db.insert(items).values(synopses.map((s, i) => ({ id: s.id, showId: id, locale: s.locale, text: s.text, textHash: truths[i].textHash })));
+    await database.db
+      .insert(items)
+      .values(
+        synopses.map((s, i) => ({
+          id: s.id,
+          showId: id,
+          locale: s.locale,
+          text: s.text,
+          textHash: truths[i].textHash,
+        })),
+      );
   }
   return {
     database,
@@ -71,7 +91,15 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
       const raw = {
         ...example,
         id,
-        vendors: [{ ...example.vendors[0], id: vendor.id, endpoint: opts.vendorEndpoint ?? vendor.endpoint, secret: vendor.secret, secretEnv: undefined }],
+        vendors: [
+          {
+            ...example.vendors[0],
+            id: vendor.id,
+            endpoint: opts.vendorEndpoint ?? vendor.endpoint,
+            secret: vendor.secret,
+            secretEnv: undefined,
+          },
+        ],
         rounds: { pilotSize: 6, calibrationSize: 6, maxCalibrationRounds: 8, goldenSetSize: 24, testShare: 0.5 },
         raters: { perItem: 3, pilotPerItem: 3, goldRate: 0, minGoldAccuracy: 0.5 },
         judges: { samples: 1, optimize: false },
@@ -82,7 +110,12 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
       };
       const validation = validateProgramSpec(raw);
       if (!validation.ok) throw new Error(JSON.stringify(validation.problems));
-      const { estimate, secrets } = await checkProgramPrerequisites(database.db, validation.spec, {}, { rpmLimit: 10_000, model: 'gpt-4.1-mini' });
+      const { estimate, secrets } = await checkProgramPrerequisites(
+        database.db,
+        validation.spec,
+        {},
+        { rpmLimit: 10_000, model: 'gpt-4.1-mini' },
+      );
       await registerProgram(database.db, validation.spec, estimate, secrets);
     },
     async close() {
@@ -95,7 +128,11 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
 }
 
 /** Polls the status query (in real time: nothing is skipped while the vendor works). */
-export async function waitForStatus(handle: WorkflowHandle, done: (s: ProgramStatus) => boolean, timeoutMs = 180_000): Promise<ProgramStatus> {
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  done: (s: ProgramStatus) => boolean,
+  timeoutMs = 180_000,
+): Promise<ProgramStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: ProgramStatus | undefined;
   while (Date.now() < deadline) {

@@ -30,7 +30,11 @@ test('a worker restart mid-phase loses nothing and repeats nothing', async () =>
   });
   let { worker, connection } = await devServerWorker(taskQueue, world.deps);
   let running = worker.run();
-  const handle = await client.workflow.start(programWorkflow, { workflowId: `program/restart-${taskQueue}`, taskQueue, args: [{ programId: 'restart' }] });
+  const handle = await client.workflow.start(programWorkflow, {
+    workflowId: `program/restart-${taskQueue}`,
+    taskQueue,
+    args: [{ programId: 'restart' }],
+  });
   await waitForStatus(handle, (s) => s.phase === 'calibration');
   worker.shutdown();
   await running;
@@ -39,7 +43,12 @@ test('a worker restart mid-phase loses nothing and repeats nothing', async () =>
   running = worker.run();
   try {
     const atGate = await waitForStatus(handle, (s) => s.gate?.name === 'calibration');
-    expect(atGate.rounds.map((r) => `${r.phase}${r.round}`)).toEqual(['pilot0', 'calibration1', 'calibration2', 'calibration3']);
+    expect(atGate.rounds.map((r) => `${r.phase}${r.round}`)).toEqual([
+      'pilot0',
+      'calibration1',
+      'calibration2',
+      'calibration3',
+    ]);
     const twice = (await world.database.db.execute(
       sql`select task_id, criterion from labels where program_id = 'restart' group by task_id, criterion having count(*) > 1`,
     )) as unknown[];

@@ -1,7 +1,15 @@
 import { eq } from 'drizzle-orm';
 import { smokeChecks } from '../schema/tables';
 import { smokeWorkflow } from '../workflows';
-import { createTestDatabase, devServerClient, devServerWorker, recordHistory, testDeps, uniqueTaskQueue, type TestDatabase } from './harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  devServerWorker,
+  recordHistory,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from './harness';
 
 let database: TestDatabase;
 beforeAll(async () => {

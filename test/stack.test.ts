@@ -19,8 +19,15 @@ interface Run {
   code: number | null;
 }
 
-function runCli(args: string[], env: Record<string, string>, untilReady = false): Promise<Run & { stop?: () => Promise<Run> }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+  untilReady = false,
+): Promise<Run & { stop?: () => Promise<Run> }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stdout += d));

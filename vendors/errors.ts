@@ -27,10 +27,14 @@ export async function vendorFailure(vendorId: string, what: string, res: Respons
  */
 export function vendorRequestFailure(vendorId: string, what: string, url: string, err: unknown): Error {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return new Error(`vendor ${vendorId} did not answer ${what} in time (${url})`);
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
+    return new Error(`vendor ${vendorId} did not answer ${what} in time (${url})`);
   const cause = e?.cause;
   if (cause?.code === 'ERR_INVALID_URL' || /Failed to parse URL|Invalid URL/i.test(e?.message ?? ''))
-    return ApplicationFailure.nonRetryable(`vendor ${vendorId} has an endpoint that is not a URL: ${url}: fix the vendor endpoint`, 'VendorMisconfigured');
+    return ApplicationFailure.nonRetryable(
+      `vendor ${vendorId} has an endpoint that is not a URL: ${url}: fix the vendor endpoint`,
+      'VendorMisconfigured',
+    );
   const reason = cause?.message || cause?.code || e?.message || String(err);
   return new Error(`vendor ${vendorId} unreachable: ${reason} (${what} ${url})`);
 }

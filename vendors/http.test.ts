@@ -18,7 +18,17 @@ async function failure<E = Error>(call: Promise<unknown>): Promise<E> {
   );
 }
 
-const row = (endpoint: string): VendorRow => ({ id: 'acme-labels', name: 'Acme', kind: 'http', endpoint, secrets: ['whsec_' + Buffer.from('k'.repeat(32)).toString('base64')], rateCard: {}, config: {}, createdAt: new Date() }) as VendorRow;
+const row = (endpoint: string): VendorRow =>
+  ({
+    id: 'acme-labels',
+    name: 'Acme',
+    kind: 'http',
+    endpoint,
+    secrets: ['whsec_' + Buffer.from('k'.repeat(32)).toString('base64')],
+    rateCard: {},
+    config: {},
+    createdAt: new Date(),
+  }) as VendorRow;
 let server: http.Server;
 let base: string;
 const answers: Record<string, [number, string]> = {};
@@ -36,7 +46,9 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 test('an endpoint whose host does not resolve: unreachable, with the reason and the request, retried', async () => {
   const err = await failure(createHttpVendorAdapter(row('http://vendor.invalid/judgeflow/tasks')).listRaters());
-  expect(err.message).toMatch(/^vendor acme-labels unreachable: getaddrinfo (ENOTFOUND|EAI_AGAIN) vendor\.invalid \(GET \/raters http:\/\/vendor\.invalid\/judgeflow\/tasks\/raters\)$/);
+  expect(err.message).toMatch(
+    /^vendor acme-labels unreachable: getaddrinfo (ENOTFOUND|EAI_AGAIN) vendor\.invalid \(GET \/raters http:\/\/vendor\.invalid\/judgeflow\/tasks\/raters\)$/,
+  );
   expect(err).not.toBeInstanceOf(ApplicationFailure);
 });
 
@@ -45,16 +57,24 @@ test('a port nobody listens on: unreachable (connection refused), retried', asyn
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const err = await failure(createHttpVendorAdapter(row(`http://127.0.0.1:${port}/v1/tasks`)).dispatch([{ taskId: 't' } as never]));
-  expect(err.message).toBe(`vendor acme-labels unreachable: connect ECONNREFUSED 127.0.0.1:${port} (POST / http://127.0.0.1:${port}/v1/tasks)`);
+  const err = await failure(
+    createHttpVendorAdapter(row(`http://127.0.0.1:${port}/v1/tasks`)).dispatch([{ taskId: 't' } as never]),
+  );
+  expect(err.message).toBe(
+    `vendor acme-labels unreachable: connect ECONNREFUSED 127.0.0.1:${port} (POST / http://127.0.0.1:${port}/v1/tasks)`,
+  );
 });
 
 test('a 401 says to check the secret and is not retried; a 503 is retried', async () => {
   answers['POST /v1/tasks'] = [401, '{"error":"bad signature"}'];
-  const err = await failure<ApplicationFailure>(createHttpVendorAdapter(row(base)).dispatch([{ taskId: 't' } as never]));
+  const err = await failure<ApplicationFailure>(
+    createHttpVendorAdapter(row(base)).dispatch([{ taskId: 't' } as never]),
+  );
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect(err).toMatchObject({ nonRetryable: true, type: 'VendorRejected' });
-  expect(err.message).toBe('vendor acme-labels answered 401 to POST / (the vendor refused the signature or credentials: check the vendor secret): {"error":"bad signature"}');
+  expect(err.message).toBe(
+    'vendor acme-labels answered 401 to POST / (the vendor refused the signature or credentials: check the vendor secret): {"error":"bad signature"}',
+  );
   answers['POST /v1/tasks/remind'] = [503, 'busy'];
   const busy = await failure(createHttpVendorAdapter(row(base)).remind!(['t']));
   expect(busy).not.toBeInstanceOf(ApplicationFailure);
@@ -70,5 +90,7 @@ test('a rater list that is not one says what is wrong with it', async () => {
 test('an endpoint that is not a URL is not retried: the vendor record has to be fixed', async () => {
   const err = await failure<ApplicationFailure>(createHttpVendorAdapter(row('vendor.example.com/tasks')).listRaters());
   expect(err).toMatchObject({ nonRetryable: true, type: 'VendorMisconfigured' });
-  expect(err.message).toBe('vendor acme-labels has an endpoint that is not a URL: vendor.example.com/tasks/raters: fix the vendor endpoint');
+  expect(err.message).toBe(
+    'vendor acme-labels has an endpoint that is not a URL: vendor.example.com/tasks/raters: fix the vendor endpoint',
+  );
 });

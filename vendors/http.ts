@@ -16,7 +16,11 @@ import { signHeaders } from './signing';
 const TIMEOUT_MS = 15_000;
 
 export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
-  if (!vendor.endpoint) throw ApplicationFailure.nonRetryable(`vendor ${vendor.id} has no endpoint: set one in the spec or with \`judgeflow program vendor\``, 'VendorMisconfigured');
+  if (!vendor.endpoint)
+    throw ApplicationFailure.nonRetryable(
+      `vendor ${vendor.id} has no endpoint: set one in the spec or with \`judgeflow program vendor\``,
+      'VendorMisconfigured',
+    );
   const endpoint = vendor.endpoint.replace(/\/$/, '');
   const secret = vendor.secrets[0];
 
@@ -28,7 +32,10 @@ export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
     const what = `${method} ${path || '/'}`;
     const res = await fetch(url, {
       method,
-      headers: { ...signHeaders(secret, text, deliveryId), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...signHeaders(secret, text, deliveryId),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : text,
       signal: AbortSignal.timeout(TIMEOUT_MS),
     }).catch((err: unknown) => {
@@ -51,7 +58,13 @@ export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
     async listRaters() {
       const res = await send('GET', '/raters', undefined);
       const parsed = raterListSchema.safeParse(await res.json().catch(() => undefined));
-      if (!parsed.success) throw new Error(`vendor ${vendor.id} answered GET /raters with no valid rater list: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).slice(0, 3).join('; ')}`);
+      if (!parsed.success)
+        throw new Error(
+          `vendor ${vendor.id} answered GET /raters with no valid rater list: ${parsed.error.issues
+            .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+            .slice(0, 3)
+            .join('; ')}`,
+        );
       return parsed.data.raters;
     },
   };

@@ -38,14 +38,18 @@ const lsTaskSchema = z.object({ id: z.number(), data: z.record(z.string(), z.unk
 export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, string | undefined>): VendorAdapter {
   const config = configSchema.parse(vendor.config);
   const token = config.apiToken ?? (config.apiTokenEnv ? env[config.apiTokenEnv] : undefined);
-  if (!token) throw new Error(`label-studio vendor ${vendor.id}: set config.apiTokenEnv to the variable holding the API token`);
+  if (!token)
+    throw new Error(`label-studio vendor ${vendor.id}: set config.apiTokenEnv to the variable holding the API token`);
   if (!vendor.endpoint) throw new Error(`label-studio vendor ${vendor.id} has no endpoint`);
   const base = vendor.endpoint.replace(/\/$/, '');
 
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Token ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Token ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
@@ -57,10 +61,13 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
   const listTasks = async (params: string): Promise<unknown[]> => {
     const all: unknown[] = [];
     for (let page = 1; ; page++) {
-      const res = await fetch(`${base}/api/tasks?project=${config.projectId}&page=${page}&page_size=${PAGE_SIZE}${params}`, {
-        headers: { authorization: `Token ${token}` },
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
+      const res = await fetch(
+        `${base}/api/tasks?project=${config.projectId}&page=${page}&page_size=${PAGE_SIZE}${params}`,
+        {
+          headers: { authorization: `Token ${token}` },
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        },
+      );
       if (res.status === 404) break; // past the last page
       if (!res.ok) throw await vendorFailure(vendor.id, 'GET /api/tasks', res);
       const json = (await res.json()) as { tasks?: unknown[] } | unknown[];
@@ -74,7 +81,8 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
   /** Label Studio has no idempotent import, so existing tasks are looked up by judgeflow id first. */
   const existing = async (): Promise<Map<string, number>> => {
     const found = new Map<string, number>();
-    for (const t of z.array(lsTaskSchema).parse(await listTasks(''))) if (typeof t.data.judgeflow_task_id === 'string') found.set(t.data.judgeflow_task_id, t.id);
+    for (const t of z.array(lsTaskSchema).parse(await listTasks('')))
+      if (typeof t.data.judgeflow_task_id === 'string') found.set(t.data.judgeflow_task_id, t.id);
     return found;
   };
 
@@ -95,15 +103,23 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
       // Saving an annotation also saves its task (Label Studio's Annotation.update_task), so the
       // Data Manager's updated_at filter finds every task with an annotation saved since then.
       const since = cursor === null ? null : new Date(Date.parse(cursor) - POLL_OVERLAP_MS).toISOString();
-      const filter = since && { filters: { conjunction: 'and', items: [{ filter: 'filter:tasks:updated_at', operator: 'greater', type: 'Datetime', value: since }] } };
-      const listed = z.array(annotatedTaskSchema).parse(await listTasks(`&fields=all${filter ? `&query=${encodeURIComponent(JSON.stringify(filter))}` : ''}`));
+      const filter = since && {
+        filters: {
+          conjunction: 'and',
+          items: [{ filter: 'filter:tasks:updated_at', operator: 'greater', type: 'Datetime', value: since }],
+        },
+      };
+      const listed = z
+        .array(annotatedTaskSchema)
+        .parse(await listTasks(`&fields=all${filter ? `&query=${encodeURIComponent(JSON.stringify(filter))}` : ''}`));
       const events: PolledEvent[] = [];
       let next = cursor;
       for (const task of listed) {
         if (typeof task.data.judgeflow_task_id !== 'string') continue; // not a judgeflow task
         for (const annotation of task.annotations) {
           const translated = translateAnnotation(task.data.judgeflow_task_id, annotation, 'ANNOTATION_UPDATED');
-          if (since === null || Date.parse(translated.updatedAt) > Date.parse(since)) events.push({ deliveryId: translated.deliveryId, event: translated.event });
+          if (since === null || Date.parse(translated.updatedAt) > Date.parse(since))
+            events.push({ deliveryId: translated.deliveryId, event: translated.event });
           if (next === null || Date.parse(translated.updatedAt) > Date.parse(next)) next = translated.updatedAt;
         }
       }
@@ -135,7 +151,9 @@ const annotationSchema = z
     id: z.number(),
     completed_by: z.union([z.number(), z.object({ id: z.number() }).passthrough()]),
     was_cancelled: z.boolean().optional(),
-    result: z.array(z.object({ from_name: z.string(), type: z.string(), value: z.record(z.string(), z.unknown()) }).passthrough()),
+    result: z.array(
+      z.object({ from_name: z.string(), type: z.string(), value: z.record(z.string(), z.unknown()) }).passthrough(),
+    ),
     updated_at: z.string().optional(),
   })
   .passthrough();
@@ -145,12 +163,20 @@ type Annotation = z.infer<typeof annotationSchema>;
 // names the Label Studio field (the event itself is validated by the gateway like any other).
 const webhookSchema = z.object({
   action: z.string(),
-  task: z.object({ id: z.number(), data: z.object({ judgeflow_task_id: storableText().min(1).max(300) }).passthrough() }).passthrough(),
+  task: z
+    .object({ id: z.number(), data: z.object({ judgeflow_task_id: storableText().min(1).max(300) }).passthrough() })
+    .passthrough(),
   annotation: annotationSchema.extend({ updated_at: storableText().max(100).optional() }),
 });
 
 /** A task of `GET /api/tasks?fields=all`: its data and every annotation. */
-const annotatedTaskSchema = z.object({ id: z.number(), data: z.record(z.string(), z.unknown()), annotations: z.array(annotationSchema.extend({ updated_at: z.string() })) }).passthrough();
+const annotatedTaskSchema = z
+  .object({
+    id: z.number(),
+    data: z.record(z.string(), z.unknown()),
+    annotations: z.array(annotationSchema.extend({ updated_at: z.string() })),
+  })
+  .passthrough();
 
 /**
  * A Label Studio webhook body → a judgeflow event and a stable delivery id. Null for actions that
@@ -169,26 +195,49 @@ export function translateLabelStudioWebhook(body: unknown): { deliveryId: string
  * delivery id: the annotation id and its update time identify one (the webhook and the REST API
  * format `updated_at` identically), so the same save seen both ways is one delivery.
  */
-function translateAnnotation(taskId: string, annotation: Annotation, action: string): { deliveryId: string; updatedAt: string; event: VendorEvent } {
-  const raterId = String(typeof annotation.completed_by === 'number' ? annotation.completed_by : annotation.completed_by.id);
+function translateAnnotation(
+  taskId: string,
+  annotation: Annotation,
+  action: string,
+): { deliveryId: string; updatedAt: string; event: VendorEvent } {
+  const raterId = String(
+    typeof annotation.completed_by === 'number' ? annotation.completed_by : annotation.completed_by.id,
+  );
   const updatedAt = annotation.updated_at ?? action;
   const deliveryId = `ls_${annotation.id}_${updatedAt}`;
   // A skipped task is stored as a cancelled annotation without a result: the rater declined it.
-  if (annotation.was_cancelled) return { deliveryId, updatedAt, event: { type: 'task.declined', taskId, raterId, reason: 'skipped in Label Studio' } };
+  if (annotation.was_cancelled)
+    return {
+      deliveryId,
+      updatedAt,
+      event: { type: 'task.declined', taskId, raterId, reason: 'skipped in Label Studio' },
+    };
   const explanations = new Map<string, string>();
   const labels: LabelInput[] = [];
   for (const r of annotation.result) {
     if (r.type === 'textarea' && r.from_name.endsWith('_explanation')) {
       const text = r.value.text;
       // Only strings count: String() of a deeply nested array would overflow the stack (a 500).
-      explanations.set(r.from_name.slice(0, -'_explanation'.length), Array.isArray(text) ? text.filter((t) => typeof t === 'string').join('\n') : typeof text === 'string' ? text : '');
+      explanations.set(
+        r.from_name.slice(0, -'_explanation'.length),
+        Array.isArray(text)
+          ? text.filter((t) => typeof t === 'string').join('\n')
+          : typeof text === 'string'
+            ? text
+            : '',
+      );
     }
   }
   for (const r of annotation.result) {
     if (r.type !== 'choices') continue;
     const first: unknown = Array.isArray(r.value.choices) ? r.value.choices[0] : undefined;
     const choice = typeof first === 'string' ? first.toLowerCase() : '';
-    labels.push({ criterion: r.from_name, value: choice === 'pass' ? 1 : 0, explanation: explanations.get(r.from_name) ?? '', errorCodes: [] });
+    labels.push({
+      criterion: r.from_name,
+      value: choice === 'pass' ? 1 : 0,
+      explanation: explanations.get(r.from_name) ?? '',
+      errorCodes: [],
+    });
   }
   return { deliveryId, updatedAt, event: { type: 'task.completed', taskId, raterId, labels } };
 }

@@ -14,7 +14,11 @@ test('signatures match the standardwebhooks library and verify both ways', () =>
     const headers = { ...signHeaders(secret, body, 'msg_2', at) };
     expect(() => reference.verify(body, headers)).not.toThrow();
     expect(verifySignature([secret], body, headers, 300, at.getTime())).toBe('msg_2');
-    const theirs = { 'webhook-id': 'msg_3', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': reference.sign('msg_3', at, body) };
+    const theirs = {
+      'webhook-id': 'msg_3',
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': reference.sign('msg_3', at, body),
+    };
     expect(verifySignature([secret], body, theirs, 300, at.getTime())).toBe('msg_3');
   }
 });

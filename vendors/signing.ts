@@ -45,7 +45,12 @@ export interface SignedHeaders {
 }
 
 /** Headers for one delivery; `id` must stay the same across retries of the same delivery. */
-export function signHeaders(secret: string, body: string, id: string = `msg_${randomUUID()}`, at = new Date()): SignedHeaders {
+export function signHeaders(
+  secret: string,
+  body: string,
+  id: string = `msg_${randomUUID()}`,
+  at = new Date(),
+): SignedHeaders {
   return {
     'webhook-id': id,
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
@@ -67,10 +72,17 @@ export function verifySignature(
   const id = single(headers['webhook-id']);
   const timestamp = single(headers['webhook-timestamp']);
   const signature = single(headers['webhook-signature']);
-  if (!id || !timestamp || !signature) throw new SignatureError('missing_headers', 'webhook-id, webhook-timestamp and webhook-signature headers are required');
+  if (!id || !timestamp || !signature)
+    throw new SignatureError(
+      'missing_headers',
+      'webhook-id, webhook-timestamp and webhook-signature headers are required',
+    );
   const seconds = Number(timestamp);
   if (!/^\d{1,12}$/.test(timestamp) || Math.abs(now / 1000 - seconds) > maxSkewSeconds)
-    throw new SignatureError('timestamp_out_of_range', `webhook-timestamp must be unix seconds within ${maxSkewSeconds}s of the server clock`);
+    throw new SignatureError(
+      'timestamp_out_of_range',
+      `webhook-timestamp must be unix seconds within ${maxSkewSeconds}s of the server clock`,
+    );
   const offered = signature
     .split(' ')
     .filter((s) => s.startsWith('v1,'))

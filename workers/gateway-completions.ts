@@ -98,13 +98,21 @@ export class CompletionBatcher {
   }
 }
 
-const accepted = (event: Completion) => ({ accepted: true, taskId: event.taskId, type: event.type, labels: event.labels.length });
+const accepted = (event: Completion) => ({
+  accepted: true,
+  taskId: event.taskId,
+  type: event.type,
+  labels: event.labels.length,
+});
 
 /**
  * One atomic statement for the whole batch. If any task was updated without its inbox row being
  * written (its delivery id is already stored), a division by zero aborts the statement whole.
  */
-export async function applyCompletions(sql: postgres.Sql, batch: Pick<Pending, 'vendor' | 'deliveryId' | 'event'>[]): Promise<CompletionOutcome[]> {
+export async function applyCompletions(
+  sql: postgres.Sql,
+  batch: Pick<Pending, 'vendor' | 'deliveryId' | 'event'>[],
+): Promise<CompletionOutcome[]> {
   const input = batch.map(({ vendor, deliveryId, event }, i) => ({
     i,
     vendor_id: vendor.id,
@@ -113,7 +121,12 @@ export async function applyCompletions(sql: postgres.Sql, batch: Pick<Pending, '
     task_id: event.taskId,
     rater_key: `${vendor.id}:${event.raterId}`,
     criteria: event.labels.map((l) => l.criterion),
-    labels: event.labels.map((l) => ({ criterion: l.criterion, value: l.value, explanation: l.explanation, error_codes: l.errorCodes })),
+    labels: event.labels.map((l) => ({
+      criterion: l.criterion,
+      value: l.value,
+      explanation: l.explanation,
+      error_codes: l.errorCodes,
+    })),
     body: event,
     response: accepted(event),
   }));
@@ -156,6 +169,7 @@ export async function applyCompletions(sql: postgres.Sql, batch: Pick<Pending, '
     select done.i, done.event_id, done.batch_id, 1 / (case when exists (select 1 from done where done.event_id is null) then 0 else 1 end) as guard
     from done`;
   const out: CompletionOutcome[] = batch.map(() => null);
-  for (const r of rows) out[r.i] = { status: 202, body: input[r.i].response, eventId: Number(r.event_id), batchId: r.batch_id };
+  for (const r of rows)
+    out[r.i] = { status: 202, body: input[r.i].response, eventId: Number(r.event_id), batchId: r.batch_id };
   return out;
 }

@@ -65,8 +65,19 @@ test('killing the gateway and the worker mid-burst loses nothing and applies not
   const acked = new Map<string, string>();
   const secret = newSecret();
   const sim = buildVendorSim({
-    vendorId: 'sim-f', secret, gatewayUrl: `http://127.0.0.1:${gatewayPort}`, latencyMs: 2_500, duplicateRate: 0.3, noShowRate: 0, declineRate: 0,
-    seed: 11, raters: 8, carelessShare: 0, driftingShare: 0, guidelineGain: 0, fixProbability: 1,
+    vendorId: 'sim-f',
+    secret,
+    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    latencyMs: 2_500,
+    duplicateRate: 0.3,
+    noShowRate: 0,
+    declineRate: 0,
+    seed: 11,
+    raters: 8,
+    carelessShare: 0,
+    driftingShare: 0,
+    guidelineGain: 0,
+    fixProbability: 1,
     logger: createLogger('test', 'silent'),
     onDelivered: (deliveryId, taskId) => acked.set(deliveryId, taskId),
   });
@@ -74,15 +85,28 @@ test('killing the gateway and the worker mid-burst loses nothing and applies not
   try {
     const endpoint = `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`;
     const criteria = ['tone', 'clarity', 'precision'];
-    const { itemIds } = await seedWorld(database.db, { programId: 'prog-f', items: 30, vendors: [{ id: 'sim-f', endpoint, secrets: [secret] }] });
+    const { itemIds } = await seedWorld(database.db, {
+      programId: 'prog-f',
+      items: 30,
+      vendors: [{ id: 'sim-f', endpoint, secrets: [secret] }],
+    });
     const batchId = 'program/prog-f/golden-set/tasks-1';
     const handle = await client.workflow.start(humanTasksWorkflow, {
       workflowId: batchId,
       taskQueue,
       args: [
         {
-          batchId, programId: 'prog-f', phase: 'golden-set', kind: 'rate', itemIds, ratersPerItem: 3, criteria, vendorIds: ['sim-f'],
-          guidelineVersion: 1, goldRate: 0, sla: { remindAfterMs: 600_000, reassignAfterMs: 1_200_000, deadlineMs: 3_600_000 },
+          batchId,
+          programId: 'prog-f',
+          phase: 'golden-set',
+          kind: 'rate',
+          itemIds,
+          ratersPerItem: 3,
+          criteria,
+          vendorIds: ['sim-f'],
+          guidelineVersion: 1,
+          goldRate: 0,
+          sla: { remindAfterMs: 600_000, reassignAfterMs: 1_200_000, deadlineMs: 3_600_000 },
         },
       ],
     });
@@ -105,23 +129,38 @@ test('killing the gateway and the worker mid-burst loses nothing and applies not
     }
 
     const result = await handle.result();
-    expect(result).toMatchObject({ tasksCompleted: total, labelsRecorded: total * criteria.length, itemsComplete: itemIds.length, itemsIncomplete: 0, tasksReassigned: 0 });
+    expect(result).toMatchObject({
+      tasksCompleted: total,
+      labelsRecorded: total * criteria.length,
+      itemsComplete: itemIds.length,
+      itemsIncomplete: 0,
+      tasksReassigned: 0,
+    });
     expect(acked.size).toBeGreaterThanOrEqual(total);
     expect(sim.stats.duplicatesSent).toBeGreaterThan(0);
 
     // Every 2xx delivery is stored exactly once (unique per vendor + webhook-id), and was signalled.
     await until(async () => {
-      const [row] = await database.db.select({ n: sql<number>`count(*)::int` }).from(vendorEvents).where(sql`${vendorEvents.signalledAt} is null`);
+      const [row] = await database.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(vendorEvents)
+        .where(sql`${vendorEvents.signalledAt} is null`);
       return row.n === 0;
     }, 30_000);
-    const stored = await database.db.select().from(vendorEvents).where(inArray(vendorEvents.deliveryId, [...acked.keys()]));
+    const stored = await database.db
+      .select()
+      .from(vendorEvents)
+      .where(inArray(vendorEvents.deliveryId, [...acked.keys()]));
     expect(stored.length).toBe(acked.size);
     expect(new Set(stored.map((e) => e.deliveryId)).size).toBe(acked.size);
     const applied = stored.filter((e) => e.disposition === 'applied');
     expect(new Set(applied.map((e) => e.taskId)).size).toBe(total);
     expect(applied.length).toBe(total);
     // Exactly one label per task × criterion.
-    const [{ n }] = await database.db.select({ n: sql<number>`count(*)::int` }).from(labels).where(eq(labels.programId, 'prog-f'));
+    const [{ n }] = await database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(labels)
+      .where(eq(labels.programId, 'prog-f'));
     expect(n).toBe(total * criteria.length);
   } finally {
     await sim.app.close();

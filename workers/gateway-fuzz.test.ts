@@ -45,11 +45,22 @@ beforeAll(async () => {
     vendors: [
       { id: 'vendor-a', secrets: [secretA], raters: ['r1', 'r2'] },
       { id: 'vendor-b', secrets: [secretB], raters: ['r9'] },
-      { id: 'studio', kind: 'label-studio', secrets: [lsToken], raters: ['17', '18'], config: { projectId: 1, apiToken: 'x' } },
+      {
+        id: 'studio',
+        kind: 'label-studio',
+        secrets: [lsToken],
+        raters: ['17', '18'],
+        config: { projectId: 1, apiToken: 'x' },
+      },
     ],
   });
-  for (const [id, kind] of [['fz-rate', 'rate'], ['fz-write', 'write']] as const)
-    await database.db.insert(taskBatches).values({ id, programId: 'pf', phase: 'calibration', round: 1, kind, guidelineVersion: 1 });
+  for (const [id, kind] of [
+    ['fz-rate', 'rate'],
+    ['fz-write', 'write'],
+  ] as const)
+    await database.db
+      .insert(taskBatches)
+      .values({ id, programId: 'pf', phase: 'calibration', round: 1, kind, guidelineVersion: 1 });
   const task = (id: string, i: number, vendorId: string, rater: string, kind: 'rate' | 'write', itemId: string) => ({
     id,
     batchId: kind === 'write' ? 'fz-write' : 'fz-rate',
@@ -65,12 +76,14 @@ beforeAll(async () => {
     payload: { criteria, context: {} },
   });
   // Items 0–11 carry rating tasks (slots keep them unique); items 12–15 carry the write tasks.
-  await database.db.insert(tasks).values([
-    ...RATE.map((id, i) => task(id, i, 'vendor-a', i % 2 ? 'r2' : 'r1', 'rate', itemIds[i % 12])),
-    ...LS.map((id, i) => task(id, 100 + i, 'studio', '17', 'rate', itemIds[i % 12])),
-    ...FOREIGN.map((id, i) => task(id, 200 + i, 'vendor-b', 'r9', 'rate', itemIds[i % 12])),
-    ...WRITE.map((id, i) => task(id, i, 'vendor-a', 'r1', 'write', itemIds[12 + (i % 4)])),
-  ]);
+  await database.db
+    .insert(tasks)
+    .values([
+      ...RATE.map((id, i) => task(id, i, 'vendor-a', i % 2 ? 'r2' : 'r1', 'rate', itemIds[i % 12])),
+      ...LS.map((id, i) => task(id, 100 + i, 'studio', '17', 'rate', itemIds[i % 12])),
+      ...FOREIGN.map((id, i) => task(id, 200 + i, 'vendor-b', 'r9', 'rate', itemIds[i % 12])),
+      ...WRITE.map((id, i) => task(id, i, 'vendor-a', 'r1', 'write', itemIds[12 + (i % 4)])),
+    ]);
   const config = testConfig({ GATEWAY_BODY_LIMIT_BYTES: String(256 * 1024), GATEWAY_MAX_IN_FLIGHT: '1000' }, database);
   gateway = await buildGateway({ db: database.db, config, logger: createLogger('test', 'silent') });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
@@ -99,17 +112,47 @@ describe('text PostgreSQL cannot store gets 400 invalid_event naming the field, 
     ['NUL in the task id', completion({ taskId: 'a-rate-0\u0000' }), 'taskId'],
     ['NUL in the rater id', completion({ raterId: 'r\u00001' }), 'raterId'],
     ['a lone high surrogate in an explanation', completion({}, 'stacked \uD83D clauses'), 'labels.1.explanation'],
-    ['a lone low surrogate in an error code', completion({ labels: [{ criterion: 'tone', value: 1 }, { criterion: 'clarity', value: 0, errorCodes: ['\uDE00'] }] }), 'labels.1.errorCodes.0'],
-    ['NUL in a criterion', completion({ labels: [{ criterion: 'to\u0000ne', value: 1 }, { criterion: 'clarity', value: 0 }] }), 'labels.0.criterion'],
+    [
+      'a lone low surrogate in an error code',
+      completion({
+        labels: [
+          { criterion: 'tone', value: 1 },
+          { criterion: 'clarity', value: 0, errorCodes: ['\uDE00'] },
+        ],
+      }),
+      'labels.1.errorCodes.0',
+    ],
+    [
+      'NUL in a criterion',
+      completion({
+        labels: [
+          { criterion: 'to\u0000ne', value: 1 },
+          { criterion: 'clarity', value: 0 },
+        ],
+      }),
+      'labels.0.criterion',
+    ],
     ['NUL in a decline reason', { type: 'task.declined', taskId: 'a-rate-0', reason: 'busy\u0000' }, 'reason'],
     ['NUL in an expiry reason', { type: 'task.expired', taskId: 'a-rate-0', reason: '\u0000' }, 'reason'],
-    ['NUL in a revision', { type: 'revision.submitted', taskId: 'a-write-0', raterId: 'r1', text: 'A calm\u0000 synopsis.' }, 'text'],
-    ['a lone surrogate in revision notes', { type: 'revision.submitted', taskId: 'a-write-0', raterId: 'r1', text: 'A calm synopsis.', notes: '\uDFFF' }, 'notes'],
+    [
+      'NUL in a revision',
+      { type: 'revision.submitted', taskId: 'a-write-0', raterId: 'r1', text: 'A calm\u0000 synopsis.' },
+      'text',
+    ],
+    [
+      'a lone surrogate in revision notes',
+      { type: 'revision.submitted', taskId: 'a-write-0', raterId: 'r1', text: 'A calm synopsis.', notes: '\uDFFF' },
+      'notes',
+    ],
   ];
   test.each(cases)('%s', async (_name, event, path) => {
     const before = await snapshot(database.db);
     const text = JSON.stringify(event);
-    const res = await fetch(`${base}/v1/vendors/vendor-a/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...signHeaders(secretA, text) }, body: text });
+    const res = await fetch(`${base}/v1/vendors/vendor-a/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signHeaders(secretA, text) },
+      body: text,
+    });
     const body = (await res.json()) as { error: { code: string; message: string; details: { path: string }[] } };
     expect([res.status, body.error.code]).toEqual([400, 'invalid_event']);
     expect(body.error.details.map((d) => d.path)).toContain(path);
@@ -120,9 +163,15 @@ describe('text PostgreSQL cannot store gets 400 invalid_event naming the field, 
   test('a vendor id no vendor can have in the URL gets 404 vendor_not_found', async () => {
     for (const vendor of ['%00', '%ED%A0%80', 'v'.repeat(101)]) {
       const text = JSON.stringify(completion());
-      const res = await fetch(`${base}/v1/vendors/${vendor}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...signHeaders(secretA, text) }, body: text });
+      const res = await fetch(`${base}/v1/vendors/${vendor}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signHeaders(secretA, text) },
+        body: text,
+      });
       expect(res.status).toBeLessThan(500);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toMatch(/^(vendor_not_found|bad_url|bad_request)$/);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toMatch(
+        /^(vendor_not_found|bad_url|bad_request)$/,
+      );
     }
   });
 
@@ -144,7 +193,11 @@ describe('text PostgreSQL cannot store gets 400 invalid_event naming the field, 
       },
     });
     const send = (body: unknown) =>
-      fetch(`${base}/v1/vendors/studio/label-studio`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-judgeflow-token': lsToken }, body: JSON.stringify(body).replace('"<deep>"', `${'['.repeat(5000)}${']'.repeat(5000)}`) });
+      fetch(`${base}/v1/vendors/studio/label-studio`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-judgeflow-token': lsToken },
+        body: JSON.stringify(body).replace('"<deep>"', `${'['.repeat(5000)}${']'.repeat(5000)}`),
+      });
     const before = await snapshot(database.db);
     for (const [body, path] of [
       [hook('ls-0\u0000', '2026-01-01T00:00:00Z', 'ok'), 'task.data.judgeflow_task_id'],
@@ -163,11 +216,33 @@ describe('text PostgreSQL cannot store gets 400 invalid_event naming the field, 
 
 // ---- Arbitraries -------------------------------------------------------------------------------
 
-const NASTY = ['\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uDFFF\uD800', '\uD83D\uDE00', '\u2028', '\uFFFE', '\\u0000', '</synopsis>', "'; drop table tasks; --", '%00', '\r\n', ''];
+const NASTY = [
+  '\u0000',
+  '\uD800',
+  '\uDBFF',
+  '\uDC00',
+  '\uDFFF',
+  '\uDFFF\uD800',
+  '\uD83D\uDE00',
+  '\u2028',
+  '\uFFFE',
+  '\\u0000',
+  '</synopsis>',
+  "'; drop table tasks; --",
+  '%00',
+  '\r\n',
+  '',
+];
 const clean = (s: string) => s.replace(/\u0000|[\uD800-\uDFFF]/gu, '');
 /** Any text, NUL bytes and lone surrogates included. */
 const anyText = fc
-  .array(fc.oneof({ weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) }, { weight: 1, arbitrary: fc.constantFrom(...NASTY) }), { maxLength: 5 })
+  .array(
+    fc.oneof(
+      { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
+      { weight: 1, arbitrary: fc.constantFrom(...NASTY) },
+    ),
+    { maxLength: 5 },
+  )
   .map((parts) => parts.join(''));
 /** Text PostgreSQL can store. */
 const goodText = fc.string({ unit: 'binary', maxLength: 40 }).map(clean);
@@ -176,7 +251,15 @@ const goodText = fc.string({ unit: 'binary', maxLength: 40 }).map(clean);
  * Values JSON.stringify cannot write (numbers beyond float64, overflow, deep nesting) go in as
  * placeholders that are replaced in the signed body text.
  */
-const RAW = ['1e999', '-1e999', '123456789012345678901234567890', '1e-400', '-0.0', `${'['.repeat(5000)}${']'.repeat(5000)}`, `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`];
+const RAW = [
+  '1e999',
+  '-1e999',
+  '123456789012345678901234567890',
+  '1e-400',
+  '-0.0',
+  `${'['.repeat(5000)}${']'.repeat(5000)}`,
+  `${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`,
+];
 const raw = fc.nat({ max: RAW.length - 1 }).map((k) => `\u0001RAW${k}\u0001`);
 const substituteRaw = (text: string) => text.replace(/"\\u0001RAW(\d+)\\u0001"/g, (_m, k: string) => RAW[Number(k)]);
 
@@ -185,13 +268,24 @@ const wrong = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: raw },
   { weight: 1, arbitrary: anyText },
-  { weight: 1, arbitrary: fc.constantFrom(2 ** 53 + 1, -1, 11, 0.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER, true, null, [], {}) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(2 ** 53 + 1, -1, 11, 0.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER, true, null, [], {}),
+  },
 );
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 8, arbitrary: arb }, { weight: 1, arbitrary: wrong });
 
 const label = (criterion: string) =>
   fc.record(
-    { criterion: fc.constant(criterion), value: fc.integer({ min: 0, max: 1 }), explanation: goodText, errorCodes: fc.array(goodText.filter((s) => s.length > 0), { maxLength: 2 }) },
+    {
+      criterion: fc.constant(criterion),
+      value: fc.integer({ min: 0, max: 1 }),
+      explanation: goodText,
+      errorCodes: fc.array(
+        goodText.filter((s) => s.length > 0),
+        { maxLength: 2 },
+      ),
+    },
     { requiredKeys: ['criterion', 'value'] },
   );
 
@@ -203,10 +297,27 @@ const plausible = fc.oneof(
     raterId: fc.constantFrom('r1', 'r2'),
     labels: fc.tuple(label('tone'), label('clarity'), fc.boolean()).map(([a, b, swap]) => (swap ? [b, a] : [a, b])),
   }),
-  fc.record({ type: fc.constant('task.declined'), taskId: fc.constantFrom(...RATE, ...FOREIGN), raterId: fc.constantFrom('r1', 'r2'), reason: goodText }, { requiredKeys: ['type', 'taskId'] }),
-  fc.record({ type: fc.constant('task.expired'), taskId: fc.constantFrom(...RATE, ...FOREIGN), reason: goodText }, { requiredKeys: ['type', 'taskId'] }),
   fc.record(
-    { type: fc.constant('revision.submitted'), taskId: fc.constantFrom(...WRITE, ...RATE), raterId: fc.constantFrom('r1', 'r2'), text: goodText.filter((s) => s.length > 0), notes: goodText },
+    {
+      type: fc.constant('task.declined'),
+      taskId: fc.constantFrom(...RATE, ...FOREIGN),
+      raterId: fc.constantFrom('r1', 'r2'),
+      reason: goodText,
+    },
+    { requiredKeys: ['type', 'taskId'] },
+  ),
+  fc.record(
+    { type: fc.constant('task.expired'), taskId: fc.constantFrom(...RATE, ...FOREIGN), reason: goodText },
+    { requiredKeys: ['type', 'taskId'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('revision.submitted'),
+      taskId: fc.constantFrom(...WRITE, ...RATE),
+      raterId: fc.constantFrom('r1', 'r2'),
+      text: goodText.filter((s) => s.length > 0),
+      notes: goodText,
+    },
     { requiredKeys: ['type', 'taskId', 'raterId', 'text'] },
   ),
 );
@@ -215,7 +326,8 @@ const plausible = fc.oneof(
 function stringPaths(value: unknown, path: (string | number)[] = []): (string | number)[][] {
   if (typeof value === 'string') return path.length && path.join('.') !== 'type' ? [path] : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => stringPaths(v, [...path, i]));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]));
   return [];
 }
 function update(value: unknown, path: (string | number)[], change: (s: string) => string): unknown {
@@ -226,11 +338,16 @@ function update(value: unknown, path: (string | number)[], change: (s: string) =
 }
 
 /** A plausible event with a NUL byte or a lone surrogate put into one of its strings. */
-const poisoned = fc.tuple(plausible, fc.nat(), fc.nat(), fc.constantFrom('\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF')).map(([event, pick, at, bad]) => {
-  const paths = stringPaths(event);
-  const path = paths[pick % paths.length];
-  return { event: update(event, path, (s) => s.slice(0, at % (s.length + 1)) + bad + s.slice(at % (s.length + 1))), path: path.join('.') };
-});
+const poisoned = fc
+  .tuple(plausible, fc.nat(), fc.nat(), fc.constantFrom('\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF'))
+  .map(([event, pick, at, bad]) => {
+    const paths = stringPaths(event);
+    const path = paths[pick % paths.length];
+    return {
+      event: update(event, path, (s) => s.slice(0, at % (s.length + 1)) + bad + s.slice(at % (s.length + 1))),
+      path: path.join('.'),
+    };
+  });
 
 /** Random structure: the schema's keys with values of any type, extra keys, or any JSON at all. */
 const chaotic = fc.oneof(
@@ -240,14 +357,34 @@ const chaotic = fc.oneof(
   }),
   fc.record(
     {
-      type: maybe(fc.constantFrom('task.completed', 'task.declined', 'task.expired', 'revision.submitted', 'task.finished')),
+      type: maybe(
+        fc.constantFrom('task.completed', 'task.declined', 'task.expired', 'revision.submitted', 'task.finished'),
+      ),
       taskId: maybe(fc.oneof(fc.constantFrom(...ALL_TASKS), anyText)),
       raterId: maybe(fc.oneof(fc.constantFrom('r1', 'r2', 'r9'), anyText)),
-      labels: maybe(fc.array(fc.record({ criterion: maybe(fc.oneof(fc.constantFrom(...criteria), anyText)), value: wrong, explanation: maybe(anyText), errorCodes: maybe(fc.array(anyText)) }, { requiredKeys: [] }), { maxLength: 4 })),
+      labels: maybe(
+        fc.array(
+          fc.record(
+            {
+              criterion: maybe(fc.oneof(fc.constantFrom(...criteria), anyText)),
+              value: wrong,
+              explanation: maybe(anyText),
+              errorCodes: maybe(fc.array(anyText)),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 4 },
+        ),
+      ),
       text: maybe(anyText),
       notes: maybe(anyText),
       reason: maybe(anyText),
-      occurredAt: maybe(fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), anyText)),
+      occurredAt: maybe(
+        fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          anyText,
+        ),
+      ),
       extra: wrong,
     },
     { requiredKeys: [] },
@@ -266,42 +403,130 @@ const deliveryId = fc.oneof(
   { weight: 12, arbitrary: freshId },
   { weight: 2, arbitrary: fc.constantFrom('dup-0', 'dup-1', 'dup-2') },
   { weight: 1, arbitrary: fc.integer({ min: 201, max: 400 }).map((n) => 'i'.repeat(n)) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 30 }).map((s) => s.replace(/[\u0000-\u001f\u007f]/g, '_').trim() || 'x') },
+  {
+    weight: 1,
+    arbitrary: fc
+      .string({ unit: 'binary-ascii', minLength: 1, maxLength: 30 })
+      .map((s) => s.replace(/[\u0000-\u001f\u007f]/g, '_').trim() || 'x'),
+  },
 );
 const vendorPath = fc.oneof(
   { weight: 30, arbitrary: fc.constant('vendor-a') },
-  { weight: 1, arbitrary: fc.constantFrom('%00', '%ED%A0%80', '%E0%A4%A', 'v'.repeat(150), 'vendor-b', 'studio', 'ghost', '%F0%9F%98%80', '..%2F..') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '%00',
+      '%ED%A0%80',
+      '%E0%A4%A',
+      'v'.repeat(150),
+      'vendor-b',
+      'studio',
+      'ghost',
+      '%F0%9F%98%80',
+      '..%2F..',
+    ),
+  },
 );
 
 const eventDelivery: fc.Arbitrary<Delivery> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ to: fc.constant('events' as const), vendor: vendorPath, id: deliveryId, body: plausible, mangle: fc.constant('none' as const) }) },
-  { weight: 3, arbitrary: fc.record({ to: fc.constant('events' as const), vendor: vendorPath, id: deliveryId, body: chaotic, mangle: fc.constantFrom('none' as const, 'none' as const, 'literal-nul' as const) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      to: fc.constant('events' as const),
+      vendor: vendorPath,
+      id: deliveryId,
+      body: plausible,
+      mangle: fc.constant('none' as const),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      to: fc.constant('events' as const),
+      vendor: vendorPath,
+      id: deliveryId,
+      body: chaotic,
+      mangle: fc.constantFrom('none' as const, 'none' as const, 'literal-nul' as const),
+    }),
+  },
   // Poisoned events go with a fresh id to the right URL, so their answer is determined by the body alone.
-  { weight: 3, arbitrary: fc.record({ to: fc.constant('events' as const), vendor: fc.constant('vendor-a'), id: freshId, poison: poisoned, mangle: fc.constant('none' as const) }).map(({ poison, ...d }) => ({ ...d, body: poison.event, poisonedPath: poison.path })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        to: fc.constant('events' as const),
+        vendor: fc.constant('vendor-a'),
+        id: freshId,
+        poison: poisoned,
+        mangle: fc.constant('none' as const),
+      })
+      .map(({ poison, ...d }) => ({ ...d, body: poison.event, poisonedPath: poison.path })),
+  },
 );
 
 /** A Label Studio annotation webhook, plausible or not; `poisoned` when a field the event uses holds NUL or a lone surrogate. */
 const lsDelivery: fc.Arbitrary<Delivery> = fc
   .record({
-    action: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('ANNOTATION_CREATED', 'ANNOTATION_UPDATED') }, { weight: 1, arbitrary: maybe(fc.constantFrom('TASK_DELETED', 'PROJECT_UPDATED')) }),
+    action: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom('ANNOTATION_CREATED', 'ANNOTATION_UPDATED') },
+      { weight: 1, arbitrary: maybe(fc.constantFrom('TASK_DELETED', 'PROJECT_UPDATED')) },
+    ),
     taskId: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...LS, ...RATE) }, { weight: 1, arbitrary: wrong }),
-    annotationId: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 10_000 }) }, { weight: 1, arbitrary: wrong }),
-    completedBy: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(17, 18, 99) }, { weight: 1, arbitrary: fc.constant({ id: 17 }) }, { weight: 1, arbitrary: wrong }),
-    updatedAt: fc.oneof({ weight: 6, arbitrary: fc.date({ min: new Date(2025, 0, 1), max: new Date(2027, 0, 1), noInvalidDate: true }).map((d) => d.toISOString()) }, { weight: 1, arbitrary: wrong }),
-    cancelled: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(false, false, false, true) }, { weight: 1, arbitrary: wrong }),
+    annotationId: fc.oneof(
+      { weight: 8, arbitrary: fc.integer({ min: 1, max: 10_000 }) },
+      { weight: 1, arbitrary: wrong },
+    ),
+    completedBy: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(17, 18, 99) },
+      { weight: 1, arbitrary: fc.constant({ id: 17 }) },
+      { weight: 1, arbitrary: wrong },
+    ),
+    updatedAt: fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc
+          .date({ min: new Date(2025, 0, 1), max: new Date(2027, 0, 1), noInvalidDate: true })
+          .map((d) => d.toISOString()),
+      },
+      { weight: 1, arbitrary: wrong },
+    ),
+    cancelled: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(false, false, false, true) },
+      { weight: 1, arbitrary: wrong },
+    ),
     values: fc.tuple(fc.constantFrom('pass', 'fail', 'Pass', 'maybe'), fc.constantFrom('pass', 'fail')),
     explanation: maybe(fc.oneof(goodText, fc.array(goodText, { maxLength: 3 }))),
-    extra: fc.option(fc.record({ from_name: anyText, type: fc.constantFrom('choices', 'textarea', 'rating'), value: fc.dictionary(fc.constantFrom('choices', 'text', 'rating'), wrong) }), { nil: undefined }),
-    poison: fc.option(fc.tuple(fc.constantFrom('taskId', 'updatedAt', 'criterion', 'explanation'), fc.constantFrom('\u0000', '\uD800', '\uDC00')), { nil: undefined }),
+    extra: fc.option(
+      fc.record({
+        from_name: anyText,
+        type: fc.constantFrom('choices', 'textarea', 'rating'),
+        value: fc.dictionary(fc.constantFrom('choices', 'text', 'rating'), wrong),
+      }),
+      { nil: undefined },
+    ),
+    poison: fc.option(
+      fc.tuple(
+        fc.constantFrom('taskId', 'updatedAt', 'criterion', 'explanation'),
+        fc.constantFrom('\u0000', '\uD800', '\uDC00'),
+      ),
+      { nil: undefined },
+    ),
   })
   .map((h) => {
     const poison = (s: string) => (h.poison ? `${s.slice(0, 1)}${h.poison[1]}${s.slice(1)}` : s);
     const at = (field: string) => h.poison?.[0] === field;
     const taskId = at('taskId') && typeof h.taskId === 'string' ? poison(h.taskId) : h.taskId;
     const updatedAt = at('updatedAt') && typeof h.updatedAt === 'string' ? poison(h.updatedAt) : h.updatedAt;
-    const explanation = at('explanation') ? poison(typeof h.explanation === 'string' ? `${h.explanation}.` : 'why') : h.explanation;
+    const explanation = at('explanation')
+      ? poison(typeof h.explanation === 'string' ? `${h.explanation}.` : 'why')
+      : h.explanation;
     const result: unknown[] = [
-      { from_name: at('criterion') ? poison('tone') : 'tone', to_name: 'text', type: 'choices', value: { choices: [h.values[0]] } },
+      {
+        from_name: at('criterion') ? poison('tone') : 'tone',
+        to_name: 'text',
+        type: 'choices',
+        value: { choices: [h.values[0]] },
+      },
       { from_name: 'clarity', to_name: 'text', type: 'choices', value: { choices: [h.values[1]] } },
       { from_name: 'clarity_explanation', to_name: 'text', type: 'textarea', value: { text: explanation } },
       ...(h.extra ? [h.extra] : []),
@@ -309,14 +534,24 @@ const lsDelivery: fc.Arbitrary<Delivery> = fc
     const hook = {
       action: h.action,
       task: { id: 41, data: { judgeflow_task_id: taskId, text: '…' } },
-      annotation: { id: h.annotationId, completed_by: h.completedBy, was_cancelled: h.cancelled, updated_at: updatedAt, result },
+      annotation: {
+        id: h.annotationId,
+        completed_by: h.completedBy,
+        was_cancelled: h.cancelled,
+        updated_at: updatedAt,
+        result,
+      },
     };
     // Poison decides the answer only when everything else about the hook is well-formed.
     const wellFormed =
       (h.action === 'ANNOTATION_CREATED' || h.action === 'ANNOTATION_UPDATED') &&
       typeof h.taskId === 'string' &&
       typeof h.annotationId === 'number' &&
-      (typeof h.completedBy === 'number' || (typeof h.completedBy === 'object' && h.completedBy !== null && !Array.isArray(h.completedBy) && typeof (h.completedBy as { id?: unknown }).id === 'number')) &&
+      (typeof h.completedBy === 'number' ||
+        (typeof h.completedBy === 'object' &&
+          h.completedBy !== null &&
+          !Array.isArray(h.completedBy) &&
+          typeof (h.completedBy as { id?: unknown }).id === 'number')) &&
       typeof h.updatedAt === 'string' &&
       (h.cancelled === true || h.cancelled === false) &&
       !h.cancelled &&
@@ -337,10 +572,18 @@ async function send(d: Delivery): Promise<{ status: number; body: any }> {
   if (d.to === 'events') {
     let text = substituteRaw(JSON.stringify(d.body) ?? 'null');
     if (d.mangle === 'literal-nul') text = text.replace(/\\u0000/g, '\u0000');
-    res = await fetch(`${base}/v1/vendors/${d.vendor}/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...signHeaders(secretA, text, d.id) }, body: text });
+    res = await fetch(`${base}/v1/vendors/${d.vendor}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signHeaders(secretA, text, d.id) },
+      body: text,
+    });
   } else {
     const text = substituteRaw(JSON.stringify(d.hook));
-    res = await fetch(`${base}/v1/vendors/studio/label-studio`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-judgeflow-token': lsToken }, body: text });
+    res = await fetch(`${base}/v1/vendors/studio/label-studio`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-judgeflow-token': lsToken },
+      body: text,
+    });
   }
   const body: any = await res.json().catch(() => undefined);
   const key = `${res.status} ${body?.error?.code ?? (body?.accepted ? 'accepted' : body?.ignored ? 'ignored' : '?')}`;
@@ -350,19 +593,23 @@ async function send(d: Delivery): Promise<{ status: number; body: any }> {
 }
 
 function check(d: Delivery, res: { status: number; body: any }) {
-  if (res.status >= 500) throw new Error(`answered ${res.status} ${JSON.stringify(res.body)} to ${JSON.stringify(d).slice(0, 2000)}`);
-  if (res.status >= 400 && typeof res.body?.error?.code !== 'string') throw new Error(`error ${res.status} without an error code: ${JSON.stringify(res.body)}`);
+  if (res.status >= 500)
+    throw new Error(`answered ${res.status} ${JSON.stringify(res.body)} to ${JSON.stringify(d).slice(0, 2000)}`);
+  if (res.status >= 400 && typeof res.body?.error?.code !== 'string')
+    throw new Error(`error ${res.status} without an error code: ${JSON.stringify(res.body)}`);
   if (d.to === 'events' && d.poisonedPath !== undefined) {
     expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 400, code: 'invalid_event' });
     expect(res.body.error.details.map((i: { path: string }) => i.path)).toContain(d.poisonedPath);
     expect(res.body.error.message).toContain(d.poisonedPath);
   }
-  if (d.to === 'label-studio' && d.poisoned) expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 400, code: 'invalid_event' });
+  if (d.to === 'label-studio' && d.poisoned)
+    expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 400, code: 'invalid_event' });
 }
 
 /** Every row a delivery can change, keyed by the task (or item) it belongs to. */
 async function state() {
-  const rows = async (query: ReturnType<typeof sql>) => (await database.db.execute(query)) as unknown as Record<string, unknown>[];
+  const rows = async (query: ReturnType<typeof sql>) =>
+    (await database.db.execute(query)) as unknown as Record<string, unknown>[];
   return {
     tasks: new Map((await rows(sql`select * from tasks`)).map((r) => [r.id as string, r])),
     items: new Map((await rows(sql`select * from items`)).map((r) => [r.id as string, r])),
@@ -388,22 +635,44 @@ test('thousands of signed random deliveries: no 5xx, poisoned fields get 400 inv
   );
   await gateway.flushSignals();
   const after = await state();
-  console.log(JSON.stringify({ sent, seconds: (Date.now() - started) / 1000, accepted: accepted.size, statuses: Object.fromEntries([...statuses].sort()) }));
+  console.log(
+    JSON.stringify({
+      sent,
+      seconds: (Date.now() - started) / 1000,
+      accepted: accepted.size,
+      statuses: Object.fromEntries([...statuses].sort()),
+    }),
+  );
 
   expect(sent).toBeGreaterThan(2000);
   // The generators reach every kind of answer that matters: accepted, refused for state, invalid.
   expect(accepted.size).toBeGreaterThan(10);
-  expect([...statuses.keys()]).toEqual(expect.arrayContaining(['400 invalid_event', '400 invalid_json', '400 bad_webhook_id', '404 task_not_found', '409 task_closed', '404 vendor_not_found']));
+  expect([...statuses.keys()]).toEqual(
+    expect.arrayContaining([
+      '400 invalid_event',
+      '400 invalid_json',
+      '400 bad_webhook_id',
+      '404 task_not_found',
+      '409 task_closed',
+      '404 vendor_not_found',
+    ]),
+  );
 
-  const changed = [...after.tasks.keys()].filter((id) => JSON.stringify(after.tasks.get(id)) !== JSON.stringify(before.tasks.get(id)));
+  const changed = [...after.tasks.keys()].filter(
+    (id) => JSON.stringify(after.tasks.get(id)) !== JSON.stringify(before.tasks.get(id)),
+  );
   expect(changed.filter((id) => !accepted.has(id))).toEqual([]);
   expect(FOREIGN.filter((id) => accepted.has(id))).toEqual([]);
   expect(after.tasks.size).toBe(before.tasks.size);
   expect(after.labels.filter((l) => !accepted.has(l.task_id as string))).toEqual([]);
   expect(after.ledger.filter((l) => !accepted.has(l.request_key as string))).toEqual([]);
   // Items change only through an accepted revision of one of their write tasks.
-  const revisedItems = new Set(WRITE.filter((id) => accepted.has(id)).map((id) => before.tasks.get(id)!.item_id as string));
-  const changedItems = [...after.items.keys()].filter((id) => JSON.stringify(after.items.get(id)) !== JSON.stringify(before.items.get(id)));
+  const revisedItems = new Set(
+    WRITE.filter((id) => accepted.has(id)).map((id) => before.tasks.get(id)!.item_id as string),
+  );
+  const changedItems = [...after.items.keys()].filter(
+    (id) => JSON.stringify(after.items.get(id)) !== JSON.stringify(before.items.get(id)),
+  );
   expect(changedItems.filter((id) => !revisedItems.has(id))).toEqual([]);
   expect(after.revisions.filter((r) => !revisedItems.has(r.item_id as string))).toEqual([]);
 });

@@ -15,7 +15,9 @@ import { createTestDatabase, testConfig, type TestDatabase } from '../test/harne
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { buildGateway, type Gateway } from './gateway';
 
-const recorded = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../test/fixtures/label-studio/recorded.json'), 'utf8'));
+const recorded = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, '../test/fixtures/label-studio/recorded.json'), 'utf8'),
+);
 const token = 'static-token';
 
 let database: TestDatabase;
@@ -30,7 +32,9 @@ beforeAll(async () => {
     listed.push(req.url!);
     const query = new URL(req.url!, 'http://x').searchParams;
     if (studioDown) return res.writeHead(503).end('{"detail":"down"}');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(query.has('query') ? recorded.pollSinceResponse : recorded.pollAllResponse));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(query.has('query') ? recorded.pollSinceResponse : recorded.pollAllResponse));
   });
   await new Promise<void>((r) => studio.listen(0, '127.0.0.1', r));
   database = await createTestDatabase();
@@ -38,24 +42,64 @@ beforeAll(async () => {
     programId: 'check',
     items: 3,
     vendors: [
-      { id: 'studio', kind: 'label-studio', endpoint: `http://127.0.0.1:${(studio.address() as AddressInfo).port}`, secrets: [token], raters: ['1'], config: { projectId: recorded.project.id, apiToken: 'tok' } },
+      {
+        id: 'studio',
+        kind: 'label-studio',
+        endpoint: `http://127.0.0.1:${(studio.address() as AddressInfo).port}`,
+        secrets: [token],
+        raters: ['1'],
+        config: { projectId: recorded.project.id, apiToken: 'tok' },
+      },
       // Open tasks at a vendor whose adapter cannot poll: skipped without a request.
       { id: 'plain', secrets: [newSecret()], raters: ['r1'] },
     ],
   });
-  await database.db.insert(taskBatches).values({ id: 'check-batch', programId: 'check', phase: 'golden-set', round: 0, kind: 'rate', guidelineVersion: 1 });
+  await database.db
+    .insert(taskBatches)
+    .values({
+      id: 'check-batch',
+      programId: 'check',
+      phase: 'golden-set',
+      round: 0,
+      kind: 'rate',
+      guidelineVersion: 1,
+    });
   // The task ids the recorded project carries in data.judgeflow_task_id.
   await database.db.insert(tasks).values(
     [1, 2, 3].map((i) => ({
-      id: `check-batch:item-${i}:0:0`, batchId: 'check-batch', programId: 'check', itemId: itemIds[i - 1], textHash: 'h', slot: 0, vendorId: 'studio',
-      raterId: 'studio:1', kind: 'rate', guidelineVersion: 1, status: 'dispatched', payload: { criteria: ['tone', 'clarity'], context: {} },
+      id: `check-batch:item-${i}:0:0`,
+      batchId: 'check-batch',
+      programId: 'check',
+      itemId: itemIds[i - 1],
+      textHash: 'h',
+      slot: 0,
+      vendorId: 'studio',
+      raterId: 'studio:1',
+      kind: 'rate',
+      guidelineVersion: 1,
+      status: 'dispatched',
+      payload: { criteria: ['tone', 'clarity'], context: {} },
     })),
   );
   await database.db.insert(tasks).values({
-    id: 'plain-task', batchId: 'check-batch', programId: 'check', itemId: itemIds[0], textHash: 'h', slot: 1, vendorId: 'plain', raterId: 'plain:r1',
-    kind: 'rate', guidelineVersion: 1, status: 'dispatched', payload: { criteria: ['tone'], context: {} },
+    id: 'plain-task',
+    batchId: 'check-batch',
+    programId: 'check',
+    itemId: itemIds[0],
+    textHash: 'h',
+    slot: 1,
+    vendorId: 'plain',
+    raterId: 'plain:r1',
+    kind: 'rate',
+    guidelineVersion: 1,
+    status: 'dispatched',
+    payload: { criteria: ['tone'], context: {} },
   });
-  gateway = await buildGateway({ db: database.db, config: testConfig({}, database), logger: createLogger('test', 'silent') });
+  gateway = await buildGateway({
+    db: database.db,
+    config: testConfig({}, database),
+    logger: createLogger('test', 'silent'),
+  });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
 });
@@ -67,11 +111,26 @@ afterAll(async () => {
 });
 
 const webhook = (i: number) =>
-  fetch(`${base}/v1/vendors/studio/label-studio`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-judgeflow-token': token }, body: JSON.stringify(recorded.webhookCalls[i].body) });
-const inbox = async () => (await database.db.select().from(vendorEvents).where(eq(vendorEvents.vendorId, 'studio')).orderBy(vendorEvents.id)).map((e) => [e.deliveryId, e.taskId, e.type, e.disposition, e.responseStatus]);
+  fetch(`${base}/v1/vendors/studio/label-studio`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-judgeflow-token': token },
+    body: JSON.stringify(recorded.webhookCalls[i].body),
+  });
+const inbox = async () =>
+  (
+    await database.db.select().from(vendorEvents).where(eq(vendorEvents.vendorId, 'studio')).orderBy(vendorEvents.id)
+  ).map((e) => [e.deliveryId, e.taskId, e.type, e.disposition, e.responseStatus]);
 const statuses = async () =>
-  Object.fromEntries((await database.db.select().from(tasks).where(inArray(tasks.vendorId, ['studio', 'plain']))).map((t) => [t.id, t.status]));
-const delivery = (i: number) => `ls_${recorded.webhookCalls[i].body.annotation.id}_${recorded.webhookCalls[i].body.annotation.updated_at}`;
+  Object.fromEntries(
+    (
+      await database.db
+        .select()
+        .from(tasks)
+        .where(inArray(tasks.vendorId, ['studio', 'plain']))
+    ).map((t) => [t.id, t.status]),
+  );
+const delivery = (i: number) =>
+  `ls_${recorded.webhookCalls[i].body.annotation.id}_${recorded.webhookCalls[i].body.annotation.updated_at}`;
 
 test('a webhook and a poll of the same annotation are one event; answers whose webhook was lost are stored by the poll', async () => {
   // The first annotation arrives by webhook.
@@ -94,9 +153,17 @@ test('a webhook and a poll of the same annotation are one event; answers whose w
     [delivery(1), 'check-batch:item-1:0:0', 'task.completed', 'conflict', 409],
     [delivery(2), 'check-batch:item-3:0:0', 'task.declined', 'applied', 202],
   ]);
-  expect(await statuses()).toEqual({ 'check-batch:item-1:0:0': 'completed', 'check-batch:item-2:0:0': 'dispatched', 'check-batch:item-3:0:0': 'declined', 'plain-task': 'dispatched' });
+  expect(await statuses()).toEqual({
+    'check-batch:item-1:0:0': 'completed',
+    'check-batch:item-2:0:0': 'dispatched',
+    'check-batch:item-3:0:0': 'declined',
+    'plain-task': 'dispatched',
+  });
   const stored = await database.db.select().from(labels).where(eq(labels.taskId, 'check-batch:item-1:0:0'));
-  expect(stored.map((l) => [l.criterion, l.value]).sort()).toEqual([['clarity', 0], ['tone', 1]]);
+  expect(stored.map((l) => [l.criterion, l.value]).sort()).toEqual([
+    ['clarity', 0],
+    ['tone', 1],
+  ]);
 
   // Late webhooks of what the poll already stored are duplicates; polling again changes nothing.
   const late = await webhook(2);

@@ -47,10 +47,18 @@ beforeAll(async () => {
     vendors: [
       { id: 'vendor-a', secrets: [secretA1, secretA2], raters: ['r1', 'r2'] },
       { id: 'vendor-b', secrets: [secretB], raters: ['r9'] },
-      { id: 'studio', kind: 'label-studio', secrets: [lsToken], raters: ['17'], config: { projectId: 1, apiToken: 'x' } },
+      {
+        id: 'studio',
+        kind: 'label-studio',
+        secrets: [lsToken],
+        raters: ['17'],
+        config: { projectId: 1, apiToken: 'x' },
+      },
     ],
   }));
-  await database.db.insert(taskBatches).values({ id: 'batch-1', programId: 'p1', phase: 'calibration', round: 2, kind: 'rate', guidelineVersion: 1 });
+  await database.db
+    .insert(taskBatches)
+    .values({ id: 'batch-1', programId: 'p1', phase: 'calibration', round: 2, kind: 'rate', guidelineVersion: 1 });
   for (let i = 0; i < 4; i++) await addTask(`t${i}`, 'vendor-a', 'r1', itemIds[i]);
   await addTask('t-b', 'vendor-b', 'r9', itemIds[0], 1);
   await addTask('t4', 'vendor-a', 'r2', itemIds[2], 1);
@@ -76,15 +84,37 @@ const completion = (taskId: string, raterId = 'r1', values: [number, number] = [
   ],
 });
 
-async function post(body: unknown, opts: { vendor?: string; secret?: string; id?: string; at?: Date; headers?: Record<string, string>; raw?: string } = {}) {
+async function post(
+  body: unknown,
+  opts: {
+    vendor?: string;
+    secret?: string;
+    id?: string;
+    at?: Date;
+    headers?: Record<string, string>;
+    raw?: string;
+  } = {},
+) {
   const text = opts.raw ?? JSON.stringify(body);
-  const headers = { 'content-type': 'application/json', ...signHeaders(opts.secret ?? secretA1, text, opts.id, opts.at), ...opts.headers };
-  const res = await fetch(`${base}/v1/vendors/${opts.vendor ?? 'vendor-a'}/events`, { method: 'POST', headers, body: text });
+  const headers = {
+    'content-type': 'application/json',
+    ...signHeaders(opts.secret ?? secretA1, text, opts.id, opts.at),
+    ...opts.headers,
+  };
+  const res = await fetch(`${base}/v1/vendors/${opts.vendor ?? 'vendor-a'}/events`, {
+    method: 'POST',
+    headers,
+    body: text,
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any>, headers: res.headers };
 }
 
 /** Sends a request that must be refused, and checks the database did not change. */
-async function refused(send: () => Promise<{ status: number; body: Record<string, any> }>, status: number, code: string) {
+async function refused(
+  send: () => Promise<{ status: number; body: Record<string, any> }>,
+  status: number,
+  code: string,
+) {
   const before = await snapshot(database.db);
   const res = await send();
   expect({ status: res.status, code: res.body.error?.code }).toEqual({ status, code });
@@ -115,7 +145,11 @@ describe('signatures', () => {
   test('a delivery id reused for another task gets the original answer and applies nothing', async () => {
     const before = await snapshot(database.db);
     const res = await post(completion('t4', 'r2'), { id: 'msg-valid-1' });
-    expect([res.status, res.body, res.headers.get('x-judgeflow-duplicate')]).toEqual([202, { accepted: true, taskId: 't0', type: 'task.completed', labels: 2 }, 'true']);
+    expect([res.status, res.body, res.headers.get('x-judgeflow-duplicate')]).toEqual([
+      202,
+      { accepted: true, taskId: 't0', type: 'task.completed', labels: 2 },
+      'true',
+    ]);
     expect(await snapshot(database.db)).toEqual(before);
   });
 
@@ -130,22 +164,46 @@ describe('signatures', () => {
   test('a tampered body gets 401 bad_signature', async () => {
     const signed = JSON.stringify(completion('t2'));
     const sent = JSON.stringify(completion('t2', 'r1', [0, 0]));
-    await refused(async () => {
-      const res = await fetch(`${base}/v1/vendors/vendor-a/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...signHeaders(secretA1, signed) }, body: sent });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    }, 401, 'bad_signature');
+    await refused(
+      async () => {
+        const res = await fetch(`${base}/v1/vendors/vendor-a/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...signHeaders(secretA1, signed) },
+          body: sent,
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, any> };
+      },
+      401,
+      'bad_signature',
+    );
   });
 
   test('expired and future timestamps get 401 timestamp_out_of_range', async () => {
-    await refused(() => post(completion('t2'), { at: new Date(Date.now() - 10 * 60_000) }), 401, 'timestamp_out_of_range');
-    await refused(() => post(completion('t2'), { at: new Date(Date.now() + 10 * 60_000) }), 401, 'timestamp_out_of_range');
+    await refused(
+      () => post(completion('t2'), { at: new Date(Date.now() - 10 * 60_000) }),
+      401,
+      'timestamp_out_of_range',
+    );
+    await refused(
+      () => post(completion('t2'), { at: new Date(Date.now() + 10 * 60_000) }),
+      401,
+      'timestamp_out_of_range',
+    );
   });
 
   test('missing signature headers get 401 missing_headers', async () => {
-    await refused(async () => {
-      const res = await fetch(`${base}/v1/vendors/vendor-a/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(completion('t2')) });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    }, 401, 'missing_headers');
+    await refused(
+      async () => {
+        const res = await fetch(`${base}/v1/vendors/vendor-a/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(completion('t2')),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, any> };
+      },
+      401,
+      'missing_headers',
+    );
   });
 
   test('a replayed delivery within the skew gets the original answer and changes nothing', async () => {
@@ -156,7 +214,11 @@ describe('signatures', () => {
     expect(first.status).toBe(202);
     const before = await snapshot(database.db);
     const again = await fetch(`${base}/v1/vendors/vendor-a/events`, { method: 'POST', headers, body });
-    expect([again.status, await again.json(), again.headers.get('x-judgeflow-duplicate')]).toEqual([202, firstBody, 'true']);
+    expect([again.status, await again.json(), again.headers.get('x-judgeflow-duplicate')]).toEqual([
+      202,
+      firstBody,
+      'true',
+    ]);
     expect(await snapshot(database.db)).toEqual(before);
   });
 
@@ -174,7 +236,11 @@ describe('schema failures (400 with issue paths)', () => {
     ['value out of range', { ...completion('t3'), labels: [{ criterion: 'tone', value: 11 }] }, 'labels.0.value'],
     ['non-integer value', { ...completion('t3'), labels: [{ criterion: 'tone', value: 0.5 }] }, 'labels.0.value'],
     ['empty labels', { ...completion('t3'), labels: [] }, 'labels'],
-    ['too long explanation', { ...completion('t3'), labels: [{ criterion: 'tone', value: 1, explanation: 'x'.repeat(5001) }] }, 'labels.0.explanation'],
+    [
+      'too long explanation',
+      { ...completion('t3'), labels: [{ criterion: 'tone', value: 1, explanation: 'x'.repeat(5001) }] },
+      'labels.0.explanation',
+    ],
     ['not an object', [1, 2, 3], ''],
   ];
   test.each(cases)('%s', async (_name, body, path) => {
@@ -188,7 +254,15 @@ describe('schema failures (400 with issue paths)', () => {
 
   test('labels that do not name each criterion of the task once get 400 labels_do_not_match_task', async () => {
     const res = await refused(
-      () => post({ ...completion('t3'), labels: [{ criterion: 'tone', value: 1 }, { criterion: 'tone', value: 0 }, { criterion: 'vibes', value: 1 }] }),
+      () =>
+        post({
+          ...completion('t3'),
+          labels: [
+            { criterion: 'tone', value: 1 },
+            { criterion: 'tone', value: 0 },
+            { criterion: 'vibes', value: 1 },
+          ],
+        }),
       400,
       'labels_do_not_match_task',
     );
@@ -220,7 +294,11 @@ describe('authorization', () => {
     expect([res.status, res.body.error.code]).toEqual([409, 'task_closed']);
     expect(await database.db.select().from(labels).where(eq(labels.taskId, 't0'))).toEqual(labelsBefore);
     const [audit] = await database.db.select().from(vendorEvents).where(eq(vendorEvents.deliveryId, 'msg-conflict'));
-    expect([audit.disposition, audit.responseStatus, (audit.body as { labels: unknown[] }).labels.length]).toEqual(['conflict', 409, 2]);
+    expect([audit.disposition, audit.responseStatus, (audit.body as { labels: unknown[] }).labels.length]).toEqual([
+      'conflict',
+      409,
+      2,
+    ]);
     // The duplicate of a refused delivery gets the same refusal.
     const again = await post(completion('t0', 'r1', [0, 1]), { id: 'msg-conflict' });
     expect([again.status, again.body]).toEqual([409, res.body]);
@@ -229,12 +307,22 @@ describe('authorization', () => {
 
 describe('limits and media types', () => {
   test('an oversize body gets 413 body_too_large', async () => {
-    const big = { ...completion('t3'), labels: [{ criterion: 'tone', value: 1, explanation: 'x'.repeat(4000) }, { criterion: 'clarity', value: 1, explanation: 'y'.repeat(4500) }] };
+    const big = {
+      ...completion('t3'),
+      labels: [
+        { criterion: 'tone', value: 1, explanation: 'x'.repeat(4000) },
+        { criterion: 'clarity', value: 1, explanation: 'y'.repeat(4500) },
+      ],
+    };
     await refused(() => post(big), 413, 'body_too_large');
   });
 
   test('a body that is not application/json gets 415', async () => {
-    await refused(() => post(completion('t3'), { headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+    await refused(
+      () => post(completion('t3'), { headers: { 'content-type': 'text/plain' } }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   test('beyond the in-flight limit vendors get 429 with Retry-After', async () => {
@@ -245,7 +333,13 @@ describe('limits and media types', () => {
       const url = `http://127.0.0.1:${(small.app.server.address() as AddressInfo).port}/v1/vendors/vendor-a/events`;
       const body = JSON.stringify(completion('nope'));
       const answers = await Promise.all(
-        Array.from({ length: 40 }, () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signHeaders(secretA1, body) }, body })),
+        Array.from({ length: 40 }, () =>
+          fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...signHeaders(secretA1, body) },
+            body,
+          }),
+        ),
       );
       const limited = answers.filter((r) => r.status === 429);
       expect(limited.length).toBeGreaterThan(0);
@@ -259,7 +353,9 @@ describe('limits and media types', () => {
 
 describe('other events and endpoints', () => {
   test('declined and expired tasks are recorded as such', async () => {
-    expect((await post({ type: 'task.declined', taskId: 't3', raterId: 'r1', reason: 'conflict of interest' })).status).toBe(202);
+    expect(
+      (await post({ type: 'task.declined', taskId: 't3', raterId: 'r1', reason: 'conflict of interest' })).status,
+    ).toBe(202);
     const [task] = await database.db.select().from(tasks).where(eq(tasks.id, 't3'));
     expect(task.status).toBe('declined');
     // A completion after the decline is refused: the task is closed.
@@ -282,7 +378,11 @@ describe('other events and endpoints', () => {
       },
     };
     const send = (token: string) =>
-      fetch(`${base}/v1/vendors/studio/label-studio`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-judgeflow-token': token }, body: JSON.stringify(hook) });
+      fetch(`${base}/v1/vendors/studio/label-studio`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-judgeflow-token': token },
+        body: JSON.stringify(hook),
+      });
     const before = await snapshot(database.db);
     expect((await send('wrong')).status).toBe(401);
     expect(await snapshot(database.db)).toEqual(before);
@@ -297,12 +397,18 @@ describe('other events and endpoints', () => {
   });
 
   test('/openapi.json, /healthz and /readyz answer', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/vendors/{vendorId}/events');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const missing = await fetch(`${base}/v2/nothing`);
-    expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([404, 'not_found']);
+    expect([missing.status, ((await missing.json()) as { error: { code: string } }).error.code]).toEqual([
+      404,
+      'not_found',
+    ]);
   });
 });

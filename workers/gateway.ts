@@ -85,8 +85,15 @@ class SignalBatcher {
     this.pending.delete(batchId);
     if (!events.length) return;
     const work = signalEvents(this.client, batchId, events)
-      .then(() => markSignalled(this.db, events.map((e) => e.eventId)))
-      .catch((err: unknown) => this.logger.warn({ err, batchId, events: events.length }, 'signal failed; the reconciler will deliver it'))
+      .then(() =>
+        markSignalled(
+          this.db,
+          events.map((e) => e.eventId),
+        ),
+      )
+      .catch((err: unknown) =>
+        this.logger.warn({ err, batchId, events: events.length }, 'signal failed; the reconciler will deliver it'),
+      )
       .finally(() => this.inFlight.delete(work));
     this.inFlight.add(work);
   }
@@ -104,7 +111,11 @@ const markSignalled = async (db: Db, ids: number[], lastError: string | null = n
 };
 
 /** Signals a batch workflow with stored events; a closed workflow has nothing left to wake. */
-export async function signalEvents(client: Client, batchId: string, events: VendorEventSignal[]): Promise<'signalled' | 'workflow_closed'> {
+export async function signalEvents(
+  client: Client,
+  batchId: string,
+  events: VendorEventSignal[],
+): Promise<'signalled' | 'workflow_closed'> {
   try {
     await client.workflow.getHandle(batchId).signal(vendorEventsSignal, { events });
     return 'signalled';
@@ -165,11 +176,18 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const status = err.statusCode ?? 500;
     const code =
-      { FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large', FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type', FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body' }[
-        err.code ?? ''
-      ] ?? (status >= 500 ? 'internal' : 'bad_request');
+      {
+        FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+        FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+        FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
+      }[err.code ?? ''] ?? (status >= 500 ? 'internal' : 'bad_request');
     if (status >= 500) logger.error({ err }, 'gateway error');
-    return sendError(reply, status, code, status >= 500 ? 'internal error; the event was not stored, retry the delivery' : err.message);
+    return sendError(
+      reply,
+      status,
+      code,
+      status >= 500 ? 'internal error; the event was not stored, retry the delivery' : err.message,
+    );
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url}`));
 
@@ -177,7 +195,12 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!req.url.startsWith('/v1/')) return;
     if (inFlight >= config.gateway.maxInFlight) {
       reply.header('retry-after', '1');
-      return sendError(reply, 429, 'overloaded', `the gateway is at its limit of ${config.gateway.maxInFlight} events in flight; retry after 1s`);
+      return sendError(
+        reply,
+        429,
+        'overloaded',
+        `the gateway is at its limit of ${config.gateway.maxInFlight} events in flight; retry after 1s`,
+      );
     }
     inFlight++;
     reply.raw.once('close', () => inFlight--);
@@ -187,7 +210,11 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
    * Stores and applies one authenticated, schema-valid event (the durable inbox) and queues the
    * signal; returns the answer: the original one for a delivery id already stored.
    */
-  const store = async (row: VendorRow, deliveryId: string, event: VendorEvent): Promise<{ status: number; body: unknown; duplicate: boolean }> => {
+  const store = async (
+    row: VendorRow,
+    deliveryId: string,
+    event: VendorEvent,
+  ): Promise<{ status: number; body: unknown; duplicate: boolean }> => {
     const stored = async () => {
       const [prior] = await db
         .select({ status: vendorEvents.responseStatus, body: vendorEvents.responseBody })
@@ -259,7 +286,14 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     const rows = await db
       .select()
       .from(vendors)
-      .where(exists(db.select({ id: tasks.id }).from(tasks).where(and(eq(tasks.vendorId, vendors.id), inArray(tasks.status, OPEN_STATUSES)))));
+      .where(
+        exists(
+          db
+            .select({ id: tasks.id })
+            .from(tasks)
+            .where(and(eq(tasks.vendorId, vendors.id), inArray(tasks.status, OPEN_STATUSES))),
+        ),
+      );
     let polled = 0;
     let storedNow = 0;
     for (const row of rows) {
@@ -272,11 +306,17 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
           const parsed = vendorEventSchema.safeParse(e.event);
           const badId = deliveryIdProblem(e.deliveryId);
           if (badId) {
-            logger.warn({ vendorId: row.id, deliveryId: e.deliveryId.slice(0, 200), problem: badId }, 'polled answer has an unusable delivery id; skipped');
+            logger.warn(
+              { vendorId: row.id, deliveryId: e.deliveryId.slice(0, 200), problem: badId },
+              'polled answer has an unusable delivery id; skipped',
+            );
             continue;
           }
           if (!parsed.success) {
-            logger.warn({ vendorId: row.id, deliveryId: e.deliveryId, issues: parsed.error.issues }, 'polled answer does not match the event schema; skipped');
+            logger.warn(
+              { vendorId: row.id, deliveryId: e.deliveryId, issues: parsed.error.issues },
+              'polled answer does not match the event schema; skipped',
+            );
             continue;
           }
           const answer = await store(row, e.deliveryId, parsed.data);
@@ -315,10 +355,16 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
 
   app.post('/v1/vendors/:vendorId/label-studio', async (req, reply) => {
     const row = await vendorOf(req.params);
-    if (row.kind !== 'label-studio') return sendError(reply, 404, 'not_found', `vendor ${row.id} is not a Label Studio vendor`);
+    if (row.kind !== 'label-studio')
+      return sendError(reply, 404, 'not_found', `vendor ${row.id} is not a Label Studio vendor`);
     const token = Buffer.from(String(req.headers[LABEL_STUDIO_TOKEN_HEADER] ?? ''));
     if (!row.secrets.some((s) => Buffer.from(s).length === token.length && timingSafeEqual(Buffer.from(s), token)))
-      return sendError(reply, 401, 'bad_token', `the ${LABEL_STUDIO_TOKEN_HEADER} header does not match an active secret of this vendor`);
+      return sendError(
+        reply,
+        401,
+        'bad_token',
+        `the ${LABEL_STUDIO_TOKEN_HEADER} header does not match an active secret of this vendor`,
+      );
     let translated: ReturnType<typeof translateLabelStudioWebhook>;
     try {
       translated = translateLabelStudioWebhook(JSON.parse(String(req.body)));
@@ -373,9 +419,17 @@ function invalidBody(err: unknown): HttpError {
   if (err instanceof z.ZodError) {
     const issues = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
     // The message names the fields, so a vendor's log line alone says what to fix.
-    const named = issues.slice(0, 3).map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
+    const named = issues
+      .slice(0, 3)
+      .map((i) => `${i.path || '(root)'}: ${i.message}`)
+      .join('; ');
     const more = issues.length > 3 ? ` and ${issues.length - 3} more` : '';
-    return new HttpError(400, 'invalid_event', `the event does not match the schema at ${named}${more} (details list every issue; see /openapi.json)`, issues);
+    return new HttpError(
+      400,
+      'invalid_event',
+      `the event does not match the schema at ${named}${more} (details list every issue; see /openapi.json)`,
+      issues,
+    );
   }
   if (err instanceof SyntaxError) return new HttpError(400, 'invalid_json', `the body is not JSON: ${err.message}`);
   return err as HttpError;
@@ -385,10 +439,19 @@ function invalidBody(err: unknown): HttpError {
  * Re-signals stored, applied events whose signal has not gone through (older than `graceMs`, so
  * it does not race the gateway's own signal). Returns how many it delivered.
  */
-export async function reconcileOnce(db: Db, client: Client, logger: Logger, opts: { graceMs?: number; limit?: number } = {}): Promise<number> {
+export async function reconcileOnce(
+  db: Db,
+  client: Client,
+  logger: Logger,
+  opts: { graceMs?: number; limit?: number } = {},
+): Promise<number> {
   const pending = await unsignalledEvents(db, opts.graceMs ?? 2_000, opts.limit ?? 500);
   const byBatch = new Map<string, VendorEventSignal[]>();
-  for (const e of pending) byBatch.set(e.batchId, [...(byBatch.get(e.batchId) ?? []), { eventId: e.id, taskId: e.taskId!, type: e.type as VendorEvent['type'] }]);
+  for (const e of pending)
+    byBatch.set(e.batchId, [
+      ...(byBatch.get(e.batchId) ?? []),
+      { eventId: e.id, taskId: e.taskId!, type: e.type as VendorEvent['type'] },
+    ]);
   let delivered = 0;
   for (const [batchId, events] of byBatch) {
     const ids = events.map((e) => e.eventId);
@@ -397,7 +460,10 @@ export async function reconcileOnce(db: Db, client: Client, logger: Logger, opts
       await markSignalled(db, ids, outcome === 'workflow_closed' ? 'workflow not running' : null);
       delivered += events.length;
     } catch (err) {
-      await db.update(vendorEvents).set({ lastError: String((err as Error).message).slice(0, 500) }).where(inArray(vendorEvents.id, ids));
+      await db
+        .update(vendorEvents)
+        .set({ lastError: String((err as Error).message).slice(0, 500) })
+        .where(inArray(vendorEvents.id, ids));
       logger.warn({ err, batchId }, 'reconciler: signal failed, will retry');
       break; // Temporal is likely unreachable: wait for the next round
     }
@@ -407,7 +473,12 @@ export async function reconcileOnce(db: Db, client: Client, logger: Logger, opts
 }
 
 /** Runs `round` every `intervalMs`, one round at a time, until stopped. */
-function every(intervalMs: number, round: () => Promise<unknown>, logger: Logger, what: string): { stop(): Promise<void> } {
+function every(
+  intervalMs: number,
+  round: () => Promise<unknown>,
+  logger: Logger,
+  what: string,
+): { stop(): Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
     running = running.then(round).catch((err: unknown) => logger.warn({ err }, `${what} round failed`));
@@ -421,14 +492,21 @@ function every(intervalMs: number, round: () => Promise<unknown>, logger: Logger
 }
 
 /** Runs the reconciler every `intervalMs` until stopped. */
-export function startReconciler(db: Db, client: Client, logger: Logger, intervalMs: number, graceMs = 2_000): { stop(): Promise<void> } {
+export function startReconciler(
+  db: Db,
+  client: Client,
+  logger: Logger,
+  intervalMs: number,
+  graceMs = 2_000,
+): { stop(): Promise<void> } {
   return every(intervalMs, () => reconcileOnce(db, client, logger, { graceMs }), logger, 'reconciler');
 }
 
 /** `judgeflow gateway`: the gateway and its reconciler, until SIGINT/SIGTERM. */
 export async function runGateway(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger('gateway', config.logLevel);
-  if (!config.database.url) throw new Error('The gateway needs DATABASE_URL (the stack sets it for the processes it starts).');
+  if (!config.database.url)
+    throw new Error('The gateway needs DATABASE_URL (the stack sets it for the processes it starts).');
   const database = await connectDatabase(config.database.url, { max: 20 });
   const client = await connectClient(temporalTarget(config));
   const { app, pollVendors } = await buildGateway({ db: database.db, config, logger, client });
@@ -454,30 +532,71 @@ export async function runGateway(config: Config = loadConfig()): Promise<void> {
 const errorSchema = {
   type: 'object',
   required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+    },
+  },
 };
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorSchema } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: errorSchema } },
+});
 
 export const OPENAPI = {
   openapi: '3.1.0',
-  info: { title: 'judgeflow vendor gateway', version: '1', description: 'Vendors post task events here. See docs/vendors.md.' },
+  info: {
+    title: 'judgeflow vendor gateway',
+    version: '1',
+    description: 'Vendors post task events here. See docs/vendors.md.',
+  },
   paths: {
     '/v1/vendors/{vendorId}/events': {
       post: {
         summary: 'Post one task event (Standard Webhooks signed)',
         parameters: [
           { name: 'vendorId', in: 'path', required: true, schema: { type: 'string' } },
-          { name: 'webhook-id', in: 'header', required: true, schema: { type: 'string', maxLength: 200 }, description: 'Stable per delivery: a retry reuses it.' },
-          { name: 'webhook-timestamp', in: 'header', required: true, schema: { type: 'string' }, description: 'Unix seconds.' },
-          { name: 'webhook-signature', in: 'header', required: true, schema: { type: 'string' }, description: 'v1,<base64 HMAC-SHA256 of id.timestamp.body>' },
+          {
+            name: 'webhook-id',
+            in: 'header',
+            required: true,
+            schema: { type: 'string', maxLength: 200 },
+            description: 'Stable per delivery: a retry reuses it.',
+          },
+          {
+            name: 'webhook-timestamp',
+            in: 'header',
+            required: true,
+            schema: { type: 'string' },
+            description: 'Unix seconds.',
+          },
+          {
+            name: 'webhook-signature',
+            in: 'header',
+            required: true,
+            schema: { type: 'string' },
+            description: 'v1,<base64 HMAC-SHA256 of id.timestamp.body>',
+          },
         ],
-        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(vendorEventSchema, { io: 'input' }) } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: z.toJSONSchema(vendorEventSchema, { io: 'input' }) } },
+        },
         responses: {
-          '202': { description: 'Stored and applied. A duplicate delivery gets the original answer with header x-judgeflow-duplicate: true.' },
-          '400': errorResponse('Invalid JSON, schema violation (details list the paths), or labels that do not match the task.'),
+          '202': {
+            description:
+              'Stored and applied. A duplicate delivery gets the original answer with header x-judgeflow-duplicate: true.',
+          },
+          '400': errorResponse(
+            'Invalid JSON, schema violation (details list the paths), or labels that do not match the task.',
+          ),
           '401': errorResponse('Missing headers, timestamp out of range, or no signature matching an active secret.'),
-          '404': errorResponse('Unknown vendor, or a task or rater that is not this vendor\'s.'),
-          '409': errorResponse('The task is closed (completed, reassigned, expired, cancelled): the answer is kept for audit, not applied.'),
+          '404': errorResponse("Unknown vendor, or a task or rater that is not this vendor's."),
+          '409': errorResponse(
+            'The task is closed (completed, reassigned, expired, cancelled): the answer is kept for audit, not applied.',
+          ),
           '413': errorResponse('Body larger than the limit.'),
           '415': errorResponse('Content-Type is not application/json.'),
           '429': errorResponse('Overloaded: retry after the Retry-After header.'),
@@ -487,10 +606,18 @@ export const OPENAPI = {
     '/v1/vendors/{vendorId}/label-studio': {
       post: {
         summary: 'Label Studio annotation webhook (static token header x-judgeflow-token)',
-        responses: { '202': { description: 'Stored and applied as task.completed.' }, '200': { description: 'Action without an answer, ignored.' } },
+        responses: {
+          '202': { description: 'Stored and applied as task.completed.' },
+          '200': { description: 'Action without an answer, ignored.' },
+        },
       },
     },
     '/healthz': { get: { summary: 'Process is up', responses: { '200': { description: 'ok' } } } },
-    '/readyz': { get: { summary: 'Database reachable', responses: { '200': { description: 'ready' }, '503': errorResponse('not ready') } } },
+    '/readyz': {
+      get: {
+        summary: 'Database reachable',
+        responses: { '200': { description: 'ready' }, '503': errorResponse('not ready') },
+      },
+    },
   },
 };

@@ -43,7 +43,8 @@ export function installQuietRuntime() {
 /** `judgeflow worker`: runs until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger('worker', config.logLevel);
-  if (!config.database.url) throw new Error('The worker needs DATABASE_URL (the stack sets it for the workers it starts).');
+  if (!config.database.url)
+    throw new Error('The worker needs DATABASE_URL (the stack sets it for the workers it starts).');
   const database = await connectDatabase(config.database.url);
   await migrateDatabase(config.database.url);
   installQuietRuntime();

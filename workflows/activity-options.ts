@@ -18,10 +18,21 @@ export const VENDOR_CALL = {
  * seconds, resumed from its heartbeat after a worker dies; retried many times because each
  * retry pays only for what is missing.
  */
-export const LLM_PAGE = { startToCloseTimeout: '2 hours', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 50 } } satisfies ActivityOptions;
+export const LLM_PAGE = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 50 },
+} satisfies ActivityOptions;
 
 /** LLM work over a set of items or a prompt (evaluate a judge, aggregate golden labels, optimizer steps): heartbeating. */
-export const LLM_CALL = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 10 } } satisfies ActivityOptions;
+export const LLM_CALL = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 10 },
+} satisfies ActivityOptions;
 
 /** The provider's Batch API (upload, create, status, download): files can be large. */
-export const LLM_BATCH_API = { startToCloseTimeout: '10 minutes', retry: { maximumAttempts: 20 } } satisfies ActivityOptions;
+export const LLM_BATCH_API = {
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 20 },
+} satisfies ActivityOptions;

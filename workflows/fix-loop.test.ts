@@ -24,7 +24,16 @@ import type { Show } from '../schema/catalog';
 import { fixAttempts, fixCycles, items, judgments, programs, vendors } from '../schema/tables';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
-import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  recordHistory,
+  testConfig,
+  testDeps,
+  timeSkippingEnv,
+  timeSkippingWorker,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { newSecret } from '../test/human-tasks-fixture';
 import { startLlmOutage, type LlmOutage } from '../test/llm-outage';
 import { seedJudgeWorld } from '../test/judge-fixture';
@@ -53,22 +62,51 @@ const showOf = new Map(catalog.flatMap((c) => c.synopses.map((s) => [s.id, c.sho
 const textOf = new Map(catalog.flatMap((c) => c.synopses.map((s) => [s.id, s.text] as const)));
 
 /** Items whose text fails tone and nothing else among CRITERIA. */
-const onlyTone = catalog.flatMap((c) => c.synopses.filter((_s, i) => CRITERIA.every((k) => c.truths[i].criteria[k] === (k === 'tone' ? 0 : 1))).map((s) => s.id));
-const passesAll = (show: Show, text: string) => CRITERIA.every((k) => assessSynopsis(show, text).criteria[k as 'tone'] === 1);
+const onlyTone = catalog.flatMap((c) =>
+  c.synopses
+    .filter((_s, i) => CRITERIA.every((k) => c.truths[i].criteria[k] === (k === 'tone' ? 0 : 1)))
+    .map((s) => s.id),
+);
+const passesAll = (show: Show, text: string) =>
+  CRITERIA.every((k) => assessSynopsis(show, text).criteria[k as 'tone'] === 1);
 // One item per loop: fixing tone must leave the other criteria passing for the writer who fixes.
-const passItem = onlyTone.find((id) => passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')));
+const passItem = onlyTone.find((id) =>
+  passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')),
+);
 const escalateItem = onlyTone.find((id) => id !== passItem);
 
 async function startWriter(vendorId: string, fixProbability: number, seed: number) {
   const secret = newSecret();
   const gatewayUrl = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
   const sim = buildVendorSim({
-    vendorId, secret, gatewayUrl, latencyMs: 0, duplicateRate: 0, noShowRate: 0, declineRate: 0,
-    seed, raters: 2, carelessShare: 0, driftingShare: 0, guidelineGain: 0, fixProbability, logger,
+    vendorId,
+    secret,
+    gatewayUrl,
+    latencyMs: 0,
+    duplicateRate: 0,
+    noShowRate: 0,
+    declineRate: 0,
+    seed,
+    raters: 2,
+    carelessShare: 0,
+    driftingShare: 0,
+    guidelineGain: 0,
+    fixProbability,
+    logger,
   });
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
   const endpoint = `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`;
-  await database.db.insert(vendors).values({ id: vendorId, name: vendorId, kind: 'http', endpoint, secrets: [secret], rateCard: { rate: 0.5, review: 1, write: 5 }, config: {} });
+  await database.db
+    .insert(vendors)
+    .values({
+      id: vendorId,
+      name: vendorId,
+      kind: 'http',
+      endpoint,
+      secrets: [secret],
+      rateCard: { rate: 0.5, review: 1, write: 5 },
+      config: {},
+    });
   writers.push(sim);
 }
 
@@ -77,15 +115,31 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await seedJudgeWorld(database.db, { programId: PROGRAM, shows: SHOWS, seed: SEED });
   // Judges that always agree with the hidden truth: a verdict says what the writer really did.
-  const exact = Object.fromEntries(['tone', 'clarity', 'precision', 'factuality_plot', 'factuality_metadata', 'factuality_talent', 'factuality_awards'].map((k) => [k, 1]));
+  const exact = Object.fromEntries(
+    [
+      'tone',
+      'clarity',
+      'precision',
+      'factuality_plot',
+      'factuality_metadata',
+      'factuality_talent',
+      'factuality_awards',
+    ].map((k) => [k, 1]),
+  );
   llm = await startLlmSimulator({ port: await freePort(), seed: 2, accuracy: exact as never, maxAccuracy: 1, logger });
   const config = testConfig({ OPENAI_BASE_URL: llm.url, LLM_RPM_LIMIT: '600000' }, database);
   gateway = await buildGateway({ db: database.db, config, logger, client: env.client });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
-  prompts = await createJudgingActivities(testDeps(database, config)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+  prompts = await createJudgingActivities(testDeps(database, config)).ensureJudgePrompts({
+    programId: PROGRAM,
+    guidelineVersion: 1,
+  });
   deps = testDeps(database, config);
   outage = await startLlmOutage(llm.url);
-  outageDeps = testDeps(database, testConfig({ OPENAI_BASE_URL: outage.url, LLM_RPM_LIMIT: '600000', LLM_MAX_RETRIES: '0' }, database));
+  outageDeps = testDeps(
+    database,
+    testConfig({ OPENAI_BASE_URL: outage.url, LLM_RPM_LIMIT: '600000', LLM_MAX_RETRIES: '0' }, database),
+  );
 });
 
 afterAll(async () => {
@@ -98,13 +152,24 @@ afterAll(async () => {
 });
 
 const input = (itemId: string, writerVendorId: string, maxAttempts: number): FixLoopInput => ({
-  programId: PROGRAM, itemId, runKey: `${PROGRAM}/prelaunch-1`, failingCriteria: ['tone'], criteria: CRITERIA, prompts, samples: 1, maxAttempts, writerVendorId,
+  programId: PROGRAM,
+  itemId,
+  runKey: `${PROGRAM}/prelaunch-1`,
+  failingCriteria: ['tone'],
+  criteria: CRITERIA,
+  prompts,
+  samples: 1,
+  maxAttempts,
+  writerVendorId,
 });
 
 /** An item failing tone only, not yet in a fix cycle, that a writer's revision fixes. */
 async function freshFixableItem() {
   const used = new Set((await database.db.select({ itemId: fixCycles.itemId }).from(fixCycles)).map((c) => c.itemId));
-  const itemId = onlyTone.find((id) => !used.has(id) && passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')));
+  const itemId = onlyTone.find(
+    (id) =>
+      !used.has(id) && passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')),
+  );
   expect(itemId).toBeDefined();
   return itemId!;
 }
@@ -114,16 +179,25 @@ async function untilTimer(handle: { fetchHistory(): Promise<{ events?: unknown[]
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
     const { events } = await handle.fetchHistory();
-    if ((events ?? []).some((e) => (e as { timerStartedEventAttributes?: unknown }).timerStartedEventAttributes)) return;
+    if ((events ?? []).some((e) => (e as { timerStartedEventAttributes?: unknown }).timerStartedEventAttributes))
+      return;
   }
 }
 
 async function runLoop(itemId: string, writer: string, maxAttempts: number) {
-  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId), taskQueue, args: [input(itemId, writer, maxAttempts)] });
+  const handle = await env.client.workflow.start(fixLoopWorkflow, {
+    workflowId: fixLoopWorkflowId(PROGRAM, itemId),
+    taskQueue,
+    args: [input(itemId, writer, maxAttempts)],
+  });
   // A worker runs once (runUntil shuts it down), so each loop gets its own.
   const worker = await timeSkippingWorker(env, taskQueue, deps);
   const result = await worker.runUntil(handle.result());
-  const attempts = await database.db.select().from(fixAttempts).where(eq(fixAttempts.fixCycleId, result.cycleId)).orderBy(asc(fixAttempts.attempt));
+  const attempts = await database.db
+    .select()
+    .from(fixAttempts)
+    .where(eq(fixAttempts.fixCycleId, result.cycleId))
+    .orderBy(asc(fixAttempts.attempt));
   const [cycle] = await database.db.select().from(fixCycles).where(eq(fixCycles.id, result.cycleId));
   const [item] = await database.db.select().from(items).where(eq(items.id, itemId));
   return { handle, result, attempts, cycle, item };
@@ -141,7 +215,13 @@ test('a writer who fixes passes at the first attempt; the revision is stored and
   expect(result).toMatchObject({ outcome: 'passed', attempts: 1, stillFailing: [] });
   expect(cycle).toMatchObject({ status: 'passed', attempts: 1, failingCriteria: ['tone'] });
   expect(attempts).toHaveLength(1);
-  expect(attempts[0]).toMatchObject({ attempt: 1, outcome: 'passed', failingCriteria: ['tone'], stillFailing: [], afterHash: item.textHash });
+  expect(attempts[0]).toMatchObject({
+    attempt: 1,
+    outcome: 'passed',
+    failingCriteria: ['tone'],
+    stillFailing: [],
+    afterHash: item.textHash,
+  });
   expect(attempts[0].writerId).toMatch(/^writer-fixes:/);
   expect(attempts[0].beforeHash).not.toBe(item.textHash);
   expect(item.text).not.toBe(textOf.get(itemId));
@@ -169,7 +249,9 @@ test('a writer whose first revision misses and second fixes passes at the second
   const candidates = onlyTone.filter((id) => id !== passItem && id !== escalateItem);
   const write = (id: string, seed: number, attempt: number) => {
     const batch = `${fixLoopWorkflowId(PROGRAM, id)}/write-${attempt}`;
-    return reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], `${seed}/${taskId(batch, id, 0, 0)}`, { successRate: 0.5 });
+    return reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], `${seed}/${taskId(batch, id, 0, 0)}`, {
+      successRate: 0.5,
+    });
   };
   let pick: { id: string; seed: number } | undefined;
   for (let seed = 1; seed < 200 && !pick; seed++)
@@ -193,12 +275,22 @@ test('a writer whose first revision misses and second fixes passes at the second
 
 test('an attempt the budget cannot cover waits, says why, and starts once the PM raises the budget', async () => {
   const used = new Set((await database.db.select({ itemId: fixCycles.itemId }).from(fixCycles)).map((c) => c.itemId));
-  const itemId = onlyTone.find((id) => !used.has(id) && passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')));
+  const itemId = onlyTone.find(
+    (id) =>
+      !used.has(id) && passesAll(showOf.get(id)!, reviseSynopsis(showOf.get(id)!, textOf.get(id)!, ['tone'], 'any')),
+  );
   expect(itemId).toBeDefined();
   const { totalUsd } = await programSpend(database.db, PROGRAM);
   // The writer task costs $5 (writer-fixes' rate card): $4 of headroom is not enough.
-  await database.db.update(programs).set({ budgetUsd: totalUsd + 4 }).where(eq(programs.id, PROGRAM));
-  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId!), taskQueue, args: [input(itemId!, 'writer-fixes', 3)] });
+  await database.db
+    .update(programs)
+    .set({ budgetUsd: totalUsd + 4 })
+    .where(eq(programs.id, PROGRAM));
+  const handle = await env.client.workflow.start(fixLoopWorkflow, {
+    workflowId: fixLoopWorkflowId(PROGRAM, itemId!),
+    taskQueue,
+    args: [input(itemId!, 'writer-fixes', 3)],
+  });
   const worker = await timeSkippingWorker(env, taskQueue, deps);
   const result = await worker.runUntil(async () => {
     // Not awaiting the result yet, so the server does not skip the wait before the budget is raised.
@@ -209,9 +301,20 @@ test('an attempt the budget cannot cover waits, says why, and starts once the PM
       waiting = (events ?? []).some((e) => e.timerStartedEventAttributes);
     }
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toMatch(/^waiting for budget: committed \$[\d.]+ \+ writer task \$5\.00 exceeds \$[\d.]+; raise it with `judgeflow program budget`$/);
-    expect(await database.db.select().from(fixAttempts).innerJoin(fixCycles, eq(fixCycles.id, fixAttempts.fixCycleId)).where(eq(fixCycles.itemId, itemId!))).toEqual([]);
-    await database.db.update(programs).set({ budgetUsd: totalUsd + 100 }).where(eq(programs.id, PROGRAM));
+    expect(metadata.currentDetails).toMatch(
+      /^waiting for budget: committed \$[\d.]+ \+ writer task \$5\.00 exceeds \$[\d.]+; raise it with `judgeflow program budget`$/,
+    );
+    expect(
+      await database.db
+        .select()
+        .from(fixAttempts)
+        .innerJoin(fixCycles, eq(fixCycles.id, fixAttempts.fixCycleId))
+        .where(eq(fixCycles.itemId, itemId!)),
+    ).toEqual([]);
+    await database.db
+      .update(programs)
+      .set({ budgetUsd: totalUsd + 100 })
+      .where(eq(programs.id, PROGRAM));
     return handle.result();
   });
   expect(result).toMatchObject({ outcome: 'passed', attempts: 1 });
@@ -222,12 +325,18 @@ test('a re-judge that keeps erroring is judged again after each wait, then the a
   await startWriter('writer-outage', 1, 1);
   const itemId = await freshFixableItem();
   outage.down = true;
-  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId), taskQueue, args: [input(itemId, 'writer-outage', 3)] });
+  const handle = await env.client.workflow.start(fixLoopWorkflow, {
+    workflowId: fixLoopWorkflowId(PROGRAM, itemId),
+    taskQueue,
+    args: [input(itemId, 'writer-outage', 3)],
+  });
   const worker = await timeSkippingWorker(env, taskQueue, outageDeps);
   const result = await worker.runUntil(async () => {
     await untilTimer(handle);
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toMatch(/^attempt 1: the re-judge errored on clarity, precision, tone \(.+\); judging again in 1 min \(retry 1 of 2\), then needs review$/);
+    expect(metadata.currentDetails).toMatch(
+      /^attempt 1: the re-judge errored on clarity, precision, tone \(.+\); judging again in 1 min \(retry 1 of 2\), then needs review$/,
+    );
     return handle.result();
   });
   expect(result).toMatchObject({ outcome: 'needs_review', attempts: 1, stillFailing: [] });
@@ -244,7 +353,10 @@ test('a re-judge that keeps erroring is judged again after each wait, then the a
   const [item] = await database.db.select().from(items).where(eq(items.id, itemId));
   // The writer did fix it; only the judges could not say so.
   expect(passesAll(showOf.get(itemId)!, item.text)).toBe(true);
-  const stored = await database.db.select({ status: judgments.status }).from(judgments).where(and(eq(judgments.itemId, itemId), eq(judgments.textHash, item.textHash)));
+  const stored = await database.db
+    .select({ status: judgments.status })
+    .from(judgments)
+    .where(and(eq(judgments.itemId, itemId), eq(judgments.textHash, item.textHash)));
   expect(stored.map((j) => j.status)).toEqual(CRITERIA.map(() => 'error'));
   const { events } = await handle.fetchHistory();
   expect((events ?? []).filter((e) => e.timerStartedEventAttributes)).toHaveLength(REJUDGE_RETRY_WAITS_MS.length);
@@ -255,7 +367,11 @@ test('a re-judge that errors and then recovers during the wait passes, requestin
   const itemId = await freshFixableItem();
   outage.down = true;
   const refusedBefore = outage.refused;
-  const handle = await env.client.workflow.start(fixLoopWorkflow, { workflowId: fixLoopWorkflowId(PROGRAM, itemId), taskQueue, args: [input(itemId, 'writer-outage', 3)] });
+  const handle = await env.client.workflow.start(fixLoopWorkflow, {
+    workflowId: fixLoopWorkflowId(PROGRAM, itemId),
+    taskQueue,
+    args: [input(itemId, 'writer-outage', 3)],
+  });
   const worker = await timeSkippingWorker(env, taskQueue, outageDeps);
   const result = await worker.runUntil(async () => {
     await untilTimer(handle);
@@ -267,6 +383,9 @@ test('a re-judge that errors and then recovers during the wait passes, requestin
   const [cycle] = await database.db.select().from(fixCycles).where(eq(fixCycles.id, result.cycleId));
   expect(cycle.status).toBe('passed');
   const [item] = await database.db.select().from(items).where(eq(items.id, itemId));
-  const stored = await database.db.select({ status: judgments.status }).from(judgments).where(and(eq(judgments.itemId, itemId), eq(judgments.textHash, item.textHash)));
+  const stored = await database.db
+    .select({ status: judgments.status })
+    .from(judgments)
+    .where(and(eq(judgments.itemId, itemId), eq(judgments.textHash, item.textHash)));
   expect(stored.map((j) => j.status)).toEqual(CRITERIA.map(() => 'ok'));
 });

@@ -9,7 +9,16 @@
  * An error is never a pass: a criterion whose re-judge errored is judged again after a durable wait
  * (REJUDGE_RETRY_WAITS_MS); still in error, the attempt and the cycle end `needs_review`.
  */
-import { ActivityFailure, executeChild, isCancellation, log, patched, proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  executeChild,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+} from '@temporalio/workflow';
 import type { createProductionActivities, FixAttemptOutcome, FixAttemptStart } from '../production/activities';
 import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow } from './human-tasks';
@@ -58,22 +67,41 @@ interface Rejudged {
   errors: Record<string, string>;
 }
 
-type FixActivities = ReturnType<typeof createProductionActivities> & { loadProgramPlan(programId: string): Promise<ProgramPlan> };
+type FixActivities = ReturnType<typeof createProductionActivities> & {
+  loadProgramPlan(programId: string): Promise<ProgramPlan>;
+};
 const acts = proxyActivities<FixActivities>(DATABASE);
 const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(LLM_PAGE);
 
 export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResult> {
-  const cycle = await acts.openFixCycle({ programId: input.programId, itemId: input.itemId, failingCriteria: input.failingCriteria });
-  if (cycle.status !== 'open') return { cycleId: cycle.cycleId, outcome: 'already-closed', attempts: cycle.attempts, stillFailing: [] };
+  const cycle = await acts.openFixCycle({
+    programId: input.programId,
+    itemId: input.itemId,
+    failingCriteria: input.failingCriteria,
+  });
+  if (cycle.status !== 'open')
+    return { cycleId: cycle.cycleId, outcome: 'already-closed', attempts: cycle.attempts, stillFailing: [] };
   const plan = await acts.loadProgramPlan(input.programId);
   const vendorId = input.writerVendorId ?? plan.vendorsFor.write[0];
-  if (!vendorId) throw new Error(`program ${input.programId} has no vendor with the write role: add one to the spec to run the fix loop`);
+  if (!vendorId)
+    throw new Error(
+      `program ${input.programId} has no vendor with the write role: add one to the spec to run the fix loop`,
+    );
 
   let failing = input.failingCriteria;
   let summaries = await acts.judgeSummaries({ runKey: input.runKey, itemId: input.itemId, criteria: failing });
   let beforeHash = cycle.textHash;
   for (let attempt = cycle.attempts + 1; attempt <= input.maxAttempts; attempt++) {
-    await waitForBudget(() => acts.startFixAttempt({ programId: input.programId, cycleId: cycle.cycleId, attempt, failingCriteria: failing, beforeHash, writerVendorId: vendorId }));
+    await waitForBudget(() =>
+      acts.startFixAttempt({
+        programId: input.programId,
+        cycleId: cycle.cycleId,
+        attempt,
+        failingCriteria: failing,
+        beforeHash,
+        writerVendorId: vendorId,
+      }),
+    );
     const batchId = taskBatchId(fixLoopWorkflowId(input.programId, input.itemId), `write-${attempt}`);
     const tasks = await executeChild(humanTasksWorkflow, {
       workflowId: batchId,
@@ -104,19 +132,46 @@ export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResul
     if (patched(ERROR_NEVER_PASSES)) judged = await rejudge(input, runKey, attempt);
     else {
       // Histories recorded before the patch: an errored criterion was missing from the failing ones (and so passed).
-      await judge.judgeItems({ programId: input.programId, runId: runKey, itemIds: [input.itemId], criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model });
-      judged = { failing: (await acts.failingItems({ runKey, itemIds: [input.itemId] }))[0]?.failingCriteria ?? [], errors: {} };
+      await judge.judgeItems({
+        programId: input.programId,
+        runId: runKey,
+        itemIds: [input.itemId],
+        criteria: input.criteria,
+        prompts: input.prompts,
+        samples: input.samples,
+        model: input.model,
+      });
+      judged = {
+        failing: (await acts.failingItems({ runKey, itemIds: [input.itemId] }))[0]?.failingCriteria ?? [],
+        errors: {},
+      };
     }
     const still = judged.failing;
     const errored = Object.keys(judged.errors);
-    const outcome: FixAttemptOutcome = errored.length ? 'needs_review' : still.length === 0 ? 'passed' : attempt === input.maxAttempts ? 'escalated' : 'failed';
+    const outcome: FixAttemptOutcome = errored.length
+      ? 'needs_review'
+      : still.length === 0
+        ? 'passed'
+        : attempt === input.maxAttempts
+          ? 'escalated'
+          : 'failed';
     await acts.finishFixAttempt({
-      cycleId: cycle.cycleId, attempt, taskId: revision?.taskId ?? null, afterHash, outcome, stillFailing: still, ...(errored.length ? { errors: judged.errors } : {}),
+      cycleId: cycle.cycleId,
+      attempt,
+      taskId: revision?.taskId ?? null,
+      afterHash,
+      outcome,
+      stillFailing: still,
+      ...(errored.length ? { errors: judged.errors } : {}),
     });
     if (outcome === 'passed') return { cycleId: cycle.cycleId, outcome, attempts: attempt, stillFailing: [] };
     if (outcome === 'escalated') return { cycleId: cycle.cycleId, outcome, attempts: attempt, stillFailing: still };
     if (outcome === 'needs_review') {
-      log.warn('fix attempt needs review: the re-judge still errored', { itemId: input.itemId, attempt, errors: judged.errors });
+      log.warn('fix attempt needs review: the re-judge still errored', {
+        itemId: input.itemId,
+        attempt,
+        errors: judged.errors,
+      });
       return { cycleId: cycle.cycleId, outcome, attempts: attempt, stillFailing: still, errors: judged.errors };
     }
     failing = still;
@@ -138,24 +193,40 @@ async function rejudge(input: FixLoopInput, runKey: string, attempt: number): Pr
   for (let retry = 0; ; retry++) {
     let pageError: string | undefined;
     try {
-      await judge.judgeItems({ programId: input.programId, runId: runKey, itemIds: [input.itemId], criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model });
+      await judge.judgeItems({
+        programId: input.programId,
+        runId: runKey,
+        itemIds: [input.itemId],
+        criteria: input.criteria,
+        prompts: input.prompts,
+        samples: input.samples,
+        model: input.model,
+      });
     } catch (err) {
       if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
       pageError = `judging failed: ${err.cause?.message ?? err.message}`;
     }
     const judged: Rejudged = pageError
       ? { failing: [], errors: Object.fromEntries(input.criteria.map((c) => [c, pageError])) }
-      : await acts.failingItems({ runKey, itemIds: [input.itemId], criteria: input.criteria }).then(([row]) => ({ failing: row?.failingCriteria ?? [], errors: row?.errors ?? {} }));
+      : await acts
+          .failingItems({ runKey, itemIds: [input.itemId], criteria: input.criteria })
+          .then(([row]) => ({ failing: row?.failingCriteria ?? [], errors: row?.errors ?? {} }));
     const errored = Object.keys(judged.errors);
     if (!errored.length || retry >= REJUDGE_RETRY_WAITS_MS.length) {
-      setCurrentDetails(errored.length ? `needs review: the re-judge of attempt ${attempt} still errored on ${errored.join(', ')}: ${judged.errors[errored[0]]}` : '');
+      setCurrentDetails(
+        errored.length
+          ? `needs review: the re-judge of attempt ${attempt} still errored on ${errored.join(', ')}: ${judged.errors[errored[0]]}`
+          : '',
+      );
       return judged;
     }
     const waitMs = REJUDGE_RETRY_WAITS_MS[retry];
     setCurrentDetails(
       `attempt ${attempt}: the re-judge errored on ${errored.join(', ')} (${judged.errors[errored[0]]}); judging again in ${Math.round(waitMs / 60_000)} min (retry ${retry + 1} of ${REJUDGE_RETRY_WAITS_MS.length}), then needs review`,
     );
-    await sleep(waitMs, { summary: `re-judge errored on ${errored.join(', ')}: retry ${retry + 1} of ${REJUDGE_RETRY_WAITS_MS.length}` });
+    await sleep(waitMs, {
+      summary: `re-judge errored on ${errored.join(', ')}: retry ${retry + 1} of ${REJUDGE_RETRY_WAITS_MS.length}`,
+    });
   }
 }
 
@@ -175,4 +246,3 @@ async function waitForBudget(start: () => Promise<FixAttemptStart>) {
   }
   setCurrentDetails('');
 }
-

@@ -34,7 +34,11 @@ export interface GoldenSetResult {
 
 export async function goldenSetWorkflow(input: GoldenSetInput): Promise<GoldenSetResult> {
   const { plan } = input;
-  const itemIds = await drawItems({ programId: plan.programId, purpose: 'golden-set', count: plan.rounds.goldenSetSize });
+  const itemIds = await drawItems({
+    programId: plan.programId,
+    purpose: 'golden-set',
+    count: plan.rounds.goldenSetSize,
+  });
   const common = {
     programId: plan.programId,
     phase: 'golden-set' as const,
@@ -51,7 +55,16 @@ export async function goldenSetWorkflow(input: GoldenSetInput): Promise<GoldenSe
       return executeChild(humanTasksWorkflow, {
         workflowId: batchId,
         staticSummary: `golden set: ${items.length} items × ${plan.raters.perItem} raters (batch ${i + 1}/${chunks.length})`,
-        args: [{ ...common, batchId, kind: 'rate', itemIds: items, ratersPerItem: plan.raters.perItem, vendorIds: plan.vendorsFor.rate }],
+        args: [
+          {
+            ...common,
+            batchId,
+            kind: 'rate',
+            itemIds: items,
+            ratersPerItem: plan.raters.perItem,
+            vendorIds: plan.vendorsFor.rate,
+          },
+        ],
       });
     }),
   );

@@ -11,7 +11,15 @@ import { signHeaders } from '../vendors/signing';
 import { createLogger } from '../platform/logger';
 import { tasks } from '../schema/tables';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
-import { createTestDatabase, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  testConfig,
+  testDeps,
+  timeSkippingEnv,
+  timeSkippingWorker,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
 import { humanTasksStatusQuery, humanTasksWorkflow } from './human-tasks';
@@ -36,8 +44,20 @@ beforeAll(async () => {
   gatewayUrl = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
   // Every simulated rater is a no-show: only the test answers, through the gateway.
   sim = buildVendorSim({
-    vendorId: 'sim-sla', secret, gatewayUrl, latencyMs: 0, duplicateRate: 0, noShowRate: 1, declineRate: 0,
-    seed: 1, raters: 4, carelessShare: 0, driftingShare: 0, guidelineGain: 0, fixProbability: 1, logger,
+    vendorId: 'sim-sla',
+    secret,
+    gatewayUrl,
+    latencyMs: 0,
+    duplicateRate: 0,
+    noShowRate: 1,
+    declineRate: 0,
+    seed: 1,
+    raters: 4,
+    carelessShare: 0,
+    driftingShare: 0,
+    guidelineGain: 0,
+    fixProbability: 1,
+    logger,
   });
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
   worker = await timeSkippingWorker(env, taskQueue, testDeps(database));
@@ -52,15 +72,29 @@ afterAll(async () => {
 
 test('reminder after a day, reassignment to another rater on breach, expiry at the deadline', async () => {
   const endpoint = `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`;
-  const { itemIds } = await seedWorld(database.db, { programId: 'prog-sla', items: 3, vendors: [{ id: 'sim-sla', endpoint, secrets: [secret] }] });
+  const { itemIds } = await seedWorld(database.db, {
+    programId: 'prog-sla',
+    items: 3,
+    vendors: [{ id: 'sim-sla', endpoint, secrets: [secret] }],
+  });
   const batchId = 'program/prog-sla/calibration/1/tasks';
   const handle = await env.client.workflow.start(humanTasksWorkflow, {
     workflowId: batchId,
     taskQueue,
     args: [
       {
-        batchId, programId: 'prog-sla', phase: 'calibration', round: 1, kind: 'rate', itemIds, ratersPerItem: 1, criteria: ['tone', 'clarity'],
-        vendorIds: ['sim-sla'], guidelineVersion: 1, goldRate: 0, sla: { remindAfterMs: DAY, reassignAfterMs: 3 * DAY, deadlineMs: 7 * DAY },
+        batchId,
+        programId: 'prog-sla',
+        phase: 'calibration',
+        round: 1,
+        kind: 'rate',
+        itemIds,
+        ratersPerItem: 1,
+        criteria: ['tone', 'clarity'],
+        vendorIds: ['sim-sla'],
+        guidelineVersion: 1,
+        goldRate: 0,
+        sla: { remindAfterMs: DAY, reassignAfterMs: 3 * DAY, deadlineMs: 7 * DAY },
       },
     ],
   });
@@ -85,15 +119,35 @@ test('reminder after a day, reassignment to another rater on breach, expiry at t
 
     // Two replacement raters answer, signed as the vendor.
     for (const t of second.slice(0, 2)) {
-      const body = JSON.stringify({ type: 'task.completed', taskId: t.id, raterId: t.raterId!.split(':')[1], labels: [{ criterion: 'tone', value: 1 }, { criterion: 'clarity', value: 0 }] });
-      const res = await fetch(`${gatewayUrl}/v1/vendors/sim-sla/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...signHeaders(secret, body) }, body });
+      const body = JSON.stringify({
+        type: 'task.completed',
+        taskId: t.id,
+        raterId: t.raterId!.split(':')[1],
+        labels: [
+          { criterion: 'tone', value: 1 },
+          { criterion: 'clarity', value: 0 },
+        ],
+      });
+      const res = await fetch(`${gatewayUrl}/v1/vendors/sim-sla/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signHeaders(secret, body) },
+        body,
+      });
       expect(res.status).toBe(202);
     }
     await until(async () => (await status()).counts.completed === 2);
     // The last one breaches again, is reassigned once more, and expires at the deadline.
     return handle.result();
   });
-  expect(result).toMatchObject({ tasksCompleted: 2, tasksReassigned: 4, tasksExpired: 1, labelsRecorded: 4, itemsComplete: 2, itemsIncomplete: 1, cancelled: false });
+  expect(result).toMatchObject({
+    tasksCompleted: 2,
+    tasksReassigned: 4,
+    tasksExpired: 1,
+    labelsRecorded: 4,
+    itemsComplete: 2,
+    itemsIncomplete: 1,
+    cancelled: false,
+  });
   const last = await database.db.select().from(tasks).where(eq(tasks.batchId, batchId));
   expect(last.filter((t) => t.status === 'expired').map((t) => t.attempt)).toEqual([2]);
 });

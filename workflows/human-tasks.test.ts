@@ -11,7 +11,16 @@ import { programSpend, vendorReport } from '../human-tasks/accounting';
 import { createLogger } from '../platform/logger';
 import { labels, raters, tasks } from '../schema/tables';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
-import { createTestDatabase, devServerClient, devServerWorker, recordHistory, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  devServerWorker,
+  recordHistory,
+  testConfig,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
 import { humanTasksStatusQuery, humanTasksWorkflow, type HumanTasksInput } from './human-tasks';
@@ -52,7 +61,9 @@ async function startSim(vendorId: string, overrides: Partial<Parameters<typeof b
 }
 
 const sla = { remindAfterMs: 60_000, reassignAfterMs: 120_000, deadlineMs: 600_000 };
-const input = (over: Partial<HumanTasksInput> & Pick<HumanTasksInput, 'batchId' | 'programId' | 'itemIds' | 'vendorIds'>): HumanTasksInput => ({
+const input = (
+  over: Partial<HumanTasksInput> & Pick<HumanTasksInput, 'batchId' | 'programId' | 'itemIds' | 'vendorIds'>,
+): HumanTasksInput => ({
   phase: 'calibration',
   round: 1,
   kind: 'rate',
@@ -115,26 +126,52 @@ test('a batch is rated by k distinct simulated raters through the signed gateway
   expect(sim.stats.duplicatesSent).toBeGreaterThan(5);
   // Never the same rater twice on an item; load balanced across the pool of 6.
   const rows = await database.db.select().from(tasks).where(eq(tasks.batchId, batchId));
-  for (const itemId of [...itemIds, ...goldIds]) expect(new Set(rows.filter((t) => t.itemId === itemId).map((t) => t.raterId)).size).toBe(3);
+  for (const itemId of [...itemIds, ...goldIds])
+    expect(new Set(rows.filter((t) => t.itemId === itemId).map((t) => t.raterId)).size).toBe(3);
   const perRater = new Map<string, number>();
   for (const t of rows) perRater.set(t.raterId!, (perRater.get(t.raterId!) ?? 0) + 1);
   const load = [...perRater.values()];
   expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(1);
-  expect(rows.filter((t) => t.isGold).map((t) => t.itemId).sort()).toEqual([...goldIds, ...goldIds, ...goldIds].sort());
+  expect(
+    rows
+      .filter((t) => t.isGold)
+      .map((t) => t.itemId)
+      .sort(),
+  ).toEqual([...goldIds, ...goldIds, ...goldIds].sort());
   // Exactly one label per task × criterion even though half the events were delivered twice.
-  expect((await database.db.select().from(labels).where(eq(labels.programId, 'prog-a'))).length).toBe(totalTasks * criteria.length);
-  expect(await programSpend(database.db, 'prog-a')).toEqual({ humanUsd: totalTasks * 0.5, llmUsd: 0, totalUsd: totalTasks * 0.5 });
+  expect((await database.db.select().from(labels).where(eq(labels.programId, 'prog-a'))).length).toBe(
+    totalTasks * criteria.length,
+  );
+  expect(await programSpend(database.db, 'prog-a')).toEqual({
+    humanUsd: totalTasks * 0.5,
+    llmUsd: 0,
+    totalUsd: totalTasks * 0.5,
+  });
   const [report] = await vendorReport(database.db, 'prog-a');
-  expect(report).toMatchObject({ vendorId: 'sim-a', tasks: totalTasks, completed: totalTasks, slaHitRate: 1, costUsd: totalTasks * 0.5 });
+  expect(report).toMatchObject({
+    vendorId: 'sim-a',
+    tasks: totalTasks,
+    completed: totalTasks,
+    slaHitRate: 1,
+    costUsd: totalTasks * 0.5,
+  });
   expect(report.turnaroundP95Ms).toBeGreaterThanOrEqual(report.turnaroundP50Ms!);
   await recordHistory(handle, 'humanTasksWorkflow');
 });
 
 test('cancelling a batch withdraws its open tasks at the vendor and keeps what was recorded', async () => {
   const { sim, secret, endpoint } = await startSim('sim-slow', { latencyMs: 600_000, duplicateRate: 0 });
-  const { itemIds } = await seedWorld(database.db, { programId: 'prog-c', items: 4, vendors: [{ id: 'sim-slow', endpoint, secrets: [secret] }] });
+  const { itemIds } = await seedWorld(database.db, {
+    programId: 'prog-c',
+    items: 4,
+    vendors: [{ id: 'sim-slow', endpoint, secrets: [secret] }],
+  });
   const batchId = 'program/prog-c/pilot/tasks';
-  const handle = await client.workflow.start(humanTasksWorkflow, { workflowId: batchId, taskQueue, args: [input({ batchId, programId: 'prog-c', itemIds, vendorIds: ['sim-slow'], ratersPerItem: 2 })] });
+  const handle = await client.workflow.start(humanTasksWorkflow, {
+    workflowId: batchId,
+    taskQueue,
+    args: [input({ batchId, programId: 'prog-c', itemIds, vendorIds: ['sim-slow'], ratersPerItem: 2 })],
+  });
   await waitFor(async () => (await handle.query(humanTasksStatusQuery)).counts.open === 8 && sim.stats.received === 8);
   await handle.cancel();
   const result = await handle.result();
@@ -146,12 +183,28 @@ test('cancelling a batch withdraws its open tasks at the vendor and keeps what w
 
 test('raters below the gold accuracy bar are paused and get no further tasks', async () => {
   const { secret, endpoint } = await startSim('sim-qa', { carelessShare: 0.5, latencyMs: 20, raters: 6 });
-  const { itemIds, goldIds } = await seedWorld(database.db, { programId: 'prog-q', items: 30, gold: 10, criteria, vendors: [{ id: 'sim-qa', endpoint, secrets: [secret] }] });
+  const { itemIds, goldIds } = await seedWorld(database.db, {
+    programId: 'prog-q',
+    items: 30,
+    gold: 10,
+    criteria,
+    vendors: [{ id: 'sim-qa', endpoint, secrets: [secret] }],
+  });
   const batchId = 'program/prog-q/calibration/1/tasks';
   const result = await client.workflow.execute(humanTasksWorkflow, {
     workflowId: batchId,
     taskQueue,
-    args: [input({ batchId, programId: 'prog-q', itemIds, vendorIds: ['sim-qa'], ratersPerItem: 2, goldRate: goldIds.length / itemIds.length, minGoldAccuracy: 0.9 })],
+    args: [
+      input({
+        batchId,
+        programId: 'prog-q',
+        itemIds,
+        vendorIds: ['sim-qa'],
+        ratersPerItem: 2,
+        goldRate: goldIds.length / itemIds.length,
+        minGoldAccuracy: 0.9,
+      }),
+    ],
   });
   expect(result.pausedRaters.length).toBeGreaterThan(0);
   for (const id of result.pausedRaters) {
@@ -159,7 +212,12 @@ test('raters below the gold accuracy bar are paused and get no further tasks', a
     expect(rater.status).toBe('paused');
     expect(rater.pausedReason).toMatch(/gold accuracy .* below 90%/);
     // Replacement tasks never go to a paused rater.
-    expect(await database.db.select().from(tasks).where(and(eq(tasks.raterId, id), eq(tasks.batchId, batchId), gt(tasks.attempt, 0)))).toEqual([]);
+    expect(
+      await database.db
+        .select()
+        .from(tasks)
+        .where(and(eq(tasks.raterId, id), eq(tasks.batchId, batchId), gt(tasks.attempt, 0))),
+    ).toEqual([]);
   }
   expect(result.tasksCompleted).toBeGreaterThan(0);
 });

@@ -47,7 +47,13 @@ function asVendorFailure(err: unknown, batchId: string): unknown {
   if (!(err instanceof ActivityFailure) || isCancellation(err)) return err;
   const error = err.cause?.message ?? err.message;
   const details: VendorFailureDetails = { batchId, activityType: err.activityType, error };
-  return ApplicationFailure.create({ type: VENDOR_UNAVAILABLE, message: `${err.activityType} failed after its retries: ${error}`, nonRetryable: true, details: [details], cause: err });
+  return ApplicationFailure.create({
+    type: VENDOR_UNAVAILABLE,
+    message: `${err.activityType} failed after its retries: ${error}`,
+    nonRetryable: true,
+    details: [details],
+    cause: err,
+  });
 }
 
 export interface HumanTasksResult extends CloseBatchResult {
@@ -84,7 +90,14 @@ const MAX_TASKS_PER_ACTIVITY = 500;
 
 const acts = proxyActivities<Activities>(VENDOR_CALL);
 
-type TaskState = { itemId: string; raterId: string; gold: boolean; status: 'open' | 'completed' | 'closed'; sentAt: number; reminded: boolean };
+type TaskState = {
+  itemId: string;
+  raterId: string;
+  gold: boolean;
+  status: 'open' | 'completed' | 'closed';
+  sentAt: number;
+  reminded: boolean;
+};
 
 export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanTasksResult> {
   const { batchId, sla } = input;
@@ -145,7 +158,15 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
   });
 
   const track = (refs: TaskRef[]) => {
-    for (const r of refs) tasks.set(r.id, { itemId: r.itemId, raterId: r.raterId, gold: r.gold, status: 'open', sentAt: Date.now(), reminded: false });
+    for (const r of refs)
+      tasks.set(r.id, {
+        itemId: r.itemId,
+        raterId: r.raterId,
+        gold: r.gold,
+        status: 'open',
+        sentAt: Date.now(),
+        reminded: false,
+      });
     open += refs.length;
   };
   const dispatch = async (ids: string[]) => {
@@ -178,7 +199,8 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
   };
   const openTasks = () => [...tasks].filter(([, t]) => t.status === 'open');
   // Evaluated on every activation (each signal): O(1), no scan over the tasks.
-  const hasWork = () => toReassign.size > 0 || (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) || open === 0;
+  const hasWork = () =>
+    toReassign.size > 0 || (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) || open === 0;
 
   /** Reads the rater pools, records the tasks and sends them: the calls that fail when a vendor is unreachable or misconfigured. */
   const openBatch = async () => {
@@ -218,7 +240,8 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       }
       // Sleep until the earliest SLA moment (one timer for the whole batch), or until a signal needs work.
       let next = deadline;
-      for (const [, t] of openTasks()) next = Math.min(next, t.sentAt + (t.reminded ? sla.reassignAfterMs : sla.remindAfterMs));
+      for (const [, t] of openTasks())
+        next = Math.min(next, t.sentAt + (t.reminded ? sla.reassignAfterMs : sla.remindAfterMs));
       if (next > now) await condition(hasWork, next - now);
 
       if (toReassign.size) {
@@ -228,16 +251,24 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       }
       if (goldCompletedSinceCheck > 0 && input.minGoldAccuracy !== undefined) {
         goldCompletedSinceCheck = 0;
-        const qa = await acts.evaluateRaters({ programId: input.programId, batchId, minGoldAccuracy: input.minGoldAccuracy });
+        const qa = await acts.evaluateRaters({
+          programId: input.programId,
+          batchId,
+          minGoldAccuracy: input.minGoldAccuracy,
+        });
         if (qa.paused.length) {
           pausedRaters.push(...qa.paused.filter((r) => !pausedRaters.includes(r)));
-          const theirs = openTasks().filter(([, t]) => qa.paused.includes(t.raterId)).map(([id]) => id);
+          const theirs = openTasks()
+            .filter(([, t]) => qa.paused.includes(t.raterId))
+            .map(([id]) => id);
           log.info('raters paused on gold accuracy', { paused: qa.paused, reassigning: theirs.length });
           await reassign(theirs, 'rater paused: gold accuracy below the bar');
         }
       }
       const at = Date.now();
-      const due = openTasks().filter(([, t]) => !t.reminded && at >= t.sentAt + sla.remindAfterMs && at < t.sentAt + sla.reassignAfterMs);
+      const due = openTasks().filter(
+        ([, t]) => !t.reminded && at >= t.sentAt + sla.remindAfterMs && at < t.sentAt + sla.reassignAfterMs,
+      );
       if (due.length) {
         for (const [, t] of due) t.reminded = true;
         reminders += due.length;
@@ -246,7 +277,10 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       const breached = openTasks().filter(([, t]) => at >= t.sentAt + sla.reassignAfterMs);
       if (breached.length) {
         slaBreaches += breached.length;
-        await reassign(breached.map(([id]) => id), 'SLA breach: not completed in time');
+        await reassign(
+          breached.map(([id]) => id),
+          'SLA breach: not completed in time',
+        );
       }
     }
   } catch (err) {

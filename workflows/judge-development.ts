@@ -31,20 +31,30 @@ export interface JudgeDevelopmentResult {
 export async function judgeDevelopmentWorkflow(input: JudgeDevelopmentInput): Promise<JudgeDevelopmentResult> {
   const { plan } = input;
   const prompts = await ensureJudgePrompts({ programId: plan.programId, guidelineVersion: input.guidelineVersion });
-  const judges = await Promise.all(plan.criteria.map((criterion) => developJudge(input, criterion, prompts[criterion])));
+  const judges = await Promise.all(
+    plan.criteria.map((criterion) => developJudge(input, criterion, prompts[criterion])),
+  );
   const active = { ...prompts, ...Object.fromEntries(judges.map((j) => [j.criterion, j.promptHash])) };
   return { judges, prompts: active, allMeetTarget: judges.every((j) => j.meetsTarget) };
 }
 
-async function developJudge(input: JudgeDevelopmentInput, criterion: string, basePromptHash: string): Promise<JudgeSummary> {
+async function developJudge(
+  input: JudgeDevelopmentInput,
+  criterion: string,
+  basePromptHash: string,
+): Promise<JudgeSummary> {
   const { plan } = input;
   // A plan recorded before criterionSamples existed runs the program-wide samples, as it did then.
   const samples = plan.judges.criterionSamples?.[criterion] ?? plan.judges.samples;
   const model = plan.judges.model;
   const evaluate = (promptHash: string, split: 'dev' | 'test') =>
-    evaluateJudge.executeWithOptions({ ...LLM_CALL, summary: `${criterion} judge on ${split} (${promptHash.slice(0, 10)}, ${samples} sample(s), ${model})` }, [
-      { programId: plan.programId, criterion, promptHash, split, samples, model },
-    ]);
+    evaluateJudge.executeWithOptions(
+      {
+        ...LLM_CALL,
+        summary: `${criterion} judge on ${split} (${promptHash.slice(0, 10)}, ${samples} sample(s), ${model})`,
+      },
+      [{ programId: plan.programId, criterion, promptHash, split, samples, model }],
+    );
   const dev = await evaluate(basePromptHash, 'dev');
   let promptHash = basePromptHash;
   let devAccuracy = dev.accuracy;

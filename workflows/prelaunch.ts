@@ -6,7 +6,16 @@
  * synopsis failing any criterion opens a fix cycle. Signals arriving during a run are merged into
  * the next one; import ids already applied are remembered across continue-as-new.
  */
-import { condition, continueAsNew, defineQuery, defineSignal, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { createProductionActivities } from '../production/activities';
 import type { ProgramPlan } from '../program/activities';
 import { productionWorkflow, type ProductionSummary } from './production';
@@ -30,7 +39,9 @@ export interface PrelaunchState {
 export const catalogChangedSignal = defineSignal<[CatalogChanged]>('catalogChanged');
 export const prelaunchStatusQuery = defineQuery<PrelaunchState>('prelaunchStatus');
 
-type Acts = ReturnType<typeof createProductionActivities> & { loadProgramPlan(programId: string): Promise<ProgramPlan> };
+type Acts = ReturnType<typeof createProductionActivities> & {
+  loadProgramPlan(programId: string): Promise<ProgramPlan>;
+};
 const acts = proxyActivities<Acts>(DATABASE);
 
 const APPLIED_KEPT = 200;

@@ -14,7 +14,16 @@ import { judgingCoverage } from '../production/activities';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
-import { createTestDatabase, recordHistory, testConfig, testDeps, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  recordHistory,
+  testConfig,
+  testDeps,
+  timeSkippingEnv,
+  timeSkippingWorker,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { productionWorkflow, type ProductionInput } from './production';
 import { productionWorkflowId } from './ids';
@@ -33,7 +42,10 @@ beforeAll(async () => {
   env = await timeSkippingEnv();
   database = await createTestDatabase();
   await seedJudgeWorld(database.db, { programId: PROGRAM, shows: 14, seed: 5 });
-  prompts = await createJudgingActivities(testDeps(database)).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
+  prompts = await createJudgingActivities(testDeps(database)).ensureJudgePrompts({
+    programId: PROGRAM,
+    guidelineVersion: 1,
+  });
 });
 afterAll(async () => {
   for (const s of sims) await s.close();
@@ -41,28 +53,66 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function simulator(batch: { validatingMs: number; msPerRequest?: number; lineErrorRate?: number; expireAfterMs?: number }) {
-  const sim = await startLlmSimulator({ port: await freePort(), seed: 7, logger, batch: { msPerRequest: 0, finalizingMs: 20, ...batch } });
+async function simulator(batch: {
+  validatingMs: number;
+  msPerRequest?: number;
+  lineErrorRate?: number;
+  expireAfterMs?: number;
+}) {
+  const sim = await startLlmSimulator({
+    port: await freePort(),
+    seed: 7,
+    logger,
+    batch: { msPerRequest: 0, finalizingMs: 20, ...batch },
+  });
   sims.push(sim);
   return { sim, deps: testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url, LLM_RPM_LIMIT: '600000' }, database)) };
 }
 
 const runInput = (runId: string, model: string): ProductionInput => ({
-  programId: PROGRAM, runId, mode: 'batch', itemSelection: { kind: 'all', limit: ITEMS }, criteria: CRITERIA, prompts, samples: SAMPLES, model,
-  fixLoop: false, maxFixAttempts: 1, shardSize: 15, batchSize: 8, maxConcurrentShards: 2,
+  programId: PROGRAM,
+  runId,
+  mode: 'batch',
+  itemSelection: { kind: 'all', limit: ITEMS },
+  criteria: CRITERIA,
+  prompts,
+  samples: SAMPLES,
+  model,
+  fixLoop: false,
+  maxFixAttempts: 1,
+  shardSize: 15,
+  batchSize: 8,
+  maxConcurrentShards: 2,
 });
 
 async function run(input: ProductionInput, deps: ReturnType<typeof testDeps>) {
   const taskQueue = uniqueTaskQueue('production-batch');
-  const handle = await env.client.workflow.start(productionWorkflow, { workflowId: productionWorkflowId(PROGRAM, input.runId), taskQueue, args: [input] });
+  const handle = await env.client.workflow.start(productionWorkflow, {
+    workflowId: productionWorkflowId(PROGRAM, input.runId),
+    taskQueue,
+    args: [input],
+  });
   const worker = await timeSkippingWorker(env, taskQueue, deps);
   const result = await worker.runUntil(handle.result());
-  const coverage = await judgingCoverage(database.db, { runKey: `${PROGRAM}/${input.runId}`, selection: input.itemSelection, criteria: CRITERIA, prompts, samples: SAMPLES, model: input.model! });
+  const coverage = await judgingCoverage(database.db, {
+    runKey: `${PROGRAM}/${input.runId}`,
+    selection: input.itemSelection,
+    criteria: CRITERIA,
+    prompts,
+    samples: SAMPLES,
+    model: input.model!,
+  });
   return { handle, result, coverage };
 }
 
 const byMode = async (model: string) =>
-  Object.fromEntries((await database.sql<{ mode: string; n: number }[]>`select mode, count(*)::int as n from judgments where model = ${model} group by mode`).map((r) => [r.mode, r.n]));
+  Object.fromEntries(
+    (
+      await database.sql<
+        { mode: string; n: number }[]
+      >`select mode, count(*)::int as n from judgments where model = ${model} group by mode`
+    ).map((r) => [r.mode, r.n]),
+  );
 
 test('a batch-mode run judges every sample through the Batch API once, at ≥ 45% less in the ledger; polls back off', async () => {
   // Each batch validates for 1.5 s of real time: with time skipping that is hours of polling.
@@ -71,7 +121,14 @@ test('a batch-mode run judges every sample through the Batch API once, at ≥ 45
   const { handle, result, coverage } = await run(runInput('batch-1', model), deps);
   const expected = ITEMS * CRITERIA.length * SAMPLES;
   expect(result).toMatchObject({ total: ITEMS, judged: ITEMS, errors: 0, shardsDone: 2, done: true });
-  expect(coverage).toEqual({ items: ITEMS, missing_judgments: 0, missing_verdicts: 0, duplicate_judgments: 0, duplicate_verdicts: 0, judgments: expected });
+  expect(coverage).toEqual({
+    items: ITEMS,
+    missing_judgments: 0,
+    missing_verdicts: 0,
+    duplicate_judgments: 0,
+    duplicate_verdicts: 0,
+    judgments: expected,
+  });
   expect(await byMode(model)).toEqual({ batch: expected });
 
   const stats = sim.stats();
@@ -79,7 +136,9 @@ test('a batch-mode run judges every sample through the Batch API once, at ≥ 45
   expect(stats.batches).toMatchObject({ created: 4, completed: 4, requests: expected, lineErrors: 0 });
   expect(stats.batches.byKind.judge_verdict).toBe(expected);
   expect(stats.byKind.judge_verdict).toBe(expected);
-  const submissions = await database.sql<{ shard: number; page: number; attempt: number; status: string; ingested: boolean; request_count: number }[]>`
+  const submissions = await database.sql<
+    { shard: number; page: number; attempt: number; status: string; ingested: boolean; request_count: number }[]
+  >`
     select shard, page, attempt, status, ingested_at is not null as ingested, request_count from provider_batches where run_id = ${`${PROGRAM}/batch-1`} order by shard, page`;
   expect(submissions).toEqual([
     { shard: 1, page: 0, attempt: 1, status: 'completed', ingested: true, request_count: 8 * 2 * SAMPLES },
@@ -94,7 +153,9 @@ test('a batch-mode run judges every sample through the Batch API once, at ≥ 45
     from usage_ledger where program_id = ${PROGRAM} and phase = 'production' and kind = 'judge' and request_key like ${`%:${model}:%`}`;
   expect(ledger).toMatchObject({ rows: expected, modes: ['batch'] });
   const ratio = ledger.cost / ledger.alt;
-  console.log(`batch-mode ledger: $${ledger.cost.toFixed(6)} at the batch price vs $${ledger.alt.toFixed(6)} at sync for ${expected} judgments — ratio ${ratio.toFixed(3)}`);
+  console.log(
+    `batch-mode ledger: $${ledger.cost.toFixed(6)} at the batch price vs $${ledger.alt.toFixed(6)} at sync for ${expected} judgments — ratio ${ratio.toFixed(3)}`,
+  );
   expect(ledger.cost).toBeGreaterThan(0);
   expect(ratio).toBeLessThanOrEqual(0.55);
 
@@ -104,11 +165,17 @@ test('a batch-mode run judges every sample through the Batch API once, at ≥ 45
   // ~130: listing pages and, per page, its budget reservation, submission, ingestion and sync pass.
   const shard = env.client.workflow.getHandle(`${productionWorkflowId(PROGRAM, 'batch-1')}/shard-1`);
   const events = (await shard.fetchHistory()).events ?? [];
-  const timers = events.filter((e) => e.timerStartedEventAttributes).map((e) => Number(e.timerStartedEventAttributes!.startToFireTimeout!.seconds));
-  const polls = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'providerBatchStatus').length;
+  const timers = events
+    .filter((e) => e.timerStartedEventAttributes)
+    .map((e) => Number(e.timerStartedEventAttributes!.startToFireTimeout!.seconds));
+  const polls = events.filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'providerBatchStatus',
+  ).length;
   const first = Number(events[0].eventTime!.seconds);
   const last = Number(events.at(-1)!.eventTime!.seconds);
-  console.log(`shard 1: ${events.length} history events, ${polls} polls over ${((last - first) / 3600).toFixed(1)} h of skipped time; waits ${timers.slice(0, 8).join(', ')}… s`);
+  console.log(
+    `shard 1: ${events.length} history events, ${polls} polls over ${((last - first) / 3600).toFixed(1)} h of skipped time; waits ${timers.slice(0, 8).join(', ')}… s`,
+  );
   expect(polls).toBe(timers.length);
   expect(timers.slice(0, 7)).toEqual([5, 10, 20, 40, 80, 160, 300]);
   expect(Math.max(...timers)).toBe(300);
@@ -124,12 +191,19 @@ test('failed batch lines are resubmitted; what the last submission leaves is jud
   const { result, coverage } = await run({ ...runInput('batch-2', model), batch: { submissions: 2 } }, deps);
   const expected = ITEMS * CRITERIA.length * SAMPLES;
   expect(result).toMatchObject({ judged: ITEMS, errors: 0 });
-  expect(coverage).toMatchObject({ missing_judgments: 0, missing_verdicts: 0, duplicate_judgments: 0, judgments: expected });
+  expect(coverage).toMatchObject({
+    missing_judgments: 0,
+    missing_verdicts: 0,
+    duplicate_judgments: 0,
+    judgments: expected,
+  });
 
   const stats = sim.stats();
   const modes = await byMode(model);
   const syncRequests = stats.byKind.judge_verdict - stats.batches.byKind.judge_verdict;
-  console.log(`40% failed lines: ${stats.batches.created} batches, ${stats.batches.requests} lines (${stats.batches.lineErrors} failed), ${syncRequests} sync judge requests; judgments by mode ${JSON.stringify(modes)}`);
+  console.log(
+    `40% failed lines: ${stats.batches.created} batches, ${stats.batches.requests} lines (${stats.batches.lineErrors} failed), ${syncRequests} sync judge requests; judgments by mode ${JSON.stringify(modes)}`,
+  );
   // Every page needed a second batch; its failures (~16% of the samples) went sync.
   expect(stats.batches.created).toBe(8);
   expect(stats.batches.lineErrors).toBeGreaterThan(expected * 0.25);
@@ -137,8 +211,13 @@ test('failed batch lines are resubmitted; what the last submission leaves is jud
   expect(modes.sync).toBeGreaterThan(0);
   expect(syncRequests).toBe(modes.sync);
   expect(modes.batch + modes.sync).toBe(expected);
-  const rounds = await database.sql<{ attempt: number; n: number }[]>`select attempt, count(*)::int as n from provider_batches where run_id = ${`${PROGRAM}/batch-2`} group by attempt order by attempt`;
-  expect(rounds).toEqual([{ attempt: 1, n: 4 }, { attempt: 2, n: 4 }]);
+  const rounds = await database.sql<
+    { attempt: number; n: number }[]
+  >`select attempt, count(*)::int as n from provider_batches where run_id = ${`${PROGRAM}/batch-2`} group by attempt order by attempt`;
+  expect(rounds).toEqual([
+    { attempt: 1, n: 4 },
+    { attempt: 2, n: 4 },
+  ]);
   const [ledger] = await database.sql<{ rows: number; batch: number }[]>`
     select count(*)::int as rows, count(*) filter (where mode = 'batch')::int as batch from usage_ledger where kind = 'judge' and request_key like ${`%:${model}:%`}`;
   expect(ledger).toEqual({ rows: expected, batch: modes.batch });
@@ -151,11 +230,18 @@ test('an expired batch is ingested for what ran, and the lines it never ran go i
   const { result, coverage } = await run({ ...runInput('batch-3', model), batch: { submissions: 6 } }, deps);
   const expected = ITEMS * CRITERIA.length * SAMPLES;
   expect(result).toMatchObject({ judged: ITEMS, errors: 0 });
-  expect(coverage).toMatchObject({ missing_judgments: 0, missing_verdicts: 0, duplicate_judgments: 0, judgments: expected });
+  expect(coverage).toMatchObject({
+    missing_judgments: 0,
+    missing_verdicts: 0,
+    duplicate_judgments: 0,
+    judgments: expected,
+  });
   const stats = sim.stats();
   const batches = await database.sql<{ page: string; attempt: number; status: string; request_count: number }[]>`
     select shard || '/' || page as page, attempt, status, request_count from provider_batches where run_id = ${`${PROGRAM}/batch-3`} order by shard, page, attempt`;
-  console.log(`expiring batches: ${batches.map((b) => `${b.page}#${b.attempt} ${b.status} ${b.request_count}`).join(', ')}`);
+  console.log(
+    `expiring batches: ${batches.map((b) => `${b.page}#${b.attempt} ${b.status} ${b.request_count}`).join(', ')}`,
+  );
   expect(stats.batches.expired).toBeGreaterThan(0);
   expect(batches.filter((b) => b.status === 'expired')).toHaveLength(stats.batches.expired);
   // Each resubmission carries only what the expired batch before it did not run.
@@ -172,7 +258,18 @@ test('a retried submit finds the batch it created; a re-ingest writes nothing; b
   const { sim, deps } = await simulator({ validatingMs: 20 });
   const acts = createProductionBatchActivities(deps);
   const itemIds = (await database.sql<{ id: string }[]>`select id from items order by id limit 3`).map((r) => r.id);
-  const page = { programId: PROGRAM, runKey: `${PROGRAM}/direct`, shard: 1, page: 0, itemIds, criteria: ['tone'], prompts, samples: 1, model: 'o4-mini', attempt: 1 };
+  const page = {
+    programId: PROGRAM,
+    runKey: `${PROGRAM}/direct`,
+    shard: 1,
+    page: 0,
+    itemIds,
+    criteria: ['tone'],
+    prompts,
+    samples: 1,
+    model: 'o4-mini',
+    attempt: 1,
+  };
   const first = await acts.submitJudgingBatch(page);
   expect(first).toMatchObject({ requests: 3 });
   // The same submission again (an activity retry after the row was written): the same batch.
@@ -182,7 +279,9 @@ test('a retried submit finds the batch it created; a re-ingest writes nothing; b
   const retried = await new MockActivityEnvironment({ attempt: 2 }).run(acts.submitJudgingBatch, page);
   expect(retried).toEqual(first);
   expect(sim.stats().batches.created).toBe(1);
-  const listed = await fetch(`${sim.url}/batches/${first.batchId}`).then((r) => r.json() as Promise<{ metadata: Record<string, string> }>);
+  const listed = await fetch(`${sim.url}/batches/${first.batchId}`).then(
+    (r) => r.json() as Promise<{ metadata: Record<string, string> }>,
+  );
   expect(listed.metadata).toEqual({ judgeflow_submission: submissionKey(page) });
 
   let state = (await acts.providerBatchStatus({ batchIds: [first.batchId!] }))[0];
@@ -193,7 +292,10 @@ test('a retried submit finds the batch it created; a re-ingest writes nothing; b
   expect(state).toMatchObject({ status: 'completed', done: true });
   const ingest = { ...page, batchId: first.batchId! };
   expect(await acts.ingestJudgingBatch(ingest)).toEqual({ ok: 3, failed: 0, missing: 0 });
-  const ledger = () => database.sql<{ n: number; tokens: number }[]>`select count(*)::int as n, sum(prompt_tokens)::int as tokens from usage_ledger where request_key like '%:o4-mini:%'`;
+  const ledger = () =>
+    database.sql<
+      { n: number; tokens: number }[]
+    >`select count(*)::int as n, sum(prompt_tokens)::int as tokens from usage_ledger where request_key like '%:o4-mini:%'`;
   const before = await ledger();
   expect(before[0].n).toBe(3);
   expect(await acts.ingestJudgingBatch(ingest)).toMatchObject({ ok: 0, missing: 0 });
@@ -202,17 +304,31 @@ test('a retried submit finds the batch it created; a re-ingest writes nothing; b
   expect(await acts.submitJudgingBatch({ ...page, attempt: 2 })).toEqual({ batchId: null, requests: 0 });
   expect(sim.stats().batches.created).toBe(1);
 
-  await expect(acts.submitJudgingBatch({ ...page, attempt: 3, samples: 0 })).rejects.toThrow(/samples must be a positive integer/);
-  await expect(acts.submitJudgingBatch({ ...page, attempt: 3, prompts: { tone: 'no-such-prompt' } })).rejects.toThrow(/unknown judge prompt/);
-  await expect(acts.ingestJudgingBatch({ ...ingest, batchId: 'batch_missing' })).rejects.toThrow(/batch batch_missing was never recorded as submitted/);
+  await expect(acts.submitJudgingBatch({ ...page, attempt: 3, samples: 0 })).rejects.toThrow(
+    /samples must be a positive integer/,
+  );
+  await expect(acts.submitJudgingBatch({ ...page, attempt: 3, prompts: { tone: 'no-such-prompt' } })).rejects.toThrow(
+    /unknown judge prompt/,
+  );
+  await expect(acts.ingestJudgingBatch({ ...ingest, batchId: 'batch_missing' })).rejects.toThrow(
+    /batch batch_missing was never recorded as submitted/,
+  );
 
   // A recorded batch the provider no longer knows (404) is lost: nothing to ingest, its lines go to the next batch.
   const lostPage = { ...page, runKey: `${PROGRAM}/lost`, itemIds: itemIds.slice(0, 2), model: 'o3-mini' };
   await database.sql`insert into provider_batches (id, run_id, shard, page, attempt, status, input_file_id, request_count)
     values ('batch_gone', ${lostPage.runKey}, 1, 0, 1, 'in_progress', 'file_gone', 2)`;
-  expect(await acts.providerBatchStatus({ batchIds: ['batch_gone'] })).toEqual([{ batchId: 'batch_gone', status: 'lost', done: true }]);
-  expect(await acts.ingestJudgingBatch({ ...lostPage, batchId: 'batch_gone' })).toEqual({ ok: 0, failed: 2, missing: 2 });
-  expect(await database.sql`select status, ingested_at is not null as ingested from provider_batches where id = 'batch_gone'`).toEqual([{ status: 'lost', ingested: true }]);
+  expect(await acts.providerBatchStatus({ batchIds: ['batch_gone'] })).toEqual([
+    { batchId: 'batch_gone', status: 'lost', done: true },
+  ]);
+  expect(await acts.ingestJudgingBatch({ ...lostPage, batchId: 'batch_gone' })).toEqual({
+    ok: 0,
+    failed: 2,
+    missing: 2,
+  });
+  expect(
+    await database.sql`select status, ingested_at is not null as ingested from provider_batches where id = 'batch_gone'`,
+  ).toEqual([{ status: 'lost', ingested: true }]);
   expect(await acts.submitJudgingBatch({ ...lostPage, attempt: 2 })).toMatchObject({ requests: 2 });
 });
 
@@ -222,14 +338,25 @@ test('cancelling a batch-mode run cancels its open batches and ingests what they
   const model = 'gpt-4.1-nano';
   const input = { ...runInput('batch-cancel', model), maxConcurrentShards: 1 };
   const taskQueue = uniqueTaskQueue('production-batch');
-  const handle = await env.client.workflow.start(productionWorkflow, { workflowId: productionWorkflowId(PROGRAM, input.runId), taskQueue, args: [input] });
+  const handle = await env.client.workflow.start(productionWorkflow, {
+    workflowId: productionWorkflowId(PROGRAM, input.runId),
+    taskQueue,
+    args: [input],
+  });
   const worker = await timeSkippingWorker(env, taskQueue, deps);
   const outcome = await worker.runUntil(async () => {
     // Not awaiting the result until the run has closed, so no time is skipped.
-    while ((await database.sql`select id from provider_batches where run_id = ${`${PROGRAM}/batch-cancel`}`).length < 2) await new Promise((r) => setTimeout(r, 50));
+    while ((await database.sql`select id from provider_batches where run_id = ${`${PROGRAM}/batch-cancel`}`).length < 2)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 600));
     // What `judge status` shows meanwhile: the run has finished no shard, its batches are at the provider (as recorded at submit: no poll yet).
-    expect(await batchProgress(database.db, `${PROGRAM}/batch-cancel`)).toEqual({ submitted: 2, open: 2, ingested: 0, lines: 60, byStatus: { validating: 2 } });
+    expect(await batchProgress(database.db, `${PROGRAM}/batch-cancel`)).toEqual({
+      submitted: 2,
+      open: 2,
+      ingested: 0,
+      lines: 60,
+      byStatus: { validating: 2 },
+    });
     await handle.cancel();
     // Wait in real time (5 s until the first poll): skipping time while the cancellation is being
     // delivered races the shard's timer, which the Java test server rejects.
@@ -242,11 +369,22 @@ test('cancelling a batch-mode run cancels its open batches and ingests what they
   expect(outcome).toBe('CancelledFailure');
   const recorded = await database.sql<{ id: string; status: string; ingested: boolean }[]>`
     select id, status, ingested_at is not null as ingested from provider_batches where run_id = ${`${PROGRAM}/batch-cancel`} order by id`;
-  expect(recorded.map((b) => [b.status, b.ingested])).toEqual([['cancelled', true], ['cancelled', true]]);
-  expect(await batchProgress(database.db, `${PROGRAM}/batch-cancel`)).toEqual({ submitted: 2, open: 0, ingested: 2, lines: 60, byStatus: { cancelled: 2 } });
+  expect(recorded.map((b) => [b.status, b.ingested])).toEqual([
+    ['cancelled', true],
+    ['cancelled', true],
+  ]);
+  expect(await batchProgress(database.db, `${PROGRAM}/batch-cancel`)).toEqual({
+    submitted: 2,
+    open: 0,
+    ingested: 2,
+    lines: 60,
+    byStatus: { cancelled: 2 },
+  });
   let ran = 0;
   for (const b of recorded) {
-    const atProvider = await fetch(`${sim.url}/batches/${b.id}`).then((r) => r.json() as Promise<{ status: string; request_counts: { total: number; completed: number } }>);
+    const atProvider = await fetch(`${sim.url}/batches/${b.id}`).then(
+      (r) => r.json() as Promise<{ status: string; request_counts: { total: number; completed: number } }>,
+    );
     expect(atProvider.status).toBe('cancelled');
     expect(atProvider.request_counts.completed).toBeLessThan(atProvider.request_counts.total);
     ran += atProvider.request_counts.completed;
@@ -254,9 +392,13 @@ test('cancelling a batch-mode run cancels its open batches and ingests what they
   // Every line the provider ran (and billed) is stored, with its ledger row; nothing was sent sync.
   expect(ran).toBeGreaterThan(0);
   expect(await byMode(model)).toEqual({ batch: ran });
-  const [ledger] = await database.sql<{ rows: number }[]>`select count(*)::int as rows from usage_ledger where kind = 'judge' and request_key like ${`%:${model}:%`}`;
+  const [ledger] = await database.sql<
+    { rows: number }[]
+  >`select count(*)::int as rows from usage_ledger where kind = 'judge' and request_key like ${`%:${model}:%`}`;
   expect(ledger.rows).toBe(ran);
   expect(sim.stats().byKind.judge_verdict - sim.stats().batches.byKind.judge_verdict).toBe(0);
-  const [run] = await database.sql<{ status: string }[]>`select status from production_runs where id = ${`${PROGRAM}/batch-cancel`}`;
+  const [run] = await database.sql<
+    { status: string }[]
+  >`select status from production_runs where id = ${`${PROGRAM}/batch-cancel`}`;
   expect(run.status).toBe('cancelled');
 });

@@ -11,7 +11,15 @@ import { judgeUnitHashes, judgingCoverage } from '../production/activities';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
-import { createTestDatabase, devServerClient, devServerWorker, testConfig, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  devServerWorker,
+  testConfig,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { productionWorkflow } from './production';
 import { productionWorkflowId } from './ids';
@@ -31,7 +39,10 @@ beforeAll(async () => {
   database = await createTestDatabase();
   sim = await startLlmSimulator({ port: await freePort(), seed: 3, logger: createLogger('test', 'silent') });
   ({ itemIds } = await seedJudgeWorld(database.db, { programId: PROGRAM, shows: 6, seed: 9 }));
-  const deps = testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url, LLM_CONCURRENCY: '16', LLM_RPM_LIMIT: '600000' }, database));
+  const deps = testDeps(
+    database,
+    testConfig({ OPENAI_BASE_URL: sim.url, LLM_CONCURRENCY: '16', LLM_RPM_LIMIT: '600000' }, database),
+  );
   prompts = await createJudgingActivities(deps).ensureJudgePrompts({ programId: PROGRAM, guidelineVersion: 1 });
   client = await devServerClient();
   ({ worker, connection } = await devServerWorker(taskQueue, deps));
@@ -49,25 +60,70 @@ afterAll(async () => {
 test('a sharded sync run judges every item once: 0 missing and 0 duplicate judgments and verdicts', async () => {
   const criteria = ['tone', 'clarity', 'precision', 'factuality'];
   const input = {
-    programId: PROGRAM, runId: 'sync-1', mode: 'sync' as const, itemSelection: { kind: 'all' as const }, criteria, prompts, samples: 2,
-    fixLoop: false, maxFixAttempts: 1, shardSize: 7, batchSize: 3, maxConcurrentShards: 3,
+    programId: PROGRAM,
+    runId: 'sync-1',
+    mode: 'sync' as const,
+    itemSelection: { kind: 'all' as const },
+    criteria,
+    prompts,
+    samples: 2,
+    fixLoop: false,
+    maxFixAttempts: 1,
+    shardSize: 7,
+    batchSize: 3,
+    maxConcurrentShards: 3,
   };
-  const result = await client.workflow.execute(productionWorkflow, { workflowId: productionWorkflowId(PROGRAM, 'sync-1'), taskQueue, args: [input] });
+  const result = await client.workflow.execute(productionWorkflow, {
+    workflowId: productionWorkflowId(PROGRAM, 'sync-1'),
+    taskQueue,
+    args: [input],
+  });
   const shards = Math.ceil(itemIds.length / 7);
   expect(itemIds.length).toBeGreaterThan(14);
-  expect(result).toMatchObject({ total: itemIds.length, judged: itemIds.length, errors: 0, shardsDone: shards, done: true });
-  const coverage = await judgingCoverage(database.db, { runKey: `${PROGRAM}/sync-1`, selection: { kind: 'all' }, criteria, prompts, samples: 2, model: testConfig().llm.model });
+  expect(result).toMatchObject({
+    total: itemIds.length,
+    judged: itemIds.length,
+    errors: 0,
+    shardsDone: shards,
+    done: true,
+  });
+  const coverage = await judgingCoverage(database.db, {
+    runKey: `${PROGRAM}/sync-1`,
+    selection: { kind: 'all' },
+    criteria,
+    prompts,
+    samples: 2,
+    model: testConfig().llm.model,
+  });
   const units = judgeUnitHashes(prompts, criteria).length;
   expect(judgeUnitHashes(prompts, ['tone', 'factuality'])).toHaveLength(5);
   expect(units).toBe(7); // tone, clarity, precision + four factuality agents
-  expect(coverage).toEqual({ items: itemIds.length, missing_judgments: 0, missing_verdicts: 0, duplicate_judgments: 0, duplicate_verdicts: 0, judgments: itemIds.length * units * 2 });
+  expect(coverage).toEqual({
+    items: itemIds.length,
+    missing_judgments: 0,
+    missing_verdicts: 0,
+    duplicate_judgments: 0,
+    duplicate_verdicts: 0,
+    judgments: itemIds.length * units * 2,
+  });
   // Paid once: the simulator answered exactly one judge request per stored judgment.
   expect(sim.stats().byKind.judge_verdict).toBe(coverage.judgments);
 
   // The same run again requests nothing: every judgment is stored already.
-  const again = await client.workflow.execute(productionWorkflow, { workflowId: productionWorkflowId(PROGRAM, 'sync-2'), taskQueue, args: [{ ...input, runId: 'sync-2' }] });
+  const again = await client.workflow.execute(productionWorkflow, {
+    workflowId: productionWorkflowId(PROGRAM, 'sync-2'),
+    taskQueue,
+    args: [{ ...input, runId: 'sync-2' }],
+  });
   expect(again).toMatchObject({ judged: itemIds.length, errors: 0 });
   expect(sim.stats().byKind.judge_verdict).toBe(coverage.judgments);
-  const second = await judgingCoverage(database.db, { runKey: `${PROGRAM}/sync-2`, selection: { kind: 'all' }, criteria, prompts, samples: 2, model: testConfig().llm.model });
+  const second = await judgingCoverage(database.db, {
+    runKey: `${PROGRAM}/sync-2`,
+    selection: { kind: 'all' },
+    criteria,
+    prompts,
+    samples: 2,
+    model: testConfig().llm.model,
+  });
   expect(second).toMatchObject({ missing_verdicts: 0, duplicate_verdicts: 0 });
 });

@@ -5,7 +5,15 @@ import { textHash } from '../catalog/text-hash';
 import { fixLoopWorkflow, prelaunchWorkflow, productionShardWorkflow, productionWorkflow } from '.';
 import { catalogChangedSignal, prelaunchStatusQuery } from './prelaunch';
 import { productionStatusQuery } from './production';
-import { createTestDatabase, devServerClient, devServerWorker, recordHistory, testDeps, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  devServerWorker,
+  recordHistory,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 
 let database: TestDatabase;
 let client: Client;
@@ -45,18 +53,33 @@ const minimalSpec = {
   production: { mode: 'sync', fixLoop: true, maxFixAttempts: 2 },
 };
 
-const base = { programId: 'p1', criteria: ['tone'], prompts: { tone: 'h' }, samples: 1, fixLoop: true, maxFixAttempts: 2 };
+const base = {
+  programId: 'p1',
+  criteria: ['tone'],
+  prompts: { tone: 'h' },
+  samples: 1,
+  fixLoop: true,
+  maxFixAttempts: 2,
+};
 
 test('a run over a selection with no items completes at once and records the run', async () => {
   const handle = await client.workflow.start(productionWorkflow, {
     workflowId: 'program/p1/production/empty',
     taskQueue,
-    args: [{ ...base, runId: 'empty', mode: 'sync', itemSelection: { kind: 'changedSince', since: '2999-01-01T00:00:00.000Z' } }],
+    args: [
+      {
+        ...base,
+        runId: 'empty',
+        mode: 'sync',
+        itemSelection: { kind: 'changedSince', since: '2999-01-01T00:00:00.000Z' },
+      },
+    ],
   });
   const result = await handle.result();
   expect(result).toMatchObject({ runKey: 'p1/empty', total: 0, judged: 0, failing: 0, shardsDone: 0, done: true });
   expect(await handle.query(productionStatusQuery)).toEqual(result);
-  const [row] = await database.sql`select status, total_items, judged_items, finished_at is not null as finished from production_runs where id = 'p1/empty'`;
+  const [row] =
+    await database.sql`select status, total_items, judged_items, finished_at is not null as finished from production_runs where id = 'p1/empty'`;
   expect(row).toEqual({ status: 'completed', total_items: 0, judged_items: 0, finished: true });
   await recordHistory(handle, 'productionWorkflow');
 });
@@ -65,14 +88,34 @@ test('a shard whose range holds no selected item judges nothing', async () => {
   const handle = await client.workflow.start(productionShardWorkflow, {
     workflowId: 'program/p1/production/empty/shard-1',
     taskQueue,
-    args: [{ ...base, runKey: 'p1/empty', mode: 'sync', selection: { kind: 'items', itemIds: ['i1'] }, range: { after: 'i1', through: 'i9', count: 0 }, batchSize: 10, shard: 1 }],
+    args: [
+      {
+        ...base,
+        runKey: 'p1/empty',
+        mode: 'sync',
+        selection: { kind: 'items', itemIds: ['i1'] },
+        range: { after: 'i1', through: 'i9', count: 0 },
+        batchSize: 10,
+        shard: 1,
+      },
+    ],
   });
   expect(await handle.result()).toEqual({ judged: 0, errors: 0, failing: 0, fixLoopsStarted: 0 });
   await recordHistory(handle, 'productionShardWorkflow');
 });
 
 test('a fix loop for a failure already handled (closed cycle) sends nothing to writers', async () => {
-  await database.db.insert(fixCycles).values({ id: 'c1', programId: 'p1', itemId: 'i1', openedForHash: textHash('Text.'), status: 'passed', attempts: 1, failingCriteria: ['tone'] });
+  await database.db
+    .insert(fixCycles)
+    .values({
+      id: 'c1',
+      programId: 'p1',
+      itemId: 'i1',
+      openedForHash: textHash('Text.'),
+      status: 'passed',
+      attempts: 1,
+      failingCriteria: ['tone'],
+    });
   // openFixCycle derives the id from program, item and hash; the closed row it finds is this one.
   await database.sql`update fix_cycles set id = ${`p1/i1/${textHash('Text.').slice(0, 16)}`} where id = 'c1'`;
   const handle = await client.workflow.start(fixLoopWorkflow, {
@@ -80,7 +123,12 @@ test('a fix loop for a failure already handled (closed cycle) sends nothing to w
     taskQueue,
     args: [{ ...base, itemId: 'i1', runKey: 'p1/empty', failingCriteria: ['tone'], maxAttempts: 2 }],
   });
-  expect(await handle.result()).toEqual({ cycleId: `p1/i1/${textHash('Text.').slice(0, 16)}`, outcome: 'already-closed', attempts: 1, stillFailing: [] });
+  expect(await handle.result()).toEqual({
+    cycleId: `p1/i1/${textHash('Text.').slice(0, 16)}`,
+    outcome: 'already-closed',
+    attempts: 1,
+    stillFailing: [],
+  });
   const [{ n }] = await database.sql<{ n: number }[]>`select count(*)::int as n from task_batches`;
   expect(n).toBe(0);
   await recordHistory(handle, 'fixLoopWorkflow');

@@ -122,7 +122,10 @@ export const PAUSE_REACHES_PRODUCTION = 'pause-reaches-production';
 /** Patch id of the per-page gate: pause and budget checked before each page (histories recorded before it replay without). */
 export const PAGE_GATE = 'production-page-gate';
 
-export interface ShardInput extends Omit<ProductionInput, 'runId' | 'itemSelection' | 'maxConcurrentShards' | 'shardSize'> {
+export interface ShardInput extends Omit<
+  ProductionInput,
+  'runId' | 'itemSelection' | 'maxConcurrentShards' | 'shardSize'
+> {
   runKey: string;
   selection: ItemSelection;
   range: ShardRange;
@@ -155,9 +158,13 @@ export const SHARDS_PER_EXECUTION = 50;
  * per finished shard) moves in steps of a few percent on a small run, while a catalog of hundreds
  * of thousands still takes few shards and continue-as-news.
  */
-export const defaultShardSize = (total: number, maxConcurrentShards: number) => Math.min(1000, Math.max(25, Math.ceil(total / (maxConcurrentShards * 4))));
+export const defaultShardSize = (total: number, maxConcurrentShards: number) =>
+  Math.min(1000, Math.max(25, Math.ceil(total / (maxConcurrentShards * 4))));
 
-export async function productionWorkflow(input: ProductionInput, cursor?: ProductionCursor): Promise<ProductionSummary> {
+export async function productionWorkflow(
+  input: ProductionInput,
+  cursor?: ProductionCursor,
+): Promise<ProductionSummary> {
   const runKey = productionRunKey(input.programId, input.runId);
   const maxRunning = input.maxConcurrentShards ?? 8;
   if (!cursor) {
@@ -166,13 +173,32 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
       runKey,
       mode: input.mode,
       selection: input.itemSelection,
-      params: { criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model ?? null, fixLoop: input.fixLoop },
+      params: {
+        criteria: input.criteria,
+        prompts: input.prompts,
+        samples: input.samples,
+        model: input.model ?? null,
+        fixLoop: input.fixLoop,
+      },
     });
     cursor = {
       after: null,
       assigned: 0,
       shardIndex: 0,
-      progress: { runId: input.runId, runKey, mode: input.mode, total, judged: 0, errors: 0, failing: 0, fixLoopsStarted: 0, shardsDone: 0, shardsRunning: 0, executions: 1, done: false },
+      progress: {
+        runId: input.runId,
+        runKey,
+        mode: input.mode,
+        total,
+        judged: 0,
+        errors: 0,
+        failing: 0,
+        fixLoopsStarted: 0,
+        shardsDone: 0,
+        shardsRunning: 0,
+        executions: 1,
+        done: false,
+      },
     };
   }
   const state = cursor;
@@ -182,7 +208,12 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
   // Shards started and not closed: a pause or resume is passed on to them.
   const shards = new Map<number, ChildWorkflowHandle<typeof productionShardWorkflow>>();
   const pauseOf = (): ProductionPause => ({ paused: Boolean(progress.paused), reason: progress.paused ?? undefined });
-  const showPause = () => setCurrentDetails(progress.paused ? `paused: ${progress.paused}; no new page starts until the program is resumed (\`judgeflow program resume\`)` : '');
+  const showPause = () =>
+    setCurrentDetails(
+      progress.paused
+        ? `paused: ${progress.paused}; no new page starts until the program is resumed (\`judgeflow program resume\`)`
+        : '',
+    );
   setHandler(productionPauseSignal, (p) => {
     progress.paused = p.paused ? p.reason || 'paused' : null;
     showPause();
@@ -214,7 +245,9 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
         const shard = startChild(productionShardWorkflow, {
           workflowId: productionShardWorkflowId(input.programId, input.runId, index),
           staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
-          args: [{ ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index }],
+          args: [
+            { ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index },
+          ],
         })
           .then((handle) => {
             shards.set(index, handle);
@@ -250,16 +283,24 @@ export async function productionWorkflow(input: ProductionInput, cursor?: Produc
       const before = progress.shardsDone;
       const pausedBefore = Boolean(progress.paused);
       // Also woken by a resume, to start the shards the pause held back.
-      await condition(() => progress.shardsDone > before || shardFailure !== undefined || (pausedBefore && !progress.paused));
+      await condition(
+        () => progress.shardsDone > before || shardFailure !== undefined || (pausedBefore && !progress.paused),
+      );
       if (shardFailure !== undefined) throw shardFailure;
-      if (progress.shardsDone > before) await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors });
+      if (progress.shardsDone > before)
+        await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors });
     }
   } catch (err) {
     // Cancelled (or a shard failed): the shards still running are cancelled with the run; wait for
     // them to stop (a batch shard cancels its provider batches), since closing first would terminate them.
     await CancellationScope.nonCancellable(async () => {
       await Promise.all(running.values());
-      await acts.updateProductionRun({ runKey, judged: progress.judged, failed: progress.errors, status: isCancellation(err) ? 'cancelled' : 'failed' });
+      await acts.updateProductionRun({
+        runKey,
+        judged: progress.judged,
+        failed: progress.errors,
+        status: isCancellation(err) ? 'cancelled' : 'failed',
+      });
     });
     throw err;
   }
@@ -288,15 +329,35 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
   const pages = input.mode === 'batch' ? await judgeByBatch(input, pause) : undefined;
   let after = input.range.after;
   for (let page = 0; ; page++) {
-    const itemIds = pages ? (pages[page] ?? []) : await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
+    const itemIds = pages
+      ? (pages[page] ?? [])
+      : await acts.shardItems({
+          selection: input.selection,
+          after,
+          through: input.range.through,
+          limit: input.batchSize,
+        });
     if (!itemIds.length) break;
     after = itemIds[itemIds.length - 1];
     const gated = patched(PAGE_GATE);
     // In batch mode the budget let the page through before its batch was submitted; a pause still holds its sync pass.
     if (gated) await (pages ? whileUnpaused(pause, page) : startPage(input, pause, page, itemIds, 'sync'));
     const judged = await judge.judgeItems.executeWithOptions(
-      { ...LLM_PAGE, summary: `page ${page + 1}: ${itemIds.length} items × ${judgedText(input)}${pages ? ' (what the batches left)' : ''}` },
-      [{ programId: input.programId, runId: input.runKey, itemIds, criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model }],
+      {
+        ...LLM_PAGE,
+        summary: `page ${page + 1}: ${itemIds.length} items × ${judgedText(input)}${pages ? ' (what the batches left)' : ''}`,
+      },
+      [
+        {
+          programId: input.programId,
+          runId: input.runKey,
+          itemIds,
+          criteria: input.criteria,
+          prompts: input.prompts,
+          samples: input.samples,
+          model: input.model,
+        },
+      ],
     );
     if (gated) await budget.finishProductionPage({ runKey: input.runKey, shard: input.shard, page });
     result.judged += itemIds.length;
@@ -317,12 +378,26 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
  * estimated cost — checked again after 1 min, doubling to 6 h, as the fix loop does — saying why in
  * the shard's current details (the Temporal UI) while it waits.
  */
-async function startPage(input: ShardInput, pause: ProductionPause, page: number, itemIds: string[], mode: 'sync' | 'batch') {
+async function startPage(
+  input: ShardInput,
+  pause: ProductionPause,
+  page: number,
+  itemIds: string[],
+  mode: 'sync' | 'batch',
+) {
   for (let waitMs = BUDGET_RECHECK_FIRST_MS; ; waitMs = Math.min(waitMs * 2, BUDGET_RECHECK_MAX_MS)) {
     await whileUnpaused(pause, page);
     const r: PageStart = await budget.reserveProductionPage({
-      programId: input.programId, runKey: input.runKey, shard: input.shard, page, itemIds,
-      criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model, mode,
+      programId: input.programId,
+      runKey: input.runKey,
+      shard: input.shard,
+      page,
+      itemIds,
+      criteria: input.criteria,
+      prompts: input.prompts,
+      samples: input.samples,
+      model: input.model,
+      mode,
     });
     if (r.started) break;
     setCurrentDetails(
@@ -336,7 +411,9 @@ async function startPage(input: ShardInput, pause: ProductionPause, page: number
 /** Waits while the run is paused (no command: a pause costs the history only its signals). */
 async function whileUnpaused(pause: ProductionPause, page: number) {
   if (!pause.paused) return;
-  setCurrentDetails(`paused: ${pause.reason || 'paused'}; page ${page + 1} starts when the program is resumed (\`judgeflow program resume\`)`);
+  setCurrentDetails(
+    `paused: ${pause.reason || 'paused'}; page ${page + 1} starts when the program is resumed (\`judgeflow program resume\`)`,
+  );
   await condition(() => !pause.paused);
   setCurrentDetails('');
 }
@@ -350,15 +427,27 @@ async function whileUnpaused(pause: ProductionPause, page: number) {
 async function judgeByBatch(input: ShardInput, pause: ProductionPause): Promise<string[][]> {
   const settings = { ...BATCH_DEFAULTS, ...input.batch };
   const pages: string[][] = [];
-  for (let after = input.range.after; ; ) {
-    const itemIds = await acts.shardItems({ selection: input.selection, after, through: input.range.through, limit: input.batchSize });
+  for (let after = input.range.after; ;) {
+    const itemIds = await acts.shardItems({
+      selection: input.selection,
+      after,
+      through: input.range.through,
+      limit: input.batchSize,
+    });
     if (!itemIds.length) break;
     pages.push(itemIds);
     after = itemIds[itemIds.length - 1];
   }
   const pageInput = (page: number) => ({
-    programId: input.programId, runKey: input.runKey, shard: input.shard, page, itemIds: pages[page],
-    criteria: input.criteria, prompts: input.prompts, samples: input.samples, model: input.model,
+    programId: input.programId,
+    runKey: input.runKey,
+    shard: input.shard,
+    page,
+    itemIds: pages[page],
+    criteria: input.criteria,
+    prompts: input.prompts,
+    samples: input.samples,
+    model: input.model,
   });
   let open: { page: number; attempt: number; batchId: string }[] = [];
   const submit = async (page: number, attempt: number) => {
@@ -368,10 +457,12 @@ async function judgeByBatch(input: ShardInput, pause: ProductionPause): Promise<
   try {
     if (patched(PAGE_GATE))
       // Each page's batch is submitted once the run is not paused and the budget covers it at the batch price.
-      await Promise.all(pages.map(async (itemIds, page) => {
-        await startPage(input, pause, page, itemIds, 'batch');
-        await submit(page, 1);
-      }));
+      await Promise.all(
+        pages.map(async (itemIds, page) => {
+          await startPage(input, pause, page, itemIds, 'batch');
+          await submit(page, 1);
+        }),
+      );
     else await Promise.all(pages.map((_, page) => submit(page, 1)));
     await pollUntilIngested({ resubmit: true });
   } catch (err) {
@@ -398,7 +489,11 @@ async function judgeByBatch(input: ShardInput, pause: ProductionPause): Promise<
       const before = open.length;
       await Promise.all(
         finished.map(async (o) => {
-          const { missing } = await batches.ingestJudgingBatch({ ...pageInput(o.page), attempt: o.attempt, batchId: o.batchId });
+          const { missing } = await batches.ingestJudgingBatch({
+            ...pageInput(o.page),
+            attempt: o.attempt,
+            batchId: o.batchId,
+          });
           if (opts.resubmit && missing > 0 && o.attempt < settings.submissions) await submit(o.page, o.attempt + 1);
         }),
       );
@@ -410,7 +505,9 @@ async function judgeByBatch(input: ShardInput, pause: ProductionPause): Promise<
 
 /** "tone, clarity × 5 samples" or "tone × 5, precision × 1 samples" (activity summaries). */
 const judgedText = ({ criteria, samples }: Pick<ShardInput, 'criteria' | 'samples'>) =>
-  typeof samples === 'number' ? `${criteria.join(', ')} × ${samples} samples` : `${criteria.map((c) => `${c} × ${samples[c]}`).join(', ')} samples`;
+  typeof samples === 'number'
+    ? `${criteria.join(', ')} × ${samples} samples`
+    : `${criteria.map((c) => `${c} × ${samples[c]}`).join(', ')} samples`;
 
 async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: string[]): Promise<boolean> {
   const args: FixLoopInput = {

@@ -7,7 +7,14 @@ import { ApplicationFailure, executeChild, patched } from '@temporalio/workflow'
 import { VENDOR_UNAVAILABLE, type VendorFailureDetails } from './human-tasks';
 import { calibrationRoundWorkflow } from './calibration';
 import { goldenSetWorkflow } from './golden-set';
-import { calibrationWorkflowId, goldenSetWorkflowId, judgeDevelopmentWorkflowId, pilotWorkflowId, productionWorkflowId, taskBatchId } from './ids';
+import {
+  calibrationWorkflowId,
+  goldenSetWorkflowId,
+  judgeDevelopmentWorkflowId,
+  pilotWorkflowId,
+  productionWorkflowId,
+  taskBatchId,
+} from './ids';
 import { judgeDevelopmentWorkflow } from './judge-development';
 import type { Phase } from './messages';
 import { pilotWorkflow } from './pilot';
@@ -24,11 +31,25 @@ async function pilot(run: ProgramRun) {
   const workflowId = pilotWorkflowId(programId);
   run.currentBatchId = taskBatchId(workflowId, 'tasks');
   const result = await executeChild(pilotWorkflow, {
-    ...run.childOptions(workflowId, 'pilot', `pilot: ${plan.rounds.pilotSize} items × ${plan.raters.pilotPerItem} raters`),
-    args: [{ plan: { ...plan, targets: state.targets }, phase: 'pilot', round: 0, guidelineVersion: state.guidelineVersion, workflowId }],
+    ...run.childOptions(
+      workflowId,
+      'pilot',
+      `pilot: ${plan.rounds.pilotSize} items × ${plan.raters.pilotPerItem} raters`,
+    ),
+    args: [
+      {
+        plan: { ...plan, targets: state.targets },
+        phase: 'pilot',
+        round: 0,
+        guidelineVersion: state.guidelineVersion,
+        workflowId,
+      },
+    ],
   });
   run.finishRound(result);
-  await run.passGate('pilot', 'pilot agreement: revise the guidelines or proceed to calibration', { agreement: result.summary.agreement });
+  await run.passGate('pilot', 'pilot agreement: revise the guidelines or proceed to calibration', {
+    agreement: result.summary.agreement,
+  });
   state.phase = 'calibration';
   state.round = 1;
 }
@@ -40,18 +61,48 @@ async function calibration(run: ProgramRun) {
   const workflowId = calibrationWorkflowId(programId, round);
   run.currentBatchId = taskBatchId(workflowId, 'tasks');
   const result = await executeChild(calibrationRoundWorkflow, {
-    ...run.childOptions(workflowId, 'calibration', `calibration round ${round} of at most ${plan.rounds.maxCalibrationRounds} (guidelines v${state.guidelineVersion})`, round),
-    args: [{ plan: { ...plan, targets: state.targets }, phase: 'calibration', round, guidelineVersion: state.guidelineVersion, workflowId }],
+    ...run.childOptions(
+      workflowId,
+      'calibration',
+      `calibration round ${round} of at most ${plan.rounds.maxCalibrationRounds} (guidelines v${state.guidelineVersion})`,
+      round,
+    ),
+    args: [
+      {
+        plan: { ...plan, targets: state.targets },
+        phase: 'calibration',
+        round,
+        guidelineVersion: state.guidelineVersion,
+        workflowId,
+      },
+    ],
   });
   run.finishRound(result);
   if (result.summary.allMeetTarget) {
-    await acts.recordDecision({ programId, requestId: `target-reached/${round}`, kind: 'phase_completed', phase: 'calibration', actor: 'judgeflow', note: `every criterion met the agreement target in round ${round}`, data: { round, agreement: result.summary.agreement } });
+    await acts.recordDecision({
+      programId,
+      requestId: `target-reached/${round}`,
+      kind: 'phase_completed',
+      phase: 'calibration',
+      actor: 'judgeflow',
+      note: `every criterion met the agreement target in round ${round}`,
+      data: { round, agreement: result.summary.agreement },
+    });
     state.phase = 'golden-set';
   } else if (round >= plan.rounds.maxCalibrationRounds) {
-    await run.passGate('calibration', `agreement target not reached after ${round} rounds: approve to build the golden set anyway, or cancel`, { rounds: state.rounds.filter((r) => r.phase === 'calibration') }, true);
+    await run.passGate(
+      'calibration',
+      `agreement target not reached after ${round} rounds: approve to build the golden set anyway, or cancel`,
+      { rounds: state.rounds.filter((r) => r.phase === 'calibration') },
+      true,
+    );
     state.phase = 'golden-set';
   } else {
-    await run.passGate(`calibration/${round}`, 'below target: publish a guideline revision for the next round, or approve to continue as is', { agreement: result.summary.agreement });
+    await run.passGate(
+      `calibration/${round}`,
+      'below target: publish a guideline revision for the next round, or approve to continue as is',
+      { agreement: result.summary.agreement },
+    );
     state.round = round + 1;
   }
 }
@@ -65,7 +116,10 @@ async function goldenSet(run: ProgramRun) {
   });
   run.addTasks(result.tasks);
   state.goldenSet = { items: result.items, dev: result.dev, test: result.test, reviewed: result.reviewed };
-  await run.passGate('golden-set', 'golden set ready: approve to develop the judges', { ...state.goldenSet, sentToReview: result.sentToReview });
+  await run.passGate('golden-set', 'golden set ready: approve to develop the judges', {
+    ...state.goldenSet,
+    sentToReview: result.sentToReview,
+  });
   state.phase = 'judges';
 }
 
@@ -80,7 +134,9 @@ async function judges(run: ProgramRun) {
   state.prompts = result.prompts;
   await run.passGate(
     'judges',
-    result.allMeetTarget ? 'every judge meets the accuracy target on the held-out set' : 'some judges are below the accuracy target on the held-out set: approve to judge production anyway',
+    result.allMeetTarget
+      ? 'every judge meets the accuracy target on the held-out set'
+      : 'some judges are below the accuracy target on the held-out set: approve to judge production anyway',
     { judges: result.judges },
     !result.allMeetTarget,
   );
@@ -93,7 +149,11 @@ async function production(run: ProgramRun) {
   const workflowId = productionWorkflowId(programId, runId);
   state.production = { runId, judged: 0, total: 0, failing: 0 };
   const result = await executeChild(productionWorkflow, {
-    ...run.childOptions(workflowId, 'production', `production judging (${plan.production.mode}) with the validated panel`),
+    ...run.childOptions(
+      workflowId,
+      'production',
+      `production judging (${plan.production.mode}) with the validated panel`,
+    ),
     args: [
       {
         programId,
@@ -112,7 +172,13 @@ async function production(run: ProgramRun) {
       },
     ],
   });
-  state.production = { runId, judged: result.judged, total: result.total, failing: result.failing, errors: result.errors };
+  state.production = {
+    runId,
+    judged: result.judged,
+    total: result.total,
+    failing: result.failing,
+    errors: result.errors,
+  };
   state.phase = 'completed';
 }
 
@@ -144,7 +210,13 @@ function withVendorGate(phase: Phase, step: (run: ProgramRun) => Promise<void>) 
         const details = (failure.details?.[0] ?? {}) as Partial<VendorFailureDetails>;
         const gate = run.gateName(`vendor/${phase}${phase === 'calibration' ? `/${run.state.round}` : ''}`);
         await acts.recordDecision({
-          programId: run.programId, requestId: `${gate}/blocked`, kind: 'vendor_failed', phase: run.state.phase, actor: 'judgeflow', note: failure.message, data: { gate, ...details },
+          programId: run.programId,
+          requestId: `${gate}/blocked`,
+          kind: 'vendor_failed',
+          phase: run.state.phase,
+          actor: 'judgeflow',
+          note: failure.message,
+          data: { gate, ...details },
         });
         run.state.decisions += 1;
         await run.passGate(

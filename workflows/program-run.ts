@@ -100,7 +100,15 @@ export class ProgramRun {
     if (state.spendUsd >= state.budgetUsd && !state.paused) {
       state.paused = true;
       state.pausedReason = `budget cap reached: spent $${state.spendUsd.toFixed(2)} of $${state.budgetUsd.toFixed(2)}; raise it with \`judgeflow program budget\``;
-      await acts.recordDecision({ programId, requestId: `budget-cap/${state.phase}/${state.round}/${state.decisions}`, kind: 'paused', phase: state.phase, actor: 'judgeflow', note: state.pausedReason, data: spend });
+      await acts.recordDecision({
+        programId,
+        requestId: `budget-cap/${state.phase}/${state.round}/${state.decisions}`,
+        kind: 'paused',
+        phase: state.phase,
+        actor: 'judgeflow',
+        note: state.pausedReason,
+        data: spend,
+      });
       state.decisions += 1;
     }
     if (state.paused) {
@@ -119,16 +127,27 @@ export class ProgramRun {
     if (state.approvedGates.includes(name)) return;
     this.gate = { name, reason, evidence };
     // The Temporal UI shows what the program waits for (current details are not part of the history).
-    setCurrentDetails(`waiting at gate **${name}**: ${reason}\n\napprove: \`judgeflow program approve ${programId} --gate ${name}\``);
+    setCurrentDetails(
+      `waiting at gate **${name}**: ${reason}\n\napprove: \`judgeflow program approve ${programId} --gate ${name}\``,
+    );
     const manual = forceManual || plan.gatePolicy === 'manual';
     if (manual) {
       await this.setStatus('waiting_gate');
       await condition(() => state.approvedGates.includes(name));
     } else {
-      const approved = plan.autoGateAfterMs > 0 && (await condition(() => state.approvedGates.includes(name), plan.autoGateAfterMs));
+      const approved =
+        plan.autoGateAfterMs > 0 && (await condition(() => state.approvedGates.includes(name), plan.autoGateAfterMs));
       if (!approved) {
         state.approvedGates = [...state.approvedGates, name];
-        await acts.recordDecision({ programId, requestId: `auto-gate/${name}`, kind: 'gate_approved', phase: state.phase, actor: 'auto', note: 'gate policy: auto', data: { gate: name, evidence } });
+        await acts.recordDecision({
+          programId,
+          requestId: `auto-gate/${name}`,
+          kind: 'gate_approved',
+          phase: state.phase,
+          actor: 'auto',
+          note: 'gate policy: auto',
+          data: { gate: name, evidence },
+        });
         state.decisions += 1;
       }
     }

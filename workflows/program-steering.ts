@@ -30,7 +30,13 @@ export function registerSteering(run: ProgramRun) {
     run.state.decisions += 1;
   };
   const duplicate: SteeringResult = { applied: false, duplicate: true, message: 'already applied' };
-  const decide = async (requestId: string, kind: string, actor: string, note: string | undefined, data: Record<string, unknown>) => {
+  const decide = async (
+    requestId: string,
+    kind: string,
+    actor: string,
+    note: string | undefined,
+    data: Record<string, unknown>,
+  ) => {
     remember(requestId);
     await acts.recordDecision({ programId: run.programId, requestId, kind, phase: run.state.phase, actor, note, data });
   };
@@ -51,7 +57,10 @@ export function registerSteering(run: ProgramRun) {
     async (req) => {
       if (seen(req.requestId)) return duplicate;
       run.state.approvedGates = [...run.state.approvedGates, req.gate];
-      await decide(req.requestId, 'gate_approved', req.actor, req.note, { gate: req.gate, evidence: run.gate?.evidence ?? {} });
+      await decide(req.requestId, 'gate_approved', req.actor, req.note, {
+        gate: req.gate,
+        evidence: run.gate?.evidence ?? {},
+      });
       return { applied: true, duplicate: false, message: `gate ${req.gate} approved` };
     },
     {
@@ -59,7 +68,8 @@ export function registerSteering(run: ProgramRun) {
         requireRequestId(req.requestId);
         if (seen(req.requestId)) return;
         if (!run.gate) throw new Error(`no gate is waiting for approval (phase ${run.state.phase})`);
-        if (req.gate && req.gate !== run.gate.name) throw new Error(`the program waits at gate "${run.gate.name}", not "${req.gate}"`);
+        if (req.gate && req.gate !== run.gate.name)
+          throw new Error(`the program waits at gate "${run.gate.name}", not "${req.gate}"`);
       },
     },
   );
@@ -68,7 +78,13 @@ export function registerSteering(run: ProgramRun) {
     publishGuidelinesUpdate,
     async (req) => {
       if (seen(req.requestId)) return duplicate;
-      await acts.publishGuidelineVersion({ programId: run.programId, version: req.version, text: req.text, note: req.note, actor: req.actor });
+      await acts.publishGuidelineVersion({
+        programId: run.programId,
+        version: req.version,
+        text: req.text,
+        note: req.note,
+        actor: req.actor,
+      });
       run.state.guidelineVersion = req.version;
       await decide(req.requestId, 'guideline_published', req.actor, req.note, { version: req.version });
       if (run.currentBatchId) {
@@ -99,7 +115,11 @@ export function registerSteering(run: ProgramRun) {
       run.state.pausedReason = req.note?.trim() || `paused by ${req.actor}`;
       await decide(req.requestId, 'paused', req.actor, req.note, {});
       await tellProduction();
-      return { applied: true, duplicate: false, message: 'paused: no new work starts until resumed (running batches finish)' };
+      return {
+        applied: true,
+        duplicate: false,
+        message: 'paused: no new work starts until resumed (running batches finish)',
+      };
     },
     {
       validator: (req) => {
@@ -125,7 +145,9 @@ export function registerSteering(run: ProgramRun) {
         if (seen(req.requestId)) return;
         if (!run.state.paused) throw new Error('the program is not paused');
         if (run.state.spendUsd >= run.state.budgetUsd)
-          throw new Error(`spend $${run.state.spendUsd.toFixed(2)} has reached the budget $${run.state.budgetUsd.toFixed(2)}: raise the budget first`);
+          throw new Error(
+            `spend $${run.state.spendUsd.toFixed(2)} has reached the budget $${run.state.budgetUsd.toFixed(2)}: raise the budget first`,
+          );
       },
     },
   );
@@ -146,9 +168,14 @@ export function registerSteering(run: ProgramRun) {
     {
       validator: (req) => {
         requireRequestId(req.requestId);
-        if (req.agreement === undefined && req.judgeAccuracy === undefined) throw new Error('give agreement and/or judgeAccuracy');
-        for (const [name, v] of [['agreement', req.agreement], ['judgeAccuracy', req.judgeAccuracy]] as const)
-          if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1)) throw new Error(`${name} must be in (0, 1]`);
+        if (req.agreement === undefined && req.judgeAccuracy === undefined)
+          throw new Error('give agreement and/or judgeAccuracy');
+        for (const [name, v] of [
+          ['agreement', req.agreement],
+          ['judgeAccuracy', req.judgeAccuracy],
+        ] as const)
+          if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= 1))
+            throw new Error(`${name} must be in (0, 1]`);
       },
     },
   );
@@ -159,7 +186,12 @@ export function registerSteering(run: ProgramRun) {
       if (seen(req.requestId)) return duplicate;
       const before = run.state.budgetUsd;
       run.state.budgetUsd = req.usd;
-      await acts.setProgramState({ programId: run.programId, status: run.status, phase: run.state.phase, budgetUsd: req.usd });
+      await acts.setProgramState({
+        programId: run.programId,
+        status: run.status,
+        phase: run.state.phase,
+        budgetUsd: req.usd,
+      });
       await decide(req.requestId, 'budget_changed', req.actor, req.note, { before, after: req.usd });
       if (run.state.paused && run.state.pausedReason?.startsWith('budget cap') && run.state.spendUsd < req.usd) {
         run.state.paused = false;
@@ -170,7 +202,8 @@ export function registerSteering(run: ProgramRun) {
     {
       validator: (req) => {
         requireRequestId(req.requestId);
-        if (!(typeof req.usd === 'number' && Number.isFinite(req.usd) && req.usd > 0)) throw new Error('the budget must be a positive number of USD');
+        if (!(typeof req.usd === 'number' && Number.isFinite(req.usd) && req.usd > 0))
+          throw new Error('the budget must be a positive number of USD');
       },
     },
   );

@@ -44,7 +44,10 @@ afterAll(async () => {
 
 const run = promisify(execFile);
 async function cli(...args: string[]) {
-  return run(process.execPath, ['bin/judgeflow.js', ...args], { cwd: path.resolve(__dirname, '..'), env: { ...process.env, DATABASE_URL: world.database.url, LOG_LEVEL: 'silent' } });
+  return run(process.execPath, ['bin/judgeflow.js', ...args], {
+    cwd: path.resolve(__dirname, '..'),
+    env: { ...process.env, DATABASE_URL: world.database.url, LOG_LEVEL: 'silent' },
+  });
 }
 
 let request = 0;
@@ -55,7 +58,11 @@ async function approve(handle: WorkflowHandle, gate: string) {
 
 test('an unreachable vendor is shown retrying, then the pilot waits at a vendor gate; fixed and approved, the pilot runs', async () => {
   await world.register('down', {}, { vendorEndpoint: UNREACHABLE });
-  const handle = await env.client.workflow.start(programWorkflow, { workflowId: 'program/down', taskQueue, args: [{ programId: 'down' }] });
+  const handle = await env.client.workflow.start(programWorkflow, {
+    workflowId: 'program/down',
+    taskQueue,
+    args: [{ programId: 'down' }],
+  });
   await approve(handle, 'scoping');
 
   // Within seconds, status names the workflow, the activity, the attempt and the vendor's error.
@@ -67,19 +74,35 @@ test('an unreachable vendor is shown retrying, then the pilot waits at a vendor 
   }
   expect(Date.now() - seenFrom).toBeLessThan(15_000);
   expect(status.retrying).toEqual([
-    expect.objectContaining({ workflowId: 'program/down/pilot/tasks', where: 'pilot/tasks', activityType: 'openTaskBatch', maximumAttempts: 20, lastError: expect.stringMatching(/^vendor sim-vendor unreachable: getaddrinfo (ENOTFOUND|EAI_AGAIN) vendor\.invalid \(GET \/raters http:\/\/vendor\.invalid\/judgeflow\/tasks\/raters\)/) }),
+    expect.objectContaining({
+      workflowId: 'program/down/pilot/tasks',
+      where: 'pilot/tasks',
+      activityType: 'openTaskBatch',
+      maximumAttempts: 20,
+      lastError: expect.stringMatching(
+        /^vendor sim-vendor unreachable: getaddrinfo (ENOTFOUND|EAI_AGAIN) vendor\.invalid \(GET \/raters http:\/\/vendor\.invalid\/judgeflow\/tasks\/raters\)/,
+      ),
+    }),
   ]);
   expect(status.retrying![0].attempt).toBeGreaterThanOrEqual(2);
   expect(status.status).toBe('running');
-  expect(formatStatus(status)).toMatch(/^RETRYING {2}pilot\/tasks: openTaskBatch retrying \(attempt \d+ of 20\): vendor sim-vendor unreachable: getaddrinfo/m);
+  expect(formatStatus(status)).toMatch(
+    /^RETRYING {2}pilot\/tasks: openTaskBatch retrying \(attempt \d+ of 20\): vendor sim-vendor unreachable: getaddrinfo/m,
+  );
   const failedBatch = await env.client.workflow.getHandle('program/down/pilot/tasks').describe();
 
   // The retries run out (skipped time): the program waits at the vendor gate, it does not fail.
   await env.sleep('2 hours');
   const atGate = await waitForStatus(handle, (s) => s.gate?.name === 'vendor/pilot');
   expect(atGate.status).toBe('waiting_gate');
-  expect(atGate.gate?.reason).toMatch(/^a vendor call failed after its retries — openTaskBatch failed after its retries: vendor sim-vendor unreachable: getaddrinfo .*Fix the vendor .* then approve to run the pilot step again$/);
-  expect(atGate.gate?.evidence).toMatchObject({ batchId: 'program/down/pilot/tasks', activityType: 'openTaskBatch', error: expect.stringMatching(/^vendor sim-vendor unreachable/) });
+  expect(atGate.gate?.reason).toMatch(
+    /^a vendor call failed after its retries — openTaskBatch failed after its retries: vendor sim-vendor unreachable: getaddrinfo .*Fix the vendor .* then approve to run the pilot step again$/,
+  );
+  expect(atGate.gate?.evidence).toMatchObject({
+    batchId: 'program/down/pilot/tasks',
+    activityType: 'openTaskBatch',
+    error: expect.stringMatching(/^vendor sim-vendor unreachable/),
+  });
   const gated = await programStatus(env.client, 'down', world.database.db);
   expect(gated.retrying).toEqual([]);
   expect(formatStatus(gated)).toMatch(/^GATE {6}vendor\/pilot: a vendor call failed/m);
@@ -87,20 +110,40 @@ test('an unreachable vendor is shown retrying, then the pilot waits at a vendor 
   expect(metadata.currentDetails).toMatch(/^waiting at gate \*\*vendor\/pilot\*\*: a vendor call failed/);
 
   // The program manager fixes the endpoint and approves: the pilot step runs again and completes.
-  const fixed = await cli('program', 'vendor', 'down', 'sim-vendor', '--endpoint', world.vendor.endpoint, '--note', 'acme moved their API');
+  const fixed = await cli(
+    'program',
+    'vendor',
+    'down',
+    'sim-vendor',
+    '--endpoint',
+    world.vendor.endpoint,
+    '--note',
+    'acme moved their API',
+  );
   expect(fixed.stdout).toContain(`vendor sim-vendor updated: endpoint ${world.vendor.endpoint}`);
-  const [row] = await world.database.db.select({ endpoint: vendors.endpoint }).from(vendors).where(eq(vendors.id, 'sim-vendor'));
+  const [row] = await world.database.db
+    .select({ endpoint: vendors.endpoint })
+    .from(vendors)
+    .where(eq(vendors.id, 'sim-vendor'));
   expect(row.endpoint).toBe(world.vendor.endpoint);
   await approve(handle, 'vendor/pilot');
   const piloted = await waitForStatus(handle, (s) => s.gate?.name === 'pilot');
   expect(piloted.rounds).toHaveLength(1);
   expect(piloted.rounds[0]).toMatchObject({ phase: 'pilot', items: 6 });
   expect(piloted.tasks.completed).toBeGreaterThan(0);
-  const kinds = (await world.database.db.select({ kind: decisionLog.kind }).from(decisionLog).where(eq(decisionLog.programId, 'down'))).map((d) => d.kind);
+  const kinds = (
+    await world.database.db
+      .select({ kind: decisionLog.kind })
+      .from(decisionLog)
+      .where(eq(decisionLog.programId, 'down'))
+  ).map((d) => d.kind);
   expect(kinds).toEqual(expect.arrayContaining(['vendor_failed', 'vendor_updated', 'gate_approved']));
 
   await handle.cancel();
   expect((await handle.result()).status).toBe('cancelled');
   await recordHistory(handle, 'programWorkflow-vendor-gate');
-  await recordHistory(env.client.workflow.getHandle('program/down/pilot/tasks', failedBatch.runId), 'humanTasksWorkflow-vendor-unavailable');
+  await recordHistory(
+    env.client.workflow.getHandle('program/down/pilot/tasks', failedBatch.runId),
+    'humanTasksWorkflow-vendor-unavailable',
+  );
 });

@@ -38,9 +38,16 @@ afterAll(async () => {
 });
 
 /** Registers a small program (as `program start` does) and starts its workflow. */
-async function startProgram(id: string, over: Record<string, unknown> = {}): Promise<WorkflowHandle<typeof programWorkflow>> {
+async function startProgram(
+  id: string,
+  over: Record<string, unknown> = {},
+): Promise<WorkflowHandle<typeof programWorkflow>> {
   await world.register(id, over);
-  return env.client.workflow.start(programWorkflow, { workflowId: `program/${id}`, taskQueue, args: [{ programId: id }] });
+  return env.client.workflow.start(programWorkflow, {
+    workflowId: `program/${id}`,
+    taskQueue,
+    args: [{ programId: id }],
+  });
 }
 
 let requestCounter = 0;
@@ -55,7 +62,9 @@ const decisions = async (programId: string) =>
   (await world.database.db.select().from(decisionLog).where(eq(decisionLog.programId, programId))).map((d) => d.kind);
 
 test('runs every phase: reaches the target early, golden set with review, judges, production', async () => {
-  const handle = await startProgram('whole', { targets: { agreement: 0.5, agreementMetric: 'percent_agreement', judgeAccuracy: 0.7 } });
+  const handle = await startProgram('whole', {
+    targets: { agreement: 0.5, agreementMetric: 'percent_agreement', judgeAccuracy: 0.7 },
+  });
   await approve(handle, 'scoping');
   await approve(handle, 'pilot');
   // Target reached in the first round: no calibration gate, straight to the golden set.
@@ -103,14 +112,24 @@ test('a guideline revision mid-round: refused when invalid, otherwise logged and
   await approve(handle, 'scoping');
   await approve(handle, 'pilot');
   await waitFor(handle, (s) => s.phase === 'calibration');
-  const refusal = handle.executeUpdate(publishGuidelinesUpdate, { args: [{ ...request(), version: 1, text: 'x', note: 'same version' }] });
+  const refusal = handle.executeUpdate(publishGuidelinesUpdate, {
+    args: [{ ...request(), version: 1, text: 'x', note: 'same version' }],
+  });
   await expect(refusal).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
   await expect(refusal).rejects.toMatchObject({ cause: { message: expect.stringMatching(/above the current v1/) } });
-  const revision = { ...request(), version: 2, text: 'v2: worked examples per criterion', note: 'raters split on tone' };
+  const revision = {
+    ...request(),
+    version: 2,
+    text: 'v2: worked examples per criterion',
+    note: 'raters split on tone',
+  };
   const published = await handle.executeUpdate(publishGuidelinesUpdate, { args: [revision] });
   expect(published.applied).toBe(true);
   // A retried request (same id) is a no-op.
-  expect(await handle.executeUpdate(publishGuidelinesUpdate, { args: [revision] })).toMatchObject({ applied: false, duplicate: true });
+  expect(await handle.executeUpdate(publishGuidelinesUpdate, { args: [revision] })).toMatchObject({
+    applied: false,
+    duplicate: true,
+  });
   expect(await world.database.db.$count(guidelineVersions, eq(guidelineVersions.programId, 'revise'))).toBe(2);
   await approve(handle, 'calibration/1');
   await waitFor(handle, (s) => s.rounds.some((r) => r.phase === 'calibration' && r.round === 2));
@@ -132,12 +151,16 @@ test('a budget cap pauses with the reason; resume is refused until the budget is
   await approve(handle, 'pilot');
   const capped = await waitFor(handle, (s) => s.status === 'paused');
   expect(capped.pausedReason).toMatch(/budget cap reached: spent \$9\.00 of \$5\.00/);
-  await expect(handle.executeUpdate(resumeUpdate, { args: [request()] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/raise the budget first/) } });
+  await expect(handle.executeUpdate(resumeUpdate, { args: [request()] })).rejects.toMatchObject({
+    cause: { message: expect.stringMatching(/raise the budget first/) },
+  });
   await handle.executeUpdate(changeBudgetUpdate, { args: [{ ...request('more room'), usd: 500 }] });
   await waitFor(handle, (s) => s.status === 'running' && s.phase === 'calibration');
   const paused = await handle.executeUpdate(pauseUpdate, { args: [request('vendor holiday')] });
   expect(paused.applied).toBe(true);
-  await expect(handle.executeUpdate(pauseUpdate, { args: [request()] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+  await expect(handle.executeUpdate(pauseUpdate, { args: [request()] })).rejects.toBeInstanceOf(
+    WorkflowUpdateFailedError,
+  );
   await approve(handle, 'calibration/1');
   const held = await waitFor(handle, (s) => s.status === 'paused');
   expect(held.pausedReason).toBe('vendor holiday');

@@ -4,7 +4,14 @@
  * between them, and steering by validated Updates. State is small (ids, counts, summaries) and
  * travels across continue-as-new, including the steering request ids already applied.
  */
-import { allHandlersFinished, CancellationScope, condition, continueAsNew, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { PHASE_STEPS } from './program-phases';
 import { acts, ProgramRun, type ProgramState } from './program-run';
 import { registerSteering } from './program-steering';
@@ -38,7 +45,10 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
     for (let phase = state.phase; phase !== 'completed'; phase = state.phase) {
       await run.checkpoint();
       await PHASE_STEPS[phase](run);
-      if (state.phase !== 'completed' && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE)) {
+      if (
+        state.phase !== 'completed' &&
+        (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENTS_BEFORE_CONTINUE)
+      ) {
         await condition(allHandlersFinished);
         await continueAsNew<typeof programWorkflow>({ programId, state });
       }
@@ -53,7 +63,15 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
     }
     // Cancelled: children (and their vendor tasks) are cancelled by Temporal; everything recorded stays.
     await CancellationScope.nonCancellable(async () => {
-      await acts.recordDecision({ programId, requestId: `cancelled/${workflowInfo().runId}`, kind: 'cancelled', phase: state.phase, actor: 'pm', note: 'program cancelled', data: { round: state.round } });
+      await acts.recordDecision({
+        programId,
+        requestId: `cancelled/${workflowInfo().runId}`,
+        kind: 'cancelled',
+        phase: state.phase,
+        actor: 'pm',
+        note: 'program cancelled',
+        data: { round: state.round },
+      });
       await run.setStatus('cancelled');
     });
     return { status: 'cancelled', state };

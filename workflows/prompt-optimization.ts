@@ -12,7 +12,8 @@ import type { DevScore } from '../judging/optimizer';
 import type { Activities } from '../activities';
 import { LLM_CALL } from './activity-options';
 
-const acts = proxyActivities<Pick<Activities, 'scoreOnDev' | 'proposeCandidates' | 'selectCandidate' | 'evaluateJudge'>>(LLM_CALL);
+const acts =
+  proxyActivities<Pick<Activities, 'scoreOnDev' | 'proposeCandidates' | 'selectCandidate' | 'evaluateJudge'>>(LLM_CALL);
 
 export interface PromptOptimizationInput {
   programId: string;
@@ -46,7 +47,13 @@ export async function promptOptimizationWorkflow(input: PromptOptimizationInput)
   const minibatch = input.minibatch ?? 20;
   const edits = input.editsPerPrompt ?? 2;
   let calls = 0;
-  const common = { programId: input.programId, criterion: input.criterion, runId, samples: input.samples, model: input.model };
+  const common = {
+    programId: input.programId,
+    criterion: input.criterion,
+    runId,
+    samples: input.samples,
+    model: input.model,
+  };
   const score = async (promptHash: string, through: number): Promise<DevScore> => {
     const s = await acts.scoreOnDev({ ...common, promptHash, through });
     calls += s.llmRequests;
@@ -60,13 +67,22 @@ export async function promptOptimizationWorkflow(input: PromptOptimizationInput)
   let candidates = 0;
   let stepsRun = 0;
   // What scoring `n` more prompts on `items` dev items costs at most (repairs aside).
-  const affordable = (prompts: number, itemsEach: number) => calls + prompts * itemsEach * input.samples <= input.maxLlmCalls;
+  const affordable = (prompts: number, itemsEach: number) =>
+    calls + prompts * itemsEach * input.samples <= input.maxLlmCalls;
 
   for (let step = 1; step <= input.steps && calls < input.maxLlmCalls; step++) {
     const fresh: string[] = [];
     for (const parent of beam) {
       if (calls >= input.maxLlmCalls) break;
-      const proposed = await acts.proposeCandidates({ programId: input.programId, criterion: input.criterion, parentHash: parent, runId, step, count: edits, model: input.model });
+      const proposed = await acts.proposeCandidates({
+        programId: input.programId,
+        criterion: input.criterion,
+        parentHash: parent,
+        runId,
+        step,
+        count: edits,
+        model: input.model,
+      });
       calls += proposed.llmRequests;
       for (const c of proposed.candidates) if (!full.has(c) && !fresh.includes(c)) fresh.push(c);
     }
@@ -77,7 +93,11 @@ export async function promptOptimizationWorkflow(input: PromptOptimizationInput)
     // Successive halving over growing dev slices: cheap slices weed out most candidates.
     let survivors = fresh;
     let through = 0;
-    while (survivors.length > input.beamWidth && through + minibatch < devSize && affordable(survivors.length, minibatch)) {
+    while (
+      survivors.length > input.beamWidth &&
+      through + minibatch < devSize &&
+      affordable(survivors.length, minibatch)
+    ) {
       through += minibatch;
       const scores = await Promise.all(survivors.map((c) => score(c, through)));
       scores.sort((a, b) => (b.devAccuracy ?? 0) - (a.devAccuracy ?? 0));
@@ -96,7 +116,14 @@ export async function promptOptimizationWorkflow(input: PromptOptimizationInput)
   // Only prompts scored on the whole dev set compete; a tie keeps the earlier (base first).
   const best = [...full.values()].reduce((a, b) => ((b.devAccuracy ?? 0) > (a.devAccuracy ?? 0) ? b : a));
   await acts.selectCandidate({ runId, promptHash: best.promptHash });
-  const test = await acts.evaluateJudge({ programId: input.programId, criterion: input.criterion, promptHash: best.promptHash, split: 'test', samples: input.samples, model: input.model });
+  const test = await acts.evaluateJudge({
+    programId: input.programId,
+    criterion: input.criterion,
+    promptHash: best.promptHash,
+    split: 'test',
+    samples: input.samples,
+    model: input.model,
+  });
   return {
     bestPromptHash: best.promptHash,
     devAccuracyBefore: base.devAccuracy,

@@ -31,7 +31,11 @@ export interface RatingRoundResult {
 export async function runRatingRound(input: RatingRoundInput): Promise<RatingRoundResult> {
   const { plan, phase, round } = input;
   const size = phase === 'pilot' ? plan.rounds.pilotSize : plan.rounds.calibrationSize;
-  const itemIds = await drawItems({ programId: plan.programId, purpose: phase === 'pilot' ? 'pilot' : `calibration/${round}`, count: size });
+  const itemIds = await drawItems({
+    programId: plan.programId,
+    purpose: phase === 'pilot' ? 'pilot' : `calibration/${round}`,
+    count: size,
+  });
   const batchId = taskBatchId(input.workflowId, 'tasks');
   const tasks = await executeChild(humanTasksWorkflow, {
     workflowId: batchId,
@@ -71,7 +75,15 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
       { key: MeetsTargetKey, value: allMeetTarget },
     ]);
   return {
-    summary: { phase, round, guidelineVersion: input.guidelineVersion, items: itemIds.length, agreement, allMeetTarget, finishedAt: new Date().toISOString() },
+    summary: {
+      phase,
+      round,
+      guidelineVersion: input.guidelineVersion,
+      items: itemIds.length,
+      agreement,
+      allMeetTarget,
+      finishedAt: new Date().toISOString(),
+    },
     tasks,
   };
 }

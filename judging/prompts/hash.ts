@@ -14,4 +14,5 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** A judge prompt's identity: sha256 of its canonical content (template + settings + what it judges). */
-export const promptHash = (content: JudgePromptContent) => createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');
+export const promptHash = (content: JudgePromptContent) =>
+  createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');

@@ -27,7 +27,11 @@ describe('clustered OLS', () => {
     const x = [0.5, 1.2, -0.3, 2.2, 1.1, -1.4, 0.8, 0.0, 1.7, -0.6];
     const y = [1.0, 2.1, 0.2, 3.9, 1.5, -1.8, 1.9, 0.4, 2.6, -0.2];
     const g = ['a', 'a', 'a', 'b', 'b', 'c', 'c', 'c', 'd', 'd'];
-    const fit = olsClustered(x.map((v) => [1, v]), y, g);
+    const fit = olsClustered(
+      x.map((v) => [1, v]),
+      y,
+      g,
+    );
     expect(fit.coef[0]).toBeCloseTo(0.41439504, 7);
     expect(fit.coef[1]).toBeCloseTo(1.43385569, 7);
     expect(fit.se[0]).toBeCloseTo(0.05320587, 7);
@@ -54,16 +58,23 @@ describe('within-show validation', () => {
   it('ignores differences between shows: only within-show changes count', () => {
     // Show level differences point one way (high-scoring show has low take), within-show the other.
     const rows = [
-      obs('s1', 0, 1, 0.1, 0.5), obs('s1', 1, 0, 0.05, 0.6), obs('s1', 2, 1, 0.12, 0.45),
-      obs('s2', 0, 0, 0.6, 0.2), obs('s2', 1, 1, 0.7, 0.1), obs('s2', 2, 0, 0.58, 0.22),
-      obs('s3', 0, 1, 0.33, 0.3), obs('s3', 1, 0, 0.3, 0.34), obs('s3', 2, 0, 0.29, 0.33),
+      obs('s1', 0, 1, 0.1, 0.5),
+      obs('s1', 1, 0, 0.05, 0.6),
+      obs('s1', 2, 1, 0.12, 0.45),
+      obs('s2', 0, 0, 0.6, 0.2),
+      obs('s2', 1, 1, 0.7, 0.1),
+      obs('s2', 2, 0, 0.58, 0.22),
+      obs('s3', 0, 1, 0.33, 0.3),
+      obs('s3', 1, 0, 0.3, 0.34),
+      obs('s3', 2, 0, 0.29, 0.33),
     ];
     const take = withinShowEstimate(rows, (o) => o.scores.tone, 'takeFraction');
     expect(take?.coef).toBeGreaterThan(0.8);
     expect(take?.shows).toBe(3);
     expect(take?.df).toBe(2);
     const result = validateBehavior(rows, { criteria: ['tone', 'clarity'] });
-    const by = (score: string, outcome: string) => result.estimates.find((e) => e.score === score && e.outcome === outcome);
+    const by = (score: string, outcome: string) =>
+      result.estimates.find((e) => e.score === score && e.outcome === outcome);
     expect(by('tone', 'abandonmentRate')?.coef).toBeLessThan(-0.8);
     expect(by('clarity', 'takeFraction')?.coef).toBeLessThan(-0.8);
     // Equal weights of tone and 1 − tone: the weighted score is constant, so it has no estimate.
@@ -72,7 +83,13 @@ describe('within-show validation', () => {
   });
 
   it('drops shows with one synopsis or no spread, and needs two shows that vary', () => {
-    const rows = [obs('s1', 0, 1, 0.1, 0.5), obs('s1', 1, 0, 0.05, 0.6), obs('s2', 0, 1, 0.5, 0.2), obs('s3', 0, 1, 0.3, 0.3), obs('s3', 1, 1, 0.2, 0.3)];
+    const rows = [
+      obs('s1', 0, 1, 0.1, 0.5),
+      obs('s1', 1, 0, 0.05, 0.6),
+      obs('s2', 0, 1, 0.5, 0.2),
+      obs('s3', 0, 1, 0.3, 0.3),
+      obs('s3', 1, 1, 0.2, 0.3),
+    ];
     expect(withinShowEstimate(rows, (o) => o.scores.tone, 'takeFraction')).toBeUndefined();
     expect(() => validateBehavior(rows, { criteria: [] })).toThrow(/no criteria/);
     expect(() => validateBehavior(rows, { criteria: ['tone'], weights: { tone: 0 } })).toThrow(/weights/);

@@ -75,8 +75,11 @@ function invert(m: number[][]): number[][] {
 export function olsClustered(x: number[][], y: number[], cluster: string[]): ClusteredOls {
   const n = y.length;
   const k = x[0]?.length ?? 0;
-  if (n === 0 || k === 0 || x.length !== n || cluster.length !== n) throw new RangeError('x, y and cluster must be non-empty and the same length');
-  const xtx = Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => x.reduce((s, row) => s + row[i] * row[j], 0)));
+  if (n === 0 || k === 0 || x.length !== n || cluster.length !== n)
+    throw new RangeError('x, y and cluster must be non-empty and the same length');
+  const xtx = Array.from({ length: k }, (_, i) =>
+    Array.from({ length: k }, (_, j) => x.reduce((s, row) => s + row[i] * row[j], 0)),
+  );
   const xty = Array.from({ length: k }, (_, i) => x.reduce((s, row, r) => s + row[i] * y[r], 0));
   const bread = invert(xtx);
   const coef = bread.map((row) => row.reduce((s, v, j) => s + v * xty[j], 0));
@@ -89,7 +92,9 @@ export function olsClustered(x: number[][], y: number[], cluster: string[]): Clu
   });
   const groups = scores.size;
   if (groups < 2) throw new RangeError('clustered errors need at least 2 clusters');
-  const meat = Array.from({ length: k }, (_, i) => Array.from({ length: k }, (_, j) => [...scores.values()].reduce((s, g) => s + g[i] * g[j], 0)));
+  const meat = Array.from({ length: k }, (_, i) =>
+    Array.from({ length: k }, (_, j) => [...scores.values()].reduce((s, g) => s + g[i] * g[j], 0)),
+  );
   const scale = (groups / (groups - 1)) * ((n - 1) / Math.max(1, n - k));
   const se = Array.from({ length: k }, (_, i) => {
     let v = 0;
@@ -115,7 +120,11 @@ function normalise(values: number[]): number[] | undefined {
 }
 
 /** One within-show regression of an outcome on one score. Undefined when fewer than 2 shows vary. */
-export function withinShowEstimate(observations: BehaviorObservation[], score: (o: BehaviorObservation) => number, outcome: BehaviorOutcome): Omit<BehaviorEstimate, 'score'> | undefined {
+export function withinShowEstimate(
+  observations: BehaviorObservation[],
+  score: (o: BehaviorObservation) => number,
+  outcome: BehaviorOutcome,
+): Omit<BehaviorEstimate, 'score'> | undefined {
   const byShow = new Map<string, BehaviorObservation[]>();
   for (const o of observations) {
     const rows = byShow.get(o.showId);
@@ -142,11 +151,24 @@ export function withinShowEstimate(observations: BehaviorObservation[], score: (
   const [se] = fit.se;
   const t = se > 0 ? coef / se : coef === 0 ? 0 : Math.sign(coef) * Infinity;
   const q = studentTQuantile(0.975, df);
-  return { outcome, coef, se, ci95: [coef - q * se, coef + q * se], t, p: twoSidedP(t, df), df, n: fit.n, shows: fit.clusters };
+  return {
+    outcome,
+    coef,
+    se,
+    ci95: [coef - q * se, coef + q * se],
+    t,
+    p: twoSidedP(t, df),
+    df,
+    n: fit.n,
+    shows: fit.clusters,
+  };
 }
 
 /** Per criterion and for the weighted score (weights default to equal), against both outcomes. */
-export function validateBehavior(observations: BehaviorObservation[], options: { criteria: string[]; weights?: Record<string, number> }): BehaviorValidation {
+export function validateBehavior(
+  observations: BehaviorObservation[],
+  options: { criteria: string[]; weights?: Record<string, number> },
+): BehaviorValidation {
   const { criteria } = options;
   if (criteria.length === 0) throw new RangeError('no criteria to validate');
   const weights = Object.fromEntries(criteria.map((c) => [c, options.weights?.[c] ?? 1]));
@@ -162,5 +184,11 @@ export function validateBehavior(observations: BehaviorObservation[], options: {
       if (estimate) estimates.push({ score, ...estimate });
     }
   }
-  return { criteria, weights, observations: scored.length, shows: new Set(scored.map((o) => o.showId)).size, estimates };
+  return {
+    criteria,
+    weights,
+    observations: scored.length,
+    shows: new Set(scored.map((o) => o.showId)).size,
+    estimates,
+  };
 }

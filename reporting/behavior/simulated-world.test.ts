@@ -13,7 +13,13 @@ function simulatedObservations(behaviorEffect: number, seed: number): BehaviorOb
     truths.forEach((truth, i) => {
       const b = behaviors[i];
       const scores = Object.fromEntries(SYNOPSIS_CRITERIA.map((c) => [c, truth.criteria[c]]));
-      rows.push({ itemId: truth.synopsisId, showId: truth.showId, scores, takeFraction: b.takeFraction, abandonmentRate: b.abandonmentRate });
+      rows.push({
+        itemId: truth.synopsisId,
+        showId: truth.showId,
+        scores,
+        takeFraction: b.takeFraction,
+        abandonmentRate: b.abandonmentRate,
+      });
     });
   }
   return rows;

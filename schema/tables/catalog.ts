@@ -17,7 +17,9 @@ export const items = pgTable(
   'items',
   {
     id: text('id').primaryKey(),
-    showId: text('show_id').notNull().references(() => shows.id),
+    showId: text('show_id')
+      .notNull()
+      .references(() => shows.id),
     locale: text('locale').notNull().default('en-US'),
     text: text('text').notNull(),
     /** sha256 of the text: judgments are keyed by it, so an edit is judged again, an unchanged text never. */
@@ -32,7 +34,9 @@ export const items = pgTable(
 export const itemRevisions = pgTable(
   'item_revisions',
   {
-    itemId: text('item_id').notNull().references(() => items.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     textHash: text('text_hash').notNull(),
     text: text('text').notNull(),
     source: text('source').notNull(),
@@ -48,8 +52,12 @@ export const itemRevisions = pgTable(
 export const programItems = pgTable(
   'program_items',
   {
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     purpose: text('purpose').notNull(), // pilot | calibration/3 | golden-set
     createdAt: createdAt(),
   },

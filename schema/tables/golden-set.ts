@@ -7,7 +7,9 @@ import { programs } from './program';
 export const agreementReports = pgTable(
   'agreement_reports',
   {
-    programId: text('program_id').notNull().references(() => programs.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
     phase: text('phase').notNull(),
     round: integer('round').notNull().default(0),
     criterion: text('criterion').notNull(),
@@ -26,8 +28,12 @@ export const agreementReports = pgTable(
 export const goldenLabels = pgTable(
   'golden_labels',
   {
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     criterion: text('criterion').notNull(),
     label: integer('label').notNull(),
     explanation: text('explanation').notNull(),

@@ -1,6 +1,17 @@
 /** Vendors, raters, human tasks, their labels and the vendor event inbox. */
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 import { items } from './catalog';
 import { programs } from './program';
@@ -21,7 +32,9 @@ export const raters = pgTable(
   'raters',
   {
     id: text('id').primaryKey(), // `${vendorId}:${externalId}`
-    vendorId: text('vendor_id').notNull().references(() => vendors.id),
+    vendorId: text('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
     externalId: text('external_id').notNull(),
     status: text('status').notNull().default('active'), // active|paused|disqualified
     /** locales, criteria and task kinds the rater is qualified for. */
@@ -35,7 +48,9 @@ export const raters = pgTable(
 /** One batch of human tasks = one human-task child workflow. */
 export const taskBatches = pgTable('task_batches', {
   id: text('id').primaryKey(), // equals the workflow id
-  programId: text('program_id').notNull().references(() => programs.id),
+  programId: text('program_id')
+    .notNull()
+    .references(() => programs.id),
   phase: text('phase').notNull(), // pilot|calibration|golden-set|review|fix
   round: integer('round'),
   kind: text('kind').notNull(), // rate|review|write
@@ -53,14 +68,22 @@ export const tasks = pgTable(
   'tasks',
   {
     id: text('id').primaryKey(),
-    batchId: text('batch_id').notNull().references(() => taskBatches.id),
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
+    batchId: text('batch_id')
+      .notNull()
+      .references(() => taskBatches.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     /** The item's text hash when dispatched, so a label refers to the text the rater saw. */
     textHash: text('text_hash').notNull(),
     slot: integer('slot').notNull(), // 0..k-1: the k distinct raters an item needs
     attempt: integer('attempt').notNull().default(0), // increments on reassignment
-    vendorId: text('vendor_id').notNull().references(() => vendors.id),
+    vendorId: text('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
     raterId: text('rater_id').references(() => raters.id),
     kind: text('kind').notNull(), // rate|review|write
     isGold: boolean('is_gold').notNull().default(false),
@@ -85,8 +108,12 @@ export const tasks = pgTable(
 export const goldAnswers = pgTable(
   'gold_answers',
   {
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     criterion: text('criterion').notNull(),
     label: integer('label').notNull(),
     explanation: text('explanation').notNull().default(''),
@@ -99,10 +126,18 @@ export const labels = pgTable(
   'labels',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    taskId: text('task_id').notNull().references(() => tasks.id),
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
-    raterId: text('rater_id').notNull().references(() => raters.id),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
+    raterId: text('rater_id')
+      .notNull()
+      .references(() => raters.id),
     criterion: text('criterion').notNull(),
     value: integer('value').notNull(), // binary: 1 pass, 0 fail; Likert: 1..n
     explanation: text('explanation').notNull().default(''),
@@ -126,7 +161,9 @@ export const vendorEvents = pgTable(
   'vendor_events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    vendorId: text('vendor_id').notNull().references(() => vendors.id),
+    vendorId: text('vendor_id')
+      .notNull()
+      .references(() => vendors.id),
     deliveryId: text('delivery_id').notNull(), // webhook-id
     type: text('type').notNull(),
     taskId: text('task_id'),
@@ -143,6 +180,8 @@ export const vendorEvents = pgTable(
   },
   (t) => [
     uniqueIndex('vendor_events_delivery').on(t.vendorId, t.deliveryId),
-    index('vendor_events_unsignalled').on(t.signalledAt).where(sql`signalled_at IS NULL`),
+    index('vendor_events_unsignalled')
+      .on(t.signalledAt)
+      .where(sql`signalled_at IS NULL`),
   ],
 );

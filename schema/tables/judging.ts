@@ -1,5 +1,15 @@
 /** Judge prompts, judgments, evaluations and optimizer candidates. */
-import { bigserial, boolean, doublePrecision, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 import { items } from './catalog';
 import { programs } from './program';
@@ -9,7 +19,9 @@ export const judgePrompts = pgTable(
   'judge_prompts',
   {
     hash: text('hash').primaryKey(),
-    programId: text('program_id').notNull().references(() => programs.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
     criterion: text('criterion').notNull(),
     agent: text('agent').notNull().default(''), // factuality panel: plot|metadata|talent|awards
     template: text('template').notNull(),
@@ -28,8 +40,12 @@ export const judgments = pgTable(
   'judgments',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     textHash: text('text_hash').notNull(),
     criterion: text('criterion').notNull(),
     agent: text('agent').notNull().default(''),
@@ -45,7 +61,15 @@ export const judgments = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    uniqueIndex('judgments_natural_key').on(t.itemId, t.textHash, t.criterion, t.agent, t.promptHash, t.model, t.sampleIndex),
+    uniqueIndex('judgments_natural_key').on(
+      t.itemId,
+      t.textHash,
+      t.criterion,
+      t.agent,
+      t.promptHash,
+      t.model,
+      t.sampleIndex,
+    ),
     index('judgments_program').on(t.programId, t.criterion),
   ],
 );
@@ -54,7 +78,9 @@ export const judgments = pgTable(
 export const judgeEvaluations = pgTable(
   'judge_evaluations',
   {
-    programId: text('program_id').notNull().references(() => programs.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
     criterion: text('criterion').notNull(),
     promptHash: text('prompt_hash').notNull(),
     model: text('model').notNull(),

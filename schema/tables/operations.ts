@@ -1,5 +1,14 @@
 /** Member behaviour, the usage ledger, the audit log and smoke checks. */
-import { bigserial, doublePrecision, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 import { items } from './catalog';
 import { programs } from './program';
@@ -7,7 +16,9 @@ import { programs } from './program';
 export const behaviorMetrics = pgTable(
   'behavior_metrics',
   {
-    itemId: text('item_id').notNull().references(() => items.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     period: text('period').notNull().default('all'),
     impressions: integer('impressions').notNull(),
     takeFraction: doublePrecision('take_fraction').notNull(),

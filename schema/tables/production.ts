@@ -1,13 +1,24 @@
 /** Production runs, verdicts, provider batches and the fix loop. */
 import { sql } from 'drizzle-orm';
-import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 import { items } from './catalog';
 import { programs } from './program';
 
 export const productionRuns = pgTable('production_runs', {
   id: text('id').primaryKey(),
-  programId: text('program_id').notNull().references(() => programs.id),
+  programId: text('program_id')
+    .notNull()
+    .references(() => programs.id),
   mode: text('mode').notNull(), // sync|batch
   status: text('status').notNull().default('running'),
   params: json<Record<string, unknown>>('params').notNull().default({}),
@@ -23,8 +34,12 @@ export const itemVerdicts = pgTable(
   'item_verdicts',
   {
     runId: text('run_id').notNull(),
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     textHash: text('text_hash').notNull(),
     criterion: text('criterion').notNull(),
     /** 1 pass, 0 fail, null: the judgment errored. Every reader counts null as an error, never a pass. */
@@ -48,14 +63,21 @@ export const productionPages = pgTable(
     runKey: text('run_key').notNull(),
     shard: integer('shard').notNull(),
     page: integer('page').notNull(),
-    programId: text('program_id').notNull().references(() => programs.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
     /** LLM requests the page was expected to make (samples not stored yet, panel merges). */
     requests: integer('requests').notNull(),
     estimateUsd: doublePrecision('estimate_usd').notNull(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.runKey, t.shard, t.page] }), index('production_pages_open').on(t.programId).where(sql`finished_at is null`)],
+  (t) => [
+    primaryKey({ columns: [t.runKey, t.shard, t.page] }),
+    index('production_pages_open')
+      .on(t.programId)
+      .where(sql`finished_at is null`),
+  ],
 );
 
 /** Provider Batch API jobs of batch-mode runs. */
@@ -84,8 +106,12 @@ export const fixCycles = pgTable(
   'fix_cycles',
   {
     id: text('id').primaryKey(),
-    programId: text('program_id').notNull().references(() => programs.id),
-    itemId: text('item_id').notNull().references(() => items.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
     openedForHash: text('opened_for_hash').notNull(),
     status: text('status').notNull().default('open'), // open|passed|escalated|needs_review|cancelled
     attempts: integer('attempts').notNull().default(0),
@@ -100,7 +126,9 @@ export const fixCycles = pgTable(
 export const fixAttempts = pgTable(
   'fix_attempts',
   {
-    fixCycleId: text('fix_cycle_id').notNull().references(() => fixCycles.id),
+    fixCycleId: text('fix_cycle_id')
+      .notNull()
+      .references(() => fixCycles.id),
     attempt: integer('attempt').notNull(),
     writerId: text('writer_id'),
     failingCriteria: json<string[]>('failing_criteria').notNull(),

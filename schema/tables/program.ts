@@ -1,5 +1,14 @@
 /** Programs, their guideline versions and the decision log. */
-import { bigserial, doublePrecision, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  doublePrecision,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 
 export const programs = pgTable('programs', {
@@ -19,7 +28,9 @@ export const programs = pgTable('programs', {
 export const guidelineVersions = pgTable(
   'guideline_versions',
   {
-    programId: text('program_id').notNull().references(() => programs.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
     version: integer('version').notNull(),
     text: text('text').notNull(),
     criteria: json<Record<string, unknown>[]>('criteria').notNull(),
@@ -35,7 +46,9 @@ export const decisionLog = pgTable(
   'decision_log',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    programId: text('program_id').notNull().references(() => programs.id),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
     /** Idempotency key of the steering request that produced it. */
     requestId: text('request_id').notNull(),
     kind: text('kind').notNull(), // gate_approved|guideline_published|targets_changed|budget_changed|paused|resumed|cancelled|phase_completed|vendor_failed|vendor_updated

@@ -20,10 +20,15 @@ const NULL_SHOWS = 300;
 function observations(shows: number, seed: number, behaviorEffect: number): BehaviorObservation[] {
   const rows: BehaviorObservation[] = [];
   for (const { truths, behaviors } of generateCatalog({ shows, seed, behaviorEffect })) {
-    truths.forEach((t, i) => rows.push({
-      itemId: t.synopsisId, showId: t.showId, scores: Object.fromEntries(SYNOPSIS_CRITERIA.map((c) => [c, t.criteria[c]])),
-      takeFraction: behaviors[i].takeFraction, abandonmentRate: behaviors[i].abandonmentRate,
-    }));
+    truths.forEach((t, i) =>
+      rows.push({
+        itemId: t.synopsisId,
+        showId: t.showId,
+        scores: Object.fromEntries(SYNOPSIS_CRITERIA.map((c) => [c, t.criteria[c]])),
+        takeFraction: behaviors[i].takeFraction,
+        abandonmentRate: behaviors[i].abandonmentRate,
+      }),
+    );
   }
   return rows;
 }
@@ -46,7 +51,13 @@ const byEffect = [0, 0.5, 1, 1.5].map((effect) => {
     coefTake += w.take.coef / SEEDS;
     coefAbandon += w.abandon.coef / SEEDS;
   }
-  return { effect, meanCoefTake: +coefTake.toFixed(4), meanCoefAbandon: +coefAbandon.toFixed(4), shareSignificantTake: significantTake / SEEDS, shareSignificantAbandon: significantAbandon / SEEDS };
+  return {
+    effect,
+    meanCoefTake: +coefTake.toFixed(4),
+    meanCoefAbandon: +coefAbandon.toFixed(4),
+    shareSignificantTake: significantTake / SEEDS,
+    shareSignificantAbandon: significantAbandon / SEEDS,
+  };
 });
 
 const nullHits = new Map<string, number>();
@@ -68,8 +79,19 @@ const result = {
   showsPerWorld: SHOWS,
   seeds: SEEDS,
   byEffect,
-  falsePositives: { worlds: NULL_SEEDS, showsPerWorld: NULL_SHOWS, regressions: nullRates.length, meanRate: +(nullRates.reduce((a, b) => a + b, 0) / nullRates.length).toFixed(4), maxRate: Math.max(...nullRates) },
-  scale: { shows: SCALE_SHOWS, synopses: big.length, regressions: 2 * (SYNOPSIS_CRITERIA.length + 1), analysisMs: Math.round(analysisMs) },
+  falsePositives: {
+    worlds: NULL_SEEDS,
+    showsPerWorld: NULL_SHOWS,
+    regressions: nullRates.length,
+    meanRate: +(nullRates.reduce((a, b) => a + b, 0) / nullRates.length).toFixed(4),
+    maxRate: Math.max(...nullRates),
+  },
+  scale: {
+    shows: SCALE_SHOWS,
+    synopses: big.length,
+    regressions: 2 * (SYNOPSIS_CRITERIA.length + 1),
+    analysisMs: Math.round(analysisMs),
+  },
   node: process.version,
 };
 fs.mkdirSync(path.resolve(__dirname, '../../bench-results'), { recursive: true });

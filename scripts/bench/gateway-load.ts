@@ -35,7 +35,11 @@ async function main() {
       type: 'task.completed',
       taskId: t.id,
       raterId: t.raterId,
-      labels: plan.criteria.map((criterion, c) => ({ criterion, value: (i + c) % 3 ? 1 : 0, explanation: `bench label ${c}` })),
+      labels: plan.criteria.map((criterion, c) => ({
+        criterion,
+        value: (i + c) % 3 ? 1 : 0,
+        explanation: `bench label ${c}`,
+      })),
     });
     return { body, headers: { 'content-type': 'application/json', ...signHeaders(plan.secret, body, `bench-${i}`) } };
   });
@@ -94,17 +98,31 @@ async function main() {
       if (wait > 0) await new Promise((r) => setTimeout(r, Math.max(1, wait)));
       // What is due by now goes out (timers are coarse), a few at a time so that answers are read
       // in between; the agent queues beyond `concurrency`.
-      for (let burst = 0; burst < 8 && next < all.length && dueAt(next) <= performance.now(); burst++) sent.push(send(all[next], dueAt(next++)));
+      for (let burst = 0; burst < 8 && next < all.length && dueAt(next) <= performance.now(); burst++)
+        sent.push(send(all[next], dueAt(next++)));
       await new Promise((r) => setImmediate(r));
     }
     await Promise.all(sent);
   } else await closedLoop(all.length);
   const elapsedMs = performance.now() - started;
-  fs.writeFileSync(process.argv[2].replace(/plan\.json$/, 'latencies.json'), JSON.stringify(timeline.sort((a, b) => a[0] - b[0])));
+  fs.writeFileSync(
+    process.argv[2].replace(/plan\.json$/, 'latencies.json'),
+    JSON.stringify(timeline.sort((a, b) => a[0] - b[0])),
+  );
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 10) / 10;
+  const q = (p: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 10) / 10;
   agent.destroy();
-  console.log(JSON.stringify({ total: all.length, warmup, measured: all.length - warmup, elapsedMs, latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) }, non2xx }));
+  console.log(
+    JSON.stringify({
+      total: all.length,
+      warmup,
+      measured: all.length - warmup,
+      elapsedMs,
+      latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) },
+      non2xx,
+    }),
+  );
 }
 
 void main();

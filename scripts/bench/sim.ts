@@ -43,7 +43,14 @@ async function benchCatalog(shows: number) {
   try {
     const summary = await writeCatalogFiles({ shows, seed: 1 }, { out: path.join(dir, 'catalog.jsonl') });
     const bytes = Object.values(summary.files).reduce((n, f) => n + fs.statSync(f).size, 0);
-    return { shows: summary.shows, synopses: summary.synopses, seconds: summary.seconds, synopsesPerSecond: Math.round(summary.synopses / summary.seconds), peakRssMb: Math.round(peak / 2 ** 20), megabytesWritten: Math.round(bytes / 2 ** 20) };
+    return {
+      shows: summary.shows,
+      synopses: summary.synopses,
+      seconds: summary.seconds,
+      synopsesPerSecond: Math.round(summary.synopses / summary.seconds),
+      peakRssMb: Math.round(peak / 2 ** 20),
+      megabytesWritten: Math.round(bytes / 2 ** 20),
+    };
   } finally {
     clearInterval(sampler);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -51,7 +58,9 @@ async function benchCatalog(shows: number) {
 }
 
 async function benchLlm(seconds: number, concurrency: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   try {
     const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const nextLine = async () => {
@@ -67,42 +76,81 @@ async function benchLlm(seconds: number, concurrency: number) {
     const cpuBefore = await cpu('cpu');
     const { hostname, port } = new URL(url);
     const bodies = [...generateCatalog({ shows: 200, seed: 3 })].flatMap(({ show, synopses }) =>
-      synopses.map((s) => JSON.stringify({
-        model: 'gpt-4.1-mini',
-        messages: [
-          { role: 'system', content: 'Judge the tone of a show synopsis.' },
-          { role: 'user', content: [wrapTag('criterion', 'tone'), wrapTag('show', JSON.stringify({ title: show.title, genres: show.genres })), wrapTag('synopsis', s.text)].join('\n') },
-        ],
-        response_format: { type: 'json_schema', json_schema: { name: 'judge_verdict', strict: true, schema: { type: 'object', additionalProperties: false, required: ['reasoning', 'summary', 'verdict'], properties: { reasoning: { type: 'string' }, summary: { type: 'string' }, verdict: { type: 'string', enum: ['pass', 'fail'] } } } } },
-      })),
+      synopses.map((s) =>
+        JSON.stringify({
+          model: 'gpt-4.1-mini',
+          messages: [
+            { role: 'system', content: 'Judge the tone of a show synopsis.' },
+            {
+              role: 'user',
+              content: [
+                wrapTag('criterion', 'tone'),
+                wrapTag('show', JSON.stringify({ title: show.title, genres: show.genres })),
+                wrapTag('synopsis', s.text),
+              ].join('\n'),
+            },
+          ],
+          response_format: {
+            type: 'json_schema',
+            json_schema: {
+              name: 'judge_verdict',
+              strict: true,
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['reasoning', 'summary', 'verdict'],
+                properties: {
+                  reasoning: { type: 'string' },
+                  summary: { type: 'string' },
+                  verdict: { type: 'string', enum: ['pass', 'fail'] },
+                },
+              },
+            },
+          },
+        }),
+      ),
     );
     const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    const post = (body: string) => new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: hostname, port, path: '/v1/chat/completions', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+    const post = (body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: hostname,
+            port,
+            path: '/v1/chat/completions',
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
       });
-      req.on('error', reject);
-      req.end(body);
-    });
     const latencies: number[] = [];
     let errors = 0;
     let next = 0;
     const deadline = performance.now() + seconds * 1000;
     const started = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        const status = await post(bodies[next++ % bodies.length]);
-        latencies.push(performance.now() - t);
-        if (status !== 200) errors++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < deadline) {
+          const t = performance.now();
+          const status = await post(bodies[next++ % bodies.length]);
+          latencies.push(performance.now() - t);
+          if (status !== 200) errors++;
+        }
+      }),
+    );
     const elapsed = (performance.now() - started) / 1000;
     agent.destroy();
     const serverCpuMs = (await cpu('stop')) - cpuBefore;
     latencies.sort((a, b) => a - b);
-    const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 100) / 100;
+    const q = (p: number) =>
+      Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 100) / 100;
     return {
       requests: latencies.length,
       errors,
@@ -124,7 +172,15 @@ async function main() {
   if (process.argv.includes('--serve')) return serve();
   const catalog = await benchCatalog(arg('shows', 143_000));
   const llm = await benchLlm(arg('seconds', 8), arg('concurrency', 32));
-  const result = { benchmark: 'sim', node: process.version, cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100), catalog, llm, at: new Date().toISOString() };
+  const result = {
+    benchmark: 'sim',
+    node: process.version,
+    cpus: os.cpus().length,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    catalog,
+    llm,
+    at: new Date().toISOString(),
+  };
   fs.mkdirSync('bench-results', { recursive: true });
   fs.writeFileSync(path.join('bench-results', 'sim.json'), JSON.stringify(result, null, 2));
   console.log(JSON.stringify(result));

@@ -26,7 +26,18 @@ export function statsOrExit<T>(criterion: string, fn: () => T): T {
 const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(3));
 
 function table(reports: Record<string, AgreementReport>): string {
-  const head = ['criterion', 'items', 'raters', 'ratings', 'agreement', 'alpha', 'alpha 95% CI', 'fleiss', 'cohen', 'AC1'];
+  const head = [
+    'criterion',
+    'items',
+    'raters',
+    'ratings',
+    'agreement',
+    'alpha',
+    'alpha 95% CI',
+    'fleiss',
+    'cohen',
+    'AC1',
+  ];
   const rows = Object.entries(reports).map(([c, r]) => [
     c,
     String(r.items),
@@ -40,35 +51,61 @@ function table(reports: Record<string, AgreementReport>): string {
     fmt(r.gwet_ac1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const notes = Object.entries(reports).flatMap(([c, r]) => r.notes.map((n) => `  ${c}: ${n}`));
   return [line(head), ...rows.map(line), ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
 }
 
 export function registerAgreementCommand(program: Command): void {
-  program.command('agreement')
+  program
+    .command('agreement')
     .description('Inter-rater agreement per criterion from a labels CSV (columns item, rater, label[, criterion])')
     .requiredOption('--input <file>', 'labels CSV')
-    .addOption(new Option('--level <level>', 'measurement level of the labels').choices(['nominal', 'ordinal', 'interval', 'ratio']).default('nominal'))
+    .addOption(
+      new Option('--level <level>', 'measurement level of the labels')
+        .choices(['nominal', 'ordinal', 'interval', 'ratio'])
+        .default('nominal'),
+    )
     .option('--bootstrap <n>', 'bootstrap resamples over items for alpha_ci95 (0 = none)', nonNegativeInt, 1000)
     .option('--seed <n>', 'bootstrap seed', nonNegativeInt, 1)
     .option('--categories <labels>', 'every possible label, comma-separated, when some may be unused (e.g. 0,1)')
     .addOption(new Option('--format <format>', 'output format').choices(['json', 'table']).default('json'))
-    .action((opts: { input: string; level: Level; bootstrap: number; seed: number; categories?: string; format: 'json' | 'table' }) => {
-      const file = readLabelsCsv(opts.input, { level: opts.level });
-      const numeric = opts.level !== 'nominal';
-      const categories = opts.categories?.split(',').map((c) => (numeric ? Number(c.trim()) : c.trim()));
-      if (categories?.some((c) => typeof c === 'number' && !Number.isFinite(c))) throw new CliError(`--categories must be numbers for --level ${opts.level}`);
-      const reports: Record<string, AgreementReport> = {};
-      for (const [criterion, rows] of file.byCriterion) {
-        const raters = new Set(rows.map((r) => r.rater));
-        if (raters.size < 2) {
-          throw new CliError(`${opts.input}: ${file.hasCriterion ? `criterion "${criterion}" has` : 'there is'} only one rater ("${rows[0].rater}", from line ${rows[0].line}); agreement needs at least two`);
+    .action(
+      (opts: {
+        input: string;
+        level: Level;
+        bootstrap: number;
+        seed: number;
+        categories?: string;
+        format: 'json' | 'table';
+      }) => {
+        const file = readLabelsCsv(opts.input, { level: opts.level });
+        const numeric = opts.level !== 'nominal';
+        const categories = opts.categories?.split(',').map((c) => (numeric ? Number(c.trim()) : c.trim()));
+        if (categories?.some((c) => typeof c === 'number' && !Number.isFinite(c)))
+          throw new CliError(`--categories must be numbers for --level ${opts.level}`);
+        const reports: Record<string, AgreementReport> = {};
+        for (const [criterion, rows] of file.byCriterion) {
+          const raters = new Set(rows.map((r) => r.rater));
+          if (raters.size < 2) {
+            throw new CliError(
+              `${opts.input}: ${file.hasCriterion ? `criterion "${criterion}" has` : 'there is'} only one rater ("${rows[0].rater}", from line ${rows[0].line}); agreement needs at least two`,
+            );
+          }
+          reports[criterion] = statsOrExit(criterion, () =>
+            agreementReport(rows, {
+              level: opts.level,
+              bootstrap: opts.bootstrap,
+              seed: opts.seed,
+              ...(categories ? { categories } : {}),
+            }),
+          );
         }
-        reports[criterion] = statsOrExit(criterion, () =>
-          agreementReport(rows, { level: opts.level, bootstrap: opts.bootstrap, seed: opts.seed, ...(categories ? { categories } : {}) }),
-        );
-      }
-      process.stdout.write(opts.format === 'json' ? `${JSON.stringify(reports, null, 2)}\n` : `${table(reports)}\n`);
-    });
+        process.stdout.write(opts.format === 'json' ? `${JSON.stringify(reports, null, 2)}\n` : `${table(reports)}\n`);
+      },
+    );
 }

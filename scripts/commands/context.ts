@@ -6,7 +6,10 @@ import { connectClient, temporalTarget } from '../../platform/temporal';
 import { databaseUrl } from '../stack';
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
   }
 }
@@ -18,7 +21,10 @@ export interface CliContext {
 }
 
 /** Opens what a command needs and closes it afterwards, whatever happens. */
-export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>, needs: { temporal?: boolean } = { temporal: true }): Promise<T> {
+export async function withContext<T>(
+  fn: (ctx: CliContext) => Promise<T>,
+  needs: { temporal?: boolean } = { temporal: true },
+): Promise<T> {
   const config = loadConfig();
   const database = await connectDatabase(databaseUrl(config), { max: 4 });
   let client: Client | undefined;

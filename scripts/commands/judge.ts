@@ -18,7 +18,10 @@ import { optimizationWorkflowId, programWorkflowId } from '../../workflows/ids';
 
 /** The `judge` command group (created once, shared with `judge run`). */
 export function judgeGroup(cli: Command): Command {
-  return cli.commands.find((c) => c.name() === 'judge') ?? cli.command('judge').description('LLM judges: evaluate, optimize, run.');
+  return (
+    cli.commands.find((c) => c.name() === 'judge') ??
+    cli.command('judge').description('LLM judges: evaluate, optimize, run.')
+  );
 }
 
 const positiveInt = (name: string, value: string) => {
@@ -29,23 +32,42 @@ const positiveInt = (name: string, value: string) => {
 
 /** A prompt by full hash, unique hash prefix, or `active` (the criterion's active prompt). */
 async function resolvePrompt(db: Db, programId: string, criterion: string, ref: string): Promise<string> {
-  const where = ref === 'active' ? eq(judgePrompts.status, 'active') : like(judgePrompts.hash, `${ref.replace(/[%_]/g, '')}%`);
+  const where =
+    ref === 'active' ? eq(judgePrompts.status, 'active') : like(judgePrompts.hash, `${ref.replace(/[%_]/g, '')}%`);
   const rows = await db
     .select({ hash: judgePrompts.hash })
     .from(judgePrompts)
-    .where(and(eq(judgePrompts.programId, programId), eq(judgePrompts.criterion, criterion), eq(judgePrompts.agent, ''), where));
+    .where(
+      and(
+        eq(judgePrompts.programId, programId),
+        eq(judgePrompts.criterion, criterion),
+        eq(judgePrompts.agent, ''),
+        where,
+      ),
+    );
   if (rows.length === 1) return rows[0].hash;
-  if (!rows.length) throw new CliError(`--prompt: no ${ref === 'active' ? 'active prompt' : `prompt starting with "${ref}"`} for ${criterion} in program ${programId}`);
+  if (!rows.length)
+    throw new CliError(
+      `--prompt: no ${ref === 'active' ? 'active prompt' : `prompt starting with "${ref}"`} for ${criterion} in program ${programId}`,
+    );
   throw new CliError(`--prompt: "${ref}" matches ${rows.length} prompts; give more of the hash`);
 }
 
 /** What the program's spec sets for a criterion's judge: its samples and the model (else JUDGE_MODEL). */
-async function specJudging(db: Db, programId: string, criterion: string, fallbackModel: string): Promise<{ samples: number; model: string }> {
+async function specJudging(
+  db: Db,
+  programId: string,
+  criterion: string,
+  fallbackModel: string,
+): Promise<{ samples: number; model: string }> {
   const [row] = await db.select({ spec: programs.spec }).from(programs).where(eq(programs.id, programId));
   if (!row) throw new CliError(`--program: unknown program ${programId}`);
   const spec = row.spec as unknown as ProgramSpec;
   const samples = criterionSamples(spec)[criterion];
-  if (samples === undefined) throw new CliError(`--criterion: program ${programId} has no criterion ${criterion} (${spec.criteria.map((c) => c.id).join(', ')})`);
+  if (samples === undefined)
+    throw new CliError(
+      `--criterion: program ${programId} has no criterion ${criterion} (${spec.criteria.map((c) => c.id).join(', ')})`,
+    );
   return { samples, model: spec.judges.model ?? fallbackModel };
 }
 
@@ -74,26 +96,50 @@ export function registerJudgeCommands(cli: Command): Command {
     .option('--samples <n>', "samples per item (rounded-mean consensus; default: the criterion's in the spec)")
     .option('--model <model>', "model (default: the spec's judges.model, else JUDGE_MODEL)")
     .option('--json', 'print the metrics as JSON')
-    .action(async (opts: { program: string; criterion: string; prompt: string; split: string; samples?: string; model?: string; json?: boolean }) => {
-      if (opts.split !== 'dev' && opts.split !== 'test') throw new CliError(`--split must be dev or test, not "${opts.split}"`);
-      const given = opts.samples === undefined ? undefined : positiveInt('samples', opts.samples);
-      await withContext(
-        async ({ config, database }) => {
-          const spec = await specJudging(database.db, opts.program, opts.criterion, config.llm.model);
-          const samples = given ?? spec.samples;
-          const promptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
-          const acts = createJudgingActivities(createActivityDeps({ db: database.db, config, logger: createLogger('cli', config.logLevel) }));
-          const metrics = await acts.evaluateJudge({ programId: opts.program, criterion: opts.criterion, promptHash, split: opts.split as 'dev' | 'test', samples, model: opts.model ?? spec.model }).catch((err: Error) => {
-            throw /no .* golden labels|unknown judge prompt/.test(err.message) ? new CliError(err.message) : err;
-          });
-          console.log(opts.json ? JSON.stringify(metrics) : formatMetrics(opts.criterion, metrics));
-        },
-        { temporal: false },
-      );
-    });
+    .action(
+      async (opts: {
+        program: string;
+        criterion: string;
+        prompt: string;
+        split: string;
+        samples?: string;
+        model?: string;
+        json?: boolean;
+      }) => {
+        if (opts.split !== 'dev' && opts.split !== 'test')
+          throw new CliError(`--split must be dev or test, not "${opts.split}"`);
+        const given = opts.samples === undefined ? undefined : positiveInt('samples', opts.samples);
+        await withContext(
+          async ({ config, database }) => {
+            const spec = await specJudging(database.db, opts.program, opts.criterion, config.llm.model);
+            const samples = given ?? spec.samples;
+            const promptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
+            const acts = createJudgingActivities(
+              createActivityDeps({ db: database.db, config, logger: createLogger('cli', config.logLevel) }),
+            );
+            const metrics = await acts
+              .evaluateJudge({
+                programId: opts.program,
+                criterion: opts.criterion,
+                promptHash,
+                split: opts.split as 'dev' | 'test',
+                samples,
+                model: opts.model ?? spec.model,
+              })
+              .catch((err: Error) => {
+                throw /no .* golden labels|unknown judge prompt/.test(err.message) ? new CliError(err.message) : err;
+              });
+            console.log(opts.json ? JSON.stringify(metrics) : formatMetrics(opts.criterion, metrics));
+          },
+          { temporal: false },
+        );
+      },
+    );
   judge
     .command('optimize')
-    .description('Automatic prompt optimization of one criterion’s judge on the dev split (a Temporal workflow); prints dev before/after and held-out test accuracy.')
+    .description(
+      'Automatic prompt optimization of one criterion’s judge on the dev split (a Temporal workflow); prints dev before/after and held-out test accuracy.',
+    )
     .requiredOption('--program <id>', 'the program')
     .requiredOption('--criterion <id>', 'the criterion')
     .option('--prompt <hash>', 'the starting prompt: hash, prefix, or "active"', 'active')
@@ -103,26 +149,46 @@ export function registerJudgeCommands(cli: Command): Command {
     .option('--samples <n>', "samples per item while scoring (default: the criterion's in the spec)")
     .option('--model <model>', "model (default: the spec's judges.model, else JUDGE_MODEL)")
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { program: string; criterion: string; prompt: string; maxLlmCalls: string; beam: string; steps: string; samples?: string; model?: string; json?: boolean }) => {
-      const given = opts.samples === undefined ? undefined : positiveInt('samples', opts.samples);
-      const budget = { maxLlmCalls: positiveInt('max-llm-calls', opts.maxLlmCalls), beamWidth: positiveInt('beam', opts.beam), steps: positiveInt('steps', opts.steps) };
-      await withContext(async ({ config, database, client }) => {
-        const spec = await specJudging(database.db, opts.program, opts.criterion, config.llm.model);
-        const args = { ...budget, samples: given ?? spec.samples, model: opts.model ?? spec.model };
-        const basePromptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
-        const workflowId = optimizationWorkflowId(programWorkflowId(opts.program), opts.criterion, `${basePromptHash.slice(0, 12)}-${Date.now()}`);
-        const result = await client.workflow.execute(promptOptimizationWorkflow, {
-          workflowId,
-          taskQueue: config.temporal.taskQueue,
-          staticSummary: `optimize the ${opts.criterion} judge of ${opts.program}`,
-          args: [{ programId: opts.program, criterion: opts.criterion, basePromptHash, ...args }],
-        });
-        if (opts.json) console.log(JSON.stringify({ workflowId, ...result }));
-        else
-          console.log(
-            `${workflowId}\n  best prompt ${result.bestPromptHash.slice(0, 12)} after ${result.stepsRun} step(s), ${result.candidates} candidates, ${result.llmCalls} LLM calls\n  dev ${pct(result.devAccuracyBefore)} → ${pct(result.devAccuracyAfter)}; held-out test ${pct(result.testAccuracy)} (measured once, never used for selection)`,
+    .action(
+      async (opts: {
+        program: string;
+        criterion: string;
+        prompt: string;
+        maxLlmCalls: string;
+        beam: string;
+        steps: string;
+        samples?: string;
+        model?: string;
+        json?: boolean;
+      }) => {
+        const given = opts.samples === undefined ? undefined : positiveInt('samples', opts.samples);
+        const budget = {
+          maxLlmCalls: positiveInt('max-llm-calls', opts.maxLlmCalls),
+          beamWidth: positiveInt('beam', opts.beam),
+          steps: positiveInt('steps', opts.steps),
+        };
+        await withContext(async ({ config, database, client }) => {
+          const spec = await specJudging(database.db, opts.program, opts.criterion, config.llm.model);
+          const args = { ...budget, samples: given ?? spec.samples, model: opts.model ?? spec.model };
+          const basePromptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
+          const workflowId = optimizationWorkflowId(
+            programWorkflowId(opts.program),
+            opts.criterion,
+            `${basePromptHash.slice(0, 12)}-${Date.now()}`,
           );
-      });
-    });
+          const result = await client.workflow.execute(promptOptimizationWorkflow, {
+            workflowId,
+            taskQueue: config.temporal.taskQueue,
+            staticSummary: `optimize the ${opts.criterion} judge of ${opts.program}`,
+            args: [{ programId: opts.program, criterion: opts.criterion, basePromptHash, ...args }],
+          });
+          if (opts.json) console.log(JSON.stringify({ workflowId, ...result }));
+          else
+            console.log(
+              `${workflowId}\n  best prompt ${result.bestPromptHash.slice(0, 12)} after ${result.stepsRun} step(s), ${result.candidates} candidates, ${result.llmCalls} LLM calls\n  dev ${pct(result.devAccuracyBefore)} → ${pct(result.devAccuracyAfter)}; held-out test ${pct(result.testAccuracy)} (measured once, never used for selection)`,
+            );
+        });
+      },
+    );
   return judge;
 }

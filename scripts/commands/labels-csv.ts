@@ -28,13 +28,22 @@ export function readLabelsCsv(file: string, opts: { level?: Level } = {}): Label
   try {
     records = parse(text, { bom: true, trim: true, skip_empty_lines: true, info: true }) as unknown as typeof records;
   } catch (err) {
-    if (err instanceof CsvError) throw new CliError(`${file}:${(err as CsvError & { lines?: number }).lines ?? '?'}: unparseable CSV: ${err.message}`);
+    if (err instanceof CsvError)
+      throw new CliError(
+        `${file}:${(err as CsvError & { lines?: number }).lines ?? '?'}: unparseable CSV: ${err.message}`,
+      );
     throw err;
   }
-  if (records.length === 0) throw new CliError(`${file} is empty: expected a header line with the columns item, rater, label (and optionally criterion)`);
+  if (records.length === 0)
+    throw new CliError(
+      `${file} is empty: expected a header line with the columns item, rater, label (and optionally criterion)`,
+    );
   const header = records[0].record.map((h) => h.toLowerCase());
   const missing = REQUIRED.filter((c) => !header.includes(c));
-  if (missing.length) throw new CliError(`${file}:${records[0].info.lines}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (the header has: ${records[0].record.join(', ')})`);
+  if (missing.length)
+    throw new CliError(
+      `${file}:${records[0].info.lines}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (the header has: ${records[0].record.join(', ')})`,
+    );
   if (records.length === 1) throw new CliError(`${file} has a header but no ratings`);
   const col = Object.fromEntries([...REQUIRED, 'criterion'].map((c) => [c, header.indexOf(c)]));
   const hasCriterion = col.criterion >= 0;
@@ -60,7 +69,8 @@ export function readLabelsCsv(file: string, opts: { level?: Level } = {}): Label
     let label: string | number = raw;
     if (numeric) {
       label = Number(raw);
-      if (!Number.isFinite(label)) throw new CliError(`${file}:${line}: label "${raw}" is not a number (needed for --level ${opts.level})`);
+      if (!Number.isFinite(label))
+        throw new CliError(`${file}:${line}: label "${raw}" is not a number (needed for --level ${opts.level})`);
     }
     const row = { item: cell('item'), rater: cell('rater'), label, criterion, line };
     rows.push(row);

@@ -3,19 +3,50 @@ import type { ProgramStatus } from '../../workflows/messages';
 import { formatStatus } from './program-status';
 
 const base: ProgramStatus = {
-  programId: 'synopsis-quality', status: 'running', phase: 'production', round: 2, guidelineVersion: 2, gate: null, pausedReason: null,
+  programId: 'synopsis-quality',
+  status: 'running',
+  phase: 'production',
+  round: 2,
+  guidelineVersion: 2,
+  gate: null,
+  pausedReason: null,
   targets: { agreement: 0.8, agreementMetric: 'percent_agreement', judgeAccuracy: 0.85 } as ProgramStatus['targets'],
-  budgetUsd: 100, spendUsd: 12.5, rounds: [], agreement: {}, tasks: { completed: 10, reassigned: 0, expired: 0, labels: 30 },
-  goldenSet: null, judges: [], production: null, startedAt: '2026-01-01T00:00:00.000Z', eta: null, decisions: 3,
+  budgetUsd: 100,
+  spendUsd: 12.5,
+  rounds: [],
+  agreement: {},
+  tasks: { completed: 10, reassigned: 0, expired: 0, labels: 30 },
+  goldenSet: null,
+  judges: [],
+  production: null,
+  startedAt: '2026-01-01T00:00:00.000Z',
+  eta: null,
+  decisions: 3,
 };
 
 test('retrying activities, production verdicts with errors per criterion, and fix cycles needing review', () => {
   const text = formatStatus({
     ...base,
-    production: { runId: 'initial', judged: 500, total: 500, failing: 40, errors: 5, verdicts: { clarity: { pass: 470, fail: 30, error: 0 }, tone: { pass: 480, fail: 15, error: 5 } } },
+    production: {
+      runId: 'initial',
+      judged: 500,
+      total: 500,
+      failing: 40,
+      errors: 5,
+      verdicts: { clarity: { pass: 470, fail: 30, error: 0 }, tone: { pass: 480, fail: 15, error: 5 } },
+    },
     fixLoop: { open: 3, passed: 30, escalated: 2, needsReview: 1, cancelled: 0 },
     retrying: [
-      { workflowId: 'program/synopsis-quality/fix/s1/write-1', where: 'fix/s1/write-1', activityType: 'dispatchTasks', attempt: 7, maximumAttempts: 20, lastError: 'vendor acme-labels unreachable: getaddrinfo ENOTFOUND vendor.example.com (POST / https://vendor.example.com/judgeflow/tasks)', nextAttemptAt: null },
+      {
+        workflowId: 'program/synopsis-quality/fix/s1/write-1',
+        where: 'fix/s1/write-1',
+        activityType: 'dispatchTasks',
+        attempt: 7,
+        maximumAttempts: 20,
+        lastError:
+          'vendor acme-labels unreachable: getaddrinfo ENOTFOUND vendor.example.com (POST / https://vendor.example.com/judgeflow/tasks)',
+        nextAttemptAt: null,
+      },
     ],
     inspected: { workflows: 100, skipped: 12 },
   });
@@ -31,6 +62,10 @@ test('retrying activities, production verdicts with errors per criterion, and fi
 });
 
 test('nothing failing: no RETRYING line and no fix-loop line before any cycle', () => {
-  const text = formatStatus({ ...base, retrying: [], fixLoop: { open: 0, passed: 0, escalated: 0, needsReview: 0, cancelled: 0 } });
+  const text = formatStatus({
+    ...base,
+    retrying: [],
+    fixLoop: { open: 0, passed: 0, escalated: 0, needsReview: 0, cancelled: 0 },
+  });
   expect(text).not.toMatch(/RETRYING|fix loop/);
 });

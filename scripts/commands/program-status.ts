@@ -36,18 +36,35 @@ export interface ProgramStatusOptions {
  * checkpoint, and fix loops go on spending after the program completes), the production run's
  * verdicts per criterion and the fix cycles by outcome; and the activities being retried.
  */
-export async function programStatus(client: Client, programId: string, db?: Db, opts: ProgramStatusOptions = {}): Promise<ProgramStatus> {
+export async function programStatus(
+  client: Client,
+  programId: string,
+  db?: Db,
+  opts: ProgramStatusOptions = {},
+): Promise<ProgramStatus> {
   let status: ProgramStatus;
   try {
     status = await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UnknownProgramError(`no program "${programId}" (see \`judgeflow program list\`)`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new UnknownProgramError(`no program "${programId}" (see \`judgeflow program list\`)`);
     throw err;
   }
   let out = await withLiveProduction(client, status);
   if (db) {
-    out = { ...out, spendUsd: (await programSpend(db, programId)).totalUsd, fixLoop: await fixLoopCounts(db, programId) };
-    if (out.production) out = { ...out, production: { ...out.production, verdicts: await runVerdictCounts(db, productionRunKey(programId, out.production.runId)) } };
+    out = {
+      ...out,
+      spendUsd: (await programSpend(db, programId)).totalUsd,
+      fixLoop: await fixLoopCounts(db, programId),
+    };
+    if (out.production)
+      out = {
+        ...out,
+        production: {
+          ...out.production,
+          verdicts: await runVerdictCounts(db, productionRunKey(programId, out.production.runId)),
+        },
+      };
   }
   if (opts.retrying !== false) {
     const { retrying, inspected } = await retryingActivities(client, programId);
@@ -67,13 +84,32 @@ async function withLiveProduction(client: Client, status: ProgramStatus): Promis
     .getHandle(productionWorkflowId(status.programId, status.production.runId))
     .query(productionStatusQuery)
     .catch(() => null); // not started yet, or just finished: the program's own figures stand
-  return live ? { ...status, production: { ...status.production, judged: live.judged, total: live.total, failing: live.failing, errors: live.errors } } : status;
+  return live
+    ? {
+        ...status,
+        production: {
+          ...status.production,
+          judged: live.judged,
+          total: live.total,
+          failing: live.failing,
+          errors: live.errors,
+        },
+      }
+    : status;
 }
 
 async function fixLoopCounts(db: Db, programId: string): Promise<NonNullable<ProgramStatus['fixLoop']>> {
-  const rows = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from fix_cycles where program_id = ${programId} group by status`);
+  const rows = await db.execute<{ status: string; n: number }>(
+    sql`select status, count(*)::int as n from fix_cycles where program_id = ${programId} group by status`,
+  );
   const n = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;
-  return { open: n('open'), passed: n('passed'), escalated: n('escalated'), needsReview: n('needs_review'), cancelled: n('cancelled') };
+  return {
+    open: n('open'),
+    passed: n('passed'),
+    escalated: n('escalated'),
+    needsReview: n('needs_review'),
+    cancelled: n('cancelled'),
+  };
 }
 
 /**
@@ -82,21 +118,30 @@ async function fixLoopCounts(db: Db, programId: string): Promise<NonNullable<Pro
  * whose visibility cannot answer that query (the time-skipping test server), the tree of pending
  * children from the program workflow. Shallow ids first; at most MAX_DESCRIBED are described.
  */
-async function openWorkflows(client: Client, programId: string): Promise<{ described: Map<string, WorkflowExecutionDescription>; open: number }> {
+async function openWorkflows(
+  client: Client,
+  programId: string,
+): Promise<{ described: Map<string, WorkflowExecutionDescription>; open: number }> {
   const root = programWorkflowId(programId);
   const described = new Map<string, WorkflowExecutionDescription>();
   const describeAll = async (ids: string[]) => {
     for (let i = 0; i < ids.length; i += DESCRIBE_CONCURRENCY)
       await Promise.all(
         ids.slice(i, i + DESCRIBE_CONCURRENCY).map(async (id) => {
-          const d = await client.workflow.getHandle(id).describe().catch(() => null); // closed meanwhile
+          const d = await client.workflow
+            .getHandle(id)
+            .describe()
+            .catch(() => null); // closed meanwhile
           if (d && d.status.name === 'RUNNING') described.set(id, d);
         }),
       );
   };
   let listed: string[] | null = [];
   try {
-    for await (const wf of client.workflow.list({ query: `(WorkflowId = "${root}" OR WorkflowId STARTS_WITH "${root}/") AND ExecutionStatus = "Running"`, pageSize: 1000 })) {
+    for await (const wf of client.workflow.list({
+      query: `(WorkflowId = "${root}" OR WorkflowId STARTS_WITH "${root}/") AND ExecutionStatus = "Running"`,
+      pageSize: 1000,
+    })) {
       listed.push(wf.workflowId);
       if (listed.length >= 10_000) break;
     }
@@ -127,7 +172,10 @@ async function openWorkflows(client: Client, programId: string): Promise<{ descr
 }
 
 /** Activities of the program's open workflows that failed at least once and are being retried, with their last error. */
-export async function retryingActivities(client: Client, programId: string): Promise<{ retrying: RetryingActivity[]; inspected: { workflows: number; skipped: number } }> {
+export async function retryingActivities(
+  client: Client,
+  programId: string,
+): Promise<{ retrying: RetryingActivity[]; inspected: { workflows: number; skipped: number } }> {
   const root = programWorkflowId(programId);
   const { described, open } = await openWorkflows(client, programId);
   const retrying: RetryingActivity[] = [];
@@ -152,7 +200,8 @@ export async function retryingActivities(client: Client, programId: string): Pro
 /** A failure's message, with its causes' where they add something (an activity's own error is usually the first). */
 function failureMessage(f: { message?: string | null; cause?: unknown } | null | undefined): string {
   const parts: string[] = [];
-  for (let e = f, depth = 0; e && depth < 4; e = e.cause as typeof f, depth++) if (e.message && !parts.some((p) => p.includes(e!.message!))) parts.push(e.message);
+  for (let e = f, depth = 0; e && depth < 4; e = e.cause as typeof f, depth++)
+    if (e.message && !parts.some((p) => p.includes(e!.message!))) parts.push(e.message);
   return parts.join(': ') || 'no error recorded yet';
 }
 
@@ -170,32 +219,49 @@ export function formatStatus(s: ProgramStatus): string {
   if (s.gate) lines.push(`GATE      ${s.gate.name}: ${s.gate.reason}   → judgeflow program approve ${s.programId}`);
   if (s.pausedReason) lines.push(`PAUSED    ${s.pausedReason}`);
   for (const r of s.retrying ?? []) lines.push(`RETRYING  ${formatRetrying(r)}`);
-  if (s.inspected?.skipped) lines.push(`          (${s.inspected.skipped} more open workflows not inspected for retries)`);
+  if (s.inspected?.skipped)
+    lines.push(`          (${s.inspected.skipped} more open workflows not inspected for retries)`);
   if (s.rounds.length) {
     const criteria = Object.keys(s.rounds[0].agreement);
-    lines.push('', `round        guidelines  ${criteria.map((c) => c.padEnd(22)).join('')}  target ${pct(s.targets.agreement)} (${s.targets.agreementMetric})`);
+    lines.push(
+      '',
+      `round        guidelines  ${criteria.map((c) => c.padEnd(22)).join('')}  target ${pct(s.targets.agreement)} (${s.targets.agreementMetric})`,
+    );
     for (const r of s.rounds) {
       const cells = criteria.map((c) => {
         const a = r.agreement[c];
         const ci = a?.ci95 ? ` [${pct(a.ci95[0])},${pct(a.ci95[1])}]` : '';
         return `${pct(a?.value)}${ci}${a?.meetsTarget ? ' ✓' : ''}`.padEnd(22);
       });
-      lines.push(`${(r.phase === 'pilot' ? 'pilot' : `calibration ${r.round}`).padEnd(13)}v${String(r.guidelineVersion).padEnd(11)}${cells.join('')}`);
+      lines.push(
+        `${(r.phase === 'pilot' ? 'pilot' : `calibration ${r.round}`).padEnd(13)}v${String(r.guidelineVersion).padEnd(11)}${cells.join('')}`,
+      );
     }
   }
-  if (s.goldenSet) lines.push('', `golden    ${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}), ${s.goldenSet.reviewed} reviewed`);
+  if (s.goldenSet)
+    lines.push(
+      '',
+      `golden    ${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}), ${s.goldenSet.reviewed} reviewed`,
+    );
   if (s.judges.length) {
     lines.push('', `judge          dev      test     TPR      TNR      target ${pct(s.targets.judgeAccuracy)}`);
     for (const j of s.judges)
-      lines.push(`${j.criterion.padEnd(15)}${pct(j.devAccuracy).padEnd(9)}${pct(j.testAccuracy).padEnd(9)}${pct(j.tpr).padEnd(9)}${pct(j.tnr).padEnd(9)}${j.meetsTarget ? '✓' : '✗'}`);
+      lines.push(
+        `${j.criterion.padEnd(15)}${pct(j.devAccuracy).padEnd(9)}${pct(j.testAccuracy).padEnd(9)}${pct(j.tpr).padEnd(9)}${pct(j.tnr).padEnd(9)}${j.meetsTarget ? '✓' : '✗'}`,
+      );
   }
   if (s.production) {
     const p = s.production;
-    lines.push('', `production ${p.runId}: ${p.judged}/${p.total} judged, ${p.failing} failing${p.errors !== undefined ? `, ${p.errors} with errors` : ''}`);
+    lines.push(
+      '',
+      `production ${p.runId}: ${p.judged}/${p.total} judged, ${p.failing} failing${p.errors !== undefined ? `, ${p.errors} with errors` : ''}`,
+    );
     if (p.verdicts && Object.keys(p.verdicts).length) lines.push(`  verdicts ${formatVerdictCounts(p.verdicts)}`);
   }
   const f = s.fixLoop;
   if (f && f.open + f.passed + f.escalated + f.needsReview + f.cancelled > 0)
-    lines.push(`fix loop  ${f.open} open, ${f.passed} passed, ${f.escalated} escalated, ${f.needsReview} need review (re-judge errored)${f.cancelled ? `, ${f.cancelled} cancelled` : ''}`);
+    lines.push(
+      `fix loop  ${f.open} open, ${f.passed} passed, ${f.escalated} escalated, ${f.needsReview} need review (re-judge errored)${f.cancelled ? `, ${f.cancelled} cancelled` : ''}`,
+    );
   return lines.join('\n');
 }

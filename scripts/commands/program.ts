@@ -32,10 +32,10 @@ import { workflowFailure } from './failure';
 
 /** Why the program's workflow failed (the innermost failure: e.g. the provider refusing the API key, with the setting to fix). */
 const failureOf = async (client: Client, programId: string) =>
-  (await workflowFailure(client, programWorkflowId(programId)).catch(() => undefined)) ?? 'see the program workflow in the Temporal UI';
+  (await workflowFailure(client, programWorkflowId(programId)).catch(() => undefined)) ??
+  'see the program workflow in the Temporal UI';
 
 export { formatStatus, programStatus } from './program-status';
-
 
 export function readSpecFile(file: string): unknown {
   if (!fs.existsSync(file)) throw new CliError(`spec file not found: ${file}`);
@@ -91,14 +91,20 @@ export function registerProgramCommands(cli: Command) {
     .action(async (file: string, opts: { yes?: boolean; json?: boolean }) => {
       const validation = validateProgramSpec(readSpecFile(file));
       if (!validation.ok) {
-        throw new CliError(`${file} is not a valid program spec:\n${validation.problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`);
+        throw new CliError(
+          `${file} is not a valid program spec:\n${validation.problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+        );
       }
       const spec = validation.spec;
       await withContext(async ({ config, database, client }) => {
-        const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, config.env, { rpmLimit: config.llm.rpmLimit, model: spec.judges.model ?? config.llm.model });
+        const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, config.env, {
+          rpmLimit: config.llm.rpmLimit,
+          model: spec.judges.model ?? config.llm.model,
+        });
         if (!opts.json) console.log(`Estimate for ${spec.id}:\n${formatEstimate(estimate)}`);
         if (!opts.yes) {
-          if (!process.stdin.isTTY) throw new CliError('not starting without confirmation: pass --yes when running non-interactively');
+          if (!process.stdin.isTTY)
+            throw new CliError('not starting without confirmation: pass --yes when running non-interactively');
           const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
           const answer = await rl.question('Start this program? [y/N] ');
           rl.close();
@@ -131,10 +137,21 @@ export function registerProgramCommands(cli: Command) {
     .action(async (opts: { json?: boolean }) => {
       await withContext(
         async ({ database }) => {
-          const rows = await database.db.select({ id: programs.id, name: programs.name, status: programs.status, phase: programs.phase, budgetUsd: programs.budgetUsd, createdAt: programs.createdAt }).from(programs).orderBy(desc(programs.createdAt));
+          const rows = await database.db
+            .select({
+              id: programs.id,
+              name: programs.name,
+              status: programs.status,
+              phase: programs.phase,
+              budgetUsd: programs.budgetUsd,
+              createdAt: programs.createdAt,
+            })
+            .from(programs)
+            .orderBy(desc(programs.createdAt));
           if (opts.json) return console.log(JSON.stringify(rows));
           if (!rows.length) return console.log('no programs yet: judgeflow program start <spec>');
-          for (const r of rows) console.log(`${r.id.padEnd(28)}${r.status.padEnd(14)}${r.phase.padEnd(14)}$${r.budgetUsd}  ${r.name}`);
+          for (const r of rows)
+            console.log(`${r.id.padEnd(28)}${r.status.padEnd(14)}${r.phase.padEnd(14)}$${r.budgetUsd}  ${r.name}`);
         },
         { temporal: false },
       );
@@ -142,7 +159,9 @@ export function registerProgramCommands(cli: Command) {
 
   program
     .command('status <programId>')
-    .description('Phase, round, agreement per criterion with intervals, tasks, spend, ETA, verdicts and errors per criterion, fix cycles, and activities being retried.')
+    .description(
+      'Phase, round, agreement per criterion with intervals, tasks, spend, ETA, verdicts and errors per criterion, fix cycles, and activities being retried.',
+    )
     .option('--json', 'print JSON')
     .action(async (programId: string, opts: { json?: boolean }) => {
       await withContext(async ({ client, database }) => {
@@ -154,7 +173,9 @@ export function registerProgramCommands(cli: Command) {
 
   program
     .command('watch <programId>')
-    .description('Live progress until the program completes, is cancelled, or waits at a gate (with --until-gate); activities being retried are printed as they change.')
+    .description(
+      'Live progress until the program completes, is cancelled, or waits at a gate (with --until-gate); activities being retried are printed as they change.',
+    )
     .option('--interval <ms>', 'refresh interval', (v) => Number.parseInt(v, 10), 2000)
     .option('--until-gate', 'return when the program waits at a gate')
     .option('--json', 'print the full status as one JSON line per refresh')
@@ -166,20 +187,31 @@ export function registerProgramCommands(cli: Command) {
           const s = await programStatus(client, programId, database.db);
           if (opts.json) console.log(JSON.stringify(s));
           else {
-            const production = s.production ? `  production ${bar(s.production.judged, s.production.total)}${s.production.errors ? ` ${s.production.errors} with errors` : ''}` : '';
+            const production = s.production
+              ? `  production ${bar(s.production.judged, s.production.total)}${s.production.errors ? ` ${s.production.errors} with errors` : ''}`
+              : '';
             const retrying = s.retrying?.length ? `  RETRYING ${s.retrying.length}` : '';
             const line = `${bar(phases.indexOf(s.phase), phases.length - 1)} ${s.phase}${s.phase === 'calibration' ? ` r${s.round}` : ''} ${s.status}${s.gate ? ` (gate ${s.gate.name})` : ''}  tasks ${s.tasks.completed}  $${s.spendUsd.toFixed(2)}/${s.budgetUsd}${production}${retrying}`;
             // What is failing gets its own lines, printed when it changes (a new error, the next attempt).
-            const failing = [...(s.retrying ?? []).map((r) => `RETRYING  ${formatRetrying(r)}`), ...(s.gate ? [`GATE      ${s.gate.name}: ${s.gate.reason}`] : [])].join('\n');
+            const failing = [
+              ...(s.retrying ?? []).map((r) => `RETRYING  ${formatRetrying(r)}`),
+              ...(s.gate ? [`GATE      ${s.gate.name}: ${s.gate.reason}`] : []),
+            ].join('\n');
             if (failing !== shown) {
               if (failing) process.stdout.write(`${process.stdout.isTTY ? '\r\x1b[K' : ''}${failing}\n`);
               shown = failing;
             }
-            process.stdout.write(process.stdout.isTTY ? `\r${line.padEnd(process.stdout.columns ?? 120)}` : `${line}\n`);
+            process.stdout.write(
+              process.stdout.isTTY ? `\r${line.padEnd(process.stdout.columns ?? 120)}` : `${line}\n`,
+            );
           }
-          if (['completed', 'cancelled', 'failed'].includes(s.status) || (opts.untilGate && s.status === 'waiting_gate')) {
+          if (
+            ['completed', 'cancelled', 'failed'].includes(s.status) ||
+            (opts.untilGate && s.status === 'waiting_gate')
+          ) {
             if (process.stdout.isTTY) process.stdout.write('\n');
-            if (s.status === 'failed') throw new CliError(`program ${programId} failed: ${await failureOf(client, programId)}`, 1);
+            if (s.status === 'failed')
+              throw new CliError(`program ${programId} failed: ${await failureOf(client, programId)}`, 1);
             return;
           }
           await new Promise((r) => setTimeout(r, opts.interval));
@@ -198,47 +230,87 @@ export function registerProgramCommands(cli: Command) {
       await withContext(async ({ client }) => {
         const gate = opts.gate ?? (await programStatus(client, programId, undefined, { retrying: false })).gate?.name;
         if (!gate) throw new CliError(`program ${programId} is not waiting at a gate`);
-        const result = await steer(client, programId, approveGateUpdate, { requestId: opts.requestId ?? randomUUID(), actor: opts.actor, gate, note: opts.note });
+        const result = await steer(client, programId, approveGateUpdate, {
+          requestId: opts.requestId ?? randomUUID(),
+          actor: opts.actor,
+          gate,
+          note: opts.note,
+        });
         console.log(result.message);
       });
     });
 
   program
     .command('vendor <programId> <vendorId>')
-    .description('Fix a vendor of the program (endpoint, secrets): the next vendor call uses it; a program waiting at a vendor gate then needs `program approve` to retry.')
+    .description(
+      'Fix a vendor of the program (endpoint, secrets): the next vendor call uses it; a program waiting at a vendor gate then needs `program approve` to retry.',
+    )
     .option('--endpoint <url>', 'the vendor endpoint (kind http: where tasks are POSTed)')
-    .option('--secret-env <name>', 'environment variable holding the vendor secret(s), comma separated during a rotation')
+    .option(
+      '--secret-env <name>',
+      'environment variable holding the vendor secret(s), comma separated during a rotation',
+    )
     .option('--note <text>', 'why (decision log)')
     .option(...requestOption)
     .option(...actorOption)
-    .action(async (programId: string, vendorId: string, opts: { endpoint?: string; secretEnv?: string; note?: string; requestId?: string; actor: string }) => {
-      if (!opts.endpoint && !opts.secretEnv) throw new CliError('nothing to change: give --endpoint and/or --secret-env');
-      if (opts.endpoint && !URL.canParse(opts.endpoint)) throw new CliError(`--endpoint: "${opts.endpoint}" is not a URL`);
-      await withContext(
-        async ({ config, database }) => {
-          const [program] = await database.db.select({ spec: programs.spec }).from(programs).where(eq(programs.id, programId));
-          if (!program) throw new CliError(`no program "${programId}" (see \`judgeflow program list\`)`);
-          const specVendors = ((program.spec as { vendors?: { id: string }[] }).vendors ?? []).map((v) => v.id);
-          if (!specVendors.includes(vendorId)) throw new CliError(`program ${programId} has no vendor "${vendorId}" (its vendors: ${specVendors.join(', ') || 'none'})`);
-          let secrets: string[] | undefined;
-          if (opts.secretEnv) {
-            const raw = config.env[opts.secretEnv];
-            if (!raw) throw new CliError(`--secret-env: environment variable ${opts.secretEnv} is not set`);
-            secrets = raw.split(',').map((x) => x.trim()).filter(Boolean);
-          }
-          const set = { ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(secrets ? { secrets } : {}) };
-          await database.db.transaction(async (tx) => {
-            await tx.update(vendors).set(set).where(eq(vendors.id, vendorId));
-            await tx
-              .insert(decisionLog)
-              .values({ programId, requestId: opts.requestId ?? randomUUID(), kind: 'vendor_updated', actor: opts.actor, note: opts.note ?? '', data: { vendorId, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(secrets ? { secrets: secrets.length } : {}) } })
-              .onConflictDoNothing();
-          });
-          console.log(`vendor ${vendorId} updated${opts.endpoint ? `: endpoint ${opts.endpoint}` : ''}${secrets ? `${opts.endpoint ? ',' : ':'} ${secrets.length} secret(s) from ${opts.secretEnv}` : ''}`);
-        },
-        { temporal: false },
-      );
-    });
+    .action(
+      async (
+        programId: string,
+        vendorId: string,
+        opts: { endpoint?: string; secretEnv?: string; note?: string; requestId?: string; actor: string },
+      ) => {
+        if (!opts.endpoint && !opts.secretEnv)
+          throw new CliError('nothing to change: give --endpoint and/or --secret-env');
+        if (opts.endpoint && !URL.canParse(opts.endpoint))
+          throw new CliError(`--endpoint: "${opts.endpoint}" is not a URL`);
+        await withContext(
+          async ({ config, database }) => {
+            const [program] = await database.db
+              .select({ spec: programs.spec })
+              .from(programs)
+              .where(eq(programs.id, programId));
+            if (!program) throw new CliError(`no program "${programId}" (see \`judgeflow program list\`)`);
+            const specVendors = ((program.spec as { vendors?: { id: string }[] }).vendors ?? []).map((v) => v.id);
+            if (!specVendors.includes(vendorId))
+              throw new CliError(
+                `program ${programId} has no vendor "${vendorId}" (its vendors: ${specVendors.join(', ') || 'none'})`,
+              );
+            let secrets: string[] | undefined;
+            if (opts.secretEnv) {
+              const raw = config.env[opts.secretEnv];
+              if (!raw) throw new CliError(`--secret-env: environment variable ${opts.secretEnv} is not set`);
+              secrets = raw
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean);
+            }
+            const set = { ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(secrets ? { secrets } : {}) };
+            await database.db.transaction(async (tx) => {
+              await tx.update(vendors).set(set).where(eq(vendors.id, vendorId));
+              await tx
+                .insert(decisionLog)
+                .values({
+                  programId,
+                  requestId: opts.requestId ?? randomUUID(),
+                  kind: 'vendor_updated',
+                  actor: opts.actor,
+                  note: opts.note ?? '',
+                  data: {
+                    vendorId,
+                    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+                    ...(secrets ? { secrets: secrets.length } : {}),
+                  },
+                })
+                .onConflictDoNothing();
+            });
+            console.log(
+              `vendor ${vendorId} updated${opts.endpoint ? `: endpoint ${opts.endpoint}` : ''}${secrets ? `${opts.endpoint ? ',' : ':'} ${secrets.length} secret(s) from ${opts.secretEnv}` : ''}`,
+            );
+          },
+          { temporal: false },
+        );
+      },
+    );
 
   for (const [name, update, description] of [
     ['pause', pauseUpdate, 'Pause: no new work starts until resumed.'],
@@ -252,7 +324,11 @@ export function registerProgramCommands(cli: Command) {
       .option(...actorOption)
       .action(async (programId: string, opts: { note?: string; requestId?: string; actor: string }) => {
         await withContext(async ({ client }) => {
-          const result = await steer(client, programId, update, { requestId: opts.requestId ?? randomUUID(), actor: opts.actor, note: opts.note });
+          const result = await steer(client, programId, update, {
+            requestId: opts.requestId ?? randomUUID(),
+            actor: opts.actor,
+            note: opts.note,
+          });
           console.log(result.message);
         });
       });
@@ -283,12 +359,23 @@ export function registerProgramCommands(cli: Command) {
     .option('--note <text>', 'why (decision log)')
     .option(...requestOption)
     .option(...actorOption)
-    .action(async (programId: string, opts: { agreement?: number; judgeAccuracy?: number; note?: string; requestId?: string; actor: string }) => {
-      await withContext(async ({ client }) => {
-        const result = await steer(client, programId, changeTargetsUpdate, { requestId: opts.requestId ?? randomUUID(), actor: opts.actor, note: opts.note, agreement: opts.agreement, judgeAccuracy: opts.judgeAccuracy });
-        console.log(result.message);
-      });
-    });
+    .action(
+      async (
+        programId: string,
+        opts: { agreement?: number; judgeAccuracy?: number; note?: string; requestId?: string; actor: string },
+      ) => {
+        await withContext(async ({ client }) => {
+          const result = await steer(client, programId, changeTargetsUpdate, {
+            requestId: opts.requestId ?? randomUUID(),
+            actor: opts.actor,
+            note: opts.note,
+            agreement: opts.agreement,
+            judgeAccuracy: opts.judgeAccuracy,
+          });
+          console.log(result.message);
+        });
+      },
+    );
 
   program
     .command('budget <programId>')
@@ -299,7 +386,12 @@ export function registerProgramCommands(cli: Command) {
     .option(...actorOption)
     .action(async (programId: string, opts: { usd: number; note?: string; requestId?: string; actor: string }) => {
       await withContext(async ({ client }) => {
-        const result = await steer(client, programId, changeBudgetUpdate, { requestId: opts.requestId ?? randomUUID(), actor: opts.actor, note: opts.note, usd: opts.usd });
+        const result = await steer(client, programId, changeBudgetUpdate, {
+          requestId: opts.requestId ?? randomUUID(),
+          actor: opts.actor,
+          note: opts.note,
+          usd: opts.usd,
+        });
         console.log(result.message);
       });
     });
@@ -313,13 +405,26 @@ export function registerProgramCommands(cli: Command) {
     .option('--version <n>', 'version number (default: current + 1)', (v) => Number.parseInt(v, 10))
     .option(...requestOption)
     .option(...actorOption)
-    .action(async (programId: string, opts: { file: string; note: string; version?: number; requestId?: string; actor: string }) => {
-      if (!fs.existsSync(opts.file)) throw new CliError(`guideline file not found: ${opts.file}`);
-      const text = fs.readFileSync(opts.file, 'utf8');
-      await withContext(async ({ client }) => {
-        const version = opts.version ?? (await programStatus(client, programId, undefined, { retrying: false })).guidelineVersion + 1;
-        const result = await steer(client, programId, publishGuidelinesUpdate, { requestId: opts.requestId ?? randomUUID(), actor: opts.actor, version, text, note: opts.note });
-        console.log(result.message);
-      });
-    });
+    .action(
+      async (
+        programId: string,
+        opts: { file: string; note: string; version?: number; requestId?: string; actor: string },
+      ) => {
+        if (!fs.existsSync(opts.file)) throw new CliError(`guideline file not found: ${opts.file}`);
+        const text = fs.readFileSync(opts.file, 'utf8');
+        await withContext(async ({ client }) => {
+          const version =
+            opts.version ??
+            (await programStatus(client, programId, undefined, { retrying: false })).guidelineVersion + 1;
+          const result = await steer(client, programId, publishGuidelinesUpdate, {
+            requestId: opts.requestId ?? randomUUID(),
+            actor: opts.actor,
+            version,
+            text,
+            note: opts.note,
+          });
+          console.log(result.message);
+        });
+      },
+    );
 }

@@ -6,7 +6,11 @@ import { buildProgramReport } from '../../reporting/report';
 import { renderHtml, renderMarkdown } from '../../reporting/render';
 import { CliError, withContext } from './context';
 
-export async function writeReport(report: Awaited<ReturnType<typeof buildProgramReport>>, out: string, format: 'html' | 'md'): Promise<string[]> {
+export async function writeReport(
+  report: Awaited<ReturnType<typeof buildProgramReport>>,
+  out: string,
+  format: 'html' | 'md',
+): Promise<string[]> {
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   if (format === 'html') {
     fs.writeFileSync(out, renderHtml(report));
@@ -23,7 +27,9 @@ export async function writeReport(report: Awaited<ReturnType<typeof buildProgram
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description('Write the program report: self-contained HTML with inline SVG charts, or Markdown with the charts as SVG files beside it.')
+    .description(
+      'Write the program report: self-contained HTML with inline SVG charts, or Markdown with the charts as SVG files beside it.',
+    )
     .argument('<programId>', 'the program to report on')
     .requiredOption('--out <file>', 'where to write the report (report.html, report.md)')
     .option('--format <format>', 'html or md (default: from the --out extension, else html)')

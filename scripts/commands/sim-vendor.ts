@@ -23,7 +23,9 @@ const nonNegative = (v: string) => {
 
 /** `judgeflow sim vendor`: joins the `sim` command group (created here if it does not exist yet). */
 export function registerSimVendorCommand(program: Command) {
-  const sim = program.commands.find((c) => c.name() === 'sim') ?? program.command('sim').description('The SIMULATED world: catalog, LLM, vendor.');
+  const sim =
+    program.commands.find((c) => c.name() === 'sim') ??
+    program.command('sim').description('The SIMULATED world: catalog, LLM, vendor.');
   sim
     .command('vendor')
     .description('Run the SIMULATED vendor: takes signed task dispatches, simulated raters answer through the gateway.')
@@ -36,7 +38,12 @@ export function registerSimVendorCommand(program: Command) {
     .option('--careless-share <p>', 'share of careless raters', share, DEFAULT_POOL.carelessShare)
     .option('--drifting-share <p>', 'share of drifting raters', share, DEFAULT_POOL.driftingShare)
     .option('--guideline-gain <p>', 'accuracy gained per guideline version', share, DEFAULT_POOL.guidelineGain)
-    .option('--fix-probability <p>', 'probability a writer fixes each failing criterion', share, DEFAULT_POOL.fixProbability)
+    .option(
+      '--fix-probability <p>',
+      'probability a writer fixes each failing criterion',
+      share,
+      DEFAULT_POOL.fixProbability,
+    )
     .option('--duplicate-rate <p>', 'share of events delivered twice', share, 0.02)
     .option('--no-show-rate <p>', 'share of tasks never done', share, 0.02)
     .option('--decline-rate <p>', 'share of tasks declined', share, 0.01)
@@ -44,7 +51,9 @@ export function registerSimVendorCommand(program: Command) {
       const config = loadConfig();
       const secret = config.vendorSim.secret;
       if (!secret) {
-        console.error('[simulated vendor] VENDOR_SIM_SECRET is not set: set it to the whsec_… secret the program spec gives this vendor.');
+        console.error(
+          '[simulated vendor] VENDOR_SIM_SECRET is not set: set it to the whsec_… secret the program spec gives this vendor.',
+        );
         process.exitCode = 2;
         return;
       }

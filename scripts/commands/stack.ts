@@ -6,7 +6,9 @@ export function registerStackCommands(program: Command) {
   const stack = program.command('stack').description('The embedded development stack.');
   stack
     .command('up')
-    .description('Start Temporal (dev server + Web UI), PostgreSQL, the LLM simulator and the judgeflow processes; Ctrl-C stops them all.')
+    .description(
+      'Start Temporal (dev server + Web UI), PostgreSQL, the LLM simulator and the judgeflow processes; Ctrl-C stops them all.',
+    )
     .option('--workers <n>', 'worker processes to run', (v) => Number.parseInt(v, 10), 1)
     .option('--no-smoke', 'skip the smoke workflow round trip at start')
     .action(async (opts: { workers: number; smoke: boolean }) => {
@@ -26,7 +28,9 @@ export function registerStackCommands(program: Command) {
           const result = await runSmokeCheck(s);
           console.log(`• smoke workflow round-tripped through the worker and Postgres (${result.id})`);
         }
-        console.log(`\njudgeflow stack is up.\n  Temporal Web UI: ${s.uiUrl}\n  DATABASE_URL=${s.env.DATABASE_URL}\n  TEMPORAL_ADDRESS=${s.env.TEMPORAL_ADDRESS}\nPress Ctrl-C to stop.`);
+        console.log(
+          `\njudgeflow stack is up.\n  Temporal Web UI: ${s.uiUrl}\n  DATABASE_URL=${s.env.DATABASE_URL}\n  TEMPORAL_ADDRESS=${s.env.TEMPORAL_ADDRESS}\nPress Ctrl-C to stop.`,
+        );
         console.log('READY');
         const got = await signal;
         console.log(`\n${got}: stopping the stack…`);

@@ -24,9 +24,17 @@ export type MetricRow = z.infer<typeof metricRow>;
 
 /** Column spellings accepted for each field (the catalog generator writes camelCase JSONL). */
 const ALIASES: Record<string, keyof MetricRow> = {
-  synopsisid: 'synopsisId', synopsis_id: 'synopsisId', itemid: 'synopsisId', item_id: 'synopsisId', id: 'synopsisId',
-  period: 'period', impressions: 'impressions',
-  takefraction: 'takeFraction', take_fraction: 'takeFraction', abandonmentrate: 'abandonmentRate', abandonment_rate: 'abandonmentRate',
+  synopsisid: 'synopsisId',
+  synopsis_id: 'synopsisId',
+  itemid: 'synopsisId',
+  item_id: 'synopsisId',
+  id: 'synopsisId',
+  period: 'period',
+  impressions: 'impressions',
+  takefraction: 'takeFraction',
+  take_fraction: 'takeFraction',
+  abandonmentrate: 'abandonmentRate',
+  abandonment_rate: 'abandonmentRate',
 };
 
 function normaliseKeys(record: Record<string, unknown>): Record<string, unknown> {
@@ -39,7 +47,11 @@ function normaliseKeys(record: Record<string, unknown>): Record<string, unknown>
 }
 
 /** Raw records with the line each starts on: CSV through csv-parse (quoting, BOM), or JSONL. */
-function readRecords(text: string, format: 'csv' | 'jsonl', problems: string[]): Array<{ line: number; record: Record<string, unknown> }> {
+function readRecords(
+  text: string,
+  format: 'csv' | 'jsonl',
+  problems: string[],
+): Array<{ line: number; record: Record<string, unknown> }> {
   if (format === 'jsonl') {
     return text.split(/\r?\n/).flatMap((line, i) => {
       if (!line.trim()) return [];
@@ -55,15 +67,28 @@ function readRecords(text: string, format: 'csv' | 'jsonl', problems: string[]):
   try {
     records = parse(text, { bom: true, trim: true, skip_empty_lines: true, info: true }) as unknown as typeof records;
   } catch (err) {
-    if (err instanceof CsvError) throw new CliError(`line ${(err as CsvError & { lines?: number }).lines ?? '?'}: unparseable CSV: ${err.message}`);
+    if (err instanceof CsvError)
+      throw new CliError(
+        `line ${(err as CsvError & { lines?: number }).lines ?? '?'}: unparseable CSV: ${err.message}`,
+      );
     throw err;
   }
   if (!records.length) return [];
   const header = records[0].record;
   const known = new Set(header.map((c) => ALIASES[c.toLowerCase()]));
-  const missing = (['synopsisId', 'impressions', 'takeFraction', 'abandonmentRate'] as const).filter((k) => !known.has(k));
-  if (missing.length) throw new CliError(`line ${records[0].info.lines}: the header lacks ${missing.join(', ')} (expected synopsisId,impressions,takeFraction,abandonmentRate[,period])`);
-  return records.slice(1).map(({ record, info }) => ({ line: info.lines, record: Object.fromEntries(header.map((h, j) => [h, record[j]])) }));
+  const missing = (['synopsisId', 'impressions', 'takeFraction', 'abandonmentRate'] as const).filter(
+    (k) => !known.has(k),
+  );
+  if (missing.length)
+    throw new CliError(
+      `line ${records[0].info.lines}: the header lacks ${missing.join(', ')} (expected synopsisId,impressions,takeFraction,abandonmentRate[,period])`,
+    );
+  return records
+    .slice(1)
+    .map(({ record, info }) => ({
+      line: info.lines,
+      record: Object.fromEntries(header.map((h, j) => [h, record[j]])),
+    }));
 }
 
 /** Parses CSV (header row) or JSONL; every bad line is reported at once, with its line number. */
@@ -73,9 +98,18 @@ export function parseMetrics(text: string, format: 'csv' | 'jsonl'): MetricRow[]
   for (const { line, record } of readRecords(text, format, problems)) {
     const parsed = metricRow.safeParse(normaliseKeys(record));
     if (parsed.success) rows.push(parsed.data);
-    else problems.push(`line ${line}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ')}`);
+    else
+      problems.push(
+        `line ${line}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'record'}: ${issue.message}`).join('; ')}`,
+      );
   }
-  if (problems.length) throw new CliError(`metrics file has ${problems.length} bad line(s):\n${problems.slice(0, 20).map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new CliError(
+      `metrics file has ${problems.length} bad line(s):\n${problems
+        .slice(0, 20)
+        .map((p) => `  - ${p}`)
+        .join('\n')}`,
+    );
   if (!rows.length) throw new CliError('metrics file has no rows');
   return rows;
 }
@@ -85,18 +119,38 @@ export async function importBehaviorMetrics(db: Db, rows: MetricRow[]): Promise<
   const ids = [...new Set(rows.map((r) => r.synopsisId))];
   const known = new Set<string>();
   for (let i = 0; i < ids.length; i += 5000) {
-    const found = await db.select({ id: items.id }).from(items).where(inArray(items.id, ids.slice(i, i + 5000)));
+    const found = await db
+      .select({ id: items.id })
+      .from(items)
+      .where(inArray(items.id, ids.slice(i, i + 5000)));
     found.forEach((f) => known.add(f.id));
   }
   const unknown = ids.filter((id) => !known.has(id));
-  if (unknown.length) throw new CliError(`${unknown.length} synopsis id(s) are not in the catalog (import the catalog first): ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
+  if (unknown.length)
+    throw new CliError(
+      `${unknown.length} synopsis id(s) are not in the catalog (import the catalog first): ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
+    );
   for (let i = 0; i < rows.length; i += 1000) {
     await db
       .insert(behaviorMetrics)
-      .values(rows.slice(i, i + 1000).map((r) => ({ itemId: r.synopsisId, period: r.period, impressions: r.impressions, takeFraction: r.takeFraction, abandonmentRate: r.abandonmentRate })))
+      .values(
+        rows
+          .slice(i, i + 1000)
+          .map((r) => ({
+            itemId: r.synopsisId,
+            period: r.period,
+            impressions: r.impressions,
+            takeFraction: r.takeFraction,
+            abandonmentRate: r.abandonmentRate,
+          })),
+      )
       .onConflictDoUpdate({
         target: [behaviorMetrics.itemId, behaviorMetrics.period],
-        set: { impressions: sql`excluded.impressions`, takeFraction: sql`excluded.take_fraction`, abandonmentRate: sql`excluded.abandonment_rate` },
+        set: {
+          impressions: sql`excluded.impressions`,
+          takeFraction: sql`excluded.take_fraction`,
+          abandonmentRate: sql`excluded.abandonment_rate`,
+        },
       });
   }
   return rows.length;
@@ -104,7 +158,17 @@ export async function importBehaviorMetrics(db: Db, rows: MetricRow[]): Promise<
 
 export function formatValidation(v: BehaviorValidation): string {
   const head = ['score', 'outcome', 'coef', 'se', 'ci95_low', 'ci95_high', 'p', 'synopses', 'shows'];
-  const rows = v.estimates.map((e) => [e.score, e.outcome, e.coef.toFixed(4), e.se.toFixed(4), e.ci95[0].toFixed(4), e.ci95[1].toFixed(4), e.p < 1e-4 ? e.p.toExponential(2) : e.p.toFixed(4), String(e.n), String(e.shows)]);
+  const rows = v.estimates.map((e) => [
+    e.score,
+    e.outcome,
+    e.coef.toFixed(4),
+    e.se.toFixed(4),
+    e.ci95[0].toFixed(4),
+    e.ci95[1].toFixed(4),
+    e.p < 1e-4 ? e.p.toExponential(2) : e.p.toFixed(4),
+    String(e.n),
+    String(e.shows),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
 }
@@ -113,19 +177,33 @@ export function registerValidateCommands(program: Command): void {
   const validate = program.command('validate').description('Validate judges against external evidence.');
   validate
     .command('behavior')
-    .description('Import member-behaviour metrics and test, within show, whether judge scores predict take fraction and abandonment.')
+    .description(
+      'Import member-behaviour metrics and test, within show, whether judge scores predict take fraction and abandonment.',
+    )
     .requiredOption('--program <id>', 'the program whose production verdicts are the judge scores')
-    .requiredOption('--metrics <file>', 'metrics per synopsis: CSV with a header, or JSONL (e.g. from `judgeflow sim catalog --behavior`)')
+    .requiredOption(
+      '--metrics <file>',
+      'metrics per synopsis: CSV with a header, or JSONL (e.g. from `judgeflow sim catalog --behavior`)',
+    )
     .action(async (opts: { program: string; metrics: string }) => {
       if (!fs.existsSync(opts.metrics)) throw new CliError(`metrics file not found: ${opts.metrics}`);
-      const rows = parseMetrics(fs.readFileSync(opts.metrics, 'utf8'), /\.jsonl?$/i.test(opts.metrics) ? 'jsonl' : 'csv');
+      const rows = parseMetrics(
+        fs.readFileSync(opts.metrics, 'utf8'),
+        /\.jsonl?$/i.test(opts.metrics) ? 'jsonl' : 'csv',
+      );
       await withContext(
         async ({ database }) => {
           await programBehaviorValidation(database.db, opts.program); // refuses an unknown program before importing
           console.log(`imported ${await importBehaviorMetrics(database.db, rows)} metric rows`);
           const behavior = await programBehaviorValidation(database.db, opts.program);
-          if (!behavior) throw new CliError(`no synopsis in ${opts.metrics} has production verdicts of program ${opts.program} for every criterion (run production judging first)`, 1);
-          console.log(`within-show validation over ${behavior.observations} synopses of ${behavior.shows} shows (SE clustered by show)`);
+          if (!behavior)
+            throw new CliError(
+              `no synopsis in ${opts.metrics} has production verdicts of program ${opts.program} for every criterion (run production judging first)`,
+              1,
+            );
+          console.log(
+            `within-show validation over ${behavior.observations} synopses of ${behavior.shows} shows (SE clustered by show)`,
+          );
           console.log(formatValidation(behavior));
         },
         { temporal: false },

@@ -27,7 +27,11 @@ export interface CatalogSummary {
 
 export function defaultCatalogPaths(files: CatalogFiles): Required<CatalogFiles> {
   const base = files.out.replace(/\.jsonl$/i, '');
-  return { out: files.out, truth: files.truth ?? `${base}.truth.jsonl`, behavior: files.behavior ?? `${base}.behavior.jsonl` };
+  return {
+    out: files.out,
+    truth: files.truth ?? `${base}.truth.jsonl`,
+    behavior: files.behavior ?? `${base}.behavior.jsonl`,
+  };
 }
 
 async function write(stream: fs.WriteStream, chunk: string) {
@@ -64,6 +68,8 @@ export async function writeCatalogFiles(options: CatalogOptions, files: CatalogF
   } finally {
     await Promise.all([catalog, truth, behavior].map(end));
   }
-  const passRates = Object.fromEntries(Object.entries(passes).map(([c, n]) => [c, Math.round((n / synopses) * 1000) / 1000]));
+  const passRates = Object.fromEntries(
+    Object.entries(passes).map(([c, n]) => [c, Math.round((n / synopses) * 1000) / 1000]),
+  );
   return { files: paths, shows, synopses, passRates, seconds: Math.round(performance.now() - started) / 1000 };
 }

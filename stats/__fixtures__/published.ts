@@ -3,14 +3,18 @@ import type { Rating } from '../data';
 
 /** A units × raters matrix (null = missing) in long form. */
 export function fromMatrix(rows: (number | null)[][], raters: string[]): Rating[] {
-  return rows.flatMap((row, u) => row.flatMap((label, r) => (label === null ? [] : [{ item: `unit-${u + 1}`, rater: raters[r], label }])));
+  return rows.flatMap((row, u) =>
+    row.flatMap((label, r) => (label === null ? [] : [{ item: `unit-${u + 1}`, rater: raters[r], label }])),
+  );
 }
 
 /** A subjects × categories count table in long form (rater identity is irrelevant to these metrics). */
 export function fromCounts(table: number[][], categories: (string | number)[]): Rating[] {
   return table.flatMap((row, u) => {
     let r = 0;
-    return row.flatMap((count, c) => Array.from({ length: count }, () => ({ item: `subject-${u + 1}`, rater: `rater-${++r}`, label: categories[c] })));
+    return row.flatMap((count, c) =>
+      Array.from({ length: count }, () => ({ item: `subject-${u + 1}`, rater: `rater-${++r}`, label: categories[c] })),
+    );
   });
 }
 
@@ -22,7 +26,10 @@ export function fromContingency(table: number[][], categories: (string | number)
     row.forEach((count, b) => {
       for (let i = 0; i < count; i++) {
         u++;
-        out.push({ item: `case-${u}`, rater: 'A', label: categories[a] }, { item: `case-${u}`, rater: 'B', label: categories[b] });
+        out.push(
+          { item: `case-${u}`, rater: 'A', label: categories[a] },
+          { item: `case-${u}`, rater: 'B', label: categories[b] },
+        );
       }
     }),
   );
@@ -59,12 +66,36 @@ export const krippendorff2011 = fromMatrix(
  */
 export const fleiss1971 = fromMatrix(
   [
-    [4, 4, 4, 4, 4, 4], [2, 2, 2, 5, 5, 5], [2, 3, 3, 3, 3, 5], [5, 5, 5, 5, 5, 5], [2, 2, 2, 4, 4, 4],
-    [1, 1, 3, 3, 3, 3], [3, 3, 3, 3, 5, 5], [1, 1, 3, 3, 3, 4], [1, 1, 4, 4, 4, 4], [5, 5, 5, 5, 5, 5],
-    [1, 4, 4, 4, 4, 4], [1, 2, 4, 4, 4, 4], [2, 2, 2, 3, 3, 3], [1, 4, 4, 4, 4, 4], [2, 2, 4, 4, 4, 5],
-    [3, 3, 3, 3, 3, 5], [1, 1, 1, 4, 5, 5], [1, 1, 1, 1, 1, 2], [2, 2, 4, 4, 4, 4], [1, 3, 3, 5, 5, 5],
-    [5, 5, 5, 5, 5, 5], [2, 4, 4, 4, 4, 4], [2, 2, 4, 5, 5, 5], [1, 1, 4, 4, 4, 4], [1, 4, 4, 4, 4, 5],
-    [2, 2, 2, 2, 2, 4], [1, 1, 1, 1, 5, 5], [2, 2, 4, 4, 4, 4], [1, 3, 3, 3, 3, 3], [5, 5, 5, 5, 5, 5],
+    [4, 4, 4, 4, 4, 4],
+    [2, 2, 2, 5, 5, 5],
+    [2, 3, 3, 3, 3, 5],
+    [5, 5, 5, 5, 5, 5],
+    [2, 2, 2, 4, 4, 4],
+    [1, 1, 3, 3, 3, 3],
+    [3, 3, 3, 3, 5, 5],
+    [1, 1, 3, 3, 3, 4],
+    [1, 1, 4, 4, 4, 4],
+    [5, 5, 5, 5, 5, 5],
+    [1, 4, 4, 4, 4, 4],
+    [1, 2, 4, 4, 4, 4],
+    [2, 2, 2, 3, 3, 3],
+    [1, 4, 4, 4, 4, 4],
+    [2, 2, 4, 4, 4, 5],
+    [3, 3, 3, 3, 3, 5],
+    [1, 1, 1, 4, 5, 5],
+    [1, 1, 1, 1, 1, 2],
+    [2, 2, 4, 4, 4, 4],
+    [1, 3, 3, 5, 5, 5],
+    [5, 5, 5, 5, 5, 5],
+    [2, 4, 4, 4, 4, 4],
+    [2, 2, 4, 5, 5, 5],
+    [1, 1, 4, 4, 4, 4],
+    [1, 4, 4, 4, 4, 5],
+    [2, 2, 2, 2, 2, 4],
+    [1, 1, 1, 1, 5, 5],
+    [2, 2, 4, 4, 4, 4],
+    [1, 3, 3, 3, 3, 3],
+    [5, 5, 5, 5, 5, 5],
   ].map((r) => r as (number | null)[]),
   ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'],
 );
@@ -89,9 +120,21 @@ export const wikipediaFleiss = fromCounts(
 /** irrCAC `distrib.6raters` (Gwet 2014): 15 patients, 6 psychiatrists, 5 conditions. */
 export const distrib6raters = fromCounts(
   [
-    [0, 0, 0, 6, 0], [0, 3, 0, 0, 3], [0, 1, 4, 0, 1], [0, 0, 0, 0, 6], [0, 3, 0, 3, 0],
-    [2, 0, 4, 0, 0], [0, 0, 4, 0, 2], [2, 0, 3, 1, 0], [2, 0, 0, 4, 0], [0, 0, 0, 0, 6],
-    [1, 0, 0, 5, 0], [1, 1, 0, 4, 0], [0, 3, 3, 0, 0], [1, 0, 0, 5, 0], [0, 2, 0, 3, 1],
+    [0, 0, 0, 6, 0],
+    [0, 3, 0, 0, 3],
+    [0, 1, 4, 0, 1],
+    [0, 0, 0, 0, 6],
+    [0, 3, 0, 3, 0],
+    [2, 0, 4, 0, 0],
+    [0, 0, 4, 0, 2],
+    [2, 0, 3, 1, 0],
+    [2, 0, 0, 4, 0],
+    [0, 0, 0, 0, 6],
+    [1, 0, 0, 5, 0],
+    [1, 1, 0, 4, 0],
+    [0, 3, 3, 0, 0],
+    [1, 0, 0, 5, 0],
+    [0, 2, 0, 3, 1],
   ],
   ['Depression', 'Personality Disorder', 'Schizophrenia', 'Neurosis', 'Other'],
 );

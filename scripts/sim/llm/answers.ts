@@ -11,7 +11,15 @@
  */
 import { showSchema, type Show } from '../../../schema/catalog';
 import { extractTag, LLM_REQUEST_KINDS, readDataTag, type Tag } from '../../../judging/prompts/contract';
-import { assessSynopsis, splitSentences, TRUTH_CRITERIA, truthKey, type Defect, type TruthCriterion, type TruthKey } from '../model/assess';
+import {
+  assessSynopsis,
+  splitSentences,
+  TRUTH_CRITERIA,
+  truthKey,
+  type Defect,
+  type TruthCriterion,
+  type TruthKey,
+} from '../model/assess';
 import { textHash, unitFor } from '../model/rng';
 import { hintsIn, RUBRIC_HINTS, USELESS_HINTS } from './hints';
 import type { LlmSimOptions } from './options';
@@ -92,7 +100,12 @@ function judgeAccuracy(key: TruthKey, input: AnswerInput, o: LlmSimOptions): num
   const props = Object.keys((input.schema?.properties ?? {}) as object);
   const at = (re: RegExp) => props.findIndex((p) => re.test(p.toLowerCase()));
   const verdictAt = at(/verdict|label|decision/);
-  const tiered = verdictAt > 0 && at(/reason|rationale|think|analysis/) >= 0 && at(/reason|rationale|think|analysis/) < verdictAt && at(/summary/) >= 0 && at(/summary/) < verdictAt;
+  const tiered =
+    verdictAt > 0 &&
+    at(/reason|rationale|think|analysis/) >= 0 &&
+    at(/reason|rationale|think|analysis/) < verdictAt &&
+    at(/summary/) >= 0 &&
+    at(/summary/) < verdictAt;
   return Math.min(o.maxAccuracy, base + o.hintGain * hints + (tiered ? o.tieredRationaleGain : 0));
 }
 
@@ -125,13 +138,19 @@ const unrecognized = (what: string, text: string): Answer => ({
 function judge(input: AnswerInput, o: LlmSimOptions): Answer {
   const synopsis = tagText(input.prompt, 'synopsis');
   const key = truthKey(tagText(input.prompt, 'criterion') ?? '');
-  if (!synopsis || !key) return unrecognized('the prompt has no <synopsis> or no known <criterion>, so there is nothing to judge.', input.prompt);
+  if (!synopsis || !key)
+    return unrecognized(
+      'the prompt has no <synopsis> or no known <criterion>, so there is nothing to judge.',
+      input.prompt,
+    );
   const show = contextShow(input.prompt);
   const assessment = assessSynopsis(show, synopsis);
   const truth = assessment.criteria[key];
   const wrong = isWrong(judgeAccuracy(key, input, o), key, synopsis, input.sample, o);
   const verdict = (wrong ? 1 - truth : truth) === 1 ? 'pass' : 'fail';
-  const defects = assessment.defects.filter((d) => (key === 'factuality' ? d.criterion.startsWith('factuality_') : d.criterion === key));
+  const defects = assessment.defects.filter((d) =>
+    key === 'factuality' ? d.criterion.startsWith('factuality_') : d.criterion === key,
+  );
   const label = LABELS[key];
   const r = unitFor(o.seed, 'wording', key, input.sample);
   let reasoning: string;
@@ -185,7 +204,8 @@ function goldenAggregate(input: AnswerInput, o: LlmSimOptions): Answer {
   const ratings = parseJsonArray(extractTag(input.prompt, 'ratings'))?.filter(
     (r): r is Rating => !!r && typeof r === 'object' && ((r as Rating).label === 0 || (r as Rating).label === 1),
   );
-  if (!ratings?.length) return unrecognized('the prompt has no <ratings> JSON array of {rater, label: 0|1, explanation}.', input.prompt);
+  if (!ratings?.length)
+    return unrecognized('the prompt has no <ratings> JSON array of {rater, label: 0|1, explanation}.', input.prompt);
   const passes = ratings.filter((r) => r.label === 1).length;
   const n = ratings.length;
   const majority: 0 | 1 = passes * 2 > n ? 1 : 0;
@@ -197,7 +217,9 @@ function goldenAggregate(input: AnswerInput, o: LlmSimOptions): Answer {
   if (synopsis && key) {
     const assessment = assessSynopsis(contextShow(input.prompt), synopsis);
     const truth = assessment.criteria[key];
-    defects = assessment.defects.filter((d) => (key === 'factuality' ? d.criterion.startsWith('factuality_') : d.criterion === key));
+    defects = assessment.defects.filter((d) =>
+      key === 'factuality' ? d.criterion.startsWith('factuality_') : d.criterion === key,
+    );
     const right = unitFor(o.seed, 'aggregate', key, textHash(synopsis), input.sample) < o.aggregateAccuracy;
     label = right ? truth : ((1 - truth) as 0 | 1);
   }
@@ -205,12 +227,29 @@ function goldenAggregate(input: AnswerInput, o: LlmSimOptions): Answer {
   const side = ratings.find((r) => r.label === label && r.explanation)?.explanation;
   const explanation = [
     `${passes} of ${n} raters passed it.`,
-    label === 0 ? (defects.length ? `The synopsis ${defects[0].detail}.` : side ?? 'The failing raters’ concern holds up.') : side ?? 'No defect the raters raised holds up against the rubric.',
+    label === 0
+      ? defects.length
+        ? `The synopsis ${defects[0].detail}.`
+        : (side ?? 'The failing raters’ concern holds up.')
+      : (side ?? 'No defect the raters raised holds up against the rubric.'),
     needsReview ? 'Raters disagree substantially; flag for review.' : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   return {
     recognized: true,
-    facts: { verdict: label ? 'pass' : 'fail', label, needsReview, reasoning: explanation, summary: firstSentence(explanation), explanation, critique: explanation, prompt: explanation, confidence: split ? 0.6 : 0.9, text: explanation },
+    facts: {
+      verdict: label ? 'pass' : 'fail',
+      label,
+      needsReview,
+      reasoning: explanation,
+      summary: firstSentence(explanation),
+      explanation,
+      critique: explanation,
+      prompt: explanation,
+      confidence: split ? 0.6 : 0.9,
+      text: explanation,
+    },
   };
 }
 
@@ -224,14 +263,28 @@ function rationaleMerge(input: AnswerInput): Answer {
         verdict: String(i.verdict ?? i.label ?? 'pass').toLowerCase(),
         text: String(i.rationale ?? i.explanation ?? i.reasoning ?? i.summary ?? ''),
       }))
-    : raw.split('\n').filter((l) => l.trim()).map((line) => ({ agent: 'agent', verdict: /\bfail/i.test(line) ? 'fail' : 'pass', text: line.trim() }));
+    : raw
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((line) => ({ agent: 'agent', verdict: /\bfail/i.test(line) ? 'fail' : 'pass', text: line.trim() }));
   const failing = entries.filter((e) => e.verdict === 'fail' || e.verdict === '0');
   const explanation = failing.length
     ? `Factuality fails on ${failing.map((f) => f.agent).join(', ')}. ${failing.map((f) => `${f.agent}: ${f.text}`).join(' ')}`
     : `Every factuality agent passes. ${entries.map((e) => `${e.agent}: ${e.text}`).join(' ')}`;
   return {
     recognized: true,
-    facts: { verdict: failing.length ? 'fail' : 'pass', label: failing.length ? 0 : 1, needsReview: false, reasoning: explanation, summary: firstSentence(explanation), explanation, critique: explanation, prompt: explanation, confidence: 0.9, text: explanation },
+    facts: {
+      verdict: failing.length ? 'fail' : 'pass',
+      label: failing.length ? 0 : 1,
+      needsReview: false,
+      reasoning: explanation,
+      summary: firstSentence(explanation),
+      explanation,
+      critique: explanation,
+      prompt: explanation,
+      confidence: 0.9,
+      text: explanation,
+    },
   };
 }
 
@@ -242,14 +295,17 @@ function promptCriterion(prompt: string): TruthCriterion | undefined {
   const tagged = truthKey(tagText(prompt, 'criterion') ?? '');
   if (tagged && tagged !== 'factuality') return tagged;
   const lower = (tagText(prompt, 'prompt') ?? prompt).toLowerCase();
-  const found = CRITERION_WORDS.map(([c, w]) => [c, lower.indexOf(w)] as const).filter(([, i]) => i >= 0).sort((a, b) => a[1] - b[1]);
+  const found = CRITERION_WORDS.map(([c, w]) => [c, lower.indexOf(w)] as const)
+    .filter(([, i]) => i >= 0)
+    .sort((a, b) => a[1] - b[1]);
   return found[0]?.[0];
 }
 
 function promptCritique(input: AnswerInput, o: LlmSimOptions): Answer {
   const current = tagText(input.prompt, 'prompt');
   const criterion = promptCriterion(input.prompt);
-  if (!current || !criterion) return unrecognized('the prompt has no <prompt> to critique, or no criterion could be identified.', input.prompt);
+  if (!current || !criterion)
+    return unrecognized('the prompt has no <prompt> to critique, or no criterion could be identified.', input.prompt);
   const errors = extractTag(input.prompt, 'errors') ?? '';
   const errorCount = parseJsonArray(errors)?.length ?? errors.split('\n').filter((l) => l.trim()).length;
   const missing = RUBRIC_HINTS[criterion].filter((h) => !hintsIn(current, criterion).includes(h));
@@ -259,14 +315,26 @@ function promptCritique(input: AnswerInput, o: LlmSimOptions): Answer {
     : `The prompt already states every rule these ${errorCount} errors call for; what remains looks like noise.`;
   return {
     recognized: true,
-    facts: { verdict: 'fail', label: 0, needsReview: false, reasoning: critique, summary: firstSentence(critique), explanation: critique, critique, prompt: current, confidence: 0.8, text: critique },
+    facts: {
+      verdict: 'fail',
+      label: 0,
+      needsReview: false,
+      reasoning: critique,
+      summary: firstSentence(critique),
+      explanation: critique,
+      critique,
+      prompt: current,
+      confidence: 0.8,
+      text: critique,
+    },
   };
 }
 
 function promptEdit(input: AnswerInput, o: LlmSimOptions): Answer {
   const current = tagText(input.prompt, 'prompt');
   const criterion = promptCriterion(input.prompt);
-  if (!current || !criterion) return unrecognized('the prompt has no <prompt> to edit, or no criterion could be identified.', input.prompt);
+  if (!current || !criterion)
+    return unrecognized('the prompt has no <prompt> to edit, or no criterion could be identified.', input.prompt);
   const critique = tagText(input.prompt, 'critique') ?? '';
   const present = hintsIn(current, criterion);
   const missing = RUBRIC_HINTS[criterion].filter((h) => !present.includes(h));
@@ -276,12 +344,23 @@ function promptEdit(input: AnswerInput, o: LlmSimOptions): Answer {
   const hint =
     (u < o.uselessEditRate || missing.length === 0) && useless.length
       ? useless[Math.floor((u / Math.max(o.uselessEditRate, 1e-9)) * useless.length) % useless.length]
-      : suggested ?? missing[Math.floor(u * missing.length)];
+      : (suggested ?? missing[Math.floor(u * missing.length)]);
   const edited = hint ? `${current.trimEnd()}\n- ${hint}` : current;
   const note = hint ? `Added the rule: ${hint}` : 'No change: the prompt already covers the rubric.';
   return {
     recognized: true,
-    facts: { verdict: 'pass', label: 1, needsReview: false, reasoning: note, summary: note, explanation: note, critique: note, prompt: edited, confidence: 0.8, text: edited },
+    facts: {
+      verdict: 'pass',
+      label: 1,
+      needsReview: false,
+      reasoning: note,
+      summary: note,
+      explanation: note,
+      critique: note,
+      prompt: edited,
+      confidence: 0.8,
+      text: edited,
+    },
   };
 }
 
@@ -298,6 +377,9 @@ export function answer(input: AnswerInput, o: LlmSimOptions): Answer {
     case LLM_REQUEST_KINDS.promptEdit:
       return promptEdit(input, o);
     default:
-      return unrecognized(`unknown request kind ${JSON.stringify(input.kind)}; judgeflow names the kind in response_format.json_schema.name.`, input.prompt);
+      return unrecognized(
+        `unknown request kind ${JSON.stringify(input.kind)}; judgeflow names the kind in response_format.json_schema.name.`,
+        input.prompt,
+      );
   }
 }

@@ -71,15 +71,35 @@ export class BatchStore {
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
 
-  constructor(private readonly timing: BatchTiming, private readonly handle: LineHandler, private readonly onDone: (b: Batch) => void) {}
+  constructor(
+    private readonly timing: BatchTiming,
+    private readonly handle: LineHandler,
+    private readonly onDone: (b: Batch) => void,
+  ) {}
 
   addFile(content: Buffer, filename: string, purpose: string): StoredFile {
-    const file: StoredFile = { id: newId('file'), object: 'file', bytes: content.length, created_at: now(), filename, purpose, status: 'processed', expires_at: null, status_details: null, content };
+    const file: StoredFile = {
+      id: newId('file'),
+      object: 'file',
+      bytes: content.length,
+      created_at: now(),
+      filename,
+      purpose,
+      status: 'processed',
+      expires_at: null,
+      status_details: null,
+      content,
+    };
     this.files.set(file.id, file);
     return file;
   }
 
-  create(input: { input_file_id: string; endpoint: string; completion_window: string; metadata?: Record<string, string> | null }): Batch {
+  create(input: {
+    input_file_id: string;
+    endpoint: string;
+    completion_window: string;
+    metadata?: Record<string, string> | null;
+  }): Batch {
     const created = now();
     const batch: Batch = {
       id: newId('batch'),
@@ -143,30 +163,60 @@ export class BatchStore {
     await this.sleep(this.timing.validatingMs);
     if (this.closed) return;
     const input = this.files.get(batch.input_file_id);
-    if (!input) return this.fail(batch, [{ code: 'invalid_file', message: `No such file: ${batch.input_file_id}`, line: null, param: 'input_file_id' }]);
+    if (!input)
+      return this.fail(batch, [
+        { code: 'invalid_file', message: `No such file: ${batch.input_file_id}`, line: null, param: 'input_file_id' },
+      ]);
     const lines: Array<{ custom_id: string; body: unknown }> = [];
     const errors: BatchError[] = [];
     const ids = new Set<string>();
-    input.content.toString('utf8').split('\n').forEach((text, i) => {
-      if (!text.trim()) return;
-      let line: { custom_id?: unknown; method?: unknown; url?: unknown; body?: unknown };
-      try {
-        line = JSON.parse(text) as typeof line;
-      } catch {
-        errors.push({ code: 'invalid_json_line', message: 'This line is not valid JSON.', line: i + 1, param: null });
-        return;
-      }
-      if (typeof line.custom_id !== 'string' || !line.custom_id) errors.push({ code: 'missing_required_parameter', message: 'custom_id is required.', line: i + 1, param: 'custom_id' });
-      else if (ids.has(line.custom_id)) errors.push({ code: 'duplicate_custom_id', message: `The custom_id ${line.custom_id} is used more than once.`, line: i + 1, param: 'custom_id' });
-      else if (line.url !== batch.endpoint) errors.push({ code: 'invalid_url', message: `The url must be ${batch.endpoint}.`, line: i + 1, param: 'url' });
-      else if (line.method !== 'POST') errors.push({ code: 'invalid_method', message: 'The method must be POST.', line: i + 1, param: 'method' });
-      else {
-        ids.add(line.custom_id);
-        lines.push({ custom_id: line.custom_id, body: line.body });
-      }
-    });
+    input.content
+      .toString('utf8')
+      .split('\n')
+      .forEach((text, i) => {
+        if (!text.trim()) return;
+        let line: { custom_id?: unknown; method?: unknown; url?: unknown; body?: unknown };
+        try {
+          line = JSON.parse(text) as typeof line;
+        } catch {
+          errors.push({ code: 'invalid_json_line', message: 'This line is not valid JSON.', line: i + 1, param: null });
+          return;
+        }
+        if (typeof line.custom_id !== 'string' || !line.custom_id)
+          errors.push({
+            code: 'missing_required_parameter',
+            message: 'custom_id is required.',
+            line: i + 1,
+            param: 'custom_id',
+          });
+        else if (ids.has(line.custom_id))
+          errors.push({
+            code: 'duplicate_custom_id',
+            message: `The custom_id ${line.custom_id} is used more than once.`,
+            line: i + 1,
+            param: 'custom_id',
+          });
+        else if (line.url !== batch.endpoint)
+          errors.push({
+            code: 'invalid_url',
+            message: `The url must be ${batch.endpoint}.`,
+            line: i + 1,
+            param: 'url',
+          });
+        else if (line.method !== 'POST')
+          errors.push({ code: 'invalid_method', message: 'The method must be POST.', line: i + 1, param: 'method' });
+        else {
+          ids.add(line.custom_id);
+          lines.push({ custom_id: line.custom_id, body: line.body });
+        }
+      });
     if (errors.length || lines.length === 0) {
-      return this.fail(batch, errors.length ? errors : [{ code: 'empty_file', message: 'The input file has no requests.', line: null, param: null }]);
+      return this.fail(
+        batch,
+        errors.length
+          ? errors
+          : [{ code: 'empty_file', message: 'The input file has no requests.', line: null, param: null }],
+      );
     }
     if (batch.status === 'cancelling') return this.finish(batch, [], []);
     batch.status = 'in_progress';
@@ -180,7 +230,17 @@ export class BatchStore {
       if (this.timing.expireAfterMs > 0 && Date.now() - started >= this.timing.expireAfterMs) {
         // As the provider does: what ran is in the output file, every line that did not is in the error file.
         for (const { custom_id } of lines.slice(i)) {
-          failed.push(JSON.stringify({ id: newId('batch_req'), custom_id, response: null, error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' } }));
+          failed.push(
+            JSON.stringify({
+              id: newId('batch_req'),
+              custom_id,
+              response: null,
+              error: {
+                code: 'batch_expired',
+                message: 'This request could not be executed before the completion window expired.',
+              },
+            }),
+          );
           batch.request_counts.failed++;
         }
         return this.finish(batch, output, failed, 'expired');
@@ -189,7 +249,12 @@ export class BatchStore {
       else if (i % 200 === 199) await new Promise((r) => setImmediate(r)); // keep the server responsive
       const { custom_id, body } = lines[i];
       const result = this.handle(body);
-      const record = JSON.stringify({ id: newId('batch_req'), custom_id, response: { status_code: result.status, request_id: newId('req'), body: result.body }, error: null });
+      const record = JSON.stringify({
+        id: newId('batch_req'),
+        custom_id,
+        response: { status_code: result.status, request_id: newId('req'), body: result.body },
+        error: null,
+      });
       if (result.status === 200) {
         output.push(record);
         batch.request_counts.completed++;
@@ -209,8 +274,18 @@ export class BatchStore {
       await this.sleep(this.timing.finalizingMs);
       if (this.closed) return;
     }
-    if (output.length) batch.output_file_id = this.addFile(Buffer.from(`${output.join('\n')}\n`), `${batch.id}_output.jsonl`, 'batch_output').id;
-    if (failed.length) batch.error_file_id = this.addFile(Buffer.from(`${failed.join('\n')}\n`), `${batch.id}_error.jsonl`, 'batch_output').id;
+    if (output.length)
+      batch.output_file_id = this.addFile(
+        Buffer.from(`${output.join('\n')}\n`),
+        `${batch.id}_output.jsonl`,
+        'batch_output',
+      ).id;
+    if (failed.length)
+      batch.error_file_id = this.addFile(
+        Buffer.from(`${failed.join('\n')}\n`),
+        `${batch.id}_error.jsonl`,
+        'batch_output',
+      ).id;
     if (end === 'expired') {
       batch.status = 'expired';
       batch.expired_at = now();
@@ -226,7 +301,10 @@ export class BatchStore {
 }
 
 /** Minimal multipart/form-data parser: the fields and files of an upload. */
-export function parseMultipart(body: Buffer, contentType: string): { fields: Record<string, string>; files: Record<string, { filename: string; content: Buffer }> } {
+export function parseMultipart(
+  body: Buffer,
+  contentType: string,
+): { fields: Record<string, string>; files: Record<string, { filename: string; content: Buffer }> } {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
   if (!boundary) throw new Error('multipart body without a boundary');
   const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);

@@ -52,7 +52,12 @@ export const RUBRIC_HINTS: Record<TruthCriterion, readonly string[]> = {
 };
 
 /** Edits that read like advice but change nothing. */
-export const USELESS_HINTS = ['Read the synopsis carefully.', 'Be thorough and objective.', 'Think step by step.', 'Take your time before answering.'] as const;
+export const USELESS_HINTS = [
+  'Read the synopsis carefully.',
+  'Be thorough and objective.',
+  'Think step by step.',
+  'Take your time before answering.',
+] as const;
 
 /** The hints of `criterion` present in `prompt` (case-insensitive). */
 export function hintsIn(prompt: string, criterion: TruthCriterion): string[] {

@@ -6,7 +6,10 @@
 class Bucket {
   private level: number;
   private last: number;
-  constructor(readonly perMinute: number, now: number) {
+  constructor(
+    readonly perMinute: number,
+    now: number,
+  ) {
     this.level = perMinute;
     this.last = now;
   }
@@ -106,7 +109,7 @@ export class PrefixCache {
     for (let i = 0; i < prompt.length; i++) {
       hash = Math.imul(hash ^ prompt.charCodeAt(i), 16777619);
       if (i + 1 === boundary) {
-        const key = (hash >>> 0) * 4096 + (boundary / 512);
+        const key = (hash >>> 0) * 4096 + boundary / 512;
         if (this.seen.has(key)) cached = boundary / 4;
         boundaries.push(key);
         boundary += 128 * 4;

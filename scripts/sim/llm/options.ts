@@ -22,10 +22,26 @@ export const llmSimOptionsSchema = z.strictObject({
       factuality_awards: accuracy.default(0.92),
     })
     .prefault({})
-    .describe('Probability that one judge sample matches the hidden truth, per criterion, for a prompt with no rubric hints and no tiered rationale.'),
-  perSampleShare: rate.default(0.7).describe('Share of judge error drawn per sample (consensus removes it); the rest is per item and stable across samples.'),
-  hintGain: z.number().min(0).max(0.2).default(0.02).describe('Accuracy added per distinct rubric hint of the criterion found in the prompt.'),
-  tieredRationaleGain: z.number().min(0).max(0.2).default(0.013).describe('Accuracy added when the output schema asks for reasoning and a summary before the verdict.'),
+    .describe(
+      'Probability that one judge sample matches the hidden truth, per criterion, for a prompt with no rubric hints and no tiered rationale.',
+    ),
+  perSampleShare: rate
+    .default(0.7)
+    .describe(
+      'Share of judge error drawn per sample (consensus removes it); the rest is per item and stable across samples.',
+    ),
+  hintGain: z
+    .number()
+    .min(0)
+    .max(0.2)
+    .default(0.02)
+    .describe('Accuracy added per distinct rubric hint of the criterion found in the prompt.'),
+  tieredRationaleGain: z
+    .number()
+    .min(0)
+    .max(0.2)
+    .default(0.013)
+    .describe('Accuracy added when the output schema asks for reasoning and a summary before the verdict.'),
   maxAccuracy: accuracy.default(0.99).describe('Cap on judge accuracy whatever the prompt.'),
   aggregateAccuracy: accuracy.default(0.95).describe('Probability that a golden_aggregate label matches the truth.'),
   uselessEditRate: rate.default(0.25).describe('Probability that a prompt_edit adds a hint that does not help.'),
@@ -38,7 +54,12 @@ export const llmSimOptionsSchema = z.strictObject({
     .refine((l) => l.p99Ms === 0 || l.p99Ms >= l.medianMs, 'p99Ms must be ≥ medianMs')
     .describe('Log-normal response latency of chat completions (p99Ms ≤ medianMs: fixed at medianMs).'),
   rpm: z.number().int().min(0).default(0).describe('Requests per minute before 429 (0 = unlimited).'),
-  tpm: z.number().int().min(0).default(0).describe('Tokens per minute before 429, counting prompt + max_tokens (0 = unlimited).'),
+  tpm: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Tokens per minute before 429, counting prompt + max_tokens (0 = unlimited).'),
   faults: z
     .strictObject({
       serverError: rate.default(0),
@@ -59,7 +80,12 @@ export const llmSimOptionsSchema = z.strictObject({
       'Per-request fault rates: 500 error, hang (no answer for hangMs), malformed JSON, schema-violating JSON, truncated output (finish_reason length); ' +
         'and chat requests answered as OpenAI answers a misconfiguration, with its error bodies: 401 invalid_api_key, 403, 404 model_not_found, 400 invalid_request_error, 429 insufficient_quota, and a plain 429 rate limit (retry-after-ms 200).',
     ),
-  hangMs: z.number().int().min(0).default(600_000).describe('How long a hanging request stays open before its connection is dropped.'),
+  hangMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(600_000)
+    .describe('How long a hanging request stays open before its connection is dropped.'),
   batch: z
     .strictObject({
       validatingMs: z.number().min(0).default(200),
@@ -69,8 +95,14 @@ export const llmSimOptionsSchema = z.strictObject({
       expireAfterMs: z.number().min(0).default(0),
     })
     .prefault({})
-    .describe('Batch API: time in validating, per request in in_progress, in finalizing; share of request lines that fail with a 500 in the error file (on top of faults, batch only); expiry of a batch still running that long after its creation, its unrun lines in the error file as batch_expired (0: never).'),
-  models: z.array(z.string().min(1)).min(1).default(['gpt-4.1-mini', 'gpt-4.1', 'gpt-4o-mini', 'gpt-5-mini', 'o4-mini']).describe('Models listed by /v1/models (any model name is accepted).'),
+    .describe(
+      'Batch API: time in validating, per request in in_progress, in finalizing; share of request lines that fail with a 500 in the error file (on top of faults, batch only); expiry of a batch still running that long after its creation, its unrun lines in the error file as batch_expired (0: never).',
+    ),
+  models: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(['gpt-4.1-mini', 'gpt-4.1', 'gpt-4o-mini', 'gpt-5-mini', 'o4-mini'])
+    .describe('Models listed by /v1/models (any model name is accepted).'),
 });
 
 export type LlmSimOptions = z.output<typeof llmSimOptionsSchema>;
@@ -99,7 +131,8 @@ export function readLlmSimConfigFile(file: string): Record<string, unknown> {
   try {
     const value = YAML.parse(text) as unknown;
     if (value === null || value === undefined) return {};
-    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a mapping of option names to values');
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw new Error('expected a mapping of option names to values');
     return value as Record<string, unknown>;
   } catch (err) {
     throw new LlmSimConfigError(`Invalid LLM simulator config ${file}: ${(err as Error).message}`);

@@ -24,16 +24,26 @@ function resolve(schema: Schema, root: Schema): Schema {
   const ref = schema.$ref;
   if (typeof ref !== 'string' || !ref.startsWith('#/')) return schema;
   let node: unknown = root;
-  for (const part of ref.slice(2).split('/')) node = (node as Schema | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  for (const part of ref.slice(2).split('/'))
+    node = (node as Schema | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
   return node && typeof node === 'object' ? resolve(node as Schema, root) : {};
 }
 
-const typesOf = (schema: Schema): string[] => (Array.isArray(schema.type) ? (schema.type as string[]) : typeof schema.type === 'string' ? [schema.type] : []);
+const typesOf = (schema: Schema): string[] =>
+  Array.isArray(schema.type) ? (schema.type as string[]) : typeof schema.type === 'string' ? [schema.type] : [];
 
 function enumChoice(values: unknown[], facts: Facts, name: string): unknown {
-  const wanted = /review|flag|disagree/.test(name) ? String(facts.needsReview) : facts.verdict === 'pass' ? ['pass', 'yes', 'true', '1'] : ['fail', 'no', 'false', '0'];
+  const wanted = /review|flag|disagree/.test(name)
+    ? String(facts.needsReview)
+    : facts.verdict === 'pass'
+      ? ['pass', 'yes', 'true', '1']
+      : ['fail', 'no', 'false', '0'];
   const list = Array.isArray(wanted) ? wanted : [wanted];
-  return values.find((v) => list.some((w) => String(v).toLowerCase().startsWith(w))) ?? values.find((v) => v === facts.label) ?? values[0];
+  return (
+    values.find((v) => list.some((w) => String(v).toLowerCase().startsWith(w))) ??
+    values.find((v) => v === facts.label) ??
+    values[0]
+  );
 }
 
 function stringFor(name: string, facts: Facts): string {
@@ -56,7 +66,12 @@ export function fillSchema(schema: Schema, facts: Facts, root: Schema = schema, 
   if (Array.isArray(branches) && branches.length) {
     // anyOf of constants (how zod writes a union of literals) is an enum
     const resolved = branches.map((b) => resolve(b, root));
-    if (resolved.every((b) => 'const' in b)) return enumChoice(resolved.map((b) => b.const), facts, lname);
+    if (resolved.every((b) => 'const' in b))
+      return enumChoice(
+        resolved.map((b) => b.const),
+        facts,
+        lname,
+      );
     const nonNull = branches.find((b) => !typesOf(resolve(b, root)).includes('null')) ?? branches[0];
     return fillSchema(nonNull, facts, root, name);
   }
@@ -73,7 +88,9 @@ export function fillSchema(schema: Schema, facts: Facts, root: Schema = schema, 
       const min = typeof s.minItems === 'number' ? s.minItems : 1;
       const max = typeof s.maxItems === 'number' ? s.maxItems : Math.max(min, 1);
       const count = Math.min(Math.max(min, 1), max);
-      return Array.from({ length: count }, () => fillSchema((s.items ?? {}) as Schema, facts, root, name.replace(/s$/, '')));
+      return Array.from({ length: count }, () =>
+        fillSchema((s.items ?? {}) as Schema, facts, root, name.replace(/s$/, '')),
+      );
     }
     case 'boolean':
       return /review|flag|disagree|uncertain|escalat/.test(lname) ? facts.needsReview : facts.verdict === 'pass';

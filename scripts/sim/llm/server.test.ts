@@ -24,25 +24,41 @@ const CONTEXT: Record<string, (s: Show) => object> = {
   'factuality.talent': (s) => ({ title: s.title, talent: s.talent }),
 };
 
-function judgeMessages(criterion: string, show: Show, synopsis: string, rubric = `Judge the ${criterion} of a show synopsis. Answer pass or fail.`) {
+function judgeMessages(
+  criterion: string,
+  show: Show,
+  synopsis: string,
+  rubric = `Judge the ${criterion} of a show synopsis. Answer pass or fail.`,
+) {
   return [
     { role: 'system' as const, content: rubric },
     // Encoded as judgeflow sends it (data blocks); the other requests below put raw text in the tags, which the simulator reads too.
-    { role: 'user' as const, content: [dataTag('criterion', criterion), dataTag('show', CONTEXT[criterion](show)), dataTag('synopsis', synopsis)].join('\n') },
+    {
+      role: 'user' as const,
+      content: [
+        dataTag('criterion', criterion),
+        dataTag('show', CONTEXT[criterion](show)),
+        dataTag('synopsis', synopsis),
+      ].join('\n'),
+    },
   ];
 }
 
-const items = [...generateCatalog({ shows: 300, seed: 77 })].flatMap(({ show, synopses, truths }) => synopses.map((s, i) => ({ show, text: s.text, truth: truths[i] })));
+const items = [...generateCatalog({ shows: 300, seed: 77 })].flatMap(({ show, synopses, truths }) =>
+  synopses.map((s, i) => ({ show, text: s.text, truth: truths[i] })),
+);
 
 async function pool<T, R>(inputs: T[], concurrency: number, fn: (x: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(inputs.length);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < inputs.length) {
-      const i = next++;
-      out[i] = await fn(inputs[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < inputs.length) {
+        const i = next++;
+        out[i] = await fn(inputs[i]);
+      }
+    }),
+  );
   return out;
 }
 
@@ -63,7 +79,13 @@ describe('chat completions', () => {
     const { client } = await simulator();
     const item = items.find((i) => i.truth.criteria.tone === 0)!;
     const { data, response } = await client.chat.completions
-      .create({ model: 'gpt-4.1-mini', n: 3, temperature: 1, messages: judgeMessages('tone', item.show, item.text), response_format: judgeFormat })
+      .create({
+        model: 'gpt-4.1-mini',
+        n: 3,
+        temperature: 1,
+        messages: judgeMessages('tone', item.show, item.text),
+        response_format: judgeFormat,
+      })
       .withResponse();
     expect(response.headers.get('x-judgeflow-simulator')).toBe('true');
     expect(data.system_fingerprint).toBe('judgeflow-sim');
@@ -76,9 +98,15 @@ describe('chat completions', () => {
     expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
     expect(data.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
     // a correct failing verdict cites the injected defect
-    const failing = data.choices.map((c) => verdictSchema.parse(JSON.parse(c.message.content!))).find((v) => v.verdict === 'fail');
+    const failing = data.choices
+      .map((c) => verdictSchema.parse(JSON.parse(c.message.content!)))
+      .find((v) => v.verdict === 'fail');
     if (failing) expect(failing.reasoning).toContain(item.truth.defects.find((d) => d.criterion === 'tone')!.detail);
-    const parsed = await client.chat.completions.parse({ model: 'gpt-4.1-mini', messages: judgeMessages('tone', item.show, item.text), response_format: judgeFormat });
+    const parsed = await client.chat.completions.parse({
+      model: 'gpt-4.1-mini',
+      messages: judgeMessages('tone', item.show, item.text),
+      response_format: judgeFormat,
+    });
     expect(['pass', 'fail']).toContain(parsed.choices[0].message.parsed!.verdict);
   });
 
@@ -92,7 +120,11 @@ describe('chat completions', () => {
       note: z.string().nullable(),
     });
     const item = items[0];
-    const r = await client.chat.completions.create({ model: 'gpt-4.1', messages: judgeMessages('tone', item.show, item.text), response_format: zodResponseFormat(schema, 'judge_verdict') });
+    const r = await client.chat.completions.create({
+      model: 'gpt-4.1',
+      messages: judgeMessages('tone', item.show, item.text),
+      response_format: zodResponseFormat(schema, 'judge_verdict'),
+    });
     const value = schema.parse(JSON.parse(r.choices[0].message.content!));
     expect(value.label).toBe(value.verdict === 'PASS' ? 1 : 0);
   });
@@ -100,10 +132,18 @@ describe('chat completions', () => {
   it('reports cached prompt tokens for a repeated prefix of ≥1024 tokens, in 128-token steps', async () => {
     const { client } = await simulator();
     const rubric = `Judge tone. ${'Rubric detail that stays the same across requests. '.repeat(120)}`;
-    const ask = (synopsis: string) => client.chat.completions.create({ model: 'gpt-4.1-mini', messages: judgeMessages('tone', items[0].show, synopsis, rubric), response_format: judgeFormat });
+    const ask = (synopsis: string) =>
+      client.chat.completions.create({
+        model: 'gpt-4.1-mini',
+        messages: judgeMessages('tone', items[0].show, synopsis, rubric),
+        response_format: judgeFormat,
+      });
     const first = await ask(items[0].text);
     const second = await ask(items[1].text);
-    const short = await client.chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const short = await client.chat.completions.create({
+      model: 'gpt-4.1-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(first.usage!.prompt_tokens).toBeGreaterThan(1024);
     expect(first.usage!.prompt_tokens_details!.cached_tokens).toBe(0);
     const cached = second.usage!.prompt_tokens_details!.cached_tokens!;
@@ -115,13 +155,28 @@ describe('chat completions', () => {
 
   it('answers bad requests with OpenAI-shaped 400/404 errors naming the parameter', async () => {
     const { client, sim } = await simulator();
-    const bad = (body: object) => client.chat.completions.create(body as never).then(() => null, (e: unknown) => e);
-    const noMessages = (await bad({ model: 'gpt-4.1-mini', messages: [] })) as InstanceType<typeof OpenAI.BadRequestError>;
+    const bad = (body: object) =>
+      client.chat.completions.create(body as never).then(
+        () => null,
+        (e: unknown) => e,
+      );
+    const noMessages = (await bad({ model: 'gpt-4.1-mini', messages: [] })) as InstanceType<
+      typeof OpenAI.BadRequestError
+    >;
     expect(noMessages).toBeInstanceOf(OpenAI.BadRequestError);
     expect(noMessages.param).toBe('messages');
     expect(await bad({ messages: [{ role: 'user', content: 'x' }] })).toMatchObject({ status: 400, param: 'model' });
-    expect(await bad({ model: 'm', n: 0, messages: [{ role: 'user', content: 'x' }] })).toMatchObject({ status: 400, param: 'n' });
-    expect(await bad({ model: 'm', response_format: { type: 'json_schema', json_schema: { name: 'judge_verdict' } }, messages: [{ role: 'user', content: 'x' }] })).toMatchObject({ status: 400, param: 'response_format' });
+    expect(await bad({ model: 'm', n: 0, messages: [{ role: 'user', content: 'x' }] })).toMatchObject({
+      status: 400,
+      param: 'n',
+    });
+    expect(
+      await bad({
+        model: 'm',
+        response_format: { type: 'json_schema', json_schema: { name: 'judge_verdict' } },
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    ).toMatchObject({ status: 400, param: 'response_format' });
     const unknown = await fetch(`${sim.url}/nope`);
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('/v1/nope');
@@ -131,7 +186,11 @@ describe('chat completions', () => {
 
   it('answers an unrecognisable judge request schema-validly but says so, and counts it', async () => {
     const { client, sim } = await simulator();
-    const r = await client.chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'Is this good?' }], response_format: judgeFormat });
+    const r = await client.chat.completions.create({
+      model: 'gpt-4.1-mini',
+      messages: [{ role: 'user', content: 'Is this good?' }],
+      response_format: judgeFormat,
+    });
     const value = verdictSchema.parse(JSON.parse(r.choices[0].message.content!));
     expect(value.reasoning).toMatch(/Simulated model: .*<synopsis>/);
     expect(sim.stats().unrecognized).toBe(1);
@@ -141,7 +200,8 @@ describe('chat completions', () => {
 describe('rate limits and faults', () => {
   it('answers over-limit requests with 429 and the real retry headers; the client retry honours them', async () => {
     const { sim, client } = await simulator({ rpm: 120 }); // bucket of 120, one more every 500 ms
-    const ask = (c: OpenAI) => c.chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'ping' }] });
+    const ask = (c: OpenAI) =>
+      c.chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'ping' }] });
     const first = await ask(client).withResponse();
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('120');
     expect(first.response.headers.get('x-ratelimit-remaining-requests')).toBe('119');
@@ -150,7 +210,14 @@ describe('rate limits and faults', () => {
     let succeeded = 1;
     let limited: InstanceType<typeof OpenAI.RateLimitError> | undefined;
     while (!limited && succeeded < 1000) {
-      const outcomes = await Promise.all(Array.from({ length: 8 }, () => ask(client).then(() => null, (e: unknown) => e)));
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          ask(client).then(
+            () => null,
+            (e: unknown) => e,
+          ),
+        ),
+      );
       succeeded += outcomes.filter((o) => o === null).length;
       limited = outcomes.find((o) => o !== null) as typeof limited;
     }
@@ -168,17 +235,23 @@ describe('rate limits and faults', () => {
     const started = Date.now();
     await pool(Array.from({ length: 5 }), 1, () => ask(retrying)); // past the bucket: each needs a wait
     const waited = Date.now() - started;
-    console.log(`5 over-limit requests succeeded through client retries after ${waited} ms; 429s so far: ${sim.stats().rateLimited}`);
+    console.log(
+      `5 over-limit requests succeeded through client retries after ${waited} ms; 429s so far: ${sim.stats().rateLimited}`,
+    );
     expect(waited).toBeGreaterThanOrEqual(1500);
     expect(sim.stats().rateLimited).toBeGreaterThanOrEqual(5);
   });
 
   it('limits tokens per minute too, counting prompt + max_tokens', async () => {
     const { client } = await simulator({ tpm: 1000 });
-    const ask = () => client.chat.completions.create({ model: 'm', max_tokens: 400, messages: [{ role: 'user', content: 'ping' }] });
+    const ask = () =>
+      client.chat.completions.create({ model: 'm', max_tokens: 400, messages: [{ role: 'user', content: 'ping' }] });
     await ask();
     await ask();
-    const limited = (await ask().then(() => null, (e: unknown) => e)) as InstanceType<typeof OpenAI.RateLimitError>;
+    const limited = (await ask().then(
+      () => null,
+      (e: unknown) => e,
+    )) as InstanceType<typeof OpenAI.RateLimitError>;
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect(limited.type).toBe('tokens');
     expect(limited.headers!.get('x-ratelimit-limit-tokens')).toBe('1000');
@@ -186,7 +259,12 @@ describe('rate limits and faults', () => {
 
   it('injects each fault when configured: 500, malformed JSON, schema-violating JSON, truncated output, hang', async () => {
     const item = items[0];
-    const ask = (c: OpenAI) => c.chat.completions.create({ model: 'gpt-4.1-mini', messages: judgeMessages('tone', item.show, item.text), response_format: judgeFormat });
+    const ask = (c: OpenAI) =>
+      c.chat.completions.create({
+        model: 'gpt-4.1-mini',
+        messages: judgeMessages('tone', item.show, item.text),
+        response_format: judgeFormat,
+      });
 
     const s500 = await simulator({ faults: { serverError: 1 } });
     await expect(ask(s500.client)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
@@ -219,8 +297,20 @@ describe('rate limits and faults', () => {
   it('injects faults at the configured rate', async () => {
     const { client, sim } = await simulator({ faults: { malformed: 0.2 }, seed: 3 });
     const results = await pool(items.slice(0, 400), 8, async (item) => {
-      const r = await client.chat.completions.create({ model: 'm', messages: judgeMessages('tone', item.show, item.text), response_format: judgeFormat });
-      return verdictSchema.safeParse((() => { try { return JSON.parse(r.choices[0].message.content!); } catch { return null; } })()).success;
+      const r = await client.chat.completions.create({
+        model: 'm',
+        messages: judgeMessages('tone', item.show, item.text),
+        response_format: judgeFormat,
+      });
+      return verdictSchema.safeParse(
+        (() => {
+          try {
+            return JSON.parse(r.choices[0].message.content!);
+          } catch {
+            return null;
+          }
+        })(),
+      ).success;
     });
     const rate = results.filter((ok) => !ok).length / results.length;
     console.log(`malformed rate configured 0.2, observed ${rate.toFixed(3)} over ${results.length}`);
@@ -237,14 +327,30 @@ describe('Batch API', () => {
       custom_id: `req-${i}`,
       method: 'POST',
       url: '/v1/chat/completions',
-      body: { model: 'gpt-4.1-mini', messages: judgeMessages('tone', item.show, item.text), response_format: judgeFormat },
+      body: {
+        model: 'gpt-4.1-mini',
+        messages: judgeMessages('tone', item.show, item.text),
+        response_format: judgeFormat,
+      },
     }));
-    lines.push({ custom_id: 'broken', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4.1-mini', messages: [] } as never });
-    const file = await client.files.create({ file: await toFile(Buffer.from(lines.map((l) => JSON.stringify(l)).join('\n')), 'batch.jsonl'), purpose: 'batch' });
+    lines.push({
+      custom_id: 'broken',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'gpt-4.1-mini', messages: [] } as never,
+    });
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(lines.map((l) => JSON.stringify(l)).join('\n')), 'batch.jsonl'),
+      purpose: 'batch',
+    });
     expect(file).toMatchObject({ purpose: 'batch', filename: 'batch.jsonl' });
     expect((await client.files.retrieve(file.id)).bytes).toBe(file.bytes);
 
-    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     expect(batch.status).toBe('validating');
     const seen = new Set<string>([batch.status]);
     let current = batch;
@@ -257,15 +363,23 @@ describe('Batch API', () => {
     expect([...seen]).toEqual(expect.arrayContaining(['validating', 'in_progress', 'finalizing', 'completed']));
     expect(current.request_counts).toEqual({ total: 21, completed: 20, failed: 1 });
 
-    const output = (await (await client.files.content(current.output_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const output = (await (await client.files.content(current.output_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(output.map((o) => o.custom_id).sort()).toEqual(chosen.map((_, i) => `req-${i}`).sort());
     for (const o of output) {
       expect(o.error).toBeNull();
       expect(o.response.status_code).toBe(200);
       verdictSchema.parse(JSON.parse(o.response.body.choices[0].message.content));
     }
-    const errors = (await (await client.files.content(current.error_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
-    expect(errors).toEqual([expect.objectContaining({ custom_id: 'broken', response: expect.objectContaining({ status_code: 400 }) })]);
+    const errors = (await (await client.files.content(current.error_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(errors).toEqual([
+      expect.objectContaining({ custom_id: 'broken', response: expect.objectContaining({ status_code: 400 }) }),
+    ]);
     const listed = await client.batches.list();
     expect(listed.data.map((b) => b.id)).toContain(batch.id);
     expect(sim.stats().batches).toMatchObject({ created: 1, completed: 1, requests: 21 });
@@ -273,8 +387,15 @@ describe('Batch API', () => {
 
   it('fails a batch whose input is invalid, and cancels one in progress', async () => {
     const { client } = await simulator({ batch: { validatingMs: 10, msPerRequest: 50, finalizingMs: 10 } });
-    const upload = async (text: string) => client.files.create({ file: await toFile(Buffer.from(text), 'in.jsonl'), purpose: 'batch' });
-    const line = (id: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'm', messages: [{ role: 'user', content: 'x' }] } });
+    const upload = async (text: string) =>
+      client.files.create({ file: await toFile(Buffer.from(text), 'in.jsonl'), purpose: 'batch' });
+    const line = (id: string) =>
+      JSON.stringify({
+        custom_id: id,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'm', messages: [{ role: 'user', content: 'x' }] },
+      });
     const waitFor = async (id: string, done: string[]) => {
       for (;;) {
         const b = await client.batches.retrieve(id);
@@ -282,28 +403,65 @@ describe('Batch API', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     };
-    const dup = await client.batches.create({ input_file_id: (await upload(`${line('a')}\n${line('a')}\nnot json`)).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const dup = await client.batches.create({
+      input_file_id: (await upload(`${line('a')}\n${line('a')}\nnot json`)).id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     const failed = await waitFor(dup.id, ['failed', 'completed']);
     expect(failed.status).toBe('failed');
-    expect(failed.errors!.data!.map((e) => [e.code, e.line])).toEqual([['duplicate_custom_id', 2], ['invalid_json_line', 3]]);
+    expect(failed.errors!.data!.map((e) => [e.code, e.line])).toEqual([
+      ['duplicate_custom_id', 2],
+      ['invalid_json_line', 3],
+    ]);
 
-    const long = await client.batches.create({ input_file_id: (await upload(Array.from({ length: 100 }, (_, i) => line(`r${i}`)).join('\n'))).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const long = await client.batches.create({
+      input_file_id: (await upload(Array.from({ length: 100 }, (_, i) => line(`r${i}`)).join('\n'))).id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     await waitFor(long.id, ['in_progress']);
     expect((await client.batches.cancel(long.id)).status).toBe('cancelling');
     const cancelled = await waitFor(long.id, ['cancelled', 'completed']);
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.request_counts!.completed).toBeLessThan(100);
 
-    await expect(client.batches.create({ input_file_id: 'file-missing', endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toMatchObject({ status: 404 });
-    await expect(client.batches.create({ input_file_id: long.input_file_id, endpoint: '/v1/embeddings', completion_window: '24h' })).rejects.toMatchObject({ status: 400, param: 'endpoint' });
+    await expect(
+      client.batches.create({
+        input_file_id: 'file-missing',
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+      }),
+    ).rejects.toMatchObject({ status: 404 });
+    await expect(
+      client.batches.create({
+        input_file_id: long.input_file_id,
+        endpoint: '/v1/embeddings',
+        completion_window: '24h',
+      }),
+    ).rejects.toMatchObject({ status: 400, param: 'endpoint' });
   });
 });
 
 describe('judge accuracy against the hidden truth', () => {
-  const accuracyOf = async (client: OpenAI, criterion: 'tone' | 'factuality.talent', key: 'tone' | 'factuality_talent', n: number, rubric?: string) => {
+  const accuracyOf = async (
+    client: OpenAI,
+    criterion: 'tone' | 'factuality.talent',
+    key: 'tone' | 'factuality_talent',
+    n: number,
+    rubric?: string,
+  ) => {
     const correct = await pool(items, 16, async (item) => {
-      const r = await client.chat.completions.create({ model: 'gpt-4.1-mini', n, temperature: 1, messages: judgeMessages(criterion, item.show, item.text, rubric), response_format: judgeFormat });
-      const passes = r.choices.map((c) => (verdictSchema.parse(JSON.parse(c.message.content!)).verdict === 'pass' ? 1 : 0) as number);
+      const r = await client.chat.completions.create({
+        model: 'gpt-4.1-mini',
+        n,
+        temperature: 1,
+        messages: judgeMessages(criterion, item.show, item.text, rubric),
+        response_format: judgeFormat,
+      });
+      const passes = r.choices.map(
+        (c) => (verdictSchema.parse(JSON.parse(c.message.content!)).verdict === 'pass' ? 1 : 0) as number,
+      );
       const consensus = Math.round(passes.reduce((a, b) => a + b, 0) / n); // rounded mean keeps it binary
       return consensus === item.truth.criteria[key] ? 1 : 0;
     });
@@ -311,12 +469,19 @@ describe('judge accuracy against the hidden truth', () => {
   };
 
   it('a single sample lands within sampling error of the configured accuracy; 5× consensus beats it when per-sample noise is on', async () => {
-    const { client } = await simulator({ seed: 5, accuracy: { tone: 0.8, factuality_talent: 0.9 }, perSampleShare: 0.7, tieredRationaleGain: 0 });
+    const { client } = await simulator({
+      seed: 5,
+      accuracy: { tone: 0.8, factuality_talent: 0.9 },
+      perSampleShare: 0.7,
+      tieredRationaleGain: 0,
+    });
     const single = await accuracyOf(client, 'tone', 'tone', 1);
     const talent = await accuracyOf(client, 'factuality.talent', 'factuality_talent', 1);
     const consensus = await accuracyOf(client, 'tone', 'tone', 5);
     const se = binomialSe(0.8, items.length);
-    console.log(`judge accuracy over ${items.length} synopses: tone single ${single.toFixed(3)} (configured 0.80 ± ${(3 * se).toFixed(3)}), tone 5× consensus ${consensus.toFixed(3)}, talent single ${talent.toFixed(3)} (configured 0.90)`);
+    console.log(
+      `judge accuracy over ${items.length} synopses: tone single ${single.toFixed(3)} (configured 0.80 ± ${(3 * se).toFixed(3)}), tone 5× consensus ${consensus.toFixed(3)}, talent single ${talent.toFixed(3)} (configured 0.90)`,
+    );
     expect(Math.abs(single - 0.8)).toBeLessThan(3 * se);
     expect(Math.abs(talent - 0.9)).toBeLessThan(3 * binomialSe(0.9, items.length));
     // expected ≈ 1 − (0.06 + 0.94·P(≥3 of 5 wrong at 0.149)) ≈ 0.92
@@ -332,39 +497,91 @@ describe('judge accuracy against the hidden truth', () => {
   });
 
   it('rubric hints in the prompt raise accuracy, and the optimizer endpoints add them', async () => {
-    const { client } = await simulator({ seed: 8, accuracy: { tone: 0.8 }, hintGain: 0.03, tieredRationaleGain: 0, uselessEditRate: 0 });
+    const { client } = await simulator({
+      seed: 8,
+      accuracy: { tone: 0.8 },
+      hintGain: 0.03,
+      tieredRationaleGain: 0,
+      uselessEditRate: 0,
+    });
     const base = 'Judge the tone of a show synopsis. Answer pass or fail.';
     const critiqueFormat = zodResponseFormat(z.object({ critique: z.string() }), 'prompt_critique');
     const editFormat = zodResponseFormat(z.object({ reasoning: z.string(), edited_prompt: z.string() }), 'prompt_edit');
     let prompt = base;
     for (let round = 0; round < 4; round++) {
       const errors = JSON.stringify([{ synopsis: items[round].text, expected: 'fail', got: 'pass' }]);
-      const critique = z.object({ critique: z.string() }).parse(JSON.parse((await client.chat.completions.create({
-        model: 'gpt-4.1', messages: [{ role: 'user', content: [wrapTag('criterion', 'tone'), wrapTag('prompt', prompt), wrapTag('errors', errors)].join('\n') }], response_format: critiqueFormat,
-      })).choices[0].message.content!)).critique;
+      const critique = z.object({ critique: z.string() }).parse(
+        JSON.parse(
+          (
+            await client.chat.completions.create({
+              model: 'gpt-4.1',
+              messages: [
+                {
+                  role: 'user',
+                  content: [wrapTag('criterion', 'tone'), wrapTag('prompt', prompt), wrapTag('errors', errors)].join(
+                    '\n',
+                  ),
+                },
+              ],
+              response_format: critiqueFormat,
+            })
+          ).choices[0].message.content!,
+        ),
+      ).critique;
       const edit = await client.chat.completions.create({
-        model: 'gpt-4.1', messages: [{ role: 'user', content: [wrapTag('criterion', 'tone'), wrapTag('prompt', prompt), wrapTag('critique', critique)].join('\n') }], response_format: editFormat,
+        model: 'gpt-4.1',
+        messages: [
+          {
+            role: 'user',
+            content: [wrapTag('criterion', 'tone'), wrapTag('prompt', prompt), wrapTag('critique', critique)].join(
+              '\n',
+            ),
+          },
+        ],
+        response_format: editFormat,
       });
-      prompt = z.object({ edited_prompt: z.string() }).parse(JSON.parse(edit.choices[0].message.content!)).edited_prompt;
+      prompt = z
+        .object({ edited_prompt: z.string() })
+        .parse(JSON.parse(edit.choices[0].message.content!)).edited_prompt;
     }
     const added = RUBRIC_HINTS.tone.filter((h) => prompt.includes(h));
     expect(prompt.startsWith(base)).toBe(true);
     expect(added).toHaveLength(4);
     const before = await accuracyOf(client, 'tone', 'tone', 1, base);
     const after = await accuracyOf(client, 'tone', 'tone', 1, prompt);
-    console.log(`prompt optimization: tone accuracy ${before.toFixed(3)} with the base prompt → ${after.toFixed(3)} with 4 hints (configured 0.80 → 0.92)`);
+    console.log(
+      `prompt optimization: tone accuracy ${before.toFixed(3)} with the base prompt → ${after.toFixed(3)} with 4 hints (configured 0.80 → 0.92)`,
+    );
     expect(after - before).toBeGreaterThan(0.07);
   });
 
   it('golden_aggregate follows the truth and flags rater splits for review', async () => {
     const { client } = await simulator({ seed: 2, aggregateAccuracy: 0.95 });
-    const format = zodResponseFormat(z.object({ label: z.union([z.literal(0), z.literal(1)]), explanation: z.string(), needs_review: z.boolean() }), 'golden_aggregate');
+    const format = zodResponseFormat(
+      z.object({ label: z.union([z.literal(0), z.literal(1)]), explanation: z.string(), needs_review: z.boolean() }),
+      'golden_aggregate',
+    );
     const results = await pool(items.slice(0, 300), 8, async (item) => {
       const truth = item.truth.criteria.tone;
       const split = item.text.length % 2 === 0;
-      const ratings = [0, 1, 2].map((r) => ({ rater: `r${r}`, label: split && r === 2 ? 1 - truth : truth, explanation: `rater ${r} view` }));
+      const ratings = [0, 1, 2].map((r) => ({
+        rater: `r${r}`,
+        label: split && r === 2 ? 1 - truth : truth,
+        explanation: `rater ${r} view`,
+      }));
       const r = await client.chat.completions.create({
-        model: 'gpt-4.1', messages: [{ role: 'user', content: [wrapTag('criterion', 'tone'), wrapTag('synopsis', item.text), wrapTag('ratings', JSON.stringify(ratings))].join('\n') }], response_format: format,
+        model: 'gpt-4.1',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              wrapTag('criterion', 'tone'),
+              wrapTag('synopsis', item.text),
+              wrapTag('ratings', JSON.stringify(ratings)),
+            ].join('\n'),
+          },
+        ],
+        response_format: format,
       });
       const v = JSON.parse(r.choices[0].message.content!);
       return { correct: v.label === truth, split, review: v.needs_review as boolean };
@@ -378,12 +595,19 @@ describe('judge accuracy against the hidden truth', () => {
 
   it('rationale_merge merges the failing agents into one explanation', async () => {
     const { client } = await simulator();
-    const format = zodResponseFormat(z.object({ explanation: z.string(), verdict: z.enum(['pass', 'fail']) }), 'rationale_merge');
+    const format = zodResponseFormat(
+      z.object({ explanation: z.string(), verdict: z.enum(['pass', 'fail']) }),
+      'rationale_merge',
+    );
     const rationales = [
       { agent: 'plot', verdict: 'pass', rationale: 'Plot matches.' },
       { agent: 'talent', verdict: 'fail', rationale: 'Names Kofi Osei, who is not in the cast.' },
     ];
-    const r = await client.chat.completions.create({ model: 'gpt-4.1', messages: [{ role: 'user', content: wrapTag('rationales', JSON.stringify(rationales)) }], response_format: format });
+    const r = await client.chat.completions.create({
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: wrapTag('rationales', JSON.stringify(rationales)) }],
+      response_format: format,
+    });
     const v = JSON.parse(r.choices[0].message.content!);
     expect(v.verdict).toBe('fail');
     expect(v.explanation).toContain('Kofi Osei');

@@ -5,12 +5,29 @@
  */
 import type { Show } from '../../../schema/catalog';
 import {
-  AWARDS, CLICKBAIT_WORDS, CONVOLUTED_MARKERS, FIRST_NAMES, GENRES, LAST_NAMES, LOCATIONS, MAX_SENTENCE_WORDS,
-  PLOT_ELEMENTS, VAGUE_PHRASES, VAGUE_SENTENCES,
+  AWARDS,
+  CLICKBAIT_WORDS,
+  CONVOLUTED_MARKERS,
+  FIRST_NAMES,
+  GENRES,
+  LAST_NAMES,
+  LOCATIONS,
+  MAX_SENTENCE_WORDS,
+  PLOT_ELEMENTS,
+  VAGUE_PHRASES,
+  VAGUE_SENTENCES,
 } from './pools';
 
 /** The criteria a synopsis is judged on; factuality split into its four agents. */
-export const TRUTH_CRITERIA = ['tone', 'clarity', 'precision', 'factuality_plot', 'factuality_metadata', 'factuality_talent', 'factuality_awards'] as const;
+export const TRUTH_CRITERIA = [
+  'tone',
+  'clarity',
+  'precision',
+  'factuality_plot',
+  'factuality_metadata',
+  'factuality_talent',
+  'factuality_awards',
+] as const;
 export type TruthCriterion = (typeof TRUTH_CRITERIA)[number];
 /** Plus `factuality` = min over the four agents. */
 export type TruthKey = TruthCriterion | 'factuality';
@@ -33,10 +50,15 @@ export interface Assessment {
  * `factuality_talent` here) to a truth key; undefined when the name is unknown.
  */
 export function truthKey(name: string): TruthKey | undefined {
-  const n = name.trim().toLowerCase().replace(/[.\s-]/g, '_');
+  const n = name
+    .trim()
+    .toLowerCase()
+    .replace(/[.\s-]/g, '_');
   if (n === 'tone' || n === 'clarity' || n === 'precision' || n === 'factuality') return n;
   const agent = n.startsWith('factuality_') ? n.slice('factuality_'.length) : n;
-  return (['plot', 'metadata', 'talent', 'awards'] as const).includes(agent as never) ? (`factuality_${agent}` as TruthKey) : undefined;
+  return (['plot', 'metadata', 'talent', 'awards'] as const).includes(agent as never)
+    ? (`factuality_${agent}` as TruthKey)
+    : undefined;
 }
 
 // Module-level copies: in the CommonJS build every access to an imported binding is a property
@@ -89,32 +111,49 @@ export function assessSynopsis(show: Show, text: string): Assessment {
   for (const w of CLICKBAIT) if (lower.includes(w)) add('tone', 'clickbait', `uses clickbait wording ("${w}")`);
 
   // clarity: convoluted constructions, or sentences too long to follow
-  for (const m of MARKERS) if (lower.includes(m)) add('clarity', 'convoluted_sentence', `convoluted construction ("${m}")`);
-  for (const { sentence, words } of overlongSentences(text)) add('clarity', 'overlong_sentence', `a ${words}-word sentence ("${sentence.slice(0, 40)}…")`);
+  for (const m of MARKERS)
+    if (lower.includes(m)) add('clarity', 'convoluted_sentence', `convoluted construction ("${m}")`);
+  for (const { sentence, words } of overlongSentences(text))
+    add('clarity', 'overlong_sentence', `a ${words}-word sentence ("${sentence.slice(0, 40)}…")`);
 
   // precision: vague filler instead of concrete story
-  for (const p of VAGUE) if (lower.includes(p)) add('precision', 'vague_phrase', `vague wording ("${p}") where a concrete detail belongs`);
-  for (const s of FILLER) if (text.includes(s)) add('precision', 'vague_filler', `filler sentence that says nothing ("${s}.")`);
+  for (const p of VAGUE)
+    if (lower.includes(p)) add('precision', 'vague_phrase', `vague wording ("${p}") where a concrete detail belongs`);
+  for (const s of FILLER)
+    if (text.includes(s)) add('precision', 'vague_filler', `filler sentence that says nothing ("${s}.")`);
 
   // factuality.plot: a story element the plot summary does not contain
   const plotLower = show.plot.toLowerCase();
   for (const e of ELEMENTS) {
-    if (lower.includes(e) && !plotLower.includes(e)) add('factuality_plot', 'contradicts_plot', `mentions ${e}, which is not in the plot`);
+    if (lower.includes(e) && !plotLower.includes(e))
+      add('factuality_plot', 'contradicts_plot', `mentions ${e}, which is not in the plot`);
   }
 
   // factuality.metadata: year, genre and places must match the record
   for (const y of unique(text.match(YEAR_RE) ?? [])) {
     if (show.year === undefined || Number(y) !== show.year) {
-      add('factuality_metadata', 'wrong_year', show.year === undefined ? `states the year ${y}, which the record does not support` : `states the year ${y}, but the show is from ${show.year}`);
+      add(
+        'factuality_metadata',
+        'wrong_year',
+        show.year === undefined
+          ? `states the year ${y}, which the record does not support`
+          : `states the year ${y}, but the show is from ${show.year}`,
+      );
     }
   }
   const genres = new Set(show.genres.map((g) => g.toLowerCase()));
   for (const g of unique(lower.match(GENRE_RE) ?? [])) {
-    if (!genres.has(g)) add('factuality_metadata', 'wrong_genre', `calls the show a ${g}, but its genres are ${show.genres.join(', ') || 'not listed'}`);
+    if (!genres.has(g))
+      add(
+        'factuality_metadata',
+        'wrong_genre',
+        `calls the show a ${g}, but its genres are ${show.genres.join(', ') || 'not listed'}`,
+      );
   }
   const places = new Set(show.locations);
   for (const l of unique((text.match(CAPITALISED_RE) ?? []).filter((w) => PLACES.has(w)))) {
-    if (!places.has(l)) add('factuality_metadata', 'wrong_location', `places the story in ${l}, which is not one of its locations`);
+    if (!places.has(l))
+      add('factuality_metadata', 'wrong_location', `places the story in ${l}, which is not one of its locations`);
   }
 
   // factuality.talent: every named person must be in the show's talent
@@ -126,7 +165,9 @@ export function assessSynopsis(show: Show, text: string): Assessment {
   }
 
   // factuality.awards: no award the show did not win
-  for (const a of AWARD_LIST) if (text.includes(a) && !show.awards.includes(a)) add('factuality_awards', 'invented_award', `claims the ${a}, which the show did not win`);
+  for (const a of AWARD_LIST)
+    if (text.includes(a) && !show.awards.includes(a))
+      add('factuality_awards', 'invented_award', `claims the ${a}, which the show did not win`);
 
   const failed = new Set(defects.map((d) => d.criterion));
   const pass = (c: TruthCriterion): 0 | 1 => (failed.has(c) ? 0 : 1);
@@ -139,8 +180,18 @@ export function assessSynopsis(show: Show, text: string): Assessment {
     factuality_talent: pass('factuality_talent'),
     factuality_awards: pass('factuality_awards'),
   } as Record<TruthKey, 0 | 1>;
-  criteria.factuality = Math.min(criteria.factuality_plot, criteria.factuality_metadata, criteria.factuality_talent, criteria.factuality_awards) as 0 | 1;
-  const quality = 0.2 * (criteria.tone + criteria.clarity + criteria.precision) +
-    0.1 * (criteria.factuality_plot + criteria.factuality_metadata + criteria.factuality_talent + criteria.factuality_awards);
+  criteria.factuality = Math.min(
+    criteria.factuality_plot,
+    criteria.factuality_metadata,
+    criteria.factuality_talent,
+    criteria.factuality_awards,
+  ) as 0 | 1;
+  const quality =
+    0.2 * (criteria.tone + criteria.clarity + criteria.precision) +
+    0.1 *
+      (criteria.factuality_plot +
+        criteria.factuality_metadata +
+        criteria.factuality_talent +
+        criteria.factuality_awards);
   return { criteria, defects, quality: Math.round(quality * 1000) / 1000 };
 }

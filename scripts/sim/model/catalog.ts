@@ -34,11 +34,15 @@ export class CatalogOptionsError extends Error {
   readonly exitCode = 2;
 }
 
-export function validateCatalogOptions(opts: CatalogOptions): Required<Omit<CatalogOptions, 'defectRates' | 'locale'>> & { defectRates: DefectRates; locale: string } {
+export function validateCatalogOptions(
+  opts: CatalogOptions,
+): Required<Omit<CatalogOptions, 'defectRates' | 'locale'>> & { defectRates: DefectRates; locale: string } {
   const problems: string[] = [];
-  if (!Number.isInteger(opts.shows) || opts.shows < 1) problems.push(`shows must be a positive integer (got ${opts.shows})`);
+  if (!Number.isInteger(opts.shows) || opts.shows < 1)
+    problems.push(`shows must be a positive integer (got ${opts.shows})`);
   const [lo, hi] = opts.synopsesPerShow ?? [2, 5];
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo) problems.push(`synopsesPerShow must be [min, max] with 1 ≤ min ≤ max (got [${lo}, ${hi}])`);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo)
+    problems.push(`synopsesPerShow must be [min, max] with 1 ≤ min ≤ max (got [${lo}, ${hi}])`);
   const defectRates = { ...DEFAULT_DEFECT_RATES, ...opts.defectRates };
   for (const [k, v] of Object.entries(defectRates)) {
     if (!(Number(v) >= 0 && Number(v) <= 1)) problems.push(`defect rate ${k} must be between 0 and 1 (got ${v})`);
@@ -46,14 +50,22 @@ export function validateCatalogOptions(opts: CatalogOptions): Required<Omit<Cata
   const behaviorEffect = opts.behaviorEffect ?? 1.5;
   if (!Number.isFinite(behaviorEffect)) problems.push(`behaviorEffect must be a number (got ${opts.behaviorEffect})`);
   if (problems.length) throw new CatalogOptionsError(problems.join('; '));
-  return { shows: opts.shows, seed: opts.seed, synopsesPerShow: [lo, hi], defectRates, behaviorEffect, locale: opts.locale ?? 'en-US' };
+  return {
+    shows: opts.shows,
+    seed: opts.seed,
+    synopsesPerShow: [lo, hi],
+    defectRates,
+    behaviorEffect,
+    locale: opts.locale ?? 'en-US',
+  };
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
 /** Binomial draw by normal approximation (impressions are in the hundreds or more). */
-const binomial = (rng: Rng, n: number, p: number) => Math.round(Math.min(n, Math.max(0, n * p + Math.sqrt(n * p * (1 - p)) * rng.normal())));
+const binomial = (rng: Rng, n: number, p: number) =>
+  Math.round(Math.min(n, Math.max(0, n * p + Math.sqrt(n * p * (1 - p)) * rng.normal())));
 
 export function* generateCatalog(options: CatalogOptions): Generator<CatalogShow> {
   const opts = validateCatalogOptions(options);
@@ -72,7 +84,14 @@ export function* generateCatalog(options: CatalogOptions): Generator<CatalogShow
       const { text } = writeSynopsis(show, rng, opts.defectRates);
       const truth = assessSynopsis(show, text);
       out.synopses.push({ id, showId: show.id, locale: show.locale, text });
-      out.truths.push({ synopsisId: id, showId: show.id, textHash: textHash(text), criteria: truth.criteria, defects: truth.defects, quality: truth.quality });
+      out.truths.push({
+        synopsisId: id,
+        showId: show.id,
+        textHash: textHash(text),
+        criteria: truth.criteria,
+        defects: truth.defects,
+        quality: truth.quality,
+      });
       const lift = opts.behaviorEffect * (truth.quality - 0.5);
       const impressions = Math.max(50, Math.round(Math.exp(showReach + 0.3 * behaviorRng.normal())));
       const takes = binomial(behaviorRng, impressions, sigmoid(showTake + lift + 0.25 * behaviorRng.normal()));

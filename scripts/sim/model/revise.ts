@@ -5,7 +5,14 @@
  */
 import type { Show } from '../../../schema/catalog';
 import { assessSynopsis, plotElementOf, splitSentences, truthKey, type TruthCriterion } from './assess';
-import { CLICKBAIT_WORDS, CONVOLUTED_MARKERS, CONVOLUTED_TAILS, MAX_SENTENCE_WORDS, VAGUE_PHRASES, VAGUE_SENTENCES } from './pools';
+import {
+  CLICKBAIT_WORDS,
+  CONVOLUTED_MARKERS,
+  CONVOLUTED_TAILS,
+  MAX_SENTENCE_WORDS,
+  VAGUE_PHRASES,
+  VAGUE_SENTENCES,
+} from './pools';
 import { Rng } from './rng';
 import { openingSentence } from './world';
 
@@ -19,7 +26,8 @@ function criteriaFrom(names: string[]): Set<TruthCriterion> {
   const out = new Set<TruthCriterion>();
   for (const name of names) {
     const key = truthKey(name);
-    if (key === 'factuality') for (const a of ['plot', 'metadata', 'talent', 'awards'] as const) out.add(`factuality_${a}`);
+    if (key === 'factuality')
+      for (const a of ['plot', 'metadata', 'talent', 'awards'] as const) out.add(`factuality_${a}`);
     else if (key) out.add(key);
   }
   return out;
@@ -56,30 +64,46 @@ const FIXERS: Record<TruthCriterion, (show: Show, sentences: string[], rng: Rng,
     for (const p of VAGUE_PHRASES) out = fix(out, p, element);
     return out;
   },
-  factuality_plot: (show, s, _rng, text) => defectsIn(show, text, 'factuality_plot').reduce(
-    (acc, d) => fix(acc, d.detail.replace(/^mentions (.*), which is not in the plot$/, '$1'), plotElementOf(show)), s),
-  factuality_metadata: (show, s, _rng, text) => defectsIn(show, text, 'factuality_metadata').reduce((acc, d) => {
-    const [, value] = /^(?:states the year|calls the show a|places the story in) ([^,]+)/.exec(d.detail) ?? [];
-    if (!value) return acc;
-    const right = d.code === 'wrong_year' ? show.year?.toString() : d.code === 'wrong_genre' ? show.genres[0] : show.locations[0];
-    return fix(acc, value, right);
-  }, s),
-  factuality_talent: (show, s, rng, text) => defectsIn(show, text, 'factuality_talent').reduce((acc, d) => {
-    const wrong = /^names (.*), who/.exec(d.detail)?.[1] ?? '';
-    const unused = show.talent.filter((t) => !text.includes(t.name));
-    const right = unused.length ? rng.pick(unused).name : show.talent[0]?.name;
-    return fix(acc, wrong, right);
-  }, s),
-  factuality_awards: (show, s, _rng, text) => defectsIn(show, text, 'factuality_awards').reduce((acc, d) => {
-    const award = /^claims the (.*), which/.exec(d.detail)?.[1] ?? '';
-    // a show without awards gets a claim it can carry instead of losing the sentence
-    return show.awards[0] ? fix(acc, award, show.awards[0]) : fix(fix(acc, `the ${award}`, 'wide praise'), award, 'wide praise');
-  }, s),
+  factuality_plot: (show, s, _rng, text) =>
+    defectsIn(show, text, 'factuality_plot').reduce(
+      (acc, d) => fix(acc, d.detail.replace(/^mentions (.*), which is not in the plot$/, '$1'), plotElementOf(show)),
+      s,
+    ),
+  factuality_metadata: (show, s, _rng, text) =>
+    defectsIn(show, text, 'factuality_metadata').reduce((acc, d) => {
+      const [, value] = /^(?:states the year|calls the show a|places the story in) ([^,]+)/.exec(d.detail) ?? [];
+      if (!value) return acc;
+      const right =
+        d.code === 'wrong_year' ? show.year?.toString() : d.code === 'wrong_genre' ? show.genres[0] : show.locations[0];
+      return fix(acc, value, right);
+    }, s),
+  factuality_talent: (show, s, rng, text) =>
+    defectsIn(show, text, 'factuality_talent').reduce((acc, d) => {
+      const wrong = /^names (.*), who/.exec(d.detail)?.[1] ?? '';
+      const unused = show.talent.filter((t) => !text.includes(t.name));
+      const right = unused.length ? rng.pick(unused).name : show.talent[0]?.name;
+      return fix(acc, wrong, right);
+    }, s),
+  factuality_awards: (show, s, _rng, text) =>
+    defectsIn(show, text, 'factuality_awards').reduce((acc, d) => {
+      const award = /^claims the (.*), which/.exec(d.detail)?.[1] ?? '';
+      // a show without awards gets a claim it can carry instead of losing the sentence
+      return show.awards[0]
+        ? fix(acc, award, show.awards[0])
+        : fix(fix(acc, `the ${award}`, 'wide praise'), award, 'wide praise');
+    }, s),
 };
 
-const defectsIn = (show: Show, text: string, criterion: TruthCriterion) => assessSynopsis(show, text).defects.filter((d) => d.criterion === criterion);
+const defectsIn = (show: Show, text: string, criterion: TruthCriterion) =>
+  assessSynopsis(show, text).defects.filter((d) => d.criterion === criterion);
 
-export function reviseSynopsis(show: Show, text: string, criteriaToFix: string[], rng: Rng | number | string, opts: ReviseOptions = {}): string {
+export function reviseSynopsis(
+  show: Show,
+  text: string,
+  criteriaToFix: string[],
+  rng: Rng | number | string,
+  opts: ReviseOptions = {},
+): string {
   const random = rng instanceof Rng ? rng : Rng.for('revise', rng, text);
   const successRate = opts.successRate ?? 1;
   let sentences = splitSentences(text);

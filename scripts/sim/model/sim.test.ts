@@ -16,7 +16,9 @@ const failing = (criteria: Record<string, number>) => TRUTH_CRITERIA.filter((c) 
 function correlation(xs: number[], ys: number[]) {
   const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
   const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let sxy = 0, sxx = 0, syy = 0;
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
   for (let i = 0; i < xs.length; i++) {
     sxy += (xs[i] - mx) * (ys[i] - my);
     sxx += (xs[i] - mx) ** 2;
@@ -47,7 +49,9 @@ describe('synthetic catalog', () => {
     const b = collect({ shows: 50, seed: 42 });
     const c = collect({ shows: 50, seed: 43 });
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
-    expect(a.map((s) => s.synopses.map((x) => x.text).join()).join()).not.toBe(c.map((s) => s.synopses.map((x) => x.text).join()).join());
+    expect(a.map((s) => s.synopses.map((x) => x.text).join()).join()).not.toBe(
+      c.map((s) => s.synopses.map((x) => x.text).join()).join(),
+    );
   });
 
   it('writes records that match the catalog schemas, with 2–5 synopses a show and distinct ids', () => {
@@ -73,7 +77,14 @@ describe('synthetic catalog', () => {
     for (const { show, synopses, truths } of collect({ shows: 300, seed: 9 })) {
       synopses.forEach((s, i) => {
         const a = assessSynopsis(show, s.text);
-        expect(truths[i]).toEqual({ synopsisId: s.id, showId: show.id, textHash: textHash(s.text), criteria: a.criteria, defects: a.defects, quality: a.quality });
+        expect(truths[i]).toEqual({
+          synopsisId: s.id,
+          showId: show.id,
+          textHash: textHash(s.text),
+          criteria: a.criteria,
+          defects: a.defects,
+          quality: a.quality,
+        });
       });
     }
   });
@@ -87,8 +98,19 @@ describe('synthetic catalog', () => {
       const clean = writeCleanSynopsis(show, rng).join(' ');
       expect(failing(assessSynopsis(show, clean).criteria)).toEqual([]);
       // high rates so every kind of defect and most combinations occur
-      const { text, injected } = writeSynopsis(show, rng, { tone: 0.5, clarity: 0.5, precision: 0.5, factuality_plot: 0.5, factuality_metadata: 0.5, factuality_talent: 0.5, factuality_awards: 0.5 });
-      expect({ text, failing: failing(assessSynopsis(show, text).criteria) }).toEqual({ text, failing: [...injected].sort() });
+      const { text, injected } = writeSynopsis(show, rng, {
+        tone: 0.5,
+        clarity: 0.5,
+        precision: 0.5,
+        factuality_plot: 0.5,
+        factuality_metadata: 0.5,
+        factuality_talent: 0.5,
+        factuality_awards: 0.5,
+      });
+      expect({ text, failing: failing(assessSynopsis(show, text).criteria) }).toEqual({
+        text,
+        failing: [...injected].sort(),
+      });
       for (const c of injected) injectedCount[c] = (injectedCount[c] ?? 0) + 1;
       checked++;
     }
@@ -132,7 +154,9 @@ describe('synthetic catalog', () => {
 });
 
 describe('reviseSynopsis (simulated writer)', () => {
-  const sample = collect({ shows: 600, seed: 21 }).flatMap(({ show, synopses, truths }) => synopses.map((s, i) => ({ show, text: s.text, truth: truths[i] })));
+  const sample = collect({ shows: 600, seed: 21 }).flatMap(({ show, synopses, truths }) =>
+    synopses.map((s, i) => ({ show, text: s.text, truth: truths[i] })),
+  );
 
   it('fixes exactly the criteria it is asked to fix and leaves the others as they were', () => {
     let fixes = 0;
@@ -163,8 +187,16 @@ describe('reviseSynopsis (simulated writer)', () => {
 
   it('succeeds with the given probability, deterministically per seed', () => {
     const bad = sample.filter((s) => s.truth.criteria.tone === 0);
-    const results = bad.map((s) => assessSynopsis(s.show, reviseSynopsis(s.show, s.text, ['tone'], `seed-${s.text.length}`, { successRate: 0.6 })).criteria.tone);
-    const again = bad.map((s) => assessSynopsis(s.show, reviseSynopsis(s.show, s.text, ['tone'], `seed-${s.text.length}`, { successRate: 0.6 })).criteria.tone);
+    const results = bad.map(
+      (s) =>
+        assessSynopsis(s.show, reviseSynopsis(s.show, s.text, ['tone'], `seed-${s.text.length}`, { successRate: 0.6 }))
+          .criteria.tone,
+    );
+    const again = bad.map(
+      (s) =>
+        assessSynopsis(s.show, reviseSynopsis(s.show, s.text, ['tone'], `seed-${s.text.length}`, { successRate: 0.6 }))
+          .criteria.tone,
+    );
     const rate = results.reduce((a: number, b) => a + b, 0) / results.length;
     console.log(`writer fix success at successRate 0.6: ${rate.toFixed(3)} over ${results.length} revisions`);
     expect(again).toEqual(results);

@@ -6,8 +6,22 @@
 import type { Show } from '../../../schema/catalog';
 import { plotElementOf, type TruthCriterion } from './assess';
 import {
-  AWARDS, CLICKBAIT_SENTENCES, COMPLICATIONS, CONVOLUTED_TAILS, FIRST_NAMES, GENRES, LAST_NAMES, LOCATIONS, METADATA_TAILS,
-  OCCUPATIONS, PLOT_ELEMENTS, PLOT_VERBS, TITLE_ADJECTIVES, TITLE_NOUNS, VAGUE_PHRASES, VAGUE_SENTENCES,
+  AWARDS,
+  CLICKBAIT_SENTENCES,
+  COMPLICATIONS,
+  CONVOLUTED_TAILS,
+  FIRST_NAMES,
+  GENRES,
+  LAST_NAMES,
+  LOCATIONS,
+  METADATA_TAILS,
+  OCCUPATIONS,
+  PLOT_ELEMENTS,
+  PLOT_VERBS,
+  TITLE_ADJECTIVES,
+  TITLE_NOUNS,
+  VAGUE_PHRASES,
+  VAGUE_SENTENCES,
 } from './pools';
 import { Rng } from './rng';
 
@@ -55,7 +69,8 @@ export function generateShow(seed: number | string, index: number): Show {
 
 const occupationOf = (show: Show) => OCCUPATIONS.find((o) => show.plot.includes(o)) ?? 'stranger';
 const verbOf = (show: Show) => PLOT_VERBS.find((v) => show.plot.includes(` ${v} `)) ?? 'uncovers';
-const actors = (show: Show) => show.talent.filter((t) => t.role !== 'director' && t.role !== 'creator').map((t) => t.name);
+const actors = (show: Show) =>
+  show.talent.filter((t) => t.role !== 'director' && t.role !== 'creator').map((t) => t.name);
 
 /** The opening sentence: who, where, and what the story turns on. */
 export function openingSentence(show: Show, rng: Rng): string {
@@ -64,7 +79,9 @@ export function openingSentence(show: Show, rng: Rng): string {
   const place = show.locations[0];
   const verb = verbOf(show);
   const forms = [
-    place ? `In ${place}, ${occupation} ${verb} ${element}.` : `${occupation[0].toUpperCase()}${occupation.slice(1)} ${verb} ${element}.`,
+    place
+      ? `In ${place}, ${occupation} ${verb} ${element}.`
+      : `${occupation[0].toUpperCase()}${occupation.slice(1)} ${verb} ${element}.`,
     `${show.title} follows ${occupation}${place ? ` in ${place}` : ''} who ${verb} ${element}.`,
     `When ${occupation}${place ? ` in ${place}` : ''} ${verb} ${element}, nothing stays simple.`,
   ];
@@ -81,7 +98,10 @@ export function writeCleanSynopsis(show: Show, rng: Rng): string[] {
   if (cast.length && rng.chance(0.8)) {
     rest.push(
       cast.length > 1 && rng.chance(0.6)
-        ? rng.pick([`${cast[0]} stars as the ${occupation}, opposite ${cast[1]}.`, `${cast[0]} and ${cast[1]} lead the cast.`])
+        ? rng.pick([
+            `${cast[0]} stars as the ${occupation}, opposite ${cast[1]}.`,
+            `${cast[0]} and ${cast[1]} lead the cast.`,
+          ])
         : `${cast[0]} stars as the ${occupation}.`,
     );
   }
@@ -91,10 +111,13 @@ export function writeCleanSynopsis(show: Show, rng: Rng): string[] {
     rest.push(
       show.genres.length > 1 && rng.chance(0.5)
         ? `Part ${show.genres[0]}, part ${show.genres[1]}, this ${show.year} series ${tail}.`
-        : rng.chance(0.5) ? `This ${show.year} ${show.genres[0]} ${tail}.` : `First released in ${show.year}, this ${show.genres[0]} ${tail}.`,
+        : rng.chance(0.5)
+          ? `This ${show.year} ${show.genres[0]} ${tail}.`
+          : `First released in ${show.year}, this ${show.genres[0]} ${tail}.`,
     );
   }
-  if (show.awards.length && rng.chance(0.7)) rest.push(rng.pick([`The series won the ${show.awards[0]}.`, `It went on to win the ${show.awards[0]}.`]));
+  if (show.awards.length && rng.chance(0.7))
+    rest.push(rng.pick([`The series won the ${show.awards[0]}.`, `It went on to win the ${show.awards[0]}.`]));
   return [openingSentence(show, rng), ...rng.sample(rest, rest.length)];
 }
 
@@ -115,52 +138,91 @@ type Injector = (show: Show, sentences: string[], rng: Rng) => void;
 
 /** Injectors in the order they are applied: later ones never undo earlier ones. */
 const INJECTORS: Array<[TruthCriterion, Injector]> = [
-  ['precision', (show, s, rng) => {
-    const element = plotElementOf(show);
-    if (element && rng.chance(0.6) && replaceIn(s, element, rng.pick(VAGUE_PHRASES))) return;
-    s.splice(rng.int(1, s.length), 0, `${rng.pick(VAGUE_SENTENCES)}.`);
-  }],
-  ['factuality_plot', (show, s, rng) => {
-    const wrong = pickOther(rng, PLOT_ELEMENTS, (e) => show.plot.toLowerCase().includes(e));
-    const element = plotElementOf(show);
-    if (element && replaceIn(s, element, wrong)) return;
-    s.push(`It all turns on ${wrong}.`);
-  }],
-  ['factuality_talent', (show, s, rng) => {
-    const cast = new Set(show.talent.map((t) => t.name));
-    let wrong = '';
-    while (!wrong || cast.has(wrong)) wrong = `${rng.pick(FIRST_NAMES)} ${rng.pick(LAST_NAMES)}`;
-    const present = show.talent.find((t) => s.some((x) => x.includes(t.name)));
-    if (present && replaceIn(s, present.name, wrong)) return;
-    s.push(`${wrong} also appears in a key role.`);
-  }],
-  ['factuality_metadata', (show, s, rng) => {
-    const kinds = ['year', 'genre', 'location'] as const;
-    const kind = rng.pick(kinds);
-    if (kind === 'genre' && show.genres[0] && replaceIn(s, show.genres[0], pickOther(rng, GENRES, (g) => show.genres.includes(g)))) return;
-    if (kind === 'location' && show.locations[0] && replaceIn(s, show.locations[0], pickOther(rng, LOCATIONS, (l) => show.locations.includes(l)))) return;
-    const year = show.year ?? 2010;
-    const wrong = String(year + (rng.chance(0.5) ? 1 : -1) * rng.int(1, 6));
-    if (show.year !== undefined && replaceIn(s, String(show.year), wrong)) return;
-    s.push(`First released in ${wrong}.`);
-  }],
-  ['factuality_awards', (show, s, rng) => {
-    const wrong = pickOther(rng, AWARDS, (a) => show.awards.includes(a));
-    if (show.awards[0] && replaceIn(s, show.awards[0], wrong)) return;
-    s.push(`The series won the ${wrong}.`);
-  }],
-  ['clarity', (_show, s, rng) => {
-    const i = rng.int(0, s.length - 1);
-    s[i] = s[i].replace(/[.!?]$/, '') + rng.pick(CONVOLUTED_TAILS);
-  }],
-  ['tone', (_show, s, rng) => {
-    const style = rng.int(0, 2);
-    if (style !== 1) s.push(rng.pick(CLICKBAIT_SENTENCES));
-    if (style !== 0) {
+  [
+    'precision',
+    (show, s, rng) => {
+      const element = plotElementOf(show);
+      if (element && rng.chance(0.6) && replaceIn(s, element, rng.pick(VAGUE_PHRASES))) return;
+      s.splice(rng.int(1, s.length), 0, `${rng.pick(VAGUE_SENTENCES)}.`);
+    },
+  ],
+  [
+    'factuality_plot',
+    (show, s, rng) => {
+      const wrong = pickOther(rng, PLOT_ELEMENTS, (e) => show.plot.toLowerCase().includes(e));
+      const element = plotElementOf(show);
+      if (element && replaceIn(s, element, wrong)) return;
+      s.push(`It all turns on ${wrong}.`);
+    },
+  ],
+  [
+    'factuality_talent',
+    (show, s, rng) => {
+      const cast = new Set(show.talent.map((t) => t.name));
+      let wrong = '';
+      while (!wrong || cast.has(wrong)) wrong = `${rng.pick(FIRST_NAMES)} ${rng.pick(LAST_NAMES)}`;
+      const present = show.talent.find((t) => s.some((x) => x.includes(t.name)));
+      if (present && replaceIn(s, present.name, wrong)) return;
+      s.push(`${wrong} also appears in a key role.`);
+    },
+  ],
+  [
+    'factuality_metadata',
+    (show, s, rng) => {
+      const kinds = ['year', 'genre', 'location'] as const;
+      const kind = rng.pick(kinds);
+      if (
+        kind === 'genre' &&
+        show.genres[0] &&
+        replaceIn(
+          s,
+          show.genres[0],
+          pickOther(rng, GENRES, (g) => show.genres.includes(g)),
+        )
+      )
+        return;
+      if (
+        kind === 'location' &&
+        show.locations[0] &&
+        replaceIn(
+          s,
+          show.locations[0],
+          pickOther(rng, LOCATIONS, (l) => show.locations.includes(l)),
+        )
+      )
+        return;
+      const year = show.year ?? 2010;
+      const wrong = String(year + (rng.chance(0.5) ? 1 : -1) * rng.int(1, 6));
+      if (show.year !== undefined && replaceIn(s, String(show.year), wrong)) return;
+      s.push(`First released in ${wrong}.`);
+    },
+  ],
+  [
+    'factuality_awards',
+    (show, s, rng) => {
+      const wrong = pickOther(rng, AWARDS, (a) => show.awards.includes(a));
+      if (show.awards[0] && replaceIn(s, show.awards[0], wrong)) return;
+      s.push(`The series won the ${wrong}.`);
+    },
+  ],
+  [
+    'clarity',
+    (_show, s, rng) => {
       const i = rng.int(0, s.length - 1);
-      s[i] = s[i].replace(/[.?]$/, '!');
-    }
-  }],
+      s[i] = s[i].replace(/[.!?]$/, '') + rng.pick(CONVOLUTED_TAILS);
+    },
+  ],
+  [
+    'tone',
+    (_show, s, rng) => {
+      const style = rng.int(0, 2);
+      if (style !== 1) s.push(rng.pick(CLICKBAIT_SENTENCES));
+      if (style !== 0) {
+        const i = rng.int(0, s.length - 1);
+        s[i] = s[i].replace(/[.?]$/, '!');
+      }
+    },
+  ],
 ];
 
 export interface WrittenSynopsis {

@@ -15,9 +15,22 @@ const dispatches = (version: number, kind: TaskDispatch['kind'] = 'rate'): TaskD
   Array.from({ length: N }, (_, i) => {
     const { id, title, ...rest } = generateShow(5, i);
     return {
-      taskId: `b:item-${i}:0:0`, batchId: 'b', programId: 'p', kind, raterId: 'x',
-      item: { id: `item-${i}`, textHash: 'h', text: writeSynopsis(generateShow(5, i), Rng.for('t', i)).text, locale: 'en-US' },
-      show: { id, title, ...rest }, criteria, guidelineVersion: version, dueAt: '', context: {},
+      taskId: `b:item-${i}:0:0`,
+      batchId: 'b',
+      programId: 'p',
+      kind,
+      raterId: 'x',
+      item: {
+        id: `item-${i}`,
+        textHash: 'h',
+        text: writeSynopsis(generateShow(5, i), Rng.for('t', i)).text,
+        locale: 'en-US',
+      },
+      show: { id, title, ...rest },
+      criteria,
+      guidelineVersion: version,
+      dueAt: '',
+      context: {},
     };
   });
 
@@ -69,7 +82,9 @@ test('writers fix failing criteria with the configured probability', () => {
     .map(({ t }) => ({ ...t, criteria: ['tone'] }));
   expect(failing.length).toBeGreaterThan(20);
   const fixedShare = (p: number) =>
-    failing.filter((t) => assessSynopsis(showOf(t), writeTask(t, { ...DEFAULT_POOL, fixProbability: p })).criteria.tone === 1).length / failing.length;
+    failing.filter(
+      (t) => assessSynopsis(showOf(t), writeTask(t, { ...DEFAULT_POOL, fixProbability: p })).criteria.tone === 1,
+    ).length / failing.length;
   expect(fixedShare(1)).toBe(1);
   expect(fixedShare(0)).toBe(0);
 });

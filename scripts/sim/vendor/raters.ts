@@ -32,7 +32,14 @@ export interface SimRater {
   tasksDone: number;
 }
 
-export const DEFAULT_POOL: RaterPoolOptions = { seed: 1, raters: 12, carelessShare: 0.1, driftingShare: 0.1, guidelineGain: 0.05, fixProbability: 0.7 };
+export const DEFAULT_POOL: RaterPoolOptions = {
+  seed: 1,
+  raters: 12,
+  carelessShare: 0.1,
+  driftingShare: 0.1,
+  guidelineGain: 0.05,
+  fixProbability: 0.7,
+};
 
 export function buildPool(opts: RaterPoolOptions): SimRater[] {
   const rng = Rng.for('vendor-sim', opts.seed, 'pool');
@@ -41,7 +48,13 @@ export function buildPool(opts: RaterPoolOptions): SimRater[] {
   return Array.from({ length: opts.raters }, (_, i) => {
     const profile = i < careless ? 'careless' : i < careless + drifting ? 'drifting' : 'careful';
     const base = profile === 'careless' ? 0.55 : 0.72 + rng.next() * 0.12;
-    return { id: `sim-rater-${String(i + 1).padStart(2, '0')}`, profile, sensitivity: base + 0.05, specificity: base - 0.02, tasksDone: 0 };
+    return {
+      id: `sim-rater-${String(i + 1).padStart(2, '0')}`,
+      profile,
+      sensitivity: base + 0.05,
+      specificity: base - 0.02,
+      tasksDone: 0,
+    };
   });
 }
 
@@ -53,7 +66,9 @@ export const showOf = (t: TaskDispatch): Show => showSchema.parse({ locale: t.it
 /** One simulated rater's labels for a rate/review task. */
 export function rateTask(rater: SimRater, task: TaskDispatch, opts: RaterPoolOptions): LabelInput[] {
   const truth = assessSynopsis(showOf(task), task.item.text);
-  const gain = Math.max(0, task.guidelineVersion - 1) * (rater.profile === 'careless' ? opts.guidelineGain / 3 : opts.guidelineGain);
+  const gain =
+    Math.max(0, task.guidelineVersion - 1) *
+    (rater.profile === 'careless' ? opts.guidelineGain / 3 : opts.guidelineGain);
   const drift = rater.profile === 'drifting' ? Math.min(0.3, rater.tasksDone * 0.01) : 0;
   rater.tasksDone++;
   return task.criteria.map((criterion) => {
@@ -62,11 +77,15 @@ export function rateTask(rater: SimRater, task: TaskDispatch, opts: RaterPoolOpt
     const u = unitFor(opts.seed, task.taskId, rater.id, criterion);
     const correct = u < clamp((actual ? rater.sensitivity : rater.specificity) + gain - drift);
     const value = correct ? actual : 1 - actual;
-    const defect = truth.defects.find((d) => key && (d.criterion === key || (key === 'factuality' && d.criterion.startsWith('factuality_'))));
+    const defect = truth.defects.find(
+      (d) => key && (d.criterion === key || (key === 'factuality' && d.criterion.startsWith('factuality_'))),
+    );
     return {
       criterion,
       value,
-      explanation: value ? `[simulated rater ${rater.id}] meets the ${criterion} rubric` : `[simulated rater ${rater.id}] ${defect?.detail ?? `does not meet the ${criterion} rubric`}`,
+      explanation: value
+        ? `[simulated rater ${rater.id}] meets the ${criterion} rubric`
+        : `[simulated rater ${rater.id}] ${defect?.detail ?? `does not meet the ${criterion} rubric`}`,
       errorCodes: value || !defect ? [] : [defect.code],
     };
   });
@@ -74,5 +93,7 @@ export function rateTask(rater: SimRater, task: TaskDispatch, opts: RaterPoolOpt
 
 /** A simulated writer's revision of a write task's text. */
 export function writeTask(task: TaskDispatch, opts: RaterPoolOptions): string {
-  return reviseSynopsis(showOf(task), task.item.text, task.criteria, `${opts.seed}/${task.taskId}`, { successRate: opts.fixProbability });
+  return reviseSynopsis(showOf(task), task.item.text, task.criteria, `${opts.seed}/${task.taskId}`, {
+    successRate: opts.fixProbability,
+  });
 }

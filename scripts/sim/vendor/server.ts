@@ -9,7 +9,12 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { unitFor } from '../model/rng';
 import type { Logger } from '../../../platform/logger';
-import { dispatchRequestSchema, taskIdsRequestSchema, type TaskDispatch, type VendorEvent } from '../../../schema/vendor-events';
+import {
+  dispatchRequestSchema,
+  taskIdsRequestSchema,
+  type TaskDispatch,
+  type VendorEvent,
+} from '../../../schema/vendor-events';
 import { signHeaders, SignatureError, verifySignature } from '../../../vendors/signing';
 import { buildPool, rateTask, writeTask, type RaterPoolOptions, type SimRater } from './raters';
 
@@ -57,7 +62,16 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
   const raters = buildPool(opts);
   const byId = new Map(raters.map((r) => [r.id, r]));
-  const stats: VendorSimStats = { received: 0, posted: 0, duplicatesSent: 0, noShows: 0, declined: 0, cancelled: 0, reminders: 0, failedPosts: 0 };
+  const stats: VendorSimStats = {
+    received: 0,
+    posted: 0,
+    duplicatesSent: 0,
+    noShows: 0,
+    declined: 0,
+    cancelled: 0,
+    reminders: 0,
+    failedPosts: 0,
+  };
   const scheduled = new Map<string, NodeJS.Timeout>();
   const seen = new Set<string>();
   let posting = 0;
@@ -69,7 +83,8 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
     try {
       verifySignature([opts.secret], typeof req.body === 'string' ? req.body : '', req.headers, SKEW_SECONDS);
     } catch (err) {
-      if (err instanceof SignatureError) return reply.code(401).send({ error: { code: err.code, message: `[simulated vendor] ${err.message}` } });
+      if (err instanceof SignatureError)
+        return reply.code(401).send({ error: { code: err.code, message: `[simulated vendor] ${err.message}` } });
       throw err;
     }
   });
@@ -92,7 +107,10 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
           }
           // 4xx other than 429: the gateway refused this event for good; retrying changes nothing.
           if (res.status < 500 && res.status !== 429) {
-            log.warn({ taskId: event.taskId, status: res.status, body: await res.text() }, '[simulated vendor] event refused');
+            log.warn(
+              { taskId: event.taskId, status: res.status, body: await res.text() },
+              '[simulated vendor] event refused',
+            );
             return false;
           }
         } catch {
@@ -124,7 +142,13 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
       stats.declined++;
       event = { type: 'task.declined', taskId: task.taskId, raterId: rater.id, reason: '[simulated] rater declined' };
     } else if (task.kind === 'write') {
-      event = { type: 'revision.submitted', taskId: task.taskId, raterId: rater.id, text: writeTask(task, opts), notes: '[simulated writer] revised the failing criteria' };
+      event = {
+        type: 'revision.submitted',
+        taskId: task.taskId,
+        raterId: rater.id,
+        text: writeTask(task, opts),
+        notes: '[simulated writer] revised the failing criteria',
+      };
     } else {
       event = { type: 'task.completed', taskId: task.taskId, raterId: rater.id, labels: rateTask(rater, task, opts) };
     }
@@ -133,7 +157,16 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
 
   app.post('/v1/tasks', async (req, reply) => {
     const parsed = dispatchRequestSchema.safeParse(JSON.parse(String(req.body)));
-    if (!parsed.success) return reply.code(400).send({ error: { code: 'invalid_dispatch', message: '[simulated vendor] invalid dispatch', details: parsed.error.issues } });
+    if (!parsed.success)
+      return reply
+        .code(400)
+        .send({
+          error: {
+            code: 'invalid_dispatch',
+            message: '[simulated vendor] invalid dispatch',
+            details: parsed.error.issues,
+          },
+        });
     let accepted = 0;
     for (const task of parsed.data.tasks) {
       if (seen.has(task.taskId)) continue; // idempotent by task id, as the adapter contract requires
@@ -145,7 +178,10 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
         continue;
       }
       const delay = opts.latencyMs > 0 ? -Math.log(1 - unitFor(opts.seed, task.taskId, 'latency')) * opts.latencyMs : 0;
-      scheduled.set(task.taskId, setTimeout(() => work(task), delay));
+      scheduled.set(
+        task.taskId,
+        setTimeout(() => work(task), delay),
+      );
     }
     log.debug({ accepted }, '[simulated vendor] tasks received');
     return reply.code(202).send({ accepted, simulated: true });
@@ -170,7 +206,10 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
     return reply.code(200).send({ reminded: taskIds.length, simulated: true });
   });
 
-  app.get('/v1/tasks/raters', async () => ({ raters: raters.map((r) => ({ id: r.id, qualification: {} })), simulated: true }));
+  app.get('/v1/tasks/raters', async () => ({
+    raters: raters.map((r) => ({ id: r.id, qualification: {} })),
+    simulated: true,
+  }));
   app.get('/healthz', async () => ({ ok: true, simulated: true }));
 
   app.addHook('onClose', async () => {

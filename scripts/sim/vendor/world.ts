@@ -20,7 +20,10 @@ export interface SeedVendor {
   raters?: string[];
 }
 
-export async function seedWorld(db: Db, opts: { programId: string; items: number; vendors: SeedVendor[]; seed?: number; gold?: number; criteria?: string[] }) {
+export async function seedWorld(
+  db: Db,
+  opts: { programId: string; items: number; vendors: SeedVendor[]; seed?: number; gold?: number; criteria?: string[] },
+) {
   const seed = opts.seed ?? 7;
   await db.insert(programs).values({ id: opts.programId, name: opts.programId, spec: {}, budgetUsd: 1000 });
   const itemIds: string[] = [];
@@ -42,7 +45,8 @@ export async function seedWorld(db: Db, opts: { programId: string; items: number
       rateCard: v.rateCard ?? { rate: 0.5, review: 1, write: 5 },
       config: v.config ?? {},
     });
-    for (const r of v.raters ?? []) await db.insert(raters).values({ id: `${v.id}:${r}`, vendorId: v.id, externalId: r });
+    for (const r of v.raters ?? [])
+      await db.insert(raters).values({ id: `${v.id}:${r}`, vendorId: v.id, externalId: r });
   }
   // The last `gold` items get known answers (pass on every criterion) and serve as gold items.
   const gold = itemIds.slice(itemIds.length - (opts.gold ?? 0));
