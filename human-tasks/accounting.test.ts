@@ -59,18 +59,16 @@ beforeAll(async () => {
     items: 5,
     vendors: [{ id: 'v', secrets: [newSecret()], raters: ['r1'] }],
   }));
-  await database.db
-    .insert(taskBatches)
-    .values(
-      KINDS.map((kind) => ({
-        id: `b-${kind}`,
-        programId: 'p1',
-        phase: 'calibration',
-        round: 1,
-        kind,
-        guidelineVersion: 1,
-      })),
-    );
+  await database.db.insert(taskBatches).values(
+    KINDS.map((kind) => ({
+      id: `b-${kind}`,
+      programId: 'p1',
+      phase: 'calibration',
+      round: 1,
+      kind,
+      guidelineVersion: 1,
+    })),
+  );
 });
 
 afterAll(async () => {
@@ -180,17 +178,15 @@ test('the batched statement, applyVendorEvent and taskCostUsd charge the same, t
 test("the fix loop's budget check prices a writer task by a perTask card", async () => {
   const acts = createProductionActivities(testDeps(database));
   await database.db.insert(programs).values({ id: 'pb', name: 'pb', spec: {}, budgetUsd: 100 });
-  await database.db
-    .insert(vendors)
-    .values({
-      id: 'per-task-writers',
-      name: 'per-task-writers',
-      kind: 'http',
-      endpoint: 'http://127.0.0.1:9/unused',
-      secrets: ['x'],
-      rateCard: { rate: 1, perTask: 40 },
-      config: {},
-    });
+  await database.db.insert(vendors).values({
+    id: 'per-task-writers',
+    name: 'per-task-writers',
+    kind: 'http',
+    endpoint: 'http://127.0.0.1:9/unused',
+    secrets: ['x'],
+    rateCard: { rate: 1, perTask: 40 },
+    config: {},
+  });
   const start = async (itemId: string) => {
     const cycle = await acts.openFixCycle({ programId: 'pb', itemId, failingCriteria: ['tone'] });
     return acts.startFixAttempt({

@@ -92,17 +92,15 @@ test('a worker killed mid-aggregation: the retry requests only the labels not st
   for (const { show, synopses, truths } of generateCatalog({ shows: 40, seed: 11 })) {
     const { id, title, locale, ...metadata } = show;
     await database.db.insert(shows).values({ id, title, locale, metadata });
-    await database.db
-      .insert(items)
-      .values(
-        synopses.map((s, i) => ({
-          id: s.id,
-          showId: id,
-          locale: s.locale,
-          text: s.text,
-          textHash: truths[i].textHash,
-        })),
-      );
+    await database.db.insert(items).values(
+      synopses.map((s, i) => ({
+        id: s.id,
+        showId: id,
+        locale: s.locale,
+        text: s.text,
+        textHash: truths[i].textHash,
+      })),
+    );
   }
   const example = YAML.parse(
     fs.readFileSync(path.resolve(__dirname, '../examples/demo-program.yaml'), 'utf8'),

@@ -15,17 +15,15 @@ beforeAll(async () => {
   acts = createProductionActivities(testDeps(database));
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'production-'));
   await database.db.insert(programs).values({ id: 'p1', name: 'p1', spec: {}, budgetUsd: 100 });
-  await database.db
-    .insert(vendors)
-    .values({
-      id: 'writers',
-      name: 'writers',
-      kind: 'http',
-      endpoint: 'http://127.0.0.1:9/v1/tasks',
-      secrets: ['x'],
-      rateCard: { rate: 1, review: 2, write: 30 },
-      config: {},
-    });
+  await database.db.insert(vendors).values({
+    id: 'writers',
+    name: 'writers',
+    kind: 'http',
+    endpoint: 'http://127.0.0.1:9/v1/tasks',
+    secrets: ['x'],
+    rateCard: { rate: 1, review: 2, write: 30 },
+    config: {},
+  });
 });
 afterAll(async () => {
   await database.drop();

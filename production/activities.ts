@@ -282,14 +282,12 @@ export function createProductionActivities({ db }: ActivityDeps) {
         const committedUsd = spend.totalUsd + open * writeUsd;
         if (committedUsd + writeUsd > program.budgetUsd)
           return { started: false, committedUsd, writeUsd, budgetUsd: program.budgetUsd };
-        await tx
-          .insert(fixAttempts)
-          .values({
-            fixCycleId: input.cycleId,
-            attempt: input.attempt,
-            failingCriteria: input.failingCriteria,
-            beforeHash: input.beforeHash,
-          });
+        await tx.insert(fixAttempts).values({
+          fixCycleId: input.cycleId,
+          attempt: input.attempt,
+          failingCriteria: input.failingCriteria,
+          beforeHash: input.beforeHash,
+        });
         await tx
           .update(fixCycles)
           .set({ attempts: sql`greatest(${fixCycles.attempts}, ${input.attempt})` })

@@ -20,16 +20,14 @@ beforeAll(async () => {
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   spec = result.spec;
   await database.db.insert(shows).values({ id: 'show-1', title: 'Show', metadata: {} });
-  await database.db
-    .insert(items)
-    .values(
-      Array.from({ length: 40 }, (_, i) => ({
-        id: `syn-${i}`,
-        showId: 'show-1',
-        text: `synopsis ${i}`,
-        textHash: `h${i}`,
-      })),
-    );
+  await database.db.insert(items).values(
+    Array.from({ length: 40 }, (_, i) => ({
+      id: `syn-${i}`,
+      showId: 'show-1',
+      text: `synopsis ${i}`,
+      textHash: `h${i}`,
+    })),
+  );
 });
 afterAll(() => database.drop());
 

@@ -29,24 +29,20 @@ export async function seedJudgeWorld(
     id: opts.programId,
     rounds: { ...(raw.rounds as object), testShare: opts.testShare ?? 0.5 },
   });
-  await db
-    .insert(programs)
-    .values({
-      id: spec.id,
-      name: spec.name,
-      spec: spec as unknown as Record<string, unknown>,
-      budgetUsd: spec.budget.usd,
-    });
-  await db
-    .insert(guidelineVersions)
-    .values({
-      programId: spec.id,
-      version: spec.guidelines.version,
-      text: spec.guidelines.text,
-      criteria: spec.criteria,
-      note: 'test',
-      author: 'test',
-    });
+  await db.insert(programs).values({
+    id: spec.id,
+    name: spec.name,
+    spec: spec as unknown as Record<string, unknown>,
+    budgetUsd: spec.budget.usd,
+  });
+  await db.insert(guidelineVersions).values({
+    programId: spec.id,
+    version: spec.guidelines.version,
+    text: spec.guidelines.text,
+    criteria: spec.criteria,
+    note: 'test',
+    author: 'test',
+  });
   const truths = new Map<string, Truth>();
   const golden: (typeof goldenLabels.$inferInsert)[] = [];
   for (const { show, synopses, truths: t } of generateCatalog({ shows: opts.shows, seed: opts.seed })) {

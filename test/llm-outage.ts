@@ -23,13 +23,11 @@ export async function startLlmOutage(target: string): Promise<LlmOutage> {
     if (state.down) {
       state.refused++;
       req.resume();
-      res
-        .writeHead(500, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            error: { message: 'The server had an error while processing your request.', type: 'server_error' },
-          }),
-        );
+      res.writeHead(500, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: { message: 'The server had an error while processing your request.', type: 'server_error' },
+        }),
+      );
       return;
     }
     const forward = http.request(

@@ -71,17 +71,15 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
   for (const { show, synopses, truths } of generateCatalog({ shows: 70, seed: 11 })) {
     const { id, title, locale, ...metadata } = show;
     await database.db.insert(shows).values({ id, title, locale, metadata });
-    await database.db
-      .insert(items)
-      .values(
-        synopses.map((s, i) => ({
-          id: s.id,
-          showId: id,
-          locale: s.locale,
-          text: s.text,
-          textHash: truths[i].textHash,
-        })),
-      );
+    await database.db.insert(items).values(
+      synopses.map((s, i) => ({
+        id: s.id,
+        showId: id,
+        locale: s.locale,
+        text: s.text,
+        textHash: truths[i].textHash,
+      })),
+    );
   }
   return {
     database,

@@ -54,16 +54,14 @@ beforeAll(async () => {
       { id: 'plain', secrets: [newSecret()], raters: ['r1'] },
     ],
   });
-  await database.db
-    .insert(taskBatches)
-    .values({
-      id: 'check-batch',
-      programId: 'check',
-      phase: 'golden-set',
-      round: 0,
-      kind: 'rate',
-      guidelineVersion: 1,
-    });
+  await database.db.insert(taskBatches).values({
+    id: 'check-batch',
+    programId: 'check',
+    phase: 'golden-set',
+    round: 0,
+    kind: 'rate',
+    guidelineVersion: 1,
+  });
   // The task ids the recorded project carries in data.judgeflow_task_id.
   await database.db.insert(tasks).values(
     [1, 2, 3].map((i) => ({

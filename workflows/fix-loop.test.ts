@@ -96,17 +96,15 @@ async function startWriter(vendorId: string, fixProbability: number, seed: numbe
   });
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
   const endpoint = `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`;
-  await database.db
-    .insert(vendors)
-    .values({
-      id: vendorId,
-      name: vendorId,
-      kind: 'http',
-      endpoint,
-      secrets: [secret],
-      rateCard: { rate: 0.5, review: 1, write: 5 },
-      config: {},
-    });
+  await database.db.insert(vendors).values({
+    id: vendorId,
+    name: vendorId,
+    kind: 'http',
+    endpoint,
+    secrets: [secret],
+    rateCard: { rate: 0.5, review: 1, write: 5 },
+    config: {},
+  });
   writers.push(sim);
 }
 

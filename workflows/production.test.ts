@@ -105,17 +105,15 @@ test('a shard whose range holds no selected item judges nothing', async () => {
 });
 
 test('a fix loop for a failure already handled (closed cycle) sends nothing to writers', async () => {
-  await database.db
-    .insert(fixCycles)
-    .values({
-      id: 'c1',
-      programId: 'p1',
-      itemId: 'i1',
-      openedForHash: textHash('Text.'),
-      status: 'passed',
-      attempts: 1,
-      failingCriteria: ['tone'],
-    });
+  await database.db.insert(fixCycles).values({
+    id: 'c1',
+    programId: 'p1',
+    itemId: 'i1',
+    openedForHash: textHash('Text.'),
+    status: 'passed',
+    attempts: 1,
+    failingCriteria: ['tone'],
+  });
   // openFixCycle derives the id from program, item and hash; the closed row it finds is this one.
   await database.sql`update fix_cycles set id = ${`p1/i1/${textHash('Text.').slice(0, 16)}`} where id = 'c1'`;
   const handle = await client.workflow.start(fixLoopWorkflow, {

@@ -163,9 +163,7 @@ async function main() {
   }
 }
 
-function runLoad(
-  plan: string,
-): Promise<{
+function runLoad(plan: string): Promise<{
   total: number;
   warmup: number;
   measured: number;

@@ -83,12 +83,10 @@ function readRecords(
     throw new CliError(
       `line ${records[0].info.lines}: the header lacks ${missing.join(', ')} (expected synopsisId,impressions,takeFraction,abandonmentRate[,period])`,
     );
-  return records
-    .slice(1)
-    .map(({ record, info }) => ({
-      line: info.lines,
-      record: Object.fromEntries(header.map((h, j) => [h, record[j]])),
-    }));
+  return records.slice(1).map(({ record, info }) => ({
+    line: info.lines,
+    record: Object.fromEntries(header.map((h, j) => [h, record[j]])),
+  }));
 }
 
 /** Parses CSV (header row) or JSONL; every bad line is reported at once, with its line number. */
@@ -134,15 +132,13 @@ export async function importBehaviorMetrics(db: Db, rows: MetricRow[]): Promise<
     await db
       .insert(behaviorMetrics)
       .values(
-        rows
-          .slice(i, i + 1000)
-          .map((r) => ({
-            itemId: r.synopsisId,
-            period: r.period,
-            impressions: r.impressions,
-            takeFraction: r.takeFraction,
-            abandonmentRate: r.abandonmentRate,
-          })),
+        rows.slice(i, i + 1000).map((r) => ({
+          itemId: r.synopsisId,
+          period: r.period,
+          impressions: r.impressions,
+          takeFraction: r.takeFraction,
+          abandonmentRate: r.abandonmentRate,
+        })),
       )
       .onConflictDoUpdate({
         target: [behaviorMetrics.itemId, behaviorMetrics.period],

@@ -158,15 +158,13 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
   app.post('/v1/tasks', async (req, reply) => {
     const parsed = dispatchRequestSchema.safeParse(JSON.parse(String(req.body)));
     if (!parsed.success)
-      return reply
-        .code(400)
-        .send({
-          error: {
-            code: 'invalid_dispatch',
-            message: '[simulated vendor] invalid dispatch',
-            details: parsed.error.issues,
-          },
-        });
+      return reply.code(400).send({
+        error: {
+          code: 'invalid_dispatch',
+          message: '[simulated vendor] invalid dispatch',
+          details: parsed.error.issues,
+        },
+      });
     let accepted = 0;
     for (const task of parsed.data.tasks) {
       if (seen.has(task.taskId)) continue; // idempotent by task id, as the adapter contract requires
