@@ -15,7 +15,7 @@ import { writeLedger } from './ledger';
 import { loadProgram } from './prompt-registry';
 import { loadItems } from './judgments';
 import type { JudgingEngine } from './engine';
-import { withHeartbeat } from '../activities/context';
+import { activityContext, withHeartbeat } from '../activities/context';
 
 export interface EvaluateJudgeInput {
   programId: string;
@@ -261,6 +261,8 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       db,
       missing.map((s) => s.itemId),
     );
+    // A cancelled activity abandons its requests in flight (the heartbeat is how it learns of the cancel).
+    const cancelled = activityContext()?.cancellationSignal;
     let finished = 0;
     await withHeartbeat(
       () => ({ criterion: input.criterion, stored: split.length - missing.length + finished, of: split.length }),
@@ -268,19 +270,23 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
         Promise.all(
           missing.map(async ({ itemId, ratings, requestKey, base }) => {
             const item = itemMap.get(itemId)!;
-            const out = await structuredCall(llm, {
-              kind: LLM_REQUEST_KINDS.goldenAggregate,
-              schema: goldenAggregateSchema,
-              messages: goldenAggregateMessages({
-                criterion,
-                guidelineText: guideline?.text ?? program.spec.guidelines.text,
-                show: showContext(item.show),
-                synopsis: item.text,
-                ratings,
-              }),
-              model,
-              temperature: 0,
-            });
+            const out = await structuredCall(
+              llm,
+              {
+                kind: LLM_REQUEST_KINDS.goldenAggregate,
+                schema: goldenAggregateSchema,
+                messages: goldenAggregateMessages({
+                  criterion,
+                  guidelineText: guideline?.text ?? program.spec.guidelines.text,
+                  show: showContext(item.show),
+                  synopsis: item.text,
+                  ratings,
+                }),
+                model,
+                temperature: 0,
+              },
+              cancelled,
+            );
             let value: typeof goldenLabels.$inferInsert;
             if (out.ok)
               value = {

@@ -17,7 +17,7 @@ import { structuredCall, type Usage } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
 import { writeLedger, type LedgerEntry } from './ledger';
-import { withHeartbeat } from '../activities/context';
+import { activityContext, withHeartbeat } from '../activities/context';
 import { settingsOf, storePrompt } from './prompt-registry';
 import type { JudgingEngine } from './engine';
 import { goldenItems } from './golden';
@@ -163,6 +163,8 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
       usage,
     });
 
+    // A cancelled activity abandons its requests in flight (the heartbeat is how it learns of the cancel).
+    const cancelled = activityContext()?.cancellationSignal;
     return withHeartbeat(
       () => ({ step: input.step, critique: Boolean(storedCritique), edits: storedEdits.size, of: input.count }),
       async () => {
@@ -170,13 +172,17 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
         if (critique === undefined) {
           const errors = await devErrors(parent, input.parentHash, model, input.maxErrors ?? 8);
           if (!errors.length) return { candidates: [], llmRequests: requests };
-          const out = await structuredCall(llm, {
-            kind: LLM_REQUEST_KINDS.promptCritique,
-            schema: promptCritiqueSchema,
-            messages: critiqueMessages({ criterionKey, template: parent.template, errors }),
-            model,
-            temperature: 0.7,
-          });
+          const out = await structuredCall(
+            llm,
+            {
+              kind: LLM_REQUEST_KINDS.promptCritique,
+              schema: promptCritiqueSchema,
+              messages: critiqueMessages({ criterionKey, template: parent.template, errors }),
+              model,
+              temperature: 0.7,
+            },
+            cancelled,
+          );
           requests += out.requests;
           const ledger =
             out.requests > 0
@@ -202,13 +208,17 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
         }
         for (let k = 0; k < input.count; k++) {
           if (storedEdits.has(k)) continue;
-          const edit = await structuredCall(llm, {
-            kind: LLM_REQUEST_KINDS.promptEdit,
-            schema: promptEditSchema,
-            messages: editMessages({ criterionKey, template: parent.template, critique }),
-            model,
-            temperature: 1,
-          });
+          const edit = await structuredCall(
+            llm,
+            {
+              kind: LLM_REQUEST_KINDS.promptEdit,
+              schema: promptEditSchema,
+              messages: editMessages({ criterionKey, template: parent.template, critique }),
+              model,
+              temperature: 1,
+            },
+            cancelled,
+          );
           requests += edit.requests;
           const ledger =
             edit.requests > 0
