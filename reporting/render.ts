@@ -2,9 +2,10 @@
  * HTML (one self-contained file: inline CSS and SVG, no scripts, no external URLs) and Markdown
  * (charts written as SVG files beside it) from the same sections.
  */
-import type { ProgramReport } from './report';
+import type { ProgramReport } from './model';
 import { escapeXml } from './charts';
-import { reportSections, type Block } from './sections';
+import { reportSections } from './sections';
+import type { Block } from './sections/blocks';
 
 const CSS = `body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:0}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:2em}

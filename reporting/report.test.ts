@@ -9,7 +9,9 @@ import { reportSections, SECTION_IDS } from './sections';
 import { behaviorMetrics } from '../schema/tables';
 import { FIXTURE_EXPECTED as X, FIXTURE_PROGRAM, seedReportProgram } from '../test/fixtures/report-program';
 import { createTestDatabase, type TestDatabase } from '../test/harness';
-import { buildProgramReport, UnknownProgramError, type ProgramReport } from './report';
+import type { ProgramReport } from './model';
+import { UnknownProgramError } from './queries/program';
+import { buildProgramReport } from './report';
 
 let database: TestDatabase;
 let report: ProgramReport;

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { CsvError, parse } from 'csv-parse/sync';
 import { inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { programBehaviorValidation } from '../../reporting/report';
+import { programBehaviorValidation } from '../../reporting/queries/behavior';
 import type { BehaviorValidation } from '../../reporting/behavior/analysis';
 import type { Db } from '../../platform/db';
 import { behaviorMetrics, items } from '../../schema/tables';

@@ -1,0 +1,148 @@
+/**
+ * The report of a program as data: what reporting/queries/ read from Postgres and what the sections
+ * (reporting/sections/) turn into text, tables and charts. Types only, so both sides depend on it
+ * and not on each other.
+ */
+import type { BehaviorValidation } from './behavior/analysis';
+
+export interface PhaseSpan {
+  phase: string;
+  start: string;
+  end: string | null;
+}
+export interface AgreementPoint {
+  phase: string;
+  round: number;
+  criterion: string;
+  guidelineVersion: number;
+  items: number;
+  raters: number;
+  value: number | null;
+  ci95: [number, number] | null;
+  meetsTarget: boolean;
+}
+export interface RaterQuality {
+  raterId: string;
+  vendorId: string;
+  status: string;
+  pausedReason: string | null;
+  goldLabels: number;
+  goldCorrect: number;
+  accuracy: number | null;
+  /** Share of the rater's labels that match the golden set's final label. */
+  goldenSetLabels: number;
+  goldenSetAgreement: number | null;
+  /** Accuracy on the earlier and later half of the rater's answers on the basis, in time order. */
+  driftBasis: 'gold questions' | 'golden set';
+  earlyAccuracy: number | null;
+  lateAccuracy: number | null;
+  drift: boolean;
+}
+export interface Confusion {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+export interface JudgeVersion {
+  criterion: string;
+  promptHash: string;
+  parentHash: string | null;
+  origin: string;
+  status: string;
+  createdAt: string;
+  model: string;
+  split: string;
+  samples: number;
+  accuracy: number | null;
+  accuracyCi95: [number, number] | null;
+  tpr: number | null;
+  tnr: number | null;
+}
+export interface OptimizerStep {
+  criterion: string;
+  runId: string;
+  step: number;
+  promptHash: string;
+  devAccuracy: number | null;
+  selected: boolean;
+}
+export interface HeldOut {
+  criterion: string;
+  promptHash: string;
+  model: string;
+  accuracy: number | null;
+  accuracyCi95: [number, number] | null;
+  confusion: Confusion;
+  items: number;
+}
+export interface ProductionCriterion {
+  runId: string;
+  criterion: string;
+  passed: number;
+  failed: number;
+  errors: number;
+  passRate: number | null;
+}
+export interface CostRow {
+  key: string;
+  costUsd: number;
+}
+
+export interface ProgramReport {
+  generatedAt: string;
+  program: {
+    id: string;
+    name: string;
+    status: string;
+    phase: string;
+    budgetUsd: number;
+    createdAt: string;
+    criteria: string[];
+    agreementTarget: number;
+    agreementMetric: string;
+    judgeAccuracyTarget: number;
+  };
+  timeline: PhaseSpan[];
+  agreement: AgreementPoint[];
+  raters: RaterQuality[];
+  golden: {
+    composition: Array<{ criterion: string; split: string; pass: number; fail: number }>;
+    bySource: Array<{ source: string; labels: number }>;
+    needsReview: number;
+    reviewed: number;
+    reviews: Array<{ itemId: string; criterion: string; label: number; explanation: string }>;
+  };
+  judges: { versions: JudgeVersion[]; trajectory: OptimizerStep[]; heldOut: HeldOut[] };
+  production: {
+    runs: Array<{
+      id: string;
+      mode: string;
+      status: string;
+      totalItems: number;
+      judgedItems: number;
+      failedItems: number;
+    }>;
+    criteria: ProductionCriterion[];
+    /** Latest verdict per item on its current text, across production runs and fix re-judging. */
+    current: Array<Omit<ProductionCriterion, 'runId'>>;
+  };
+  fixLoop: {
+    cycles: Array<{ status: string; count: number }>;
+    attempts: Array<{ outcome: string; count: number }>;
+    meanAttemptsToPass: number | null;
+    /** Cycles whose last re-judge still errored (newest first, at most 50): never counted as passed. */
+    needsReview: Array<{ itemId: string; attempt: number; errors: Record<string, string> }>;
+  };
+  cost: { totalUsd: number; budgetUsd: number; byPhase: CostRow[]; byVendor: CostRow[]; byModel: CostRow[] };
+  decisions: Array<{
+    at: string;
+    kind: string;
+    phase: string | null;
+    actor: string;
+    note: string;
+    guidelineVersion: number | null;
+  }>;
+  guidelines: Array<{ version: number; author: string; note: string; at: string }>;
+  behavior: BehaviorValidation | null;
+}

@@ -1,0 +1,41 @@
+/**
+ * The report's content, once, as sections of text, tables and charts (one module per part of the
+ * report); render.ts turns the same sections into HTML or Markdown so the two formats never disagree.
+ */
+import type { ProgramReport } from '../model';
+import { agreement, golden, raters } from './agreement';
+import { behavior } from './behavior';
+import type { Section } from './blocks';
+import { confusion, judges } from './judges';
+import { fixLoop, production } from './production';
+import { cost, decisions, timeline } from './program';
+
+export const SECTION_IDS = [
+  'timeline',
+  'agreement',
+  'raters',
+  'golden-set',
+  'judges',
+  'confusion',
+  'production',
+  'fix-loop',
+  'cost',
+  'decisions',
+  'behavior',
+] as const;
+
+export function reportSections(r: ProgramReport): Section[] {
+  return [
+    timeline(r),
+    agreement(r),
+    raters(r),
+    golden(r),
+    judges(r),
+    confusion(r),
+    production(r),
+    fixLoop(r),
+    cost(r),
+    decisions(r),
+    behavior(r),
+  ];
+}
