@@ -1,7 +1,8 @@
 // Every workflow the judgeflow worker runs. Deterministic code only: no Node APIs, no I/O.
 export { smokeWorkflow } from './smoke';
 export { humanTasksWorkflow } from './human-tasks';
-export { productionWorkflow, productionShardWorkflow } from './production';
+export { productionWorkflow } from './production';
+export { productionShardWorkflow } from './production-shard';
 export { fixLoopWorkflow } from './fix-loop';
 export { prelaunchWorkflow } from './prelaunch';
 export { promptOptimizationWorkflow } from './prompt-optimization';

@@ -25,7 +25,8 @@ import {
   type TestDatabase,
 } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
-import { productionWorkflow, type ProductionInput } from './production';
+import { productionWorkflow } from './production';
+import type { ProductionInput } from './production-messages';
 import { productionWorkflowId } from './ids';
 
 const PROGRAM = 'batch-prog';

@@ -28,7 +28,8 @@ import {
 } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { productionWorkflowId } from './ids';
-import { productionWorkflow, type ProductionInput } from './production';
+import { productionWorkflow } from './production';
+import type { ProductionInput } from './production-messages';
 
 const PROGRAM = 'prod-faults';
 let database: TestDatabase;

@@ -34,12 +34,8 @@ import {
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { productionShardWorkflowId, productionWorkflowId, programWorkflowId } from './ids';
 import { changeBudgetUpdate, pauseUpdate, programStatusQuery, resumeUpdate } from './messages';
-import {
-  productionPauseSignal,
-  productionStatusQuery,
-  productionWorkflow,
-  type ProductionProgress,
-} from './production';
+import { productionStatusQuery, productionWorkflow, type ProductionProgress } from './production';
+import { productionPauseSignal } from './production-messages';
 import { programWorkflow } from './program';
 import { initialState } from './program-run';
 

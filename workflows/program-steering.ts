@@ -17,7 +17,7 @@ import {
   type SteeringResult,
 } from './messages';
 import { acts, type ProgramRun } from './program-run';
-import { PAUSE_REACHES_PRODUCTION, productionPauseSignal } from './production';
+import { PAUSE_REACHES_PRODUCTION, productionPauseSignal } from './production-messages';
 import { productionWorkflowId } from './ids';
 
 const MAX_REMEMBERED_REQUESTS = 500;

@@ -16,12 +16,8 @@ import { productionRuns } from '../../schema/tables';
 import { batchProgress } from '../../production/batch';
 import { createProgramActivities } from '../../program/activities';
 import { createLogger } from '../../platform/logger';
-import {
-  productionStatusQuery,
-  productionWorkflow,
-  type ProductionInput,
-  type ProductionProgress,
-} from '../../workflows/production';
+import { productionStatusQuery, productionWorkflow, type ProductionProgress } from '../../workflows/production';
+import type { ProductionInput } from '../../workflows/production-messages';
 import { CliError, withContext, type CliContext } from './context';
 import { rootFailureMessage, workflowFailure } from './failure';
 import { productionRunKey, productionWorkflowId } from '../../workflows/ids';
