@@ -13,7 +13,7 @@ import { truthKey } from '../scripts/sim/model/assess';
 import { createTestDatabase, testConfig, testDeps, type TestDatabase } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { createJudgingActivities } from './activities';
-import type { JudgeItemsResult } from './engine';
+import type { JudgeItemsResult } from './judge-items';
 import { promptHash } from './prompts/hash';
 
 const PROGRAM = 'judge-test';

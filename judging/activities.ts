@@ -1,22 +1,24 @@
 /**
  * The judging activities: seed judge prompts from a program's spec, judge items, evaluate a prompt
  * against the golden labels, aggregate raters into golden labels, and the steps of prompt
- * optimization — each a thin entry over the engine, the golden set and the optimizer.
+ * optimization — each a thin entry over item judging, the golden set and the optimizer.
  */
 import type { ActivityDeps } from '../activities/deps';
 import { createJudgingEngine } from './engine';
 import { createGoldenSet } from './golden';
+import { createItemJudging } from './judge-items';
 import { createOptimizer } from './optimizer';
 import { ensureJudgePrompts, type EnsureJudgePromptsInput } from './prompt-registry';
 
 export function createJudgingActivities({ db, llm, prices, logger, config }: ActivityDeps) {
   const defaultModel = config.llm.model;
-  const engine = createJudgingEngine({ db, llm, prices, logger, defaultModel });
+  const engine = createJudgingEngine({ db, llm, prices });
+  const itemJudging = createItemJudging({ db, llm, prices, logger, engine, defaultModel });
   const golden = createGoldenSet({ db, llm, prices, engine, defaultModel });
   const optimizer = createOptimizer({ db, llm, prices, engine, defaultModel });
   return {
     ensureJudgePrompts: (input: EnsureJudgePromptsInput) => ensureJudgePrompts(db, input),
-    judgeItems: engine.judgeItems,
+    judgeItems: itemJudging.judgeItems,
     evaluateJudge: golden.evaluateJudge,
     aggregateGolden: golden.aggregateGolden,
     scoreOnDev: optimizer.scoreOnDev,

@@ -15,7 +15,7 @@ import { startLlmSimulator, type LlmSimulator, type StartLlmSimulatorOptions } f
 import { createTestDatabase, testConfig, testDeps, type TestDatabase } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { createJudgingActivities } from './activities';
-import type { JudgeItemsResult } from './engine';
+import type { JudgeItemsResult } from './judge-items';
 
 const PROGRAM = 'provider-errors';
 let database: TestDatabase;
