@@ -172,7 +172,9 @@ async function steerUntilDone(client: Client, database: Database, spec: ProgramS
   let lastLine = '';
   const handledGates = new Set<string>();
   for (;;) {
-    const s = await programStatus(client, spec.id, database.db).catch((err: Error) => {
+    // Steering needs phase, gate and rounds only: the scan for retrying activities (a describe per open
+    // workflow) every 500 ms would load the Temporal server more than the program itself does.
+    const s = await programStatus(client, spec.id, database.db, { retrying: false }).catch((err: Error) => {
       if (/starting/.test(err.message)) return null;
       throw err;
     });

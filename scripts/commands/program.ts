@@ -30,6 +30,9 @@ import { programWorkflowId } from '../../workflows/ids';
 import { formatRetrying, formatStatus, programStatus } from './program-status';
 import { workflowFailure } from './failure';
 
+/** How often `program watch` looks for retrying activities. */
+const RETRYING_SCAN_MS = 30_000;
+
 /** Why the program's workflow failed (the innermost failure: e.g. the provider refusing the API key, with the setting to fix). */
 const failureOf = async (client: Client, programId: string) =>
   (await workflowFailure(client, programWorkflowId(programId)).catch(() => undefined)) ??
@@ -183,8 +186,18 @@ export function registerProgramCommands(cli: Command) {
       await withContext(async ({ client, database }) => {
         const phases = ['scoping', 'pilot', 'calibration', 'golden-set', 'judges', 'production', 'completed'];
         let shown = '';
+        // Retrying activities cost a describe per open workflow: scanned at most every RETRYING_SCAN_MS,
+        // the last scan shown in between (a refresh every second would load the Temporal server).
+        let scannedAt = -Infinity;
+        let lastScan: Pick<Awaited<ReturnType<typeof programStatus>>, 'retrying' | 'inspected'> = {};
         for (;;) {
-          const s = await programStatus(client, programId, database.db);
+          const scan = Date.now() - scannedAt >= RETRYING_SCAN_MS;
+          const fresh = await programStatus(client, programId, database.db, { retrying: scan });
+          if (scan) {
+            scannedAt = Date.now();
+            lastScan = { retrying: fresh.retrying, inspected: fresh.inspected };
+          }
+          const s = { ...fresh, ...lastScan };
           if (opts.json) console.log(JSON.stringify(s));
           else {
             const production = s.production
