@@ -3,8 +3,6 @@
  * finishes, and no judgment stored before the kill is requested again — the simulator's request
  * count and the usage ledger both show it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { freePort } from '../platform/ports';
@@ -17,19 +15,19 @@ import {
   testDeps,
   uniqueTaskQueue,
   type TestDatabase,
+  workerProcesses,
 } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
 import { createJudgingActivities } from './activities';
 
-const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 let database: TestDatabase;
 let client: Client;
 let sim: LlmSimulator;
-const children = new Set<ChildProcess>();
+const workers = workerProcesses();
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  workers.killAll();
   await client?.connection.close();
   await sim?.close();
   await database?.drop();
@@ -47,21 +45,7 @@ test('a worker killed mid-evaluation: the restarted worker requests only what wa
     testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database)),
   ).ensureJudgePrompts({ programId: 'crash', guidelineVersion: 1 });
   const taskQueue = uniqueTaskQueue('crash');
-  const env = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    OPENAI_BASE_URL: sim.url,
-    LLM_CONCURRENCY: '4',
-    LOG_LEVEL: 'error',
-  };
-  const start = () => {
-    const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    return child;
-  };
+  const start = () => workers.start({ databaseUrl: database.url, taskQueue, llmUrl: sim.url, llmConcurrency: 4 });
   const worker = start();
   // steps 0: score the base prompt on all of dev (3 samples), then evaluate it on test.
   const handle = await client.workflow.start(promptOptimizationWorkflow, {

@@ -6,7 +6,6 @@
  * The golden-set workflow runs for real: the simulated vendor rates the items through the signed
  * gateway, the worker runs as a child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,13 +28,13 @@ import {
   testDeps,
   uniqueTaskQueue,
   type TestDatabase,
+  workerProcesses,
 } from '../test/harness';
 import { newSecret } from '../test/human-tasks-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
 import { goldenSetWorkflow } from '../workflows/golden-set';
 import { goldenSetWorkflowId } from '../workflows/ids';
 
-const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 const PROGRAM = 'golden-crash';
 const ITEMS = 60;
 const logger = createLogger('test', 'silent');
@@ -44,10 +43,10 @@ let client: Client;
 let llm: LlmSimulator;
 let gateway: Gateway;
 let vendor: VendorSim;
-const children = new Set<ChildProcess>();
+const workers = workerProcesses();
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  workers.killAll();
   await vendor?.app.close();
   await gateway?.app.close();
   await client?.connection.close();
@@ -132,21 +131,7 @@ test('a worker killed mid-aggregation: the retry requests only the labels not st
   const plan = await createProgramActivities(testDeps(database, config)).loadProgramPlan(PROGRAM);
 
   const taskQueue = uniqueTaskQueue('golden-crash');
-  const env = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    OPENAI_BASE_URL: llm.url,
-    LLM_CONCURRENCY: '2',
-    LOG_LEVEL: 'error',
-  };
-  const start = () => {
-    const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    return child;
-  };
+  const start = () => workers.start({ databaseUrl: database.url, taskQueue, llmUrl: llm.url, llmConcurrency: 2 });
   const worker = start();
   const workflowId = goldenSetWorkflowId(PROGRAM);
   const handle = await client.workflow.start(goldenSetWorkflow, {

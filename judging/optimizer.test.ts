@@ -5,8 +5,6 @@
  * with exactly one critique, one row per edit, one ledger row per request key and no duplicate
  * candidate.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import { freePort } from '../platform/ports';
@@ -19,20 +17,20 @@ import {
   testDeps,
   uniqueTaskQueue,
   type TestDatabase,
+  workerProcesses,
 } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
 import { createJudgingActivities } from './activities';
 
-const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 const EDITS = 6;
 let database: TestDatabase;
 let client: Client;
 let sim: LlmSimulator;
-const children = new Set<ChildProcess>();
+const workers = workerProcesses();
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  workers.killAll();
   await client?.connection.close();
   await sim?.close();
   await database?.drop();
@@ -55,21 +53,7 @@ test('a worker killed between edits: the retry requests only the edits not store
     testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database)),
   ).ensureJudgePrompts({ programId: 'apo-crash', guidelineVersion: 1 });
   const taskQueue = uniqueTaskQueue('apo-crash');
-  const env = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    OPENAI_BASE_URL: sim.url,
-    LLM_CONCURRENCY: '32',
-    LOG_LEVEL: 'error',
-  };
-  const start = () => {
-    const child = spawn(process.execPath, [BIN, 'worker'], { env, stdio: 'ignore' });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    return child;
-  };
+  const start = () => workers.start({ databaseUrl: database.url, taskQueue, llmUrl: sim.url, llmConcurrency: 32 });
   const worker = start();
   const runId = `apo-crash-${taskQueue}`;
   // One step, one parent, EDITS edits; the dev split is small so scoring is quick.

@@ -3,6 +3,7 @@
  * gets its own database (cloned from the migrated template) and its own task queue, so files run
  * in parallel without seeing each other's data.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -120,4 +121,33 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   const history = await handle.fetchHistory();
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
   fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+}
+
+/**
+ * Real `judgeflow worker` processes on the shared dev server, for tests that kill a worker in the
+ * middle of an activity (SIGKILL) and start another. `killAll` (in afterAll) ends those still running.
+ */
+export function workerProcesses() {
+  const running = new Set<ChildProcess>();
+  const bin = path.resolve(__dirname, '../bin/judgeflow.js');
+  return {
+    start(s: { databaseUrl: string; taskQueue: string; llmUrl: string; llmConcurrency: number }): ChildProcess {
+      const env = {
+        ...process.env,
+        DATABASE_URL: s.databaseUrl,
+        TEMPORAL_ADDRESS: required('JUDGEFLOW_TEST_TEMPORAL_ADDRESS'),
+        TEMPORAL_TASK_QUEUE: s.taskQueue,
+        OPENAI_BASE_URL: s.llmUrl,
+        LLM_CONCURRENCY: String(s.llmConcurrency),
+        LOG_LEVEL: 'error',
+      };
+      const child = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
+      running.add(child);
+      child.once('exit', () => running.delete(child));
+      return child;
+    },
+    killAll() {
+      for (const child of running) child.kill('SIGKILL');
+    },
+  };
 }
