@@ -239,6 +239,17 @@ export function criterionSamples(spec: Pick<ProgramSpec, 'criteria' | 'judges'>)
   return Object.fromEntries(spec.criteria.map((c) => [c.id, c.judge?.samples ?? spec.judges.samples]));
 }
 
+/**
+ * The label values a criterion accepts — the one rule the gateway, the spec's gold examples and the
+ * statistics read. Binary: 0 (fail) or 1 (pass).
+ */
+export function criterionLabelRange(criterion: Pick<CriterionSpec, 'scale'>): { min: number; max: number } {
+  switch (criterion.scale) {
+    case 'binary':
+      return { min: 0, max: 1 };
+  }
+}
+
 /** "3d" → milliseconds (workflow-safe: no Node APIs). */
 export function durationMs(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value.trim());
