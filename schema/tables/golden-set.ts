@@ -1,5 +1,5 @@
 /** Agreement per round and the golden set. */
-import { boolean, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 import { items } from './catalog';
 import { programs } from './program';
@@ -37,7 +37,16 @@ export const goldenLabels = pgTable(
     criterion: text('criterion').notNull(),
     label: integer('label').notNull(),
     explanation: text('explanation').notNull(),
-    source: text('source').notNull(), // unanimous|llm_aggregate|adjudicated
+    source: text('source').notNull(), // unanimous|llm_aggregate|dawid_skene|majority|adjudicated
+    /** The spec's golden.aggregation when the label was made: llm|dawid-skene|majority. */
+    method: text('method').notNull().default('llm'),
+    /**
+     * How sure the aggregate is of the label: the Dawid–Skene posterior, else the share of ratings
+     * that gave it. Null on labels stored before it was recorded.
+     */
+    confidence: doublePrecision('confidence'),
+    /** Ratings the label was made from. */
+    ratings: integer('ratings'),
     needsReview: boolean('needs_review').notNull().default(false),
     reviewed: boolean('reviewed').notNull().default(false),
     split: text('split').notNull(), // dev|test
