@@ -40,9 +40,55 @@ export const raters = pgTable(
     /** locales, criteria and task kinds the rater is qualified for. */
     qualification: json<Record<string, unknown>>('qualification').notNull().default({}),
     pausedReason: text('paused_reason'),
+    /** Who paused the rater: `qa` (gold accuracy, drift) or the person named by `judgeflow rater pause`. */
+    pausedBy: text('paused_by'),
+    pausedAt: timestamp('paused_at', { withTimezone: true }),
+    /** QA reads only gold answers given after it: a reinstated rater starts afresh. */
+    reinstatedAt: timestamp('reinstated_at', { withTimezone: true }),
+    /** Set while detectDrift flags the rater's recent gold accuracy; the evidence is in driftReason. */
+    driftFlaggedAt: timestamp('drift_flagged_at', { withTimezone: true }),
+    driftReason: text('drift_reason'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('raters_vendor_external').on(t.vendorId, t.externalId)],
+);
+
+/** What was done to a rater, by whom and why: pauses, reinstatements, drift flags, qualification results. */
+export const raterActions = pgTable(
+  'rater_actions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    raterId: text('rater_id')
+      .notNull()
+      .references(() => raters.id),
+    /** The program whose gold answers led to it; null for an action by hand. */
+    programId: text('program_id'),
+    action: text('action').notNull(), // paused|reinstated|drift_flagged|qualified|failed_qualification
+    actor: text('actor').notNull(),
+    reason: text('reason').notNull(),
+    data: json<Record<string, unknown>>('data').notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('rater_actions_rater').on(t.raterId, t.id)],
+);
+
+/** A rater's qualification batch for a program that requires one (spec `raters.qualification`). */
+export const raterQualifications = pgTable(
+  'rater_qualifications',
+  {
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    raterId: text('rater_id')
+      .notNull()
+      .references(() => raters.id),
+    status: text('status').notNull().default('pending'), // pending|passed|failed
+    goldAnswers: integer('gold_answers').notNull().default(0),
+    correct: integer('correct').notNull().default(0),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.raterId] })],
 );
 
 /** One batch of human tasks = one human-task child workflow. */
