@@ -14,10 +14,19 @@ export const criterionSpecSchema = z.object({
   name: z.string().min(1),
   description: z.string().min(1),
   /**
-   * Binary (pass/fail) is what judgeflow runs end to end — rater agreement, golden labels, judges
-   * and their metrics — and agrees better (seed 004). `likert` is refused with a message saying so.
+   * binary (pass/fail, the default: it agrees better, seed 004) or likert: ratings and judge scores
+   * 1..points, agreement at an ordinal (or interval) level, and a score ≥ passAt passes — the
+   * verdict of production and the fix loop stays pass/fail.
    */
-  scale: z.literal('binary').default('binary'),
+  scale: z.enum(['binary', 'likert']).default('binary'),
+  /** Likert only: the number of scale points (ratings 1..points). */
+  points: z.number().int().min(3).max(10).optional(),
+  /** Likert only: the lowest score that passes (2..points). */
+  passAt: z.number().int().min(2).max(10).optional(),
+  /** Likert only: Krippendorff's level for agreement (ordinal by default; interval weighs distances). */
+  agreementLevel: z.enum(['ordinal', 'interval']).optional(),
+  /** The agreement metric of this criterion's rounds; unset: `targets.agreementMetric`. */
+  agreementMetric: z.enum(['percent_agreement', 'krippendorff_alpha', 'gwet_ac1', 'fleiss_kappa']).optional(),
   rubric: z.string().min(1),
   /** Factuality-style criteria are judged by a panel of narrow agents; verdict = min over agents. */
   panel: z
@@ -76,10 +85,8 @@ export const programSpecSchema = z
       .array(
         z.object({
           itemId: z.string().min(1),
-          labels: z.record(
-            z.string(),
-            z.number().int().min(0, 'expected 0 (fail) or 1 (pass)').max(1, 'expected 0 (fail) or 1 (pass)'),
-          ),
+          /** Within each criterion's criterionLabelRange (checked with the criteria, below). */
+          labels: z.record(z.string(), z.number().int()),
           explanation: z.string().default(''),
         }),
       )
@@ -95,9 +102,23 @@ export const programSpecSchema = z
         perItem: z.number().int().min(1).max(15).default(3),
         pilotPerItem: z.number().int().min(2).max(15).default(4),
         goldRate: share.default(0.1),
+        /** A rater is paused when the upper bound of their gold accuracy's 95% Wilson interval is below it. */
         minGoldAccuracy: share.default(0.7),
+        /** Gold answers (labels on gold items) a rater gives before their accuracy can pause them. */
+        minGoldAnswers: z.number().int().min(1).default(10),
+        /** What a significant drop in a rater's recent gold accuracy (stats detectDrift) does: flag only, or pause too. */
+        onDrift: z.enum(['flag', 'pause']).default('flag'),
+        /** Gold items a rater answers before any program work; work waits until they pass. */
+        qualification: z.object({ items: z.number().int().min(1).max(100), minAccuracy: share }).optional(),
       })
-      .default({ perItem: 3, pilotPerItem: 4, goldRate: 0.1, minGoldAccuracy: 0.7 }),
+      .default({
+        perItem: 3,
+        pilotPerItem: 4,
+        goldRate: 0.1,
+        minGoldAccuracy: 0.7,
+        minGoldAnswers: 10,
+        onDrift: 'flag',
+      }),
     rounds: z
       .object({
         pilotSize: z.number().int().min(5).max(1000).default(30),
@@ -124,6 +145,26 @@ export const programSpecSchema = z
         maxOptimizerCalls: z.number().int().min(10).default(2000),
       })
       .default({ samples: 5, optimize: true, maxOptimizerCalls: 2000 }),
+    /**
+     * How golden labels are made. `aggregation`: `llm` (the model reads the raters' labels and
+     * explanations; unanimous items need no call), `dawid-skene` (each rater's confusion matrix with a
+     * crowd prior, fitted over the whole golden set) or `majority` (a tie takes the lowest label).
+     * `redundancy`: `fixed` gives every item `raters.perItem` ratings; `adaptive` gives two, then one more
+     * per wave to items whose aggregate is below `minConfidence` on some criterion (a split pair always
+     * is), up to `maxRatingsPerItem`. Items still below it after that go to a reviewer.
+     */
+    golden: z
+      .object({
+        aggregation: z.enum(['llm', 'dawid-skene', 'majority']).default('llm'),
+        redundancy: z.enum(['fixed', 'adaptive']).default('fixed'),
+        maxRatingsPerItem: z.number().int().min(2, 'adaptive redundancy starts at 2 ratings').max(15).default(5),
+        minConfidence: z
+          .number()
+          .gt(0.5, 'a confidence of 0.5 or less is a coin flip: expected above 0.5')
+          .max(1)
+          .default(0.75),
+      })
+      .default({ aggregation: 'llm', redundancy: 'fixed', maxRatingsPerItem: 5, minConfidence: 0.75 }),
     budget: z.object({ usd: z.number().positive('budget must be positive') }),
     sla: z
       .object({
@@ -155,8 +196,8 @@ export const programSpecSchema = z
  * Checks between fields (unknown criteria, vendors, duplicates, missing secrets). Tolerant of a
  * malformed input, so it also runs when the shape itself is invalid: every problem is listed at once.
  */
-function referenceProblems(input: unknown): ReferenceProblem[] {
-  const problems: ReferenceProblem[] = [];
+function referenceProblems(input: unknown): SpecProblem[] {
+  const problems: SpecProblem[] = [];
   const spec = (input ?? {}) as Record<string, unknown>;
   const list = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
   const criteria = list(spec.criteria).map((c) => c?.id);
@@ -165,22 +206,23 @@ function referenceProblems(input: unknown): ReferenceProblem[] {
     if (criteria.indexOf(id) !== i)
       problems.push({ path: `criteria.${i}.id`, message: `duplicate criterion "${String(id)}"` });
   });
-  list(spec.criteria).forEach((c, i) => {
-    if (c?.scale === 'likert')
-      problems.push({
-        path: `criteria.${i}.scale`,
-        message: `criterion "${String(c.id)}": Likert scales are not supported — judgeflow runs binary (pass/fail) criteria only (agreement, golden labels and judge metrics are binary); use scale: binary, or split the scale into binary criteria`,
-        supersedes: true,
-      });
-  });
+  list(spec.criteria).forEach((c, i) => problems.push(...scaleProblems(c ?? {}, `criteria.${i}`)));
   list(spec.errorTaxonomy).forEach((e, i) => {
     if (!known.has(e?.criterion))
       problems.push({ path: `errorTaxonomy.${i}.criterion`, message: `unknown criterion "${String(e?.criterion)}"` });
   });
   list(spec.goldExamples).forEach((g, i) => {
-    for (const key of Object.keys((g?.labels as object) ?? {}))
-      if (!known.has(key))
-        problems.push({ path: `goldExamples.${i}.labels.${key}`, message: `unknown criterion "${key}"` });
+    for (const [key, value] of Object.entries((g?.labels as Record<string, unknown>) ?? {})) {
+      const criterion = list(spec.criteria).find((c) => c?.id === key);
+      if (!criterion) problems.push({ path: `goldExamples.${i}.labels.${key}`, message: `unknown criterion "${key}"` });
+      else if (typeof value === 'number' && !scaleProblems(criterion, '').length) {
+        // The raw input may leave scale to its default; an unknown scale is zod's to report.
+        const scale = criterion.scale ?? 'binary';
+        if (scale !== 'binary' && scale !== 'likert') continue;
+        const problem = labelProblem({ scale, points: criterion.points as number | undefined }, value);
+        if (problem) problems.push({ path: `goldExamples.${i}.labels.${key}`, message: problem });
+      }
+    }
   });
   const vendorList = list(spec.vendors);
   vendorList.forEach((v, i) => {
@@ -191,6 +233,12 @@ function referenceProblems(input: unknown): ReferenceProblem[] {
   if (writer !== undefined && !vendorList.some((v) => v?.id === writer))
     problems.push({ path: 'production.writerVendor', message: `unknown vendor "${String(writer)}"` });
   const raters = (spec.raters ?? {}) as Record<string, number>;
+  const qualifying = (spec.raters as { qualification?: { items?: unknown } } | undefined)?.qualification?.items;
+  if (typeof qualifying === 'number' && qualifying > list(spec.goldExamples).length)
+    problems.push({
+      path: 'raters.qualification.items',
+      message: `the qualification batch needs ${qualifying} gold items; goldExamples has ${list(spec.goldExamples).length}`,
+    });
   if (
     typeof raters.perItem === 'number' &&
     typeof raters.pilotPerItem === 'number' &&
@@ -203,6 +251,46 @@ function referenceProblems(input: unknown): ReferenceProblem[] {
   return problems;
 }
 
+/** A criterion's scale fields that do not fit together (Likert needs points and passAt; binary takes neither). */
+function scaleProblems(c: Record<string, unknown>, path: string): SpecProblem[] {
+  const at = (field: string) => (path ? `${path}.${field}` : field);
+  const name = `criterion "${String(c.id)}"`;
+  const problems: SpecProblem[] = [];
+  if (c.scale === 'likert') {
+    if (typeof c.points !== 'number')
+      problems.push({ path: at('points'), message: `${name}: a Likert criterion needs points (3 to 10)` });
+    if (typeof c.passAt !== 'number')
+      problems.push({
+        path: at('passAt'),
+        message: `${name}: a Likert criterion needs passAt (the lowest score that passes)`,
+      });
+    else if (typeof c.points === 'number' && c.passAt > c.points)
+      problems.push({
+        path: at('passAt'),
+        message: `${name}: passAt ${c.passAt} is above the scale's ${c.points} points`,
+      });
+    if (Array.isArray(c.panel))
+      problems.push({
+        path: at('panel'),
+        message: `${name}: a panel's verdict is the min of pass/fail agents, so it needs scale: binary`,
+      });
+  } else
+    for (const field of ['points', 'passAt', 'agreementLevel'])
+      if (c[field] !== undefined)
+        problems.push({
+          path: at(field),
+          message: `${name}: ${field} applies to Likert criteria only (scale: likert)`,
+        });
+  return problems;
+}
+
+/** Why `value` is not a label of `criterion`, or null. */
+function labelProblem(criterion: Pick<CriterionSpec, 'scale' | 'points'>, value: number): string | null {
+  const { min, max } = criterionLabelRange(criterion);
+  if (Number.isInteger(value) && value >= min && value <= max) return null;
+  return criterion.scale === 'binary' ? 'expected 0 (fail) or 1 (pass)' : `expected an integer from ${min} to ${max}`;
+}
+
 export type ProgramSpecInput = z.input<typeof programSpecSchema>;
 export type ProgramSpec = z.output<typeof programSpecSchema>;
 export type CriterionSpec = ProgramSpec['criteria'][number];
@@ -213,19 +301,16 @@ export interface SpecProblem {
   message: string;
 }
 
-/** A reference problem that replaces zod's own issue at its path (a clearer message for the same thing). */
-type ReferenceProblem = SpecProblem & { supersedes?: boolean };
-
 export type SpecValidation = { ok: true; spec: ProgramSpec } | { ok: false; problems: SpecProblem[] };
 
 export function validateProgramSpec(input: unknown): SpecValidation {
   const parsed = programSpecSchema.safeParse(input);
   if (parsed.success) return { ok: true, spec: parsed.data };
   const references = referenceProblems(input);
-  const superseded = new Set(references.filter((r) => r.supersedes).map((r) => r.path));
-  const problems: SpecProblem[] = parsed.error.issues
-    .map((issue) => ({ path: issue.path.length ? issue.path.map(String).join('.') : '(root)', message: issue.message }))
-    .filter((p) => !superseded.has(p.path));
+  const problems: SpecProblem[] = parsed.error.issues.map((issue) => ({
+    path: issue.path.length ? issue.path.map(String).join('.') : '(root)',
+    message: issue.message,
+  }));
   for (const { path, message } of references)
     if (!problems.some((p) => p.path === path && p.message === message)) problems.push({ path, message });
   return { ok: false, problems };
@@ -239,16 +324,41 @@ export function criterionSamples(spec: Pick<ProgramSpec, 'criteria' | 'judges'>)
   return Object.fromEntries(spec.criteria.map((c) => [c.id, c.judge?.samples ?? spec.judges.samples]));
 }
 
+/** The spec's golden settings; a spec stored before they existed has none and runs as it did (LLM aggregation, fixed redundancy). */
+export function goldenSettings(spec: Pick<ProgramSpec, 'golden'>): ProgramSpec['golden'] {
+  return spec.golden ?? { aggregation: 'llm', redundancy: 'fixed', maxRatingsPerItem: 5, minConfidence: 0.75 };
+}
+
 /**
  * The label values a criterion accepts — the one rule the gateway, the spec's gold examples and the
- * statistics read. Binary: 0 (fail) or 1 (pass).
+ * statistics read. Binary: 0 (fail) or 1 (pass); Likert: 1..points.
  */
-export function criterionLabelRange(criterion: Pick<CriterionSpec, 'scale'>): { min: number; max: number } {
+export function criterionLabelRange(criterion: Pick<CriterionSpec, 'scale' | 'points'>): { min: number; max: number } {
   switch (criterion.scale) {
     case 'binary':
       return { min: 0, max: 1 };
+    case 'likert':
+      return { min: 1, max: criterion.points ?? 5 };
   }
 }
+
+/** The lowest label or score that passes: 1 for binary, `passAt` for Likert (verdict = score ≥ it). */
+export const criterionPassAt = (criterion: Pick<CriterionSpec, 'scale' | 'passAt'>): number =>
+  criterion.scale === 'likert' ? (criterion.passAt ?? 1) : 1;
+
+/** The level agreement is computed at: nominal for binary, the criterion's (ordinal by default) for Likert. */
+export const criterionAgreementLevel = (
+  criterion: Pick<CriterionSpec, 'scale' | 'agreementLevel'>,
+): 'nominal' | 'ordinal' | 'interval' =>
+  criterion.scale === 'likert' ? (criterion.agreementLevel ?? 'ordinal') : 'nominal';
+
+/** The Likert scale a judge answers on, or undefined for a binary criterion (the form judge prompts carry). */
+export const likertScale = (
+  criterion: Pick<CriterionSpec, 'scale' | 'points' | 'passAt'>,
+): { points: number; passAt: number } | undefined =>
+  criterion.scale === 'likert'
+    ? { points: criterionLabelRange(criterion).max, passAt: criterionPassAt(criterion) }
+    : undefined;
 
 /** "3d" → milliseconds (workflow-safe: no Node APIs). */
 export function durationMs(value: string): number {
