@@ -34,6 +34,8 @@
  *       flagged + evidence (baseline vs recent accuracy, drop, z, p-value, reason)
  *   voteEntropyRanking(ratings) → items, most disputed first
  *   disagreementByGroup({ [criterion or code]: ratings }) → groups, least agreeing first
+ *   analyzeDisagreements(round labels with criterion, codes, explanation) → split items, rater pairs,
+ *       criterion × error code, raters furthest from consensus; disagreementDigest → a gate-sized summary
  *
  * createRng(seed) is the seeded PRNG used for every bootstrap (same seed → same interval).
  */
@@ -43,6 +45,7 @@ import { groupBy, type Rating } from './data';
 export * from './agreement';
 export * from './aggregation';
 export * from './classification';
+export * from './disagreement';
 export * from './quality';
 export { createRng, type Rng } from './random';
 export {
