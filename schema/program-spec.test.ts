@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { programSpecJsonSchema, SPEC_SCHEMA_FILE } from '../scripts/spec-schema';
-import { criterionSamples, durationMs, validateProgramSpec } from './program-spec';
+import {
+  criterionAgreementLevel,
+  criterionLabelRange,
+  criterionPassAt,
+  criterionSamples,
+  durationMs,
+  likertScale,
+  validateProgramSpec,
+} from './program-spec';
 
 const example = YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8'));
 
@@ -69,32 +77,75 @@ describe('program spec', () => {
     if (!result.ok) expect(result.problems.some((p) => p.path.startsWith(field))).toBe(true);
   });
 
-  test('a likert criterion is refused with one message naming it and saying binary is supported', () => {
-    const bad = structuredClone(example);
-    bad.criteria[1].scale = 'likert';
-    bad.criteria[1].likertPoints = 5;
-    const result = validateProgramSpec(bad);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.problems).toEqual([
-      {
-        path: 'criteria.1.scale',
-        message: expect.stringMatching(
-          /^criterion "clarity": Likert scales are not supported — judgeflow runs binary \(pass\/fail\) criteria only/,
-        ),
-      },
+  const likert = (fields: Record<string, unknown>, labels?: Record<string, number>) => {
+    const spec = structuredClone(example);
+    Object.assign(spec.criteria[1], { scale: 'likert', ...fields });
+    if (labels) spec.goldExamples = [{ itemId: 's1', labels }];
+    return validateProgramSpec(spec);
+  };
+  const problemsOf = (result: ReturnType<typeof validateProgramSpec>) =>
+    result.ok ? [] : result.problems.map((p) => `${p.path}: ${p.message}`);
+
+  test('a Likert criterion with points and passAt is accepted; its labels are 1..points and passAt decides', () => {
+    const result = likert({ points: 5, passAt: 4 }, { tone: 1, clarity: 5 });
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const clarity = result.spec.criteria[1];
+    expect(criterionLabelRange(clarity)).toEqual({ min: 1, max: 5 });
+    expect(criterionPassAt(clarity)).toBe(4);
+    expect(criterionAgreementLevel(clarity)).toBe('ordinal');
+    expect(likertScale(clarity)).toEqual({ points: 5, passAt: 4 });
+    // Binary: 0..1, 1 passes, nominal agreement, no Likert scale for its judge.
+    expect(criterionLabelRange(result.spec.criteria[0])).toEqual({ min: 0, max: 1 });
+    expect(criterionPassAt(result.spec.criteria[0])).toBe(1);
+    expect(criterionAgreementLevel(result.spec.criteria[0])).toBe('nominal');
+    expect(likertScale(result.spec.criteria[0])).toBeUndefined();
+    const interval = likert({
+      points: 7,
+      passAt: 5,
+      agreementLevel: 'interval',
+      agreementMetric: 'krippendorff_alpha',
+    });
+    if (!interval.ok) throw new Error(JSON.stringify(interval.problems));
+    expect(criterionAgreementLevel(interval.spec.criteria[1])).toBe('interval');
+  });
+
+  test.each([
+    [{ passAt: 4 }, 'criteria.1.points: criterion "clarity": a Likert criterion needs points (3 to 10)'],
+    [
+      { points: 5 },
+      'criteria.1.passAt: criterion "clarity": a Likert criterion needs passAt (the lowest score that passes)',
+    ],
+    [{ points: 2, passAt: 2 }, 'criteria.1.points: Too small: expected number to be >=3'],
+    [{ points: 11, passAt: 4 }, 'criteria.1.points: Too big: expected number to be <=10'],
+    [{ points: 5, passAt: 6 }, 'criteria.1.passAt: criterion "clarity": passAt 6 is above the scale\'s 5 points'],
+    [{ points: 5, passAt: 1 }, 'criteria.1.passAt: Too small: expected number to be >=2'],
+    [
+      { points: 5, passAt: 4, agreementLevel: 'nominal' },
+      'criteria.1.agreementLevel: Invalid option: expected one of "ordinal"|"interval"',
+    ],
+  ])('a Likert criterion with %j is refused', (fields, problem) => {
+    expect(problemsOf(likert(fields))).toEqual([problem]);
+  });
+
+  test('Likert fields on a binary criterion, and a Likert panel, are refused', () => {
+    const spec = structuredClone(example);
+    Object.assign(spec.criteria[0], { points: 5, agreementLevel: 'ordinal' });
+    Object.assign(spec.criteria[3], { scale: 'likert', points: 5, passAt: 4 });
+    expect(problemsOf(validateProgramSpec(spec))).toEqual([
+      'criteria.0.points: criterion "tone": points applies to Likert criteria only (scale: likert)',
+      'criteria.0.agreementLevel: criterion "tone": agreementLevel applies to Likert criteria only (scale: likert)',
+      'criteria.3.panel: criterion "factuality": a panel\'s verdict is the min of pass/fail agents, so it needs scale: binary',
     ]);
   });
 
-  test('gold example labels are 0 (fail) or 1 (pass)', () => {
-    const bad = structuredClone(example);
-    bad.goldExamples = [{ itemId: 's1', labels: { tone: 1, clarity: 3 } }];
-    const result = validateProgramSpec(bad);
-    expect(result.ok).toBe(false);
-    if (!result.ok)
-      expect(result.problems).toEqual([
-        { path: 'goldExamples.0.labels.clarity', message: 'expected 0 (fail) or 1 (pass)' },
-      ]);
+  test("gold example labels are within their criterion's range: 0 or 1 for binary, 1..points for Likert", () => {
+    expect(problemsOf(likert({ points: 5, passAt: 4 }, { tone: 2, clarity: 0 }))).toEqual([
+      'goldExamples.0.labels.tone: expected 0 (fail) or 1 (pass)',
+      'goldExamples.0.labels.clarity: expected an integer from 1 to 5',
+    ]);
+    expect(problemsOf(likert({ points: 5, passAt: 4 }, { clarity: 6 }))).toEqual([
+      'goldExamples.0.labels.clarity: expected an integer from 1 to 5',
+    ]);
   });
 
   test('samples per criterion: the criterion’s judge.samples, else judges.samples', () => {
