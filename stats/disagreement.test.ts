@@ -4,7 +4,8 @@ import { analyzeDisagreements, digestMarkdown, disagreementDigest, formatVotes }
 test('a seeded round with planted disagreements: the contested item first, the contrarian furthest from consensus', () => {
   const labels = plantedRound();
   const a = analyzeDisagreements(labels, { top: 10 });
-  expect(a.raters.map((r) => r.rater).sort()).toEqual([...PLANTED.raters].sort());
+  expect(a.raterIds).toEqual([...PLANTED.raters].sort());
+  expect(a.raters.map((r) => r.rater).sort()).toEqual(a.raterIds);
   expect(a.labels).toBe(labels.length);
 
   expect(a.splitItems).toHaveLength(10);
@@ -72,7 +73,7 @@ test('an answer sent twice counts once (the latest); a unanimous round has nothi
   expect(digestMarkdown(disagreementDigest(a))).toContain('none, every item unanimous');
 
   const none = analyzeDisagreements([]);
-  expect(none).toMatchObject({ labels: 0, items: 0, splitItems: [], pairs: [], codes: [], raters: [] });
+  expect(none).toMatchObject({ labels: 0, items: 0, raterIds: [], splitItems: [], pairs: [], codes: [], raters: [] });
   expect(digestMarkdown(disagreementDigest(none))).toBe('No labels in this round.');
 });
 

@@ -57,7 +57,7 @@ export interface CodeAgreement {
 export interface DisagreementAnalysis {
   labels: number;
   items: number;
-  raters: string[];
+  raterIds: string[];
   /** (item, criterion) with split votes, most split first; at most `top`. */
   splitItems: SplitItem[];
   /** Every rater pair sharing an answer, over all criteria, least agreeing first. */
@@ -133,7 +133,7 @@ export function analyzeDisagreements(labels: readonly RoundLabel[], opts: { top?
   return {
     labels: rows.length,
     items: new Set(rows.map((r) => r.item)).size,
-    raters: [...new Set(rows.map((r) => r.rater))].sort(byText),
+    raterIds: [...new Set(rows.map((r) => r.rater))].sort(byText),
     splitItems: splitItems.slice(0, opts.top ?? splitItems.length),
     pairs: raterPairAgreement(pooled)
       .map(({ raterA, raterB, items, percent_agreement, cohen_kappa }) => ({
