@@ -7,7 +7,7 @@ import { goldenAggregateMessages, showContext } from './prompts/judge';
 import { goldenAggregateSchema } from './prompts/schemas';
 import { binaryClassificationMetrics, type BinaryMetrics } from '../stats/index';
 import type { Db } from '../platform/db';
-import { goldenLabels, guidelineVersions, judgeEvaluations, labels, usageLedger } from '../schema/tables';
+import { goldenLabels, guidelineVersions, judgeEvaluations, usageLedger } from '../schema/tables';
 import { structuredCall } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
@@ -16,6 +16,8 @@ import { loadProgram } from './prompt-registry';
 import { loadItems } from './judgments';
 import type { JudgingEngine } from './engine';
 import { activityContext, withHeartbeat } from '../activities/context';
+import { splitOf, upsertGoldenLabels } from './golden-labels';
+import { goldenRatings, type GoldenRating } from './golden-statistics';
 
 export interface EvaluateJudgeInput {
   programId: string;
@@ -44,12 +46,6 @@ export interface AggregateGoldenInput {
 export interface AggregateGoldenResult {
   labeled: number;
   needsReview: string[];
-}
-
-/** dev or test, by a hash of program and item: stable, independent of the order items arrive in. */
-export function splitOf(programId: string, itemId: string, testShare: number): 'dev' | 'test' {
-  const h = createHash('sha256').update(`${programId}\0${itemId}`).digest().readUInt32BE(0);
-  return h / 2 ** 32 < testShare ? 'test' : 'dev';
 }
 
 export interface GoldenSetDeps {
@@ -156,38 +152,14 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       .where(eq(guidelineVersions.programId, input.programId))
       .orderBy(sql`${guidelineVersions.version} desc`)
       .limit(1);
-    const rows = input.itemIds.length
-      ? await db
-          .select({
-            itemId: labels.itemId,
-            rater: labels.raterId,
-            value: labels.value,
-            explanation: labels.explanation,
-          })
-          .from(labels)
-          .where(
-            and(
-              eq(labels.programId, input.programId),
-              eq(labels.criterion, input.criterion),
-              eq(labels.phase, 'golden-set'),
-              inArray(labels.itemId, input.itemIds),
-            ),
-          )
-          .orderBy(labels.id)
-      : [];
-    const byItem = new Map<string, Map<string, { rater: string; label: number; explanation: string }>>();
-    for (const r of rows) {
-      const m = byItem.get(r.itemId) ?? new Map();
-      m.set(r.rater, { rater: r.rater, label: r.value, explanation: r.explanation }); // a rater's latest label counts
-      byItem.set(r.itemId, m);
-    }
+    const byItem = await goldenRatings(db, input.programId, input.criterion, input.itemIds);
     // The spec's model aggregates, as it judges (JUDGE_MODEL when the spec names none).
     const model = program.spec.judges?.model ?? defaultModel;
     const needsReview: string[] = [];
     const unanimous: (typeof goldenLabels.$inferInsert)[] = [];
     const split: {
       itemId: string;
-      ratings: { rater: string; label: number; explanation: string }[];
+      ratings: GoldenRating[];
       requestKey: string;
       base: ReturnType<typeof labelBase>;
     }[] = [];
@@ -197,10 +169,10 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
         itemId,
         criterion: input.criterion,
         split: splitOf(input.programId, itemId, program.spec.rounds.testShare),
+        method: 'llm',
       };
     }
-    for (const [itemId, raters] of byItem) {
-      const ratings = [...raters.values()];
+    for (const [itemId, ratings] of byItem) {
       if (ratings.every((r) => r.label === ratings[0].label)) {
         const explanation = ratings.map((r) => r.explanation).find((e) => e) ?? `all ${ratings.length} raters agree`;
         unanimous.push({
@@ -208,6 +180,8 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
           label: ratings[0].label,
           explanation,
           source: 'unanimous',
+          confidence: 1,
+          ratings: ratings.length,
           needsReview: false,
         });
       } else {
@@ -288,20 +262,27 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
               cancelled,
             );
             let value: typeof goldenLabels.$inferInsert;
+            // The model gives no probability: its label's confidence is the share of raters who gave it.
+            const share = (label: number) => ratings.filter((r) => r.label === label).length / ratings.length;
             if (out.ok)
               value = {
                 ...base,
                 label: out.value.label,
                 explanation: out.value.explanation,
                 source: 'llm_aggregate',
+                confidence: share(out.value.label),
+                ratings: ratings.length,
                 needsReview: out.value.needs_review,
               };
             else {
               // No usable aggregate: the majority (a tie fails) stands in, and a human must look.
               const passes = ratings.filter((r) => r.label === 1).length;
+              const label = passes * 2 > ratings.length ? 1 : 0;
               value = {
                 ...base,
-                label: passes * 2 > ratings.length ? 1 : 0,
+                label,
+                confidence: share(label),
+                ratings: ratings.length,
                 explanation: `LLM aggregation failed (${out.error}); majority label pending review`,
                 source: 'llm_aggregate',
                 needsReview: true,
@@ -332,23 +313,4 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
   }
 
   return { evaluateJudge, aggregateGolden };
-}
-
-/** Stores golden labels; a reviewed label is never overwritten. */
-async function upsertGoldenLabels(db: Db, values: (typeof goldenLabels.$inferInsert)[]) {
-  if (!values.length) return;
-  await db
-    .insert(goldenLabels)
-    .values(values)
-    .onConflictDoUpdate({
-      target: [goldenLabels.programId, goldenLabels.itemId, goldenLabels.criterion],
-      set: {
-        label: sql`excluded.label`,
-        explanation: sql`excluded.explanation`,
-        source: sql`excluded.source`,
-        needsReview: sql`excluded.needs_review`,
-        split: sql`excluded.split`,
-      },
-      setWhere: sql`${goldenLabels.reviewed} = false`,
-    });
 }

@@ -211,3 +211,31 @@ export function roundedMeanConsensus(samples: readonly number[], tie: 'fail' | '
   const verdict = isTie ? (tie === 'pass' ? 1 : 0) : mean > 0.5 ? 1 : 0;
   return { verdict, mean, samples: samples.length, tie: isTie };
 }
+
+/** The statistical label aggregations a program can name (the golden set's `aggregation` besides `llm`). */
+export type LabelAggregation = 'dawid-skene' | 'majority';
+
+/** One label per item by the named method; a majority tie takes the lowest label (for 0/1, fail). */
+export function aggregateLabels(ratings: readonly Rating[], method: LabelAggregation): AggregatedItem[] {
+  if (!ratings.length) return [];
+  return method === 'dawid-skene' ? dawidSkene(ratings).items : majorityVote(ratings, { tie: 'lowest' });
+}
+
+export interface RedundancyRule {
+  /** Ratings an item may get at most. */
+  maxRatings: number;
+  /** Below this on any criterion, the item gets another rating. */
+  minConfidence: number;
+}
+
+/**
+ * Adaptive redundancy: an item gets another rating while it has fewer than two, or while the
+ * aggregate of some criterion is less sure than `minConfidence` — until it has `maxRatings`.
+ * `criteria`: the item's aggregate for every criterion (confidence, and the ratings it rests on;
+ * a criterion nobody rated yet has 0).
+ */
+export function needsAnotherRating(criteria: readonly { confidence: number; ratings: number }[], rule: RedundancyRule) {
+  const ratings = Math.min(...criteria.map((c) => c.ratings));
+  if (ratings >= rule.maxRatings) return false;
+  return ratings < 2 || criteria.some((c) => c.confidence < rule.minConfidence);
+}

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { splitOf } from '../judging/golden';
+import { splitOf } from '../judging/golden-labels';
 import { generateCatalog } from '../scripts/sim/model/catalog';
 import type { Truth } from '../schema/catalog';
 import { programSpecSchema } from '../schema/program-spec';
