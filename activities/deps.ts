@@ -1,8 +1,9 @@
-import { createLlmClient, type LlmClient } from '../llm/client';
+import { createLlmClient, type LlmClient, type LlmTelemetry } from '../llm/client';
 import { priceTable, type ModelPrice } from '../llm/pricing';
 import type { Config } from '../platform/config';
 import type { Db } from '../platform/db';
 import type { Logger } from '../platform/logger';
+import { noMetrics, type WorkerMetrics } from '../platform/metrics';
 
 /** What activities may touch. Tests build it against the real stack; nothing here is global. */
 export interface ActivityDeps {
@@ -13,9 +14,23 @@ export interface ActivityDeps {
   llm: LlmClient;
   /** USD per 1M tokens by model (the built-in table merged with LLM_PRICES). */
   prices: Record<string, ModelPrice>;
+  /** The process's metrics (the worker's Prometheus registry; noMetrics elsewhere). */
+  metrics: WorkerMetrics;
 }
 
-/** The activity deps of one process: builds its LLM client and price table once (a bad LLM_PRICES fails here, at start). */
-export function createActivityDeps(base: Pick<ActivityDeps, 'db' | 'config' | 'logger'>): ActivityDeps {
-  return { ...base, llm: createLlmClient(base.config), prices: priceTable(base.config) };
+/**
+ * The activity deps of one process: builds its LLM client and price table once (a bad LLM_PRICES
+ * fails here, at start); `telemetry` is the worker's metrics and tracer, none by default.
+ */
+export function createActivityDeps(
+  base: Pick<ActivityDeps, 'db' | 'config' | 'logger'>,
+  telemetry: LlmTelemetry = {},
+): ActivityDeps {
+  const metrics = telemetry.metrics ?? noMetrics;
+  return {
+    ...base,
+    llm: createLlmClient(base.config, { ...telemetry, metrics }),
+    prices: priceTable(base.config),
+    metrics,
+  };
 }

@@ -161,6 +161,7 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
         prices,
         rows.filter((r) => r.status === 'ok'),
         ledger,
+        llm.metrics,
       );
       throw control.reason;
     }
@@ -221,7 +222,7 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
             },
             control,
           );
-          await storeJudgments(db, prices, out.rows, out.ledger);
+          await storeJudgments(db, prices, out.rows, out.ledger, llm.metrics);
           requests += out.requests;
           for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
         }

@@ -20,7 +20,7 @@ import { activityContext, rootCause, withHeartbeat } from '../activities/context
 import { writeLedger, type LedgerEntry } from './ledger';
 import { resolvePlans, type CriterionPlan } from './prompt-registry';
 import { samplesProblem, type JudgeSamples } from './samples';
-import { insertJudgments, loadItems, storeJudgments, type ItemRow } from './judgments';
+import { countStored, insertJudgments, loadItems, storeJudgments, type ItemRow } from './judgments';
 import { CHUNK, type CriterionOutcome, type JudgingEngine } from './engine';
 
 export interface JudgeItemsInput {
@@ -190,6 +190,7 @@ export function createItemJudging({ db, llm, prices, logger, engine, defaultMode
         prices,
         out.rows.filter((r) => r.status === 'ok'),
         out.ledger,
+        llm.metrics,
       );
       throw control.reason;
     }
@@ -202,6 +203,7 @@ export function createItemJudging({ db, llm, prices, logger, engine, defaultMode
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x("runId" text, "programId" text, "itemId" text, "textHash" text, criterion text, verdict int, samples int, summary text)
         on conflict (run_id, item_id, text_hash, criterion) do update set verdict = excluded.verdict, samples = excluded.samples, summary = excluded.summary`);
     });
+    countStored(llm.metrics, out.rows);
     return requests;
   }
 

@@ -7,6 +7,7 @@ import { LLM_REQUEST_KINDS } from './prompts/contract';
 import { judgeKey, judgeMessages, showContext } from './prompts/judge';
 import { judgeVerdictSchema } from './prompts/schemas';
 import type { Db } from '../platform/db';
+import type { WorkerMetrics } from '../platform/metrics';
 import type { FactualityAgent } from '../schema/catalog';
 import { items, judgments, shows } from '../schema/tables';
 import { type CallResult, type StructuredRequest } from '../llm/call';
@@ -153,10 +154,25 @@ export async function storeJudgments(
   prices: Record<string, ModelPrice>,
   rows: (typeof judgments.$inferInsert)[],
   ledger: LedgerEntry[],
+  metrics: WorkerMetrics,
 ) {
   if (!rows.length) return;
   await db.transaction(async (tx) => {
     await insertJudgments(tx as unknown as Db, rows);
     await writeLedger(tx as unknown as Db, prices, ledger);
   });
+  countStored(metrics, rows);
+}
+
+/** Stored judgments in the process's metrics, by status and mode. */
+export function countStored(metrics: WorkerMetrics, rows: (typeof judgments.$inferInsert)[]) {
+  const counts = new Map<string, number>();
+  for (const r of rows) {
+    const key = `${r.status} ${r.mode ?? 'sync'}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  for (const [key, n] of counts) {
+    const [status, mode] = key.split(' ');
+    metrics.judgmentsStored(status, mode, n);
+  }
 }

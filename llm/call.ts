@@ -14,7 +14,7 @@ import type { z } from 'zod';
 import type { LlmRequestKind } from '../judging/prompts/contract';
 import type { ChatMessage } from '../judging/prompts/judge';
 import type { LlmClient } from './client';
-import { fatalKind, isAbort, providerFailure } from './errors';
+import { errorClass, fatalKind, isAbort, providerFailure } from './errors';
 import { applyModelCapabilities } from './models';
 
 export interface Usage {
@@ -142,6 +142,7 @@ async function answerWithRepair<S extends z.ZodType>(
       completion = await llm.chat(chatParams(req, llm.reasoningModels, messages), signal);
     } catch (err) {
       if (isAbort(err)) throw err;
+      llm.metrics.llmError(errorClass(err));
       const kind = fatalKind(err);
       if (kind) throw providerFailure(err as APIError, kind, llm.provider, req.model);
       return { ok: false, error: `provider: ${describe(err)}`, usage, requests };
@@ -159,6 +160,7 @@ async function answerWithRepair<S extends z.ZodType>(
       },
     ];
   }
+  llm.metrics.llmError('invalid_output');
   return { ok: false, error: `invalid output after a repair attempt: ${problem}`, usage, requests };
 }
 

@@ -8,6 +8,7 @@
  * activity was cancelled, its page stopped) is abandoned at once, on the wire or waiting.
  */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import https from 'node:https';
 import OpenAI, {
   APIConnectionError,
@@ -16,7 +17,9 @@ import OpenAI, {
   APIUserAbortError,
   AzureOpenAI,
 } from 'openai';
+import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { noMetrics, type LlmAttemptStatus, type WorkerMetrics } from '../platform/metrics';
 import { llmBaseUrl, usesLlmSimulator, type Config } from '../platform/config';
 import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } from './errors';
 import { RequestPacer, retryDelayMs, Semaphore } from './limits';
@@ -35,6 +38,8 @@ export interface LlmClient {
   reasoningModels: readonly string[];
   /** When a page of requests stops for its share of errors (LLM_ERROR_BREAKER, LLM_ERROR_BREAKER_MIN; llm/page-control.ts). */
   errorBreaker: BreakerSettings;
+  /** The process's metrics (requests, tokens, pacer waits, errors, judgments stored): noMetrics outside the worker. */
+  metrics: WorkerMetrics;
   /**
    * One chat completion, retried like the SDK retries (429/5xx/timeouts, retry-after honoured).
    * Aborting `signal` rejects with the SDK's APIUserAbortError, also while waiting to be sent.
@@ -135,7 +140,26 @@ export function providerOf(config: Config): ProviderInfo {
   };
 }
 
-export function createLlmClient(config: Config): LlmClient {
+/** What a chat request's attempts came to (the span's attributes). */
+interface ChatOutcome {
+  attempts: number;
+  status?: LlmAttemptStatus;
+}
+
+/** What the client reports to: metrics always (noMetrics by default), a span per chat request when tracing is on. */
+export interface LlmTelemetry {
+  metrics?: WorkerMetrics;
+  tracer?: Tracer;
+}
+
+/** How an attempt that got no response ended. */
+function failureStatus(failure: unknown): LlmAttemptStatus {
+  const name = (failure as Error | undefined)?.name;
+  return name === 'TimeoutError' ? 'timeout' : name === 'AbortError' ? 'aborted' : 'connection';
+}
+
+export function createLlmClient(config: Config, telemetry: LlmTelemetry = {}): LlmClient {
+  const { metrics = noMetrics, tracer } = telemetry;
   const provider = providerOf(config);
   const { baseUrl } = provider;
   const azure = config.llm.azure;
@@ -146,7 +170,9 @@ export function createLlmClient(config: Config): LlmClient {
     send: () => Promise<R>,
     signal?: AbortSignal,
   ): Promise<R> => {
+    const waitFrom = performance.now();
     await pacer.acquire(signal);
+    metrics.pacerWait((performance.now() - waitFrom) / 1000);
     const response = await send();
     if (response.status === 429) {
       const wait = retryDelayMs(response.headers);
@@ -210,6 +236,63 @@ export function createLlmClient(config: Config): LlmClient {
     accept: 'application/json',
     ...(azure ? { 'api-key': apiKey } : { authorization: `Bearer ${apiKey}` }),
   };
+  /**
+   * The judging hot path without the SDK's per-request machinery (header building, request
+   * logging, Response objects: ~0.2 ms of CPU each), with its retry rules and its error classes.
+   * `outcome` gets the attempts made and the last one's status (for the request's span).
+   */
+  const chat = async (
+    params: ChatCompletionCreateParamsNonStreaming,
+    signal: AbortSignal | undefined,
+    outcome: ChatOutcome,
+  ): Promise<ChatCompletion> => {
+    const body = JSON.stringify(params);
+    const url = chatUrl(params.model);
+    const aborted = () => new APIUserAbortError();
+    for (let retry = 0; ; retry++) {
+      if (signal?.aborted) throw aborted();
+      let sentAt: number | undefined;
+      const res = await paced(() => {
+        // The pacer may have made it wait: a request abandoned meanwhile is never sent.
+        if (signal?.aborted) return Promise.reject(abortError());
+        sentAt = performance.now();
+        return exchange(url, { method: 'POST', headers: chatHeaders, body, signal, timeoutMs: config.llm.timeoutMs });
+      }, signal).catch((failure: unknown) => ({ failure }));
+      if (sentAt !== undefined) {
+        outcome.attempts++;
+        outcome.status = 'failure' in res ? failureStatus(res.failure) : `${res.status}`;
+        metrics.llmAttempt(params.model, outcome.status, (performance.now() - sentAt) / 1000);
+      }
+      if (signal?.aborted) throw aborted();
+      const retriesLeft = retry < config.llm.maxRetries;
+      if ('failure' in res) {
+        if (retriesLeft) {
+          await sleep(backoffMs(retry), signal);
+          continue;
+        }
+        if ((res.failure as Error).name === 'TimeoutError') throw new APIConnectionTimeoutError();
+        throw new APIConnectionError({ cause: res.failure as Error });
+      }
+      if (res.status >= 200 && res.status < 300) {
+        const completion = JSON.parse(res.body.toString('utf8')) as ChatCompletion;
+        if (completion.usage)
+          metrics.llmTokens(params.model, completion.usage.prompt_tokens, completion.usage.completion_tokens);
+        return completion;
+      }
+      const text = res.body.toString('utf8');
+      const json = parseJson(res.body) as { error?: unknown } | undefined;
+      // A 429 for an empty account is not a rate limit: no wait brings credit back.
+      if (retriesLeft && retryable(res) && !(res.status === 429 && isInsufficientQuota(json))) {
+        // Like the SDK, only retry-after(-ms) names the wait (the reset headers tell when the bucket is full).
+        const named =
+          res.headers.has('retry-after-ms') || res.headers.has('retry-after') ? retryDelayMs(res.headers) : undefined;
+        await sleep(named ?? backoffMs(retry), signal);
+        continue;
+      }
+      // A body without `error` (a proxy's, or Azure's `{statusCode, message}`) is kept as the message.
+      throw APIError.generate(res.status, json, json?.error ? undefined : text.slice(0, 1000), res.headers);
+    }
+  };
   let batchApi: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
   return {
     openai,
@@ -219,44 +302,30 @@ export function createLlmClient(config: Config): LlmClient {
     provider,
     reasoningModels: config.llm.reasoningModels,
     errorBreaker: { share: config.llm.errorBreaker, min: config.llm.errorBreakerMin },
-    /**
-     * The judging hot path without the SDK's per-request machinery (header building, request
-     * logging, Response objects: ~0.2 ms of CPU each), with its retry rules and its error classes.
-     */
+    metrics,
     async chat(params, signal) {
-      const body = JSON.stringify(params);
-      const url = chatUrl(params.model);
-      const aborted = () => new APIUserAbortError();
-      for (let retry = 0; ; retry++) {
-        if (signal?.aborted) throw aborted();
-        const res = await paced(() => {
-          // The pacer may have made it wait: a request abandoned meanwhile is never sent.
-          if (signal?.aborted) return Promise.reject(abortError());
-          return exchange(url, { method: 'POST', headers: chatHeaders, body, signal, timeoutMs: config.llm.timeoutMs });
-        }, signal).catch((failure: unknown) => ({ failure }));
-        if (signal?.aborted) throw aborted();
-        const retriesLeft = retry < config.llm.maxRetries;
-        if ('failure' in res) {
-          if (retriesLeft) {
-            await sleep(backoffMs(retry), signal);
-            continue;
-          }
-          if ((res.failure as Error).name === 'TimeoutError') throw new APIConnectionTimeoutError();
-          throw new APIConnectionError({ cause: res.failure as Error });
-        }
-        if (res.status >= 200 && res.status < 300) return JSON.parse(res.body.toString('utf8')) as ChatCompletion;
-        const text = res.body.toString('utf8');
-        const json = parseJson(res.body) as { error?: unknown } | undefined;
-        // A 429 for an empty account is not a rate limit: no wait brings credit back.
-        if (retriesLeft && retryable(res) && !(res.status === 429 && isInsufficientQuota(json))) {
-          // Like the SDK, only retry-after(-ms) names the wait (the reset headers tell when the bucket is full).
-          const named =
-            res.headers.has('retry-after-ms') || res.headers.has('retry-after') ? retryDelayMs(res.headers) : undefined;
-          await sleep(named ?? backoffMs(retry), signal);
-          continue;
-        }
-        // A body without `error` (a proxy's, or Azure's `{statusCode, message}`) is kept as the message.
-        throw APIError.generate(res.status, json, json?.error ? undefined : text.slice(0, 1000), res.headers);
+      if (!tracer) return chat(params, signal, { attempts: 0 });
+      // One span per provider request (its retries are attempts inside it), a child of the activity's span.
+      const span = tracer.startSpan('llm.chat', {
+        attributes: { 'gen_ai.system': provider.kind, 'gen_ai.request.model': params.model },
+      });
+      const outcome: ChatOutcome = { attempts: 0 };
+      try {
+        const completion = await chat(params, signal, outcome);
+        span.setAttributes({
+          'gen_ai.usage.input_tokens': completion.usage?.prompt_tokens ?? 0,
+          'gen_ai.usage.output_tokens': completion.usage?.completion_tokens ?? 0,
+        });
+        return completion;
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message?.slice(0, 200) });
+        throw err;
+      } finally {
+        span.setAttributes({
+          'judgeflow.llm.status': outcome.status ?? 'none',
+          'judgeflow.llm.attempts': outcome.attempts,
+        });
+        span.end();
       }
     },
     batchApi() {

@@ -8,7 +8,7 @@
  * (content filter, context too long) stays that item's error judgment.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { APIError, APIUserAbortError } from 'openai';
+import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 
 /** Which API a client talks to: OpenAI, Azure OpenAI, or any OpenAI-compatible server (the simulator is one). */
 export type ProviderKind = 'openai' | 'azure' | 'compatible';
@@ -73,6 +73,20 @@ export function fatalKind(err: unknown): FatalKind | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The class of an LLM call's error for metrics: a fatal kind, or what a retry or another item may
+ * fix — rate_limit (429), server (5xx), timeout, connection, or per_item (a request this item's
+ * content made invalid); `invalid_output` is the caller's, for answers that failed their schema.
+ */
+export function errorClass(err: unknown): string {
+  const kind = fatalKind(err);
+  if (kind) return kind;
+  if (err instanceof APIConnectionTimeoutError) return 'timeout';
+  if (!(err instanceof APIError) || err.status === undefined) return 'connection';
+  if (err.status === 429) return 'rate_limit';
+  return err.status >= 500 ? 'server' : 'per_item';
 }
 
 /** The provider's own message (Azure sometimes answers `{statusCode, message}` without `error`). */

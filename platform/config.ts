@@ -17,6 +17,9 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. localhost:7233');
 const url = z.string().url();
 
+/** EMBEDDED_PG_HOME's default: where a system service keeps its state. */
+export const DEFAULT_EMBEDDED_PG_HOME = '/var/lib/judgeflow';
+
 export interface Setting {
   env: string;
   schema: z.ZodTypeAny;
@@ -93,6 +96,13 @@ export const SETTINGS = [
     description: 'PostgreSQL connection URL. Unset: embedded PostgreSQL under the data dir.',
   },
   { env: 'EMBEDDED_PG_PORT', schema: port, default: '54329', description: 'Port of the embedded PostgreSQL.' },
+  {
+    env: 'EMBEDDED_PG_HOME',
+    schema: z.string().min(1),
+    default: DEFAULT_EMBEDDED_PG_HOME,
+    description:
+      "Used only as root, where PostgreSQL runs as the `postgres` user: that user's directory for the embedded PostgreSQL's binaries (copied once per version) and for a data dir it cannot reach where it is (e.g. in a mode-700 home), linked from `$JUDGEFLOW_DATA_DIR/postgres`. No directory's permissions are changed.",
+  },
   {
     env: 'OPENAI_API_KEY',
     schema: z.string().min(1),
@@ -253,6 +263,38 @@ export const SETTINGS = [
     default: '200',
     description: 'Mean time a simulated rater takes per task (0 for tests).',
   },
+  {
+    env: 'WORKER_METRICS_PORT',
+    schema: z.coerce.number().int().min(0).max(65535),
+    default: '8792',
+    description:
+      "Port of a worker's Prometheus endpoint (/metrics: judgeflow's metrics and the Temporal SDK's; docs/operations.md); the stack gives its Nth worker this + N - 1. 0: none.",
+  },
+  {
+    env: 'JUDGEFLOW_TRACING',
+    schema: bool,
+    description:
+      'OpenTelemetry tracing (CLI → workflow → activity → LLM request, docs/operations.md) on or off. Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.',
+  },
+  {
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    schema: url,
+    description:
+      'OTLP/HTTP collector that traces are sent to (e.g. http://localhost:4318); the exporter also reads the other standard OTEL_* settings (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER…).',
+  },
+  {
+    env: 'STACK_RESTART_LIMIT',
+    schema: positiveInt,
+    default: '5',
+    description:
+      'Failures of one service within STACK_RESTART_WINDOW_SECONDS after which `stack up` stops everything and exits non-zero (each earlier failure is restarted with backoff).',
+  },
+  {
+    env: 'STACK_RESTART_WINDOW_SECONDS',
+    schema: positiveInt,
+    default: '120',
+    description: 'The window in which STACK_RESTART_LIMIT failures of one service make the stack give up.',
+  },
 ] as const satisfies readonly Setting[];
 
 export type SettingName = (typeof SETTINGS)[number]['env'];
@@ -273,7 +315,9 @@ export interface Config {
     uiPort: number;
     uiUrl: string;
   };
-  database: { url?: string; embeddedPort: number };
+  database: { url?: string; embeddedPort: number; embeddedHome: string };
+  /** How `stack up` supervises what it started (scripts/supervisor.ts). */
+  stack: { restartLimit: number; restartWindowMs: number };
   llm: {
     apiKey?: string;
     baseUrl?: string;
@@ -305,6 +349,8 @@ export interface Config {
     reconcileIntervalMs: number;
   };
   vendorSim: { port: number; id: string; secret?: string; latencyMs: number };
+  /** The worker's /metrics port (0: none) and whether traces are exported. */
+  observability: { workerMetricsPort: number; tracing: boolean };
   /** The raw environment, for libraries with their own conventions (@temporalio/envconfig). */
   env: Record<string, string | undefined>;
 }
@@ -364,7 +410,8 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       uiPort,
       uiUrl: ((v.TEMPORAL_UI_URL as string | undefined) ?? `http://localhost:${uiPort}`).replace(/\/$/, ''),
     },
-    database: { url: v.DATABASE_URL, embeddedPort: v.EMBEDDED_PG_PORT },
+    database: { url: v.DATABASE_URL, embeddedPort: v.EMBEDDED_PG_PORT, embeddedHome: v.EMBEDDED_PG_HOME },
+    stack: { restartLimit: v.STACK_RESTART_LIMIT, restartWindowMs: (v.STACK_RESTART_WINDOW_SECONDS as number) * 1000 },
     llm: {
       apiKey: v.OPENAI_API_KEY,
       baseUrl: v.OPENAI_BASE_URL,
@@ -398,6 +445,12 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       id: v.VENDOR_SIM_ID,
       secret: v.VENDOR_SIM_SECRET,
       latencyMs: v.VENDOR_SIM_LATENCY_MS,
+    },
+    observability: {
+      workerMetricsPort: v.WORKER_METRICS_PORT,
+      tracing:
+        (v.JUDGEFLOW_TRACING as boolean | undefined) ??
+        (v.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || !!env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
     },
     env,
   };

@@ -312,7 +312,7 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
             'UnknownBatch',
           );
         if (row.ingestedAt) return false;
-        await storeJudgments(tx as unknown as Db, prices, rows, ledger);
+        await storeJudgments(tx as unknown as Db, prices, rows, ledger, llm.metrics);
         await tx
           .update(providerBatches)
           .set({
