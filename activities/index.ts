@@ -5,6 +5,7 @@ import { createProductionBudgetActivities } from '../production/budget';
 import { createHumanTaskActivities } from '../human-tasks/activities';
 import { createJudgingActivities } from '../judging/activities';
 import { createProgramActivities } from '../program/activities';
+import { createDisagreementActivities } from '../program/disagreements';
 import { createSmokeActivities } from './smoke';
 
 export type { ActivityDeps } from './deps';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps),
     ...createProgramActivities(deps),
+    ...createDisagreementActivities(deps),
     ...createHumanTaskActivities(deps),
     ...createProductionActivities(deps),
     ...createProductionBatchActivities(deps),

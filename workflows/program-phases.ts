@@ -18,8 +18,16 @@ import {
 import { judgeDevelopmentWorkflow } from './judge-development';
 import type { Phase } from './messages';
 import { pilotWorkflow } from './pilot';
+import type { RatingRoundResult } from './rating-round';
 import { productionWorkflow } from './production';
 import { acts, type ProgramRun } from './program-run';
+import { digestMarkdown } from '../stats/disagreement';
+
+/** The round's disagreements under its gate in the Temporal UI; the evidence keeps them as data. */
+const disagreementDetails = ({ disagreements: d, summary }: RatingRoundResult) =>
+  d
+    ? `What the raters of ${summary.phase === 'pilot' ? 'the pilot' : `round ${summary.round}`} split on:\n\n${digestMarkdown(d)}`
+    : '';
 
 async function scoping(run: ProgramRun) {
   await run.passGate('scoping', 'review the estimate before anything is spent', { estimate: run.plan.estimate });
@@ -47,9 +55,13 @@ async function pilot(run: ProgramRun) {
     ],
   });
   run.finishRound(result);
-  await run.passGate('pilot', 'pilot agreement: revise the guidelines or proceed to calibration', {
-    agreement: result.summary.agreement,
-  });
+  await run.passGate(
+    'pilot',
+    'pilot agreement: revise the guidelines or proceed to calibration',
+    { agreement: result.summary.agreement, disagreements: result.disagreements },
+    false,
+    disagreementDetails(result),
+  );
   state.phase = 'calibration';
   state.round = 1;
 }
@@ -93,15 +105,18 @@ async function calibration(run: ProgramRun) {
     await run.passGate(
       'calibration',
       `agreement target not reached after ${round} rounds: approve to build the golden set anyway, or cancel`,
-      { rounds: state.rounds.filter((r) => r.phase === 'calibration') },
+      { rounds: state.rounds.filter((r) => r.phase === 'calibration'), disagreements: result.disagreements },
       true,
+      disagreementDetails(result),
     );
     state.phase = 'golden-set';
   } else {
     await run.passGate(
       `calibration/${round}`,
       'below target: publish a guideline revision for the next round, or approve to continue as is',
-      { agreement: result.summary.agreement },
+      { agreement: result.summary.agreement, disagreements: result.disagreements },
+      false,
+      disagreementDetails(result),
     );
     state.round = round + 1;
   }

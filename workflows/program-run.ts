@@ -120,15 +120,16 @@ export class ProgramRun {
 
   /**
    * A PM gate. Manual: wait for approval. Auto: approve after the plan's grace period (0 = at once)
-   * unless `forceManual` (a target missed is never waved through automatically).
+   * unless `forceManual` (a target missed is never waved through automatically). `details`: Markdown
+   * shown under the reason in the Temporal UI while the gate waits (a round's disagreements).
    */
-  async passGate(name: string, reason: string, evidence: Record<string, unknown>, forceManual = false) {
+  async passGate(name: string, reason: string, evidence: Record<string, unknown>, forceManual = false, details = '') {
     const { state, plan, programId } = this;
     if (state.approvedGates.includes(name)) return;
     this.gate = { name, reason, evidence };
     // The Temporal UI shows what the program waits for (current details are not part of the history).
     setCurrentDetails(
-      `waiting at gate **${name}**: ${reason}\n\napprove: \`judgeflow program approve ${programId} --gate ${name}\``,
+      `waiting at gate **${name}**: ${reason}${details ? `\n\n${details}` : ''}\n\napprove: \`judgeflow program approve ${programId} --gate ${name}\``,
     );
     const manual = forceManual || plan.gatePolicy === 'manual';
     if (manual) {

@@ -1,9 +1,11 @@
 /**
  * One round of human rating (the pilot, or a calibration round): draw fresh items, send them to k
- * raters through the human-task child workflow, then compute agreement per criterion.
+ * raters through the human-task child workflow, then compute agreement per criterion and what the
+ * raters split on (the digest the round's gate shows).
  */
-import { executeChild, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { DisagreementDigest } from '../stats/disagreement';
 import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
 import type { RoundSummary } from './messages';
@@ -12,7 +14,10 @@ import { DATABASE } from './activity-options';
 import { taskBatchId } from './ids';
 
 // Workflow time (new Date() is deterministic inside workflows) stamps the summary.
-const { drawItems, computeAgreement } = proxyActivities<Activities>(DATABASE);
+const { drawItems, computeAgreement, summarizeDisagreements } = proxyActivities<Activities>(DATABASE);
+
+/** Patch id of the round's disagreement digest (histories recorded before it run no such activity). */
+export const DISAGREEMENT_DIGEST = 'disagreement-digest';
 
 export interface RatingRoundInput {
   plan: ProgramPlan;
@@ -26,6 +31,8 @@ export interface RatingRoundInput {
 export interface RatingRoundResult {
   summary: RoundSummary;
   tasks: HumanTasksResult;
+  /** What the round's raters split on, for its gate (absent in rounds run before the digest existed). */
+  disagreements?: DisagreementDigest;
 }
 
 export async function runRatingRound(input: RatingRoundInput): Promise<RatingRoundResult> {
@@ -67,6 +74,9 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
     target: plan.targets.agreement,
     metric: plan.targets.agreementMetric,
   });
+  const disagreements = patched(DISAGREEMENT_DIGEST)
+    ? await summarizeDisagreements({ programId: plan.programId, phase, round: phase === 'pilot' ? 0 : round })
+    : undefined;
   const values = Object.values(agreement).map((a) => a.value ?? 0);
   const allMeetTarget = Object.values(agreement).every((a) => a.meetsTarget);
   if (plan.searchAttributes)
@@ -85,5 +95,6 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
       finishedAt: new Date().toISOString(),
     },
     tasks,
+    disagreements,
   };
 }
