@@ -7,6 +7,7 @@ import { createJudgingActivities } from '../judging/activities';
 import { createProgramActivities } from '../program/activities';
 import { createDisagreementActivities } from '../program/disagreements';
 import { createSmokeActivities } from './smoke';
+import { createWorkflowStartActivities } from './workflow-starts';
 
 export type { ActivityDeps } from './deps';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProductionBatchActivities(deps),
     ...createProductionBudgetActivities(deps),
     ...createJudgingActivities(deps),
+    ...createWorkflowStartActivities(),
   };
 }
 

@@ -18,6 +18,8 @@ import {
 } from './batch';
 import { goldAnswers, items, labels, raters, shows, taskBatches, tasks, vendors } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
+import type { Db } from '../platform/db';
+import { ratedInEarlierBatches } from './rated-before';
 import { createVendorAdapter, type VendorAdapter } from '../vendors';
 
 /** The workflow's input without what only the workflow uses (SLA, QA bar). */
@@ -137,6 +139,7 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
           throw new Error(
             `unknown items: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` … (${missing.length})` : ''}`,
           );
+        const ratedBefore = await ratedInEarlierBatches(tx as unknown as Db, input.batchId, input.kind, allIds);
         const load = new Map<string, number>();
         const rows: (typeof tasks.$inferInsert)[] = [];
         let unassignedSlots = 0;
@@ -145,6 +148,7 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
           const item = itemRows.get(itemId)!;
           const criteria = criteriaFor(input, itemId);
           const pool = (await eligibleRaters(input.batchId, input.vendorIds, input.kind, criteria, item.locale))
+            .filter((r) => !ratedBefore.get(itemId)?.has(r.id))
             .map((r) => ({ ...r, load: load.get(r.id) ?? 0 }))
             .sort((a, b) => a.load - b.load || rank(itemId, a.id).localeCompare(rank(itemId, b.id)));
           for (let slot = 0; slot < input.ratersPerItem; slot++) {
@@ -303,6 +307,8 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
                 .where(and(eq(tasks.batchId, old.batchId), eq(tasks.itemId, old.itemId)))
             ).map((r) => r.raterId),
           );
+          const before = await ratedInEarlierBatches(tx as unknown as Db, old.batchId, old.kind, [old.itemId]);
+          for (const r of before.get(old.itemId) ?? []) had.add(r);
           const pool = (await eligibleRaters(old.batchId, input.vendorIds, old.kind, payload.criteria, item.locale))
             .filter((r) => !had.has(r.id))
             .sort((a, b) => a.load - b.load || rank(nextId, a.id).localeCompare(rank(nextId, b.id)));

@@ -6,7 +6,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agreementIntervals, agreementReport } from '../stats/index';
 import { type ProgramEstimate } from './estimate';
-import { criterionSamples, durationMs, type ProgramSpec } from '../schema/program-spec';
+import { criterionSamples, durationMs, goldenSettings, type ProgramSpec } from '../schema/program-spec';
 import {
   agreementReports,
   decisionLog,
@@ -19,7 +19,7 @@ import {
   tasks,
 } from '../schema/tables';
 import type { Db } from '../platform/db';
-import type { CriterionAgreement } from '../workflows/messages';
+import type { CriterionAgreement, GoldenSetSummary } from '../workflows/messages';
 import type { ActivityDeps } from '../activities/deps';
 
 /** The small, workflow-sized view of a spec that the program workflow runs on. */
@@ -50,6 +50,8 @@ export interface ProgramPlan {
   budgetUsd: number;
   vendorsFor: { rate: string[]; review: string[]; write: string[] };
   production: ProgramSpec['production'];
+  /** The golden set's aggregation and redundancy; optional only because plans recorded in histories before it lack it (they ran LLM aggregation, fixed redundancy). */
+  golden?: ProgramSpec['golden'];
   estimate: { expectedDays: number; totalUsd: number } | null;
 }
 
@@ -88,6 +90,7 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         budgetUsd: program.budgetUsd,
         vendorsFor: { rate: vendorsFor('rate'), review: vendorsFor('review'), write: vendorsFor('write') },
         production: spec.production,
+        golden: goldenSettings(spec),
         estimate: estimate ? { expectedDays: estimate.days.expected, totalUsd: estimate.costUsd.total } : null,
       };
     },
@@ -287,17 +290,21 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       });
     },
 
-    async goldenSetSummary(programId: string): Promise<{ items: number; dev: number; test: number; reviewed: number }> {
+    async goldenSetSummary(programId: string): Promise<GoldenSetSummary> {
       const [row] = await db
         .select({
           items: sql<number>`count(distinct ${goldenLabels.itemId})::int`,
           dev: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'dev')::int`,
           test: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'test')::int`,
           reviewed: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.reviewed})::int`,
+          // One method per program (the spec's); a mix would show as the first in name order.
+          method: sql<string | null>`min(${goldenLabels.method})`,
+          meanConfidence: sql<number | null>`avg(${goldenLabels.confidence})::float8`,
+          ratingsPerLabel: sql<number | null>`avg(${goldenLabels.ratings})::float8`,
         })
         .from(goldenLabels)
         .where(eq(goldenLabels.programId, programId));
-      return row ?? { items: 0, dev: 0, test: 0, reviewed: 0 };
+      return row ?? { items: 0, dev: 0, test: 0, reviewed: 0, method: null, meanConfidence: null, ratingsPerLabel: null };
     },
   };
 }

@@ -108,7 +108,14 @@ export interface ProgramReport {
   raters: RaterQuality[];
   golden: {
     composition: Array<{ criterion: string; split: string; pass: number; fail: number }>;
-    bySource: Array<{ source: string; labels: number }>;
+    /** Labels by the method that made them (the spec's golden.aggregation) and source, with their mean confidence and ratings. */
+    bySource: Array<{
+      method: string;
+      source: string;
+      labels: number;
+      meanConfidence: number | null;
+      ratingsPerLabel: number | null;
+    }>;
     needsReview: number;
     reviewed: number;
     reviews: Array<{ itemId: string; criterion: string; label: number; explanation: string }>;

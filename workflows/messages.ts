@@ -87,7 +87,7 @@ export interface ProgramStatus {
   /** Agreement per criterion of the latest round (with intervals). */
   agreement: Record<string, CriterionAgreement>;
   tasks: { completed: number; reassigned: number; expired: number; labels: number };
-  goldenSet: { items: number; dev: number; test: number; reviewed: number } | null;
+  goldenSet: GoldenSetSummary | null;
   judges: JudgeSummary[];
   production: {
     runId: string;
@@ -126,3 +126,18 @@ export interface RetryingActivity {
 }
 
 export const programStatusQuery = defineQuery<ProgramStatus>('status');
+
+/**
+ * The golden set as built: items, split, reviews, and how its labels were made — the spec's method,
+ * the labels' mean confidence and ratings per label (null where labels predate them).
+ */
+export interface GoldenSetSummary {
+  items: number;
+  dev: number;
+  test: number;
+  reviewed: number;
+  /** Optional only because statuses of runs before they were recorded lack them. */
+  method?: string | null;
+  meanConfidence?: number | null;
+  ratingsPerLabel?: number | null;
+}

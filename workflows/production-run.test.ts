@@ -4,7 +4,7 @@
  * sample and one decided verdict per criterion (0 missing, 0 duplicate), the simulator saw one
  * judge request per stored judgment, and the shards respected their sizes.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createJudgingActivities } from '../judging/activities';
 import { judgeUnitHashes, judgingCoverage } from '../production/activities';
@@ -15,6 +15,7 @@ import {
   createTestDatabase,
   devServerClient,
   devServerWorker,
+  recordHistory,
   testConfig,
   testDeps,
   uniqueTaskQueue,
@@ -22,7 +23,7 @@ import {
 } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { productionWorkflow } from './production';
-import { productionWorkflowId } from './ids';
+import { fixLoopWorkflowId, productionShardWorkflowId, productionWorkflowId } from './ids';
 
 const PROGRAM = 'prod-run';
 let database: TestDatabase;
@@ -126,4 +127,57 @@ test('a sharded sync run judges every item once: 0 missing and 0 duplicate judgm
     model: testConfig().llm.model,
   });
   expect(second).toMatchObject({ missing_verdicts: 0, duplicate_verdicts: 0 });
+});
+
+test('failing items get their fix loops as workflows of their own: started by the shard, never its children', async () => {
+  const criteria = ['tone', 'clarity'];
+  const result = await client.workflow.execute(productionWorkflow, {
+    workflowId: productionWorkflowId(PROGRAM, 'fix-1'),
+    taskQueue,
+    args: [
+      {
+        programId: PROGRAM,
+        runId: 'fix-1',
+        mode: 'sync' as const,
+        itemSelection: { kind: 'all' as const },
+        criteria,
+        prompts,
+        samples: 1,
+        fixLoop: true,
+        maxFixAttempts: 1,
+        shardSize: itemIds.length,
+        batchSize: 5,
+        maxConcurrentShards: 1,
+      },
+    ],
+  });
+  const shard = client.workflow.getHandle(productionShardWorkflowId(PROGRAM, 'fix-1', 1));
+  const { fixLoopsStarted, failing } = (await shard.result()) as { fixLoopsStarted: number; failing: number };
+  expect(result).toMatchObject({ judged: itemIds.length, errors: 0 });
+  expect(failing).toBeGreaterThan(0);
+  expect(fixLoopsStarted).toBe(failing);
+  // Visibility is eventually consistent: list until every loop shows.
+  const prefix = fixLoopWorkflowId(PROGRAM, '');
+  let loops: WorkflowExecutionInfo[] = [];
+  for (let tries = 0; tries < 50 && loops.length < failing; tries++) {
+    if (tries) await new Promise((r) => setTimeout(r, 200));
+    loops = [];
+    for await (const loop of client.workflow.list({ query: `WorkflowType = 'fixLoopWorkflow'` }))
+      if (loop.workflowId.startsWith(prefix)) loops.push(loop);
+  }
+  expect(loops).toHaveLength(failing);
+  for (const loop of loops) {
+    expect(loop.taskQueue).toBe(taskQueue);
+    expect((await client.workflow.getHandle(loop.workflowId).describe()).parentExecution).toBeUndefined();
+  }
+  // No writer vendor here: the loops are ended, not left to fail.
+  await Promise.all(
+    loops.map((l) =>
+      client.workflow
+        .getHandle(l.workflowId)
+        .terminate('test over')
+        .catch(() => undefined),
+    ),
+  );
+  await recordHistory(shard, 'productionShardWorkflow-detached-fix-loops');
 });

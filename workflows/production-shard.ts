@@ -1,7 +1,7 @@
 /**
  * A production run's shard (`…/production/<runId>/shard-<n>`, started by production.ts): judges one
  * id range page by page and starts the fix loops of its failing items (`program/<slug>/fix/<itemId>`,
- * abandoned on close so they outlive the run).
+ * started by an activity so they outlive the run and never hold it).
  *
  * Before each page a shard waits while the run is paused (the run passes the program's
  * `productionPauseSignal` on to it) and until the program's budget covers the page's estimated cost
@@ -24,6 +24,7 @@ import type { createProductionActivities, ShardRange } from '../production/activ
 import type { createJudgingActivities } from '../judging/activities';
 import type { createProductionBatchActivities } from '../production/batch';
 import type { createProductionBudgetActivities, PageStart } from '../production/budget';
+import type { createWorkflowStartActivities, DetachedStart } from '../activities/workflow-starts';
 import { fixLoopWorkflow, type FixLoopInput } from './fix-loop';
 import { DATABASE, LLM_BATCH_API, LLM_PAGE } from './activity-options';
 import { fixLoopWorkflowId } from './ids';
@@ -61,10 +62,17 @@ export const BATCH_DEFAULTS: Required<BatchSettings> = { pollFirstSeconds: 5, po
 /** Patch id of the per-page gate: pause and budget checked before each page (histories recorded before it replay without). */
 export const PAGE_GATE = 'production-page-gate';
 
+/**
+ * Patch id of fix loops started by an activity (activities/workflow-starts.ts) instead of as child
+ * workflows, whose starts queued behind the running fix loops' work and held the shard.
+ */
+export const DETACHED_FIX_LOOPS = 'detached-fix-loops';
+
 const acts = proxyActivities<ReturnType<typeof createProductionActivities>>(DATABASE);
 const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(LLM_PAGE);
 const batches = proxyActivities<ReturnType<typeof createProductionBatchActivities>>(LLM_BATCH_API);
 const budget = proxyActivities<ReturnType<typeof createProductionBudgetActivities>>(DATABASE);
+const starts = proxyActivities<ReturnType<typeof createWorkflowStartActivities>>(DATABASE);
 
 /** First and longest wait between budget checks of a page (as the fix loop's): a wait of weeks stays a few hundred events. */
 const BUDGET_RECHECK_FIRST_MS = 60_000;
@@ -120,10 +128,20 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
     result.errors += judged.failedItemIds.length;
     const failing = await acts.failingItems({ runKey: input.runKey, itemIds });
     result.failing += failing.length;
-    if (input.fixLoop) {
-      // Started together: one workflow task for the page instead of a round trip per item.
-      const started = await Promise.all(failing.map((item) => startFixLoop(input, item.itemId, item.failingCriteria)));
-      result.fixLoopsStarted += started.filter(Boolean).length;
+    if (input.fixLoop && failing.length) {
+      if (patched(DETACHED_FIX_LOOPS)) {
+        const { started } = await starts.startDetachedWorkflows({
+          workflowType: 'fixLoopWorkflow',
+          starts: failing.map((item) => fixLoopStart(input, item.itemId, item.failingCriteria)),
+        });
+        result.fixLoopsStarted += started;
+      } else {
+        // Started together: one workflow task for the page instead of a round trip per item.
+        const started = await Promise.all(
+          failing.map((item) => startFixLoop(input, item.itemId, item.failingCriteria)),
+        );
+        result.fixLoopsStarted += started.filter(Boolean).length;
+      }
     }
   }
   return result;
@@ -265,7 +283,7 @@ const judgedText = ({ criteria, samples }: Pick<ShardInput, 'criteria' | 'sample
     ? `${criteria.join(', ')} × ${samples} samples`
     : `${criteria.map((c) => `${c} × ${samples[c]}`).join(', ')} samples`;
 
-async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: string[]): Promise<boolean> {
+function fixLoopStart(input: ShardInput, itemId: string, failingCriteria: string[]): DetachedStart {
   const args: FixLoopInput = {
     programId: input.programId,
     itemId,
@@ -278,12 +296,22 @@ async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: 
     maxAttempts: input.maxFixAttempts,
     writerVendorId: input.writerVendorId,
   };
+  return {
+    workflowId: fixLoopWorkflowId(input.programId, itemId),
+    summary: `fix ${itemId}: fails ${failingCriteria.join(', ')}`,
+    args: [args],
+  };
+}
+
+/** Histories before DETACHED_FIX_LOOPS: each fix loop a child workflow of the shard, abandoned on close. */
+async function startFixLoop(input: ShardInput, itemId: string, failingCriteria: string[]): Promise<boolean> {
+  const { workflowId, summary, args } = fixLoopStart(input, itemId, failingCriteria);
   try {
     await startChild(fixLoopWorkflow, {
-      workflowId: fixLoopWorkflowId(input.programId, itemId),
-      staticSummary: `fix ${itemId}: fails ${failingCriteria.join(', ')}`,
+      workflowId,
+      staticSummary: summary,
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      args: [args],
+      args: args as [FixLoopInput],
     });
     return true;
   } catch (err) {

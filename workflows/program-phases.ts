@@ -130,7 +130,8 @@ async function goldenSet(run: ProgramRun) {
     args: [{ plan, guidelineVersion: state.guidelineVersion, workflowId }],
   });
   run.addTasks(result.tasks);
-  state.goldenSet = { items: result.items, dev: result.dev, test: result.test, reviewed: result.reviewed };
+  const { items, dev, test, reviewed, method, meanConfidence, ratingsPerLabel } = result;
+  state.goldenSet = { items, dev, test, reviewed, method, meanConfidence, ratingsPerLabel };
   await run.passGate('golden-set', 'golden set ready: approve to develop the judges', {
     ...state.goldenSet,
     sentToReview: result.sentToReview,

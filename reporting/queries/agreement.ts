@@ -137,11 +137,17 @@ export async function goldenSection(db: Db, programId: string): Promise<ProgramR
     .groupBy(goldenLabels.criterion, goldenLabels.split)
     .orderBy(asc(goldenLabels.criterion), asc(goldenLabels.split));
   const bySource = await db
-    .select({ source: goldenLabels.source, labels: sql<number>`count(*)::int` })
+    .select({
+      method: goldenLabels.method,
+      source: goldenLabels.source,
+      labels: sql<number>`count(*)::int`,
+      meanConfidence: sql<number | null>`avg(${goldenLabels.confidence})::float8`,
+      ratingsPerLabel: sql<number | null>`avg(${goldenLabels.ratings})::float8`,
+    })
     .from(goldenLabels)
     .where(eq(goldenLabels.programId, programId))
-    .groupBy(goldenLabels.source)
-    .orderBy(asc(goldenLabels.source));
+    .groupBy(goldenLabels.method, goldenLabels.source)
+    .orderBy(asc(goldenLabels.method), asc(goldenLabels.source));
   const [reviewCounts] = await db
     .select({
       needsReview: sql<number>`count(*) filter (where ${goldenLabels.needsReview})::int`,

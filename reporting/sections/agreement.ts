@@ -145,7 +145,17 @@ export function golden(r: ProgramReport): Section {
         headers: ['criterion', 'split', 'pass', 'fail'],
         rows: g.composition.map((c) => [c.criterion, c.split, String(c.pass), String(c.fail)]),
       },
-      { kind: 'table', headers: ['source', 'labels'], rows: g.bySource.map((s) => [s.source, String(s.labels)]) },
+      {
+        kind: 'table',
+        headers: ['method', 'source', 'labels', 'mean confidence', 'ratings per label'],
+        rows: g.bySource.map((s) => [
+          s.method,
+          s.source,
+          String(s.labels),
+          pct(s.meanConfidence),
+          s.ratingsPerLabel === null ? '—' : s.ratingsPerLabel.toFixed(1),
+        ]),
+      },
       {
         kind: 'text',
         text: `Disagreement reviews: ${g.reviewed} labels adjudicated by reviewers, ${g.needsReview} still waiting for review.`,

@@ -13,7 +13,12 @@ import { programSpend } from '../../human-tasks/accounting';
 import type { Db } from '../../platform/db';
 import { formatVerdictCounts, runVerdictCounts } from '../../production/verdicts';
 import { productionRunKey, productionWorkflowId, programWorkflowId } from '../../workflows/ids';
-import { programStatusQuery, type ProgramStatus, type RetryingActivity } from '../../workflows/messages';
+import {
+  programStatusQuery,
+  type GoldenSetSummary,
+  type ProgramStatus,
+  type RetryingActivity,
+} from '../../workflows/messages';
 import { productionStatusQuery } from '../../workflows/production';
 
 /** No such program (exit code 2, as a CliError; defined here so the module loads without the CLI's stack, e.g. in tests). */
@@ -241,7 +246,7 @@ export function formatStatus(s: ProgramStatus): string {
   if (s.goldenSet)
     lines.push(
       '',
-      `golden    ${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}), ${s.goldenSet.reviewed} reviewed`,
+      `golden    ${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}), ${s.goldenSet.reviewed} reviewed${goldenMethod(s.goldenSet)}`,
     );
   if (s.judges.length) {
     lines.push('', `judge          dev      test     TPR      TNR      target ${pct(s.targets.judgeAccuracy)}`);
@@ -265,3 +270,9 @@ export function formatStatus(s: ProgramStatus): string {
     );
   return lines.join('\n');
 }
+
+/** How the golden labels were made, where recorded: ", dawid-skene, mean confidence 93.1%, 2.4 ratings per label". */
+const goldenMethod = (g: GoldenSetSummary) =>
+  g.method
+    ? `, ${g.method}${g.meanConfidence != null ? `, mean confidence ${pct(g.meanConfidence)}` : ''}${g.ratingsPerLabel != null ? `, ${g.ratingsPerLabel.toFixed(1)} ratings per label` : ''}`
+    : '';
