@@ -38,7 +38,7 @@ const qualifies = (q: Qualification, kind: string, criteria: string[], locale: s
   (!q.criteria || criteria.every((c) => q.criteria!.includes(c))) &&
   (!q.locales || q.locales.includes(locale));
 
-export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) {
+export function createHumanTaskActivities({ db, logger, config, metrics }: ActivityDeps) {
   // Keyed by what the adapter is built from: a vendor fixed while its batch waits at a vendor gate
   // (endpoint, secret) gets a new adapter on the next call, without restarting the worker.
   const adapters = new Map<string, VendorAdapter>();
@@ -243,6 +243,7 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
         .set({ status: 'dispatched', dispatchedAt: new Date(), dueAt, guidelineVersion: input.guidelineVersion })
         .where(and(inArray(tasks.id, input.taskIds), eq(tasks.status, 'pending')))
         .returning({ id: tasks.id });
+      metrics.humanTasks('dispatched', updated.length);
       return { dispatched: updated.length };
     },
 
@@ -434,6 +435,9 @@ export function createHumanTaskActivities({ db, logger, config }: ActivityDeps) 
         .where(and(eq(tasks.batchId, input.batchId), eq(tasks.status, 'completed'), eq(tasks.isGold, false)))
         .groupBy(tasks.itemId);
       const itemsComplete = done.filter((d) => d.slots >= input.ratersPerItem).length;
+      // Counted once per batch, when its outcome is final (the gateway counts completions as they arrive).
+      metrics.humanTasks('completed', counts.completed);
+      metrics.humanTasks(input.outcome === 'cancelled' ? 'cancelled' : 'expired', closed.length);
       const written = await db
         .select({ itemId: tasks.itemId, taskId: tasks.id, payload: tasks.payload })
         .from(tasks)

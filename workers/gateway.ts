@@ -22,6 +22,7 @@ import { vendorEvents, vendors } from '../schema/tables';
 import { unstorableText, type VendorEvent } from '../schema/vendor-events';
 import { CompletionBatcher } from './gateway-completions';
 import { labelStudioRoute, vendorPoller, type StoreEvent } from './gateway-label-studio';
+import { gatewayMetrics } from './gateway-metrics';
 import { OPENAPI } from './gateway-openapi';
 import { every, SignalBatcher, startReconciler } from './gateway-signals';
 import { checkDeliveryId, HttpError, invalidBody, parseEvent, sendError } from './gateway-validation';
@@ -57,6 +58,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       void sendError(reply, 400, err.code === 'FST_ERR_BAD_URL' ? 'bad_url' : 'bad_request', err.message);
     },
   });
+  const metrics = gatewayMetrics(app, db);
   const signals = client ? new SignalBatcher(client, db, logger) : undefined;
   // The hot path talks to postgres.js directly; drizzle() keeps its client there (platform/db.ts).
   const completions = new CompletionBatcher((db as Db & { $client: postgres.Sql }).$client, {
@@ -180,6 +182,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     } catch (err) {
       throw invalidBody(err);
     }
+    metrics.eventType(reply, event.type);
     const answer = await store(row, deliveryId, event);
     if (answer.duplicate) reply.header('x-judgeflow-duplicate', 'true');
     return reply.code(answer.status).send(answer.body);
