@@ -6,10 +6,23 @@ import { and, eq, sql } from 'drizzle-orm';
 import { textHash } from '../catalog/text-hash';
 import type { Db } from '../platform/db';
 import type { VendorEvent } from '../schema/vendor-events';
-import { itemRevisions, items, labels, raters, taskBatches, tasks, usageLedger, vendorEvents } from '../schema/tables';
+import {
+  itemRevisions,
+  items,
+  labels,
+  programs,
+  raterQualifications,
+  raters,
+  taskBatches,
+  tasks,
+  usageLedger,
+  vendorEvents,
+} from '../schema/tables';
 import type { VendorRow } from '../vendors';
 import { taskCostSql } from './accounting';
 import { OPEN_STATUSES } from './batch';
+import { labelProblem, LabelRulesCache, type RulesSpec } from './label-rules';
+import { qualifies, type Qualification } from './qualification';
 
 export interface RecordOutcome {
   status: number;
@@ -33,18 +46,21 @@ const refuse = (
 
 /**
  * Applies one verified, schema-valid event to its task inside the caller's transaction. A vendor
- * touches only its own tasks and raters; an answer to a closed task is kept for audit only.
+ * touches only its own tasks and raters; an answer to a closed task is kept for audit only. Work
+ * comes only from an active rater qualified for it, with labels inside the program's rules
+ * (label-rules.ts); every refusal stores nothing.
  */
-
 export async function applyVendorEvent(
   tx: Db,
   vendor: Pick<VendorRow, 'id' | 'rateCard'>,
   event: VendorEvent,
+  rules: LabelRulesCache = new LabelRulesCache(),
 ): Promise<RecordOutcome> {
   const [row] = await tx
-    .select({ task: tasks, phase: taskBatches.phase, round: taskBatches.round })
+    .select({ task: tasks, phase: taskBatches.phase, round: taskBatches.round, locale: items.locale })
     .from(tasks)
     .innerJoin(taskBatches, eq(taskBatches.id, tasks.batchId))
+    .innerJoin(items, eq(items.id, tasks.itemId))
     .where(eq(tasks.id, event.taskId))
     .for('update', { of: tasks });
   // A foreign task is answered exactly like a missing one: a vendor learns nothing about others.
@@ -53,11 +69,13 @@ export async function applyVendorEvent(
   const { task } = row;
   const open = (OPEN_STATUSES as readonly string[]).includes(task.status);
   const raterKey = 'raterId' in event && event.raterId ? `${vendor.id}:${event.raterId}` : null;
+  let rater: { status: string; pausedReason: string | null; qualification: Qualification } | undefined;
   if (raterKey) {
-    const [rater] = await tx
-      .select({ id: raters.id })
+    [rater] = await tx
+      .select({ status: raters.status, pausedReason: raters.pausedReason, qualification: raters.qualification })
       .from(raters)
       .where(and(eq(raters.id, raterKey), eq(raters.vendorId, vendor.id)));
+    // Rater ids are per vendor: another vendor's rater is answered like an unknown one.
     if (!rater)
       return refuse(
         404,
@@ -94,6 +112,11 @@ export async function applyVendorEvent(
       .onConflictDoNothing();
   };
 
+  if (rater && (event.type === 'task.completed' || event.type === 'revision.submitted')) {
+    const refused = await workerRefusal(tx, task, row.locale, raterKey!, rater, rules);
+    if (refused) return refused;
+  }
+
   switch (event.type) {
     case 'task.declined':
     case 'task.expired': {
@@ -118,6 +141,9 @@ export async function applyVendorEvent(
           `labels must name each criterion of the task once: ${expected.join(', ')}`,
           { unknown, missing, repeated },
         );
+      const { rules: programRules, taxonomy } = await rules.get(task.programId, () => programSpec(tx, task.programId));
+      const problem = labelProblem(programRules, event.labels, taxonomy ?? []);
+      if (problem) return refuse(problem.status, problem.code, problem.message, problem.details);
       if (raterKey !== task.raterId) {
         // The vendor routed the task to another of its raters: fine, unless that rater already had the item.
         const [other] = await tx
@@ -196,6 +222,58 @@ export async function applyVendorEvent(
       return accepted({ textHash: hash });
     }
   }
+}
+
+const programSpec = async (tx: Db, programId: string): Promise<RulesSpec> =>
+  ((await tx.select({ spec: programs.spec }).from(programs).where(eq(programs.id, programId)))[0]?.spec ??
+    {}) as RulesSpec;
+
+/**
+ * Why this rater may not answer this task, or null: a paused rater answers nothing; another rater
+ * than the assigned one must hold the task's qualification; in a program with a qualification batch,
+ * only qualification tasks come before a passed one.
+ */
+async function workerRefusal(
+  tx: Db,
+  task: typeof tasks.$inferSelect,
+  locale: string,
+  raterKey: string,
+  rater: { status: string; pausedReason: string | null; qualification: Qualification },
+  rules: LabelRulesCache,
+): Promise<RecordOutcome | null> {
+  if (rater.status !== 'active')
+    return refuse(
+      403,
+      'rater_paused',
+      `rater ${raterKey} is ${rater.status}: ${rater.pausedReason ?? 'no reason recorded'}`,
+      {
+        raterStatus: rater.status,
+      },
+    );
+  const payload = task.payload as { criteria?: string[]; qualification?: boolean };
+  if (raterKey !== task.raterId && !qualifies(rater.qualification, task.kind, payload.criteria ?? [], locale))
+    return refuse(
+      403,
+      'rater_not_qualified',
+      `rater ${raterKey} is not qualified for ${task.kind} tasks on these criteria and locale`,
+      {
+        qualification: rater.qualification,
+      },
+    );
+  if (payload.qualification) return null;
+  const { rules: programRules } = await rules.get(task.programId, () => programSpec(tx, task.programId));
+  if (!programRules.qualification) return null;
+  const [passed] = await tx
+    .select({ status: raterQualifications.status })
+    .from(raterQualifications)
+    .where(and(eq(raterQualifications.programId, task.programId), eq(raterQualifications.raterId, raterKey)));
+  if (passed?.status === 'passed') return null;
+  return refuse(
+    403,
+    'rater_not_qualified',
+    `rater ${raterKey} has not passed program ${task.programId}'s qualification batch (${passed?.status ?? 'not started'})`,
+    { qualificationStatus: passed?.status ?? null },
+  );
 }
 
 /** Stored events whose signal has not gone through yet (for the reconciler). */

@@ -134,8 +134,9 @@ test('the batcher stores queued requests together, splits a batch that hits a us
     batcher.apply(vendor, 'e7', completion('t7')),
     batcher.apply(vendor, 'e7-again', completion('t7')), // same task: waits for a later statement
   ]);
-  // t3 alone, then t5-t7 in one statement, then the second t7 answer alone.
-  expect(statements).toBe(3);
+  // The running programs' label rules (read once a minute), t3 alone, then t5-t7 in one statement,
+  // then the second t7 answer alone.
+  expect(statements).toBe(4);
   expect(results.map((r) => r?.status ?? null)).toEqual([202, 202, 202, 202, null]);
 
   const split = await Promise.all([

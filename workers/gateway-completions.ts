@@ -1,15 +1,18 @@
 /**
- * The gateway's hot path: completions by the assigned rater of an open task, with exactly the
- * task's criteria. Requests that arrive while a statement is running are applied together by the
+ * The gateway's hot path: completions by the assigned, active (and, where the program asks,
+ * qualified) rater of an open task, with exactly the task's criteria and labels inside the
+ * program's rules (human-tasks/label-rules.ts, sent into the statement as JSON). Requests that arrive while a statement is running are applied together by the
  * next ONE statement (task update, labels, charge and inbox row for each), without the query
  * builder. One statement and one commit for many events is what makes the gateway fast on a small
  * machine: per-statement costs (a socket write each way, planning, the WAL flush of the commit)
  * dominate the per-row work. Every event still commits before its 2xx is sent.
  *
- * An event that changes nothing here (a duplicate delivery, a closed, foreign or mismatched task)
- * comes back null: the caller's general path answers every other case.
+ * An event that changes nothing here (a duplicate delivery, a closed, foreign or mismatched task, a
+ * label or rater the rules refuse, a program whose rules are not cached yet) comes back null: the
+ * caller's general path answers every other case, with the reason.
  */
 import type postgres from 'postgres';
+import { LabelRulesCache, programLabelRules, type ProgramLabelRules, type RulesSpec } from '../human-tasks/label-rules';
 import type { VendorRow } from '../vendors';
 import type { VendorEvent } from '../schema/vendor-events';
 
@@ -40,6 +43,8 @@ const BAD_PRICE = '22023';
 export class CompletionBatcher {
   private queue: Pending[] = [];
   private running = 0;
+  /** Shared with the general path, which loads a program's rules the first time it sees one. */
+  readonly rules = new LabelRulesCache();
   constructor(
     private readonly sql: postgres.Sql,
     private readonly opts: { maxConcurrent: number; maxBatch: number },
@@ -85,7 +90,8 @@ export class CompletionBatcher {
 
   private async run(batch: Pending[]) {
     try {
-      const outcomes = await applyCompletions(this.sql, batch);
+      const rules = await this.rules.snapshot(() => runningPrograms(this.sql));
+      const outcomes = await applyCompletions(this.sql, batch, rules);
       batch.forEach((p, i) => p.resolve(outcomes[i]));
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -108,11 +114,17 @@ const accepted = (event: Completion) => ({
 /**
  * One atomic statement for the whole batch. If any task was updated without its inbox row being
  * written (its delivery id is already stored), a division by zero aborts the statement whole.
+ * `rules` by program id; without them they are read for the batch's tasks first (one query more).
  */
 export async function applyCompletions(
   sql: postgres.Sql,
   batch: Pick<Pending, 'vendor' | 'deliveryId' | 'event'>[],
+  rules?: Record<string, ProgramLabelRules>,
 ): Promise<CompletionOutcome[]> {
+  rules ??= await rulesOfTasks(
+    sql,
+    batch.map((p) => p.event.taskId),
+  );
   const input = batch.map(({ vendor, deliveryId, event }, i) => ({
     i,
     vendor_id: vendor.id,
@@ -136,17 +148,29 @@ export async function applyCompletions(
     with input as (
       select * from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as x(
         i int, vendor_id text, rate_card jsonb, delivery_id text, task_id text, rater_key text, criteria jsonb, labels jsonb, body jsonb, response jsonb)
+    ), rules as (
+      select ${JSON.stringify(rules)}::text::jsonb as by_program
     ), upd as (
       update tasks t
       set status = 'completed', completed_at = now(),
         cost_usd = judgeflow_task_cost_usd(x.rate_card, t.kind)
-      from input x, task_batches b
+      from input x, task_batches b, raters r, rules
       -- The id list lets the planner find each task by primary key: joined on the open-status
       -- index instead, every statement would read all open tasks of every batch. (Only a
       -- prefilter: an id containing the separator matches nothing and takes the general path.)
       where t.id = any(string_to_array(${batch.map((p) => p.event.taskId).join('\n')}::text, E'\n')) and t.id = x.task_id and b.id = t.batch_id and t.vendor_id = x.vendor_id and t.rater_id = x.rater_key
         and t.kind <> 'write' and t.status in ('pending', 'dispatched')
         and t.payload -> 'criteria' @> x.criteria and jsonb_array_length(t.payload -> 'criteria') = jsonb_array_length(x.criteria)
+        and r.id = x.rater_key and r.status = 'active'
+        and rules.by_program ? t.program_id
+        and (not (rules.by_program -> t.program_id -> 'qualification')::boolean or t.payload ->> 'qualification' = 'true'
+          or exists (select 1 from rater_qualifications q where q.program_id = t.program_id and q.rater_id = x.rater_key and q.status = 'passed'))
+        -- Every label inside its criterion's rule: the scale's range, and the criterion's codes when the program has a taxonomy.
+        and not exists (
+          select 1 from jsonb_to_recordset(x.labels) as l(criterion text, value int, error_codes jsonb),
+            lateral (select coalesce(rules.by_program -> t.program_id -> 'criteria' -> l.criterion, rules.by_program -> t.program_id -> 'default') as rule) c
+          where l.value not between (c.rule ->> 'min')::int and (c.rule ->> 'max')::int
+            or (jsonb_typeof(c.rule -> 'codes') = 'array' and not (c.rule -> 'codes') @> l.error_codes))
       returning x.i, x.vendor_id, x.delivery_id, x.rater_key, x.labels, x.body, x.response,
         t.id, t.program_id, t.item_id, t.guideline_version, t.batch_id, t.cost_usd, b.phase, b.round
     ), lab as (
@@ -173,3 +197,15 @@ export async function applyCompletions(
     out[r.i] = { status: 202, body: input[r.i].response, eventId: Number(r.event_id), batchId: r.batch_id };
   return out;
 }
+
+/** The rules of the programs these tasks belong to (for callers without a cache). */
+async function rulesOfTasks(sql: postgres.Sql, taskIds: string[]): Promise<Record<string, ProgramLabelRules>> {
+  const rows = await sql<{ id: string; spec: RulesSpec }[]>`
+    select p.id, p.spec from programs p where p.id in (select program_id from tasks where id = any(${taskIds}))`;
+  return Object.fromEntries(rows.map((r) => [r.id, programLabelRules(r.spec)]));
+}
+
+/** Programs that may still receive completions (a finished program's tasks are closed). */
+const runningPrograms = (sql: postgres.Sql) =>
+  sql<{ id: string; spec: RulesSpec }[]>`
+    select id, spec from programs where status not in ('completed', 'cancelled', 'failed')`;
