@@ -68,6 +68,59 @@ export type VendorEvent = z.infer<typeof vendorEventSchema>;
 export type VendorEventType = VendorEvent['type'];
 export const VENDOR_EVENT_TYPES = ['task.completed', 'task.declined', 'task.expired', 'revision.submitted'] as const;
 
+/**
+ * Where a vendor fetches a guideline version's rater packet: a gateway URL signed for this vendor
+ * that stops working at `expiresAt` (after that, fetch it with signed headers; docs/vendors.md).
+ */
+export const packetLinkSchema = z.object({
+  version: z.number().int(),
+  url: z.string().url(),
+  expiresAt: z.string().datetime({ offset: true }),
+});
+export type PacketLink = z.infer<typeof packetLinkSchema>;
+
+/** What a rater works from: one guideline version's text, rubric and scale per criterion, error codes, gold examples. */
+export const raterPacketSchema = z.object({
+  programId: z.string(),
+  programName: z.string(),
+  version: z.number().int(),
+  publishedAt: z.string(),
+  note: z.string(),
+  guidelines: z.string(),
+  criteria: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      description: z.string(),
+      rubric: z.string(),
+      scale: z.string(),
+      /** The label values accepted, with what each means (binary: 1 pass, 0 fail; Likert: 1..n). */
+      values: z.array(z.object({ value: z.number().int(), label: z.string() })),
+      errorCodes: z.array(z.object({ code: z.string(), description: z.string() })),
+    }),
+  ),
+  goldExamples: z.array(
+    z.object({
+      itemId: z.string(),
+      title: z.string(),
+      text: z.string(),
+      labels: z.record(z.string(), z.number().int()),
+      explanation: z.string(),
+    }),
+  ),
+});
+export type RaterPacket = z.infer<typeof raterPacketSchema>;
+
+/** Sent to a vendor when a guideline revision is published: it applies to the program's open tasks too. */
+export const guidelinesNoticeSchema = z.object({
+  type: z.literal('guidelines.published'),
+  programId: z.string(),
+  version: z.number().int(),
+  note: z.string(),
+  guidelines: packetLinkSchema,
+});
+export type GuidelinesNotice = z.infer<typeof guidelinesNoticeSchema>;
+
 /** What a rater needs to do a task without access to judgeflow's database. */
 export const taskDispatchSchema = z.object({
   taskId: id,
@@ -80,6 +133,8 @@ export const taskDispatchSchema = z.object({
   show: z.record(z.string(), z.unknown()),
   criteria: z.array(z.string()),
   guidelineVersion: z.number().int(),
+  /** The rater packet of `guidelineVersion` (absent only from vendors' own test fixtures). */
+  guidelines: packetLinkSchema.optional(),
   dueAt: z.string(),
   context: z.record(z.string(), z.unknown()).default({}),
 });

@@ -44,11 +44,13 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
   const deps = testDeps(database, config);
   const gateway: Gateway = await buildGateway({ db: database.db, config, logger, client });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  // Dispatches link to rater packets on this gateway, whose port is known only now.
+  config.gateway.publicUrl = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
   const secret = newSecret();
   const sim = buildVendorSim({
     vendorId: 'sim-vendor',
     secret,
-    gatewayUrl: `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`,
+    gatewayUrl: config.gateway.publicUrl,
     latencyMs: 0,
     duplicateRate: 0.2,
     noShowRate: 0,

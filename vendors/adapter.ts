@@ -3,7 +3,7 @@
  * vendor's rater pool. Completions come back through the gateway; for vendors whose webhooks are
  * not retried, the gateway also polls the adapter and stores what it finds through the same inbox.
  */
-import type { RaterList, TaskDispatch, VendorEvent } from '../schema/vendor-events';
+import type { GuidelinesNotice, RaterList, RaterPacket, TaskDispatch, VendorEvent } from '../schema/vendor-events';
 import type { vendors } from '../schema/tables';
 
 export type VendorRow = typeof vendors.$inferSelect;
@@ -23,6 +23,14 @@ export interface VendorAdapter {
   /** Nudges raters about overdue tasks; vendors without a reminder channel just get it recorded. */
   remind?(taskIds: string[]): Promise<void>;
   listRaters(): Promise<VendorRater[]>;
+  /**
+   * Configures the vendor's own labeling tool from a guideline version (Label Studio: the labeling
+   * config and instructions). Called before tasks of a version are dispatched and on publication;
+   * cheap when nothing changed.
+   */
+  applyGuidelines?(packet: RaterPacket): Promise<void>;
+  /** Tells the vendor that a published revision applies to its open tasks of the program too. */
+  notifyGuidelines?(notice: GuidelinesNotice): Promise<void>;
   /**
    * Answers saved at the vendor since `cursor` (null: all), and the cursor for the next call. May
    * return answers seen before (they are the same deliveries and change nothing).

@@ -5,10 +5,11 @@
  *   POST {endpoint}/cancel   {taskIds}                 withdraw tasks
  *   POST {endpoint}/remind   {taskIds}                 overdue reminder
  *   GET  {endpoint}/raters                             {raters: [{id, qualification}]}
+ *   POST {endpoint}/guidelines GuidelinesNotice        a revision applies to open tasks
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { raterListSchema, type TaskDispatch } from '../schema/vendor-events';
+import { raterListSchema, type GuidelinesNotice, type TaskDispatch } from '../schema/vendor-events';
 import type { VendorAdapter, VendorRow } from './adapter';
 import { vendorFailure, vendorRequestFailure } from './errors';
 import { signHeaders } from './signing';
@@ -54,6 +55,9 @@ export function createHttpVendorAdapter(vendor: VendorRow): VendorAdapter {
     },
     async remind(taskIds: string[]) {
       if (taskIds.length) await send('POST', '/remind', { taskIds });
+    },
+    async notifyGuidelines(notice: GuidelinesNotice) {
+      await send('POST', '/guidelines', notice);
     },
     async listRaters() {
       const res = await send('GET', '/raters', undefined);

@@ -1,6 +1,6 @@
 /**
  * The simulated raters behave as documented: accuracy against the hidden truth, and agreement
- * between raters, rise with the guideline version a task carries; careless raters stay near
+ * between raters, rise with the guideline version the rater read; careless raters stay near
  * chance; writers fix failing criteria with the configured probability. Deterministic per seed.
  */
 import { assessSynopsis, truthKey } from '../model/assess';
@@ -43,7 +43,7 @@ function measure(version: number, opts = { ...DEFAULT_POOL, raters: 6, carelessS
   let pairs = 0;
   for (const task of tasks) {
     const truth = assessSynopsis(showOf(task), task.item.text);
-    const answers = pool.slice(0, 3).map((r) => rateTask(r, task, opts));
+    const answers = pool.slice(0, 3).map((r) => rateTask(r, task, opts, version));
     for (let c = 0; c < criteria.length; c++) {
       const values = answers.map((a) => a[c].value);
       for (const v of values) {

@@ -1,7 +1,7 @@
 /**
  * SIMULATED raters and writers of the simulated vendor. Each rater has a per-criterion
  * sensitivity (says pass when the hidden truth passes) and specificity (says fail when it fails);
- * both improve with the guideline version the task carries. Some raters are careless (near
+ * both improve with the guideline version the rater has read (the packet they fetched). Some raters are careless (near
  * chance), some drift (worse with every task they do). Writers fix a failing criterion with a
  * configured probability. All draws are deterministic per seed and task.
  */
@@ -63,12 +63,16 @@ const clamp = (p: number) => Math.max(0.5, Math.min(0.98, p));
 /** The show record a dispatch carries, in the catalog's shape (defaults for what is absent). */
 export const showOf = (t: TaskDispatch): Show => showSchema.parse({ locale: t.item.locale, ...t.show });
 
-/** One simulated rater's labels for a rate/review task. */
-export function rateTask(rater: SimRater, task: TaskDispatch, opts: RaterPoolOptions): LabelInput[] {
+/** One simulated rater's labels for a rate/review task, working from the guideline version they read (0: none). */
+export function rateTask(
+  rater: SimRater,
+  task: TaskDispatch,
+  opts: RaterPoolOptions,
+  guidelineVersion: number,
+): LabelInput[] {
   const truth = assessSynopsis(showOf(task), task.item.text);
   const gain =
-    Math.max(0, task.guidelineVersion - 1) *
-    (rater.profile === 'careless' ? opts.guidelineGain / 3 : opts.guidelineGain);
+    Math.max(0, guidelineVersion - 1) * (rater.profile === 'careless' ? opts.guidelineGain / 3 : opts.guidelineGain);
   const drift = rater.profile === 'drifting' ? Math.min(0.3, rater.tasksDone * 0.01) : 0;
   rater.tasksDone++;
   return task.criteria.map((criterion) => {

@@ -3,7 +3,8 @@
  * exactly as a real vendor endpoint does (signed, generic HTTP adapter protocol), lets its pool of
  * simulated raters work on them, and posts completions to judgeflow's gateway, signed with the
  * vendor secret, at least once (retries with the same webhook-id; duplicates at a configured
- * rate). It needs no database: a dispatch carries everything a rater needs.
+ * rate). It needs no database: a dispatch carries everything a rater needs, and raters read the
+ * guidelines packet its link points to (packets.ts) — their accuracy follows the version they read.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -11,11 +12,13 @@ import { unitFor } from '../model/rng';
 import type { Logger } from '../../../platform/logger';
 import {
   dispatchRequestSchema,
+  guidelinesNoticeSchema,
   taskIdsRequestSchema,
   type TaskDispatch,
   type VendorEvent,
 } from '../../../schema/vendor-events';
 import { signHeaders, SignatureError, verifySignature } from '../../../vendors/signing';
+import { packetReader, type PacketReaderStats } from './packets';
 import { buildPool, rateTask, writeTask, type RaterPoolOptions, type SimRater } from './raters';
 
 export interface VendorSimOptions extends RaterPoolOptions {
@@ -35,7 +38,7 @@ export interface VendorSimOptions extends RaterPoolOptions {
   onDelivered?: (deliveryId: string, taskId: string) => void;
 }
 
-export interface VendorSimStats {
+export interface VendorSimStats extends PacketReaderStats {
   received: number;
   posted: number;
   duplicatesSent: number;
@@ -71,7 +74,11 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
     cancelled: 0,
     reminders: 0,
     failedPosts: 0,
+    packetsFetched: 0,
+    packetFetchFailures: 0,
+    notices: 0,
   };
+  const packets = packetReader(log, stats);
   const scheduled = new Map<string, NodeJS.Timeout>();
   const seen = new Set<string>();
   let posting = 0;
@@ -133,8 +140,7 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
     }
   };
 
-  const work = (task: TaskDispatch) => {
-    scheduled.delete(task.taskId);
+  const work = async (task: TaskDispatch) => {
     const rater = byId.get(task.raterId) ?? raters[0];
     const duplicate = unitFor(opts.seed, task.taskId, 'duplicate') < opts.duplicateRate;
     let event: VendorEvent;
@@ -150,9 +156,15 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
         notes: '[simulated writer] revised the failing criteria',
       };
     } else {
-      event = { type: 'task.completed', taskId: task.taskId, raterId: rater.id, labels: rateTask(rater, task, opts) };
+      const version = await packets.versionFor(rater.id, task);
+      event = {
+        type: 'task.completed',
+        taskId: task.taskId,
+        raterId: rater.id,
+        labels: rateTask(rater, task, opts, version),
+      };
     }
-    void post(event, duplicate);
+    await post(event, duplicate);
   };
 
   app.post('/v1/tasks', async (req, reply) => {
@@ -178,7 +190,11 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
       const delay = opts.latencyMs > 0 ? -Math.log(1 - unitFor(opts.seed, task.taskId, 'latency')) * opts.latencyMs : 0;
       scheduled.set(
         task.taskId,
-        setTimeout(() => work(task), delay),
+        setTimeout(() => {
+          scheduled.delete(task.taskId);
+          posting++; // reading the packet is work in progress too: idle() waits for it
+          void work(task).finally(() => posting--);
+        }, delay),
       );
     }
     log.debug({ accepted }, '[simulated vendor] tasks received');
@@ -202,6 +218,12 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
     const { taskIds } = taskIdsRequestSchema.parse(JSON.parse(String(req.body)));
     stats.reminders += taskIds.length;
     return reply.code(200).send({ reminded: taskIds.length, simulated: true });
+  });
+
+  app.post('/v1/tasks/guidelines', async (req, reply) => {
+    const notice = guidelinesNoticeSchema.parse(JSON.parse(String(req.body)));
+    packets.notice(notice.programId, notice.guidelines);
+    return reply.code(200).send({ received: true, simulated: true });
   });
 
   app.get('/v1/tasks/raters', async () => ({

@@ -1,0 +1,95 @@
+/**
+ * The rater packet of a guideline version: everything a rater works from, read from the program's
+ * records — the version's text and criteria (as published), the error codes of each criterion and
+ * the gold examples of the spec with their items' text. The gateway serves it to vendors; the
+ * Label Studio adapter turns it into a labeling config.
+ */
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import { criterionLabelRange, type CriterionSpec, type ProgramSpec } from '../schema/program-spec';
+import { guidelineVersions, items, programs, shows } from '../schema/tables';
+import type { RaterPacket } from '../schema/vendor-events';
+import type { Db } from '../platform/db';
+
+/** The values a criterion accepts, each with what a rater picks: pass/fail for binary, the point itself on a scale. */
+export function criterionValues(criterion: CriterionSpec): RaterPacket['criteria'][number]['values'] {
+  if (criterion.scale === 'binary')
+    return [
+      { value: 1, label: 'pass' },
+      { value: 0, label: 'fail' },
+    ];
+  const { min, max } = criterionLabelRange(criterion);
+  return Array.from({ length: max - min + 1 }, (_, i) => ({ value: min + i, label: String(min + i) }));
+}
+
+/**
+ * The packet of `version` ('latest': the newest published), or null when the program or version
+ * does not exist or `vendorId` is not one of the program's vendors (a packet is not another
+ * vendor's to read).
+ */
+export async function loadRaterPacket(
+  db: Db,
+  programId: string,
+  version: number | 'latest',
+  vendorId?: string,
+): Promise<RaterPacket | null> {
+  const [program] = await db.select().from(programs).where(eq(programs.id, programId));
+  if (!program) return null;
+  const spec = program.spec as unknown as ProgramSpec;
+  if (vendorId !== undefined && !(spec.vendors ?? []).some((v) => v.id === vendorId)) return null;
+  const [row] = await db
+    .select()
+    .from(guidelineVersions)
+    .where(
+      and(
+        eq(guidelineVersions.programId, programId),
+        version === 'latest' ? undefined : eq(guidelineVersions.version, version),
+      ),
+    )
+    .orderBy(desc(guidelineVersions.version))
+    .limit(1);
+  if (!row) return null;
+  const gold = spec.goldExamples ?? [];
+  const texts = new Map(
+    gold.length
+      ? (
+          await db
+            .select({ id: items.id, text: items.text, title: shows.title })
+            .from(items)
+            .innerJoin(shows, eq(shows.id, items.showId))
+            .where(
+              inArray(
+                items.id,
+                gold.map((g) => g.itemId),
+              ),
+            )
+        ).map((r) => [r.id, r])
+      : [],
+  );
+  const criteria = row.criteria as unknown as CriterionSpec[];
+  return {
+    programId,
+    programName: program.name,
+    version: row.version,
+    publishedAt: row.createdAt.toISOString(),
+    note: row.note,
+    guidelines: row.text,
+    criteria: criteria.map((c) => ({
+      id: c.id,
+      name: c.name,
+      description: c.description,
+      rubric: c.rubric,
+      scale: c.scale,
+      values: criterionValues(c),
+      errorCodes: (spec.errorTaxonomy ?? [])
+        .filter((e) => e.criterion === c.id)
+        .map((e) => ({ code: e.code, description: e.description })),
+    })),
+    goldExamples: gold.map((g) => ({
+      itemId: g.itemId,
+      title: texts.get(g.itemId)?.title ?? '',
+      text: texts.get(g.itemId)?.text ?? '',
+      labels: g.labels,
+      explanation: g.explanation,
+    })),
+  };
+}
