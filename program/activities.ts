@@ -304,7 +304,9 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         })
         .from(goldenLabels)
         .where(eq(goldenLabels.programId, programId));
-      return row ?? { items: 0, dev: 0, test: 0, reviewed: 0, method: null, meanConfidence: null, ratingsPerLabel: null };
+      return (
+        row ?? { items: 0, dev: 0, test: 0, reviewed: 0, method: null, meanConfidence: null, ratingsPerLabel: null }
+      );
     },
   };
 }
