@@ -6,6 +6,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agreementIntervals, agreementReport } from '../stats/index';
 import { type ProgramEstimate } from './estimate';
+import { criterionAgreementOptions } from './criterion-agreement';
 import { criterionSamples, durationMs, goldenSettings, type ProgramSpec } from '../schema/program-spec';
 import {
   agreementReports,
@@ -175,7 +176,11 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       return drawn;
     },
 
-    /** Agreement per criterion over the round's non-gold labels, stored in agreement_reports. */
+    /**
+     * Agreement per criterion over the round's non-gold labels, stored in agreement_reports: at the
+     * criterion's level (nominal for binary, ordinal or interval for Likert) and with its metric
+     * (the criterion's agreementMetric, else the round's).
+     */
     async computeAgreement(input: {
       programId: string;
       phase: 'pilot' | 'calibration';
@@ -197,20 +202,25 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
             eq(tasks.isGold, false),
           ),
         );
+      const { criteria } = (await getProgram(db, input.programId)).spec as unknown as ProgramSpec;
+      const specs = new Map(criteria.map((c) => [c.id, c]));
       const result: Record<string, CriterionAgreement> = {};
       for (const criterion of input.criteria) {
         const ratings = rows.filter((r) => r.criterion === criterion);
         const seed = input.round + 1;
-        const report = agreementReport(ratings, { level: 'nominal', bootstrap: 500, seed });
-        const value = report[input.metric] as number | null;
+        const spec = specs.get(criterion);
+        const options = spec ? criterionAgreementOptions(spec) : { level: 'nominal' as const };
+        const metric = spec?.agreementMetric ?? input.metric;
+        const report = agreementReport(ratings, { ...options, bootstrap: 500, seed });
+        const value = report[metric] as number | null;
         // Bootstrap intervals of every metric (the report draws them as bands).
         const intervals = ratings.length
-          ? agreementIntervals(ratings, { level: 'nominal', bootstrap: 500, seed }).ci95
+          ? agreementIntervals(ratings, { ...options, bootstrap: 500, seed }).ci95
           : null;
-        const ci95 = intervals?.[input.metric] ?? null;
+        const ci95 = intervals?.[metric] ?? null;
         const meetsTarget = value !== null && value >= input.target;
         result[criterion] = { value, ci95, meetsTarget };
-        const metrics = { ...report, ci95: intervals } as unknown as Record<string, unknown>;
+        const metrics: Record<string, unknown> = { ...report, ci95: intervals, level: options.level, metric };
         const counts = { items: report.items, raters: report.raters, ratings: report.ratings };
         await db
           .insert(agreementReports)

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { krippendorff2011 } from '../stats/__fixtures__/published';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-cli-stats-'));
@@ -131,6 +132,53 @@ describe('judgeflow agreement', () => {
     });
     expect((await run('agreement', '--input', path.join(dir, 'nope.csv'))).err).toMatch(/input file not found/);
     expect((await run('agreement', '--input', path.join(dir, 'krip.csv'), '--level', 'fuzzy')).code).toBe(2);
+  });
+
+  test('--spec: each criterion at its own level — binary nominal, a 5-point Likert criterion ordinal over 1..5', async () => {
+    const spec = YAML.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', 'synopsis-program.yaml'), 'utf8'));
+    Object.assign(spec.criteria[1], { scale: 'likert', points: 5, passAt: 4 });
+    const specFile = csv('likert-spec.json', JSON.stringify(spec));
+    const rows = ['criterion,item,rater,label'];
+    for (let u = 0; u < 30; u++) {
+      const score = 1 + (u % 5);
+      rows.push(`tone,s${u},a,${u % 2}`, `tone,s${u},b,${u % 2}`, `tone,s${u},c,${u % 6 ? u % 2 : 1 - (u % 2)}`);
+      rows.push(
+        `clarity,s${u},a,${score}`,
+        `clarity,s${u},b,${score}`,
+        `clarity,s${u},c,${u % 2 ? score : (score % 5) + 1}`,
+      );
+    }
+    const file = csv('likert.csv', rows.join('\n'));
+    const bySpec = JSON.parse((await run('agreement', '--input', file, '--spec', specFile, '--bootstrap', '0')).out);
+    const nominal = JSON.parse((await run('agreement', '--input', file, '--bootstrap', '0')).out);
+    const ordinal = JSON.parse((await run('agreement', '--input', file, '--level', 'ordinal', '--bootstrap', '0')).out);
+    expect(bySpec.tone).toEqual(nominal.tone);
+    expect(bySpec.clarity.krippendorff_alpha).toBe(ordinal.clarity.krippendorff_alpha);
+    expect(bySpec.clarity.krippendorff_alpha).not.toBe(nominal.clarity.krippendorff_alpha);
+    expect(bySpec.clarity.notes.join()).toMatch(/AC2 with irrCAC ordinal weights/);
+
+    const unknown = await run(
+      'agreement',
+      '--input',
+      csv('wit.csv', 'criterion,item,rater,label\nwit,a,x,1\nwit,a,y,0\n'),
+      '--spec',
+      specFile,
+    );
+    expect(unknown).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/criterion "wit" is not in .*likert-spec\.json/),
+    });
+    const badSpec = await run(
+      'agreement',
+      '--input',
+      file,
+      '--spec',
+      csv('bad-spec.json', JSON.stringify({ ...spec, criteria: [{ ...spec.criteria[1], points: undefined }] })),
+    );
+    expect(badSpec).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/criteria\.0\.points: criterion "clarity": a Likert criterion needs points/),
+    });
   });
 });
 

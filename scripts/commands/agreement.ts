@@ -6,6 +6,9 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { agreementReport, StatsInputError, type AgreementReport, type Level } from '../../stats/index';
 import { CliError } from './context';
 import { readLabelsCsv } from './labels-csv';
+import { readValidSpec } from './spec-file';
+import { criterionAgreementOptions } from '../../program/criterion-agreement';
+import type { CriterionSpec } from '../../schema/program-spec';
 
 export function nonNegativeInt(value: string): number {
   const n = Number(value);
@@ -60,6 +63,16 @@ function table(reports: Record<string, AgreementReport>): string {
   return [line(head), ...rows.map(line), ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
 }
 
+/** The level and categories of a CSV criterion from the spec; one the spec lacks is bad input. */
+function criterionOptions(criteria: CriterionSpec[], id: string, file: string) {
+  const criterion = criteria.find((c) => c.id === id);
+  if (!criterion)
+    throw new CliError(
+      `criterion "${id}" is not in ${file} (its criteria: ${criteria.map((c) => c.id).join(', ')}); a CSV read with --spec needs a criterion column naming them`,
+    );
+  return criterionAgreementOptions(criterion);
+}
+
 export function registerAgreementCommand(program: Command): void {
   program
     .command('agreement')
@@ -73,6 +86,10 @@ export function registerAgreementCommand(program: Command): void {
     .option('--bootstrap <n>', 'bootstrap resamples over items for alpha_ci95 (0 = none)', nonNegativeInt, 1000)
     .option('--seed <n>', 'bootstrap seed', nonNegativeInt, 1)
     .option('--categories <labels>', 'every possible label, comma-separated, when some may be unused (e.g. 0,1)')
+    .option(
+      '--spec <file>',
+      "a program spec (YAML/JSON): each criterion at its own level and over its scale's points (binary nominal, Likert ordinal or its agreementLevel), instead of --level and --categories",
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['json', 'table']).default('json'))
     .action(
       (opts: {
@@ -81,9 +98,12 @@ export function registerAgreementCommand(program: Command): void {
         bootstrap: number;
         seed: number;
         categories?: string;
+        spec?: string;
         format: 'json' | 'table';
       }) => {
-        const file = readLabelsCsv(opts.input, { level: opts.level });
+        const criteria = opts.spec ? readValidSpec(opts.spec).criteria : undefined;
+        // With a spec, labels are read as numbers (every scale is numeric); each criterion then takes its own level.
+        const file = readLabelsCsv(opts.input, { level: criteria ? 'interval' : opts.level });
         const numeric = opts.level !== 'nominal';
         const categories = opts.categories?.split(',').map((c) => (numeric ? Number(c.trim()) : c.trim()));
         if (categories?.some((c) => typeof c === 'number' && !Number.isFinite(c)))
@@ -96,12 +116,14 @@ export function registerAgreementCommand(program: Command): void {
               `${opts.input}: ${file.hasCriterion ? `criterion "${criterion}" has` : 'there is'} only one rater ("${rows[0].rater}", from line ${rows[0].line}); agreement needs at least two`,
             );
           }
+          const scale = criteria ? criterionOptions(criteria, criterion, opts.spec!) : undefined;
           reports[criterion] = statsOrExit(criterion, () =>
             agreementReport(rows, {
               level: opts.level,
               bootstrap: opts.bootstrap,
               seed: opts.seed,
               ...(categories ? { categories } : {}),
+              ...scale,
             }),
           );
         }

@@ -9,10 +9,9 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import { desc, eq } from 'drizzle-orm';
-import YAML from 'yaml';
 import { checkProgramPrerequisites, registerProgram } from '../../program/registration';
 import type { ProgramEstimate } from '../../program/estimate';
-import { validateProgramSpec } from '../../schema/program-spec';
+import { readValidSpec } from './spec-file';
 import { decisionLog, programs, vendors } from '../../schema/tables';
 import {
   approveGateUpdate,
@@ -39,16 +38,6 @@ const failureOf = async (client: Client, programId: string) =>
   'see the program workflow in the Temporal UI';
 
 export { formatStatus, programStatus } from './program-status';
-
-export function readSpecFile(file: string): unknown {
-  if (!fs.existsSync(file)) throw new CliError(`spec file not found: ${file}`);
-  const text = fs.readFileSync(file, 'utf8');
-  try {
-    return file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    throw new CliError(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
-  }
-}
 
 export function formatEstimate(e: ProgramEstimate): string {
   return [
@@ -92,13 +81,7 @@ export function registerProgramCommands(cli: Command) {
     .option('--yes', 'start without asking for confirmation')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { yes?: boolean; json?: boolean }) => {
-      const validation = validateProgramSpec(readSpecFile(file));
-      if (!validation.ok) {
-        throw new CliError(
-          `${file} is not a valid program spec:\n${validation.problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
-        );
-      }
-      const spec = validation.spec;
+      const spec = readValidSpec(file);
       await withContext(async ({ config, database, client }) => {
         const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, config.env, {
           rpmLimit: config.llm.rpmLimit,
