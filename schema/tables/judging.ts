@@ -53,7 +53,8 @@ export const judgments = pgTable(
     model: text('model').notNull(),
     sampleIndex: integer('sample_index').notNull(),
     status: text('status').notNull(), // ok|error (an error is never a pass)
-    verdict: integer('verdict'),
+    verdict: integer('verdict'), // 1 pass, 0 fail (a Likert score ≥ the criterion's passAt passes)
+    score: integer('score'), // a Likert criterion's score 1..points; null for binary criteria
     reasoning: text('reasoning').notNull().default(''),
     summary: text('summary').notNull().default(''),
     error: text('error'),
