@@ -1,6 +1,7 @@
 import {
   createRng,
   detectDrift,
+  goldAccuracyDecision,
   disagreementByGroup,
   leaveOneOutAgreement,
   raterGoldAccuracy,
@@ -139,4 +140,42 @@ test('vote entropy ranks split items first; groups rank least agreeing first', (
   expect(groups.map((g) => g.group)).toEqual(['tone', 'clarity']);
   expect(groups[0].disputedItems).toBe(2);
   expect(groups[1]).toMatchObject({ percent_agreement: 1, disputedItems: 0, meanEntropy: 0 });
+});
+
+describe('goldAccuracyDecision', () => {
+  test('the Wilson interval matches known values', () => {
+    // Textbook 95% Wilson intervals (e.g. statsmodels proportion_confint(k, n, method='wilson')).
+    const ci = (k: number, n: number) => goldAccuracyDecision(k, n, { minAnswers: 1, minAccuracy: 0.7 }).ci95;
+    expect(ci(0, 10)![0]).toBe(0);
+    expect(ci(0, 10)![1]).toBeCloseTo(0.2775327998628899, 10);
+    expect(ci(5, 10)![0]).toBeCloseTo(0.2365931, 6);
+    expect(ci(5, 10)![1]).toBeCloseTo(0.7634069, 6);
+    expect(ci(10, 10)![0]).toBeCloseTo(0.7224672001371101, 10);
+    expect(ci(35, 50)![0]).toBeCloseTo(0.5624964953554659, 10);
+    expect(ci(35, 50)![1]).toBeCloseTo(0.8089645, 6);
+    expect(goldAccuracyDecision(0, 0, { minAnswers: 1, minAccuracy: 0.7 })).toMatchObject({
+      ci95: null,
+      accuracy: null,
+      below: false,
+    });
+  });
+
+  test('nothing happens before the minimum of gold answers, however bad they are', () => {
+    const early = goldAccuracyDecision(0, 9, { minAnswers: 10, minAccuracy: 0.7 });
+    expect(early.below).toBe(false);
+    expect(early.reason).toMatch(/too few to judge \(needs 10\)/);
+    expect(goldAccuracyDecision(0, 10, { minAnswers: 10, minAccuracy: 0.7 }).below).toBe(true);
+  });
+
+  test('a rater is below only when the upper bound of the interval is below the bar', () => {
+    // 5/10 = 50% is below 70%, but its interval reaches 76%: not enough evidence yet.
+    const unsure = goldAccuracyDecision(5, 10, { minAnswers: 10, minAccuracy: 0.7 });
+    expect([unsure.below, unsure.reason]).toEqual([false, expect.stringMatching(/upper bound reaches 70.0%/)]);
+    // 20/40 = 50%: the interval (35–65%) is now wholly below 70%.
+    const sure = goldAccuracyDecision(20, 40, { minAnswers: 10, minAccuracy: 0.7 });
+    expect(sure.below).toBe(true);
+    expect(sure.reason).toMatch(
+      /gold accuracy 50\.0% \(95% CI 35\.2%–64\.8%\) over 40 gold answers: the upper bound is below 70\.0%/,
+    );
+  });
 });

@@ -64,6 +64,44 @@ export function raterGoldAccuracy(
   });
 }
 
+export interface GoldAccuracyDecision {
+  n: number;
+  correct: number;
+  accuracy: number | null;
+  /** 95% Wilson score interval of the accuracy. */
+  ci95: [number, number] | null;
+  /** Enough gold answers, and the interval's upper bound below the bar: the rater is very likely below it. */
+  below: boolean;
+  reason: string;
+}
+
+/**
+ * Whether a rater's gold accuracy is below `minAccuracy` with confidence: only after `minAnswers`
+ * gold answers, and only when even the upper bound of the 95% Wilson interval is below the bar, so
+ * a few unlucky answers never condemn a rater.
+ */
+export function goldAccuracyDecision(
+  correct: number,
+  n: number,
+  opts: { minAnswers: number; minAccuracy: number },
+): GoldAccuracyDecision {
+  const ci95 = wilsonInterval(correct, n);
+  const accuracy = n ? correct / n : null;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const observed = ci95
+    ? `gold accuracy ${pct(accuracy!)} (95% CI ${pct(ci95[0])}–${pct(ci95[1])}) over ${n} gold answers`
+    : 'no gold answers';
+  const bar = pct(opts.minAccuracy);
+  let below = false;
+  let reason: string;
+  if (n < opts.minAnswers) reason = `${observed}: too few to judge (needs ${opts.minAnswers})`;
+  else if (ci95![1] < opts.minAccuracy) {
+    below = true;
+    reason = `${observed}: the upper bound is below ${bar}`;
+  } else reason = `${observed}: the upper bound reaches ${bar}`;
+  return { n, correct, accuracy, ci95, below, reason };
+}
+
 export interface LeaveOneOutAgreement {
   rater: string;
   /** Items where the other raters had a strict majority. */
