@@ -1,6 +1,7 @@
 /**
  * What human work costs and how vendors perform: the rate-card price rule, a program's spend from
- * the usage ledger, and per-vendor SLA and turnaround figures.
+ * the usage ledger, and the vendor scorecard (tasks, SLA, turnaround, declines, reassignments and
+ * spend per vendor and rater).
  */
 import { eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from '../platform/db';
@@ -40,41 +41,76 @@ export async function programSpend(db: Db, programId: string): Promise<Spend> {
   return { humanUsd: roundUsd(row.human), llmUsd: roundUsd(row.llm), totalUsd: roundUsd(row.human + row.llm) };
 }
 
-export interface VendorStats {
+/** One row of the vendor scorecard: a vendor (raterId null, all its raters) or one of its raters. */
+export interface VendorScore {
   vendorId: string;
+  /** null on the vendor's own row; '' for tasks not yet assigned to a rater. */
+  raterId: string | null;
   tasks: number;
   completed: number;
-  /** Completed by the due time, over tasks whose outcome is known (completed, expired, reassigned). */
+  declined: number;
+  /** Tasks taken from the rater (SLA breach, rater paused) and given to another. */
+  reassigned: number;
+  expired: number;
+  /**
+   * Completed by the due time (a task with no due time cannot be late), over tasks whose outcome is
+   * known (completed, expired, reassigned).
+   */
   slaHitRate: number | null;
+  /** Dispatch to completion, over completed tasks. */
   turnaroundP50Ms: number | null;
   turnaroundP95Ms: number | null;
   costUsd: number;
 }
 
-export async function vendorReport(db: Db, programId: string): Promise<VendorStats[]> {
-  const rows = await db
-    .select({
-      vendorId: tasks.vendorId,
-      tasks: sql<number>`count(*)::int`,
-      completed: sql<number>`count(*) filter (where ${tasks.status} = 'completed')::int`,
-      onTime: sql<number>`count(*) filter (where ${tasks.status} = 'completed' and ${tasks.completedAt} <= ${tasks.dueAt})::int`,
-      decided: sql<number>`count(*) filter (where ${tasks.status} in ('completed', 'expired', 'reassigned'))::int`,
-      p50: sql<
-        number | null
-      >`percentile_cont(0.5) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
-      p95: sql<
-        number | null
-      >`percentile_cont(0.95) within group (order by extract(epoch from ${tasks.completedAt} - ${tasks.dispatchedAt}) * 1000) filter (where ${tasks.status} = 'completed')`,
-      cost: sql<number>`coalesce(sum(${tasks.costUsd}), 0)::float8`,
-    })
-    .from(tasks)
-    .where(eq(tasks.programId, programId))
-    .groupBy(tasks.vendorId);
+/**
+ * The vendor scorecard, per vendor and per rater, of one program (or of every program): one
+ * grouped statement (grouping sets) over the tasks, so `program status` stays a quick call.
+ * Vendors in id order, each followed by its raters.
+ */
+export async function vendorReport(db: Pick<Db, 'execute'>, programId?: string): Promise<VendorScore[]> {
+  const turnaround = (p: number) =>
+    sql.raw(
+      `percentile_cont(${p}) within group (order by extract(epoch from completed_at - dispatched_at) * 1000) filter (where status = 'completed')`,
+    );
+  const rows = await db.execute<{
+    vendor_id: string;
+    rater_id: string | null;
+    is_vendor: number;
+    tasks: number;
+    completed: number;
+    declined: number;
+    reassigned: number;
+    expired: number;
+    on_time: number;
+    decided: number;
+    p50: number | null;
+    p95: number | null;
+    cost: number;
+  }>(sql`
+    select vendor_id, coalesce(rater_id, '') as rater_id, grouping(coalesce(rater_id, '')) as is_vendor,
+      count(*)::int as tasks,
+      count(*) filter (where status = 'completed')::int as completed,
+      count(*) filter (where status = 'declined')::int as declined,
+      count(*) filter (where status = 'reassigned')::int as reassigned,
+      count(*) filter (where status = 'expired')::int as expired,
+      count(*) filter (where status = 'completed' and (due_at is null or completed_at <= due_at))::int as on_time,
+      count(*) filter (where status in ('completed', 'expired', 'reassigned'))::int as decided,
+      ${turnaround(0.5)} as p50, ${turnaround(0.95)} as p95,
+      coalesce(sum(cost_usd), 0)::float8 as cost
+    from ${tasks}
+    ${programId === undefined ? sql`` : sql`where program_id = ${programId}`}
+    group by grouping sets ((vendor_id), (vendor_id, coalesce(rater_id, '')))
+    order by vendor_id, is_vendor desc, 2`);
   return rows.map((r) => ({
-    vendorId: r.vendorId,
+    vendorId: r.vendor_id,
+    raterId: r.is_vendor ? null : r.rater_id,
     tasks: r.tasks,
     completed: r.completed,
-    slaHitRate: r.decided ? r.onTime / r.decided : null,
+    declined: r.declined,
+    reassigned: r.reassigned,
+    expired: r.expired,
+    slaHitRate: r.decided ? r.on_time / r.decided : null,
     turnaroundP50Ms: r.p50 === null ? null : Math.round(Number(r.p50)),
     turnaroundP95Ms: r.p95 === null ? null : Math.round(Number(r.p95)),
     costUsd: roundUsd(r.cost),

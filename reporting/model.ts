@@ -3,6 +3,7 @@
  * (reporting/sections/) turn into text, tables and charts. Types only, so both sides depend on it
  * and not on each other.
  */
+import type { VendorScore } from '../human-tasks/accounting';
 import type { BehaviorValidation } from './behavior/analysis';
 
 export interface PhaseSpan {
@@ -142,6 +143,8 @@ export interface ProgramReport {
     needsReview: Array<{ itemId: string; attempt: number; errors: Record<string, string> }>;
   };
   cost: { totalUsd: number; budgetUsd: number; byPhase: CostRow[]; byVendor: CostRow[]; byModel: CostRow[] };
+  /** The vendor scorecard: each vendor (raterId null), then its raters. */
+  vendors: VendorScore[];
   decisions: Array<{
     at: string;
     kind: string;

@@ -193,6 +193,7 @@ describe('rendered report', () => {
     expect(charts.length).toBeGreaterThanOrEqual(11);
     for (const c of charts) expect(markdown).toContain(`](${c.file})`);
     expect(markdown).toContain('| acme:r1 | acme | paused (gold accuracy fell) |');
+    expect(markdown).toContain('| acme | all raters | 17 | 100.0% | — | — | 0 | 0 | $0.00 |');
   });
 
   it('draws no point for an optimizer step whose candidates were never scored', () => {
@@ -241,6 +242,19 @@ describe('report and validate commands', () => {
     expect(badFormat.code).toBe(2);
     expect(badFormat.stderr).toContain('--format must be html or md');
   });
+
+  it('vendor report: the scorecard as a table or JSON; an unknown program or two formats exit 2', async () => {
+    const table = await cli('vendor', 'report', '--program', FIXTURE_PROGRAM);
+    expect(table).toMatchObject({ code: 0, stderr: '' });
+    expect(table.stdout).toMatch(/^acme\s+17\s+100\.0%/m);
+    expect(table.stdout).toMatch(/^ {2}acme:r3\s+1\s+100\.0%/m);
+    const json = JSON.parse((await cli('vendor', 'report', '--program', FIXTURE_PROGRAM, '--json')).stdout);
+    expect(json).toEqual(report.vendors);
+    const unknown = await cli('vendor', 'report', '--program', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no program "nope"');
+    expect((await cli('vendor', 'report', '--json', '--csv')).stderr).toContain('give --json or --csv, not both');
+  }, 240_000);
 
   it('imports metrics idempotently, prints the table, and names bad lines', async () => {
     const csv = path.join(tmp, 'metrics.csv');

@@ -3,6 +3,7 @@
  * module per part of the report). Renderers (reporting/render.ts) turn this model into HTML or
  * Markdown; nothing here formats or writes.
  */
+import { vendorReport } from '../human-tasks/accounting';
 import type { Db } from '../platform/db';
 import type { ProgramReport } from './model';
 import { agreementSection, goldenSection, raterQuality } from './queries/agreement';
@@ -34,6 +35,7 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
     production: await productionSection(db, programId),
     fixLoop: await fixLoopSection(db, programId),
     cost: await costSection(db, programId, program.budgetUsd),
+    vendors: await vendorReport(db, programId),
     decisions: await decisionsSection(db, programId),
     guidelines: await guidelinesSection(db, programId),
     behavior: await programBehaviorValidation(db, programId),

@@ -7,6 +7,7 @@ import { registerCatalogCommands } from './commands/catalog';
 import { registerAggregateCommand } from './commands/aggregate';
 import { registerAgreementCommand } from './commands/agreement';
 import { registerDemoCommand } from './commands/demo';
+import { registerDisagreementsCommand } from './commands/disagreements';
 import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeCommands } from './commands/judge';
 import { registerJudgeRunCommand } from './commands/judge-run';
@@ -16,6 +17,7 @@ import { registerSimCommands } from './commands/sim';
 import { registerSimVendorCommand } from './commands/sim-vendor';
 import { registerStackCommands } from './commands/stack';
 import { registerValidateCommands } from './commands/validate';
+import { registerVendorCommands } from './commands/vendor';
 import { registerWorkerCommand } from './commands/worker';
 
 export function buildCli(): Command {
@@ -26,6 +28,7 @@ export function buildCli(): Command {
   registerStackCommands(program);
   registerWorkerCommand(program);
   registerProgramCommands(program);
+  registerDisagreementsCommand(program);
   registerDemoCommand(program);
   registerAgreementCommand(program);
   registerAggregateCommand(program);
@@ -37,6 +40,7 @@ export function buildCli(): Command {
   registerGatewayCommand(program);
   registerSimCommands(program);
   registerSimVendorCommand(program);
+  registerVendorCommands(program);
   return program;
 }
 

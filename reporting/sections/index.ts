@@ -9,6 +9,7 @@ import type { Section } from './blocks';
 import { confusion, judges } from './judges';
 import { fixLoop, production } from './production';
 import { cost, decisions, timeline } from './program';
+import { vendors } from './vendors';
 
 export const SECTION_IDS = [
   'timeline',
@@ -20,6 +21,7 @@ export const SECTION_IDS = [
   'production',
   'fix-loop',
   'cost',
+  'vendors',
   'decisions',
   'behavior',
 ] as const;
@@ -35,6 +37,7 @@ export function reportSections(r: ProgramReport): Section[] {
     production(r),
     fixLoop(r),
     cost(r),
+    vendors(r),
     decisions(r),
     behavior(r),
   ];

@@ -69,3 +69,32 @@ test('nothing failing: no RETRYING line and no fix-loop line before any cycle', 
   });
   expect(text).not.toMatch(/RETRYING|fix loop/);
 });
+
+test('the vendor scorecard: each vendor with its raters, at most five per vendor, those missing the SLA first', () => {
+  const score = (raterId: string | null, slaHitRate: number | null, tasks = 10) => ({
+    vendorId: 'acme',
+    raterId,
+    tasks,
+    completed: tasks,
+    declined: 1,
+    reassigned: 2,
+    expired: 0,
+    slaHitRate,
+    turnaroundP50Ms: 25 * 60_000,
+    turnaroundP95Ms: 3 * 3_600_000,
+    costUsd: tasks / 2,
+  });
+  const raters = [0.9, 0.5, 1, 0.95, 0.2, 0.99, 0.8].map((rate, i) => score(`acme:r${i}`, rate));
+  const lines = formatStatus({ ...base, vendors: [score(null, 0.8, 70), ...raters] }).split('\n');
+  const header = lines.findIndex((l) => l.startsWith('vendor / rater'));
+  expect(lines[header + 1]).toMatch(/^acme\s+70\s+80\.0%\s+25m\s+3\.0h\s+1\s+2\s+\$35\.00$/);
+  expect(lines.slice(header + 2, header + 7).map((l) => l.trim().split(/\s+/)[0])).toEqual([
+    'acme:r4',
+    'acme:r1',
+    'acme:r6',
+    'acme:r0',
+    'acme:r3',
+  ]);
+  expect(lines[header + 7]).toBe('  (2 more raters: judgeflow vendor report --program <id>)');
+  expect(formatStatus(base)).not.toContain('vendor / rater');
+});

@@ -9,7 +9,7 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { sql } from 'drizzle-orm';
-import { programSpend } from '../../human-tasks/accounting';
+import { programSpend, vendorReport, type VendorScore } from '../../human-tasks/accounting';
 import type { Db } from '../../platform/db';
 import { formatVerdictCounts, runVerdictCounts } from '../../production/verdicts';
 import { productionRunKey, productionWorkflowId, programWorkflowId } from '../../workflows/ids';
@@ -20,6 +20,7 @@ import {
   type RetryingActivity,
 } from '../../workflows/messages';
 import { productionStatusQuery } from '../../workflows/production';
+import { formatScorecard } from './vendor';
 
 /** No such program (exit code 2, as a CliError; defined here so the module loads without the CLI's stack, e.g. in tests). */
 export class UnknownProgramError extends Error {
@@ -35,18 +36,25 @@ export interface ProgramStatusOptions {
   retrying?: boolean;
 }
 
+/** The status query's answer with what the CLI adds from the database: the vendor scorecard. */
+export type ProgramStatusView = ProgramStatus & { vendors?: VendorScore[] };
+
+/** Raters shown per vendor in status (the lowest SLA hit rates); `vendor report` lists them all. */
+const STATUS_RATERS = 5;
+
 /**
  * The program's status query, completed on the client side: a running production's live figures
  * and, given the database, spend from the ledger now (the workflow's figure is from its last budget
  * checkpoint, and fix loops go on spending after the program completes), the production run's
- * verdicts per criterion and the fix cycles by outcome; and the activities being retried.
+ * verdicts per criterion, the fix cycles by outcome and the vendor scorecard; and the activities
+ * being retried.
  */
 export async function programStatus(
   client: Client,
   programId: string,
   db?: Db,
   opts: ProgramStatusOptions = {},
-): Promise<ProgramStatus> {
+): Promise<ProgramStatusView> {
   let status: ProgramStatus;
   try {
     status = await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
@@ -55,12 +63,13 @@ export async function programStatus(
       throw new UnknownProgramError(`no program "${programId}" (see \`judgeflow program list\`)`);
     throw err;
   }
-  let out = await withLiveProduction(client, status);
+  let out: ProgramStatusView = await withLiveProduction(client, status);
   if (db) {
     out = {
       ...out,
       spendUsd: (await programSpend(db, programId)).totalUsd,
       fixLoop: await fixLoopCounts(db, programId),
+      vendors: await vendorReport(db, programId),
     };
     if (out.production)
       out = {
@@ -215,7 +224,7 @@ export const formatRetrying = (r: RetryingActivity) =>
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
 
-export function formatStatus(s: ProgramStatus): string {
+export function formatStatus(s: ProgramStatusView): string {
   const lines = [
     `program   ${s.programId}   ${s.status.toUpperCase()}   phase ${s.phase}${s.phase === 'calibration' ? ` (round ${s.round})` : ''}   guidelines v${s.guidelineVersion}`,
     `spend     $${s.spendUsd.toFixed(2)} of $${s.budgetUsd.toFixed(2)}   ETA ${s.eta ?? '—'}   decisions ${s.decisions}`,
@@ -268,6 +277,7 @@ export function formatStatus(s: ProgramStatus): string {
     lines.push(
       `fix loop  ${f.open} open, ${f.passed} passed, ${f.escalated} escalated, ${f.needsReview} need review (re-judge errored)${f.cancelled ? `, ${f.cancelled} cancelled` : ''}`,
     );
+  if (s.vendors?.length) lines.push('', ...formatScorecard(s.vendors, { maxRaters: STATUS_RATERS }));
   return lines.join('\n');
 }
 
