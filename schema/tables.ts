@@ -10,3 +10,4 @@ export * from './tables/golden-set';
 export * from './tables/judging';
 export * from './tables/production';
 export * from './tables/operations';
+export * from './tables/notifications';

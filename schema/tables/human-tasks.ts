@@ -147,6 +147,8 @@ export const tasks = pgTable(
     uniqueIndex('tasks_slot_attempt').on(t.batchId, t.itemId, t.slot, t.attempt),
     index('tasks_batch_status').on(t.batchId, t.status),
     index('tasks_rater').on(t.raterId),
+    // The vendor scorecard (program status, vendor report) groups a program's tasks by vendor and rater.
+    index('tasks_program_vendor').on(t.programId, t.vendorId, t.raterId),
   ],
 );
 
