@@ -131,7 +131,14 @@ export function workerProcesses() {
   const running = new Set<ChildProcess>();
   const bin = path.resolve(__dirname, '../bin/judgeflow.js');
   return {
-    start(s: { databaseUrl: string; taskQueue: string; llmUrl: string; llmConcurrency: number }): ChildProcess {
+    start(s: {
+      databaseUrl: string;
+      taskQueue: string;
+      llmUrl: string;
+      llmConcurrency: number;
+      /** More settings (e.g. WORKER_METRICS_PORT; 0 by default, so workers never race for a port). */
+      env?: Record<string, string>;
+    }): ChildProcess {
       const env = {
         ...process.env,
         DATABASE_URL: s.databaseUrl,
@@ -140,6 +147,8 @@ export function workerProcesses() {
         OPENAI_BASE_URL: s.llmUrl,
         LLM_CONCURRENCY: String(s.llmConcurrency),
         LOG_LEVEL: 'error',
+        WORKER_METRICS_PORT: '0',
+        ...s.env,
       };
       const child = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
       running.add(child);
