@@ -8,6 +8,7 @@ import { registerAggregateCommand } from './commands/aggregate';
 import { registerAgreementCommand } from './commands/agreement';
 import { registerDemoCommand } from './commands/demo';
 import { registerDisagreementsCommand } from './commands/disagreements';
+import { registerDisagreementsCommand } from './commands/disagreements';
 import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeCommands } from './commands/judge';
 import { registerJudgeRunCommand } from './commands/judge-run';
@@ -28,6 +29,7 @@ export function buildCli(): Command {
   registerStackCommands(program);
   registerWorkerCommand(program);
   registerProgramCommands(program);
+  registerDisagreementsCommand(program);
   registerDisagreementsCommand(program);
   registerDemoCommand(program);
   registerAgreementCommand(program);
