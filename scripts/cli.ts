@@ -8,7 +8,6 @@ import { registerAggregateCommand } from './commands/aggregate';
 import { registerAgreementCommand } from './commands/agreement';
 import { registerDemoCommand } from './commands/demo';
 import { registerDisagreementsCommand } from './commands/disagreements';
-import { registerDisagreementsCommand } from './commands/disagreements';
 import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeCommands } from './commands/judge';
 import { registerJudgeRunCommand } from './commands/judge-run';
@@ -29,7 +28,6 @@ export function buildCli(): Command {
   registerStackCommands(program);
   registerWorkerCommand(program);
   registerProgramCommands(program);
-  registerDisagreementsCommand(program);
   registerDisagreementsCommand(program);
   registerDemoCommand(program);
   registerAgreementCommand(program);
