@@ -161,6 +161,37 @@ describe('program spec', () => {
     expect(criterionSamples({ ...result.spec, judges: { ...result.spec.judges, samples: 3 } }).clarity).toBe(3);
   });
 
+  test('notification receivers: every event by default; each mistake refused with its path', () => {
+    const ok = validateProgramSpec({
+      ...example,
+      notifications: [
+        { id: 'ops', kind: 'webhook', url: 'https://ops.example.com/hooks', secretEnv: 'OPS_HOOK_SECRET' },
+        { id: 'pm-slack', kind: 'slack', urlEnv: 'SLACK_WEBHOOK_URL', events: ['gate.waiting', 'program.failed'] },
+      ],
+    });
+    if (!ok.ok) throw new Error(JSON.stringify(ok.problems));
+    expect(ok.spec.notifications[0].events).toContain('budget.warning');
+    expect(ok.spec.notifications[0].events).toHaveLength(8);
+    const none = validateProgramSpec(example);
+    expect(none.ok && none.spec.notifications).toEqual([]);
+    const bad = validateProgramSpec({
+      ...example,
+      notifications: [
+        { id: 'ops', kind: 'webhook', url: 'https://ops.example.com/hooks' },
+        { id: 'ops', kind: 'slack', url: 'https://hooks.slack.com/x', urlEnv: 'SLACK_URL' },
+        { id: 'third', kind: 'slack', events: ['gate.opened'], urlEnv: 'lower_case' },
+      ],
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    const byPath = Object.fromEntries(bad.problems.map((p) => [p.path, p.message]));
+    expect(byPath['notifications.0.secretEnv']).toBe('a webhook receiver needs secretEnv to sign with');
+    expect(byPath['notifications.1.id']).toBe('duplicate receiver "ops"');
+    expect(byPath['notifications.1']).toBe('a receiver needs url or urlEnv (one of them)');
+    expect(byPath['notifications.2.events.0']).toMatch(/gate\.waiting/);
+    expect(byPath['notifications.2.urlEnv']).toBe('expected an environment variable name');
+  });
+
   test('durations', () => {
     expect(durationMs('90s')).toBe(90_000);
     expect(durationMs('3d')).toBe(259_200_000);

@@ -4,10 +4,12 @@
  * the JSON Schema for editors (schema/program-spec.schema.json).
  */
 import { z } from 'zod';
+import { NOTIFICATION_EVENTS } from '../notifications/events';
 
 const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration like 90s, 30m, 12h or 3d');
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'expected a slug: lowercase letters, digits and dashes');
 const share = z.number().min(0).max(1);
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name');
 
 export const criterionSpecSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a lowercase identifier'),
@@ -51,10 +53,7 @@ export const vendorSpecSchema = z.object({
   /** Where judgeflow sends task batches (http) or the Label Studio base URL. */
   endpoint: z.string().url(),
   /** Name of the environment variable holding the Standard Webhooks secret(s), comma-separated for rotation. */
-  secretEnv: z
-    .string()
-    .regex(/^[A-Z][A-Z0-9_]*$/, 'expected an environment variable name')
-    .optional(),
+  secretEnv: envName.optional(),
   /** The secret itself (simulated vendors and tests only; prefer secretEnv). */
   secret: z.string().min(1).optional(),
   /** USD per task kind. */
@@ -69,6 +68,26 @@ export const vendorSpecSchema = z.object({
     .min(1)
     .default(['rate', 'review']),
   config: z.record(z.string(), z.unknown()).default({}),
+});
+
+/**
+ * A receiver of the program's notifications. Secrets are named, never written: the worker reads
+ * them from its environment when it sends.
+ */
+export const notificationSpecSchema = z.object({
+  id: slug,
+  /** webhook: a JSON event signed with Standard Webhooks (secretEnv); slack: a Slack incoming-webhook message. */
+  kind: z.enum(['webhook', 'slack']),
+  url: z.string().url().optional(),
+  /** Name of the environment variable holding the URL instead (a Slack incoming-webhook URL is a secret). */
+  urlEnv: envName.optional(),
+  /** Name of the environment variable holding the webhook's signing secret (`whsec_…`). */
+  secretEnv: envName.optional(),
+  /** The events this receiver wants (default: all). */
+  events: z
+    .array(z.enum(NOTIFICATION_EVENTS))
+    .min(1)
+    .default([...NOTIFICATION_EVENTS]),
 });
 
 export const programSpecSchema = z
@@ -186,6 +205,8 @@ export const programSpecSchema = z
         writerVendor: z.string().optional(),
       })
       .default({ mode: 'sync', fixLoop: true, maxFixAttempts: 3 }),
+    /** Who hears of gates waiting, SLAs missed, the budget, rounds and the program's end. */
+    notifications: z.array(notificationSpecSchema).default([]),
   })
   .superRefine((spec, ctx) => {
     for (const problem of referenceProblems(spec))
@@ -228,6 +249,18 @@ function referenceProblems(input: unknown): SpecProblem[] {
   vendorList.forEach((v, i) => {
     if (!v?.secret && !v?.secretEnv)
       problems.push({ path: `vendors.${i}`, message: 'a vendor needs secretEnv (or secret) to verify its events' });
+  });
+  const receivers = list(spec.notifications);
+  receivers.forEach((n, i) => {
+    if (receivers.findIndex((o) => o?.id === n?.id) !== i)
+      problems.push({ path: `notifications.${i}.id`, message: `duplicate receiver "${String(n?.id)}"` });
+    if (!n?.url === !n?.urlEnv)
+      problems.push({ path: `notifications.${i}`, message: 'a receiver needs url or urlEnv (one of them)' });
+    if (n?.kind === 'webhook' && !n.secretEnv)
+      problems.push({
+        path: `notifications.${i}.secretEnv`,
+        message: 'a webhook receiver needs secretEnv to sign with',
+      });
   });
   const writer = (spec.production as Record<string, unknown> | undefined)?.writerVendor;
   if (writer !== undefined && !vendorList.some((v) => v?.id === writer))
@@ -295,6 +328,7 @@ export type ProgramSpecInput = z.input<typeof programSpecSchema>;
 export type ProgramSpec = z.output<typeof programSpecSchema>;
 export type CriterionSpec = ProgramSpec['criteria'][number];
 export type VendorSpec = ProgramSpec['vendors'][number];
+export type NotificationSpec = ProgramSpec['notifications'][number];
 
 export interface SpecProblem {
   path: string;
