@@ -1,9 +1,11 @@
 import { accuracyAgainst, CROWDS, simulateCrowd } from './crowds';
 import {
+  aggregateLabels,
   binaryClassificationMetrics,
   createRng,
   dawidSkene,
   majorityVote,
+  needsAnotherRating,
   roundedMeanConsensus,
   StatsInputError,
   type Rating,
@@ -120,6 +122,31 @@ describe('Dawid–Skene', () => {
     expect(ds.items.map((i) => i.label)).toEqual(['fail', 'pass', 'fail', 'pass']);
     for (const i of ds.items) expect(i.confidence).toBeGreaterThan(0.99);
     expect(() => dawidSkene([])).toThrow(StatsInputError);
+  });
+});
+
+describe('adaptive redundancy', () => {
+  const rule = { maxRatings: 4, minConfidence: 0.7 };
+  const item = (...criteria: [number, number][]) => criteria.map(([confidence, ratings]) => ({ confidence, ratings }));
+
+  test('an agreeing pair stops; a split pair, a 2-of-3 majority or a criterion below the bar goes on', () => {
+    expect(needsAnotherRating(item([1, 2], [1, 2]), rule)).toBe(false);
+    expect(needsAnotherRating(item([1, 2], [0.5, 2]), rule)).toBe(true);
+    expect(needsAnotherRating(item([2 / 3, 3], [1, 3]), rule)).toBe(true);
+    expect(needsAnotherRating(item([0.75, 4], [1, 4]), { maxRatings: 5, minConfidence: 0.7 })).toBe(false);
+  });
+
+  test('never past the maximum; fewer than two ratings (a slot that expired) always goes on', () => {
+    expect(needsAnotherRating(item([0.5, 4], [0.5, 4]), rule)).toBe(false);
+    expect(needsAnotherRating(item([1, 1], [1, 2]), rule)).toBe(true);
+    expect(needsAnotherRating(item([0, 0], [1, 2]), rule)).toBe(true);
+  });
+
+  test('aggregateLabels runs the named method: Dawid–Skene posteriors, majority vote shares (a tie takes the lowest)', () => {
+    const { ratings } = simulate(11, 300, [0.9, 0.85, 0.6, 0.55], 2);
+    expect(aggregateLabels(ratings, 'dawid-skene')).toEqual(dawidSkene(ratings).items);
+    expect(aggregateLabels(ratings, 'majority')).toEqual(majorityVote(ratings, { tie: 'lowest' }));
+    expect(aggregateLabels([], 'dawid-skene')).toEqual([]);
   });
 });
 
