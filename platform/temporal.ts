@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors, type ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
@@ -54,7 +54,8 @@ export class TemporalUnreachableError extends Error {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export async function connectClient(target: TemporalTarget): Promise<Client> {
+/** A client on `target`; `interceptors` are a tracing process's (platform/tracing.ts). */
+export async function connectClient(target: TemporalTarget, interceptors?: ClientInterceptors): Promise<Client> {
   try {
     const connection = await Connection.connect({
       address: target.address,
@@ -65,7 +66,7 @@ export async function connectClient(target: TemporalTarget): Promise<Client> {
     });
     // Connect is lazy on some paths; one cheap call proves the namespace is there.
     await connection.workflowService.describeNamespace({ namespace: target.namespace });
-    return new Client({ connection, namespace: target.namespace });
+    return new Client({ connection, namespace: target.namespace, interceptors });
   } catch (err) {
     throw new TemporalUnreachableError(target, err);
   }

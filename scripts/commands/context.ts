@@ -28,11 +28,16 @@ export async function withContext<T>(
   const config = loadConfig();
   const database = await connectDatabase(databaseUrl(config), { max: 4 });
   let client: Client | undefined;
+  // A traced command is the root of its trace: its workflow starts, updates and queries get spans.
+  const tracing = config.observability.tracing
+    ? (await import('../../platform/tracing')).startTracing('judgeflow-cli')
+    : undefined;
   try {
-    if (needs.temporal !== false) client = await connectClient(temporalTarget(config));
+    if (needs.temporal !== false) client = await connectClient(temporalTarget(config), tracing?.clientInterceptors);
     return await fn({ config, database, client: client as Client });
   } finally {
     await client?.connection.close();
     await database.close();
+    await tracing?.shutdown();
   }
 }
