@@ -44,11 +44,21 @@ export interface ChildService {
   enabled: (config: Config, opts: StackOptions) => boolean;
   /** A port that answers once the service is ready; its setting is named in the busy-port error. */
   port?: (config: Config) => { port: number; setting: string };
+  /** Settings of its `index`th process (0-based) on top of the stack's. */
+  env?: (config: Config, index: number) => Record<string, string>;
 }
 
 /** Other processes join the stack by adding themselves here. */
 export const CHILD_SERVICES: ChildService[] = [
-  { name: 'worker', args: () => ['worker'], enabled: (_c, o) => (o.workers ?? 1) > 0 },
+  {
+    name: 'worker',
+    args: () => ['worker'],
+    enabled: (_c, o) => (o.workers ?? 1) > 0,
+    // Each worker's /metrics on a port of its own: WORKER_METRICS_PORT, the next one, … (0: none).
+    env: (c, i) => ({
+      WORKER_METRICS_PORT: String(c.observability.workerMetricsPort && c.observability.workerMetricsPort + i),
+    }),
+  },
   {
     name: 'gateway',
     args: () => ['gateway'],
@@ -180,7 +190,8 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
       const procs: ChildProcess[] = [];
       for (let i = 0; i < count; i++) {
         const name = count > 1 ? `${service.name}-${i + 1}` : service.name;
-        const child = spawnService(name, service.args(config), { ...process.env, ...env } as NodeJS.ProcessEnv, logDir);
+        const childEnv = { ...process.env, ...env, ...service.env?.(config, i) } as NodeJS.ProcessEnv;
+        const child = spawnService(name, service.args(config), childEnv, logDir);
         procs.push(child);
         stoppers.push(() => stopChild(child));
       }

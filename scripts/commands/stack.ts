@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../platform/config';
+import { loadConfig, type Config } from '../../platform/config';
 import { runSmokeCheck, startStack, waitForShutdownSignal } from '../stack';
 
 export function registerStackCommands(program: Command) {
@@ -29,7 +29,12 @@ export function registerStackCommands(program: Command) {
           console.log(`• smoke workflow round-tripped through the worker and Postgres (${result.id})`);
         }
         console.log(
-          `\njudgeflow stack is up.\n  Temporal Web UI: ${s.uiUrl}\n  DATABASE_URL=${s.env.DATABASE_URL}\n  TEMPORAL_ADDRESS=${s.env.TEMPORAL_ADDRESS}\nPress Ctrl-C to stop.`,
+          `\njudgeflow stack is up.\n  Temporal Web UI: ${s.uiUrl}\n  DATABASE_URL=${s.env.DATABASE_URL}\n  TEMPORAL_ADDRESS=${s.env.TEMPORAL_ADDRESS}\n${metricsUrls(
+            s.config,
+            opts.workers,
+          )
+            .map((line) => `  ${line}\n`)
+            .join('')}Press Ctrl-C to stop.`,
         );
         console.log('READY');
         const got = await signal;
@@ -39,4 +44,14 @@ export function registerStackCommands(program: Command) {
         console.log('stack stopped');
       }
     });
+}
+
+/** The /metrics URLs of the stack's workers and gateway (docs/operations.md). */
+function metricsUrls(config: Config, workers: number): string[] {
+  const port = config.observability.workerMetricsPort;
+  const worker = (i: number) => `Worker${workers > 1 ? ` ${i + 1}` : ''} metrics: http://127.0.0.1:${port + i}/metrics`;
+  return [
+    ...Array.from({ length: port ? workers : 0 }, (_, i) => worker(i)),
+    `Gateway metrics: http://127.0.0.1:${config.gateway.port}/metrics`,
+  ];
 }
