@@ -220,3 +220,27 @@ export function timelineChart(
   });
   return frame(title, width, height, body);
 }
+
+/**
+ * A symmetric matrix (rater × rater agreement) as shaded cells: low values red, high green, blank
+ * where a pair shared nothing. Names run down the left and, abbreviated by index, along the top.
+ */
+export function heatmapChart(title: string, names: string[], value: (a: string, b: string) => number | null): string {
+  const cell = Math.max(18, Math.min(40, Math.floor(480 / Math.max(1, names.length))));
+  const m = { l: 12 + 6.5 * Math.min(28, Math.max(4, ...names.map((n) => n.length))), t: 48 };
+  let body = '';
+  names.forEach((a, i) => {
+    body += `<text x="${f(m.l - 4)}" y="${m.t + i * cell + cell / 2 + 4}" text-anchor="end">${escapeXml(clip(`${i + 1}. ${a}`, 30))}</text>`;
+    body += `<text x="${f(m.l + i * cell + cell / 2)}" y="${m.t - 6}" text-anchor="middle">${i + 1}</text>`;
+    names.forEach((b, j) => {
+      const v = i === j ? null : value(a, b);
+      if (v === null) return;
+      // red (0) → yellow (0.5) → green (1)
+      const hue = Math.round(120 * Math.max(0, Math.min(1, v)));
+      body += `<rect class="mark cell" x="${f(m.l + j * cell)}" y="${m.t + i * cell}" width="${cell - 1}" height="${cell - 1}" fill="hsl(${hue},65%,55%)"><title>${escapeXml(`${a} × ${b}: ${(v * 100).toFixed(1)}%`)}</title></rect>`;
+      if (cell >= 30)
+        body += `<text x="${f(m.l + j * cell + cell / 2)}" y="${m.t + i * cell + cell / 2 + 4}" text-anchor="middle" font-size="10">${Math.round(v * 100)}</text>`;
+    });
+  });
+  return frame(title, Math.ceil(m.l + names.length * cell + 16), m.t + names.length * cell + 12, body);
+}

@@ -5,6 +5,7 @@
  */
 import type { VendorScore } from '../human-tasks/accounting';
 import type { BehaviorValidation } from './behavior/analysis';
+import type { CodeAgreement, PairAgreement, RaterConsensus, SplitItem } from '../stats/disagreement';
 
 export interface PhaseSpan {
   phase: string;
@@ -90,6 +91,26 @@ export interface CostRow {
   costUsd: number;
 }
 
+/** What one rating round's raters split on (the top few of each list). */
+export interface RoundDisagreements {
+  phase: string;
+  round: number;
+  labels: number;
+  splitItems: SplitItem[];
+  codes: CodeAgreement[];
+  furthestRaters: RaterConsensus[];
+}
+export interface DisagreementReport {
+  rounds: RoundDisagreements[];
+  /** Rater pairs over every rating round's answers (the heatmap). */
+  raterIds: string[];
+  pairs: PairAgreement[];
+  /** Per criterion: the first round that met the agreement target (pilot = round 0), and when. */
+  speed: Array<{ criterion: string; phase: string | null; round: number | null; rounds: number; days: number | null }>;
+  /** Criteria with Likert scales (their votes read as scale points, not pass/fail). */
+  likert: string[];
+}
+
 export interface ProgramReport {
   generatedAt: string;
   program: {
@@ -106,6 +127,7 @@ export interface ProgramReport {
   };
   timeline: PhaseSpan[];
   agreement: AgreementPoint[];
+  disagreements: DisagreementReport;
   raters: RaterQuality[];
   golden: {
     composition: Array<{ criterion: string; split: string; pass: number; fail: number }>;

@@ -7,6 +7,7 @@ import { vendorReport } from '../human-tasks/accounting';
 import type { Db } from '../platform/db';
 import type { ProgramReport } from './model';
 import { agreementSection, goldenSection, raterQuality } from './queries/agreement';
+import { disagreementSection } from './queries/disagreements';
 import { programBehaviorValidation } from './queries/behavior';
 import { judgeSection } from './queries/judges';
 import { fixLoopSection, productionSection } from './queries/production';
@@ -29,6 +30,7 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
     },
     timeline: await timeline(db, programId),
     agreement: await agreementSection(db, programId, targets.agreementMetric),
+    disagreements: await disagreementSection(db, programId, targets.criteria),
     raters: await raterQuality(db, programId),
     golden: await goldenSection(db, programId),
     judges: await judgeSection(db, programId),

@@ -169,9 +169,13 @@ export interface DisagreementDigest {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const round3OrNull = (x: number | null) => (x === null ? null : round3(x));
 
+/** A binary criterion's 1/0 read as pass/fail; any other label as itself. */
+export const labelName = (l: Label, binary: boolean) =>
+  binary && (l === 1 || l === 0) ? (l === 1 ? 'pass' : 'fail') : String(l);
+
 /** `pass 2 · fail 1` for binary criteria (labels 0/1), `4: 2 · 2: 1` otherwise. */
 export function formatVotes(counts: readonly { label: Label; count: number }[], binary: boolean): string {
-  const name = (l: Label) => (binary && (l === 1 || l === 0) ? (l === 1 ? 'pass' : 'fail') : `${l}:`);
+  const name = (l: Label) => (binary ? labelName(l, true) : `${l}:`);
   return (
     [...counts]
       // most votes first; on a tie the higher label (pass) first

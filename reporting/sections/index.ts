@@ -5,6 +5,7 @@
 import type { ProgramReport } from '../model';
 import { agreement, golden, raters } from './agreement';
 import { behavior } from './behavior';
+import { disagreements } from './disagreements';
 import type { Section } from './blocks';
 import { confusion, judges } from './judges';
 import { fixLoop, production } from './production';
@@ -14,6 +15,7 @@ import { vendors } from './vendors';
 export const SECTION_IDS = [
   'timeline',
   'agreement',
+  'disagreements',
   'raters',
   'golden-set',
   'judges',
@@ -30,6 +32,7 @@ export function reportSections(r: ProgramReport): Section[] {
   return [
     timeline(r),
     agreement(r),
+    disagreements(r),
     raters(r),
     golden(r),
     judges(r),

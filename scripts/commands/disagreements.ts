@@ -15,7 +15,7 @@ import {
   type RatingRound,
 } from '../../program/disagreements';
 import { programs } from '../../schema/tables';
-import { formatVotes, type DisagreementAnalysis } from '../../stats/disagreement';
+import { formatVotes, labelName, type DisagreementAnalysis } from '../../stats/disagreement';
 import { CliError, withContext } from './context';
 import { csvField } from './labels-csv';
 
@@ -126,7 +126,7 @@ export function formatAnalysis(
     lines.push(`  ${s.entropy.toFixed(3)}  ${s.item} · ${s.criterion} · ${formatVotes(s.counts, binary(s.criterion))}`);
     for (const v of s.votes)
       lines.push(
-        `         ${v.rater}: ${v.label}${v.errorCodes.length ? ` [${v.errorCodes.join(', ')}]` : ''}${v.explanation ? ` — ${v.explanation}` : ''}`,
+        `         ${v.rater}: ${labelName(v.label, binary(s.criterion))}${v.errorCodes.length ? ` [${v.errorCodes.join(', ')}]` : ''}${v.explanation ? ` — ${v.explanation}` : ''}`,
       );
   }
   lines.push('', 'Agreement per criterion and error code (a code: whether raters cite it, where anyone did)');
