@@ -5,18 +5,32 @@
  * `POST /v1/vendors/:vendorId/label-studio`, which the gateway translates into `task.completed`
  * (a skipped task, i.e. a cancelled annotation, into `task.declined`).
  * Label Studio webhooks are not signed (static custom headers only) and never retried, so the
- * gateway checks a static token header, and `poll` lists the annotations saved since the last poll:
- * the gateway stores them through the same inbox under the same delivery id, so an annotation that
- * arrived both ways is one event, and one whose webhook was lost still arrives.
+ * gateway checks a static token header and then re-reads the annotation from the API
+ * (`annotation`): only what Label Studio itself holds is stored. `poll` lists the annotations saved
+ * since the last poll: the gateway stores them through the same inbox under the same delivery id,
+ * so an annotation that arrived both ways is one event, and one whose webhook was lost still arrives.
  *
- * Vendor config: { projectId: number, apiTokenEnv?: string, apiToken?: string }. The labeling
- * config must have one <Choices name="<criterion>"> with choices `pass`/`fail` per criterion and
- * optionally <TextArea name="<criterion>_explanation">.
+ * Vendor config: { projectId: number, apiTokenEnv?: string, apiToken?: string }. The project's
+ * labeling config and instructions are generated from the guideline version's rater packet
+ * (label-studio-config.ts) and updated when a revision is published (`applyGuidelines`).
  */
 import { z } from 'zod';
-import { storableText, type LabelInput, type TaskDispatch, type VendorEvent } from '../schema/vendor-events';
+import {
+  storableText,
+  type LabelInput,
+  type RaterPacket,
+  type TaskDispatch,
+  type VendorEvent,
+} from '../schema/vendor-events';
 import type { PolledEvent, VendorAdapter, VendorRow } from './adapter';
 import { vendorFailure } from './errors';
+import {
+  choiceValue,
+  ERRORS_SUFFIX,
+  EXPLANATION_SUFFIX,
+  labelStudioConfig,
+  labelStudioInstructions,
+} from './label-studio-config';
 
 const TIMEOUT_MS = 15_000;
 const PAGE_SIZE = 500;
@@ -35,7 +49,15 @@ const configSchema = z.object({
 
 const lsTaskSchema = z.object({ id: z.number(), data: z.record(z.string(), z.unknown()) });
 
-export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, string | undefined>): VendorAdapter {
+export interface LabelStudioAdapter extends VendorAdapter {
+  /** The annotation as Label Studio holds it (`GET /api/annotations/:id/`), or null if it has none by that id. */
+  annotation(id: number): Promise<(Annotation & { task?: number }) | null>;
+}
+
+export function createLabelStudioAdapter(
+  vendor: VendorRow,
+  env: Record<string, string | undefined>,
+): LabelStudioAdapter {
   const config = configSchema.parse(vendor.config);
   const token = config.apiToken ?? (config.apiTokenEnv ? env[config.apiTokenEnv] : undefined);
   if (!token)
@@ -43,7 +65,7 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
   if (!vendor.endpoint) throw new Error(`label-studio vendor ${vendor.id} has no endpoint`);
   const base = vendor.endpoint.replace(/\/$/, '');
 
-  const call = async (method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, body?: unknown, missing?: 404) => {
     const res = await fetch(`${base}${path}`, {
       method,
       headers: {
@@ -53,9 +75,12 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
+    if (res.status === missing) return null;
     if (!res.ok) throw await vendorFailure(vendor.id, `${method} ${path}`, res);
     return res;
   };
+  /** The project settings last applied by this adapter, so an unchanged packet costs nothing. */
+  let applied: string | null = null;
 
   /** Every task of the project (with its annotations when `fields=all`), page by page. */
   const listTasks = async (params: string): Promise<unknown[]> => {
@@ -92,6 +117,27 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
       const fresh = tasks.filter((t) => !known.has(t.taskId));
       if (fresh.length) await call('POST', `/api/projects/${config.projectId}/import`, fresh.map(toLabelStudioTask));
     },
+    async applyGuidelines(packet: RaterPacket) {
+      const settings = {
+        label_config: labelStudioConfig(packet),
+        expert_instruction: labelStudioInstructions(packet),
+        show_instruction: true,
+      };
+      const wanted = JSON.stringify(settings);
+      if (applied === wanted) return;
+      // Another worker (or an earlier process) may have applied it already: PATCH only what differs.
+      const path = `/api/projects/${config.projectId}/`;
+      const project = z
+        .object({ label_config: z.string().nullish(), expert_instruction: z.string().nullish() })
+        .parse(await (await call('GET', path))!.json());
+      if (project.label_config !== settings.label_config || project.expert_instruction !== settings.expert_instruction)
+        await call('PATCH', path, settings);
+      applied = wanted;
+    },
+    async annotation(id: number) {
+      const res = await call('GET', `/api/annotations/${id}/`, undefined, 404);
+      return res && annotationSchema.extend({ task: z.number().optional() }).parse(await res.json());
+    },
     async cancel(taskIds: string[]) {
       const known = await existing();
       for (const id of taskIds) {
@@ -118,7 +164,9 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
         if (typeof task.data.judgeflow_task_id !== 'string') continue; // not a judgeflow task
         for (const annotation of task.annotations) {
           const translated = translateAnnotation(task.data.judgeflow_task_id, annotation, 'ANNOTATION_UPDATED');
-          if (since === null || Date.parse(translated.updatedAt) > Date.parse(since))
+          // Refused exactly as its webhook is: an answer with a choice judgeflow does not offer is never stored.
+          const usable = !translated.unknownChoices.length;
+          if (usable && (since === null || Date.parse(translated.updatedAt) > Date.parse(since)))
             events.push({ deliveryId: translated.deliveryId, event: translated.event });
           if (next === null || Date.parse(translated.updatedAt) > Date.parse(next)) next = translated.updatedAt;
         }
@@ -127,7 +175,7 @@ export function createLabelStudioAdapter(vendor: VendorRow, env: Record<string, 
     },
     async listRaters() {
       const res = await call('GET', '/api/users');
-      const users = z.array(z.object({ id: z.number() })).parse(await res.json());
+      const users = z.array(z.object({ id: z.number() })).parse(await res!.json());
       return users.map((u) => ({ id: String(u.id), qualification: {} }));
     },
   };
@@ -157,7 +205,19 @@ const annotationSchema = z
     updated_at: z.string().optional(),
   })
   .passthrough();
-type Annotation = z.infer<typeof annotationSchema>;
+export type Annotation = z.infer<typeof annotationSchema>;
+/** A choice of the annotation that no generated labeling config offers. */
+export interface UnknownChoice {
+  field: string;
+  choices: unknown;
+}
+/** One annotation translated: the event, its delivery id, and the choices that make it unusable. */
+export interface TranslatedAnnotation {
+  deliveryId: string;
+  updatedAt: string;
+  event: VendorEvent;
+  unknownChoices: UnknownChoice[];
+}
 
 // The webhook's fields become the event's task id and delivery id: validated here, so a refusal
 // names the Label Studio field (the event itself is validated by the gateway like any other).
@@ -179,15 +239,22 @@ const annotatedTaskSchema = z
   .passthrough();
 
 /**
- * A Label Studio webhook body → a judgeflow event and a stable delivery id. Null for actions that
- * carry no answer. Throws a ZodError for a body that is not an annotation webhook.
+ * A Label Studio webhook body → a judgeflow event and a stable delivery id, with the ids to confirm
+ * it by (the annotation and its Label Studio task). Null for actions that carry no answer. Throws a
+ * ZodError for a body that is not an annotation webhook.
  */
-export function translateLabelStudioWebhook(body: unknown): { deliveryId: string; event: VendorEvent } | null {
+export function translateLabelStudioWebhook(
+  body: unknown,
+): (TranslatedAnnotation & { annotationId: number; labelStudioTaskId: number; action: string }) | null {
   const action = z.object({ action: z.string() }).parse(body).action;
   if (action !== 'ANNOTATION_CREATED' && action !== 'ANNOTATION_UPDATED') return null;
   const hook = webhookSchema.parse(body);
-  const { deliveryId, event } = translateAnnotation(hook.task.data.judgeflow_task_id, hook.annotation, action);
-  return { deliveryId, event };
+  return {
+    ...translateAnnotation(hook.task.data.judgeflow_task_id, hook.annotation, action),
+    annotationId: hook.annotation.id,
+    labelStudioTaskId: hook.task.id,
+    action,
+  };
 }
 
 /**
@@ -195,11 +262,7 @@ export function translateLabelStudioWebhook(body: unknown): { deliveryId: string
  * delivery id: the annotation id and its update time identify one (the webhook and the REST API
  * format `updated_at` identically), so the same save seen both ways is one delivery.
  */
-function translateAnnotation(
-  taskId: string,
-  annotation: Annotation,
-  action: string,
-): { deliveryId: string; updatedAt: string; event: VendorEvent } {
+export function translateAnnotation(taskId: string, annotation: Annotation, action: string): TranslatedAnnotation {
   const raterId = String(
     typeof annotation.completed_by === 'number' ? annotation.completed_by : annotation.completed_by.id,
   );
@@ -211,15 +274,16 @@ function translateAnnotation(
       deliveryId,
       updatedAt,
       event: { type: 'task.declined', taskId, raterId, reason: 'skipped in Label Studio' },
+      unknownChoices: [],
     };
   const explanations = new Map<string, string>();
   const labels: LabelInput[] = [];
   for (const r of annotation.result) {
-    if (r.type === 'textarea' && r.from_name.endsWith('_explanation')) {
+    if (r.type === 'textarea' && r.from_name.endsWith(EXPLANATION_SUFFIX)) {
       const text = r.value.text;
       // Only strings count: String() of a deeply nested array would overflow the stack (a 500).
       explanations.set(
-        r.from_name.slice(0, -'_explanation'.length),
+        r.from_name.slice(0, -EXPLANATION_SUFFIX.length),
         Array.isArray(text)
           ? text.filter((t) => typeof t === 'string').join('\n')
           : typeof text === 'string'
@@ -228,16 +292,27 @@ function translateAnnotation(
       );
     }
   }
+  const unknownChoices: UnknownChoice[] = [];
+  const strings = (v: unknown) => (Array.isArray(v) && v.every((c) => typeof c === 'string') ? (v as string[]) : null);
+  const errorCodes = new Map<string, string[]>();
   for (const r of annotation.result) {
-    if (r.type !== 'choices') continue;
-    const first: unknown = Array.isArray(r.value.choices) ? r.value.choices[0] : undefined;
-    const choice = typeof first === 'string' ? first.toLowerCase() : '';
+    if (r.type !== 'choices' || !r.from_name.endsWith(ERRORS_SUFFIX)) continue;
+    const codes = strings(r.value.choices);
+    if (codes) errorCodes.set(r.from_name.slice(0, -ERRORS_SUFFIX.length), codes);
+    else unknownChoices.push({ field: r.from_name, choices: r.value.choices });
+  }
+  for (const r of annotation.result) {
+    if (r.type !== 'choices' || r.from_name.endsWith(ERRORS_SUFFIX)) continue;
+    const chosen = strings(r.value.choices);
+    const value = chosen?.length === 1 ? choiceValue(chosen[0]) : null;
+    // A placeholder value keeps the event well-formed, so its other problems are reported too; it is never stored.
+    if (value === null) unknownChoices.push({ field: r.from_name, choices: r.value.choices });
     labels.push({
       criterion: r.from_name,
-      value: choice === 'pass' ? 1 : 0,
+      value: value ?? 0,
       explanation: explanations.get(r.from_name) ?? '',
-      errorCodes: [],
+      errorCodes: errorCodes.get(r.from_name) ?? [],
     });
   }
-  return { deliveryId, updatedAt, event: { type: 'task.completed', taskId, raterId, labels } };
+  return { deliveryId, updatedAt, event: { type: 'task.completed', taskId, raterId, labels }, unknownChoices };
 }

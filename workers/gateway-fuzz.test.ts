@@ -18,6 +18,7 @@ import { taskBatches, tasks } from '../schema/tables';
 import { createTestDatabase, testConfig, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld, snapshot } from '../test/human-tasks-fixture';
 import { signHeaders } from '../vendors/signing';
+import { startFakeLabelStudio, type FakeLabelStudio } from '../test/fake-label-studio';
 import { buildGateway, type Gateway } from './gateway';
 
 jest.setTimeout(120_000);
@@ -37,8 +38,12 @@ let database: TestDatabase;
 let gateway: Gateway;
 let base: string;
 
+let studio: FakeLabelStudio;
+
 beforeAll(async () => {
   database = await createTestDatabase();
+  // Label Studio holds none of the fuzzer's annotations: the well-formed ones are refused as forged.
+  studio = await startFakeLabelStudio({ token: 'x', projectId: 1 });
   const { itemIds } = await seedWorld(database.db, {
     programId: 'pf',
     items: 16,
@@ -48,6 +53,7 @@ beforeAll(async () => {
       {
         id: 'studio',
         kind: 'label-studio',
+        endpoint: studio.url,
         secrets: [lsToken],
         raters: ['17', '18'],
         config: { projectId: 1, apiToken: 'x' },
@@ -93,6 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.app.close();
   await database?.drop();
+  await studio?.close();
 });
 
 // ---- The known cases, one by one ---------------------------------------------------------------

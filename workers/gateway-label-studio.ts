@@ -1,7 +1,8 @@
 /**
  * Label Studio, which cannot sign a webhook and never retries one: its webhook route (a static
- * token header instead of a signature) and the polling fallback that finds the answers whose
- * webhook was lost. Polling asks every adapter that can poll; Label Studio's is the one that does.
+ * token header, then the annotation re-read from Label Studio's API, so a forged body is never
+ * stored) and the polling fallback that finds the answers whose webhook was lost. Polling asks
+ * every adapter that can poll; Label Studio's is the one that does.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { and, eq, exists, inArray } from 'drizzle-orm';
@@ -13,8 +14,8 @@ import type { Logger } from '../platform/logger';
 import { tasks, vendors } from '../schema/tables';
 import { vendorEventSchema, type VendorEvent } from '../schema/vendor-events';
 import { createVendorAdapter, type VendorRow } from '../vendors';
-import { translateLabelStudioWebhook } from '../vendors/label-studio';
-import { deliveryIdProblem, invalidBody, sendError } from './gateway-validation';
+import { createLabelStudioAdapter, translateAnnotation, translateLabelStudioWebhook } from '../vendors/label-studio';
+import { checkDeliveryId, deliveryIdProblem, HttpError, invalidBody, sendError } from './gateway-validation';
 
 /** The header Label Studio webhooks carry (configured as a custom header in Label Studio). */
 export const LABEL_STUDIO_TOKEN_HEADER = 'x-judgeflow-token';
@@ -26,9 +27,54 @@ export type StoreEvent = (
   event: VendorEvent,
 ) => Promise<{ status: number; body: unknown; duplicate: boolean }>;
 
-/** POST /v1/vendors/:vendorId/label-studio: the token checked, the webhook translated, then `receive`d like any event. */
+type Hook = NonNullable<ReturnType<typeof translateLabelStudioWebhook>>;
+
+/**
+ * The annotation as Label Studio holds it must be the one the webhook describes (same task, rater,
+ * result and save time); otherwise the webhook is forged or stale and refused. A stale one's newer
+ * save arrives by its own webhook or the poll.
+ */
+async function confirmAnnotation(row: VendorRow, env: Config['env'], hook: Hook): Promise<void> {
+  let held: Awaited<ReturnType<ReturnType<typeof createLabelStudioAdapter>['annotation']>>;
+  try {
+    held = await createLabelStudioAdapter(row, env).annotation(hook.annotationId);
+  } catch (err) {
+    throw new HttpError(
+      503,
+      'cannot_confirm',
+      `the annotation could not be confirmed with Label Studio (${(err as Error).message}); nothing was stored, the poll picks it up once Label Studio answers`,
+    );
+  }
+  if (!held)
+    throw new HttpError(
+      404,
+      'annotation_not_found',
+      `Label Studio has no annotation ${hook.annotationId}: the webhook was not sent by it, nothing was stored`,
+    );
+  const translated = translateAnnotation(hook.event.taskId, held, hook.action);
+  const project = (held as { project?: unknown }).project;
+  const differs = [
+    held.task !== undefined && held.task !== hook.labelStudioTaskId && 'task',
+    project !== undefined && project !== (row.config as { projectId?: unknown }).projectId && 'project',
+    translated.updatedAt !== hook.updatedAt && 'updated_at',
+    JSON.stringify(translated.event) !== JSON.stringify(hook.event) && 'result',
+  ].filter((d): d is string => typeof d === 'string');
+  if (differs.length)
+    throw new HttpError(
+      409,
+      'annotation_mismatch',
+      `annotation ${hook.annotationId} in Label Studio differs from the webhook (${differs.join(', ')}): forged or superseded, nothing was stored`,
+      { differs },
+    );
+}
+
+/**
+ * POST /v1/vendors/:vendorId/label-studio: the token checked, the webhook translated and checked,
+ * the annotation confirmed with Label Studio, then `receive`d like any event.
+ */
 export function labelStudioRoute(
   app: FastifyInstance,
+  env: Config['env'],
   vendorOf: (params: unknown) => Promise<VendorRow>,
   receive: (row: VendorRow, deliveryId: string, parse: () => VendorEvent, reply: FastifyReply) => Promise<unknown>,
 ) {
@@ -51,8 +97,26 @@ export function labelStudioRoute(
       throw invalidBody(err);
     }
     if (!translated) return reply.code(200).send({ ignored: true });
-    const event = translated.event;
-    return receive(row, translated.deliveryId, () => vendorEventSchema.parse(event), reply);
+    // What the body itself gets wrong is answered first, before Label Studio is asked anything.
+    checkDeliveryId(translated.deliveryId);
+    let event: VendorEvent;
+    try {
+      event = vendorEventSchema.parse(translated.event);
+    } catch (err) {
+      throw invalidBody(err);
+    }
+    if (translated.unknownChoices.length)
+      return sendError(
+        reply,
+        422,
+        'unknown_choice',
+        `choices judgeflow's labeling config does not offer: ${translated.unknownChoices
+          .map((u) => `${u.field}=${JSON.stringify(u.choices)}`.slice(0, 200))
+          .join('; ')} (a criterion takes exactly one of its values: pass/fail, or a point of its scale)`,
+        translated.unknownChoices,
+      );
+    await confirmAnnotation(row, env, translated);
+    return receive(row, translated.deliveryId, () => event, reply);
   });
 }
 

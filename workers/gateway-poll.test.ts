@@ -29,6 +29,12 @@ const listed: string[] = [];
 
 beforeAll(async () => {
   studio = http.createServer((req, res) => {
+    // The webhooks' annotations as Label Studio holds them (the gateway confirms each webhook).
+    const annotation = /^\/api\/annotations\/(\d+)\/$/.exec(req.url!);
+    if (annotation) {
+      const held = [recorded.annotation, recorded.skippedAnnotation].find((a) => a.id === Number(annotation[1]));
+      return res.writeHead(held ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(held ?? {}));
+    }
     listed.push(req.url!);
     const query = new URL(req.url!, 'http://x').searchParams;
     if (studioDown) return res.writeHead(503).end('{"detail":"down"}');

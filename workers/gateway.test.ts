@@ -10,11 +10,13 @@ import { labels, taskBatches, tasks, usageLedger, vendorEvents } from '../schema
 import { createTestDatabase, testConfig, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld, snapshot } from '../test/human-tasks-fixture';
 import { createLogger } from '../platform/logger';
+import { startFakeLabelStudio, type FakeLabelStudio } from '../test/fake-label-studio';
 import { buildGateway, type Gateway } from './gateway';
 
 let database: TestDatabase;
 let gateway: Gateway;
 let base: string;
+let studio: FakeLabelStudio;
 const secretA1 = newSecret();
 const secretA2 = newSecret();
 const secretB = newSecret();
@@ -41,6 +43,7 @@ async function addTask(id: string, vendorId: string, raterId: string, itemId: st
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  studio = await startFakeLabelStudio({ token: 'x', projectId: 1 });
   ({ itemIds } = await seedWorld(database.db, {
     programId: 'p1',
     items: 4,
@@ -50,6 +53,7 @@ beforeAll(async () => {
       {
         id: 'studio',
         kind: 'label-studio',
+        endpoint: studio.url,
         secrets: [lsToken],
         raters: ['17'],
         config: { projectId: 1, apiToken: 'x' },
@@ -72,6 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.app.close();
   await database?.drop();
+  await studio?.close();
 });
 
 const completion = (taskId: string, raterId = 'r1', values: [number, number] = [1, 0]) => ({
@@ -377,6 +382,8 @@ describe('other events and endpoints', () => {
         ],
       },
     };
+    // Label Studio holds the annotation the webhook describes (the gateway re-reads it).
+    studio.annotations.set(901, { ...hook.annotation, task: 41, project: 1 });
     const send = (token: string) =>
       fetch(`${base}/v1/vendors/studio/label-studio`, {
         method: 'POST',

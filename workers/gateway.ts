@@ -24,6 +24,7 @@ import { CompletionBatcher } from './gateway-completions';
 import { labelStudioRoute, vendorPoller, type StoreEvent } from './gateway-label-studio';
 import { gatewayMetrics } from './gateway-metrics';
 import { OPENAPI } from './gateway-openapi';
+import { packetRoute } from './gateway-packets';
 import { every, SignalBatcher, startReconciler } from './gateway-signals';
 import { checkDeliveryId, HttpError, invalidBody, parseEvent, sendError } from './gateway-validation';
 import { exitWithParent } from './worker';
@@ -143,7 +144,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     try {
       outcome ??= await db.transaction(async (tx) => {
-        const result: RecordOutcome & { eventId?: number } = await applyVendorEvent(tx, row, event);
+        const result: RecordOutcome & { eventId?: number } = await applyVendorEvent(tx, row, event, completions.rules);
         if (!result.disposition) return result;
         const [inserted] = await tx
           .insert(vendorEvents)
@@ -209,7 +210,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     return receive(row, deliveryId, () => parseEvent(raw), reply);
   });
 
-  labelStudioRoute(app, vendorOf, receive);
+  labelStudioRoute(app, config.env, vendorOf, receive);
+  packetRoute(app, db, config, vendorOf);
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
