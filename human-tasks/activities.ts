@@ -10,7 +10,6 @@ import { packOpenedBatch, taskId, type OpenedBatch, type TaskRef } from './ids';
 import { programSpend, roundUsd, vendorReport, type Spend } from './accounting';
 import {
   MAX_ATTEMPTS_PER_SLOT,
-  MIN_GOLD_TASKS_FOR_QA,
   OPEN_STATUSES,
   type CloseBatchResult,
   type HumanTasksInput,
@@ -20,6 +19,16 @@ import { goldAnswers, items, labels, raters, shows, taskBatches, tasks, vendors 
 import type { ActivityDeps } from '../activities/deps';
 import type { Db } from '../platform/db';
 import { ratedInEarlierBatches } from './rated-before';
+import {
+  heldTaskIds,
+  qualificationGate,
+  qualificationTasks,
+  qualifies,
+  releaseOf,
+  sendable,
+  type Qualification,
+} from './qualification';
+import { evaluateRaters, type RaterQaResult } from './rater-qa';
 import { createVendorAdapter, type VendorAdapter } from '../vendors';
 
 /** The workflow's input without what only the workflow uses (SLA, QA bar). */
@@ -27,16 +36,6 @@ export type OpenBatchInput = Omit<HumanTasksInput, 'sla' | 'minGoldAccuracy'>;
 
 /** Deterministic tie-break, so a retried assignment picks the same raters. */
 const rank = (...parts: string[]) => createHash('md5').update(parts.join('|')).digest('hex');
-
-interface Qualification {
-  kinds?: string[];
-  criteria?: string[];
-  locales?: string[];
-}
-const qualifies = (q: Qualification, kind: string, criteria: string[], locale: string) =>
-  (!q.kinds || q.kinds.includes(kind)) &&
-  (!q.criteria || criteria.every((c) => q.criteria!.includes(c))) &&
-  (!q.locales || q.locales.includes(locale));
 
 export function createHumanTaskActivities({ db, logger, config, metrics }: ActivityDeps) {
   // Keyed by what the adapter is built from: a vendor fixed while its batch waits at a vendor gate
@@ -74,7 +73,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
     return rows.filter((r) => qualifies(r.qualification as Qualification, kind, criteria, locale));
   };
 
-  return {
+  const activities = {
     /**
      * Opens a batch: syncs the vendors' rater pools, mixes in gold items, assigns every item to k
      * distinct raters and records the tasks (status pending), returned packed (human-tasks/ids.ts). A
@@ -140,6 +139,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
             `unknown items: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` … (${missing.length})` : ''}`,
           );
         const ratedBefore = await ratedInEarlierBatches(tx as unknown as Db, input.batchId, input.kind, allIds);
+        const gate = await qualificationGate(tx as unknown as Db, input.programId, input.kind);
         const load = new Map<string, number>();
         const rows: (typeof tasks.$inferInsert)[] = [];
         let unassignedSlots = 0;
@@ -148,7 +148,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
           const item = itemRows.get(itemId)!;
           const criteria = criteriaFor(input, itemId);
           const pool = (await eligibleRaters(input.batchId, input.vendorIds, input.kind, criteria, item.locale))
-            .filter((r) => !ratedBefore.get(itemId)?.has(r.id))
+            .filter((r) => !ratedBefore.get(itemId)?.has(r.id) && gate.mayAssign(r.id))
             .map((r) => ({ ...r, load: load.get(r.id) ?? 0 }))
             .sort((a, b) => a.load - b.load || rank(itemId, a.id).localeCompare(rank(itemId, b.id)));
           for (let slot = 0; slot < input.ratersPerItem; slot++) {
@@ -174,6 +174,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
             });
           }
         }
+        rows.push(...(await qualificationTasks(tx as unknown as Db, input, rows, gate, rank)));
         for (let i = 0; i < rows.length; i += 500)
           await tx
             .insert(tasks)
@@ -196,7 +197,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
       guidelineVersion: number;
       dueInMs: number;
     }): Promise<{ dispatched: number }> {
-      const rows = await db
+      const found = await db
         .select({
           task: tasks,
           text: items.text,
@@ -211,6 +212,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
         .innerJoin(shows, eq(shows.id, items.showId))
         .innerJoin(raters, eq(raters.id, tasks.raterId))
         .where(and(inArray(tasks.id, input.taskIds), inArray(tasks.status, ['pending', 'dispatched'])));
+      const rows = await sendable(db, found);
       const dueAt = new Date(Date.now() + input.dueInMs);
       const byVendor = new Map<string, typeof rows>();
       for (const r of rows) byVendor.set(r.task.vendorId, [...(byVendor.get(r.task.vendorId) ?? []), r]);
@@ -241,7 +243,15 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
       const updated = await db
         .update(tasks)
         .set({ status: 'dispatched', dispatchedAt: new Date(), dueAt, guidelineVersion: input.guidelineVersion })
-        .where(and(inArray(tasks.id, input.taskIds), eq(tasks.status, 'pending')))
+        .where(
+          and(
+            inArray(
+              tasks.id,
+              rows.map((r) => r.task.id),
+            ),
+            eq(tasks.status, 'pending'),
+          ),
+        )
         .returning({ id: tasks.id });
       metrics.humanTasks('dispatched', updated.length);
       return { dispatched: updated.length };
@@ -295,7 +305,9 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
             await tx.update(tasks).set({ status: 'reassigned' }).where(eq(tasks.id, id));
             withdrawn.push({ id, vendorId: old.vendorId });
           }
-          const payload = old.payload as { criteria: string[] };
+          const payload = old.payload as { criteria: string[]; qualification?: boolean };
+          // A qualification task is its rater's own test: closed, never given to another rater.
+          if (payload.qualification) return;
           const [item] = await tx
             .select({ locale: items.locale, textHash: items.textHash })
             .from(items)
@@ -310,8 +322,9 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
           );
           const before = await ratedInEarlierBatches(tx as unknown as Db, old.batchId, old.kind, [old.itemId]);
           for (const r of before.get(old.itemId) ?? []) had.add(r);
+          const gate = await qualificationGate(tx as unknown as Db, old.programId, old.kind);
           const pool = (await eligibleRaters(old.batchId, input.vendorIds, old.kind, payload.criteria, item.locale))
-            .filter((r) => !had.has(r.id))
+            .filter((r) => !had.has(r.id) && gate.mayTakeOver(r.id))
             .sort((a, b) => a.load - b.load || rank(nextId, a.id).localeCompare(rank(nextId, b.id)));
           const rater = pool[0];
           if (!rater || old.attempt + 1 >= MAX_ATTEMPTS_PER_SLOT) {
@@ -342,57 +355,19 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
     },
 
     /**
-     * Rater QA: gold accuracy over every gold label a batch's raters gave in this program; raters
-     * below the bar (with enough gold tasks to judge) are paused, with the reason recorded.
+     * Rater QA (rater-qa.ts): pauses raters whose gold accuracy is surely below the bar, flags (and
+     * by the spec's policy pauses) drifting ones, grades qualification batches and sends the work
+     * held for raters who just passed theirs.
      */
     async evaluateRaters(input: {
       programId: string;
       batchId: string;
       minGoldAccuracy: number;
-    }): Promise<{ paused: string[]; accuracy: Record<string, number> }> {
-      const rows = await db
-        .select({
-          raterId: labels.raterId,
-          goldTasks: sql<number>`count(distinct ${labels.taskId})::int`,
-          accuracy: sql<number>`avg(case when ${labels.value} = ${goldAnswers.label} then 1.0 else 0.0 end)::float8`,
-        })
-        .from(labels)
-        .innerJoin(
-          goldAnswers,
-          and(
-            eq(goldAnswers.programId, labels.programId),
-            eq(goldAnswers.itemId, labels.itemId),
-            eq(goldAnswers.criterion, labels.criterion),
-          ),
-        )
-        .where(
-          and(
-            eq(labels.programId, input.programId),
-            inArray(
-              labels.raterId,
-              db
-                .selectDistinct({ id: sql<string>`${tasks.raterId}` })
-                .from(tasks)
-                .where(eq(tasks.batchId, input.batchId)),
-            ),
-          ),
-        )
-        .groupBy(labels.raterId);
-      const accuracy = Object.fromEntries(rows.map((r) => [r.raterId, r.accuracy]));
-      const below = rows.filter((r) => r.goldTasks >= MIN_GOLD_TASKS_FOR_QA && r.accuracy < input.minGoldAccuracy);
-      const paused: string[] = [];
-      for (const r of below) {
-        const [row] = await db
-          .update(raters)
-          .set({
-            status: 'paused',
-            pausedReason: `gold accuracy ${(r.accuracy * 100).toFixed(1)}% over ${r.goldTasks} gold tasks is below ${(input.minGoldAccuracy * 100).toFixed(0)}% (batch ${input.batchId})`,
-          })
-          .where(and(eq(raters.id, r.raterId), eq(raters.status, 'active')))
-          .returning({ id: raters.id });
-        if (row) paused.push(row.id);
-      }
-      return { paused, accuracy };
+    }): Promise<RaterQaResult> {
+      const result = await evaluateRaters(db, input);
+      const held = await heldTaskIds(db, input.programId, result.qualified);
+      if (held.length) await activities.dispatchTasks({ taskIds: held, ...(await releaseOf(db, input.programId)) });
+      return result;
     },
 
     /**
@@ -472,6 +447,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
       return vendorReport(db, programId);
     },
   };
+  return activities;
 
   async function withdraw(list: { id: string; vendorId: string }[]) {
     for (const [vendorId, ids] of groupBy(list, (t) => t.vendorId)) {

@@ -23,8 +23,6 @@ export type TaskKind = 'rate' | 'review' | 'write';
 export const OPEN_STATUSES = ['pending', 'dispatched'] as const;
 /** A slot is given up after this many assignments (the item then counts as incomplete). */
 export const MAX_ATTEMPTS_PER_SLOT = 6;
-/** Gold labels a rater needs before their accuracy can pause them. */
-export const MIN_GOLD_TASKS_FOR_QA = 2;
 
 /** What closing a task batch reports (the batch workflow returns it). */
 export interface CloseBatchResult {

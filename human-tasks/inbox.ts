@@ -260,7 +260,8 @@ async function workerRefusal(
         qualification: rater.qualification,
       },
     );
-  if (payload.qualification) return null;
+  // Writers are not raters: only rate and review work waits for a qualification.
+  if (payload.qualification || task.kind === 'write') return null;
   const { rules: programRules } = await rules.get(task.programId, () => programSpec(tx, task.programId));
   if (!programRules.qualification) return null;
   const [passed] = await tx

@@ -1,7 +1,14 @@
 /**
  * Who may take a task: a rater's own qualification (kinds, criteria, locales from the vendor's
- * rater list), read by assignment and by the gateway when a vendor routes a task to another rater.
+ * rater list), read by assignment and by the gateway when a vendor routes a task to another rater;
+ * and the program's qualification batch — gold items a rater answers before their work is sent.
  */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../platform/db';
+import { durationMs, type ProgramSpec } from '../schema/program-spec';
+import { goldAnswers, guidelineVersions, items, programs, raterQualifications, tasks } from '../schema/tables';
+import { taskId } from './ids';
+import { raterRules } from './rater-qa';
 
 export interface Qualification {
   kinds?: string[];
@@ -13,3 +20,153 @@ export const qualifies = (q: Qualification, kind: string, criteria: string[], lo
   (!q.kinds || q.kinds.includes(kind)) &&
   (!q.criteria || criteria.every((c) => q.criteria!.includes(c))) &&
   (!q.locales || q.locales.includes(locale));
+
+/**
+ * A program's qualification batch (spec `raters.qualification`) as assignment sees it: a rater who
+ * failed gets no work; new work goes to raters who passed or are taking it (theirs is held until
+ * they pass); a rater with none yet gets one with their first work.
+ */
+export interface QualificationGate {
+  required: boolean;
+  statusOf(raterId: string): string | undefined;
+  /** May get work in a new batch (held until they pass). */
+  mayAssign(raterId: string): boolean;
+  /** May take over another rater's task (only raters who passed or are taking the batch). */
+  mayTakeOver(raterId: string): boolean;
+}
+
+export async function qualificationGate(db: Db, programId: string, kind: string): Promise<QualificationGate> {
+  const rules = await raterRules(db, programId);
+  // Writers are not raters: the fix loop's write tasks never wait for a qualification.
+  const required = Boolean(rules.qualification) && kind !== 'write';
+  const status = new Map(
+    required
+      ? (
+          await db
+            .select({ raterId: raterQualifications.raterId, status: raterQualifications.status })
+            .from(raterQualifications)
+            .where(eq(raterQualifications.programId, programId))
+        ).map((r) => [r.raterId, r.status])
+      : [],
+  );
+  return {
+    required,
+    statusOf: (id) => status.get(id),
+    mayAssign: (id) => !required || status.get(id) !== 'failed',
+    mayTakeOver: (id) => !required || status.get(id) === 'passed' || status.get(id) === 'pending',
+  };
+}
+
+type TaskRow = typeof tasks.$inferInsert;
+
+/**
+ * The qualification tasks of a new batch: each assigned rater without a qualification batch in the
+ * program gets `items` gold items (other than their own in the batch), on slots after the batch's
+ * k, marked `qualification` (also in the context the vendor sees). Recorded as pending in
+ * rater_qualifications, so a rater takes it once per program.
+ */
+export async function qualificationTasks(
+  tx: Db,
+  input: { batchId: string; programId: string; kind: string; guidelineVersion: number; criteria: string[] },
+  assigned: TaskRow[],
+  gate: QualificationGate,
+  rank: (...parts: string[]) => string,
+): Promise<TaskRow[]> {
+  if (!gate.required) return [];
+  const newcomers = [...new Set(assigned.map((t) => t.raterId!))].filter((id) => gate.statusOf(id) === undefined);
+  if (!newcomers.length) return [];
+  const { qualification } = await raterRules(tx, input.programId);
+  const gold = await tx
+    .selectDistinct({ id: items.id, textHash: items.textHash })
+    .from(goldAnswers)
+    .innerJoin(items, eq(items.id, goldAnswers.itemId))
+    .where(eq(goldAnswers.programId, input.programId));
+  const nextSlot = new Map<string, number>();
+  for (const t of assigned) nextSlot.set(t.itemId, Math.max(nextSlot.get(t.itemId) ?? 0, t.slot + 1));
+  const rows: TaskRow[] = [];
+  for (const raterId of newcomers) {
+    const own = new Set(assigned.filter((t) => t.raterId === raterId).map((t) => t.itemId));
+    const picked = gold
+      .filter((g) => !own.has(g.id))
+      .sort((a, b) => rank(raterId, a.id).localeCompare(rank(raterId, b.id)))
+      .slice(0, qualification!.items);
+    for (const g of picked) {
+      const slot = nextSlot.get(g.id) ?? 0;
+      nextSlot.set(g.id, slot + 1);
+      rows.push({
+        id: taskId(input.batchId, g.id, slot, 0),
+        batchId: input.batchId,
+        programId: input.programId,
+        itemId: g.id,
+        textHash: g.textHash,
+        slot,
+        vendorId: assigned.find((t) => t.raterId === raterId)!.vendorId,
+        raterId,
+        kind: input.kind,
+        isGold: true,
+        guidelineVersion: input.guidelineVersion,
+        payload: { criteria: input.criteria, context: { qualification: true }, qualification: true },
+      });
+    }
+    await tx.insert(raterQualifications).values({ programId: input.programId, raterId }).onConflictDoNothing();
+  }
+  return rows;
+}
+
+/**
+ * The tasks of these that may be sent now: a pending task of a program with a qualification batch
+ * waits while its rater has not passed (their qualification tasks go first).
+ */
+export async function sendable<
+  T extends { task: Pick<typeof tasks.$inferSelect, 'programId' | 'raterId' | 'status' | 'kind' | 'payload'> },
+>(db: Db, rows: T[]): Promise<T[]> {
+  const gates = new Map<string, QualificationGate>();
+  const out: T[] = [];
+  for (const r of rows) {
+    const { task } = r;
+    if (task.status !== 'pending' || (task.payload as { qualification?: boolean }).qualification) {
+      out.push(r);
+      continue;
+    }
+    const key = `${task.programId}\0${task.kind}`;
+    if (!gates.has(key)) gates.set(key, await qualificationGate(db, task.programId, task.kind));
+    const gate = gates.get(key)!;
+    if (!gate.required || gate.statusOf(task.raterId!) === 'passed') out.push(r);
+  }
+  return out;
+}
+
+/** Work held for these raters in the program until their qualification (pending, not qualification tasks). */
+export async function heldTaskIds(db: Db, programId: string, raterIds: string[]): Promise<string[]> {
+  if (!raterIds.length) return [];
+  const rows = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(
+      and(
+        eq(tasks.programId, programId),
+        inArray(tasks.raterId, raterIds),
+        eq(tasks.status, 'pending'),
+        sql`coalesce(${tasks.payload} ->> 'qualification', '') <> 'true'`,
+      ),
+    );
+  return rows.map((r) => r.id);
+}
+
+/** How work held for a qualification is sent once its rater passes: the current guidelines, the spec's SLA. */
+export async function releaseOf(db: Db, programId: string): Promise<{ guidelineVersion: number; dueInMs: number }> {
+  const [row] = await db
+    .select({
+      spec: programs.spec,
+      latest: sql<
+        number | null
+      >`(select max(${guidelineVersions.version}) from ${guidelineVersions} where ${guidelineVersions.programId} = ${programId})`,
+    })
+    .from(programs)
+    .where(eq(programs.id, programId));
+  const spec = (row?.spec ?? {}) as Partial<ProgramSpec>;
+  return {
+    guidelineVersion: row?.latest ?? spec.guidelines?.version ?? 1,
+    dueInMs: durationMs(spec.sla?.reassignAfter ?? '3d'),
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * Rater QA on gold answers: gold accuracy with its Wilson interval (a pause only after enough gold
+ * answers and when the interval's upper bound is below the bar), drift in recent gold accuracy
+ * (flagged, and paused where the spec says so), the grading of qualification batches, and pauses
+ * and reinstatements by hand (`judgeflow rater`). Every action is logged in rater_actions with who
+ * and why; a reinstated rater is judged only on gold answers given after the reinstatement.
+ */
+import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import type { Db } from '../platform/db';
+import type { ProgramSpec } from '../schema/program-spec';
+import { goldAnswers, labels, programs, raterActions, raterQualifications, raters, tasks } from '../schema/tables';
+import { detectDrift, goldAccuracyDecision } from '../stats/index';
+import { OPEN_STATUSES } from './batch';
+
+export type RaterRules = Pick<ProgramSpec['raters'], 'minGoldAnswers' | 'onDrift' | 'qualification'>;
+
+/** The spec's rater rules; a spec stored before they existed gets their defaults. */
+export async function raterRules(db: Db, programId: string): Promise<RaterRules> {
+  const [row] = await db.select({ spec: programs.spec }).from(programs).where(eq(programs.id, programId));
+  const given = ((row?.spec as Partial<ProgramSpec> | undefined)?.raters ?? {}) as Partial<RaterRules>;
+  return {
+    minGoldAnswers: given.minGoldAnswers ?? 10,
+    onDrift: given.onDrift ?? 'flag',
+    qualification: given.qualification,
+  };
+}
+
+/** Each gold answer of these raters in the program since their reinstatement, oldest first. */
+async function goldHistory(db: Db, programId: string, raterIds: string[]) {
+  return db
+    .select({
+      raterId: labels.raterId,
+      id: labels.id,
+      taskId: labels.taskId,
+      correct: sql<boolean>`${labels.value} = ${goldAnswers.label}`,
+    })
+    .from(labels)
+    .innerJoin(
+      goldAnswers,
+      and(
+        eq(goldAnswers.programId, labels.programId),
+        eq(goldAnswers.itemId, labels.itemId),
+        eq(goldAnswers.criterion, labels.criterion),
+      ),
+    )
+    .innerJoin(raters, eq(raters.id, labels.raterId))
+    .where(
+      and(
+        eq(labels.programId, programId),
+        inArray(labels.raterId, raterIds),
+        or(isNull(raters.reinstatedAt), sql`${labels.createdAt} > ${raters.reinstatedAt}`),
+      ),
+    )
+    .orderBy(asc(labels.id));
+}
+
+/** Pauses an active rater and logs it; false when the rater was not active. */
+export async function pauseRater(
+  db: Db,
+  raterId: string,
+  by: { actor: string; reason: string; programId?: string; data?: Record<string, unknown> },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(raters)
+      .set({ status: 'paused', pausedReason: by.reason, pausedBy: by.actor, pausedAt: new Date() })
+      .where(and(eq(raters.id, raterId), eq(raters.status, 'active')))
+      .returning({ id: raters.id });
+    if (row)
+      await tx.insert(raterActions).values({
+        raterId,
+        programId: by.programId ?? null,
+        action: 'paused',
+        actor: by.actor,
+        reason: by.reason,
+        data: by.data ?? {},
+      });
+    return Boolean(row);
+  });
+}
+
+/**
+ * Makes a paused rater active again, clears the drift flag and logs who and why; QA then counts
+ * only gold answers given from now on. False when the rater was not paused.
+ */
+export async function reinstateRater(db: Db, raterId: string, by: { actor: string; reason: string }): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(raters)
+      .set({
+        status: 'active',
+        pausedReason: null,
+        pausedBy: null,
+        pausedAt: null,
+        reinstatedAt: new Date(),
+        driftFlaggedAt: null,
+        driftReason: null,
+      })
+      .where(and(eq(raters.id, raterId), eq(raters.status, 'paused')))
+      .returning({ id: raters.id });
+    if (row)
+      await tx.insert(raterActions).values({ raterId, action: 'reinstated', actor: by.actor, reason: by.reason });
+    return Boolean(row);
+  });
+}
+
+export interface RaterQaResult {
+  /** Raters of the batch now paused (by QA now, earlier by hand, or failed qualification): their open tasks go elsewhere. */
+  paused: string[];
+  /** Gold accuracy per rater of the batch (since their reinstatement). */
+  accuracy: Record<string, number>;
+  driftFlagged: string[];
+  /** Raters who passed their qualification batch now: their held work can be sent. */
+  qualified: string[];
+}
+
+/** QA over the gold answers of a batch's raters in its program (the batch workflow calls it as gold answers arrive). */
+export async function evaluateRaters(
+  db: Db,
+  input: { programId: string; batchId: string; minGoldAccuracy: number },
+): Promise<RaterQaResult> {
+  const rules = await raterRules(db, input.programId);
+  const ofBatch = (
+    await db
+      .selectDistinct({ id: sql<string>`${tasks.raterId}` })
+      .from(tasks)
+      .where(eq(tasks.batchId, input.batchId))
+  ).map((r) => r.id);
+  const result: RaterQaResult = { paused: [], accuracy: {}, driftFlagged: [], qualified: [] };
+  if (!ofBatch.length) return result;
+  const history = await goldHistory(db, input.programId, ofBatch);
+  const qa = { actor: 'qa', programId: input.programId };
+
+  const byRater = new Map<string, boolean[]>();
+  for (const h of history) byRater.set(h.raterId, [...(byRater.get(h.raterId) ?? []), h.correct]);
+  for (const [raterId, answers] of byRater) {
+    const correct = answers.filter(Boolean).length;
+    const decision = goldAccuracyDecision(correct, answers.length, {
+      minAnswers: rules.minGoldAnswers,
+      minAccuracy: input.minGoldAccuracy,
+    });
+    result.accuracy[raterId] = decision.accuracy!;
+    if (!decision.below) continue;
+    const reason = `${decision.reason} (program ${input.programId}, batch ${input.batchId})`;
+    if (await pauseRater(db, raterId, { ...qa, reason, data: { ci95: decision.ci95, n: decision.n } }))
+      result.paused.push(raterId);
+  }
+
+  const drift = detectDrift(history.map((h) => ({ rater: h.raterId, at: h.id, correct: h.correct })));
+  for (const d of drift.filter((e) => e.flagged)) {
+    const [flag] = await db
+      .update(raters)
+      .set({ driftFlaggedAt: new Date(), driftReason: d.reason })
+      .where(and(eq(raters.id, d.rater), isNull(raters.driftFlaggedAt)))
+      .returning({ id: raters.id });
+    if (!flag) continue;
+    result.driftFlagged.push(d.rater);
+    const data = { baseline: d.baseline, recent: d.recent, pValue: d.pValue };
+    await db.insert(raterActions).values({ raterId: d.rater, ...qa, action: 'drift_flagged', reason: d.reason, data });
+    if (rules.onDrift === 'pause' && (await pauseRater(db, d.rater, { ...qa, reason: `drift: ${d.reason}`, data })))
+      result.paused.push(d.rater);
+  }
+
+  if (rules.qualification) {
+    const graded = await gradeQualifications(db, input.programId, ofBatch, rules.qualification);
+    result.qualified = graded.passed;
+    result.paused.push(...graded.failed);
+  }
+  // Raters paused meanwhile by hand still hold open tasks here: the workflow gives them to others.
+  const stillHolding = await db
+    .selectDistinct({ id: sql<string>`${tasks.raterId}` })
+    .from(tasks)
+    .innerJoin(raters, eq(raters.id, tasks.raterId))
+    .where(
+      and(eq(tasks.batchId, input.batchId), inArray(tasks.status, OPEN_STATUSES), sql`${raters.status} <> 'active'`),
+    );
+  result.paused = [...new Set([...result.paused, ...stillHolding.map((r) => r.id)])];
+  return result;
+}
+
+/**
+ * Grades the pending qualification batches of these raters once all their qualification tasks are
+ * answered: passed at `minAccuracy` or better over their labels, else failed (no program work).
+ */
+async function gradeQualifications(
+  db: Db,
+  programId: string,
+  raterIds: string[],
+  rule: NonNullable<RaterRules['qualification']>,
+): Promise<{ passed: string[]; failed: string[] }> {
+  const rows = await db
+    .select({
+      raterId: raterQualifications.raterId,
+      open: sql<number>`(select count(*)::int from ${tasks} where ${tasks.programId} = ${programId} and ${tasks.raterId} = ${raterQualifications.raterId} and ${tasks.payload} ->> 'qualification' = 'true' and ${tasks.status} in ('pending', 'dispatched'))`,
+      answers: sql<number>`count(${labels.id})::int`,
+      correct: sql<number>`count(${labels.id}) filter (where ${labels.value} = ${goldAnswers.label})::int`,
+    })
+    .from(raterQualifications)
+    .leftJoin(
+      tasks,
+      and(
+        eq(tasks.programId, raterQualifications.programId),
+        eq(tasks.raterId, raterQualifications.raterId),
+        sql`${tasks.payload} ->> 'qualification' = 'true'`,
+      ),
+    )
+    .leftJoin(labels, eq(labels.taskId, tasks.id))
+    .leftJoin(
+      goldAnswers,
+      and(
+        eq(goldAnswers.programId, labels.programId),
+        eq(goldAnswers.itemId, labels.itemId),
+        eq(goldAnswers.criterion, labels.criterion),
+      ),
+    )
+    .where(
+      and(
+        eq(raterQualifications.programId, programId),
+        inArray(raterQualifications.raterId, raterIds),
+        eq(raterQualifications.status, 'pending'),
+      ),
+    )
+    .groupBy(raterQualifications.raterId);
+  const passed: string[] = [];
+  const failed: string[] = [];
+  for (const r of rows) {
+    if (r.open > 0 || r.answers === 0) continue;
+    const accuracy = r.correct / r.answers;
+    const pass = accuracy >= rule.minAccuracy;
+    const [decided] = await db
+      .update(raterQualifications)
+      .set({ status: pass ? 'passed' : 'failed', goldAnswers: r.answers, correct: r.correct, decidedAt: new Date() })
+      .where(
+        and(
+          eq(raterQualifications.programId, programId),
+          eq(raterQualifications.raterId, r.raterId),
+          eq(raterQualifications.status, 'pending'),
+        ),
+      )
+      .returning({ id: raterQualifications.raterId });
+    if (!decided) continue;
+    const reason = `qualification: ${r.correct} of ${r.answers} gold answers right (${(accuracy * 100).toFixed(1)}%, needs ${(rule.minAccuracy * 100).toFixed(0)}%)`;
+    await db.insert(raterActions).values({
+      raterId: r.raterId,
+      programId,
+      action: pass ? 'qualified' : 'failed_qualification',
+      actor: 'qa',
+      reason,
+      data: { answers: r.answers, correct: r.correct },
+    });
+    (pass ? passed : failed).push(r.raterId);
+  }
+  return { passed, failed };
+}
