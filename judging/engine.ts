@@ -3,7 +3,7 @@
  * criterion, rounded-mean consensus, panels with the min rule). Production pages build on it in
  * judge-items.ts; golden evaluation and prompt optimization use judgeGolden.
  */
-import { roundedMeanConsensus } from '../stats/index';
+import { lowerMedian, roundedMeanConsensus } from '../stats/index';
 import type { Db } from '../platform/db';
 import type { judgments } from '../schema/tables';
 import { structuredCall } from '../llm/call';
@@ -16,6 +16,7 @@ import type { LedgerEntry } from './ledger';
 import { resolvePlans, type CriterionPlan } from './prompt-registry';
 import { maxSamples, samplesFor, type JudgeSamples } from './samples';
 import {
+  answerVerdict,
   judgeRequest,
   judgmentKey,
   judgmentRow,
@@ -30,11 +31,14 @@ import {
 interface UnitOutcome {
   agent: string;
   verdict: 0 | 1 | null;
+  /** A Likert criterion's consensus score (null for binary criteria and errors). */
+  score: number | null;
   summary: string;
 }
 
 export interface CriterionOutcome {
   verdict: 0 | 1 | null;
+  score: number | null;
   samples: number;
   summary: string;
   units: UnitOutcome[];
@@ -45,20 +49,31 @@ export const CHUNK = 25;
 
 function combine(
   plan: CriterionPlan,
-  perUnit: Map<string, { verdicts: (0 | 1 | null)[]; summaries: string[]; errors: string[] }>,
+  perUnit: Map<
+    string,
+    { verdicts: (0 | 1 | null)[]; scores: (number | null)[]; summaries: string[]; errors: string[] }
+  >,
 ): CriterionOutcome {
   const units: UnitOutcome[] = plan.units.map((u) => {
     const s = perUnit.get(u.hash)!;
     if (s.verdicts.some((v) => v === null))
-      return { agent: u.agent, verdict: null, summary: `error: ${s.errors[0] ?? 'no answer'}` };
+      return { agent: u.agent, verdict: null, score: null, summary: `error: ${s.errors[0] ?? 'no answer'}` };
+    // Likert: the median score of the samples, which passes at the scale's passAt.
+    const scale = u.settings.scale;
+    if (scale) {
+      const score = lowerMedian(s.scores as number[]);
+      const agreeing = s.scores.findIndex((v) => v === score);
+      return { agent: u.agent, verdict: score >= scale.passAt ? 1 : 0, score, summary: s.summaries[agreeing] ?? '' };
+    }
     const { verdict } = roundedMeanConsensus(s.verdicts as (0 | 1)[], 'fail');
     const agreeing = s.verdicts.findIndex((v) => v === verdict);
-    return { agent: u.agent, verdict, summary: s.summaries[agreeing] ?? '' };
+    return { agent: u.agent, verdict, score: null, summary: s.summaries[agreeing] ?? '' };
   });
   // The min rule: any failed agent fails the criterion; otherwise any error leaves it undecided.
   const verdict = units.some((u) => u.verdict === 0) ? 0 : units.some((u) => u.verdict === null) ? null : 1;
   const samples = perUnit.get(plan.units[0].hash)?.verdicts.length ?? 0;
-  return { verdict, samples, units, summary: plan.panel ? '' : units[0].summary };
+  // A Likert criterion is never a panel (the spec refuses it): its one unit's score is the criterion's.
+  return { verdict, score: units[0].score, samples, units, summary: plan.panel ? '' : units[0].summary };
 }
 
 export interface JudgingEngineDeps {
@@ -108,7 +123,7 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
       ),
       model,
     );
-    type Sample = { verdict: 0 | 1 | null; summary: string; error: string | null };
+    type Sample = { verdict: 0 | 1 | null; score: number | null; summary: string; error: string | null };
     const results = new Map<string, Sample>();
     const rows: (typeof judgments.$inferInsert)[] = [];
     const ledger: LedgerEntry[] = [];
@@ -120,7 +135,12 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
           const key = sampleKey(item.id, item.textHash, u.hash, s);
           const prior = stored.get(key);
           if (prior?.status === 'ok') {
-            results.set(key, { verdict: prior.verdict as 0 | 1, summary: prior.summary, error: null });
+            results.set(key, {
+              verdict: prior.verdict as 0 | 1,
+              score: prior.score,
+              summary: prior.summary,
+              error: null,
+            });
             continue;
           }
           pending.push(
@@ -136,8 +156,13 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
               }
               control.record(out.ok ? null : out.error);
               requests += out.requests;
-              const verdict = out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null;
-              results.set(key, { verdict, summary: out.ok ? out.value.summary : '', error: out.ok ? null : out.error });
+              const { verdict, score } = out.ok ? answerVerdict(u, out.value) : { verdict: null, score: null };
+              results.set(key, {
+                verdict,
+                score,
+                summary: out.ok ? out.value.summary : '',
+                error: out.ok ? null : out.error,
+              });
               rows.push(judgmentRow(programId, item, u, model, s, 'sync', out));
               if (out.requests > 0)
                 ledger.push({
@@ -178,6 +203,7 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
               u.hash,
               {
                 verdicts: samplesOf.map((x) => x.verdict),
+                scores: samplesOf.map((x) => x.score),
                 summaries: samplesOf.map((x) => x.summary),
                 errors: samplesOf.flatMap((x) => (x.error ? [x.error] : [])),
               },
@@ -191,7 +217,10 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
     return { outcomes, requests, rows, ledger };
   }
 
-  /** Judges golden items of one split in chunks (heartbeating), returning verdict per item (null = error). */
+  /**
+   * Judges golden items of one split in chunks (heartbeating), returning the verdict per item
+   * (null = error) and, for a Likert criterion, the consensus score.
+   */
   async function judgeGolden(input: {
     programId: string;
     criterion: string;
@@ -203,6 +232,7 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
   }) {
     const plans = await resolvePlans(db, input.programId, [input.criterion], { [input.criterion]: input.promptHash });
     const verdicts = new Map<string, 0 | 1 | null>();
+    const scores = new Map<string, number | null>();
     const control = pageControl();
     let requests = 0;
     let i = 0;
@@ -224,11 +254,15 @@ export function createJudgingEngine({ db, llm, prices }: JudgingEngineDeps) {
           );
           await storeJudgments(db, prices, out.rows, out.ledger, llm.metrics);
           requests += out.requests;
-          for (const [itemId, m] of out.outcomes) verdicts.set(itemId, m.get(input.criterion)!.verdict);
+          for (const [itemId, m] of out.outcomes) {
+            verdicts.set(itemId, m.get(input.criterion)!.verdict);
+            scores.set(itemId, m.get(input.criterion)!.score);
+          }
         }
       },
     );
-    return { verdicts, requests };
+    // A Likert criterion's judge carries its scale (its golden labels are scores; a score ≥ passAt passes).
+    return { verdicts, scores, scale: plans[0].units[0].settings.scale, requests };
   }
 
   return { pageControl, judgeChunk, judgeGolden };

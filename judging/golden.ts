@@ -4,8 +4,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { LLM_REQUEST_KINDS } from './prompts/contract';
 import { goldenAggregateMessages, showContext } from './prompts/judge';
-import { goldenAggregateSchema } from './prompts/schemas';
-import { binaryClassificationMetrics, type BinaryMetrics } from '../stats/index';
+import { goldenAggregateSchema, goldenScoreAggregateSchema } from './prompts/schemas';
+import { likertScale } from '../schema/program-spec';
+import { binaryClassificationMetrics, lowerMedian, type BinaryMetrics } from '../stats/index';
 import type { Db } from '../platform/db';
 import { goldenLabels, guidelineVersions, judgeEvaluations, usageLedger } from '../schema/tables';
 import { structuredCall } from '../llm/call';
@@ -15,6 +16,7 @@ import { writeLedger } from './ledger';
 import { loadProgram } from './prompt-registry';
 import { loadItems } from './judgments';
 import type { JudgingEngine } from './engine';
+import { goldenVerdict, likertAccuracy, type LikertAccuracy } from './likert';
 import { activityContext, withHeartbeat } from '../activities/context';
 import { splitOf, upsertGoldenLabels } from './golden-labels';
 import { goldenRatings, type GoldenRating } from './golden-statistics';
@@ -35,6 +37,8 @@ export type JudgeMetrics = BinaryMetrics & {
   model: string;
   samples: number;
   llmRequests: number;
+  /** A Likert criterion's score agreement (accuracy above is pass/fail at its passAt). */
+  likert?: LikertAccuracy;
 };
 
 export interface AggregateGoldenInput {
@@ -78,7 +82,7 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
         `program ${input.programId} has no ${input.split} golden labels for ${input.criterion}`,
         'NoGoldenLabels',
       );
-    const { verdicts, requests } = await engine.judgeGolden({
+    const { verdicts, scores, scale, requests } = await engine.judgeGolden({
       programId: input.programId,
       criterion: input.criterion,
       promptHash: input.promptHash,
@@ -93,7 +97,7 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
     const metrics: JudgeMetrics = {
       ...binaryClassificationMetrics(
         pred,
-        gold.map((g) => g.label),
+        gold.map((g) => goldenVerdict(g.label, scale)),
         { bootstrap: 500, seed: 1 },
       ),
       errors,
@@ -102,6 +106,14 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       model,
       samples: input.samples,
       llmRequests: requests,
+      ...(scale
+        ? {
+            likert: likertAccuracy(
+              scale,
+              gold.map((g) => ({ gold: g.label, score: scores.get(g.itemId) ?? null })),
+            ),
+          }
+        : {}),
     };
     await db
       .insert(judgeEvaluations)
@@ -153,6 +165,7 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       .orderBy(sql`${guidelineVersions.version} desc`)
       .limit(1);
     const byItem = await goldenRatings(db, input.programId, input.criterion, input.itemIds);
+    const scale = likertScale(criterion);
     // The spec's model aggregates, as it judges (JUDGE_MODEL when the spec names none).
     const model = program.spec.judges?.model ?? defaultModel;
     const needsReview: string[] = [];
@@ -248,13 +261,14 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
               llm,
               {
                 kind: LLM_REQUEST_KINDS.goldenAggregate,
-                schema: goldenAggregateSchema,
+                schema: scale ? goldenScoreAggregateSchema(scale.points) : goldenAggregateSchema,
                 messages: goldenAggregateMessages({
                   criterion,
                   guidelineText: guideline?.text ?? program.spec.guidelines.text,
                   show: showContext(item.show),
                   synopsis: item.text,
                   ratings,
+                  scale,
                 }),
                 model,
                 temperature: 0,
@@ -275,9 +289,10 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
                 needsReview: out.value.needs_review,
               };
             else {
-              // No usable aggregate: the majority (a tie fails) stands in, and a human must look.
+              // No usable aggregate: the majority (a tie fails) — for a Likert criterion the lower median
+              // score (stats/ordinal.ts) — stands in, and a human must look.
               const passes = ratings.filter((r) => r.label === 1).length;
-              const label = passes * 2 > ratings.length ? 1 : 0;
+              const label = scale ? lowerMedian(ratings.map((r) => r.label)) : passes * 2 > ratings.length ? 1 : 0;
               value = {
                 ...base,
                 label,

@@ -3,9 +3,10 @@
  * ok judgment is never requested again; an error may be replaced.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { z } from 'zod';
 import { LLM_REQUEST_KINDS } from './prompts/contract';
 import { judgeKey, judgeMessages, showContext } from './prompts/judge';
-import { judgeVerdictSchema } from './prompts/schemas';
+import { judgeScoreSchema, judgeVerdictSchema } from './prompts/schemas';
 import type { Db } from '../platform/db';
 import type { WorkerMetrics } from '../platform/metrics';
 import type { FactualityAgent } from '../schema/catalog';
@@ -58,6 +59,7 @@ export async function storedSamples(db: Db, itemList: ItemRow[], units: JudgeUni
           sampleIndex: judgments.sampleIndex,
           status: judgments.status,
           verdict: judgments.verdict,
+          score: judgments.score,
           summary: judgments.summary,
           error: judgments.error,
         })
@@ -80,20 +82,28 @@ export async function storedSamples(db: Db, itemList: ItemRow[], units: JudgeUni
   return new Map(rows.map((r) => [sampleKey(r.itemId, r.textHash, r.promptHash, r.sampleIndex), r]));
 }
 
-/** The request for one judgment sample: the sync path sends it, batch mode writes it as a JSONL line. */
+/** What a judge answers: a pass/fail verdict, or a Likert criterion's score. */
+export type JudgeOutput = { reasoning: string; summary: string } & ({ verdict: 'pass' | 'fail' } | { score: number });
+
+/**
+ * The request for one judgment sample: the sync path sends it, batch mode writes it as a JSONL line.
+ * A Likert criterion's judge (its prompt carries the scale) answers a score on that scale.
+ */
 export function judgeRequest(
   u: JudgeUnit,
   item: ItemRow,
   sample: number,
   model: string,
-): StructuredRequest<typeof judgeVerdictSchema> {
+): StructuredRequest<z.ZodType<JudgeOutput>> {
+  const { scale } = u.settings;
   return {
     kind: LLM_REQUEST_KINDS.judge,
-    schema: judgeVerdictSchema,
+    schema: scale ? judgeScoreSchema(scale.points) : judgeVerdictSchema,
     messages: judgeMessages(u.template, {
       criterionKey: judgeKey(u.criterion, u.agent),
       show: showContext(item.show, u.agent as FactualityAgent | ''),
       synopsis: item.text,
+      scale,
     }),
     model,
     temperature: u.settings.temperature,
@@ -102,7 +112,13 @@ export function judgeRequest(
   };
 }
 
-export type JudgeAnswer = CallResult<{ reasoning: string; summary: string; verdict: 'pass' | 'fail' }>;
+export type JudgeAnswer = CallResult<JudgeOutput>;
+
+/** A sample's verdict (1 pass, 0 fail) and Likert score: a score passes at the scale's passAt. */
+export function answerVerdict(u: JudgeUnit, value: JudgeOutput): { verdict: 0 | 1; score: number | null } {
+  if ('score' in value) return { verdict: value.score >= (u.settings.scale?.passAt ?? 1) ? 1 : 0, score: value.score };
+  return { verdict: value.verdict === 'pass' ? 1 : 0, score: null };
+}
 
 /** The judgments row of one answered (or failed) sample. */
 export function judgmentRow(
@@ -124,7 +140,7 @@ export function judgmentRow(
     model,
     sampleIndex: sample,
     status: out.ok ? 'ok' : 'error',
-    verdict: out.ok ? (out.value.verdict === 'pass' ? 1 : 0) : null,
+    ...(out.ok ? answerVerdict(u, out.value) : { verdict: null, score: null }),
     reasoning: out.ok ? out.value.reasoning : '',
     summary: out.ok ? out.value.summary : '',
     error: out.ok ? null : out.error,
@@ -136,14 +152,14 @@ export function judgmentRow(
 export async function insertJudgments(db: Db, rows: (typeof judgments.$inferInsert)[]) {
   if (!rows.length) return;
   await db.execute(sql`
-    insert into judgments (program_id, item_id, text_hash, criterion, agent, prompt_hash, model, sample_index, status, verdict, reasoning, summary, error, mode)
-    select "programId", "itemId", "textHash", criterion, coalesce(agent, ''), "promptHash", model, "sampleIndex", status, verdict,
+    insert into judgments (program_id, item_id, text_hash, criterion, agent, prompt_hash, model, sample_index, status, verdict, score, reasoning, summary, error, mode)
+    select "programId", "itemId", "textHash", criterion, coalesce(agent, ''), "promptHash", model, "sampleIndex", status, verdict, score,
       coalesce(reasoning, ''), coalesce(summary, ''), error, coalesce(mode, 'sync')
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(
       "programId" text, "itemId" text, "textHash" text, criterion text, agent text, "promptHash" text, model text, "sampleIndex" int,
-      status text, verdict int, reasoning text, summary text, error text, mode text)
+      status text, verdict int, score int, reasoning text, summary text, error text, mode text)
     on conflict (item_id, text_hash, criterion, agent, prompt_hash, model, sample_index) do update set
-      status = excluded.status, verdict = excluded.verdict, reasoning = excluded.reasoning, summary = excluded.summary,
+      status = excluded.status, verdict = excluded.verdict, score = excluded.score, reasoning = excluded.reasoning, summary = excluded.summary,
       error = excluded.error, mode = excluded.mode
     where judgments.status = 'error'`);
 }

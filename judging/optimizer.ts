@@ -21,6 +21,7 @@ import { activityContext, withHeartbeat } from '../activities/context';
 import { settingsOf, storePrompt } from './prompt-registry';
 import type { JudgingEngine } from './engine';
 import { goldenItems } from './golden';
+import { goldenVerdict } from './likert';
 
 export interface ScoreOnDevInput {
   programId: string;
@@ -70,7 +71,7 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
     const model = input.model ?? defaultModel;
     const dev = await goldenItems(db, input.programId, input.criterion, 'dev');
     const slice = dev.slice(0, Math.min(input.through, dev.length));
-    const { verdicts, requests } = await engine.judgeGolden({
+    const { verdicts, scale, requests } = await engine.judgeGolden({
       programId: input.programId,
       criterion: input.criterion,
       promptHash: input.promptHash,
@@ -79,7 +80,8 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
       model,
       phase: 'prompt-optimization',
     });
-    const correct = slice.filter((g) => verdicts.get(g.itemId) === g.label).length;
+    // Pass/fail accuracy (a Likert golden score passes at the scale's passAt), what the target measures.
+    const correct = slice.filter((g) => verdicts.get(g.itemId) === goldenVerdict(g.label, scale)).length;
     const devAccuracy = slice.length ? correct / slice.length : null;
     await db
       .insert(optimizationCandidates)
@@ -282,6 +284,7 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
     model: string,
     limit: number,
   ): Promise<DevError[]> {
+    const passAt = settingsOf(parent).scale?.passAt ?? 1;
     const rows = await db.execute<{
       text: string;
       label: number;
@@ -294,11 +297,12 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
       from ${judgments} j
       join ${goldenLabels} g on g.program_id = j.program_id and g.item_id = j.item_id and g.criterion = ${parent.criterion} and g.split = 'dev'
       join ${items} i on i.id = j.item_id and i.text_hash = j.text_hash
-      where j.prompt_hash = ${parentHash} and j.model = ${model} and j.sample_index = 0 and (j.status = 'error' or j.verdict <> g.label)
+      where j.prompt_hash = ${parentHash} and j.model = ${model} and j.sample_index = 0
+        and (j.status = 'error' or j.verdict <> (g.label >= ${passAt})::int)
       order by md5(j.item_id) limit ${limit}`);
     return rows.map((r) => ({
       synopsis: r.text,
-      expected: r.label ? 'pass' : 'fail',
+      expected: r.label >= passAt ? 'pass' : 'fail',
       got: r.status === 'error' ? 'error' : r.verdict ? 'pass' : 'fail',
       summary: r.summary || (r.error ?? ''),
     }));

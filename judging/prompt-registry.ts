@@ -12,7 +12,7 @@ import {
   type JudgePromptSettings,
 } from './prompts/judge';
 import type { Db } from '../platform/db';
-import type { ProgramSpec } from '../schema/program-spec';
+import { likertScale, type ProgramSpec } from '../schema/program-spec';
 import { guidelineVersions, judgePrompts, programs } from '../schema/tables';
 import { promptHash } from './prompts/hash';
 
@@ -133,9 +133,11 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
   const out: Record<string, string> = {};
   for (const c of criteria) {
     const text: CriterionText = { id: c.id, name: c.name, description: c.description, rubric: c.rubric };
+    const scale = likertScale(c);
     const settings = {
       temperature: c.judge?.temperature ?? DEFAULT_TEMPERATURE,
       ...(c.judge?.reasoningEffort ? { reasoningEffort: c.judge.reasoningEffort } : {}),
+      ...(scale ? { scale } : {}),
     };
     const base = { programId: input.programId, criterion: c.id, guidelineVersion: input.guidelineVersion, settings };
     if (!c.panel?.length) {
@@ -148,6 +150,7 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
             criterion: text,
             guidelineText: guideline.text,
             guidelineVersion: input.guidelineVersion,
+            scale,
           }),
         },
         { origin: 'seed' },

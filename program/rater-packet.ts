@@ -5,7 +5,7 @@
  * Label Studio adapter turns it into a labeling config.
  */
 import { and, desc, eq, inArray } from 'drizzle-orm';
-import { criterionLabelRange, type CriterionSpec, type ProgramSpec } from '../schema/program-spec';
+import { criterionLabelRange, criterionPassAt, type CriterionSpec, type ProgramSpec } from '../schema/program-spec';
 import { guidelineVersions, items, programs, shows } from '../schema/tables';
 import type { RaterPacket } from '../schema/vendor-events';
 import type { Db } from '../platform/db';
@@ -80,6 +80,7 @@ export async function loadRaterPacket(
       rubric: c.rubric,
       scale: c.scale,
       values: criterionValues(c),
+      ...(c.scale === 'likert' ? { passAt: criterionPassAt(c) } : {}),
       errorCodes: (spec.errorTaxonomy ?? [])
         .filter((e) => e.criterion === c.id)
         .map((e) => ({ code: e.code, description: e.description })),

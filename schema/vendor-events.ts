@@ -96,6 +96,8 @@ export const raterPacketSchema = z.object({
       scale: z.string(),
       /** The label values accepted, with what each means (binary: 1 pass, 0 fail; Likert: 1..n). */
       values: z.array(z.object({ value: z.number().int(), label: z.string() })),
+      /** Likert only: the lowest score that passes. */
+      passAt: z.number().int().optional(),
       errorCodes: z.array(z.object({ code: z.string(), description: z.string() })),
     }),
   ),

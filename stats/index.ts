@@ -21,6 +21,7 @@
  *   dawidSkene(ratings, { maxIterations?, tolerance?, smoothing?, shrinkage? }) → { classes, priors,
  *       items (label, confidence, posterior), raters (confusion, accuracy), iterations, converged }
  *   roundedMeanConsensus(samples: (0|1)[], tie: 'fail' | 'pass' = 'fail') → { verdict, mean, samples, tie }
+ *   lowerMedian(scores) → the Likert consensus (golden labels, a Likert judge's samples)
  *
  * Judge vs gold
  *   binaryClassificationMetrics(pred, gold, { positive?: 0|1 = 1, bootstrap?, seed? }) → { n, confusion
@@ -29,6 +30,7 @@
  *
  * Rater quality and disagreement
  *   raterGoldAccuracy(ratings, gold, { positive? }) → per rater: n, accuracy (+ Wilson CI), sensitivity, specificity, kappa
+ *   goldAccuracyDecision(correct, n, { minAnswers, minAccuracy }) → Wilson CI and whether its upper bound is below the bar (rater QA)
  *   leaveOneOutAgreement(ratings) → per rater: agreement and kappa with the majority of the others
  *   detectDrift(events: { rater, at, correct }[], { window, minBaseline, minDrop, alpha }) → per rater:
  *       flagged + evidence (baseline vs recent accuracy, drop, z, p-value, reason)
@@ -46,6 +48,7 @@ export * from './agreement';
 export * from './aggregation';
 export * from './classification';
 export * from './disagreement';
+export * from './ordinal';
 export * from './quality';
 export { createRng, type Rng } from './random';
 export {

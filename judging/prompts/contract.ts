@@ -28,6 +28,7 @@ export const TAGS = [
   'prompt',
   'errors',
   'critique',
+  'scale', // a Likert criterion's { points, passAt }
 ] as const;
 export type Tag = (typeof TAGS)[number];
 

@@ -34,8 +34,17 @@ export interface JudgePromptContent {
   settings: JudgePromptSettings;
 }
 
-/** A panel criterion's own prompt lists its agents' prompt hashes; its verdict is the min over them. */
-export type JudgePromptSettings = JudgeSettings & { panel?: Record<string, string> };
+/** A Likert criterion's scale: the judge scores 1..points and a score ≥ passAt passes. */
+export interface LikertScale {
+  points: number;
+  passAt: number;
+}
+
+/**
+ * A panel criterion's own prompt lists its agents' prompt hashes; its verdict is the min over them.
+ * A Likert criterion's prompt carries its scale (binary prompts have none, so their hashes are unchanged).
+ */
+export type JudgePromptSettings = JudgeSettings & { panel?: Record<string, string>; scale?: LikertScale };
 
 /** `criterion` or `criterion.agent`: the key of prompts maps and the `<criterion>` tag value. */
 export const judgeKey = (criterion: string, agent = '') => (agent ? `${criterion}.${agent}` : criterion);
@@ -56,8 +65,9 @@ export function buildJudgeTemplate(input: {
   agent?: FactualityAgent;
   guidelineText: string;
   guidelineVersion: number;
+  scale?: LikertScale;
 }): string {
-  const { criterion, agent } = input;
+  const { criterion, agent, scale } = input;
   const focus = agent ? `\n\n${AGENT_FOCUS[agent]}` : '';
   return [
     `You are an expert editor judging one criterion of a show synopsis: ${criterion.name} (${judgeKey(criterion.id, agent)}).`,
@@ -69,7 +79,9 @@ export function buildJudgeTemplate(input: {
       '1. Read the show record and then the synopsis (both follow in the user message).',
       '2. In `reasoning`, think step by step, at any length, quoting the synopsis where it matters.',
       '3. In `summary`, state the decisive reason in at most two sentences a writer can act on.',
-      '4. In `verdict`, answer "pass" only if the synopsis meets the rubric; otherwise "fail".',
+      scale
+        ? `4. In \`score\`, rate how well the synopsis meets the rubric from 1 (not at all) to ${scale.points} (fully); a score of ${scale.passAt} or more passes.`
+        : '4. In `verdict`, answer "pass" only if the synopsis meets the rubric; otherwise "fail".',
       'Answer with the JSON object of the schema and nothing else.',
     ].join('\n'),
   ].join('\n\n');
@@ -107,7 +119,7 @@ export interface ChatMessage {
  */
 export function judgeMessages(
   template: string,
-  input: { criterionKey: string; show: Record<string, unknown>; synopsis: string },
+  input: { criterionKey: string; show: Record<string, unknown>; synopsis: string; scale?: LikertScale },
 ): ChatMessage[] {
   return [
     { role: 'system', content: withDataNotice(template) },
@@ -115,6 +127,7 @@ export function judgeMessages(
       role: 'user',
       content: [
         dataTag('criterion', input.criterionKey),
+        ...(input.scale ? [dataTag('scale', input.scale)] : []),
         dataTag('show', input.show),
         dataTag('synopsis', input.synopsis),
       ].join('\n'),
@@ -135,16 +148,18 @@ export function goldenAggregateMessages(input: {
   show: Record<string, unknown>;
   synopsis: string;
   ratings: RaterLabel[];
+  scale?: LikertScale;
 }): ChatMessage[] {
+  const { scale } = input;
   return [
     {
       role: 'system',
       content: withDataNotice(
         [
-          `You aggregate expert raters' binary labels for one criterion of a show synopsis: ${input.criterion.name} (${input.criterion.id}). ${input.criterion.description}`,
+          `You aggregate expert raters' ${scale ? `${scale.points}-point scores` : 'binary labels'} for one criterion of a show synopsis: ${input.criterion.name} (${input.criterion.id}). ${input.criterion.description}`,
           `Writing guidelines:\n${input.guidelineText.trim()}`,
           wrapTag('rubric', input.criterion.rubric.trim()),
-          'Weigh the raters by how well their explanations follow the rubric, not by headcount alone. Return the final label (1 pass, 0 fail), an explanation a reviewer can check, and needs_review = true when the disagreement is substantial enough that a human should adjudicate.',
+          `Weigh the raters by how well their explanations follow the rubric, not by headcount alone. Return the final label (${scale ? `a score from 1 to ${scale.points}; ${scale.passAt} or more passes` : '1 pass, 0 fail'}), an explanation a reviewer can check, and needs_review = true when the disagreement is substantial enough that a human should adjudicate.`,
         ].join('\n\n'),
       ),
     },
@@ -152,6 +167,7 @@ export function goldenAggregateMessages(input: {
       role: 'user',
       content: [
         dataTag('criterion', input.criterion.id),
+        ...(scale ? [dataTag('scale', scale)] : []),
         dataTag('show', input.show),
         dataTag('synopsis', input.synopsis),
         dataTag('ratings', input.ratings),

@@ -13,12 +13,26 @@ export const judgeVerdictSchema = z.object({
 });
 export type JudgeVerdict = z.infer<typeof judgeVerdictSchema>;
 
+/** A Likert criterion's judge: the same tiered rationale, then a score on the criterion's scale. */
+export const judgeScoreSchema = (points: number) =>
+  z.object({
+    reasoning: judgeVerdictSchema.shape.reasoning,
+    summary: judgeVerdictSchema.shape.summary,
+    score: z.int().min(1).max(points).describe(`1 = does not meet the rubric at all, ${points} = fully meets it.`),
+  });
+
 export const goldenAggregateSchema = z.object({
   explanation: z.string().describe('Why the final label follows from the raters and the rubric.'),
   label: z.int().min(0).max(1).describe('1 = passes the criterion, 0 = fails.'),
   needs_review: z.boolean().describe('True when the raters disagree substantially and a human should adjudicate.'),
 });
 export type GoldenAggregate = z.infer<typeof goldenAggregateSchema>;
+
+/** A Likert criterion's golden aggregate: the label is a score 1..points. */
+export const goldenScoreAggregateSchema = (points: number) =>
+  goldenAggregateSchema.extend({
+    label: z.int().min(1).max(points).describe(`The final score, 1 to ${points}.`),
+  });
 
 export const rationaleMergeSchema = z.object({
   explanation: z.string().describe('One readable explanation combining the agents’ rationales.'),

@@ -21,6 +21,9 @@ import {
   type TruthKey,
 } from '../model/assess';
 import { textHash, unitFor } from '../model/rng';
+import { missedScore, trueLikertScore } from '../model/likert';
+import { lowerMedian } from '../../../stats/ordinal';
+import type { LikertScale } from '../../../judging/prompts/judge';
 import { hintsIn, RUBRIC_HINTS, USELESS_HINTS } from './hints';
 import type { LlmSimOptions } from './options';
 import type { Facts } from './schema-fill';
@@ -99,7 +102,7 @@ function judgeAccuracy(key: TruthKey, input: AnswerInput, o: LlmSimOptions): num
   const hints = keys.reduce((n, k) => n + hintsIn(input.prompt, k).length, 0) / keys.length;
   const props = Object.keys((input.schema?.properties ?? {}) as object);
   const at = (re: RegExp) => props.findIndex((p) => re.test(p.toLowerCase()));
-  const verdictAt = at(/verdict|label|decision/);
+  const verdictAt = at(/verdict|label|decision|score/);
   const tiered =
     verdictAt > 0 &&
     at(/reason|rationale|think|analysis/) >= 0 &&
@@ -147,10 +150,15 @@ function judge(input: AnswerInput, o: LlmSimOptions): Answer {
   const assessment = assessSynopsis(show, synopsis);
   const truth = assessment.criteria[key];
   const wrong = isWrong(judgeAccuracy(key, input, o), key, synopsis, input.sample, o);
-  const verdict = (wrong ? 1 - truth : truth) === 1 ? 'pass' : 'fail';
   const defects = assessment.defects.filter((d) =>
     key === 'factuality' ? d.criterion.startsWith('factuality_') : d.criterion === key,
   );
+  // A Likert criterion: the hidden score, or a near miss of it; it passes at the scale's passAt.
+  const scale = likertScaleIn(input.prompt);
+  const truthScore = scale && trueLikertScore(scale, truth, defects.length, key, synopsis);
+  const score =
+    scale && (wrong ? missedScore(scale, truthScore!, unitFor(o.seed, 'miss', key, textHash(synopsis))) : truthScore!);
+  const verdict = (scale ? score! >= scale.passAt : (wrong ? 1 - truth : truth) === 1) ? 'pass' : 'fail';
   const label = LABELS[key];
   const r = unitFor(o.seed, 'wording', key, input.sample);
   let reasoning: string;
@@ -171,7 +179,7 @@ function judge(input: AnswerInput, o: LlmSimOptions): Answer {
     recognized: true,
     facts: {
       verdict,
-      label: verdict === 'pass' ? 1 : 0,
+      label: score ?? (verdict === 'pass' ? 1 : 0),
       needsReview: false,
       reasoning,
       summary,
@@ -200,7 +208,62 @@ function parseJsonArray(raw: string | undefined): unknown[] | undefined {
   }
 }
 
+/** The Likert scale a request carries in its scale tag (judgeflow sends it for Likert criteria only). */
+function likertScaleIn(prompt: string): LikertScale | undefined {
+  const value = readDataTag(prompt, 'scale') as Partial<LikertScale> | undefined;
+  return value && Number.isInteger(value.points) && Number.isInteger(value.passAt) ? (value as LikertScale) : undefined;
+}
+
+/**
+ * golden_aggregate on a Likert criterion: the hidden score with the aggregator's accuracy (else the
+ * raters' lower median); review when the raters spread over more than one point or it overrules them.
+ */
+function goldenScoreAggregate(input: AnswerInput, o: LlmSimOptions, scale: LikertScale): Answer {
+  const ratings = parseJsonArray(extractTag(input.prompt, 'ratings'))?.filter(
+    (r): r is Rating => !!r && typeof r === 'object' && Number.isInteger((r as Rating).label),
+  );
+  if (!ratings?.length)
+    return unrecognized('the prompt has no <ratings> JSON array of {rater, label, explanation}.', input.prompt);
+  const scores = ratings.map((r) => r.label);
+  const median = lowerMedian(scores);
+  const synopsis = tagText(input.prompt, 'synopsis');
+  const key = truthKey(tagText(input.prompt, 'criterion') ?? '');
+  let label = median;
+  if (synopsis && key) {
+    const assessment = assessSynopsis(contextShow(input.prompt), synopsis);
+    const defects = assessment.defects.filter((d) =>
+      key === 'factuality' ? d.criterion.startsWith('factuality_') : d.criterion === key,
+    );
+    const right = unitFor(o.seed, 'aggregate', key, textHash(synopsis), input.sample) < o.aggregateAccuracy;
+    if (right) label = trueLikertScore(scale, assessment.criteria[key], defects.length, key, synopsis);
+  }
+  const needsReview = Math.max(...scores) - Math.min(...scores) > 1 || label !== median;
+  const explanation = [
+    `Raters scored ${scores.join(', ')} (median ${median}); the rubric supports ${label} of ${scale.points}.`,
+    needsReview ? 'Raters disagree substantially; flag for review.' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return {
+    recognized: true,
+    facts: {
+      verdict: label >= scale.passAt ? 'pass' : 'fail',
+      label,
+      needsReview,
+      reasoning: explanation,
+      summary: firstSentence(explanation),
+      explanation,
+      critique: explanation,
+      prompt: explanation,
+      confidence: needsReview ? 0.6 : 0.9,
+      text: explanation,
+    },
+  };
+}
+
 function goldenAggregate(input: AnswerInput, o: LlmSimOptions): Answer {
+  const scale = likertScaleIn(input.prompt);
+  if (scale) return goldenScoreAggregate(input, o, scale);
   const ratings = parseJsonArray(extractTag(input.prompt, 'ratings'))?.filter(
     (r): r is Rating => !!r && typeof r === 'object' && ((r as Rating).label === 0 || (r as Rating).label === 1),
   );

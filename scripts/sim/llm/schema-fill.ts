@@ -6,7 +6,8 @@
 
 export interface Facts {
   verdict: 'pass' | 'fail';
-  label: 0 | 1;
+  /** 1 pass / 0 fail, or a Likert score 1..points. */
+  label: number;
   needsReview: boolean;
   reasoning: string;
   summary: string;

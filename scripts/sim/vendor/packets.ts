@@ -4,7 +4,8 @@
  * the vendor has heard of before their next task and works from the version they actually got:
  * when a fetch fails, or a notice never arrived, they keep working from what they read before.
  */
-import { raterPacketSchema, type PacketLink, type TaskDispatch } from '../../../schema/vendor-events';
+import { raterPacketSchema, type PacketLink, type RaterPacket, type TaskDispatch } from '../../../schema/vendor-events';
+import type { LikertScale } from '../../../judging/prompts/judge';
 import type { Logger } from '../../../platform/logger';
 
 export interface PacketReaderStats {
@@ -18,6 +19,8 @@ export function packetReader(log: Logger, stats: PacketReaderStats) {
   const newest = new Map<string, PacketLink>();
   /** The version each rater has read, per program. */
   const read = new Map<string, number>();
+  /** The Likert criteria of each program's packets (raters score them on their scale). */
+  const scales = new Map<string, Record<string, LikertScale>>();
   /** One fetch per link at a time, shared by the raters waiting for it. */
   const fetching = new Map<string, Promise<number | null>>();
 
@@ -35,6 +38,7 @@ export function packetReader(log: Logger, stats: PacketReaderStats) {
           if (!res.ok) throw new Error(`${res.status} ${(await res.text()).slice(0, 200)}`);
           const packet = raterPacketSchema.parse(await res.json());
           stats.packetsFetched++;
+          scales.set(packet.programId, likertScales(packet));
           return packet.version;
         } catch (err) {
           stats.packetFetchFailures++;
@@ -54,6 +58,8 @@ export function packetReader(log: Logger, stats: PacketReaderStats) {
       stats.notices++;
       hear(programId, link);
     },
+    /** The Likert criteria of a program as its packets describe them (none before a packet is read). */
+    scalesOf: (programId: string): Record<string, LikertScale> => scales.get(programId) ?? {},
     /** The guideline version `raterId` works from on this task (0: never got a packet). */
     async versionFor(raterId: string, task: TaskDispatch): Promise<number> {
       hear(task.programId, task.guidelines);
@@ -67,4 +73,13 @@ export function packetReader(log: Logger, stats: PacketReaderStats) {
       return now;
     },
   };
+}
+
+/** A packet's Likert criteria: the scale's top value is its points. */
+function likertScales(packet: RaterPacket): Record<string, LikertScale> {
+  return Object.fromEntries(
+    packet.criteria
+      .filter((c) => c.scale === 'likert' && c.passAt !== undefined)
+      .map((c) => [c.id, { points: Math.max(...c.values.map((v) => v.value)), passAt: c.passAt! }]),
+  );
 }

@@ -8,6 +8,8 @@
 import { assessSynopsis, truthKey } from '../model/assess';
 import { reviseSynopsis } from '../model/revise';
 import { Rng, unitFor } from '../model/rng';
+import { missedScore, trueLikertScore } from '../model/likert';
+import type { LikertScale } from '../../../judging/prompts/judge';
 import { showSchema, type Show } from '../../../schema/catalog';
 import type { LabelInput, TaskDispatch } from '../../../schema/vendor-events';
 
@@ -69,6 +71,7 @@ export function rateTask(
   task: TaskDispatch,
   opts: RaterPoolOptions,
   guidelineVersion: number,
+  scales: Record<string, LikertScale> = {},
 ): LabelInput[] {
   const truth = assessSynopsis(showOf(task), task.item.text);
   const gain =
@@ -80,17 +83,28 @@ export function rateTask(
     const actual = key ? truth.criteria[key] : 1;
     const u = unitFor(opts.seed, task.taskId, rater.id, criterion);
     const correct = u < clamp((actual ? rater.sensitivity : rater.specificity) + gain - drift);
-    const value = correct ? actual : 1 - actual;
-    const defect = truth.defects.find(
+    const defects = truth.defects.filter(
       (d) => key && (d.criterion === key || (key === 'factuality' && d.criterion.startsWith('factuality_'))),
     );
+    const defect = defects[0];
+    // A Likert criterion: the hidden score, or a near miss of it (scripts/sim/model/likert.ts).
+    const scale = scales[criterion];
+    const truthScore = scale && trueLikertScore(scale, actual, defects.length, key ?? criterion, task.item.text);
+    const value = scale
+      ? correct
+        ? truthScore!
+        : missedScore(scale, truthScore!, unitFor(opts.seed, task.taskId, rater.id, criterion, 'miss'))
+      : correct
+        ? actual
+        : 1 - actual;
+    const passes = value >= (scale?.passAt ?? 1);
     return {
       criterion,
       value,
-      explanation: value
+      explanation: passes
         ? `[simulated rater ${rater.id}] meets the ${criterion} rubric`
         : `[simulated rater ${rater.id}] ${defect?.detail ?? `does not meet the ${criterion} rubric`}`,
-      errorCodes: value || !defect ? [] : [defect.code],
+      errorCodes: passes || !defect ? [] : [defect.code],
     };
   });
 }

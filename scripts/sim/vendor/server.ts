@@ -161,7 +161,7 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
         type: 'task.completed',
         taskId: task.taskId,
         raterId: rater.id,
-        labels: rateTask(rater, task, opts, version),
+        labels: rateTask(rater, task, opts, version, packets.scalesOf(task.programId)),
       };
     }
     await post(event, duplicate);
