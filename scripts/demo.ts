@@ -21,6 +21,8 @@ import { approveGateUpdate, publishGuidelinesUpdate, type ProgramStatus } from '
 import { programWorkflow } from '../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
 import { formatStatus, programStatus } from './commands/program';
+import { revisionFromDisagreements } from './demo-revision';
+import type { DisagreementDigest } from '../stats/disagreement';
 import { programWorkflowId } from '../workflows/ids';
 import { BIN, startStack, waitForShutdownSignal, type Stack } from './stack';
 
@@ -164,8 +166,9 @@ async function startProgram(stack: Stack, database: Database, spec: ProgramSpec)
 }
 
 /**
- * The scripted PM: at a calibration gate below target, publishes a revision (the simulated raters
- * agree more under newer guidelines); approves every gate that waits for a human.
+ * The scripted PM: at a calibration gate below target, publishes a revision citing the round's most
+ * split items and contested error codes (the simulated raters agree more under newer guidelines);
+ * approves every gate that waits for a human.
  */
 async function steerUntilDone(client: Client, database: Database, spec: ProgramSpec): Promise<ProgramStatus> {
   const handle = client.workflow.getHandle(programWorkflowId(spec.id));
@@ -194,18 +197,17 @@ async function steerUntilDone(client: Client, database: Database, spec: ProgramS
           .filter(([, a]) => !a.meetsTarget)
           .map(([c]) => c);
         const version = s.guidelineVersion + 1;
+        // the revision is written from what the gate shows: the round's disagreement digest
+        const revision = revisionFromDisagreements(
+          version,
+          latest.round,
+          below,
+          s.gate.evidence.disagreements as DisagreementDigest | undefined,
+        );
         await handle.executeUpdate(publishGuidelinesUpdate, {
-          args: [
-            {
-              requestId: randomUUID(),
-              actor: 'demo-pm',
-              version,
-              text: `Guidelines v${version}: worked examples and taxonomy codes added for ${below.join(', ')}.`,
-              note: `round ${latest.round} below target on ${below.join(', ')}`,
-            },
-          ],
+          args: [{ requestId: randomUUID(), actor: 'demo-pm', version, ...revision }],
         });
-        console.log(`  PM published guidelines v${version} (below target: ${below.join(', ')})`);
+        console.log(`  PM published guidelines v${version}: ${revision.note}`);
       }
       if (s.status === 'waiting_gate') {
         await handle.executeUpdate(approveGateUpdate, {
