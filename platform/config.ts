@@ -264,6 +264,13 @@ export const SETTINGS = [
     description: 'Mean time a simulated rater takes per task (0 for tests).',
   },
   {
+    env: 'NOTIFY_TIMEOUT_MS',
+    schema: positiveInt,
+    default: '10000',
+    description:
+      "A notification receiver (the spec's `notifications:`) that has not answered by then is abandoned for this attempt and retried later; it never holds up the program.",
+  },
+  {
     env: 'WORKER_METRICS_PORT',
     schema: z.coerce.number().int().min(0).max(65535),
     default: '8792',
@@ -349,6 +356,7 @@ export interface Config {
     reconcileIntervalMs: number;
   };
   vendorSim: { port: number; id: string; secret?: string; latencyMs: number };
+  notifications: { timeoutMs: number };
   /** The worker's /metrics port (0: none) and whether traces are exported. */
   observability: { workerMetricsPort: number; tracing: boolean };
   /** The raw environment, for libraries with their own conventions (@temporalio/envconfig). */
@@ -446,6 +454,7 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       secret: v.VENDOR_SIM_SECRET,
       latencyMs: v.VENDOR_SIM_LATENCY_MS,
     },
+    notifications: { timeoutMs: v.NOTIFY_TIMEOUT_MS },
     observability: {
       workerMetricsPort: v.WORKER_METRICS_PORT,
       tracing:

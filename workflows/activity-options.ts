@@ -14,6 +14,15 @@ export const VENDOR_CALL = {
 } satisfies ActivityOptions;
 
 /**
+ * Telling a vendor about a published guideline revision: retried with backoff for about a day,
+ * never awaited, so a vendor that is down delays only its own notice.
+ */
+export const VENDOR_NOTICE = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', maximumInterval: '1 hour', maximumAttempts: 30 },
+} satisfies ActivityOptions;
+
+/**
  * One page of judging (up to ~500 items × criteria × samples): long, heartbeating every few
  * seconds, resumed from its heartbeat after a worker dies; retried many times because each
  * retry pays only for what is missing.
@@ -35,4 +44,14 @@ export const LLM_CALL = {
 export const LLM_BATCH_API = {
   startToCloseTimeout: '10 minutes',
   retry: { maximumAttempts: 20 },
+} satisfies ActivityOptions;
+
+/**
+ * Sending one notification to one receiver (notifications/deliver.ts): retried with backoff for
+ * about 40 minutes in a fire-and-forget child workflow, so a receiver that is down or hangs
+ * (NOTIFY_TIMEOUT_MS per attempt) never holds up the program; the last failure is recorded.
+ */
+export const NOTIFY = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10 },
 } satisfies ActivityOptions;
