@@ -70,6 +70,16 @@ export const CROWDS: Record<string, CrowdSpec> = {
     accuracy: [0.6, 0.9],
     seed: 4,
   },
+  'dense, 4 classes, one adversary': {
+    items: 500,
+    raters: 10,
+    perItem: 5,
+    classes: 4,
+    spammers: 1,
+    adversarial: 1,
+    accuracy: [0.6, 0.9],
+    seed: 7,
+  },
   'adversarial, 3 classes': {
     items: 1000,
     raters: 20,
