@@ -232,8 +232,8 @@ const cliType = (type: string) =>
     KEYWORD_LIST: 'KeywordList',
   })[type] ?? type;
 
-/** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
-export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+/** `signal` (SIGTERM), then SIGKILL after a grace period; resolves when the process is gone. */
+export function stopChild(child: ChildProcess, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -241,6 +241,6 @@ export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> 
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }

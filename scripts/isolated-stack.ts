@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { removeDataDir } from '../platform/embedded-postgres-layout';
 import { freePort } from '../platform/ports';
 
 /**
@@ -21,4 +24,10 @@ export async function isolatedStackEnv(dataDir: string): Promise<Record<string, 
     OPENAI_BASE_URL: '',
     LOG_LEVEL: 'warn',
   };
+}
+
+/** Throws a stack's data dir away, with the PostgreSQL cluster its `postgres` entry may link to (as root). */
+export function removeStackData(dataDir: string) {
+  removeDataDir(path.join(dataDir, 'postgres'));
+  fs.rmSync(dataDir, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DemoSummary } from '../scripts/demo';
-import { isolatedStackEnv } from '../scripts/isolated-stack';
+import { isolatedStackEnv, removeStackData } from '../scripts/isolated-stack';
 
 const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 // About 8 minutes on an idle 2-core machine; CI runs it beside other test files.
@@ -18,7 +18,7 @@ let dataDir: string;
 beforeAll(() => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-demo-'));
 });
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+afterAll(() => removeStackData(dataDir));
 
 test(
   'the demo runs the program end to end and keeps every history under 10,000 events',

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isolatedStackEnv } from '../isolated-stack';
+import { isolatedStackEnv, removeStackData } from '../isolated-stack';
 
 export const BENCH_OUT = path.resolve('bench-results');
 
@@ -10,7 +10,7 @@ export const BENCH_OUT = path.resolve('bench-results');
  */
 export async function useIsolatedStack(name: string, extra: Record<string, string> = {}): Promise<string> {
   const dataDir = path.join(BENCH_OUT, `${name}-stack`);
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  removeStackData(dataDir);
   fs.mkdirSync(BENCH_OUT, { recursive: true });
   Object.assign(process.env, await isolatedStackEnv(dataDir), extra);
   return dataDir;
