@@ -3,7 +3,9 @@ import { createProductionActivities } from '../production/activities';
 import { createProductionBatchActivities } from '../production/batch';
 import { createProductionBudgetActivities } from '../production/budget';
 import { createHumanTaskActivities } from '../human-tasks/activities';
+import { createGuidelineActivities } from '../human-tasks/guidelines';
 import { createJudgingActivities } from '../judging/activities';
+import { createNotificationActivities } from '../notifications/deliver';
 import { createProgramActivities } from '../program/activities';
 import { createDisagreementActivities } from '../program/disagreements';
 import { createSmokeActivities } from './smoke';
@@ -18,10 +20,12 @@ export function createActivities(deps: ActivityDeps) {
     ...createProgramActivities(deps),
     ...createDisagreementActivities(deps),
     ...createHumanTaskActivities(deps),
+    ...createGuidelineActivities(deps),
     ...createProductionActivities(deps),
     ...createProductionBatchActivities(deps),
     ...createProductionBudgetActivities(deps),
     ...createJudgingActivities(deps),
+    ...createNotificationActivities(deps),
     ...createWorkflowStartActivities(),
   };
 }

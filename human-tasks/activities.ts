@@ -15,7 +15,7 @@ import {
   type HumanTasksInput,
   type TaskKind,
 } from './batch';
-import { goldAnswers, items, labels, raters, shows, taskBatches, tasks, vendors } from '../schema/tables';
+import { goldAnswers, items, labels, raters, shows, taskBatches, tasks } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
 import type { Db } from '../platform/db';
 import { ratedInEarlierBatches } from './rated-before';
@@ -29,7 +29,8 @@ import {
   type Qualification,
 } from './qualification';
 import { evaluateRaters, type RaterQaResult } from './rater-qa';
-import { createVendorAdapter, type VendorAdapter } from '../vendors';
+import type { VendorAdapter } from '../vendors';
+import { dispatchLinks, vendorAdapterCache } from './guidelines';
 
 /** The workflow's input without what only the workflow uses (SLA, QA bar). */
 export type OpenBatchInput = Omit<HumanTasksInput, 'sla' | 'minGoldAccuracy'>;
@@ -40,18 +41,8 @@ const rank = (...parts: string[]) => createHash('md5').update(parts.join('|')).d
 export function createHumanTaskActivities({ db, logger, config, metrics }: ActivityDeps) {
   // Keyed by what the adapter is built from: a vendor fixed while its batch waits at a vendor gate
   // (endpoint, secret) gets a new adapter on the next call, without restarting the worker.
-  const adapters = new Map<string, VendorAdapter>();
-  const adapterFor = async (vendorId: string): Promise<VendorAdapter> => {
-    const [vendor] = await db.select().from(vendors).where(eq(vendors.id, vendorId));
-    if (!vendor) throw new Error(`unknown vendor ${vendorId}`);
-    const key = JSON.stringify([vendor.id, vendor.kind, vendor.endpoint, vendor.secrets, vendor.config]);
-    let adapter = adapters.get(key);
-    if (!adapter) {
-      adapter = createVendorAdapter(vendor, config.env);
-      adapters.set(key, adapter);
-    }
-    return adapter;
-  };
+  const vendorAdapter = vendorAdapterCache(db, config);
+  const adapterFor = async (vendorId: string): Promise<VendorAdapter> => (await vendorAdapter(vendorId)).adapter;
 
   /** Active, qualified raters of these vendors, least loaded in the batch first. */
   const eligibleRaters = async (
@@ -216,10 +207,14 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
       const dueAt = new Date(Date.now() + input.dueInMs);
       const byVendor = new Map<string, typeof rows>();
       for (const r of rows) byVendor.set(r.task.vendorId, [...(byVendor.get(r.task.vendorId) ?? []), r]);
+      const versionOf = (r: (typeof rows)[number]) =>
+        r.task.status === 'pending' ? input.guidelineVersion : r.task.guidelineVersion;
       for (const [vendorId, list] of byVendor) {
-        const adapter = await adapterFor(vendorId);
+        const target = await vendorAdapter(vendorId);
+        const wanted = list.map((r) => ({ programId: r.task.programId, version: versionOf(r) }));
+        const links = await dispatchLinks(db, config, target, wanted, dueAt);
         for (let i = 0; i < list.length; i += 500) {
-          await adapter.dispatch(
+          await target.adapter.dispatch(
             list.slice(i, i + 500).map((r) => {
               const payload = r.task.payload as { criteria: string[]; context: Record<string, unknown> };
               return {
@@ -231,7 +226,8 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
                 item: { id: r.task.itemId, textHash: r.task.textHash, text: r.text, locale: r.locale },
                 show: { ...r.metadata, id: r.showId, title: r.title },
                 criteria: payload.criteria,
-                guidelineVersion: r.task.status === 'pending' ? input.guidelineVersion : r.task.guidelineVersion,
+                guidelineVersion: versionOf(r),
+                guidelines: links.get(`${r.task.programId}/${versionOf(r)}`),
                 dueAt: dueAt.toISOString(),
                 context: payload.context,
               };

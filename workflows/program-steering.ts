@@ -4,7 +4,9 @@
  * refuse a bad request before anything changes; every request carries an id, so a retried
  * command is a no-op.
  */
-import { getExternalWorkflowHandle, patched, setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { VENDOR_NOTICE } from './activity-options';
 import { guidelineVersionSignal } from './human-tasks';
 import {
   approveGateUpdate,
@@ -21,6 +23,9 @@ import { PAUSE_REACHES_PRODUCTION, productionPauseSignal } from './production-me
 import { productionWorkflowId } from './ids';
 
 const MAX_REMEMBERED_REQUESTS = 500;
+/** A published revision is announced to every vendor of the program (their tool reconfigured, open tasks told). */
+export const GUIDELINES_REACH_VENDORS = 'guidelines-reach-vendors';
+const notices = proxyActivities<Activities>(VENDOR_NOTICE);
 
 /** Registers every steering handler; call before the first await (an update may arrive at once). */
 export function registerSteering(run: ProgramRun) {
@@ -87,6 +92,14 @@ export function registerSteering(run: ProgramRun) {
       });
       run.state.guidelineVersion = req.version;
       await decide(req.requestId, 'guideline_published', req.actor, req.note, { version: req.version });
+      if (patched(GUIDELINES_REACH_VENDORS)) {
+        const { rate, review, write } = run.plan.vendorsFor;
+        // Not awaited: the update answers at once, and a vendor that is down is retried on its own.
+        for (const vendorId of new Set([...rate, ...review, ...write]))
+          void notices
+            .announceGuidelines({ programId: run.programId, version: req.version, vendorId })
+            .catch(() => undefined);
+      }
       if (run.currentBatchId) {
         // Tasks dispatched from now on carry the new version; a batch that already finished ignores it.
         await getExternalWorkflowHandle(run.currentBatchId)

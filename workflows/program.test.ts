@@ -131,6 +131,13 @@ test('a guideline revision mid-round: refused when invalid, otherwise logged and
     duplicate: true,
   });
   expect(await world.database.db.$count(guidelineVersions, eq(guidelineVersions.programId, 'revise'))).toBe(2);
+  // The vendor is told after the update answered; its raters had read v1 over HTTP and read v2 next.
+  const sim = world.vendor.sim.stats;
+  for (const deadline = Date.now() + 30_000; sim.notices === 0 && Date.now() < deadline;)
+    await new Promise((r) => setTimeout(r, 100));
+  expect(sim.notices).toBe(1);
+  expect(sim.packetsFetched).toBeGreaterThan(0);
+  expect(sim.packetFetchFailures).toBe(0);
   await approve(handle, 'calibration/1');
   await waitFor(handle, (s) => s.rounds.some((r) => r.phase === 'calibration' && r.round === 2));
   const round2 = await world.database.db
@@ -142,6 +149,7 @@ test('a guideline revision mid-round: refused when invalid, otherwise logged and
   expect(await decisions('revise')).toContain('guideline_published');
   await handle.cancel();
   await handle.result();
+  await recordHistory(handle, 'programWorkflow-guidelines-to-vendors');
 });
 
 test('a budget cap pauses with the reason; resume is refused until the budget is raised; pause and resume', async () => {
