@@ -72,9 +72,11 @@ export function devServerClient(): Promise<Client> {
   return connectClient({ address: required('JUDGEFLOW_TEST_TEMPORAL_ADDRESS'), namespace: 'default' });
 }
 
+/** A worker on the shared dev server; `workflowBundle` for another release's workflows (test/upgrade.test.ts). */
 export async function devServerWorker(
   taskQueue: string,
   deps: ActivityDeps,
+  workflowBundle?: { code: string },
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: required('JUDGEFLOW_TEST_TEMPORAL_ADDRESS') });
@@ -83,7 +85,7 @@ export async function devServerWorker(
     namespace: 'default',
     taskQueue,
     deps,
-    workflowBundle: await loadWorkflowBundle(),
+    workflowBundle: workflowBundle ?? (await loadWorkflowBundle()),
   });
   return { worker, connection };
 }
