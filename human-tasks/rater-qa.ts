@@ -9,7 +9,7 @@ import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import type { ProgramSpec } from '../schema/program-spec';
 import { goldAnswers, labels, programs, raterActions, raterQualifications, raters, tasks } from '../schema/tables';
-import { detectDrift, goldAccuracyDecision } from '../stats/index';
+import { detectDrift, goldAccuracyDecision, wilsonInterval } from '../stats/index';
 import { OPEN_STATUSES } from './batch';
 
 export type RaterRules = Pick<ProgramSpec['raters'], 'minGoldAnswers' | 'onDrift' | 'qualification'>;
@@ -251,4 +251,69 @@ async function gradeQualifications(
     (pass ? passed : failed).push(r.raterId);
   }
   return { passed, failed };
+}
+
+export interface RaterListing {
+  raterId: string;
+  vendorId: string;
+  status: string;
+  pausedReason: string | null;
+  pausedBy: string | null;
+  /** Gold answers QA counts (since the last reinstatement), of one program or of all. */
+  goldAnswers: number;
+  correct: number;
+  accuracy: number | null;
+  ci95: [number, number] | null;
+  driftReason: string | null;
+  /** The program's qualification batch: pending, passed, failed; null when none was asked of the rater. */
+  qualification: string | null;
+}
+
+/** Every rater (of a vendor, if given) with their gold accuracy and its Wilson interval, for `judgeflow rater list`. */
+export async function listRaters(
+  db: Db,
+  opts: { programId?: string; vendorId?: string } = {},
+): Promise<RaterListing[]> {
+  const program = opts.programId;
+  const rows = await db
+    .select({
+      raterId: raters.id,
+      vendorId: raters.vendorId,
+      status: raters.status,
+      pausedReason: raters.pausedReason,
+      pausedBy: raters.pausedBy,
+      driftReason: raters.driftReason,
+      goldAnswers: sql<number>`count(${goldAnswers.label})::int`,
+      correct: sql<number>`count(${goldAnswers.label}) filter (where ${labels.value} = ${goldAnswers.label})::int`,
+      qualification: program
+        ? sql<
+            string | null
+          >`(select ${raterQualifications.status} from ${raterQualifications} where ${raterQualifications.programId} = ${program} and ${raterQualifications.raterId} = ${raters.id})`
+        : sql<null>`null`,
+    })
+    .from(raters)
+    .leftJoin(
+      labels,
+      and(
+        eq(labels.raterId, raters.id),
+        program ? eq(labels.programId, program) : undefined,
+        or(isNull(raters.reinstatedAt), sql`${labels.createdAt} > ${raters.reinstatedAt}`),
+      ),
+    )
+    .leftJoin(
+      goldAnswers,
+      and(
+        eq(goldAnswers.programId, labels.programId),
+        eq(goldAnswers.itemId, labels.itemId),
+        eq(goldAnswers.criterion, labels.criterion),
+      ),
+    )
+    .where(opts.vendorId ? eq(raters.vendorId, opts.vendorId) : undefined)
+    .groupBy(raters.id)
+    .orderBy(raters.vendorId, raters.id);
+  return rows.map((r) => ({
+    ...r,
+    accuracy: r.goldAnswers ? r.correct / r.goldAnswers : null,
+    ci95: wilsonInterval(r.correct, r.goldAnswers),
+  }));
 }

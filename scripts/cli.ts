@@ -12,6 +12,7 @@ import { registerGatewayCommand } from './commands/gateway';
 import { registerJudgeCommands } from './commands/judge';
 import { registerJudgeRunCommand } from './commands/judge-run';
 import { registerProgramCommands } from './commands/program';
+import { registerRaterCommands } from './commands/rater';
 import { registerReportCommand } from './commands/report';
 import { registerSimCommands } from './commands/sim';
 import { registerSimVendorCommand } from './commands/sim-vendor';
@@ -41,6 +42,7 @@ export function buildCli(): Command {
   registerSimCommands(program);
   registerSimVendorCommand(program);
   registerVendorCommands(program);
+  registerRaterCommands(program);
   return program;
 }
 
