@@ -10,10 +10,11 @@
  *     label-studio start --no-browser --port 8089
  *   npx tsx scripts/label-studio-check.ts --url http://127.0.0.1:8089 --token <the same token>
  *
- * It creates a project with one pass/fail <Choices> per criterion, registers a webhook to a local
+ * It creates a project with one pass/fail <Choices> per criterion, replaces its labeling config and
+ * instructions with the ones generated from a rater packet, registers a webhook to a local
  * capture server, dispatches tasks twice through the adapter (the second must import nothing),
  * lists users as raters, annotates a task through the API (Label Studio then calls the webhook),
- * translates the captured webhook, polls (all, then after updating the annotation and skipping a
+ * translates the captured webhook, re-reads the annotation as the gateway does, polls (all, then after updating the annotation and skipping a
  * task, only what changed since the cursor), cancels a task, and writes every response to
  * test/fixtures/label-studio/recorded.json.
  */
@@ -107,6 +108,29 @@ async function main() {
       dueAt: new Date().toISOString(),
       context: {},
     });
+    // The labeling config generated from a packet (with an error-code multi-select) must be accepted.
+    await adapter.applyGuidelines!({
+      programId: 'check',
+      programName: 'judgeflow check',
+      version: 1,
+      publishedAt: new Date().toISOString(),
+      note: 'check',
+      guidelines: 'Rate each criterion pass or fail.',
+      criteria: CRITERIA.map((id) => ({
+        id,
+        name: id,
+        description: `the ${id} criterion`,
+        rubric: `Pass when the ${id} is right.`,
+        scale: 'binary',
+        values: [
+          { value: 1, label: 'pass' },
+          { value: 0, label: 'fail' },
+        ],
+        errorCodes: [{ code: `${id.toUpperCase()}_OFF`, description: `${id} is off` }],
+      })),
+      goldExamples: [],
+    });
+    recorded.projectAfterApply = await api('GET', `/api/projects/${project.id}/`);
     await adapter.dispatch([dispatch(1), dispatch(2)]);
     await adapter.dispatch([dispatch(1), dispatch(2), dispatch(3)]); // a retry: only item 3 is new
     const tasksPage = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500`);
@@ -137,6 +161,9 @@ async function main() {
     };
     await webhooks(1);
     recorded.translated = captured.length ? translateLabelStudioWebhook(captured[0].body) : null;
+    // What the gateway reads back to confirm a webhook, and what it gets for an annotation that does not exist.
+    recorded.annotationRead = await adapter.annotation(recorded.annotation.id);
+    recorded.missingAnnotation = await adapter.annotation(2_000_000_000);
 
     // The polling fallback: everything, then only what was saved after an update of the annotation.
     recorded.pollAllResponse = await api('GET', `/api/tasks?project=${project.id}&page=1&page_size=500&fields=all`);

@@ -114,6 +114,16 @@ test('the signed link of a dispatch opens its version: text, rubric and values p
   expect(packet.goldExamples[0].text.length).toBeGreaterThan(20);
 });
 
+test('/openapi.json documents the packet route and the guidelines.published notice', async () => {
+  const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+    paths: Record<string, { get?: { responses: Record<string, unknown> } }>;
+    webhooks: Record<string, unknown>;
+  };
+  const route = doc.paths['/v1/vendors/{vendorId}/guidelines/{programId}/{version}'];
+  expect(Object.keys(route.get!.responses).sort()).toEqual(['200', '400', '401', '404']);
+  expect(Object.keys(doc.webhooks)).toContain('guidelines.published');
+});
+
 test('signed headers over the path open any version, and latest is the newest published', async () => {
   const latest = packetPath('vendor-a', 'p1', 'latest');
   const { status, body } = await get(`${base}${latest}`, { ...signHeaders(secretA, latest) });
