@@ -45,6 +45,8 @@ export const usageLedger = pgTable(
     promptTokens: integer('prompt_tokens').notNull().default(0),
     cachedTokens: integer('cached_tokens').notNull().default(0),
     completionTokens: integer('completion_tokens').notNull().default(0),
+    /** Personal data replaced in the requests' messages before they were sent (llm/redaction.ts). */
+    redactions: integer('redactions').notNull().default(0),
     costUsd: doublePrecision('cost_usd').notNull(),
     /** What the same usage would have cost at the other price (batch vs sync), for comparisons. */
     altCostUsd: doublePrecision('alt_cost_usd'),

@@ -1,0 +1,1 @@
+ALTER TABLE "usage_ledger" ADD COLUMN "redactions" integer DEFAULT 0 NOT NULL;
