@@ -47,3 +47,21 @@ test('LLM calls follow the samples each criterion sets: a panel of 1-sample agen
   );
   expect(wide.llmCalls.production).toBe(10_000 * (5 + 5 + 5 + 4 * 5 + 1));
 });
+
+test('the golden settings price what they run: adaptive redundancy 3 ratings expected and its maximum at worst; no LLM aggregation without the LLM', () => {
+  const golden = { aggregation: 'llm', redundancy: 'adaptive', maxRatingsPerItem: 5, minConfidence: 0.65 } as const;
+  const fixed = estimateProgram(spec, opts);
+  const adaptive = estimateProgram({ ...spec, golden }, opts);
+  const statistical = estimateProgram({ ...spec, golden: { ...golden, aggregation: 'dawid-skene' } }, opts);
+  const tasks = (perItem: number) => Math.ceil(spec.rounds.goldenSetSize * perItem * (1 + spec.raters.goldRate));
+  expect(fixed.humanTasks.goldenSet).toBe(tasks(spec.raters.perItem));
+  expect(adaptive.humanTasks.goldenSet).toBe(tasks(3));
+  // At worst every item gets 5 ratings instead of the fixed 3.
+  const rate = Math.min(...spec.vendors.map((v) => v.rateCard.rate));
+  expect(adaptive.costUsd.maxTotal - fixed.costUsd.maxTotal).toBeGreaterThanOrEqual(
+    (tasks(5) - tasks(3)) * rate - 1e-6,
+  );
+  expect(adaptive.llmCalls.goldenAggregation).toBe(fixed.llmCalls.goldenAggregation);
+  expect(fixed.llmCalls.goldenAggregation).toBeGreaterThan(0);
+  expect(statistical.llmCalls.goldenAggregation).toBe(0);
+});

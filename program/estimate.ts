@@ -3,7 +3,7 @@
  * calendar time — from the spec, the catalog size and the provider's rate limit. Pure and
  * deterministic (the program workflow's scoping phase and `program start` both use it).
  */
-import { criterionSamples, durationMs, type ProgramSpec } from '../schema/program-spec';
+import { criterionSamples, durationMs, goldenSettings, type ProgramSpec } from '../schema/program-spec';
 import { priceFor } from '../llm/price-table';
 
 /** Typical judge request: rubric + show context + synopsis in, tiered rationale out. */
@@ -46,10 +46,15 @@ export function estimateProgram(
   const perRound = Math.ceil(spec.rounds.calibrationSize * spec.raters.perItem * goldFactor);
   // Seed 004 needed all 8 rounds; a well-written rubric often converges in about half.
   const expectedRounds = Math.ceil(spec.rounds.maxCalibrationRounds / 2);
-  const goldenSet = Math.ceil(spec.rounds.goldenSetSize * spec.raters.perItem * goldFactor);
+  const golden = goldenSettings(spec);
+  // Adaptive: 2.2–4.1 ratings per item in BENCHMARKS.md (method, bar, rater quality); 3 expected, the maximum at worst.
+  const adaptive = golden.redundancy === 'adaptive';
+  const goldenRatings = (perItem: number) => Math.ceil(spec.rounds.goldenSetSize * perItem * goldFactor);
+  const goldenSet = goldenRatings(adaptive ? Math.min(3, golden.maxRatingsPerItem) : spec.raters.perItem);
+  const goldenSetMax = adaptive ? goldenRatings(golden.maxRatingsPerItem) : goldenSet;
   const reviews = Math.ceil(spec.rounds.goldenSetSize * 0.2); // substantial disagreements go back to review
   const humanExpected = pilot + perRound * expectedRounds + goldenSet + reviews;
-  const humanMax = pilot + perRound * spec.rounds.maxCalibrationRounds + goldenSet + reviews;
+  const humanMax = pilot + perRound * spec.rounds.maxCalibrationRounds + goldenSetMax + reviews;
 
   const judgeCalls = spec.criteria.reduce((sum, c) => sum + (c.panel ? c.panel.length + 1 : 1), 0);
   const samples = criterionSamples(spec);
@@ -61,7 +66,9 @@ export function estimateProgram(
     0,
   );
   const callsPerItem = judgeRequestsPerItem + spec.criteria.filter((c) => c.panel).length;
-  const goldenAggregation = Math.ceil(spec.rounds.goldenSetSize * spec.criteria.length * 0.5); // unanimous items need no call
+  // Unanimous items need no call; Dawid–Skene and majority vote none at all.
+  const goldenAggregation =
+    golden.aggregation === 'llm' ? Math.ceil(spec.rounds.goldenSetSize * spec.criteria.length * 0.5) : 0;
   const judgeValidation = spec.rounds.goldenSetSize * judgeRequestsPerItem;
   // A panel is never optimized as a whole (its agents keep their prompts).
   const optimizer = spec.judges.optimize
