@@ -25,6 +25,13 @@ export async function raterRules(db: Db, programId: string): Promise<RaterRules>
   };
 }
 
+/** Joins a label to the gold answer of its item and criterion. */
+const answersGold = and(
+  eq(goldAnswers.programId, labels.programId),
+  eq(goldAnswers.itemId, labels.itemId),
+  eq(goldAnswers.criterion, labels.criterion),
+);
+
 /** Each gold answer of these raters in the program since their reinstatement, oldest first. */
 async function goldHistory(db: Db, programId: string, raterIds: string[]) {
   return db
@@ -35,14 +42,7 @@ async function goldHistory(db: Db, programId: string, raterIds: string[]) {
       correct: sql<boolean>`${labels.value} = ${goldAnswers.label}`,
     })
     .from(labels)
-    .innerJoin(
-      goldAnswers,
-      and(
-        eq(goldAnswers.programId, labels.programId),
-        eq(goldAnswers.itemId, labels.itemId),
-        eq(goldAnswers.criterion, labels.criterion),
-      ),
-    )
+    .innerJoin(goldAnswers, answersGold)
     .innerJoin(raters, eq(raters.id, labels.raterId))
     .where(
       and(
@@ -205,14 +205,7 @@ async function gradeQualifications(
       ),
     )
     .leftJoin(labels, eq(labels.taskId, tasks.id))
-    .leftJoin(
-      goldAnswers,
-      and(
-        eq(goldAnswers.programId, labels.programId),
-        eq(goldAnswers.itemId, labels.itemId),
-        eq(goldAnswers.criterion, labels.criterion),
-      ),
-    )
+    .leftJoin(goldAnswers, answersGold)
     .where(
       and(
         eq(raterQualifications.programId, programId),
@@ -300,14 +293,7 @@ export async function listRaters(
         or(isNull(raters.reinstatedAt), sql`${labels.createdAt} > ${raters.reinstatedAt}`),
       ),
     )
-    .leftJoin(
-      goldAnswers,
-      and(
-        eq(goldAnswers.programId, labels.programId),
-        eq(goldAnswers.itemId, labels.itemId),
-        eq(goldAnswers.criterion, labels.criterion),
-      ),
-    )
+    .leftJoin(goldAnswers, answersGold)
     .where(opts.vendorId ? eq(raters.vendorId, opts.vendorId) : undefined)
     .groupBy(raters.id)
     .orderBy(raters.vendorId, raters.id);
