@@ -47,16 +47,19 @@ export async function dispatchLinks(
   dueAt: Date,
 ): Promise<Map<string, PacketLink>> {
   const links = new Map<string, PacketLink>();
-  if (!vendor.secrets.length) return links;
+  const done = new Set<string>();
   for (const { programId, version } of wanted) {
     const key = `${programId}/${version}`;
-    if (links.has(key)) continue;
+    if (done.has(key)) continue;
+    done.add(key);
     if (adapter.applyGuidelines) {
       const packet = await loadRaterPacket(db, programId, version);
       if (packet) await adapter.applyGuidelines(packet);
     }
+    // A link is signed with the vendor's secret: a vendor without one gets none.
     const expires = new Date(dueAt.getTime() + DISPATCH_LINK_GRACE_MS);
-    links.set(key, packetLink(vendor, config.gateway.publicUrl, programId, version, expires));
+    if (vendor.secrets.length)
+      links.set(key, packetLink(vendor, config.gateway.publicUrl, programId, version, expires));
   }
   return links;
 }
