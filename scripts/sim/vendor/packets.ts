@@ -21,6 +21,8 @@ export function packetReader(log: Logger, stats: PacketReaderStats) {
   const read = new Map<string, number>();
   /** The Likert criteria of each program's packets (raters score them on their scale). */
   const scales = new Map<string, Record<string, LikertScale>>();
+  /** Each program's error taxonomy by criterion, as its packets list it (the gateway takes no other code). */
+  const taxonomies = new Map<string, Record<string, string[]>>();
   /** One fetch per link at a time, shared by the raters waiting for it. */
   const fetching = new Map<string, Promise<number | null>>();
 
@@ -39,6 +41,10 @@ export function packetReader(log: Logger, stats: PacketReaderStats) {
           const packet = raterPacketSchema.parse(await res.json());
           stats.packetsFetched++;
           scales.set(packet.programId, likertScales(packet));
+          taxonomies.set(
+            packet.programId,
+            Object.fromEntries(packet.criteria.map((c) => [c.id, c.errorCodes.map((e) => e.code)])),
+          );
           return packet.version;
         } catch (err) {
           stats.packetFetchFailures++;
@@ -60,6 +66,8 @@ export function packetReader(log: Logger, stats: PacketReaderStats) {
     },
     /** The Likert criteria of a program as its packets describe them (none before a packet is read). */
     scalesOf: (programId: string): Record<string, LikertScale> => scales.get(programId) ?? {},
+    /** A program's taxonomy codes by criterion; undefined before a packet is read. */
+    taxonomyOf: (programId: string): Record<string, string[]> | undefined => taxonomies.get(programId),
     /** The guideline version `raterId` works from on this task (0: never got a packet). */
     async versionFor(raterId: string, task: TaskDispatch): Promise<number> {
       hear(task.programId, task.guidelines);

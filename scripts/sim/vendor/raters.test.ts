@@ -7,7 +7,7 @@ import { assessSynopsis, truthKey } from '../model/assess';
 import { Rng } from '../model/rng';
 import { generateShow, writeSynopsis } from '../model/world';
 import type { TaskDispatch } from '../../../schema/vendor-events';
-import { buildPool, DEFAULT_POOL, rateTask, showOf, writeTask } from './raters';
+import { buildPool, codeFor, DEFAULT_POOL, rateTask, showOf, writeTask } from './raters';
 
 const criteria = ['tone', 'clarity', 'precision', 'factuality'];
 const N = 300;
@@ -87,4 +87,15 @@ test('writers fix failing criteria with the configured probability', () => {
     ).length / failing.length;
   expect(fixedShare(1)).toBe(1);
   expect(fixedShare(0)).toBe(0);
+});
+
+test("a defect's code is the program taxonomy's code for its criterion, which the gateway accepts", () => {
+  const taxonomy = { tone: ['TONE_GENRE', 'TONE_CLICKBAIT'], clarity: ['CLARITY_CONVOLUTED'], precision: [] };
+  expect(codeFor('clickbait', 'tone', taxonomy)).toEqual(['TONE_CLICKBAIT']);
+  expect(codeFor('exclamation', 'tone', taxonomy)).toEqual(['TONE_GENRE']);
+  expect(codeFor('overlong_sentence', 'clarity', taxonomy)).toEqual(['CLARITY_CONVOLUTED']);
+  expect(codeFor('vague_filler', 'precision', taxonomy)).toEqual([]);
+  // No taxonomy (or no packet read): the defect's own name, free text.
+  expect(codeFor('clickbait', 'tone', { tone: [], clarity: [] })).toEqual(['clickbait']);
+  expect(codeFor('clickbait', 'tone')).toEqual(['clickbait']);
 });

@@ -72,6 +72,7 @@ export function rateTask(
   opts: RaterPoolOptions,
   guidelineVersion: number,
   scales: Record<string, LikertScale> = {},
+  taxonomy?: Record<string, string[]>,
 ): LabelInput[] {
   const truth = assessSynopsis(showOf(task), task.item.text);
   const gain =
@@ -104,9 +105,27 @@ export function rateTask(
       explanation: passes
         ? `[simulated rater ${rater.id}] meets the ${criterion} rubric`
         : `[simulated rater ${rater.id}] ${defect?.detail ?? `does not meet the ${criterion} rubric`}`,
-      errorCodes: passes || !defect ? [] : [defect.code],
+      errorCodes: passes || !defect ? [] : codeFor(defect.code, criterion, taxonomy),
     };
   });
+}
+
+/**
+ * The code a rater gives a defect: the program's taxonomy code for the criterion that shares a word
+ * with it (clickbait → TONE_CLICKBAIT), else the criterion's first; the defect's own name when the
+ * program has no taxonomy or the rater has read no packet.
+ */
+export function codeFor(defect: string, criterion: string, taxonomy?: Record<string, string[]>): string[] {
+  if (!taxonomy || !Object.values(taxonomy).some((codes) => codes.length)) return [defect];
+  const codes = taxonomy[criterion] ?? [];
+  const words = defect.toLowerCase().split('_');
+  const match = codes.find((c) =>
+    c
+      .toLowerCase()
+      .split('_')
+      .some((w) => words.includes(w)),
+  );
+  return match ? [match] : codes.slice(0, 1);
 }
 
 /** A simulated writer's revision of a write task's text. */

@@ -161,7 +161,14 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
         type: 'task.completed',
         taskId: task.taskId,
         raterId: rater.id,
-        labels: rateTask(rater, task, opts, version, packets.scalesOf(task.programId)),
+        labels: rateTask(
+          rater,
+          task,
+          opts,
+          version,
+          packets.scalesOf(task.programId),
+          packets.taxonomyOf(task.programId),
+        ),
       };
     }
     await post(event, duplicate);
