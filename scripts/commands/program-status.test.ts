@@ -98,3 +98,17 @@ test('the vendor scorecard: each vendor with its raters, at most five per vendor
   expect(lines[header + 7]).toBe('  (2 more raters: judgeflow vendor report --program <id>)');
   expect(formatStatus(base)).not.toContain('vendor / rater');
 });
+
+test('the golden set line says how its labels were made, where recorded', () => {
+  const goldenSet = { items: 600, dev: 300, test: 300, reviewed: 12 };
+  expect(
+    formatStatus({
+      ...base,
+      goldenSet: { ...goldenSet, method: 'dawid-skene', meanConfidence: 0.9312, ratingsPerLabel: 2.48 },
+    }),
+  ).toContain(
+    'golden    600 items (dev 300, test 300), 12 reviewed, dawid-skene, mean confidence 93.1%, 2.5 ratings per label',
+  );
+  // A status from before the method was recorded.
+  expect(formatStatus({ ...base, goldenSet })).toMatch(/golden {4}600 items \(dev 300, test 300\), 12 reviewed$/m);
+});
