@@ -3,7 +3,7 @@
  * the LLM simulator) plus the judgeflow processes (workers, gateway), and stops all of it cleanly.
  * `judgeflow stack up`, the demo, and the benchmarks all start it through `startStack`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -16,7 +16,6 @@ import {
 } from '../platform/config';
 import { connectDatabase, migrateDatabase } from '../platform/db';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres';
-import { createLogger } from '../platform/logger';
 export { waitForShutdownSignal } from '../platform/signals';
 import { assertPortFree, waitForTcp } from '../platform/ports';
 import {
@@ -28,6 +27,7 @@ import {
   temporalTarget,
 } from '../platform/temporal';
 import { smokeWorkflow } from '../workflows';
+import { Supervisor, type GiveUp, type ServiceRun } from './supervisor';
 
 export const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 /** A child service that has not opened its port by then has failed (a loaded 2-core machine needs the margin). */
@@ -95,7 +95,10 @@ export interface Stack {
   env: Record<string, string>;
   client: Client;
   uiUrl: string;
-  children: Map<string, ChildProcess[]>;
+  /** One log file per service (`<name>.log`). */
+  logDir: string;
+  /** Resolves if a service kept failing and the supervisor stopped the stack (scripts/supervisor.ts). */
+  gaveUp: Promise<GiveUp>;
   stop(): Promise<void>;
 }
 
@@ -110,33 +113,57 @@ export class StackAlreadyRunningError extends Error {
 
 export async function startStack(config: Config, opts: StackOptions = {}): Promise<Stack> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const logger = createLogger('stack', config.logLevel);
   const logDir = path.join(config.dataDir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
   const stateFile = path.join(config.dataDir, 'stack.json');
   claimStateFile(stateFile);
 
-  const stoppers: Array<() => Promise<void>> = [];
+  let state: Record<string, unknown> | undefined;
+  // Written whole and renamed into place: whoever reads it (a test, an operator's script) never sees half a file.
+  const writeState = () => {
+    if (!state) return;
+    fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify({ ...state, services: supervisor.pids() }, null, 2));
+    fs.renameSync(`${stateFile}.tmp`, stateFile);
+  };
+  const supervisor = new Supervisor({
+    restartLimit: config.stack.restartLimit,
+    restartWindowMs: config.stack.restartWindowMs,
+    log,
+    onChange: writeState,
+  });
+  const logFile = (name: string) => path.join(logDir, `${name}.log`);
+  const logStreams: fs.WriteStream[] = [];
+  const appendTo = (name: string) => {
+    const stream = fs.createWriteStream(logFile(name), { flags: 'a' });
+    logStreams.push(stream);
+    return (text: string) => stream.write(text);
+  };
+  let client: Client | undefined;
   const stopAll = async () => {
-    for (const stop of stoppers.reverse()) await stop().catch((err) => logger.warn({ err }, 'stop failed'));
+    // First, so a service that exits from now on (a terminal's Ctrl-C reaches them all) is not restarted.
+    await supervisor.stop();
+    await client?.connection.close().catch(() => undefined);
+    for (const stream of logStreams) stream.end();
     fs.rmSync(stateFile, { force: true });
   };
   try {
-    // PostgreSQL
+    const infrastructure: string[] = [];
     if (usesEmbeddedPostgres(config)) {
-      log(
-        `• starting embedded PostgreSQL on 127.0.0.1:${config.database.embeddedPort} (data in ${path.join(config.dataDir, 'postgres')})`,
-      );
-      const pgLog = fs.createWriteStream(path.join(logDir, 'postgres.log'), { flags: 'a' });
-      const pg = await startEmbeddedPostgres({
-        dataDir: path.join(config.dataDir, 'postgres'),
-        port: config.database.embeddedPort,
-        onLog: (m) => pgLog.write(String(m)),
+      const dataDir = path.join(config.dataDir, 'postgres');
+      log(`• starting embedded PostgreSQL on 127.0.0.1:${config.database.embeddedPort} (data in ${dataDir})`);
+      const onLog = appendTo('postgres');
+      await supervisor.start({
+        name: 'postgres',
+        logFile: logFile('postgres'),
+        start: () =>
+          startEmbeddedPostgres({
+            dataDir,
+            port: config.database.embeddedPort,
+            home: config.database.embeddedHome,
+            onLog,
+          }),
       });
-      stoppers.push(async () => {
-        await pg.stop();
-        pgLog.end();
-      });
+      infrastructure.push('postgres');
     }
     const url = databaseUrl(config);
     const database = await connectDatabase(url);
@@ -144,27 +171,28 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
     await database.close();
     log('• database migrated');
 
-    // Temporal
     const target = temporalTarget(config);
     if (usesEmbeddedTemporal(config)) {
       const cliPath = findTemporalCli(config);
       log(`• starting Temporal dev server on ${target.address} (Web UI ${config.temporal.uiUrl}, ${cliPath})`);
-      const tLog = fs.createWriteStream(path.join(logDir, 'temporal.log'), { flags: 'a' });
-      const server = await startDevServer({
-        cliPath,
-        port: config.temporal.devPort,
-        uiPort: config.temporal.uiPort,
-        dbFile: path.join(config.dataDir, 'temporal.sqlite'),
-        namespace: config.temporal.namespace,
-        onLog: (line) => tLog.write(line),
+      const onLog = appendTo('temporal');
+      // The SQLite file is the server's state: a restart resumes every workflow.
+      await supervisor.start({
+        name: 'temporal',
+        logFile: logFile('temporal'),
+        start: () =>
+          startDevServer({
+            cliPath,
+            port: config.temporal.devPort,
+            uiPort: config.temporal.uiPort,
+            dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+            namespace: config.temporal.namespace,
+            onLog,
+          }),
       });
-      stoppers.push(async () => {
-        await server.stop();
-        tLog.end();
-      });
+      infrastructure.push('temporal');
     }
-    const client = await connectClient(target);
-    stoppers.push(() => client.connection.close());
+    client = await connectClient(target);
     if (config.temporal.searchAttributes) await ensureSearchAttributes(client);
 
     const env: Record<string, string> = {
@@ -175,54 +203,45 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
       OPENAI_BASE_URL: llmBaseUrl(config),
       JUDGEFLOW_PARENT_PID: String(process.pid),
     };
-    const children = new Map<string, ChildProcess[]>();
+    const childEnv = { ...process.env, ...env } as NodeJS.ProcessEnv;
     const services = CHILD_SERVICES.filter(
       (s) => s.enabled(config, opts) && (!opts.only || opts.only.includes(s.name)),
     );
-    // Ports are checked first (a busy one fails before anything starts); the children then start
-    // together, since each spends its first seconds loading the CLI.
-    for (const service of services) {
-      const port = service.port?.(config);
-      if (port) await assertPortFree(port.port, service.name, port.setting);
-    }
-    for (const service of services) {
-      const count = service.name === 'worker' ? (opts.workers ?? 1) : 1;
-      const procs: ChildProcess[] = [];
-      for (let i = 0; i < count; i++) {
-        const name = count > 1 ? `${service.name}-${i + 1}` : service.name;
-        const childEnv = { ...process.env, ...env, ...service.env?.(config, i) } as NodeJS.ProcessEnv;
-        const child = spawnService(name, service.args(config), childEnv, logDir);
-        procs.push(child);
-        stoppers.push(() => stopChild(child));
-      }
-      children.set(service.name, procs);
-    }
-    await Promise.all(
+    // The children start together, since each spends its first seconds loading the CLI; all have
+    // started or failed before a failure stops the stack, so none starts after it stopped.
+    const started = await Promise.allSettled(
       services.map(async (service) => {
-        const port = service.port?.(config);
-        if (port && !(await waitForTcp('127.0.0.1', port.port, CHILD_START_TIMEOUT_MS))) {
-          throw new Error(
-            `${service.name} did not open port ${port.port} within ${CHILD_START_TIMEOUT_MS / 1000}s; see ${path.join(logDir, `${service.name}.log`)}`,
-          );
-        }
-        const count = children.get(service.name)?.length ?? 0;
+        const count = service.name === 'worker' ? (opts.workers ?? 1) : 1;
+        const names = Array.from({ length: count }, (_, i) => (count > 1 ? `${service.name}-${i + 1}` : service.name));
+        await Promise.all(
+          names.map((name, i) =>
+            supervisor.start({
+              name,
+              logFile: logFile(name),
+              needs: infrastructure,
+              start: () =>
+                startChild(name, service, config, { ...childEnv, ...service.env?.(config, i) }, logFile(name)),
+            }),
+          ),
+        );
         log(
           `• ${service.name}${count > 1 ? ` ×${count}` : ''} started (log: ${path.join(logDir, `${service.name}*.log`)})`,
         );
       }),
     );
-    const childPids = Object.fromEntries([...children].map(([name, procs]) => [name, procs.map((p) => p.pid)]));
-    fs.writeFileSync(
-      stateFile,
-      JSON.stringify({ pid: process.pid, children: childPids, env, uiUrl: config.temporal.uiUrl }, null, 2),
-    );
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    state = { pid: process.pid, env, uiUrl: config.temporal.uiUrl, logDir };
+    writeState();
     let stopped = false;
+    const connected = client;
     return {
       config,
       env,
-      client,
+      client: connected,
       uiUrl: config.temporal.uiUrl,
-      children,
+      logDir,
+      gaveUp: supervisor.gaveUp,
       stop: async () => {
         if (stopped) return;
         stopped = true;
@@ -235,11 +254,28 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
   }
 }
 
-function spawnService(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): ChildProcess {
-  const out = fs.openSync(path.join(logDir, `${name}.log`), 'a');
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', out, out] });
+/** Spawns `judgeflow <args>` with its output in its log; ready once its port answers (if it has one). */
+async function startChild(
+  name: string,
+  service: ChildService,
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): Promise<ServiceRun> {
+  const port = service.port?.(config);
+  if (port) await assertPortFree(port.port, service.name, port.setting);
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, [BIN, ...service.args(config)], { env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
-  return child;
+  const run = { process: child, stop: () => stopChild(child) };
+  if (!port) return run;
+  const deadline = Date.now() + CHILD_START_TIMEOUT_MS;
+  while (child.exitCode === null && child.signalCode === null && Date.now() < deadline)
+    if (await waitForTcp('127.0.0.1', port.port, 1000)) return run;
+  await run.stop();
+  throw new Error(
+    `${name} ${child.exitCode === null ? `did not open port ${port.port} within ${CHILD_START_TIMEOUT_MS / 1000}s` : `exited with code ${child.exitCode} before opening port ${port.port}`}; see ${logFile}`,
+  );
 }
 
 function claimStateFile(file: string) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../platform/config';
-import { runSmokeCheck, startStack, waitForShutdownSignal } from '../stack';
+import { runSmokeCheck, startStack, waitForShutdownSignal, type Stack } from '../stack';
 
 export function registerStackCommands(program: Command) {
   const stack = program.command('stack').description('The embedded development stack.');
@@ -23,27 +23,39 @@ export function registerStackCommands(program: Command) {
         return;
       }
       const s = first;
+      // Ctrl-C, or a service that kept failing (the supervisor has stopped the stack then).
+      const ended = Promise.race([signal, s.gaveUp]);
       try {
-        if (opts.smoke && opts.workers > 0) {
-          const result = await runSmokeCheck(s);
-          console.log(`• smoke workflow round-tripped through the worker and Postgres (${result.id})`);
+        // false: no smoke check; null: the stack ended before it came back.
+        const smoke =
+          opts.smoke && opts.workers > 0 && (await Promise.race([runSmokeCheck(s), ended.then(() => null)]));
+        if (smoke) console.log(`• smoke workflow round-tripped through the worker and Postgres (${smoke.id})`);
+        if (smoke !== null) announceUp(s, opts.workers);
+        const got = await ended;
+        if (typeof got !== 'string') {
+          console.error(`judgeflow stack gave up: ${got.message}`);
+          process.exitCode = 1;
+          return;
         }
-        console.log(
-          `\njudgeflow stack is up.\n  Temporal Web UI: ${s.uiUrl}\n  DATABASE_URL=${s.env.DATABASE_URL}\n  TEMPORAL_ADDRESS=${s.env.TEMPORAL_ADDRESS}\n${metricsUrls(
-            s.config,
-            opts.workers,
-          )
-            .map((line) => `  ${line}\n`)
-            .join('')}Press Ctrl-C to stop.`,
-        );
-        console.log('READY');
-        const got = await signal;
         console.log(`\n${got}: stopping the stack…`);
       } finally {
         await s.stop();
         console.log('stack stopped');
       }
     });
+}
+
+function announceUp(s: Stack, workers: number) {
+  // What an engineer needs to reach the stack, one line each.
+  const summary = [
+    `Temporal Web UI: ${s.uiUrl}`,
+    `DATABASE_URL=${s.env.DATABASE_URL}`,
+    `TEMPORAL_ADDRESS=${s.env.TEMPORAL_ADDRESS}`,
+    `Logs: ${s.logDir} (one file per service; a service that dies is restarted, see docs/operations.md)`,
+    ...metricsUrls(s.config, workers),
+  ];
+  console.log(`\njudgeflow stack is up.\n${summary.map((line) => `  ${line}`).join('\n')}\nPress Ctrl-C to stop.`);
+  console.log('READY');
 }
 
 /** The /metrics URLs of the stack's workers and gateway (docs/operations.md). */
