@@ -26,6 +26,7 @@ function ledgerValues(prices: Record<string, ModelPrice>, e: LedgerEntry) {
     promptTokens: e.usage.promptTokens,
     cachedTokens: e.usage.cachedTokens,
     completionTokens: e.usage.completionTokens,
+    redactions: e.usage.redactions ?? 0,
     costUsd,
     altCostUsd,
   };
@@ -39,15 +40,16 @@ function ledgerValues(prices: Record<string, ModelPrice>, e: LedgerEntry) {
 export async function writeLedger(db: Db, prices: Record<string, ModelPrice>, entries: LedgerEntry[]) {
   if (!entries.length) return;
   await db.execute(sql`
-    insert into usage_ledger (request_key, program_id, phase, kind, model, mode, prompt_tokens, cached_tokens, completion_tokens, cost_usd, alt_cost_usd)
-    select "requestKey", "programId", phase, kind, model, mode, "promptTokens", "cachedTokens", "completionTokens", "costUsd", "altCostUsd"
+    insert into usage_ledger (request_key, program_id, phase, kind, model, mode, prompt_tokens, cached_tokens, completion_tokens, redactions, cost_usd, alt_cost_usd)
+    select "requestKey", "programId", phase, kind, model, mode, "promptTokens", "cachedTokens", "completionTokens", redactions, "costUsd", "altCostUsd"
     from jsonb_to_recordset(${JSON.stringify(entries.map((e) => ledgerValues(prices, e)))}::jsonb) as x(
       "requestKey" text, "programId" text, phase text, kind text, model text, mode text,
-      "promptTokens" int, "cachedTokens" int, "completionTokens" int, "costUsd" float8, "altCostUsd" float8)
+      "promptTokens" int, "cachedTokens" int, "completionTokens" int, redactions int, "costUsd" float8, "altCostUsd" float8)
     on conflict (request_key) do update set
       prompt_tokens = usage_ledger.prompt_tokens + excluded.prompt_tokens,
       cached_tokens = usage_ledger.cached_tokens + excluded.cached_tokens,
       completion_tokens = usage_ledger.completion_tokens + excluded.completion_tokens,
+      redactions = usage_ledger.redactions + excluded.redactions,
       cost_usd = usage_ledger.cost_usd + excluded.cost_usd,
       alt_cost_usd = usage_ledger.alt_cost_usd + excluded.alt_cost_usd`);
 }

@@ -16,11 +16,14 @@ import type { ChatMessage } from '../judging/prompts/judge';
 import type { LlmClient } from './client';
 import { errorClass, fatalKind, isAbort, providerFailure } from './errors';
 import { applyModelCapabilities } from './models';
+import { redactMessages } from './redaction';
 
 export interface Usage {
   promptTokens: number;
   cachedTokens: number;
   completionTokens: number;
+  /** Personal data replaced in the request's messages before it was sent (llm/redaction.ts). */
+  redactions?: number;
 }
 
 export type CallResult<T> =
@@ -130,8 +133,9 @@ async function answerWithRepair<S extends z.ZodType>(
   req: StructuredRequest<S>,
   signal?: AbortSignal,
 ): Promise<CallResult<z.infer<S>>> {
-  const usage = emptyUsage();
-  let messages = req.messages;
+  const outgoing = redactMessages(llm.redactor, req.messages);
+  const usage: Usage = { ...emptyUsage(), redactions: outgoing.count };
+  let messages = outgoing.messages;
   let requests = 0;
   let problem = '';
   // First answer, then at most one repair.
@@ -152,7 +156,7 @@ async function answerWithRepair<S extends z.ZodType>(
     if (answer.ok) return { ok: true, value: answer.value, usage, requests };
     problem = answer.problem;
     messages = [
-      ...req.messages,
+      ...outgoing.messages,
       { role: 'assistant', content: answer.content },
       {
         role: 'user',

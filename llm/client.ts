@@ -24,6 +24,7 @@ import { llmBaseUrl, usesLlmSimulator, type Config } from '../platform/config';
 import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } from './errors';
 import { RequestPacer, retryDelayMs, Semaphore } from './limits';
 import type { BreakerSettings } from './page-control';
+import { createRedactor, type Redactor } from './redaction';
 
 export interface LlmClient {
   /** The SDK client (files, batches): OpenAI, or AzureOpenAI for Azure. */
@@ -36,6 +37,8 @@ export interface LlmClient {
   provider: ProviderInfo;
   /** Extra reasoning model names (LLM_REASONING_MODELS), for llm/models.ts. */
   reasoningModels: readonly string[];
+  /** What comes out of a request's messages before it is sent (LLM_REDACT*: llm/redaction.ts). */
+  redactor: Redactor;
   /** When a page of requests stops for its share of errors (LLM_ERROR_BREAKER, LLM_ERROR_BREAKER_MIN; llm/page-control.ts). */
   errorBreaker: BreakerSettings;
   /** The process's metrics (requests, tokens, pacer waits, errors, judgments stored): noMetrics outside the worker. */
@@ -301,6 +304,7 @@ export function createLlmClient(config: Config, telemetry: LlmTelemetry = {}): L
     baseUrl,
     provider,
     reasoningModels: config.llm.reasoningModels,
+    redactor: createRedactor(config.llm.redaction),
     errorBreaker: { share: config.llm.errorBreaker, min: config.llm.errorBreakerMin },
     metrics,
     async chat(params, signal) {

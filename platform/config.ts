@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { RedactionSettings } from '../llm/redaction';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -194,6 +195,38 @@ export const SETTINGS = [
       'Comma-separated model (or Azure deployment) names to treat as reasoning models besides the built-in o-series / gpt-5 patterns: no temperature or top_p, reasoning_effort and max_completion_tokens (docs/judges.md).',
   },
   {
+    env: 'LLM_REDACT',
+    schema: z.enum(['on', 'off']),
+    default: 'on',
+    description:
+      'Personal data out of every LLM request: emails, phone numbers, LLM_REDACT_NAMES and LLM_REDACT_PATTERNS are replaced by [redacted:<rule>] before a request is sent, counted in the usage ledger (llm/redaction.ts).',
+  },
+  {
+    env: 'LLM_REDACT_NAMES',
+    schema: z.string().min(1),
+    description:
+      'Comma-separated names of people to redact from LLM requests wherever they appear as whole words (case-insensitive).',
+  },
+  {
+    env: 'LLM_REDACT_PATTERNS',
+    schema: z.string().transform((raw, ctx) => {
+      const rules = z.record(z.string(), z.string()).safeParse(parseJson(raw));
+      if (!rules.success) {
+        ctx.addIssue({ code: 'custom', message: 'expected a JSON object of rule name to regular expression' });
+        return z.NEVER;
+      }
+      for (const [name, source] of Object.entries(rules.data))
+        try {
+          new RegExp(source, 'g');
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `rule "${name}": ${(err as Error).message}` });
+        }
+      return rules.data;
+    }),
+    description:
+      'JSON object of extra redaction rules, name to regular expression: {"employee_id":"EMP-\\d{6}"}; a rule named email or phone replaces the built-in one.',
+  },
+  {
     env: 'LLM_PRICES',
     schema: z.string().min(2),
     description:
@@ -344,6 +377,7 @@ export interface Config {
     reasoningModels: string[];
     /** Raw JSON of LLM_PRICES (parsed and validated by llm/pricing.ts). */
     prices?: string;
+    redaction: RedactionSettings;
   };
   gateway: {
     port: number;
@@ -372,6 +406,14 @@ export class ConfigError extends Error {
 }
 
 /** Reads `.env` from the working directory without overriding variables already set. */
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 export function readDotEnv(file = path.resolve('.env')): Record<string, string> {
   if (!fs.existsSync(file)) return {};
   // dotenv's parser, without its side effects on process.env
@@ -437,6 +479,11 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       errorBreakerMin: v.LLM_ERROR_BREAKER_MIN,
       reasoningModels: ((v.LLM_REASONING_MODELS as string | undefined) ?? '').split(',').filter(Boolean),
       prices: v.LLM_PRICES,
+      redaction: {
+        enabled: v.LLM_REDACT === 'on',
+        names: ((v.LLM_REDACT_NAMES as string | undefined) ?? '').split(',').filter((n) => n.trim()),
+        patterns: (v.LLM_REDACT_PATTERNS as Record<string, string> | undefined) ?? {},
+      },
     },
     gateway: {
       port: gatewayPort,

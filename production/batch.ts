@@ -26,6 +26,7 @@ import { resolvePlans, type JudgeUnit } from '../judging/prompt-registry';
 import { maxSamples, samplesFor, samplesProblem, type JudgeSamples } from '../judging/samples';
 import { batchResults, batchStatus, cancelBatch, findBatch, submitBatch, type BatchState } from '../llm/batch';
 import { addUsage, chatParams, emptyUsage, parseAnswer } from '../llm/call';
+import { redactMessages } from '../llm/redaction';
 
 export interface BatchPageInput {
   programId: string;
@@ -189,10 +190,13 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
       }
       const key = submissionKey(input);
       const found = activityAttempt() > 1 ? await findBatch(llm, SUBMISSION_METADATA_KEY, key) : undefined;
-      const lines = pending.map((p) => ({
-        customId: p.customId,
-        body: chatParams(judgeRequest(p.unit, p.item, p.sample, model), llm.reasoningModels),
-      }));
+      const lines = pending.map((p) => {
+        const request = judgeRequest(p.unit, p.item, p.sample, model);
+        return {
+          customId: p.customId,
+          body: chatParams(request, llm.reasoningModels, redactMessages(llm.redactor, request.messages).messages),
+        };
+      });
       const batch = found ?? (await submitBatch(llm, lines, { [SUBMISSION_METADATA_KEY]: key }));
       await db
         .insert(providerBatches)
@@ -283,7 +287,10 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
         let out: JudgeAnswer;
         if (r.ok) {
           addUsage(usage, r.completion);
-          const answer = parseAnswer(judgeRequest(p.unit, p.item, p.sample, model).schema, r.completion);
+          const request = judgeRequest(p.unit, p.item, p.sample, model);
+          // The line was redacted when submitted; the same rules count it again here, for the ledger.
+          usage.redactions = redactMessages(llm.redactor, request.messages).count;
+          const answer = parseAnswer(request.schema, r.completion);
           out = answer.ok
             ? { ok: true, value: answer.value, usage, requests: 1 }
             : { ok: false, error: `invalid output: ${answer.problem}`, usage, requests: 1 };

@@ -107,7 +107,9 @@ describe('golden aggregation prompt', () => {
   test('synopsis and rater explanations that close their tags stay one data block each, recoverable verbatim', () => {
     expectIntactBlocks(user.content, ['criterion', 'show', 'synopsis', 'ratings']);
     expect(readDataTag(user.content, 'synopsis')).toBe(hostile);
-    expect(readDataTag(user.content, 'ratings')).toEqual(ratings);
+    // Raters go in by position, their ids stay out (llm/redaction.ts covers the rest of personal data).
+    expect(readDataTag(user.content, 'ratings')).toEqual(ratings.map((r, i) => ({ ...r, rater: `rater ${i + 1}` })));
+    expect(user.content).not.toContain('acme:r');
     expect(readDataTag(user.content, 'show')).toEqual(show);
     // The instruction occurs twice (in the synopsis and in an explanation), each inside its block.
     const [synStart, synEnd] = blockOf(user.content, 'synopsis');

@@ -170,7 +170,11 @@ export function goldenAggregateMessages(input: {
         ...(scale ? [dataTag('scale', scale)] : []),
         dataTag('show', input.show),
         dataTag('synopsis', input.synopsis),
-        dataTag('ratings', input.ratings),
+        // Raters by position, never by id: who they are is theirs, and nothing the model needs.
+        dataTag(
+          'ratings',
+          input.ratings.map(({ label, explanation }, i) => ({ rater: `rater ${i + 1}`, label, explanation })),
+        ),
       ].join('\n'),
     },
   ];
