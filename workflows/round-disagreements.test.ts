@@ -4,45 +4,24 @@
  * is the analysis of the labels the round stored.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { binaryCriteria, roundDisagreements, type RatingRound } from '../program/disagreements';
 import { disagreementDigest, type DisagreementDigest } from '../stats/index';
-import { recordHistory, timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue } from '../test/harness';
-import { createProgramWorld, waitForStatus, type ProgramWorld } from '../test/program-fixture';
+import { recordHistory } from '../test/harness';
+import { programTestWorld, waitForStatus } from '../test/program-fixture';
 import { approveGateUpdate } from './messages';
 import { programWorkflow } from './program';
 
 jest.setTimeout(300_000);
-let env: TestWorkflowEnvironment;
-let world: ProgramWorld;
-let worker: Worker;
-let running: Promise<void>;
-let taskQueue: string;
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  world = await createProgramWorld(env.client, { searchAttributes: false });
-  taskQueue = uniqueTaskQueue('disagreements');
-  worker = await timeSkippingWorker(env, taskQueue, world.deps);
-  running = worker.run();
-});
-
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await world?.close();
-  await env?.teardown();
-});
+const t = programTestWorld('disagreements');
 
 async function expectGateShowsRound(handle: WorkflowHandle, gate: string, round: RatingRound, heading: string) {
   const status = await waitForStatus(handle, (s) => s.gate?.name === gate && s.status === 'waiting_gate');
   const digest = status.gate?.evidence.disagreements as DisagreementDigest;
   // the gate shows the analysis of exactly the labels this round stored
-  const analysis = await roundDisagreements(world.database.db, 'split', round, { top: 3 });
+  const analysis = await roundDisagreements(t.world.database.db, 'split', round, { top: 3 });
   expect(analysis.labels).toBeGreaterThan(0);
   expect(digest).toEqual(
-    disagreementDigest(analysis, { top: 3, binary: await binaryCriteria(world.database.db, 'split') }),
+    disagreementDigest(analysis, { top: 3, binary: await binaryCriteria(t.world.database.db, 'split') }),
   );
   expect(digest.labels).toBe(analysis.labels);
   expect(digest.worstPairs.length).toBeGreaterThan(0);
@@ -53,17 +32,17 @@ async function expectGateShowsRound(handle: WorkflowHandle, gate: string, round:
   expect(currentDetails).toContain(`What the raters of ${heading} split on:`);
   expect(currentDetails).toContain('**Least agreeing rater pairs**');
   for (const p of digest.worstPairs) expect(currentDetails).toContain(`${p.raterA} × ${p.raterB}`);
-  for (const t of digest.topItems) expect(currentDetails).toContain(`${t.item} (${t.criterion}: ${t.votes})`);
+  for (const i of digest.topItems) expect(currentDetails).toContain(`${i.item} (${i.criterion}: ${i.votes})`);
   await handle.executeUpdate(approveGateUpdate, { args: [{ requestId: `approve-${gate}`, actor: 'test-pm', gate }] });
 }
 
 test('the pilot and calibration gates carry the round’s disagreement digest, in the evidence and the UI details', async () => {
-  await world.register('split', {
+  await t.world.register('split', {
     targets: { agreement: 0.999, agreementMetric: 'percent_agreement', judgeAccuracy: 0.85 },
   });
-  const handle = await env.client.workflow.start(programWorkflow, {
+  const handle = await t.env.client.workflow.start(programWorkflow, {
     workflowId: 'program/split',
-    taskQueue,
+    taskQueue: t.taskQueue,
     args: [{ programId: 'split' }],
   });
   await waitForStatus(handle, (s) => s.gate?.name === 'scoping');
@@ -72,9 +51,9 @@ test('the pilot and calibration gates carry the round’s disagreement digest, i
   });
   await expectGateShowsRound(handle, 'pilot', { phase: 'pilot', round: 0 }, 'the pilot');
   await expectGateShowsRound(handle, 'calibration/1', { phase: 'calibration', round: 1 }, 'round 1');
-  await recordHistory(env.client.workflow.getHandle('program/split/pilot'), 'pilotWorkflow-disagreement-digest');
+  await recordHistory(t.env.client.workflow.getHandle('program/split/pilot'), 'pilotWorkflow-disagreement-digest');
   await recordHistory(
-    env.client.workflow.getHandle('program/split/calibration/1'),
+    t.env.client.workflow.getHandle('program/split/calibration/1'),
     'calibrationRoundWorkflow-disagreement-digest',
   );
   await handle.cancel();
