@@ -20,7 +20,7 @@ const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 /**
  * What workflow code may import at run time from outside workflows/: deterministic code only.
  * Everything else under the repository (activities/, the domain folders — judging/, human-tasks/,
- * vendors/, program/, production/, catalog/, reporting/, llm/ —, platform/, workers/, scripts/,
+ * vendors/, program/, production/, catalog/, reporting/, llm/, notifications/ —, platform/, workers/, scripts/,
  * schema/tables.ts) does I/O or pulls in modules the workflow sandbox refuses; `import type` from
  * them stays allowed, since it is erased before the worker bundles the workflows.
  */
@@ -29,6 +29,7 @@ const workflowRuntimeAllowed = [
   'human-tasks/ids', // task ids and the packed batch form
   'human-tasks/batch', // the batch's types and limits
   'schema/(program-spec|vendor-events|catalog)', // zod schemas and types
+  'notifications/events', // the notification events' names and shape
 ];
 
 /** The restricted-imports options for workflow files `depth` folders below the repository root. */
@@ -58,7 +59,7 @@ function workflowImportRules(depth) {
         regex: `^${up}(?!(${workflowRuntimeAllowed.join('|')})$)`,
         allowTypeImports: true,
         message:
-          'Workflows import activities and I/O modules as types only (`import type`), and call activities through proxyActivities; at run time only stats/, human-tasks/ids, human-tasks/batch and the zod schemas are allowed.',
+          'Workflows import activities and I/O modules as types only (`import type`), and call activities through proxyActivities; at run time only stats/, human-tasks/ids, human-tasks/batch, notifications/events and the zod schemas are allowed.',
       },
     ],
   };

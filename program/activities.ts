@@ -22,6 +22,7 @@ import {
 import type { Db } from '../platform/db';
 import type { CriterionAgreement, GoldenSetSummary } from '../workflows/messages';
 import type { ActivityDeps } from '../activities/deps';
+import type { NotificationRoute } from '../notifications/events';
 
 /** The small, workflow-sized view of a spec that the program workflow runs on. */
 export interface ProgramPlan {
@@ -54,6 +55,8 @@ export interface ProgramPlan {
   /** The golden set's aggregation and redundancy; optional only because plans recorded in histories before it lack it (they ran LLM aggregation, fixed redundancy). */
   golden?: ProgramSpec['golden'];
   estimate: { expectedDays: number; totalUsd: number } | null;
+  /** The spec's notification receivers and the events each wants (absent: none, or a plan from before them). */
+  notifications?: NotificationRoute[];
 }
 
 export function createProgramActivities({ db, config }: ActivityDeps) {
@@ -93,6 +96,9 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         production: spec.production,
         golden: goldenSettings(spec),
         estimate: estimate ? { expectedDays: estimate.days.expected, totalUsd: estimate.costUsd.total } : null,
+        ...(spec.notifications?.length
+          ? { notifications: spec.notifications.map((n) => ({ id: n.id, events: n.events })) }
+          : {}),
       };
     },
 

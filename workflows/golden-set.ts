@@ -51,6 +51,7 @@ export async function goldenSetWorkflow(input: GoldenSetInput): Promise<GoldenSe
     goldRate: plan.raters.goldRate,
     minGoldAccuracy: plan.raters.minGoldAccuracy,
     sla: plan.sla,
+    notifications: plan.notifications,
   };
   const rate = (batch: RatingBatch) => {
     const batchId = taskBatchId(input.workflowId, batch.name);

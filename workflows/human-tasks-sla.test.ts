@@ -1,15 +1,18 @@
 /**
  * SLA timers over simulated days (time-skipping server): a reminder after 1 day, a breach and
  * reassignment to another rater after 3 days, completions through the signed gateway for the
- * replacements, and the deadline expiring what is left after 7 days.
+ * replacements, and the deadline expiring what is left after 7 days; each breach is told to the
+ * program's notification receivers (`sla.missed`, a signed webhook on a local server).
  */
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { asc, eq } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
 import { signHeaders } from '../vendors/signing';
 import { createLogger } from '../platform/logger';
-import { tasks } from '../schema/tables';
+import { programs, tasks } from '../schema/tables';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import {
   createTestDatabase,
@@ -19,6 +22,7 @@ import {
   timeSkippingWorker,
   uniqueTaskQueue,
   type TestDatabase,
+  recordHistory,
 } from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
@@ -35,6 +39,10 @@ const taskQueue = uniqueTaskQueue('human-tasks-sla');
 const logger = createLogger('test', 'silent');
 const secret = newSecret();
 let gatewayUrl: string;
+/** The notification receiver: the bodies of what it got. */
+const notices: Array<{ body: string; headers: http.IncomingHttpHeaders }> = [];
+let receiver: http.Server;
+const hookSecret = newSecret();
 
 beforeAll(async () => {
   env = await timeSkippingEnv();
@@ -60,12 +68,26 @@ beforeAll(async () => {
     logger,
   });
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
-  worker = await timeSkippingWorker(env, taskQueue, testDeps(database));
+  receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      notices.push({ body, headers: req.headers });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  worker = await timeSkippingWorker(
+    env,
+    taskQueue,
+    testDeps(database, testConfig({ SLA_HOOK_SECRET: hookSecret }, database)),
+  );
 });
 
 afterAll(async () => {
   await sim?.app.close();
   await gateway?.app.close();
+  receiver?.close();
   await database?.drop();
   await env?.teardown();
 });
@@ -77,6 +99,11 @@ test('reminder after a day, reassignment to another rater on breach, expiry at t
     items: 3,
     vendors: [{ id: 'sim-sla', endpoint, secrets: [secret] }],
   });
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  await database.db
+    .update(programs)
+    .set({ spec: { notifications: [{ id: 'ops', kind: 'webhook', url: hook, secretEnv: 'SLA_HOOK_SECRET' }] } })
+    .where(eq(programs.id, 'prog-sla'));
   const batchId = 'program/prog-sla/calibration/1/tasks';
   const handle = await env.client.workflow.start(humanTasksWorkflow, {
     workflowId: batchId,
@@ -95,6 +122,7 @@ test('reminder after a day, reassignment to another rater on breach, expiry at t
         guidelineVersion: 1,
         goldRate: 0,
         sla: { remindAfterMs: DAY, reassignAfterMs: 3 * DAY, deadlineMs: 7 * DAY },
+        notifications: [{ id: 'ops', events: ['sla.missed'] }],
       },
     ],
   });
@@ -111,6 +139,12 @@ test('reminder after a day, reassignment to another rater on breach, expiry at t
     await env.sleep(2 * DAY);
     await until(async () => (await status()).reassigned === 3 && sim.stats.received === 6);
     expect((await status()).slaBreaches).toBe(3);
+    await until(async () => notices.length === 1);
+    const notice = new Webhook(hookSecret).verify(notices[0].body, notices[0].headers as Record<string, string>);
+    expect(notice).toMatchObject({
+      type: 'sla.missed',
+      data: { eventId: 'sla-missed/calibration/1/tasks/3', programId: 'prog-sla', tasks: 3, batchId, round: 1 },
+    });
     const rows = await database.db.select().from(tasks).where(eq(tasks.batchId, batchId)).orderBy(asc(tasks.attempt));
     const first = rows.filter((t) => t.attempt === 0);
     const second = rows.filter((t) => t.attempt === 1);
@@ -150,6 +184,12 @@ test('reminder after a day, reassignment to another rater on breach, expiry at t
   });
   const last = await database.db.select().from(tasks).where(eq(tasks.batchId, batchId));
   expect(last.filter((t) => t.status === 'expired').map((t) => t.attempt)).toEqual([2]);
+  // The second breach (the last task) is a second notice.
+  expect(notices.map((n) => (JSON.parse(n.body) as { data: { eventId: string } }).data.eventId)).toEqual([
+    'sla-missed/calibration/1/tasks/3',
+    'sla-missed/calibration/1/tasks/4',
+  ]);
+  await recordHistory(handle, 'humanTasksWorkflow-sla-notifications');
 });
 
 async function until(check: () => Promise<boolean>, timeoutMs = 20_000) {

@@ -26,8 +26,11 @@ import {
 import type { Activities } from '../activities';
 import type { CloseBatchResult, HumanTasksInput } from '../human-tasks/batch';
 import { unpackOpenedBatch, type TaskRef } from '../human-tasks/ids';
+import type { NotificationRoute } from '../notifications/events';
 import type { VendorEventSignal } from '../schema/vendor-events';
 import { VENDOR_CALL } from './activity-options';
+import { programWorkflowId } from './ids';
+import { notify } from './notify';
 
 export type { HumanTasksInput } from '../human-tasks/batch';
 
@@ -99,7 +102,10 @@ type TaskState = {
   reminded: boolean;
 };
 
-export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanTasksResult> {
+/** A batch's input, with the receivers of `sla.missed` from the program's plan (none: nothing is sent). */
+export type HumanTasksWorkflowInput = HumanTasksInput & { notifications?: NotificationRoute[] };
+
+export async function humanTasksWorkflow(input: HumanTasksWorkflowInput): Promise<HumanTasksResult> {
   const { batchId, sla } = input;
   const startedAt = Date.now();
   const deadline = startedAt + sla.deadlineMs;
@@ -277,6 +283,19 @@ export async function humanTasksWorkflow(input: HumanTasksInput): Promise<HumanT
       const breached = openTasks().filter(([, t]) => at >= t.sentAt + sla.reassignAfterMs);
       if (breached.length) {
         slaBreaches += breached.length;
+        await notify(input.notifications, {
+          id: `sla-missed/${batchId.slice(programWorkflowId(input.programId).length + 1)}/${slaBreaches}`,
+          type: 'sla.missed',
+          programId: input.programId,
+          summary: `${breached.length} ${input.phase} task(s) not completed within the SLA (${Math.round(sla.reassignAfterMs / 3_600_000)} h): reassigned to other raters`,
+          details: {
+            batchId,
+            phase: input.phase,
+            round: input.round ?? null,
+            tasks: breached.length,
+            raters: [...new Set(breached.map(([, t]) => t.raterId))].slice(0, 20),
+          },
+        });
         await reassign(
           breached.map(([id]) => id),
           'SLA breach: not completed in time',

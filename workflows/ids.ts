@@ -23,6 +23,10 @@ export const productionShardWorkflowId = (programId: string, runId: string, shar
 export const optimizationWorkflowId = (parentWorkflowId: string, criterion: string, suffix?: string) =>
   `${parentWorkflowId}/optimize/${criterion}${suffix ? `/${suffix}` : ''}`;
 
+/** One notification of a program (`…/notify/<event id>`): started once per event, left to run on its own. */
+export const notifyWorkflowId = (programId: string, eventId: string) =>
+  `${programWorkflowId(programId)}/notify/${eventId}`;
+
 /** The human-task batch a phase workflow runs as its child: `<phase workflow id>/<name>` (tasks, tasks-2, review, write-1). */
 export const taskBatchId = (phaseWorkflowId: string, name: string) => `${phaseWorkflowId}/${name}`;
 

@@ -11,3 +11,4 @@ export { pilotWorkflow } from './pilot';
 export { calibrationRoundWorkflow } from './calibration';
 export { goldenSetWorkflow } from './golden-set';
 export { judgeDevelopmentWorkflow } from './judge-development';
+export { notifyWorkflow } from './notify';

@@ -55,6 +55,7 @@ async function pilot(run: ProgramRun) {
     ],
   });
   run.finishRound(result);
+  await run.roundNotice(result.summary);
   await run.passGate(
     'pilot',
     'pilot agreement: revise the guidelines or proceed to calibration',
@@ -90,6 +91,7 @@ async function calibration(run: ProgramRun) {
     ],
   });
   run.finishRound(result);
+  await run.roundNotice(result.summary);
   if (result.summary.allMeetTarget) {
     await acts.recordDecision({
       programId,

@@ -7,7 +7,9 @@ import { condition, proxyActivities, setCurrentDetails, upsertSearchAttributes }
 import type { Activities } from '../activities';
 import type { ProgramPlan } from '../program/activities';
 import { DATABASE } from './activity-options';
-import type { Phase, ProgramStatus } from './messages';
+import { BUDGET_WARNING_SHARE } from '../notifications/events';
+import type { Phase, ProgramStatus, RoundSummary } from './messages';
+import { notify } from './notify';
 import type { RatingRoundResult } from './rating-round';
 import { PhaseKey, ProgramKey, RoundKey, StatusKey } from './search-attributes';
 
@@ -111,6 +113,7 @@ export class ProgramRun {
       });
       state.decisions += 1;
     }
+    await this.budgetNotice();
     if (state.paused) {
       await this.setStatus('paused');
       await condition(() => !state.paused);
@@ -132,6 +135,15 @@ export class ProgramRun {
       `waiting at gate **${name}**: ${reason}${details ? `\n\n${details}` : ''}\n\napprove: \`judgeflow program approve ${programId} --gate ${name}\``,
     );
     const manual = forceManual || plan.gatePolicy === 'manual';
+    // A gate that passes at once (auto, no grace period) waits for no one: nothing to tell.
+    if (manual || plan.autoGateAfterMs > 0)
+      await notify(plan.notifications, {
+        id: `gate-waiting/${name}`,
+        type: 'gate.waiting',
+        programId,
+        summary: `waiting at gate ${name}: ${reason}. Approve with \`judgeflow program approve ${programId} --gate ${name}\`${manual ? '' : ' (passes by itself after its grace period)'}`,
+        details: { gate: name, manual },
+      });
     if (manual) {
       await this.setStatus('waiting_gate');
       await condition(() => state.approvedGates.includes(name));
@@ -155,6 +167,46 @@ export class ProgramRun {
     this.gate = null;
     setCurrentDetails('');
     await this.setStatus('running');
+  }
+
+  /** Spend at 80 % of the budget, then at 100 %: told once per budget (raising it re-arms both). */
+  private async budgetNotice() {
+    const { state, programId } = this;
+    const share = state.budgetUsd > 0 ? state.spendUsd / state.budgetUsd : 0;
+    const type = share >= 1 ? 'budget.reached' : share >= BUDGET_WARNING_SHARE ? 'budget.warning' : null;
+    if (!type) return;
+    await notify(this.plan.notifications, {
+      id: `${type}/${state.budgetUsd}`,
+      type,
+      programId,
+      summary: `spent $${state.spendUsd.toFixed(2)} of the $${state.budgetUsd.toFixed(2)} budget (${Math.floor(share * 100)}%)${type === 'budget.reached' ? ': paused until the budget is raised (`judgeflow program budget`)' : ''}`,
+      details: { spendUsd: state.spendUsd, budgetUsd: state.budgetUsd, phase: state.phase },
+    });
+  }
+
+  /** A pilot or calibration round met, or missed, the agreement target. */
+  async roundNotice(summary: RoundSummary) {
+    const label = summary.phase === 'pilot' ? 'the pilot' : `calibration round ${summary.round}`;
+    const target = this.state.targets.agreement;
+    const agreement = Object.fromEntries(Object.entries(summary.agreement).map(([c, a]) => [c, a.value]));
+    const below = Object.entries(summary.agreement)
+      .filter(([, a]) => !a.meetsTarget)
+      .map(([c, a]) => `${c} ${a.value === null ? '—' : a.value.toFixed(2)}`);
+    await notify(this.plan.notifications, {
+      id: `round/${summary.phase}/${summary.round}`,
+      type: summary.allMeetTarget ? 'round.target_met' : 'round.target_missed',
+      programId: this.programId,
+      summary: summary.allMeetTarget
+        ? `${label} (guidelines v${summary.guidelineVersion}) met the agreement target ${target} on every criterion`
+        : `${label} (guidelines v${summary.guidelineVersion}) missed the agreement target ${target}: ${below.join(', ')}`,
+      details: {
+        phase: summary.phase,
+        round: summary.round,
+        guidelineVersion: summary.guidelineVersion,
+        target,
+        agreement,
+      },
+    });
   }
 
   /** `base`, or `base/2`, `base/3`, … when a gate of that name was approved before (a gate passes once). */

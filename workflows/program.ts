@@ -15,6 +15,7 @@ import {
 import { PHASE_STEPS } from './program-phases';
 import { acts, ProgramRun, type ProgramState } from './program-run';
 import { registerSteering } from './program-steering';
+import { notify } from './notify';
 
 export type { ProgramState } from './program-run';
 
@@ -54,11 +55,27 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
       }
     }
     await run.setStatus('completed');
+    await notify(run.plan.notifications, {
+      id: 'program-completed',
+      type: 'program.completed',
+      programId,
+      summary: `completed: ${state.production ? `${state.production.judged} items judged, ${state.production.failing} failing; ` : ''}spent $${state.spendUsd.toFixed(2)} of $${state.budgetUsd.toFixed(2)}`,
+      details: { production: state.production, spendUsd: state.spendUsd, budgetUsd: state.budgetUsd },
+    });
     await condition(allHandlersFinished);
     return { status: 'completed', state };
   } catch (err) {
     if (!isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => run.setStatus('failed'));
+      await CancellationScope.nonCancellable(async () => {
+        await run.setStatus('failed');
+        await notify(run.plan.notifications, {
+          id: `program-failed/${workflowInfo().runId}`,
+          type: 'program.failed',
+          programId,
+          summary: `failed in phase ${state.phase}: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`,
+          details: { phase: state.phase, round: state.round },
+        });
+      });
       throw err;
     }
     // Cancelled: children (and their vendor tasks) are cancelled by Temporal; everything recorded stays.

@@ -62,6 +62,7 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
         goldRate: plan.raters.goldRate,
         minGoldAccuracy: plan.raters.minGoldAccuracy,
         sla: plan.sla,
+        notifications: plan.notifications,
       },
     ],
   });
