@@ -253,12 +253,15 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
       return { dispatched: updated.length };
     },
 
-    /** SLA reminder: sent through the vendor when it has a channel, always recorded. */
+    /**
+     * SLA reminder: sent through the vendor when it has a channel, always recorded. Only for tasks
+     * the vendor has: work held for a qualification is still pending, unsent.
+     */
     async remindTasks(input: { taskIds: string[] }): Promise<{ reminded: number }> {
       const rows = await db
         .update(tasks)
         .set({ remindedAt: new Date() })
-        .where(and(inArray(tasks.id, input.taskIds), inArray(tasks.status, OPEN_STATUSES)))
+        .where(and(inArray(tasks.id, input.taskIds), eq(tasks.status, 'dispatched')))
         .returning({ id: tasks.id, vendorId: tasks.vendorId });
       for (const [vendorId, ids] of groupBy(rows, (r) => r.vendorId)) {
         const adapter = await adapterFor(vendorId);
