@@ -146,24 +146,25 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
     for (const stream of logStreams) stream.end();
     fs.rmSync(stateFile, { force: true });
   };
+  // PostgreSQL and Temporal: what the judgeflow processes need running before they restart.
+  const infrastructure: string[] = [];
+  const startInfrastructure = async (name: string, start: (onLog: (text: string) => void) => Promise<ServiceRun>) => {
+    const onLog = appendTo(name);
+    await supervisor.start({ name, logFile: logFile(name), start: () => start(onLog) });
+    infrastructure.push(name);
+  };
   try {
-    const infrastructure: string[] = [];
     if (usesEmbeddedPostgres(config)) {
       const dataDir = path.join(config.dataDir, 'postgres');
       log(`• starting embedded PostgreSQL on 127.0.0.1:${config.database.embeddedPort} (data in ${dataDir})`);
-      const onLog = appendTo('postgres');
-      await supervisor.start({
-        name: 'postgres',
-        logFile: logFile('postgres'),
-        start: () =>
-          startEmbeddedPostgres({
-            dataDir,
-            port: config.database.embeddedPort,
-            home: config.database.embeddedHome,
-            onLog,
-          }),
-      });
-      infrastructure.push('postgres');
+      await startInfrastructure('postgres', (onLog) =>
+        startEmbeddedPostgres({
+          dataDir,
+          port: config.database.embeddedPort,
+          home: config.database.embeddedHome,
+          onLog,
+        }),
+      );
     }
     const url = databaseUrl(config);
     const database = await connectDatabase(url);
@@ -175,22 +176,17 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
     if (usesEmbeddedTemporal(config)) {
       const cliPath = findTemporalCli(config);
       log(`• starting Temporal dev server on ${target.address} (Web UI ${config.temporal.uiUrl}, ${cliPath})`);
-      const onLog = appendTo('temporal');
       // The SQLite file is the server's state: a restart resumes every workflow.
-      await supervisor.start({
-        name: 'temporal',
-        logFile: logFile('temporal'),
-        start: () =>
-          startDevServer({
-            cliPath,
-            port: config.temporal.devPort,
-            uiPort: config.temporal.uiPort,
-            dbFile: path.join(config.dataDir, 'temporal.sqlite'),
-            namespace: config.temporal.namespace,
-            onLog,
-          }),
-      });
-      infrastructure.push('temporal');
+      await startInfrastructure('temporal', (onLog) =>
+        startDevServer({
+          cliPath,
+          port: config.temporal.devPort,
+          uiPort: config.temporal.uiPort,
+          dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+          namespace: config.temporal.namespace,
+          onLog,
+        }),
+      );
     }
     client = await connectClient(target);
     if (config.temporal.searchAttributes) await ensureSearchAttributes(client);
