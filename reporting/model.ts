@@ -20,6 +20,9 @@ export interface AgreementPoint {
   items: number;
   raters: number;
   value: number | null;
+  /** The metric and level of `value`: a Likert criterion's may differ from the program's (nominal). */
+  metric: string;
+  level: string;
   ci95: [number, number] | null;
   meetsTarget: boolean;
 }
@@ -77,6 +80,8 @@ export interface HeldOut {
   accuracyCi95: [number, number] | null;
   confusion: Confusion;
   items: number;
+  /** A Likert criterion's judge: its scale and score agreement (accuracy is pass/fail at passAt). */
+  likert?: { points: number; passAt: number; exact: number; withinOne: number };
 }
 export interface ProductionCriterion {
   runId: string;

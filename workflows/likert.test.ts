@@ -9,6 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { and, eq } from 'drizzle-orm';
 import { agreementReports, goldenLabels, itemVerdicts, judgeEvaluations, judgments, labels } from '../schema/tables';
+import { buildProgramReport } from '../reporting/report';
+import { renderMarkdown } from '../reporting/render';
 import { agreementReport } from '../stats/index';
 import { timeSkippingEnv, timeSkippingWorker, uniqueTaskQueue } from '../test/harness';
 import { createProgramWorld, waitForStatus, type ProgramWorld } from '../test/program-fixture';
@@ -158,4 +160,11 @@ test('a 5-point Likert criterion runs through calibration, the golden set and ju
     .where(and(eq(itemVerdicts.programId, PROGRAM), eq(itemVerdicts.criterion, 'clarity')));
   expect(verdicts).toHaveLength(12);
   expect(verdicts.every((v) => v.verdict === 0 || v.verdict === 1)).toBe(true);
+
+  // The report names clarity's metric and level, and its judge's score agreement.
+  const { markdown } = renderMarkdown(await buildProgramReport(db, PROGRAM), 'likert-');
+  expect(markdown).toContain('Measured on their own metric or level: clarity (krippendorff_alpha, ordinal).');
+  expect(markdown).toMatch(
+    /clarity \d+(\.\d+)?% .*\(pass\/fail at ≥ 4 of 5; score exact \d+(\.\d+)?%, within one point/,
+  );
 });

@@ -13,8 +13,11 @@ const DRIFT_MIN_HALF = 4;
 /** Later-half gold accuracy this much below the earlier half flags drift. */
 const DRIFT_DROP = 0.15;
 
-/** The program's agreement reports on its target metric: the pilot first, then the calibration rounds. */
-export async function agreementSection(db: Db, programId: string, metric: string): Promise<AgreementPoint[]> {
+/**
+ * The program's agreement reports on their metric (a criterion's own agreementMetric, else the
+ * program's `metric`) and level: the pilot first, then the calibration rounds.
+ */
+export async function agreementSection(db: Db, programId: string, programMetric: string): Promise<AgreementPoint[]> {
   const rows = await db
     .select()
     .from(agreementReports)
@@ -25,6 +28,9 @@ export async function agreementSection(db: Db, programId: string, metric: string
       asc(agreementReports.criterion),
     );
   return rows.map((r) => {
+    // Reports stored before criteria had their own metric and level are the program's metric, nominal.
+    const metric = typeof r.metrics.metric === 'string' ? r.metrics.metric : programMetric;
+    const level = typeof r.metrics.level === 'string' ? r.metrics.level : 'nominal';
     // intervals per metric as stats/ agreementIntervals gives them ({ ci95: { metric: [lo, hi] } }),
     // else `<metric>_ci95`; alpha's own interval is part of every agreement report
     const ci =
@@ -39,6 +45,8 @@ export async function agreementSection(db: Db, programId: string, metric: string
       items: r.items,
       raters: r.raters,
       value: num(r.metrics[metric]),
+      metric,
+      level,
       ci95: interval(ci),
       meetsTarget: r.meetsTarget,
     };

@@ -68,6 +68,7 @@ export async function judgeSection(db: Db, programId: string): Promise<ProgramRe
       items: confusion.tp + confusion.fp + confusion.fn + confusion.tn,
       accuracy: num(test.metrics.accuracy),
       accuracyCi95: interval(ci),
+      ...(test.metrics.likert ? { likert: test.metrics.likert as HeldOut['likert'] } : {}),
     });
   }
   return { versions, trajectory, heldOut };

@@ -9,6 +9,14 @@ export function agreement(r: ProgramReport): Section {
     return { id: 'agreement', title: 'Agreement per criterion and round', blocks: [empty('agreement rounds')] };
   // the pilot is plotted as round 0, ahead of the calibration rounds
   const x = (p: { phase: string; round: number }) => (p.phase === 'pilot' ? 0 : p.round);
+  // Criteria measured otherwise than the program's metric at the nominal level (Likert criteria).
+  const own = [
+    ...new Set(
+      r.agreement
+        .filter((a) => a.metric !== metric || a.level !== 'nominal')
+        .map((a) => `${a.criterion} (${a.metric}, ${a.level})`),
+    ),
+  ];
   const series = [...group(r.agreement, (a) => a.criterion)].map(([name, points]) => ({
     name,
     points: points.map((p) => ({ x: x(p), y: p.value, lo: p.ci95?.[0] ?? null, hi: p.ci95?.[1] ?? null })),
@@ -19,7 +27,7 @@ export function agreement(r: ProgramReport): Section {
     blocks: [
       {
         kind: 'text',
-        text: `Metric: ${metric}, target ${target}. Bands are 95% bootstrap intervals${r.agreement.some((a) => a.ci95) ? '' : ' (none recorded for this metric)'}; round 0 is the pilot.`,
+        text: `Metric: ${metric}, target ${target}. Bands are 95% bootstrap intervals${r.agreement.some((a) => a.ci95) ? '' : ' (none recorded for this metric)'}; round 0 is the pilot.${own.length ? ` Measured on their own metric or level: ${own.join(', ')}.` : ''}`,
       },
       {
         kind: 'chart',

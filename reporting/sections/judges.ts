@@ -95,7 +95,7 @@ export function judges(r: ProgramReport): Section {
   if (j.heldOut.length) {
     blocks.push({
       kind: 'text',
-      text: `Held-out (test split) accuracy of each criterion's judge, measured once: ${j.heldOut.map((h) => `${h.criterion} ${pct(h.accuracy)} ${ci(h.accuracyCi95)} on ${h.items} items`).join('; ')}. Target ${pct(r.program.judgeAccuracyTarget)}.`,
+      text: `Held-out (test split) accuracy of each criterion's judge, measured once: ${j.heldOut.map((h) => `${h.criterion} ${pct(h.accuracy)} ${ci(h.accuracyCi95)} on ${h.items} items${h.likert ? ` (pass/fail at ≥ ${h.likert.passAt} of ${h.likert.points}; score exact ${pct(h.likert.exact)}, within one point ${pct(h.likert.withinOne)})` : ''}`).join('; ')}. Target ${pct(r.program.judgeAccuracyTarget)}.`,
     });
   }
   return { id: 'judges', title: 'Judge accuracy per prompt version', blocks };
