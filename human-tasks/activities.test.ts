@@ -97,14 +97,15 @@ test('only qualified raters are assigned, each item to distinct raters, load bal
   expect((await database.db.select().from(tasks).where(eq(tasks.batchId, 'b1'))).length).toBe(12);
 });
 
+// Later batches are other rounds: within one phase and round an item's raters never repeat across batches.
 test('slots without a qualified rater are reported, not filled twice', async () => {
-  const opened = await open(batch({ batchId: 'b2', ratersPerItem: 4, itemIds: itemIds.slice(0, 2) }));
+  const opened = await open(batch({ batchId: 'b2', round: 2, ratersPerItem: 4, itemIds: itemIds.slice(0, 2) }));
   expect(opened.unassignedSlots).toBe(2);
   expect(opened.tasks).toHaveLength(6);
 });
 
 test('dispatch sends what a rater needs, signed; reassignment never returns to a rater who had the item; a retry returns the same replacement', async () => {
-  const opened = await open(batch({ batchId: 'b3', itemIds: itemIds.slice(0, 1), ratersPerItem: 1 }));
+  const opened = await open(batch({ batchId: 'b3', round: 3, itemIds: itemIds.slice(0, 1), ratersPerItem: 1 }));
   received.length = 0;
   await acts.dispatchTasks({ taskIds: opened.tasks.map((t) => t.id), guidelineVersion: 2, dueInMs: 60_000 });
   const sent = JSON.parse(received.find((r) => r.url === '/v1/tasks')!.body).tasks[0];
