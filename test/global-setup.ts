@@ -18,6 +18,9 @@ export const TEMPLATE_DB = 'judgeflow_template';
 
 export default async function globalSetup() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-test-'));
+  // Open to the postgres user (as root), so the cluster stays in here rather than under
+  // EMBEDDED_PG_HOME: a run that is killed before its teardown leaves it in the temp dir only.
+  fs.chmodSync(root, 0o755);
   const [pgPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
   const [pg, temporal, bundle] = await Promise.all([
     startEmbeddedPostgres({ dataDir: path.join(root, 'postgres'), port: pgPort, database: TEMPLATE_DB }),
