@@ -25,6 +25,7 @@ import {
 } from '../test/harness';
 import { newSecret } from '../test/human-tasks-fixture';
 import { createProgramWorld, waitForStatus, type ProgramWorld } from '../test/program-fixture';
+import { formatStatus, programStatus } from '../scripts/commands/program-status';
 import { approveGateUpdate, changeBudgetUpdate } from '../workflows/messages';
 import { notifyWorkflowId } from '../workflows/ids';
 import { programWorkflow } from '../workflows/program';
@@ -32,7 +33,7 @@ import { createLogger } from '../platform/logger';
 import { createNotificationActivities } from './deliver';
 import type { NotificationEvent } from './events';
 
-jest.setTimeout(300_000);
+jest.setTimeout(480_000);
 
 interface Received {
   path: string;
@@ -338,6 +339,13 @@ describe('a program with receivers', () => {
     expect(byReceiver.ops).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(byReceiver.broken).toMatchObject({ status: 'failed', attempts: 10, responseStatus: 500 });
     expect(byReceiver.stuck).toMatchObject({ status: 'failed', attempts: 10, lastError: 'no answer within 2000 ms' });
+
+    // The program's status carries the vendor scorecard from the same database.
+    const status = await programStatus(env.client, id, world.database.db, { retrying: false });
+    const vendorRow = status.vendors?.find((v) => v.vendorId === 'sim-vendor' && v.raterId === null);
+    expect(vendorRow?.completed).toBeGreaterThan(0);
+    expect(vendorRow?.slaHitRate).toBe(1);
+    expect(formatStatus(status)).toMatch(/^sim-vendor\s+\d+\s+100\.0%/m);
 
     await recordHistory(handle, 'programWorkflow-notifications');
     await recordHistory(completed, 'notifyWorkflow');
