@@ -192,6 +192,24 @@ describe('program spec', () => {
     expect(byPath['notifications.2.urlEnv']).toBe('expected an environment variable name');
   });
 
+  test('rater QA: 10 gold answers and flag-only drift by default; a qualification batch needs that many gold examples', () => {
+    const result = validateProgramSpec(example);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.spec.raters).toMatchObject({ minGoldAnswers: 10, onDrift: 'flag' });
+    expect(result.spec.raters.qualification).toBeUndefined();
+    const raters = { ...example.raters, onDrift: 'pause', qualification: { items: 2, minAccuracy: 0.8 } };
+    const gold = [{ itemId: 'a', labels: { tone: 1 } }];
+    expect(problemsOf(validateProgramSpec({ ...example, raters, goldExamples: gold }))).toEqual([
+      'raters.qualification.items: the qualification batch needs 2 gold items; goldExamples has 1',
+    ]);
+    const enough = validateProgramSpec({ ...example, raters, goldExamples: [...gold, { itemId: 'b', labels: {} }] });
+    expect(enough.ok && enough.spec.raters).toMatchObject({ onDrift: 'pause', qualification: { items: 2 } });
+    const wrong = { ...raters, onDrift: 'ignore', minGoldAnswers: 0 };
+    expect(
+      problemsOf(validateProgramSpec({ ...example, raters: wrong, goldExamples: gold })).map((p) => p.split(':')[0]),
+    ).toEqual(expect.arrayContaining(['raters.onDrift', 'raters.minGoldAnswers']));
+  });
+
   test('durations', () => {
     expect(durationMs('90s')).toBe(90_000);
     expect(durationMs('3d')).toBe(259_200_000);
