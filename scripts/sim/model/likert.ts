@@ -9,13 +9,14 @@ import { textHash, unitFor } from './rng';
 
 /**
  * The hidden score of a text on a criterion: a pass spreads over passAt..points, a fail over
- * 1..passAt-1 and lower with every defect beyond the first. Seedless, so every simulator agrees.
+ * 1..passAt-1 and lower with every defect beyond the second. Seedless, so every simulator agrees.
  */
 export function trueLikertScore(scale: LikertScale, pass: 0 | 1, defects: number, key: string, text: string): number {
   const u = unitFor('likert-truth', key, textHash(text));
   if (pass) return scale.passAt + Math.floor(u * (scale.points - scale.passAt + 1));
   const below = scale.passAt - 1;
-  return Math.max(1, 1 + Math.floor(u * below) - Math.max(0, defects - 1));
+  // One defect kind often shows twice (a convoluted tail is also an overlong sentence): only a third lowers it.
+  return Math.max(1, 1 + Math.floor(u * below) - Math.max(0, defects - 2));
 }
 
 /** A score that misses `truth`: by one point (80 %) or two, up or down by `u`, turned back inside the scale. */
