@@ -24,7 +24,7 @@ const modesUpFrom = (dir: string) => {
   }
 };
 
-/** The working tree's files (committed or not, ignored ones aside) and node_modules, hard-linked. */
+/** The working tree's files (committed or not, ignored ones aside) and node_modules, hard-linked where possible. */
 function cloneInto(dir: string) {
   const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
     cwd: REPO,
@@ -34,7 +34,13 @@ function cloneInto(dir: string) {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     fs.copyFileSync(path.join(REPO, file), path.join(dir, file));
   }
-  execFileSync('cp', ['-al', path.join(REPO, 'node_modules'), path.join(dir, 'node_modules')]);
+  try {
+    execFileSync('cp', ['-al', path.join(REPO, 'node_modules'), path.join(dir, 'node_modules')], { stdio: 'ignore' });
+  } catch {
+    // the temp dir is on another file system: a real copy (slower)
+    fs.rmSync(path.join(dir, 'node_modules'), { recursive: true, force: true });
+    execFileSync('cp', ['-a', path.join(REPO, 'node_modules'), path.join(dir, 'node_modules')]);
+  }
 }
 
 /** Runs the clone's own platform/embedded-postgres.ts in a process started there. */
