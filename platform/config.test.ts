@@ -1,13 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  ConfigError,
-  loadConfig,
-  SETTINGS,
-  usesEmbeddedPostgres,
-  usesEmbeddedTemporal,
-  usesLlmSimulator,
-} from './config';
+import { ConfigError, loadConfig, usesEmbeddedPostgres, usesEmbeddedTemporal, usesLlmSimulator } from './config';
+import { SETTINGS } from './settings';
 
 describe('config', () => {
   test('an empty environment selects the embedded stack with documented defaults', () => {

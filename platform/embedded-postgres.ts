@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
-import { DEFAULT_EMBEDDED_PG_HOME } from './config';
+import { DEFAULT_EMBEDDED_PG_HOME } from './settings';
 import { EmbeddedPostgresError, errorText, resolveLayout, type PostgresLayout } from './embedded-postgres-layout';
 import { assertPortFree } from './ports';
 import { stopChild } from './temporal';

@@ -1,7 +1,7 @@
 /** Rewrites the README's settings table from platform/config.ts (`npm run docs:settings`). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SETTINGS, type Setting } from '../platform/config';
+import { SETTINGS, type Setting } from '../platform/settings';
 
 const README = path.resolve(__dirname, '../README.md');
 const START = '<!-- settings:start -->';
