@@ -147,6 +147,13 @@ test('a 5-point Likert criterion runs through calibration, the golden set and ju
     accuracy: number;
     likert: { points: number; passAt: number; exact: number; withinOne: number; meanAbsoluteError: number };
   };
+  console.log(
+    JSON.stringify({
+      ordinalAlpha: clarity.metrics.krippendorff_alpha,
+      nominalAlpha: nominal,
+      judgeTest: { accuracy: test.accuracy, ...test.likert },
+    }),
+  );
   expect(test.likert).toMatchObject({ points: 5, passAt: 4 });
   expect(test.likert.withinOne).toBeGreaterThanOrEqual(test.likert.exact);
   expect(test.likert.withinOne).toBeGreaterThan(0.5);
