@@ -1,8 +1,9 @@
 /**
  * The gateway's hot path: completions by the assigned, active (and, where the program asks,
  * qualified) rater of an open task, with exactly the task's criteria and labels inside the
- * program's rules (human-tasks/label-rules.ts, sent into the statement as JSON). Requests that arrive while a statement is running are applied together by the
- * next ONE statement (task update, labels, charge and inbox row for each), without the query
+ * program's rules (human-tasks/label-rules.ts: each event is checked in memory against the rules
+ * of the running programs, and the statement keeps it only for its task's program). Requests that
+ * arrive while a statement is running are applied together by the next ONE statement (task update, labels, charge and inbox row for each), without the query
  * builder. One statement and one commit for many events is what makes the gateway fast on a small
  * machine: per-statement costs (a socket write each way, planning, the WAL flush of the commit)
  * dominate the per-row work. Every event still commits before its 2xx is sent.
@@ -12,7 +13,13 @@
  * caller's general path answers every other case, with the reason.
  */
 import type postgres from 'postgres';
-import { LabelRulesCache, programLabelRules, type ProgramLabelRules, type RulesSpec } from '../human-tasks/label-rules';
+import {
+  labelProblem,
+  LabelRulesCache,
+  programLabelRules,
+  type ProgramLabelRules,
+  type RulesSpec,
+} from '../human-tasks/label-rules';
 import type { VendorRow } from '../vendors';
 import type { VendorEvent } from '../schema/vendor-events';
 
@@ -141,20 +148,21 @@ export async function applyCompletions(
     })),
     body: event,
     response: accepted(event),
+    // The programs whose rules these labels meet: a check in memory per event, not per label in SQL.
+    valid_programs: Object.keys(rules).filter((id) => !labelProblem(rules[id], event.labels, [])),
   }));
+  const qualifying = Object.keys(rules).filter((id) => rules[id].qualification);
   // The input goes as text (then cast), so it does not depend on the client's json serializers.
   // The statement text never changes, so postgres.js prepares it once per connection.
   const rows = await sql<{ i: number; event_id: string; batch_id: string }[]>`
     with input as (
       select * from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as x(
-        i int, vendor_id text, rate_card jsonb, delivery_id text, task_id text, rater_key text, criteria jsonb, labels jsonb, body jsonb, response jsonb)
-    ), rules as (
-      select ${JSON.stringify(rules)}::text::jsonb as by_program
+        i int, vendor_id text, rate_card jsonb, delivery_id text, task_id text, rater_key text, criteria jsonb, labels jsonb, body jsonb, response jsonb, valid_programs jsonb)
     ), upd as (
       update tasks t
       set status = 'completed', completed_at = now(),
         cost_usd = judgeflow_task_cost_usd(x.rate_card, t.kind)
-      from input x, task_batches b, raters r, rules
+      from input x, task_batches b, raters r
       -- The id list lets the planner find each task by primary key: joined on the open-status
       -- index instead, every statement would read all open tasks of every batch. (Only a
       -- prefilter: an id containing the separator matches nothing and takes the general path.)
@@ -162,15 +170,10 @@ export async function applyCompletions(
         and t.kind <> 'write' and t.status in ('pending', 'dispatched')
         and t.payload -> 'criteria' @> x.criteria and jsonb_array_length(t.payload -> 'criteria') = jsonb_array_length(x.criteria)
         and r.id = x.rater_key and r.status = 'active'
-        and rules.by_program ? t.program_id
-        and (not (rules.by_program -> t.program_id -> 'qualification')::boolean or t.payload ->> 'qualification' = 'true'
+        -- The labels meet the rules of the task's program (label-rules.ts); a program not cached yet takes the general path.
+        and x.valid_programs ? t.program_id
+        and (not (${JSON.stringify(qualifying)}::text::jsonb ? t.program_id) or t.payload ->> 'qualification' = 'true'
           or exists (select 1 from rater_qualifications q where q.program_id = t.program_id and q.rater_id = x.rater_key and q.status = 'passed'))
-        -- Every label inside its criterion's rule: the scale's range, and the criterion's codes when the program has a taxonomy.
-        and not exists (
-          select 1 from jsonb_to_recordset(x.labels) as l(criterion text, value int, error_codes jsonb),
-            lateral (select coalesce(rules.by_program -> t.program_id -> 'criteria' -> l.criterion, rules.by_program -> t.program_id -> 'default') as rule) c
-          where l.value not between (c.rule ->> 'min')::int and (c.rule ->> 'max')::int
-            or (jsonb_typeof(c.rule -> 'codes') = 'array' and not (c.rule -> 'codes') @> l.error_codes))
       returning x.i, x.vendor_id, x.delivery_id, x.rater_key, x.labels, x.body, x.response,
         t.id, t.program_id, t.item_id, t.guideline_version, t.batch_id, t.cost_usd, b.phase, b.round
     ), lab as (
