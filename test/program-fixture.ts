@@ -7,8 +7,6 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
 import { checkProgramPrerequisites, registerProgram } from '../program/registration';
 import { generateCatalog } from '../scripts/sim/model/catalog';
@@ -19,15 +17,7 @@ import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server'
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import { buildGateway, type Gateway } from '../workers/gateway';
 import { programStatusQuery, type ProgramStatus } from '../workflows/messages';
-import {
-  createTestDatabase,
-  testConfig,
-  testDeps,
-  timeSkippingEnv,
-  timeSkippingWorker,
-  uniqueTaskQueue,
-  type TestDatabase,
-} from './harness';
+import { createTestDatabase, testConfig, testDeps, type TestDatabase } from './harness';
 import { newSecret } from './human-tasks-fixture';
 
 const logger = createLogger('test', 'silent');
@@ -152,29 +142,4 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out; last status ${JSON.stringify(last)}`);
-}
-
-/**
- * A program test file's setup: a time-skipping server, the program world and a worker on its own
- * task queue, started in beforeAll and stopped in afterAll. Read the fields inside tests.
- */
-export function programTestWorld(name: string) {
-  const t = {} as { env: TestWorkflowEnvironment; world: ProgramWorld; taskQueue: string };
-  let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
-  beforeAll(async () => {
-    t.env = await timeSkippingEnv();
-    // The time-skipping server has no custom search attributes.
-    t.world = await createProgramWorld(t.env.client, { searchAttributes: false });
-    t.taskQueue = uniqueTaskQueue(name);
-    worker = await timeSkippingWorker(t.env, t.taskQueue, t.world.deps);
-    running = worker.run();
-  });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await t.world?.close();
-    await t.env?.teardown();
-  });
-  return t;
 }
