@@ -51,18 +51,30 @@ export function createRedactor(settings: RedactionSettings): Redactor {
       pattern: new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives})(?![\\p{L}\\p{N}])`, 'giu'),
     });
   }
+  // A judge's system prompt is the same for every item it judges: scanned once, not per request (the
+  // scan of a 4 KB prompt costs ~0.08 ms, a quarter of a core at 3,000 requests/s).
+  const seen = new Map<string, { text: string; count: number }>();
   return {
-    redact(text) {
+    redact(original) {
+      const known = seen.get(original);
+      if (known) return known;
       let count = 0;
+      let text = original;
       for (const { name, pattern } of rules)
         text = text.replace(pattern, () => {
           count++;
           return `[redacted:${name}]`;
         });
-      return { text, count };
+      if (seen.size >= REDACTION_MEMO_ENTRIES) seen.clear();
+      const result = { text, count };
+      seen.set(original, result);
+      return result;
     },
   };
 }
+
+/** Distinct texts remembered per process: the prompts of every judge unit, with room to spare. */
+const REDACTION_MEMO_ENTRIES = 512;
 
 /** The messages as they may leave the process, and how many redactions that took. */
 export function redactMessages(
