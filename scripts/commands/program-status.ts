@@ -34,6 +34,8 @@ const DESCRIBE_CONCURRENCY = 8;
 export interface ProgramStatusOptions {
   /** Look into the program's open workflows for retrying activities (a describe per workflow). Default true. */
   retrying?: boolean;
+  /** Read the vendor scorecard (a grouped query over the program's tasks). Default true. */
+  scorecard?: boolean;
 }
 
 /** The status query's answer with what the CLI adds from the database: the vendor scorecard. */
@@ -69,7 +71,7 @@ export async function programStatus(
       ...out,
       spendUsd: (await programSpend(db, programId)).totalUsd,
       fixLoop: await fixLoopCounts(db, programId),
-      vendors: await vendorReport(db, programId),
+      ...(opts.scorecard === false ? {} : { vendors: await vendorReport(db, programId) }),
     };
     if (out.production)
       out = {
