@@ -9,6 +9,7 @@ import {
   criterionSamples,
   durationMs,
   likertScale,
+  programLocales,
   validateProgramSpec,
 } from './program-spec';
 
@@ -208,6 +209,40 @@ describe('program spec', () => {
     expect(
       problemsOf(validateProgramSpec({ ...example, raters: wrong, goldExamples: gold })).map((p) => p.split(':')[0]),
     ).toEqual(expect.arrayContaining(['raters.onDrift', 'raters.minGoldAnswers']));
+  });
+
+  test('locales: each falls back to the program guidelines and rubrics; duplicates and unknown criteria are refused', () => {
+    const single = validateProgramSpec(example);
+    if (!single.ok) throw new Error(JSON.stringify(single.problems));
+    expect(programLocales(single.spec).map((l) => l.code)).toEqual(['en-US']);
+
+    const multi = structuredClone(example);
+    multi.locales = [
+      { code: 'en-US' },
+      {
+        code: 'es-ES',
+        guidelines: { version: 2, text: 'Califique cada criterio.' },
+        rubrics: { tone: 'Tono de marca.' },
+      },
+    ];
+    const result = validateProgramSpec(multi);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const [en, es] = programLocales(result.spec);
+    expect(en.guidelines).toEqual(result.spec.guidelines);
+    expect(en.rubrics.tone).toBe(result.spec.criteria[0].rubric);
+    expect(es.guidelines).toEqual({ version: 2, text: 'Califique cada criterio.' });
+    expect(es.rubrics.tone).toBe('Tono de marca.');
+    expect(es.rubrics.clarity).toBe(result.spec.criteria[1].rubric);
+
+    const bad = structuredClone(multi);
+    bad.locales = [{ code: 'es-ES' }, { code: 'es-ES', rubrics: { nope: 'x' } }, { code: 'Spanish' }];
+    const refused = validateProgramSpec(bad);
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    const byPath = Object.fromEntries(refused.problems.map((p) => [p.path, p.message]));
+    expect(byPath['locales.1.code']).toMatch(/duplicate locale "es-ES"/);
+    expect(byPath['locales.1.rubrics.nope']).toMatch(/unknown criterion "nope"/);
+    expect(byPath['locales.2.code']).toMatch(/locale code like en-US/);
   });
 
   test('durations', () => {

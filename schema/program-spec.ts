@@ -70,6 +70,20 @@ export const vendorSpecSchema = z.object({
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
+const guidelinesSchema = z.object({ version: z.number().int().positive().default(1), text: z.string().min(1) });
+
+/**
+ * One language of a multilingual program (seed 003): its raters, golden set and judges are its own;
+ * its guidelines and rubrics fall back to the program's where the spec gives none.
+ */
+export const localeSpecSchema = z.object({
+  code: z.string().regex(/^[a-z]{2,3}(-[A-Z][A-Za-z0-9]{1,3})?$/, 'expected a locale code like en-US or es-ES'),
+  /** The guidelines raters of this locale read; unset: the program's. */
+  guidelines: guidelinesSchema.optional(),
+  /** Rubric text per criterion id, in this locale; a criterion not listed keeps its own rubric. */
+  rubrics: z.record(z.string(), z.string().min(1)).default({}),
+});
+
 /**
  * A receiver of the program's notifications. Secrets are named, never written: the worker reads
  * them from its environment when it sends.
@@ -95,8 +109,10 @@ export const programSpecSchema = z
     id: slug,
     name: z.string().min(1),
     locale: z.string().default('en-US'),
+    /** The program's languages; unset: one, `locale`, with the program's guidelines and rubrics. */
+    locales: z.array(localeSpecSchema).min(1).optional(),
     criteria: z.array(criterionSpecSchema).min(1, 'a program needs at least one criterion'),
-    guidelines: z.object({ version: z.number().int().positive().default(1), text: z.string().min(1) }),
+    guidelines: guidelinesSchema,
     errorTaxonomy: z
       .array(z.object({ code: z.string().min(1), criterion: z.string().min(1), description: z.string().min(1) }))
       .default([]),
@@ -245,6 +261,14 @@ function referenceProblems(input: unknown): SpecProblem[] {
       }
     }
   });
+  const locales = list(spec.locales);
+  locales.forEach((l, i) => {
+    if (locales.findIndex((o) => o?.code === l?.code) !== i)
+      problems.push({ path: `locales.${i}.code`, message: `duplicate locale "${String(l?.code)}"` });
+    for (const key of Object.keys((l?.rubrics as Record<string, unknown>) ?? {}))
+      if (!known.has(key))
+        problems.push({ path: `locales.${i}.rubrics.${key}`, message: `unknown criterion "${key}"` });
+  });
   const vendorList = list(spec.vendors);
   vendorList.forEach((v, i) => {
     if (!v?.secret && !v?.secretEnv)
@@ -329,6 +353,26 @@ export type ProgramSpec = z.output<typeof programSpecSchema>;
 export type CriterionSpec = ProgramSpec['criteria'][number];
 export type VendorSpec = ProgramSpec['vendors'][number];
 export type NotificationSpec = ProgramSpec['notifications'][number];
+export type LocaleSpec = z.output<typeof localeSpecSchema>;
+
+/** A program locale with every fallback applied: what its raters read and its judges are prompted with. */
+export interface ProgramLocale {
+  code: string;
+  guidelines: ProgramSpec['guidelines'];
+  /** criterion id → rubric text in this locale */
+  rubrics: Record<string, string>;
+}
+
+/** The program's locales, each with its guidelines and a rubric for every criterion. */
+export function programLocales(
+  spec: Pick<ProgramSpec, 'locale' | 'locales' | 'guidelines' | 'criteria'>,
+): ProgramLocale[] {
+  return (spec.locales ?? [{ code: spec.locale, rubrics: {} }]).map((l) => ({
+    code: l.code,
+    guidelines: l.guidelines ?? spec.guidelines,
+    rubrics: Object.fromEntries(spec.criteria.map((c) => [c.id, l.rubrics[c.id] ?? c.rubric])),
+  }));
+}
 
 export interface SpecProblem {
   path: string;
