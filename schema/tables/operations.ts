@@ -55,19 +55,34 @@ export const usageLedger = pgTable(
   (t) => [uniqueIndex('usage_ledger_request').on(t.requestKey), index('usage_ledger_program').on(t.programId, t.phase)],
 );
 
+/**
+ * Every change a person or QA makes: who (`actor`), what (`action` on `entity`/`entityId`), the
+ * state before and after, and the request id that made it (a steering update's id, the CLI's
+ * request id), written in the change's own transaction by governance/audit.ts. A retried request
+ * writes no second row (the unique index).
+ */
 export const auditLog = pgTable(
   'audit_log',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Null for a change outside any one program (a catalog import, a rater paused by hand). */
     programId: text('program_id'),
     actor: text('actor').notNull(),
     entity: text('entity').notNull(),
     entityId: text('entity_id').notNull(),
     action: text('action').notNull(),
+    before: json<unknown>('before'),
+    after: json<unknown>('after'),
+    requestId: text('request_id'),
+    /** Why and other context (the note, the reason, counts). */
     data: json<Record<string, unknown>>('data').notNull().default({}),
     createdAt: createdAt(),
   },
-  (t) => [index('audit_log_entity').on(t.entity, t.entityId)],
+  (t) => [
+    index('audit_log_entity').on(t.entity, t.entityId),
+    index('audit_log_program_time').on(t.programId, t.createdAt),
+    uniqueIndex('audit_log_request').on(t.requestId, t.action, t.entity, t.entityId),
+  ],
 );
 
 /** The smoke workflow's round trip (stack up proves worker → Postgres → Temporal with it). */
