@@ -1,5 +1,5 @@
-/** The catalog: shows, items (synopses) with their revisions, and the items each program drew. */
-import { index, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+/** The catalog: shows, items (synopses) with their revisions, each program's item set and the items it drew. */
+import { bigint, bigserial, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
 import { programs } from './program';
 
@@ -62,4 +62,47 @@ export const programItems = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.programId, t.itemId] }), index('program_items_purpose').on(t.programId, t.purpose)],
+);
+
+/**
+ * How a program's items were selected: the spec's selection when it was registered (`spec`), and
+ * each later catalog import into the program (`import`). `definition` is the selection as applied
+ * (catalog file, locales, show ids, genres, updated since, sample). A program without a row was
+ * registered before programs had item sets, and reads the whole catalog as it did then.
+ */
+export const programSelections = pgTable(
+  'program_selections',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    kind: text('kind').notNull(), // spec | import
+    definition: json<Record<string, unknown>>('definition').notNull(),
+    /** Items this selection added to the set (an item already there is not counted again). */
+    added: integer('added').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('program_selections_program').on(t.programId)],
+);
+
+/**
+ * The program's item set: the only items its pilot, calibration and golden draws, production runs
+ * and pre-launch read (catalog/item-set.ts). Two programs over one catalog each see their own.
+ */
+export const programItemSet = pgTable(
+  'program_item_set',
+  {
+    programId: text('program_id')
+      .notNull()
+      .references(() => programs.id),
+    itemId: text('item_id')
+      .notNull()
+      .references(() => items.id),
+    selectionId: bigint('selection_id', { mode: 'number' })
+      .notNull()
+      .references(() => programSelections.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.itemId] })],
 );
