@@ -15,11 +15,15 @@ import { goldenLabels, guidelineVersions, items, programs, shows } from '../sche
 
 export const GOLDEN_CRITERIA = ['tone', 'clarity', 'precision', 'factuality'] as const;
 
-/** `over` replaces top-level fields of the example spec (criteria, judges, production…). */
-export async function seedJudgeWorld(
-  db: Db,
-  opts: { programId: string; shows: number; seed: number; testShare?: number; over?: Record<string, unknown> },
-) {
+interface JudgeProgramOptions {
+  programId: string;
+  testShare?: number;
+  /** Replaces top-level fields of the example spec (criteria, judges, production…). */
+  over?: Record<string, unknown>;
+}
+
+/** The example program and its first guideline version, without a catalog (the judging benchmark imports its own). */
+export async function seedJudgeProgram(db: Db, opts: JudgeProgramOptions) {
   const raw = YAML.parse(
     fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8'),
   ) as Record<string, unknown>;
@@ -43,6 +47,12 @@ export async function seedJudgeWorld(
     note: 'test',
     author: 'test',
   });
+  return spec;
+}
+
+/** The example program with a simulated catalog of `shows` and golden labels equal to its truth. */
+export async function seedJudgeWorld(db: Db, opts: JudgeProgramOptions & { shows: number; seed: number }) {
+  const spec = await seedJudgeProgram(db, opts);
   const truths = new Map<string, Truth>();
   const golden: (typeof goldenLabels.$inferInsert)[] = [];
   for (const { show, synopses, truths: t } of generateCatalog({ shows: opts.shows, seed: opts.seed })) {

@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { temporal } from '@temporalio/proto';
@@ -20,10 +21,13 @@ import { loadConfig } from '../../platform/config';
 import { connectDatabase } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
 import { freePort } from '../../platform/ports';
-import { seedJudgeWorld } from '../../test/judge-fixture';
+import { seedJudgeProgram } from '../../test/judge-fixture';
 import { productionWorkflow } from '../../workflows/production';
 import { startLlmSimulator } from '../sim/llm/server';
 import { BIN, startStack } from '../stack';
+import { historySizes } from '../demo';
+import { procStats } from './process-stats';
+import { benchCatalogFile, importCatalogProcess } from './seed-catalog';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
 import { productionWorkflowId } from '../../workflows/ids';
 
@@ -35,19 +39,6 @@ const int = (min: number) => (v: string) => {
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got "${v}"`);
   return n;
 };
-
-/** CPU seconds (user + system) and peak RSS (MB) of a live process, from /proc. */
-function procStats(pid: number): { cpuS: number; peakRssMb: number } | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { cpuS: ticks / 100, peakRssMb: hwm ? Number(hwm[1]) / 1024 : 0 };
-  } catch {
-    return undefined; // exited
-  }
-}
 
 async function main() {
   const opts = new Command()
@@ -138,8 +129,12 @@ async function main() {
   };
   try {
     log(`• seeding ${opts.synopses} synopses`);
-    // ~3.5 synopses per simulated show; the run takes the first N by id.
-    await seedJudgeWorld(database.db, { programId, shows: Math.ceil(opts.synopses / 3), seed: 1 });
+    const catalogFile = await benchCatalogFile(opts.synopses);
+    await seedJudgeProgram(database.db, { programId });
+    // The run takes the first N by id of the imported catalog.
+    const seeding = await importCatalogProcess(catalogFile, { ...process.env, ...stack.env });
+    if (seeding.result.synopses < opts.synopses)
+      throw new Error(`${catalogFile} has ${seeding.result.synopses} synopses, fewer than --synopses ${opts.synopses}`);
     const prompts = await ensureJudgePrompts(database.db, { programId, guidelineVersion: 1 });
     const selection = { kind: 'all' as const, limit: opts.synopses };
     startWorker();
@@ -151,6 +146,7 @@ async function main() {
     const bootCpuS = cpuByPid.get(worker!.pid!) ?? 0;
     const kills: { atS: number; unpersisted: number }[] = [];
     const started = Date.now();
+    const loadBefore = os.loadavg();
     const countJudgments = async () =>
       (
         await database.db.execute<{ n: number }>(
@@ -211,13 +207,14 @@ async function main() {
       samples: opts.samples,
       model: config.llm.model,
     });
-    let maxHistory = (await handle.describe()).historyLength;
-    for (let i = 1; i <= Math.ceil(opts.synopses / shardSize); i++)
-      maxHistory = Math.max(
-        maxHistory,
-        (await stack.client.workflow.getHandle(`${productionWorkflowId(programId, runId)}/shard-${i}`).describe())
-          .historyLength,
-      );
+    // Every execution of the run (continued-as-new ones too) and of its shards, from visibility.
+    const histories = await historySizes(stack.client, programId);
+    const maxHistory = Math.max(...histories.map((h) => h.events));
+    // On disk per stored judgment: the judgments, their ledger rows and the item verdicts, indexes included.
+    const [storage] = await database.db.execute<{ judgments: number; ledger: number; verdicts: number }>(
+      sql`select pg_total_relation_size('judgments')::float as judgments, pg_total_relation_size('usage_ledger')::float as ledger,
+        pg_total_relation_size('item_verdicts')::float as verdicts`,
+    );
     // Each ledger row holds its own price and the other one (alt_cost_usd): batch rows come from batch mode.
     const [cost] = await database.db.execute<{ sync: number; batch: number; paid: number }>(
       sql`select coalesce(sum(case when mode = 'sync' then cost_usd else alt_cost_usd end), 0)::float as sync,
@@ -246,6 +243,10 @@ async function main() {
       worker_boot_cpu_s: Number(bootCpuS.toFixed(2)),
       peak_rss_mb: Number(peakRssMb.toFixed(1)),
       max_history_events: maxHistory,
+      workflow_executions: histories.length,
+      seed_catalog_rows: seeding.result.rows,
+      seed_import_s: seeding.seconds,
+      seed_import_peak_rss_mb: seeding.peakRssMb,
       duplicate_judgments: coverage.duplicate_judgments + coverage.duplicate_verdicts,
       missing_judgments: coverage.missing_judgments + coverage.missing_verdicts,
       judgments: coverage.judgments,
@@ -255,6 +256,15 @@ async function main() {
       cost_usd_sync: Number(cost.sync.toFixed(4)),
       cost_usd_batch: Number(cost.batch.toFixed(4)),
       cost_usd_ledger: Number(cost.paid.toFixed(4)),
+      pg_bytes_per_judgment: {
+        judgments: Math.round(storage.judgments / coverage.judgments),
+        usage_ledger: Math.round(storage.ledger / coverage.judgments),
+        item_verdicts: Math.round(storage.verdicts / coverage.judgments),
+        total: Math.round((storage.judgments + storage.ledger + storage.verdicts) / coverage.judgments),
+      },
+      // 1-, 5- and 15-minute load averages when the clock started and when the run ended (a shared machine).
+      load_average_before: loadBefore.map((l) => Number(l.toFixed(2))),
+      load_average_after: os.loadavg().map((l) => Number(l.toFixed(2))),
     };
     fs.writeFileSync(
       path.join(
