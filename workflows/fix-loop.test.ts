@@ -224,7 +224,13 @@ test('a writer who fixes passes at the first attempt; the revision is stored and
   expect(attempts[0].beforeHash).not.toBe(item.textHash);
   expect(item.text).not.toBe(textOf.get(itemId));
   expect(passesAll(showOf.get(itemId)!, item.text)).toBe(true);
-  await recordHistory(handle, 'fixLoopWorkflow-passed');
+  // Database calls are local activities (history markers): only the LLM page is a scheduled activity.
+  const { events } = await handle.fetchHistory();
+  const scheduled = (events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  expect(scheduled).toEqual(['judgeItems']);
+  const markers = (events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  expect(markers.length).toBeGreaterThanOrEqual(6);
+  await recordHistory(handle, 'fixLoopWorkflow-local-activities');
 });
 
 test('a writer who never fixes is escalated after K attempts, each attempt recorded with what still fails', async () => {

@@ -16,6 +16,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   sleep,
 } from '@temporalio/workflow';
@@ -24,7 +25,7 @@ import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow } from './human-tasks';
 import type { createJudgingActivities } from '../judging/activities';
 import type { JudgeSamples } from '../judging/samples';
-import { DATABASE, LLM_PAGE } from './activity-options';
+import { DATABASE, LLM_PAGE, LOCAL_DATABASE } from './activity-options';
 import { fixAttemptRunKey, fixLoopWorkflowId, taskBatchId } from './ids';
 
 export interface FixLoopInput {
@@ -58,6 +59,12 @@ export interface FixLoopResult {
 export const ERROR_NEVER_PASSES = 'error-never-passes';
 
 /** Waits before judging an errored re-judge again; after the last retry, an error still there means needs_review. */
+/**
+ * Patch id of the loop whose database calls are local activities: hundreds of loops run at once at
+ * the end of production, and each remote call cost the server three events and a workflow task.
+ */
+export const FIX_LOOP_LOCAL_ACTIVITIES = 'fix-loop-local-activities';
+
 export const REJUDGE_RETRY_WAITS_MS = [60_000, 10 * 60_000];
 
 /** What the panel said about one revision. */
@@ -70,10 +77,12 @@ interface Rejudged {
 type FixActivities = ReturnType<typeof createProductionActivities> & {
   loadProgramPlan(programId: string): Promise<ProgramPlan>;
 };
-const acts = proxyActivities<FixActivities>(DATABASE);
+const remoteActs = proxyActivities<FixActivities>(DATABASE);
+const localActs = proxyLocalActivities<FixActivities>(LOCAL_DATABASE);
 const judge = proxyActivities<Pick<ReturnType<typeof createJudgingActivities>, 'judgeItems'>>(LLM_PAGE);
 
 export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResult> {
+  const acts = patched(FIX_LOOP_LOCAL_ACTIVITIES) ? localActs : remoteActs;
   const cycle = await acts.openFixCycle({
     programId: input.programId,
     itemId: input.itemId,
@@ -129,7 +138,7 @@ export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResul
     // Each attempt's judgments live under their own run key, so the re-judging of a revision is kept apart.
     const runKey = fixAttemptRunKey(input.runKey, input.itemId, attempt);
     let judged: Rejudged;
-    if (patched(ERROR_NEVER_PASSES)) judged = await rejudge(input, runKey, attempt);
+    if (patched(ERROR_NEVER_PASSES)) judged = await rejudge(acts, input, runKey, attempt);
     else {
       // Histories recorded before the patch: an errored criterion was missing from the failing ones (and so passed).
       await judge.judgeItems({
@@ -189,7 +198,12 @@ export async function fixLoopWorkflow(input: FixLoopInput): Promise<FixLoopResul
  * requested again, only the errored samples — and what is still in error after the last is returned
  * as such, never as a pass. The Temporal UI shows the wait and why in the loop's current details.
  */
-async function rejudge(input: FixLoopInput, runKey: string, attempt: number): Promise<Rejudged> {
+async function rejudge(
+  acts: typeof remoteActs,
+  input: FixLoopInput,
+  runKey: string,
+  attempt: number,
+): Promise<Rejudged> {
   for (let retry = 0; ; retry++) {
     let pageError: string | undefined;
     try {
