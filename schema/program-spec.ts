@@ -46,29 +46,41 @@ export const criterionSpecSchema = z.object({
     .default({}),
 });
 
+/**
+ * A vendor of the program. Vendors are records of their own (`judgeflow vendor add`): `{ id }`
+ * alone references one. An entry with the vendor's fields (name, kind, endpoint, rateCard and
+ * secretEnv or secret) registers it when no vendor has that id, and is refused, naming the
+ * differences, when the registered one differs: a program never changes a vendor (docs/vendors.md).
+ */
 export const vendorSpecSchema = z.object({
   id: slug,
-  name: z.string().min(1),
-  kind: z.enum(['http', 'label-studio']),
+  name: z.string().min(1).optional(),
+  kind: z.enum(['http', 'label-studio']).optional(),
   /** Where judgeflow sends task batches (http) or the Label Studio base URL. */
-  endpoint: z.string().url(),
+  endpoint: z.string().url().optional(),
   /** Name of the environment variable holding the Standard Webhooks secret(s), comma-separated for rotation. */
   secretEnv: envName.optional(),
-  /** The secret itself (simulated vendors and tests only; prefer secretEnv). */
+  /** The secret itself, sealed before it is stored (needs JUDGEFLOW_SECRET_KEY; prefer secretEnv). */
   secret: z.string().min(1).optional(),
   /** USD per task kind. */
-  rateCard: z.object({
-    rate: z.number().nonnegative(),
-    review: z.number().nonnegative(),
-    write: z.number().nonnegative(),
-  }),
-  /** Task kinds this vendor takes. */
+  rateCard: z
+    .object({
+      rate: z.number().nonnegative(),
+      review: z.number().nonnegative(),
+      write: z.number().nonnegative(),
+    })
+    .optional(),
+  /** Task kinds this vendor takes (a reference: the ones this program gives it, among the vendor's; unset: all of them). */
   roles: z
     .array(z.enum(['rate', 'review', 'write']))
     .min(1)
-    .default(['rate', 'review']),
-  config: z.record(z.string(), z.unknown()).default({}),
+    .optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
 });
+
+const localeCode = z
+  .string()
+  .regex(/^[a-z]{2,3}(-[A-Z][A-Za-z0-9]{1,3})?$/, 'expected a locale code like en-US or es-ES');
 
 const guidelinesSchema = z.object({ version: z.number().int().positive().default(1), text: z.string().min(1) });
 
@@ -77,7 +89,7 @@ const guidelinesSchema = z.object({ version: z.number().int().positive().default
  * its guidelines and rubrics fall back to the program's where the spec gives none.
  */
 export const localeSpecSchema = z.object({
-  code: z.string().regex(/^[a-z]{2,3}(-[A-Z][A-Za-z0-9]{1,3})?$/, 'expected a locale code like en-US or es-ES'),
+  code: localeCode,
   /** The guidelines raters of this locale read; unset: the program's. */
   guidelines: guidelinesSchema.optional(),
   /** Rubric text per criterion id, in this locale; a criterion not listed keeps its own rubric. */
@@ -126,10 +138,25 @@ export const programSpecSchema = z
         }),
       )
       .default([]),
+    /**
+     * The program's item set (catalog/item-set.ts), selected once at start: the items of `catalog`
+     * (else the whole catalog) in the program's locales, narrowed by the filters, then sampled.
+     * Every draw, production run and pre-launch reads only this set; `catalog import --program`
+     * adds an import's items that pass the filters.
+     */
     items: z.object({
-      /** A catalog file (JSONL of schema/catalog.ts records) imported at start; or items already imported. */
+      /** A catalog file (JSONL or CSV, schema/catalog.ts records) imported at start; a relative path is from the spec's folder. */
       catalog: z.string().min(1).optional(),
-      locale: z.string().optional(),
+      /** Only items in this locale (or these); each must be a program locale. Unset: all the program's locales. */
+      locale: z.union([localeCode, z.array(localeCode).min(1)]).optional(),
+      /** Only the synopses of these shows. */
+      showIds: z.array(z.string().min(1)).min(1).optional(),
+      /** Only shows with one of these genres (case-insensitive). */
+      genres: z.array(z.string().min(1)).min(1).optional(),
+      /** Only items created or edited at or after this date or time (ISO 8601). */
+      updatedSince: z.union([z.iso.date(), z.iso.datetime({ offset: true })]).optional(),
+      /** A deterministic sample of what the filters select: the same seed over the same catalog gives the same items. */
+      sample: z.object({ size: z.number().int().min(1), seed: z.number().int().default(1) }).optional(),
     }),
     vendors: z.array(vendorSpecSchema).min(1, 'a program needs at least one vendor'),
     raters: z
@@ -269,11 +296,17 @@ function referenceProblems(input: unknown): SpecProblem[] {
       if (!known.has(key))
         problems.push({ path: `locales.${i}.rubrics.${key}`, message: `unknown criterion "${key}"` });
   });
-  const vendorList = list(spec.vendors);
-  vendorList.forEach((v, i) => {
-    if (!v?.secret && !v?.secretEnv)
-      problems.push({ path: `vendors.${i}`, message: 'a vendor needs secretEnv (or secret) to verify its events' });
+  const programCodes = locales.length ? locales.map((l) => l?.code) : [spec.locale ?? 'en-US'];
+  const itemLocale = (spec.items as Record<string, unknown> | undefined)?.locale;
+  (Array.isArray(itemLocale) ? itemLocale : itemLocale === undefined ? [] : [itemLocale]).forEach((code, i) => {
+    if (typeof code === 'string' && !programCodes.includes(code))
+      problems.push({
+        path: Array.isArray(itemLocale) ? `items.locale.${i}` : 'items.locale',
+        message: `"${code}" is not a locale of the program (${programCodes.map(String).join(', ')}): add it to locales`,
+      });
   });
+  const vendorList = list(spec.vendors);
+  vendorList.forEach((v, i) => problems.push(...vendorEntryProblems(v ?? {}, vendorList, i)));
   const receivers = list(spec.notifications);
   receivers.forEach((n, i) => {
     if (receivers.findIndex((o) => o?.id === n?.id) !== i)
@@ -307,6 +340,24 @@ function referenceProblems(input: unknown): SpecProblem[] {
     });
   return problems;
 }
+
+/** An inline vendor needs every field of its record; a reference is its id (and the roles this program gives it). */
+function vendorEntryProblems(v: Record<string, unknown>, all: Record<string, unknown>[], i: number): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  if (all.findIndex((o) => o?.id === v.id) !== i)
+    problems.push({ path: `vendors.${i}.id`, message: `duplicate vendor "${String(v.id)}"` });
+  if (!INLINE_VENDOR_FIELDS.some((f) => v[f] !== undefined) && v.secret === undefined && v.secretEnv === undefined)
+    return problems;
+  const missing = INLINE_VENDOR_FIELDS.filter((f) => v[f] === undefined);
+  if (v.secret === undefined && v.secretEnv === undefined) missing.push('secretEnv (or secret)');
+  if (missing.length)
+    problems.push({
+      path: `vendors.${i}`,
+      message: `an inline vendor needs ${missing.join(', ')}; to use a registered vendor give its id alone`,
+    });
+  return problems;
+}
+const INLINE_VENDOR_FIELDS = ['name', 'kind', 'endpoint', 'rateCard'];
 
 /** A criterion's scale fields that do not fit together (Likert needs points and passAt; binary takes neither). */
 function scaleProblems(c: Record<string, unknown>, path: string): SpecProblem[] {
