@@ -7,6 +7,7 @@ import {
   pgTable,
   primaryKey,
   text,
+  timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import { createdAt, json } from './columns';
@@ -90,4 +91,14 @@ export const smokeChecks = pgTable('smoke_checks', {
   id: text('id').primaryKey(),
   message: text('message').notNull(),
   createdAt: createdAt(),
+});
+
+/**
+ * A provider limit shared by every worker that paces against it (llm/shared-limit.ts): the time of
+ * the pool's next free request slot. Workers reserve slots in small batches by moving it forward;
+ * a 429 moves it past the provider's retry time.
+ */
+export const llmRatePools = pgTable('llm_rate_pools', {
+  pool: text('pool').primaryKey(),
+  nextAt: timestamp('next_at', { withTimezone: true }).notNull(),
 });
