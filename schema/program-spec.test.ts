@@ -245,6 +245,23 @@ describe('program spec', () => {
     expect(byPath['locales.2.code']).toMatch(/locale code like en-US/);
   });
 
+  test('owners and viewers: unset means anyone may steer; viewers without owners are refused', () => {
+    const open = validateProgramSpec(example);
+    if (!open.ok) throw new Error(JSON.stringify(open.problems));
+    expect([open.spec.owners, open.spec.viewers]).toEqual([undefined, []]);
+    const owned = validateProgramSpec({ ...example, owners: ['ann@example.com'], viewers: ['os:bob'] });
+    expect(owned.ok && [owned.spec.owners, owned.spec.viewers]).toEqual([['ann@example.com'], ['os:bob']]);
+    for (const [bad, path, message] of [
+      [{ viewers: ['bob'] }, 'viewers', /without owners/],
+      [{ owners: [] }, 'owners', /./],
+      [{ owners: [''] }, 'owners.0', /./],
+    ] as const) {
+      const refused = validateProgramSpec({ ...example, ...bad });
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) expect(refused.problems.find((p) => p.path === path)?.message).toMatch(message);
+    }
+  });
+
   test('durations', () => {
     expect(durationMs('90s')).toBe(90_000);
     expect(durationMs('3d')).toBe(259_200_000);

@@ -250,6 +250,18 @@ export const programSpecSchema = z
       .default({ mode: 'sync', fixLoop: true, maxFixAttempts: 3 }),
     /** Who hears of gates waiting, SLAs missed, the budget, rounds and the program's end. */
     notifications: z.array(notificationSpecSchema).default([]),
+    /**
+     * Who may steer the program, as `judgeflow whoami` names them (a JWT API key's subject, an mTLS
+     * certificate's CN, `apikey:<fingerprint>`, `os:<user>` for an unverified OS user); anyone else
+     * is refused. Unset: anyone may (docs/security.md).
+     */
+    owners: z.array(z.string().min(1)).min(1).optional(),
+    /** Who may only look: their steering requests are refused as a viewer's (it needs owners). */
+    viewers: z.array(z.string().min(1)).default([]),
+  })
+  .refine((spec) => !spec.viewers.length || spec.owners, {
+    path: ['viewers'],
+    message: 'viewers restrict nothing without owners: list the owners too',
   })
   .superRefine((spec, ctx) => {
     for (const problem of referenceProblems(spec))
