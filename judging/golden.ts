@@ -8,12 +8,12 @@ import { goldenAggregateSchema, goldenScoreAggregateSchema } from './prompts/sch
 import { likertScale } from '../schema/program-spec';
 import { binaryClassificationMetrics, lowerMedian, type BinaryMetrics } from '../stats/index';
 import type { Db } from '../platform/db';
-import { goldenLabels, guidelineVersions, judgeEvaluations, usageLedger } from '../schema/tables';
+import { goldenLabels, guidelineVersions, items, judgeEvaluations, usageLedger } from '../schema/tables';
 import { structuredCall } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
 import { writeLedger } from './ledger';
-import { loadProgram } from './prompt-registry';
+import { loadProgram, promptLocale } from './prompt-registry';
 import { loadItems } from './judgments';
 import type { JudgingEngine } from './engine';
 import { goldenVerdict, likertAccuracy, type LikertAccuracy } from './likert';
@@ -37,6 +37,8 @@ export type JudgeMetrics = BinaryMetrics & {
   model: string;
   samples: number;
   llmRequests: number;
+  /** A multilingual program's judge: the locale whose golden items it was measured on. */
+  locale?: string;
   /** A Likert criterion's score agreement (accuracy above is pass/fail at its passAt). */
   likert?: LikertAccuracy;
 };
@@ -60,13 +62,28 @@ export interface GoldenSetDeps {
   defaultModel: string;
 }
 
-/** The golden dev/test items of a criterion with their labels, in a stable order. */
-export async function goldenItems(db: Db, programId: string, criterion: string, split: 'dev' | 'test') {
+/**
+ * The golden dev/test items of a criterion with their labels, in a stable order. `locale`: only
+ * that locale's items (a multilingual program's judge is measured on its own locale alone).
+ */
+export async function goldenItems(
+  db: Db,
+  programId: string,
+  criterion: string,
+  split: 'dev' | 'test',
+  locale?: string,
+) {
   return db
     .select({ itemId: goldenLabels.itemId, label: goldenLabels.label })
     .from(goldenLabels)
+    .innerJoin(items, eq(items.id, goldenLabels.itemId))
     .where(
-      and(eq(goldenLabels.programId, programId), eq(goldenLabels.criterion, criterion), eq(goldenLabels.split, split)),
+      and(
+        eq(goldenLabels.programId, programId),
+        eq(goldenLabels.criterion, criterion),
+        eq(goldenLabels.split, split),
+        locale ? eq(items.locale, locale) : undefined,
+      ),
     )
     .orderBy(sql`md5(${goldenLabels.itemId})`);
 }
@@ -76,10 +93,11 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
   /** Accuracy etc. of a judge prompt against the golden labels of one split; stored, comparable over versions. */
   async function evaluateJudge(input: EvaluateJudgeInput): Promise<JudgeMetrics> {
     const model = input.model ?? defaultModel;
-    const gold = await goldenItems(db, input.programId, input.criterion, input.split);
+    const locale = await promptLocale(db, input.promptHash);
+    const gold = await goldenItems(db, input.programId, input.criterion, input.split, locale);
     if (!gold.length)
       throw ApplicationFailure.nonRetryable(
-        `program ${input.programId} has no ${input.split} golden labels for ${input.criterion}`,
+        `program ${input.programId} has no ${input.split} golden labels for ${input.criterion}${locale ? ` in ${locale}` : ''}`,
         'NoGoldenLabels',
       );
     const { verdicts, scores, scale, requests } = await engine.judgeGolden({
@@ -106,6 +124,7 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       model,
       samples: input.samples,
       llmRequests: requests,
+      ...(locale ? { locale } : {}),
       ...(scale
         ? {
             likert: likertAccuracy(

@@ -104,6 +104,7 @@ export function judgeRequest(
       show: showContext(item.show, u.agent as FactualityAgent | ''),
       synopsis: item.text,
       scale,
+      locale: u.settings.locale,
     }),
     model,
     temperature: u.settings.temperature,

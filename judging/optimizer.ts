@@ -18,7 +18,7 @@ import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
 import { writeLedger, type LedgerEntry } from './ledger';
 import { activityContext, withHeartbeat } from '../activities/context';
-import { settingsOf, storePrompt } from './prompt-registry';
+import { promptLocale, settingsOf, storePrompt } from './prompt-registry';
 import type { JudgingEngine } from './engine';
 import { goldenItems } from './golden';
 import { goldenVerdict } from './likert';
@@ -69,7 +69,13 @@ export function createOptimizer({ db, llm, prices, engine, defaultModel }: Optim
    */
   async function scoreOnDev(input: ScoreOnDevInput): Promise<DevScore> {
     const model = input.model ?? defaultModel;
-    const dev = await goldenItems(db, input.programId, input.criterion, 'dev');
+    const dev = await goldenItems(
+      db,
+      input.programId,
+      input.criterion,
+      'dev',
+      await promptLocale(db, input.promptHash),
+    );
     const slice = dev.slice(0, Math.min(input.through, dev.length));
     const { verdicts, scale, requests } = await engine.judgeGolden({
       programId: input.programId,

@@ -12,13 +12,15 @@ import {
   type JudgePromptSettings,
 } from './prompts/judge';
 import type { Db } from '../platform/db';
-import { likertScale, type ProgramSpec } from '../schema/program-spec';
+import { likertScale, programLocales, type ProgramSpec } from '../schema/program-spec';
 import { guidelineVersions, judgePrompts, programs } from '../schema/tables';
 import { promptHash } from './prompts/hash';
 
 export interface EnsureJudgePromptsInput {
   programId: string;
   guidelineVersion: number;
+  /** A multilingual program's locale: its judges get that locale's rubrics (and guidelines, if it has its own). */
+  locale?: string;
 }
 
 export interface JudgeUnit {
@@ -44,6 +46,15 @@ export async function loadProgram(db: Db, programId: string) {
   const [program] = await db.select().from(programs).where(eq(programs.id, programId));
   if (!program) throw ApplicationFailure.nonRetryable(`unknown program ${programId}`, 'UnknownProgram');
   return { ...program, spec: program.spec as unknown as ProgramSpec };
+}
+
+/** The locale a judge prompt is written for (undefined: a single-locale program's judge). */
+export async function promptLocale(db: Db, hash: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ settings: judgePrompts.settings })
+    .from(judgePrompts)
+    .where(eq(judgePrompts.hash, hash));
+  return row ? settingsOf(row).locale : undefined;
 }
 
 /** Stores a prompt version (idempotent: the hash is its identity). */
@@ -111,6 +122,18 @@ export async function resolvePlans(
 }
 
 /**
+ * The rubric per criterion and the guideline text a judge of `locale` reads: the locale's own where
+ * the spec gives them, else the guideline version's (whose criteria carry published rubric revisions).
+ */
+function localeText(spec: ProgramSpec, criteria: ProgramSpec['criteria'], locale: string | undefined, text: string) {
+  const own = locale ? spec.locales?.find((l) => l.code === locale) : undefined;
+  if (locale && !own)
+    throw ApplicationFailure.nonRetryable(`program ${spec.id} has no locale ${locale}`, 'UnknownLocale');
+  const [resolved] = programLocales({ ...spec, criteria, locales: own ? [own] : undefined });
+  return { rubrics: resolved.rubrics, guidelineText: own?.guidelines?.text ?? text };
+}
+
+/**
  * One judge prompt per criterion, and per factuality agent, at a guideline version; a panel
  * criterion also gets its own prompt naming its agents (its key is the criterion). Idempotent.
  */
@@ -130,14 +153,17 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
   const criteria = (guideline.criteria.length
     ? guideline.criteria
     : program.spec.criteria) as unknown as ProgramSpec['criteria'];
+  const { locale } = input;
+  const { rubrics, guidelineText } = localeText(program.spec, criteria, locale, guideline.text);
   const out: Record<string, string> = {};
   for (const c of criteria) {
-    const text: CriterionText = { id: c.id, name: c.name, description: c.description, rubric: c.rubric };
+    const text: CriterionText = { id: c.id, name: c.name, description: c.description, rubric: rubrics[c.id] };
     const scale = likertScale(c);
     const settings = {
       temperature: c.judge?.temperature ?? DEFAULT_TEMPERATURE,
       ...(c.judge?.reasoningEffort ? { reasoningEffort: c.judge.reasoningEffort } : {}),
       ...(scale ? { scale } : {}),
+      ...(locale ? { locale } : {}),
     };
     const base = { programId: input.programId, criterion: c.id, guidelineVersion: input.guidelineVersion, settings };
     if (!c.panel?.length) {
@@ -148,9 +174,10 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
           agent: '',
           template: buildJudgeTemplate({
             criterion: text,
-            guidelineText: guideline.text,
+            guidelineText,
             guidelineVersion: input.guidelineVersion,
             scale,
+            locale,
           }),
         },
         { origin: 'seed' },
@@ -167,8 +194,9 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
           template: buildJudgeTemplate({
             criterion: text,
             agent,
-            guidelineText: guideline.text,
+            guidelineText,
             guidelineVersion: input.guidelineVersion,
+            locale,
           }),
         },
         { origin: 'seed' },

@@ -29,6 +29,7 @@ export const TAGS = [
   'errors',
   'critique',
   'scale', // a Likert criterion's { points, passAt }
+  'locale', // a multilingual program's judge: the synopsis's locale, e.g. es-ES
 ] as const;
 export type Tag = (typeof TAGS)[number];
 

@@ -21,6 +21,11 @@ export interface CriterionText {
 export interface JudgeSettings {
   temperature: number;
   reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+  /**
+   * The locale a multilingual program's judge is written for (its rubric, its golden items, the
+   * items it may judge in production); unset for a single-locale program's judges, whose hashes stay as they were.
+   */
+  locale?: string;
 }
 
 /** What the hash covers: everything that changes what the model is asked. */
@@ -59,18 +64,44 @@ const AGENT_FOCUS: Record<FactualityAgent, string> = {
     'You check ONLY awards: every award or nomination mentioned must appear in the awards of the show record. Ignore style and every other kind of fact.',
 };
 
-/** The system message of a judge for one criterion (or one factuality agent) at a guideline version. */
+const LANGUAGES: Record<string, string> = {
+  de: 'German',
+  en: 'English',
+  es: 'Spanish',
+  fr: 'French',
+  it: 'Italian',
+  ja: 'Japanese',
+  nl: 'Dutch',
+  pt: 'Portuguese',
+};
+
+/** `Spanish (es-ES)`: the language a locale's synopses are written in, by name for the model. */
+export const languageOf = (locale: string) => {
+  const name = LANGUAGES[locale.split('-')[0]];
+  return name ? `${name} (${locale})` : locale;
+};
+
+/**
+ * The system message of a judge for one criterion (or one factuality agent) at a guideline version.
+ * `locale`: a multilingual program's judge, told the synopsis's language (its rubric is that locale's).
+ */
 export function buildJudgeTemplate(input: {
   criterion: CriterionText;
   agent?: FactualityAgent;
   guidelineText: string;
   guidelineVersion: number;
   scale?: LikertScale;
+  locale?: string;
 }): string {
-  const { criterion, agent, scale } = input;
+  const { criterion, agent, scale, locale } = input;
   const focus = agent ? `\n\n${AGENT_FOCUS[agent]}` : '';
   return [
     `You are an expert editor judging one criterion of a show synopsis: ${criterion.name} (${judgeKey(criterion.id, agent)}).`,
+    ...(locale
+      ? [
+          `The synopsis is written in ${languageOf(locale)}. Judge it as a native editor of that market would, by the rubric below, in its own language: do not translate it and do not fail it for not being in English.`,
+        ]
+      : []),
     `${criterion.description}${focus}`,
     `Writing guidelines (version ${input.guidelineVersion}):\n${input.guidelineText.trim()}`,
     wrapTag('rubric', criterion.rubric.trim()),
@@ -119,7 +150,13 @@ export interface ChatMessage {
  */
 export function judgeMessages(
   template: string,
-  input: { criterionKey: string; show: Record<string, unknown>; synopsis: string; scale?: LikertScale },
+  input: {
+    criterionKey: string;
+    show: Record<string, unknown>;
+    synopsis: string;
+    scale?: LikertScale;
+    locale?: string;
+  },
 ): ChatMessage[] {
   return [
     { role: 'system', content: withDataNotice(template) },
@@ -128,6 +165,7 @@ export function judgeMessages(
       content: [
         dataTag('criterion', input.criterionKey),
         ...(input.scale ? [dataTag('scale', input.scale)] : []),
+        ...(input.locale ? [dataTag('locale', input.locale)] : []),
         dataTag('show', input.show),
         dataTag('synopsis', input.synopsis),
       ].join('\n'),

@@ -109,7 +109,9 @@ function judgeAccuracy(key: TruthKey, input: AnswerInput, o: LlmSimOptions): num
     at(/reason|rationale|think|analysis/) < verdictAt &&
     at(/summary/) >= 0 &&
     at(/summary/) < verdictAt;
-  return Math.min(o.maxAccuracy, base + o.hintGain * hints + (tiered ? o.tieredRationaleGain : 0));
+  const locale = readDataTag(input.prompt, 'locale');
+  const inLocale = typeof locale === 'string' ? (o.localeAccuracy[locale] ?? 0) : 0;
+  return Math.min(o.maxAccuracy, base + o.hintGain * hints + (tiered ? o.tieredRationaleGain : 0) + inLocale);
 }
 
 /** True when this sample's answer is wrong (per-item part first, then the per-sample part). */

@@ -42,6 +42,12 @@ export const llmSimOptionsSchema = z.strictObject({
     .max(0.2)
     .default(0.013)
     .describe('Accuracy added when the output schema asks for reasoning and a summary before the verdict.'),
+  localeAccuracy: z
+    .record(z.string(), z.number().min(-0.5).max(0.2))
+    .default({ 'es-ES': -0.05, 'fr-FR': -0.1 })
+    .describe(
+      "Added to a judge's accuracy when its request names this locale (a multilingual program's judge sends the synopsis's locale): the simulated model is weaker in some languages, so judge accuracy differs by locale. Requests naming no locale are unaffected.",
+    ),
   maxAccuracy: accuracy.default(0.99).describe('Cap on judge accuracy whatever the prompt.'),
   aggregateAccuracy: accuracy.default(0.95).describe('Probability that a golden_aggregate label matches the truth.'),
   uselessEditRate: rate.default(0.25).describe('Probability that a prompt_edit adds a hint that does not help.'),
