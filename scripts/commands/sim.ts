@@ -82,6 +82,7 @@ export function registerSimCommands(program: Command): Command {
     ])
     .option('--defect-rates <list>', 'per-criterion defect rates, e.g. tone=0.3,factuality.talent=0.1', criterionMap)
     .option('--behavior-effect <n>', 'logit effect of latent quality on take fraction (0 = none)', number, 1.5)
+    .option('--locale <code>', 'language of the synopses: en-US, es-ES or fr-FR', 'en-US')
     .option('--json', 'print the summary as JSON')
     .action(
       async (o: {
@@ -93,6 +94,7 @@ export function registerSimCommands(program: Command): Command {
         synopses: [number, number];
         defectRates?: Record<string, number>;
         behaviorEffect: number;
+        locale: string;
         json?: boolean;
       }) => {
         const summary = await writeCatalogFiles(
@@ -102,6 +104,7 @@ export function registerSimCommands(program: Command): Command {
             synopsesPerShow: o.synopses,
             defectRates: o.defectRates,
             behaviorEffect: o.behaviorEffect,
+            locale: o.locale,
           },
           { out: o.out, truth: o.truth, behavior: o.behavior },
         );

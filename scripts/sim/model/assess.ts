@@ -4,19 +4,9 @@
  * the fix loop has a truth too. Every rule looks for a defect the generator knows how to inject.
  */
 import type { Show } from '../../../schema/catalog';
-import {
-  AWARDS,
-  CLICKBAIT_WORDS,
-  CONVOLUTED_MARKERS,
-  FIRST_NAMES,
-  GENRES,
-  LAST_NAMES,
-  LOCATIONS,
-  MAX_SENTENCE_WORDS,
-  PLOT_ELEMENTS,
-  VAGUE_PHRASES,
-  VAGUE_SENTENCES,
-} from './pools';
+import type { Vocabulary } from './language';
+import { FIRST_NAMES, LAST_NAMES, LOCATIONS, MAX_SENTENCE_WORDS } from './pools';
+import { vocabularyOf } from './vocabulary';
 
 /** The criteria a synopsis is judged on; factuality split into its four agents. */
 export const TRUTH_CRITERIA = [
@@ -67,16 +57,37 @@ const NAME_RE = /\b([A-Z][a-z]+) ([A-Z][a-z]+)\b/g;
 const FIRST = new Set<string>(FIRST_NAMES);
 const LAST = new Set<string>(LAST_NAMES);
 const YEAR_RE = /\b(?:1[89]\d\d|20\d\d)\b/g;
-const GENRE_RE = new RegExp(`\\b(?:${GENRES.join('|')})\\b`, 'g');
 const CAPITALISED_RE = /\b[A-Z][a-z]+\b/g;
 const PLACES = new Set<string>(LOCATIONS);
-const AWARD_LIST: readonly string[] = [...AWARDS];
-const CLICKBAIT: readonly string[] = [...CLICKBAIT_WORDS];
-const MARKERS: readonly string[] = [...CONVOLUTED_MARKERS];
-const VAGUE: readonly string[] = [...VAGUE_PHRASES];
-const FILLER: readonly string[] = [...VAGUE_SENTENCES];
-const ELEMENTS: readonly string[] = [...PLOT_ELEMENTS];
 const MAX_WORDS = MAX_SENTENCE_WORDS;
+
+/** A language's pools as the rules read them, built once per language. */
+interface Rules {
+  genreRe: RegExp;
+  awards: readonly string[];
+  clickbait: readonly string[];
+  markers: readonly string[];
+  vague: readonly string[];
+  filler: readonly string[];
+  elements: readonly string[];
+}
+const RULES = new Map<Vocabulary, Rules>();
+function rulesOf(v: Vocabulary): Rules {
+  let rules = RULES.get(v);
+  if (!rules) {
+    rules = {
+      genreRe: new RegExp(`\\b(?:${v.genres.join('|')})\\b`, 'g'),
+      awards: [...v.awards],
+      clickbait: [...v.clickbaitWords],
+      markers: [...v.convolutedMarkers],
+      vague: [...v.vaguePhrases],
+      filler: [...v.vagueSentences],
+      elements: [...v.plotElements],
+    };
+    RULES.set(v, rules);
+  }
+  return rules;
+}
 
 export const splitSentences = (text: string) => text.split(/(?<=[.!?])\s+/).filter((s) => s.trim().length > 0);
 const unique = (items: Iterable<string>) => [...new Set(items)];
@@ -99,32 +110,37 @@ function overlongSentences(text: string): Array<{ sentence: string; words: numbe
 }
 
 /** The plot element a show's plot turns on (the first pool element its plot names). */
-export const plotElementOf = (show: Pick<Show, 'plot'>) => ELEMENTS.find((e) => show.plot.toLowerCase().includes(e));
+export const plotElementOf = (
+  show: Pick<Show, 'plot' | 'locale'>,
+  v: Vocabulary = vocabularyOf(show.locale, show.plot),
+) => rulesOf(v).elements.find((e) => show.plot.toLowerCase().includes(e));
 
+/** The hidden truth of a text; its pools are the show's language, or the text's where the record names none. */
 export function assessSynopsis(show: Show, text: string): Assessment {
+  const { genreRe, awards, clickbait, markers, vague, filler, elements } = rulesOf(vocabularyOf(show.locale, text));
   const defects: Defect[] = [];
   const lower = text.toLowerCase();
   const add = (criterion: TruthCriterion, code: string, detail: string) => defects.push({ criterion, code, detail });
 
   // tone: hype and exclamation marks are off-brand
   if (text.includes('!')) add('tone', 'exclamation', 'uses exclamation marks, which are off-brand');
-  for (const w of CLICKBAIT) if (lower.includes(w)) add('tone', 'clickbait', `uses clickbait wording ("${w}")`);
+  for (const w of clickbait) if (lower.includes(w)) add('tone', 'clickbait', `uses clickbait wording ("${w}")`);
 
   // clarity: convoluted constructions, or sentences too long to follow
-  for (const m of MARKERS)
+  for (const m of markers)
     if (lower.includes(m)) add('clarity', 'convoluted_sentence', `convoluted construction ("${m}")`);
   for (const { sentence, words } of overlongSentences(text))
     add('clarity', 'overlong_sentence', `a ${words}-word sentence ("${sentence.slice(0, 40)}…")`);
 
   // precision: vague filler instead of concrete story
-  for (const p of VAGUE)
+  for (const p of vague)
     if (lower.includes(p)) add('precision', 'vague_phrase', `vague wording ("${p}") where a concrete detail belongs`);
-  for (const s of FILLER)
+  for (const s of filler)
     if (text.includes(s)) add('precision', 'vague_filler', `filler sentence that says nothing ("${s}.")`);
 
   // factuality.plot: a story element the plot summary does not contain
   const plotLower = show.plot.toLowerCase();
-  for (const e of ELEMENTS) {
+  for (const e of elements) {
     if (lower.includes(e) && !plotLower.includes(e))
       add('factuality_plot', 'contradicts_plot', `mentions ${e}, which is not in the plot`);
   }
@@ -142,7 +158,7 @@ export function assessSynopsis(show: Show, text: string): Assessment {
     }
   }
   const genres = new Set(show.genres.map((g) => g.toLowerCase()));
-  for (const g of unique(lower.match(GENRE_RE) ?? [])) {
+  for (const g of unique(lower.match(genreRe) ?? [])) {
     if (!genres.has(g))
       add(
         'factuality_metadata',
@@ -165,7 +181,7 @@ export function assessSynopsis(show: Show, text: string): Assessment {
   }
 
   // factuality.awards: no award the show did not win
-  for (const a of AWARD_LIST)
+  for (const a of awards)
     if (text.includes(a) && !show.awards.includes(a))
       add('factuality_awards', 'invented_award', `claims the ${a}, which the show did not win`);
 

@@ -6,6 +6,7 @@
 import type { Behavior, Show, Synopsis, Truth } from '../../../schema/catalog';
 import { assessSynopsis } from './assess';
 import { Rng, textHash } from './rng';
+import { SIM_LOCALES } from './vocabulary';
 import { DEFAULT_DEFECT_RATES, generateShow, writeSynopsis, type DefectRates } from './world';
 
 export interface CatalogOptions {
@@ -20,6 +21,7 @@ export interface CatalogOptions {
    * half as much). 0 = behaviour does not depend on quality at all. Default 1.5.
    */
   behaviorEffect?: number;
+  /** The language of the synopses (SIM_LOCALES; default en-US). */
   locale?: string;
 }
 
@@ -49,6 +51,9 @@ export function validateCatalogOptions(
   }
   const behaviorEffect = opts.behaviorEffect ?? 1.5;
   if (!Number.isFinite(behaviorEffect)) problems.push(`behaviorEffect must be a number (got ${opts.behaviorEffect})`);
+  const locale = opts.locale ?? 'en-US';
+  if (!SIM_LOCALES.includes(locale))
+    problems.push(`locale must be one the simulated world writes: ${SIM_LOCALES.join(', ')} (got ${locale})`);
   if (problems.length) throw new CatalogOptionsError(problems.join('; '));
   return {
     shows: opts.shows,
@@ -56,7 +61,7 @@ export function validateCatalogOptions(
     synopsesPerShow: [lo, hi],
     defectRates,
     behaviorEffect,
-    locale: opts.locale ?? 'en-US',
+    locale,
   };
 }
 
@@ -70,7 +75,7 @@ const binomial = (rng: Rng, n: number, p: number) =>
 export function* generateCatalog(options: CatalogOptions): Generator<CatalogShow> {
   const opts = validateCatalogOptions(options);
   for (let index = 1; index <= opts.shows; index++) {
-    const show = { ...generateShow(opts.seed, index), locale: opts.locale };
+    const show = generateShow(opts.seed, index, opts.locale);
     const rng = Rng.for(opts.seed, 'synopses', index);
     const behaviorRng = Rng.for(opts.seed, 'behavior', index);
     // a show's appeal moves all its synopses together (what within-show analysis must remove)

@@ -5,15 +5,10 @@
  */
 import type { Show } from '../../../schema/catalog';
 import { assessSynopsis, plotElementOf, splitSentences, truthKey, type TruthCriterion } from './assess';
-import {
-  CLICKBAIT_WORDS,
-  CONVOLUTED_MARKERS,
-  CONVOLUTED_TAILS,
-  MAX_SENTENCE_WORDS,
-  VAGUE_PHRASES,
-  VAGUE_SENTENCES,
-} from './pools';
+import type { Vocabulary } from './language';
+import { MAX_SENTENCE_WORDS } from './pools';
 import { Rng } from './rng';
+import { vocabularyOf } from './vocabulary';
 import { openingSentence } from './world';
 
 export interface ReviseOptions {
@@ -47,26 +42,28 @@ function shorten(sentence: string): string {
   return `${(cut > 0 ? head.slice(0, cut) : head).replace(/[,;:]$/, '')}.`;
 }
 
-const FIXERS: Record<TruthCriterion, (show: Show, sentences: string[], rng: Rng, text: string) => string[]> = {
-  tone: (_show, s) =>
-    s.filter((x) => !CLICKBAIT_WORDS.some((w) => x.toLowerCase().includes(w))).map((x) => x.replace(/!+/g, '.')),
-  clarity: (_show, s) =>
+type Fixer = (show: Show, sentences: string[], rng: Rng, text: string, v: Vocabulary) => string[];
+
+const FIXERS: Record<TruthCriterion, Fixer> = {
+  tone: (_show, s, _rng, _text, v) =>
+    s.filter((x) => !v.clickbaitWords.some((w) => x.toLowerCase().includes(w))).map((x) => x.replace(/!+/g, '.')),
+  clarity: (_show, s, _rng, _text, v) =>
     s
       // the tail's own full stop may have become '!' since: keep whatever ends the sentence
-      .map((x) => CONVOLUTED_TAILS.reduce((acc, tail) => acc.split(tail.slice(0, -1)).join(''), x))
-      .filter((x) => !CONVOLUTED_MARKERS.some((m) => x.toLowerCase().includes(m)))
+      .map((x) => v.convolutedTails.reduce((acc, tail) => acc.split(tail.slice(0, -1)).join(''), x))
+      .filter((x) => !v.convolutedMarkers.some((m) => x.toLowerCase().includes(m)))
       .map(shorten),
-  precision: (show, s) => {
-    const element = plotElementOf(show);
+  precision: (show, s, _rng, _text, v) => {
+    const element = plotElementOf(show, v);
     // filler becomes the concrete point (edited in place, so other defects of the sentence stay)
     let out = s;
-    for (const v of VAGUE_SENTENCES) out = fix(out, v, element && `It all turns on ${element}`);
-    for (const p of VAGUE_PHRASES) out = fix(out, p, element);
+    for (const f of v.vagueSentences) out = fix(out, f, element && v.turnsOn(element).slice(0, -1));
+    for (const p of v.vaguePhrases) out = fix(out, p, element);
     return out;
   },
-  factuality_plot: (show, s, _rng, text) =>
+  factuality_plot: (show, s, _rng, text, v) =>
     defectsIn(show, text, 'factuality_plot').reduce(
-      (acc, d) => fix(acc, d.detail.replace(/^mentions (.*), which is not in the plot$/, '$1'), plotElementOf(show)),
+      (acc, d) => fix(acc, d.detail.replace(/^mentions (.*), which is not in the plot$/, '$1'), plotElementOf(show, v)),
       s,
     ),
   factuality_metadata: (show, s, _rng, text) =>
@@ -84,13 +81,13 @@ const FIXERS: Record<TruthCriterion, (show: Show, sentences: string[], rng: Rng,
       const right = unused.length ? rng.pick(unused).name : show.talent[0]?.name;
       return fix(acc, wrong, right);
     }, s),
-  factuality_awards: (show, s, _rng, text) =>
+  factuality_awards: (show, s, _rng, text, v) =>
     defectsIn(show, text, 'factuality_awards').reduce((acc, d) => {
       const award = /^claims the (.*), which/.exec(d.detail)?.[1] ?? '';
       // a show without awards gets a claim it can carry instead of losing the sentence
       return show.awards[0]
         ? fix(acc, award, show.awards[0])
-        : fix(fix(acc, `the ${award}`, 'wide praise'), award, 'wide praise');
+        : fix(fix(acc, `${v.awardArticle} ${award}`, v.praise), award, v.praise);
     }, s),
 };
 
@@ -106,11 +103,12 @@ export function reviseSynopsis(
 ): string {
   const random = rng instanceof Rng ? rng : Rng.for('revise', rng, text);
   const successRate = opts.successRate ?? 1;
+  const v = vocabularyOf(show.locale, text);
   let sentences = splitSentences(text);
   for (const criterion of Object.keys(FIXERS) as TruthCriterion[]) {
     if (!criteriaFrom(criteriaToFix).has(criterion)) continue;
     if (!random.chance(successRate)) continue;
-    sentences = FIXERS[criterion](show, sentences, random, sentences.join(' '));
+    sentences = FIXERS[criterion](show, sentences, random, sentences.join(' '), v);
   }
   // a writer never hands back an empty synopsis
   if (sentences.length === 0) sentences = [openingSentence(show, random)];
