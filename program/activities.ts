@@ -5,6 +5,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agreementIntervals, agreementReport } from '../stats/index';
+import { programItemsWhere } from '../catalog/item-set';
 import { type ProgramEstimate } from './estimate';
 import { criterionAgreementOptions } from './criterion-agreement';
 import { criterionSamples, durationMs, goldenSettings, type ProgramSpec } from '../schema/program-spec';
@@ -13,6 +14,7 @@ import {
   decisionLog,
   goldenLabels,
   guidelineVersions,
+  items,
   judgePrompts,
   labels,
   programItems,
@@ -23,6 +25,9 @@ import type { Db } from '../platform/db';
 import type { CriterionAgreement, GoldenSetSummary } from '../workflows/messages';
 import type { ActivityDeps } from '../activities/deps';
 import type { NotificationRoute } from '../notifications/events';
+import type { ProgramAccess } from '../workflows/program-access';
+import { recordAudit } from '../governance/audit';
+import { auditSteeringDecision } from '../governance/steering-audit';
 
 /** The small, workflow-sized view of a spec that the program workflow runs on. */
 export interface ProgramPlan {
@@ -57,6 +62,10 @@ export interface ProgramPlan {
   estimate: { expectedDays: number; totalUsd: number } | null;
   /** The spec's notification receivers and the events each wants (absent: none, or a plan from before them). */
   notifications?: NotificationRoute[];
+  /** Who may steer (the spec's owners and viewers); absent: anyone, as for a plan from before them. */
+  access?: ProgramAccess;
+  /** A multilingual program's locale codes (the spec's `locales:`); absent for a single-locale program. */
+  locales?: string[];
 }
 
 export function createProgramActivities({ db, config }: ActivityDeps) {
@@ -69,7 +78,7 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         .from(guidelineVersions)
         .where(eq(guidelineVersions.programId, programId));
       const vendorsFor = (role: 'rate' | 'review' | 'write') =>
-        spec.vendors.filter((v) => v.roles.includes(role)).map((v) => v.id);
+        spec.vendors.filter((v) => v.roles?.includes(role)).map((v) => v.id);
       const estimate = program.estimate as unknown as ProgramEstimate | null;
       return {
         programId,
@@ -99,6 +108,8 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         ...(spec.notifications?.length
           ? { notifications: spec.notifications.map((n) => ({ id: n.id, events: n.events })) }
           : {}),
+        ...(spec.owners?.length ? { access: { owners: spec.owners, viewers: spec.viewers ?? [] } } : {}),
+        ...(spec.locales ? { locales: spec.locales.map((l) => l.code) } : {}),
       };
     },
 
@@ -107,16 +118,40 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       status: string;
       phase: string;
       budgetUsd?: number;
+      /** Who changed the budget, by which request: the new budget and its audit row commit together. */
+      budgetChange?: { requestId: string; actor: string; note?: string };
     }): Promise<void> {
-      await db
-        .update(programs)
-        .set({
-          status: input.status,
-          phase: input.phase,
-          updatedAt: new Date(),
-          ...(input.budgetUsd ? { budgetUsd: input.budgetUsd } : {}),
-        })
-        .where(eq(programs.id, input.programId));
+      const change = input.budgetUsd ? input.budgetChange : undefined;
+      await db.transaction(async (tx) => {
+        const [before] = change
+          ? await tx
+              .select({ budgetUsd: programs.budgetUsd })
+              .from(programs)
+              .where(eq(programs.id, input.programId))
+              .for('update')
+          : [];
+        await tx
+          .update(programs)
+          .set({
+            status: input.status,
+            phase: input.phase,
+            updatedAt: new Date(),
+            ...(input.budgetUsd ? { budgetUsd: input.budgetUsd } : {}),
+          })
+          .where(eq(programs.id, input.programId));
+        if (change && before)
+          await recordAudit(tx, {
+            actor: change.actor,
+            action: 'budget_changed',
+            entity: 'program',
+            entityId: input.programId,
+            programId: input.programId,
+            requestId: change.requestId,
+            before: { budgetUsd: before.budgetUsd },
+            after: { budgetUsd: input.budgetUsd },
+            data: { phase: input.phase, ...(change.note ? { note: change.note } : {}) },
+          });
+      });
     },
 
     async recordDecision(input: {
@@ -128,10 +163,14 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       note?: string;
       data?: Record<string, unknown>;
     }): Promise<void> {
-      await db
-        .insert(decisionLog)
-        .values({ ...input, note: input.note ?? '', data: input.data ?? {} })
-        .onConflictDoNothing();
+      await db.transaction(async (tx) => {
+        const [recorded] = await tx
+          .insert(decisionLog)
+          .values({ ...input, note: input.note ?? '', data: input.data ?? {} })
+          .onConflictDoNothing()
+          .returning({ id: decisionLog.id });
+        if (recorded) await auditSteeringDecision(tx, input);
+      });
     },
 
     async publishGuidelineVersion(input: {
@@ -140,42 +179,65 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       text: string;
       note: string;
       actor: string;
+      /** The publishing update's id (absent from a publish scheduled before audit rows existed). */
+      requestId?: string;
     }): Promise<void> {
       const program = await getProgram(db, input.programId);
       const spec = program.spec as unknown as ProgramSpec;
-      await db
-        .insert(guidelineVersions)
-        .values({
-          programId: input.programId,
-          version: input.version,
-          text: input.text,
-          criteria: spec.criteria,
-          note: input.note,
-          author: input.actor,
-        })
-        .onConflictDoNothing();
+      await db.transaction(async (tx) => {
+        const [previous] = await tx
+          .select({ version: sql<number | null>`max(${guidelineVersions.version})` })
+          .from(guidelineVersions)
+          .where(eq(guidelineVersions.programId, input.programId));
+        const [published] = await tx
+          .insert(guidelineVersions)
+          .values({
+            programId: input.programId,
+            version: input.version,
+            text: input.text,
+            criteria: spec.criteria,
+            note: input.note,
+            author: input.actor,
+          })
+          .onConflictDoNothing()
+          .returning({ version: guidelineVersions.version });
+        if (published)
+          await recordAudit(tx, {
+            actor: input.actor,
+            action: 'guideline_published',
+            entity: 'guidelines',
+            entityId: input.programId,
+            programId: input.programId,
+            requestId: input.requestId,
+            before: { version: previous?.version ?? null },
+            after: { version: input.version },
+            data: { note: input.note },
+          });
+      });
     },
 
     /**
-     * Draws `count` fresh items for a purpose (items never drawn by this program and not gold),
-     * in a stable pseudo-random order. A retried draw returns the items the first one recorded.
+     * Draws `count` fresh items of the program's item set for a purpose (items never drawn by this
+     * program and not gold), in a stable pseudo-random order. A retried draw returns the items the
+     * first one recorded.
      */
     async drawItems(input: { programId: string; purpose: string; count: number }): Promise<string[]> {
       const existing = await drawnFor(db, input.programId, input.purpose);
       if (existing.length) return existing;
       await db.execute(sql`
         insert into program_items (program_id, item_id, purpose)
-        select ${input.programId}, i.id, ${input.purpose}
-        from items i
-        where not exists (select 1 from program_items p where p.program_id = ${input.programId} and p.item_id = i.id)
-          and not exists (select 1 from gold_answers g where g.program_id = ${input.programId} and g.item_id = i.id)
-        order by md5(${input.programId} || i.id)
+        select ${input.programId}, ${items.id}, ${input.purpose}
+        from ${items}
+        where ${programItemsWhere(input.programId)}
+          and not exists (select 1 from program_items p where p.program_id = ${input.programId} and p.item_id = ${items.id})
+          and not exists (select 1 from gold_answers g where g.program_id = ${input.programId} and g.item_id = ${items.id})
+        order by md5(${input.programId} || ${items.id})
         limit ${input.count}
         on conflict do nothing`);
       const drawn = await drawnFor(db, input.programId, input.purpose);
       if (drawn.length < input.count) {
         throw ApplicationFailure.nonRetryable(
-          `Only ${drawn.length} fresh items left for ${input.purpose} of program ${input.programId} (needed ${input.count}); import more catalog items.`,
+          `Only ${drawn.length} fresh items left for ${input.purpose} of program ${input.programId} (needed ${input.count}); import more catalog items into it (catalog import --program ${input.programId}).`,
           'NotEnoughItems',
         );
       }
@@ -300,6 +362,8 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
               eq(judgePrompts.programId, input.programId),
               eq(judgePrompts.criterion, input.criterion),
               eq(judgePrompts.status, 'active'),
+              // A multilingual program has an active judge per locale: activating one retires only its locale's.
+              sql`${judgePrompts.settings}->>'locale' is not distinct from (select settings->>'locale' from judge_prompts where hash = ${input.promptHash})`,
             ),
           );
         await tx.update(judgePrompts).set({ status: 'active' }).where(eq(judgePrompts.hash, input.promptHash));

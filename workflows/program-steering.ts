@@ -18,6 +18,7 @@ import {
   resumeUpdate,
   type SteeringResult,
 } from './messages';
+import { steeringRefusal } from './program-access';
 import { acts, type ProgramRun } from './program-run';
 import { PAUSE_REACHES_PRODUCTION, productionPauseSignal } from './production-messages';
 import { productionWorkflowId } from './ids';
@@ -52,9 +53,12 @@ export function registerSteering(run: ProgramRun) {
       .signal(productionPauseSignal, { paused: run.state.paused, reason: run.state.pausedReason ?? undefined })
       .catch(() => undefined); // not started yet (it starts after the pause checkpoint) or already closed
   };
-  const requireRequestId = (requestId: string) => {
+  /** What every steering request needs: a started program, a request id, and an owner as its actor (spec `owners`). */
+  const admit = (req: { requestId: string; actor: string }) => {
     run.requireReady();
-    if (!requestId || typeof requestId !== 'string') throw new Error('requestId is required');
+    if (!req.requestId || typeof req.requestId !== 'string') throw new Error('requestId is required');
+    const refusal = steeringRefusal(run.programId, run.plan.access, req.actor);
+    if (refusal) throw new Error(refusal);
   };
 
   setHandler(
@@ -70,7 +74,7 @@ export function registerSteering(run: ProgramRun) {
     },
     {
       validator: (req) => {
-        requireRequestId(req.requestId);
+        admit(req);
         if (seen(req.requestId)) return;
         if (!run.gate) throw new Error(`no gate is waiting for approval (phase ${run.state.phase})`);
         if (req.gate && req.gate !== run.gate.name)
@@ -89,6 +93,7 @@ export function registerSteering(run: ProgramRun) {
         text: req.text,
         note: req.note,
         actor: req.actor,
+        requestId: req.requestId,
       });
       run.state.guidelineVersion = req.version;
       await decide(req.requestId, 'guideline_published', req.actor, req.note, { version: req.version });
@@ -110,7 +115,7 @@ export function registerSteering(run: ProgramRun) {
     },
     {
       validator: (req) => {
-        requireRequestId(req.requestId);
+        admit(req);
         if (seen(req.requestId)) return;
         if (!Number.isInteger(req.version) || req.version <= run.state.guidelineVersion)
           throw new Error(`version must be an integer above the current v${run.state.guidelineVersion}`);
@@ -136,7 +141,7 @@ export function registerSteering(run: ProgramRun) {
     },
     {
       validator: (req) => {
-        requireRequestId(req.requestId);
+        admit(req);
         if (!seen(req.requestId) && run.state.paused) throw new Error(`already paused (${run.state.pausedReason})`);
       },
     },
@@ -154,7 +159,7 @@ export function registerSteering(run: ProgramRun) {
     },
     {
       validator: (req) => {
-        requireRequestId(req.requestId);
+        admit(req);
         if (seen(req.requestId)) return;
         if (!run.state.paused) throw new Error('the program is not paused');
         if (run.state.spendUsd >= run.state.budgetUsd)
@@ -180,7 +185,7 @@ export function registerSteering(run: ProgramRun) {
     },
     {
       validator: (req) => {
-        requireRequestId(req.requestId);
+        admit(req);
         if (req.agreement === undefined && req.judgeAccuracy === undefined)
           throw new Error('give agreement and/or judgeAccuracy');
         for (const [name, v] of [
@@ -204,6 +209,7 @@ export function registerSteering(run: ProgramRun) {
         status: run.status,
         phase: run.state.phase,
         budgetUsd: req.usd,
+        budgetChange: { requestId: req.requestId, actor: req.actor, note: req.note },
       });
       await decide(req.requestId, 'budget_changed', req.actor, req.note, { before, after: req.usd });
       if (run.state.paused && run.state.pausedReason?.startsWith('budget cap') && run.state.spendUsd < req.usd) {
@@ -214,7 +220,7 @@ export function registerSteering(run: ProgramRun) {
     },
     {
       validator: (req) => {
-        requireRequestId(req.requestId);
+        admit(req);
         if (!(typeof req.usd === 'number' && Number.isFinite(req.usd) && req.usd > 0))
           throw new Error('the budget must be a positive number of USD');
       },
