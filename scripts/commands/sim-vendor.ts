@@ -44,6 +44,15 @@ export function registerSimVendorCommand(program: Command) {
       share,
       DEFAULT_POOL.fixProbability,
     )
+    .option(
+      '--locales <list>',
+      'locales the raters rate in, e.g. en-US,es-ES (default: every rater, every locale)',
+      (v) =>
+        v
+          .split(',')
+          .map((l) => l.trim())
+          .filter(Boolean),
+    )
     .option('--duplicate-rate <p>', 'share of events delivered twice', share, 0.02)
     .option('--no-show-rate <p>', 'share of tasks never done', share, 0.02)
     .option('--decline-rate <p>', 'share of tasks declined', share, 0.01)
@@ -69,6 +78,7 @@ export function registerSimVendorCommand(program: Command) {
         driftingShare: o.driftingShare,
         guidelineGain: o.guidelineGain,
         fixProbability: o.fixProbability,
+        locales: o.locales,
         duplicateRate: o.duplicateRate,
         noShowRate: o.noShowRate,
         declineRate: o.declineRate,

@@ -7,7 +7,7 @@ import { assessSynopsis, truthKey } from '../model/assess';
 import { Rng } from '../model/rng';
 import { generateShow, writeSynopsis } from '../model/world';
 import type { TaskDispatch } from '../../../schema/vendor-events';
-import { buildPool, codeFor, DEFAULT_POOL, rateTask, showOf, writeTask } from './raters';
+import { buildPool, codeFor, DEFAULT_POOL, FOREIGN_PENALTY, rateTask, readsLocale, showOf, writeTask } from './raters';
 
 const criteria = ['tone', 'clarity', 'precision', 'factuality'];
 const N = 300;
@@ -98,4 +98,49 @@ test("a defect's code is the program taxonomy's code for its criterion, which th
   // No taxonomy (or no packet read): the defect's own name, free text.
   expect(codeFor('clickbait', 'tone', { tone: [], clarity: [] })).toEqual(['clickbait']);
   expect(codeFor('clickbait', 'tone')).toEqual(['clickbait']);
+});
+
+test('a pool with locales has native raters per locale, each accurate in their own, and the default pool has none', () => {
+  const plain = buildPool({ ...DEFAULT_POOL, raters: 9 });
+  expect(plain.every((r) => r.locales === undefined && readsLocale(r, 'es-ES'))).toBe(true);
+  const opts = {
+    ...DEFAULT_POOL,
+    raters: 9,
+    carelessShare: 0,
+    driftingShare: 0,
+    locales: ['en-US', 'es-ES', 'fr-FR'],
+    localeAccuracy: { 'es-ES': -0.1 },
+  };
+  const pool = buildPool(opts);
+  // the same raters as without locales (the en-US world does not change), with their locales added
+  expect(pool.map(({ locales: _, ...r }) => r)).toEqual(buildPool({ ...opts, locales: undefined }));
+  expect(pool.map((r) => Object.keys(r.locales!).join('+'))).toEqual([
+    'en-US',
+    'es-ES',
+    'fr-FR+en-US',
+    'en-US',
+    'es-ES',
+    'fr-FR+en-US',
+    'en-US',
+    'es-ES',
+    'fr-FR+en-US',
+  ]);
+  expect(pool[2].locales).toEqual({ 'fr-FR': 0, 'en-US': -FOREIGN_PENALTY });
+  expect(readsLocale(pool[1], 'es-ES') && !readsLocale(pool[1], 'en-US')).toBe(true);
+  // the same rater on the same tasks is less accurate in a locale with a negative accuracy
+  const accuracy = (locale: string) => {
+    const rater = { ...pool[0], locales: { [locale]: opts.localeAccuracy[locale as 'es-ES'] ?? 0 } };
+    let correct = 0;
+    let total = 0;
+    for (const task of dispatches(1)) {
+      const t = { ...task, item: { ...task.item, locale } };
+      const truth = assessSynopsis(showOf(task), task.item.text);
+      for (const l of rateTask(rater, t, opts, 1)) {
+        correct += l.value === truth.criteria[truthKey(l.criterion)!] ? 1 : 0;
+        total++;
+      }
+    }
+    return correct / total;
+  };
+  expect(accuracy('en-US') - accuracy('es-ES')).toBeGreaterThan(0.06);
 });

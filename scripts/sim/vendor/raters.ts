@@ -3,7 +3,9 @@
  * sensitivity (says pass when the hidden truth passes) and specificity (says fail when it fails);
  * both improve with the guideline version the rater has read (the packet they fetched). Some raters are careless (near
  * chance), some drift (worse with every task they do). Writers fix a failing criterion with a
- * configured probability. All draws are deterministic per seed and task.
+ * configured probability. In a pool with locales, each rater is a native of one (every third also
+ * rates the next locale, less accurately) and takes tasks only in theirs. All draws are
+ * deterministic per seed and task.
  */
 import { assessSynopsis, truthKey } from '../model/assess';
 import { reviseSynopsis } from '../model/revise';
@@ -24,6 +26,10 @@ export interface RaterPoolOptions {
   guidelineGain: number;
   /** Probability that a writer's revision fixes each failing criterion. */
   fixProbability: number;
+  /** The locales the raters rate in (unset: every rater takes every locale, with no locale effect). */
+  locales?: string[];
+  /** Accuracy added for the raters of a locale (e.g. `{ 'es-ES': -0.05 }`); a second locale costs FOREIGN_PENALTY more. */
+  localeAccuracy?: Record<string, number>;
 }
 
 export interface SimRater {
@@ -32,7 +38,12 @@ export interface SimRater {
   sensitivity: number;
   specificity: number;
   tasksDone: number;
+  /** Locale → accuracy added in it; unset: every locale, no effect. */
+  locales?: Record<string, number>;
 }
+
+/** What a rater loses in the second locale they rate in, against their own. */
+export const FOREIGN_PENALTY = 0.08;
 
 export const DEFAULT_POOL: RaterPoolOptions = {
   seed: 1,
@@ -56,9 +67,22 @@ export function buildPool(opts: RaterPoolOptions): SimRater[] {
       sensitivity: base + 0.05,
       specificity: base - 0.02,
       tasksDone: 0,
+      ...(opts.locales?.length && { locales: raterLocales(opts.locales, i, opts.localeAccuracy ?? {}) }),
     };
   });
 }
+
+/** Rater i's locales: a native one in turn, and every third rater the next one too, at a penalty. */
+function raterLocales(locales: string[], i: number, accuracy: Record<string, number>): Record<string, number> {
+  const own = locales[i % locales.length];
+  const out = { [own]: accuracy[own] ?? 0 };
+  const second = locales[(i + 1) % locales.length];
+  if (i % 3 === 2 && second !== own) out[second] = (accuracy[second] ?? 0) - FOREIGN_PENALTY;
+  return out;
+}
+
+/** Whether a rater rates in this locale (a pool without locales: every rater, every locale). */
+export const readsLocale = (rater: SimRater, locale: string) => !rater.locales || locale in rater.locales;
 
 const clamp = (p: number) => Math.max(0.5, Math.min(0.98, p));
 
@@ -78,12 +102,13 @@ export function rateTask(
   const gain =
     Math.max(0, guidelineVersion - 1) * (rater.profile === 'careless' ? opts.guidelineGain / 3 : opts.guidelineGain);
   const drift = rater.profile === 'drifting' ? Math.min(0.3, rater.tasksDone * 0.01) : 0;
+  const locale = rater.locales?.[task.item.locale] ?? 0;
   rater.tasksDone++;
   return task.criteria.map((criterion) => {
     const key = truthKey(criterion);
     const actual = key ? truth.criteria[key] : 1;
     const u = unitFor(opts.seed, task.taskId, rater.id, criterion);
-    const correct = u < clamp((actual ? rater.sensitivity : rater.specificity) + gain - drift);
+    const correct = u < clamp((actual ? rater.sensitivity : rater.specificity) + gain - drift + locale);
     const defects = truth.defects.filter(
       (d) => key && (d.criterion === key || (key === 'factuality' && d.criterion.startsWith('factuality_'))),
     );

@@ -19,7 +19,7 @@ import {
 } from '../../../schema/vendor-events';
 import { signHeaders, SignatureError, verifySignature } from '../../../vendors/signing';
 import { packetReader, type PacketReaderStats } from './packets';
-import { buildPool, rateTask, writeTask, type RaterPoolOptions, type SimRater } from './raters';
+import { buildPool, rateTask, readsLocale, writeTask, type RaterPoolOptions, type SimRater } from './raters';
 
 export interface VendorSimOptions extends RaterPoolOptions {
   vendorId: string;
@@ -144,7 +144,16 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
     const rater = byId.get(task.raterId) ?? raters[0];
     const duplicate = unitFor(opts.seed, task.taskId, 'duplicate') < opts.duplicateRate;
     let event: VendorEvent;
-    if (unitFor(opts.seed, task.taskId, 'decline') < opts.declineRate) {
+    if (!readsLocale(rater, task.item.locale)) {
+      // judgeflow routes by the locales the rater list gives: a task outside them is a routing bug
+      stats.declined++;
+      event = {
+        type: 'task.declined',
+        taskId: task.taskId,
+        raterId: rater.id,
+        reason: `[simulated] rater ${rater.id} does not rate ${task.item.locale}`,
+      };
+    } else if (unitFor(opts.seed, task.taskId, 'decline') < opts.declineRate) {
       stats.declined++;
       event = { type: 'task.declined', taskId: task.taskId, raterId: rater.id, reason: '[simulated] rater declined' };
     } else if (task.kind === 'write') {
@@ -234,7 +243,7 @@ export function buildVendorSim(opts: VendorSimOptions): VendorSim {
   });
 
   app.get('/v1/tasks/raters', async () => ({
-    raters: raters.map((r) => ({ id: r.id, qualification: {} })),
+    raters: raters.map((r) => ({ id: r.id, qualification: r.locales ? { locales: Object.keys(r.locales) } : {} })),
     simulated: true,
   }));
   app.get('/healthz', async () => ({ ok: true, simulated: true }));
