@@ -10,7 +10,7 @@ export interface ActivityDeps {
   db: Db;
   config: Config;
   logger: Logger;
-  /** The process's one LLM client: judging and Batch API calls share its pacer. */
+  /** The process's one LLM client: judging and Batch API calls share its pacer (and the pool with other workers). */
   llm: LlmClient;
   /** USD per 1M tokens by model (the built-in table merged with LLM_PRICES). */
   prices: Record<string, ModelPrice>;
@@ -29,7 +29,8 @@ export function createActivityDeps(
   const metrics = telemetry.metrics ?? noMetrics;
   return {
     ...base,
-    llm: createLlmClient(base.config, { ...telemetry, metrics }),
+    // Paced against the pool every worker on this database shares (llm/shared-limit.ts).
+    llm: createLlmClient(base.config, { ...telemetry, metrics }, { db: base.db, logger: base.logger }),
     prices: priceTable(base.config),
     metrics,
   };

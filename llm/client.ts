@@ -2,7 +2,8 @@
  * The OpenAI client the judge engine uses: OpenAI, Azure OpenAI (deployment URL, `api-version`,
  * `api-key` header, as the openai package's AzureOpenAI builds them) or any OpenAI-compatible
  * endpoint (the simulator when nothing is configured). Every HTTP attempt, retries included, goes
- * through the process's pacer; a 429 pauses the whole process until the provider's reset, and the
+ * through the pacer — the pool shared with every worker through PostgreSQL when the process has a
+ * database (llm/shared-limit.ts), else the process's own; a 429 pauses the pool until the provider's reset, and the
  * client itself retries 429/5xx/timeouts honouring retry-after(-ms) up to LLM_MAX_RETRIES — except
  * a 429 for `insufficient_quota`, which no wait fixes. A request whose AbortSignal fires (the
  * activity was cancelled, its page stopped) is abandoned at once, on the wire or waiting.
@@ -21,17 +22,21 @@ import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { noMetrics, type LlmAttemptStatus, type WorkerMetrics } from '../platform/metrics';
 import { llmBaseUrl, usesLlmSimulator, type Config } from '../platform/config';
+import type { Db } from '../platform/db';
+import type { Logger } from '../platform/logger';
 import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } from './errors';
-import { RequestPacer, retryDelayMs, Semaphore } from './limits';
+import { RequestPacer, retryDelayMs, Semaphore, type Pacer } from './limits';
 import type { BreakerSettings } from './page-control';
 import { createRedactor, type Redactor } from './redaction';
+import { SharedPacer } from './shared-limit';
 
 export interface LlmClient {
   /** The SDK client (files, batches): OpenAI, or AzureOpenAI for Azure. */
   openai: OpenAI;
   /** Bounds requests in flight in this process (LLM_CONCURRENCY). */
   slots: Semaphore;
-  pacer: RequestPacer;
+  /** Paces request starts at LLM_RPM_LIMIT: shared by every process on the same pool, or this process's alone. */
+  pacer: Pacer;
   baseUrl: string;
   /** Which API this is, for error messages and provider differences (Batch API line URLs). */
   provider: ProviderInfo;
@@ -161,12 +166,22 @@ function failureStatus(failure: unknown): LlmAttemptStatus {
   return name === 'TimeoutError' ? 'timeout' : name === 'AbortError' ? 'aborted' : 'connection';
 }
 
-export function createLlmClient(config: Config, telemetry: LlmTelemetry = {}): LlmClient {
+/**
+ * With `shared`, the client paces against the pool LLM_LIMIT_POOL (default: the provider endpoint)
+ * in that database, with every other process on it; without, against LLM_RPM_LIMIT alone.
+ */
+export function createLlmClient(
+  config: Config,
+  telemetry: LlmTelemetry = {},
+  shared?: { db: Db; logger?: Logger },
+): LlmClient {
   const { metrics = noMetrics, tracer } = telemetry;
   const provider = providerOf(config);
   const { baseUrl } = provider;
   const azure = config.llm.azure;
-  const pacer = new RequestPacer(config.llm.rpmLimit / config.llm.workerProcesses);
+  const pacer: Pacer = shared
+    ? new SharedPacer({ ...shared, pool: config.llm.limitPool ?? baseUrl, perMinute: config.llm.rpmLimit })
+    : new RequestPacer(config.llm.rpmLimit);
   const apiKey = azure?.apiKey ?? config.llm.apiKey ?? PLACEHOLDER_KEY;
   /** Every HTTP attempt is paced; a 429 pauses the process and lowers the pace. */
   const paced = async <R extends { status: number; headers: Headers }>(
@@ -181,7 +196,7 @@ export function createLlmClient(config: Config, telemetry: LlmTelemetry = {}): L
       const wait = retryDelayMs(response.headers);
       if (wait !== undefined) pacer.pause(Date.now() + wait);
       // Without this, every request paused by the 429 would start again at the same instant.
-      pacer.limitTo(Number(response.headers.get('x-ratelimit-limit-requests')) / config.llm.workerProcesses);
+      pacer.limitTo(Number(response.headers.get('x-ratelimit-limit-requests')));
     }
     return response;
   };

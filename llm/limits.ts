@@ -1,9 +1,18 @@
 /**
- * Provider limits inside one worker process. Across processes the RPM limit is shared by
- * configuration: each of LLM_WORKER_PROCESSES paces its request starts at LLM_RPM_LIMIT / that many,
- * so together they stay under the provider's limit without a coordinator; a 429 anywhere still
- * pauses every request of the process until the provider's reset time (docs/judges.md).
+ * Provider limits inside one process: the in-memory pacer (a process without a database, or
+ * a test on a simulated clock), 429 wait headers, and the bound on requests in flight. Workers that
+ * share one provider limit pace against PostgreSQL instead (llm/shared-limit.ts, docs/judges.md).
  */
+
+/** What paces a process's request starts: this in-memory bucket, or the pool shared through PostgreSQL. */
+export interface Pacer {
+  /** Resolves when this request may start, or as soon as `signal` aborts (its turn is then lost). */
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** Nobody starts before `untilMs` (epoch ms): the provider said so. */
+  pause(untilMs: number): void;
+  /** The provider's 429 revealed a lower limit than configured: pace at that from now on. */
+  limitTo(perMinute: number): void;
+}
 
 export interface PacerClock {
   now(): number;
@@ -11,7 +20,7 @@ export interface PacerClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-const realClock: PacerClock = {
+export const realClock: PacerClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
@@ -32,7 +41,7 @@ const realClock: PacerClock = {
  * below the limit; now the next starts catch up. Over any interval T it starts at most
  * perMinute·T/60 + one second's worth — within a provider's per-minute bucket, which starts full.
  */
-export class RequestPacer {
+export class RequestPacer implements Pacer {
   private nextAt = 0;
   private pausedUntil = 0;
   constructor(

@@ -35,7 +35,8 @@ export interface Config {
     rpmLimit: number;
     simPort: number;
     concurrency: number;
-    workerProcesses: number;
+    /** The shared limit's pool name (LLM_LIMIT_POOL); unset: the provider endpoint. */
+    limitPool?: string;
     timeoutMs: number;
     maxRetries: number;
     /** A page stops once this share of its requests ended in error (after errorBreakerMin requests). */
@@ -57,6 +58,8 @@ export interface Config {
     pollIntervalMs: number;
     reconcileIntervalMs: number;
   };
+  /** JUDGEFLOW_SECRET_KEY: seals vendor secrets stored as values (vendors/secrets.ts). */
+  secretKey?: string;
   vendorSim: { port: number; id: string; secret?: string; latencyMs: number };
   notifications: { timeoutMs: number };
   /** The worker's /metrics port (0: none) and whether traces are exported. */
@@ -132,7 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       rpmLimit: v.LLM_RPM_LIMIT,
       simPort: v.LLM_SIM_PORT,
       concurrency: v.LLM_CONCURRENCY,
-      workerProcesses: v.LLM_WORKER_PROCESSES,
+      limitPool: v.LLM_LIMIT_POOL,
       timeoutMs: v.LLM_TIMEOUT_MS,
       maxRetries: v.LLM_MAX_RETRIES,
       errorBreaker: v.LLM_ERROR_BREAKER,
@@ -155,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       pollIntervalMs: v.GATEWAY_POLL_INTERVAL_MS,
       reconcileIntervalMs: v.GATEWAY_RECONCILE_INTERVAL_MS,
     },
+    secretKey: v.JUDGEFLOW_SECRET_KEY as string | undefined,
     vendorSim: {
       port: v.VENDOR_SIM_PORT,
       id: v.VENDOR_SIM_ID,

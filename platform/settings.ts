@@ -152,20 +152,20 @@ export const SETTINGS = [
     schema: positiveInt,
     default: '10000',
     description:
-      'Provider requests/minute shared by all workers: each worker process paces at LLM_RPM_LIMIT / LLM_WORKER_PROCESSES (docs/judges.md).',
+      "Provider requests/minute for all workers together, on any machines: they pace against it through PostgreSQL (LLM_LIMIT_POOL), an idle or dead worker's part going to the others (docs/judges.md).",
   },
   {
     env: 'LLM_CONCURRENCY',
     schema: positiveInt,
     default: '256',
     description:
-      'LLM requests one worker process keeps in flight (judging activities fan out up to this). The rate limit is only reached with at least LLM_RPM_LIMIT / 60 / LLM_WORKER_PROCESSES × the provider latency in seconds in flight (10,000 rpm at 1.5 s: 250).',
+      'LLM requests one worker process keeps in flight (judging activities fan out up to this). The rate limit is only reached with at least LLM_RPM_LIMIT / 60 × the provider latency in seconds in flight over all workers (10,000 rpm at 1.5 s: 250).',
   },
   {
-    env: 'LLM_WORKER_PROCESSES',
-    schema: positiveInt,
-    default: '1',
-    description: 'Worker processes sharing LLM_RPM_LIMIT: each paces its requests at LLM_RPM_LIMIT / this.',
+    env: 'LLM_LIMIT_POOL',
+    schema: z.string().min(1).max(200),
+    description:
+      'Name of the provider limit LLM_RPM_LIMIT is: every worker on the same PostgreSQL with the same pool paces against it together, through one row of llm_rate_pools (docs/judges.md). Unset: the provider endpoint (OPENAI_BASE_URL or the Azure endpoint). Give two endpoints one name when they share one key.',
   },
   {
     env: 'LLM_TIMEOUT_MS',
@@ -283,6 +283,17 @@ export const SETTINGS = [
     schema: positiveInt,
     default: '5000',
     description: 'How often the reconciler re-signals stored vendor events whose signal did not go through.',
+  },
+  {
+    env: 'JUDGEFLOW_SECRET_KEY',
+    schema: z
+      .string()
+      .refine(
+        (v) => Buffer.from(v, 'base64').length === 32,
+        'expected the base64 of 32 bytes (openssl rand -base64 32)',
+      ),
+    description:
+      'Key that seals vendor secrets given as values (AES-256-GCM, vendors/secrets.ts); secrets given as --secret-env are stored as the variable name and need no key. Unset: only such named secrets can be stored or read.',
   },
   {
     env: 'VENDOR_SIM_ID',
