@@ -11,6 +11,7 @@ import type { ProgramSpec } from '../schema/program-spec';
 import { goldAnswers, labels, programs, raterActions, raterQualifications, raters, tasks } from '../schema/tables';
 import { detectDrift, goldAccuracyDecision, wilsonInterval } from '../stats/index';
 import { OPEN_STATUSES } from './batch';
+import { recordAudit } from '../governance/audit';
 
 export type RaterRules = Pick<ProgramSpec['raters'], 'minGoldAnswers' | 'onDrift' | 'qualification'>;
 
@@ -54,11 +55,18 @@ async function goldHistory(db: Db, programId: string, raterIds: string[]) {
     .orderBy(asc(labels.id));
 }
 
-/** Pauses an active rater and logs it; false when the rater was not active. */
+/** Who pauses or reinstates a rater and why; `requestId`: the CLI request's id. */
+export interface RaterActionBy {
+  actor: string;
+  reason: string;
+  requestId?: string;
+}
+
+/** Pauses an active rater and logs it (rater_actions and the audit log); false when the rater was not active. */
 export async function pauseRater(
   db: Db,
   raterId: string,
-  by: { actor: string; reason: string; programId?: string; data?: Record<string, unknown> },
+  by: RaterActionBy & { programId?: string; data?: Record<string, unknown> },
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
     const [row] = await tx
@@ -66,7 +74,7 @@ export async function pauseRater(
       .set({ status: 'paused', pausedReason: by.reason, pausedBy: by.actor, pausedAt: new Date() })
       .where(and(eq(raters.id, raterId), eq(raters.status, 'active')))
       .returning({ id: raters.id });
-    if (row)
+    if (row) {
       await tx.insert(raterActions).values({
         raterId,
         programId: by.programId ?? null,
@@ -75,6 +83,18 @@ export async function pauseRater(
         reason: by.reason,
         data: by.data ?? {},
       });
+      await recordAudit(tx, {
+        actor: by.actor,
+        action: 'rater_paused',
+        entity: 'rater',
+        entityId: raterId,
+        programId: by.programId,
+        requestId: by.requestId,
+        before: { status: 'active' },
+        after: { status: 'paused', reason: by.reason },
+        data: by.data,
+      });
+    }
     return Boolean(row);
   });
 }
@@ -83,8 +103,13 @@ export async function pauseRater(
  * Makes a paused rater active again, clears the drift flag and logs who and why; QA then counts
  * only gold answers given from now on. False when the rater was not paused.
  */
-export async function reinstateRater(db: Db, raterId: string, by: { actor: string; reason: string }): Promise<boolean> {
+export async function reinstateRater(db: Db, raterId: string, by: RaterActionBy): Promise<boolean> {
   return db.transaction(async (tx) => {
+    const [paused] = await tx
+      .select({ reason: raters.pausedReason, by: raters.pausedBy })
+      .from(raters)
+      .where(eq(raters.id, raterId))
+      .for('update');
     const [row] = await tx
       .update(raters)
       .set({
@@ -98,8 +123,19 @@ export async function reinstateRater(db: Db, raterId: string, by: { actor: strin
       })
       .where(and(eq(raters.id, raterId), eq(raters.status, 'paused')))
       .returning({ id: raters.id });
-    if (row)
+    if (row) {
       await tx.insert(raterActions).values({ raterId, action: 'reinstated', actor: by.actor, reason: by.reason });
+      await recordAudit(tx, {
+        actor: by.actor,
+        action: 'rater_reinstated',
+        entity: 'rater',
+        entityId: raterId,
+        requestId: by.requestId,
+        before: { status: 'paused', reason: paused?.reason ?? null, pausedBy: paused?.by ?? null },
+        after: { status: 'active' },
+        data: { reason: by.reason },
+      });
+    }
     return Boolean(row);
   });
 }

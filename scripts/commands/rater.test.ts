@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import { labels, raterActions, raters, taskBatches, tasks } from '../../schema/tables';
+import { auditLog, labels, raterActions, raters, taskBatches, tasks } from '../../schema/tables';
 import { createTestDatabase, type TestDatabase } from '../../test/harness';
 import { newSecret, seedWorld } from '../../test/human-tasks-fixture';
 
@@ -86,7 +86,16 @@ test('list: vendor, status, gold answers, accuracy with its Wilson interval, dri
 });
 
 test('pause and reinstate record who and why; a repeat, an unknown rater or no reason is refused with exit 2', async () => {
-  const paused = await judgeflow('pause', 'acme:ann', '--reason', 'vendor reports a shared account', '--actor', 'pm');
+  const paused = await judgeflow(
+    'pause',
+    'acme:ann',
+    '--reason',
+    'vendor reports a shared account',
+    '--actor',
+    'pm',
+    '--request-id',
+    'req-pause-ann',
+  );
   expect([paused.code, paused.out.trim()]).toEqual([0, 'acme:ann paused by pm: vendor reports a shared account']);
   const again = await judgeflow('pause', 'acme:ann', '--reason', 'twice');
   expect([again.code, again.err.trim()]).toEqual([2, 'rater acme:ann is paused: nothing to pause']);
@@ -107,6 +116,27 @@ test('pause and reinstate record who and why; a repeat, an unknown rater or no r
     ['paused', 'pm', 'vendor reports a shared account'],
     ['reinstated', 'lead', 'account split'],
   ]);
+  // One audit row per change, none for the refused ones.
+  const audit = await database.db.select().from(auditLog).where(eq(auditLog.entityId, 'acme:ann')).orderBy(auditLog.id);
+  expect(audit.map((a) => [a.action, a.actor, a.entity, a.before, a.after])).toEqual([
+    [
+      'rater_paused',
+      'pm',
+      'rater',
+      { status: 'active' },
+      { status: 'paused', reason: 'vendor reports a shared account' },
+    ],
+    [
+      'rater_reinstated',
+      'lead',
+      'rater',
+      { status: 'paused', reason: 'vendor reports a shared account', pausedBy: 'pm' },
+      { status: 'active' },
+    ],
+  ]);
+  expect(audit[0].requestId).toBe('req-pause-ann');
+  expect(audit[1].requestId).toMatch(/^[0-9a-f-]{36}$/);
+  expect(await database.db.select().from(auditLog).where(eq(auditLog.entityId, 'acme:nobody'))).toEqual([]);
   // QA counts only gold answers from the reinstatement on.
   const listed = JSON.parse((await judgeflow('list', '--json')).out) as { raterId: string; goldAnswers: number }[];
   expect(listed.find((r) => r.raterId === 'acme:ann')!.goldAnswers).toBe(0);

@@ -6,6 +6,7 @@
  * rater-qa imports only what the CLI loads already (drizzle, the schema, stats/); a lazy import()
  * would not load under bin/judgeflow.js's CommonJS hook (see disagreements.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { listRaters, pauseRater, reinstateRater, type RaterListing } from '../../human-tasks/rater-qa';
 import { CliError, withContext } from './context';
@@ -58,11 +59,12 @@ export function registerRaterCommands(program: Command): void {
       .argument('<raterId>', 'the rater as judgeflow names them: <vendorId>:<vendor rater id>')
       .requiredOption('--reason <text>', 'why (recorded with the action)')
       .option(...actor)
-      .action(async (raterId: string, opts: { reason: string; actor: string }) => {
+      .option('--request-id <id>', 'idempotency key, recorded in the audit log (default: a new one)')
+      .action(async (raterId: string, opts: { reason: string; actor: string; requestId?: string }) => {
         if (!opts.reason.trim()) throw new CliError('--reason must say why');
         await withContext(
           async ({ database }) => {
-            const by = { actor: opts.actor, reason: opts.reason.trim() };
+            const by = { actor: opts.actor, reason: opts.reason.trim(), requestId: opts.requestId ?? randomUUID() };
             const done =
               name === 'pause'
                 ? await pauseRater(database.db, raterId, by)
