@@ -183,7 +183,6 @@ test("the fix loop's budget check prices a writer task by a perTask card", async
     name: 'per-task-writers',
     kind: 'http',
     endpoint: 'http://127.0.0.1:9/unused',
-    secrets: ['x'],
     rateCard: { rate: 1, perTask: 40 },
     config: {},
   });

@@ -5,15 +5,14 @@
  * a published revision to each vendor — a failing vendor is retried on its own and blocks nothing.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { eq } from 'drizzle-orm';
 import type { ActivityDeps } from '../activities/deps';
 import type { Config } from '../platform/config';
 import type { Db } from '../platform/db';
 import { loadRaterPacket } from '../program/rater-packet';
-import { vendors } from '../schema/tables';
 import type { PacketLink } from '../schema/vendor-events';
 import { createVendorAdapter, type VendorAdapter, type VendorRow } from '../vendors';
 import { packetLink } from '../vendors/packet-link';
+import { loadVendor } from '../vendors/registry';
 
 /** A dispatch's link outlives the task's due time, so a rater can re-read the packet while the task is reassigned. */
 const DISPATCH_LINK_GRACE_MS = 7 * 86_400_000;
@@ -23,7 +22,7 @@ const NOTICE_LINK_TTL_MS = 30 * 86_400_000;
 export function vendorAdapterCache(db: Db, config: Config) {
   const adapters = new Map<string, VendorAdapter>();
   return async (vendorId: string): Promise<{ vendor: VendorRow; adapter: VendorAdapter }> => {
-    const [vendor] = await db.select().from(vendors).where(eq(vendors.id, vendorId));
+    const vendor = await loadVendor(db, vendorId, config);
     if (!vendor) throw new Error(`unknown vendor ${vendorId}`);
     const key = JSON.stringify([vendor.id, vendor.kind, vendor.endpoint, vendor.secrets, vendor.config]);
     let adapter = adapters.get(key);

@@ -121,13 +121,21 @@ test('a worker killed mid-aggregation: the retry requests only the labels not st
     sla: { remindAfter: '1d', reassignAfter: '3d', deadline: '7d' },
   });
   if (!validation.ok) throw new Error(JSON.stringify(validation.problems));
-  const { estimate, secrets } = await checkProgramPrerequisites(
+  const {
+    estimate,
+    vendors: vendorPlan,
+    selection,
+  } = await checkProgramPrerequisites(
     database.db,
     validation.spec,
     {},
-    { rpmLimit: 10_000, model: 'gpt-4.1-mini' },
+    {
+      rpmLimit: 10_000,
+      model: 'gpt-4.1-mini',
+      secretKey: config.secretKey,
+    },
   );
-  await registerProgram(database.db, validation.spec, estimate, secrets);
+  await registerProgram(database.db, validation.spec, estimate, vendorPlan, selection);
   const plan = await createProgramActivities(testDeps(database, config)).loadProgramPlan(PROGRAM);
 
   const taskQueue = uniqueTaskQueue('golden-crash');

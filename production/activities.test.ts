@@ -20,7 +20,6 @@ beforeAll(async () => {
     name: 'writers',
     kind: 'http',
     endpoint: 'http://127.0.0.1:9/v1/tasks',
-    secrets: ['x'],
     rateCard: { rate: 1, review: 2, write: 30 },
     config: {},
   });
@@ -46,18 +45,24 @@ async function walk(selection: ItemSelection, shardSize: number, page: number) {
   let shards = 0;
   let after: string | null = null;
   for (
-    let range = await acts.nextShard({ selection, after, size: shardSize });
+    let range = await acts.nextShard({ programId: 'p1', selection, after, size: shardSize });
     range;
-    range = await acts.nextShard({ selection, after, size: shardSize })
+    range = await acts.nextShard({ programId: 'p1', selection, after, size: shardSize })
   ) {
     shards++;
     expect(range.count).toBeLessThanOrEqual(shardSize);
     let cursor = range.after;
     let inShard = 0;
     for (
-      let ids = await acts.shardItems({ selection, after: cursor, through: range.through, limit: page });
+      let ids = await acts.shardItems({
+        programId: 'p1',
+        selection,
+        after: cursor,
+        through: range.through,
+        limit: page,
+      });
       ids.length;
-      ids = await acts.shardItems({ selection, after: cursor, through: range.through, limit: page })
+      ids = await acts.shardItems({ programId: 'p1', selection, after: cursor, through: range.through, limit: page })
     ) {
       expect(ids.length).toBeLessThanOrEqual(page);
       seen.push(...ids);
@@ -118,7 +123,12 @@ test('changedSince selects exactly the synopses an import created or edited', as
   expect(seen).toEqual(['item-0007', 'item-9999']);
   const future = new Date(Date.parse(edit.importedAt) + 60_000).toISOString();
   expect(
-    await acts.nextShard({ selection: { kind: 'changedSince', since: future }, after: null, size: 10 }),
+    await acts.nextShard({
+      programId: 'p1',
+      selection: { kind: 'changedSince', since: future },
+      after: null,
+      size: 10,
+    }),
   ).toBeNull();
   expect((await walk({ kind: 'items', itemIds: ['item-0003', 'nope', 'item-0001'] }, 5, 5)).seen).toEqual([
     'item-0001',

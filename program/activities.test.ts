@@ -3,7 +3,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { eq } from 'drizzle-orm';
 import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
-import { goldAnswers, guidelineVersions, items, programItems, programs, shows, vendors } from '../schema/tables';
+import { goldAnswers, guidelineVersions, items, programItems, programs, shows, vendorSecrets } from '../schema/tables';
+import { loadVendor } from '../vendors/registry';
 import { createTestDatabase, testDeps, type TestDatabase } from '../test/harness';
 import { createProgramActivities } from './activities';
 import { checkProgramPrerequisites, ProgramRegistrationError, registerProgram } from './registration';
@@ -48,19 +49,24 @@ describe('program registration', () => {
     expect(await database.db.select().from(programs)).toEqual([]);
   });
 
-  test('writes the program, guidelines v1, vendors with rotated secrets and gold answers', async () => {
+  test('writes the program, guidelines v1, its vendor (secrets by variable name) and gold answers', async () => {
     const env = { ACME_WEBHOOK_SECRETS: 'whsec_a, whsec_b' };
-    const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, env, {
+    const {
+      estimate,
+      vendors: vendorPlan,
+      selection,
+    } = await checkProgramPrerequisites(database.db, spec, env, {
       rpmLimit: 1000,
       model: 'gpt-4.1-mini',
     });
-    expect(secrets['acme-labels']).toEqual(['whsec_a', 'whsec_b']);
     expect(estimate.humanTasks.total).toBeGreaterThan(0);
     expect(estimate.costUsd.llmBatch).toBeLessThan(estimate.costUsd.llm);
-    await registerProgram(database.db, spec, estimate, secrets);
+    await registerProgram(database.db, spec, estimate, vendorPlan, selection);
     expect(await database.db.select().from(guidelineVersions)).toHaveLength(1);
-    const [vendor] = await database.db.select().from(vendors).where(eq(vendors.id, 'acme-labels'));
-    expect(vendor.secrets).toEqual(['whsec_a', 'whsec_b']);
+    // The vendor is registered with its secrets' variable name; its values are read when used.
+    const [secret] = await database.db.select().from(vendorSecrets).where(eq(vendorSecrets.vendorId, 'acme-labels'));
+    expect(secret).toMatchObject({ purpose: 'signing', envName: 'ACME_WEBHOOK_SECRETS', sealed: null });
+    expect((await loadVendor(database.db, 'acme-labels', { env }))?.secrets).toEqual(['whsec_a', 'whsec_b']);
     expect(await database.db.select().from(goldAnswers)).toHaveLength(2);
     await expect(checkProgramPrerequisites(database.db, spec, env, { rpmLimit: 1000, model: 'm' })).rejects.toThrow(
       /program "synopsis-quality" already exists/,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
-import { estimateProgram } from './estimate';
+import { estimateProgram, vendorRateCard } from './estimate';
 
 const loaded = validateProgramSpec(
   YAML.parse(fs.readFileSync(path.resolve(__dirname, '../examples/synopsis-program.yaml'), 'utf8')),
@@ -23,7 +23,7 @@ test('the writer fix loop is in the estimate: its tasks, their cost and the re-j
   expect(a.humanTasks.fixLoop).toEqual({ expected: 4500, max: 9000 });
   expect(b.humanTasks.fixLoop).toEqual({ expected: 0, max: 0 });
   expect(a.humanTasks.total - b.humanTasks.total).toBe(4500);
-  const writeRate = Math.min(...spec.vendors.map((v) => v.rateCard.write));
+  const writeRate = Math.min(...spec.vendors.map((v) => vendorRateCard(v).write));
   expect(a.costUsd.human - b.costUsd.human).toBeCloseTo(4500 * writeRate, 2);
   expect(a.costUsd.maxTotal - b.costUsd.maxTotal).toBeGreaterThanOrEqual(9000 * writeRate);
   expect(a.llmCalls.production).toBeGreaterThan(b.llmCalls.production);
@@ -57,7 +57,7 @@ test('the golden settings price what they run: adaptive redundancy 3 ratings exp
   expect(fixed.humanTasks.goldenSet).toBe(tasks(spec.raters.perItem));
   expect(adaptive.humanTasks.goldenSet).toBe(tasks(3));
   // At worst every item gets 5 ratings instead of the fixed 3.
-  const rate = Math.min(...spec.vendors.map((v) => v.rateCard.rate));
+  const rate = Math.min(...spec.vendors.map((v) => vendorRateCard(v).rate));
   expect(adaptive.costUsd.maxTotal - fixed.costUsd.maxTotal).toBeGreaterThanOrEqual(
     (tasks(5) - tasks(3)) * rate - 1e-6,
   );

@@ -3,7 +3,13 @@
  * calendar time — from the spec, the catalog size and the provider's rate limit. Pure and
  * deterministic (the program workflow's scoping phase and `program start` both use it).
  */
-import { criterionSamples, durationMs, goldenSettings, type ProgramSpec } from '../schema/program-spec';
+import {
+  criterionSamples,
+  durationMs,
+  goldenSettings,
+  type ProgramSpec,
+  type VendorSpec,
+} from '../schema/program-spec';
 import { priceFor } from '../llm/price-table';
 
 /** Typical judge request: rubric + show context + synopsis in, tiered rationale out. */
@@ -89,9 +95,9 @@ export function estimateProgram(
   const llm = llmTotal * perCall;
   const llmBatch = (llmTotal - production) * perCall + production * perCall * price.batchDiscount;
 
-  const rate = (kind: 'rate' | 'review') => Math.min(...spec.vendors.map((v) => v.rateCard[kind]));
+  const rate = (kind: 'rate' | 'review' | 'write') => Math.min(...spec.vendors.map((v) => vendorRateCard(v)[kind]));
   const humanCost = (n: number) => n * rate('rate');
-  const writeRate = Math.min(...spec.vendors.map((v) => v.rateCard.write));
+  const writeRate = rate('write');
   const human = humanCost(humanExpected - reviews) + reviews * rate('review') + fixLoop.expected * writeRate;
   const humanMaxCost = humanCost(humanMax - reviews) + reviews * rate('review') + fixLoop.max * writeRate;
 
@@ -132,3 +138,9 @@ export function estimateProgram(
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** A vendor's rate card; the spec's references are resolved from the registry before an estimate (vendors/spec-vendors.ts). */
+export function vendorRateCard(v: VendorSpec): NonNullable<VendorSpec['rateCard']> {
+  if (!v.rateCard) throw new Error(`vendor ${v.id}: resolve the spec's vendors from the registry before estimating`);
+  return v.rateCard;
+}

@@ -1,14 +1,26 @@
 /**
  * Registering a program from its spec: what the spec refers to outside itself is checked and the
- * estimate computed first (changing nothing); then the program, its first guidelines, vendors
- * and gold answers are written in one transaction.
+ * estimate computed first (changing nothing); then the program, its first guidelines, vendors,
+ * gold answers and item set are written in one transaction.
  */
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { estimateProgram, type ProgramEstimate } from './estimate';
+import path from 'node:path';
+import type postgres from 'postgres';
+import { importCatalog } from '../catalog/import';
+import {
+  countSelection,
+  describeSelection,
+  recordSelection,
+  specSelection,
+  type ItemSelectionPlan,
+  type SpecCatalogImport,
+} from '../catalog/item-set';
 import { type ProgramSpec } from '../schema/program-spec';
-import { goldAnswers, guidelineVersions, items, programs, vendors } from '../schema/tables';
+import { goldAnswers, guidelineVersions, items, programs } from '../schema/tables';
 import type { Db } from '../platform/db';
 import { programWorkflowId } from '../workflows/ids';
+import { planSpecVendors, registerSpecVendors, type SpecVendorPlan } from '../vendors/spec-vendors';
 
 export class ProgramRegistrationError extends Error {
   readonly exitCode = 2;
@@ -18,26 +30,18 @@ export class ProgramRegistrationError extends Error {
 }
 
 /**
- * Checks what a spec refers to outside itself (secrets in the environment, gold items in the
- * catalog) and computes the estimate. Changes nothing.
+ * Checks what a spec refers to outside itself (its vendors in the registry, secrets in the
+ * environment, gold items in the catalog) and computes the estimate. Changes nothing.
  */
 export async function checkProgramPrerequisites(
   db: Db,
   spec: ProgramSpec,
   env: Record<string, string | undefined>,
-  opts: { rpmLimit: number; model: string },
-): Promise<{ estimate: ProgramEstimate; secrets: Record<string, string[]> }> {
-  const problems: { path: string; message: string }[] = [];
-  const secrets: Record<string, string[]> = {};
-  spec.vendors.forEach((v, i) => {
-    const raw = v.secret ?? (v.secretEnv ? env[v.secretEnv] : undefined);
-    if (!raw)
-      problems.push({ path: `vendors.${i}.secretEnv`, message: `environment variable ${v.secretEnv} is not set` });
-    else
-      secrets[v.id] = raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+  opts: { rpmLimit: number; model: string; secretKey?: string; catalog?: SpecCatalogImport },
+): Promise<{ estimate: ProgramEstimate; vendors: SpecVendorPlan; selection: ItemSelectionPlan }> {
+  const { plan: vendors, problems } = await planSpecVendors(db, spec.vendors, {
+    env,
+    secretKey: opts.secretKey ?? env.JUDGEFLOW_SECRET_KEY,
   });
   const goldIds = spec.goldExamples.map((g) => g.itemId);
   if (goldIds.length) {
@@ -52,32 +56,45 @@ export async function checkProgramPrerequisites(
         });
     });
   }
-  const [{ count }] = await db.select({ count: sql<number>`count(*)::int` }).from(items);
+  const selection = specSelection(spec, opts.catalog);
+  // Gold examples join the set but are never drawn: the rounds need items besides them.
+  const count = await countSelection(db, selection, goldIds);
   const needed =
     spec.rounds.pilotSize + spec.rounds.calibrationSize * spec.rounds.maxCalibrationRounds + spec.rounds.goldenSetSize;
-  if (count < needed)
+  if (count === 0)
     problems.push({
       path: 'items',
-      message: `the catalog has ${count} items; pilot + ${spec.rounds.maxCalibrationRounds} calibration rounds + golden set need ${needed}`,
+      message: `no catalog item is selected (${describeSelection(selection.definition)}): import the catalog, or widen the filters`,
+    });
+  else if (count < needed)
+    problems.push({
+      path: 'items',
+      message: `the program's items are ${count} (${describeSelection(selection.definition)}); pilot + ${spec.rounds.maxCalibrationRounds} calibration rounds + golden set need ${needed}`,
     });
   const [existing] = await db.select({ id: programs.id }).from(programs).where(eq(programs.id, spec.id));
   if (existing) problems.push({ path: 'id', message: `program "${spec.id}" already exists` });
   if (problems.length) throw new ProgramRegistrationError(problems);
-  return { estimate: estimateProgram(spec, { catalogItems: count, ...opts }), secrets };
+  return {
+    estimate: estimateProgram({ ...spec, vendors: vendors.vendors }, { catalogItems: count, ...opts }),
+    vendors,
+    selection,
+  };
 }
 
-/** Writes the program, guideline v1, vendors and gold answers in one transaction. */
+/** Writes the program, guideline v1, its new inline vendors and gold answers in one transaction. */
 export async function registerProgram(
   db: Db,
   spec: ProgramSpec,
   estimate: ProgramEstimate,
-  secrets: Record<string, string[]>,
+  vendorPlan: SpecVendorPlan,
+  selection: ItemSelectionPlan,
 ): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.insert(programs).values({
       id: spec.id,
       name: spec.name,
-      spec: spec as unknown as Record<string, unknown>,
+      // The vendors as registered (a reference resolved, an inline secret left out).
+      spec: { ...spec, vendors: vendorPlan.vendors } as unknown as Record<string, unknown>,
       budgetUsd: spec.budget.usd,
       estimate: estimate as unknown as Record<string, unknown>,
       workflowId: programWorkflowId(spec.id),
@@ -90,20 +107,7 @@ export async function registerProgram(
       note: 'initial guidelines from the program spec',
       author: 'spec',
     });
-    for (const v of spec.vendors) {
-      const row = {
-        name: v.name,
-        kind: v.kind,
-        endpoint: v.endpoint,
-        secrets: secrets[v.id],
-        rateCard: v.rateCard,
-        config: v.config,
-      };
-      await tx
-        .insert(vendors)
-        .values({ id: v.id, ...row })
-        .onConflictDoUpdate({ target: vendors.id, set: row });
-    }
+    await registerSpecVendors(tx, spec.id, vendorPlan);
     const gold = spec.goldExamples.flatMap((g) =>
       Object.entries(g.labels).map(([criterion, label]) => ({
         programId: spec.id,
@@ -114,5 +118,29 @@ export async function registerProgram(
       })),
     );
     if (gold.length) await tx.insert(goldAnswers).values(gold).onConflictDoNothing();
+    await recordSelection(
+      tx,
+      spec.id,
+      'spec',
+      selection,
+      spec.goldExamples.map((g) => g.itemId),
+    );
   });
+}
+
+/**
+ * Imports the spec's `items.catalog` (a relative path is from the spec's folder) before the
+ * prerequisites are checked: the selection is drawn from the file's synopses, new or already in the
+ * catalog. The import is the catalog's (all or nothing, as `catalog import`), not the program's: a
+ * spec refused afterwards leaves the catalog imported and no program.
+ */
+export async function importSpecCatalog(
+  client: postgres.Sql,
+  spec: ProgramSpec,
+  specDir: string,
+): Promise<SpecCatalogImport | undefined> {
+  if (!spec.items.catalog) return undefined;
+  const file = path.resolve(specDir, spec.items.catalog);
+  const result = await importCatalog(client, file, { keepItemIds: true });
+  return { file, importedAt: result.importedAt, itemIds: result.itemIds ?? [] };
 }

@@ -59,7 +59,7 @@ describe('program spec', () => {
     expect(paths).toEqual(
       expect.arrayContaining([
         'production.writerVendor: unknown vendor "nobody"',
-        'vendors.0: a vendor needs secretEnv (or secret) to verify its events',
+        'vendors.0: an inline vendor needs secretEnv (or secret); to use a registered vendor give its id alone',
         `errorTaxonomy.${bad.errorTaxonomy.length - 1}.criterion: unknown criterion "humour"`,
         'goldExamples.0.labels.wit: unknown criterion "wit"',
         'criteria.4.id: duplicate criterion "tone"',
@@ -86,6 +86,27 @@ describe('program spec', () => {
   };
   const problemsOf = (result: ReturnType<typeof validateProgramSpec>) =>
     result.ok ? [] : result.problems.map((p) => `${p.path}: ${p.message}`);
+
+  test('a vendor is referenced by its id alone; an inline one needs all its fields, and an id appears once', () => {
+    const spec = structuredClone(example);
+    spec.vendors = [{ id: 'acme-labels' }, { id: 'beta', roles: ['write'] }];
+    spec.production.writerVendor = 'beta';
+    expect(validateProgramSpec(spec).ok).toBe(true);
+    spec.vendors = [
+      { id: 'acme-labels' },
+      { id: 'beta', name: 'Beta', secretEnv: 'BETA_SECRET' },
+      { id: 'acme-labels' },
+    ];
+    const bad = validateProgramSpec(spec);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problems.map((p) => `${p.path}: ${p.message}`)).toEqual(
+      expect.arrayContaining([
+        'vendors.1: an inline vendor needs kind, endpoint, rateCard; to use a registered vendor give its id alone',
+        'vendors.2.id: duplicate vendor "acme-labels"',
+      ]),
+    );
+  });
 
   test('a Likert criterion with points and passAt is accepted; its labels are 1..points and passAt decides', () => {
     const result = likert({ points: 5, passAt: 4 }, { tone: 1, clarity: 5 });

@@ -5,6 +5,7 @@
  */
 export * from './tables/program';
 export * from './tables/catalog';
+export * from './tables/vendors';
 export * from './tables/human-tasks';
 export * from './tables/golden-set';
 export * from './tables/judging';

@@ -141,14 +141,18 @@ function goldExamples(truthFile: string, count: number) {
 
 async function startProgram(stack: Stack, database: Database, spec: ProgramSpec) {
   const { config } = stack;
-  const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, process.env, {
+  const {
+    estimate,
+    vendors: vendorPlan,
+    selection,
+  } = await checkProgramPrerequisites(database.db, spec, process.env, {
     rpmLimit: config.llm.rpmLimit,
     model: config.llm.model,
   });
   console.log(
     `  estimate: ${estimate.humanTasks.total} human tasks, ${estimate.llmCalls.total} LLM calls, $${estimate.costUsd.total}, ${estimate.days.expected} days at production SLAs`,
   );
-  await registerProgram(database.db, spec, estimate, secrets);
+  await registerProgram(database.db, spec, estimate, vendorPlan, selection);
   await stack.client.workflow.start(programWorkflow, {
     workflowId: programWorkflowId(spec.id),
     taskQueue: config.temporal.taskQueue,

@@ -13,6 +13,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivityDeps, type ActivityDeps } from '../activities/deps';
 import { loadConfig, type Config } from '../platform/config';
+import { SIM_SECRET_KEY } from '../scripts/sim/vendor/world';
 import { connectDatabase, type Database } from '../platform/db';
 import { createLogger } from '../platform/logger';
 import { connectClient, findTemporalTestServer } from '../platform/temporal';
@@ -57,6 +58,7 @@ export function testConfig(env: Record<string, string> = {}, database?: TestData
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS,
     ...(database ? { DATABASE_URL: database.url } : {}),
+    JUDGEFLOW_SECRET_KEY: SIM_SECRET_KEY,
     ...env,
   });
 }

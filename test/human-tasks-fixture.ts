@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 
 export { newSecret } from '../vendors/signing';
-export { seedWorld } from '../scripts/sim/vendor/world';
+export { insertSimVendor, seedWorld } from '../scripts/sim/vendor/world';
 
 /** Row counts and task statuses: what "leaves the database unchanged" compares. */
 export async function snapshot(db: Db) {

@@ -110,13 +110,17 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
       };
       const validation = validateProgramSpec(raw);
       if (!validation.ok) throw new Error(JSON.stringify(validation.problems));
-      const { estimate, secrets } = await checkProgramPrerequisites(
+      const {
+        estimate,
+        vendors: vendorPlan,
+        selection,
+      } = await checkProgramPrerequisites(
         database.db,
         validation.spec,
         {},
-        { rpmLimit: 10_000, model: 'gpt-4.1-mini' },
+        { rpmLimit: 10_000, model: 'gpt-4.1-mini', secretKey: deps.config.secretKey },
       );
-      await registerProgram(database.db, validation.spec, estimate, secrets);
+      await registerProgram(database.db, validation.spec, estimate, vendorPlan, selection);
     },
     async close() {
       await sim.app.close();

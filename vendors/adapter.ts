@@ -6,7 +6,14 @@
 import type { GuidelinesNotice, RaterList, RaterPacket, TaskDispatch, VendorEvent } from '../schema/vendor-events';
 import type { vendors } from '../schema/tables';
 
-export type VendorRow = typeof vendors.$inferSelect;
+export type VendorRecord = typeof vendors.$inferSelect;
+/** A vendor as adapters and the gateway use it: its record with its secrets read (vendors/registry.ts). */
+export type VendorRow = Omit<VendorRecord, 'legacySecrets'> & {
+  /** Valid signing secrets, the primary (newest) first: outgoing requests are signed with it. */
+  secrets: string[];
+  /** When the first of those secrets expires (a rotation's grace period ends): a cached copy is re-read then. */
+  secretsValidUntil: Date | null;
+};
 export type VendorRater = RaterList['raters'][number];
 /** A vendor's answer found by polling, translated exactly as its webhook would be. */
 export interface PolledEvent {

@@ -14,6 +14,7 @@ import type { Logger } from '../platform/logger';
 import { tasks, vendors } from '../schema/tables';
 import { vendorEventSchema, type VendorEvent } from '../schema/vendor-events';
 import { createVendorAdapter, type VendorRow } from '../vendors';
+import { loadVendor } from '../vendors/registry';
 import { createLabelStudioAdapter, translateAnnotation, translateLabelStudioWebhook } from '../vendors/label-studio';
 import { checkDeliveryId, deliveryIdProblem, HttpError, invalidBody, sendError } from './gateway-validation';
 
@@ -134,8 +135,8 @@ export function vendorPoller(
 ): () => Promise<{ polled: number; stored: number }> {
   const pollCursors = new Map<string, string | null>();
   return async () => {
-    const rows = await db
-      .select()
+    const ids = await db
+      .select({ id: vendors.id })
       .from(vendors)
       .where(
         exists(
@@ -147,8 +148,10 @@ export function vendorPoller(
       );
     let polled = 0;
     let storedNow = 0;
-    for (const row of rows) {
+    for (const { id } of ids) {
       try {
+        const row = await loadVendor(db, id, config);
+        if (!row) continue;
         const adapter = createVendorAdapter(row, config.env);
         if (!adapter.poll) continue;
         const { events, cursor } = await adapter.poll(pollCursors.get(row.id) ?? null);
@@ -175,7 +178,7 @@ export function vendorPoller(
         }
         pollCursors.set(row.id, cursor);
       } catch (err) {
-        logger.warn({ err, vendorId: row.id }, 'polling the vendor failed; the next round retries');
+        logger.warn({ err, vendorId: id }, 'polling the vendor failed; the next round retries');
       }
     }
     if (storedNow) logger.info({ stored: storedNow }, 'polling stored answers whose webhook had not arrived');

@@ -13,12 +13,13 @@ import type postgres from 'postgres';
 import { z } from 'zod';
 import { applyVendorEvent, type RecordOutcome } from '../human-tasks/inbox';
 import type { VendorRow } from '../vendors';
+import { loadVendor } from '../vendors/registry';
 import { SignatureError, verifySignature } from '../vendors/signing';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Db } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
 import { connectClient, temporalTarget } from '../platform/temporal';
-import { vendorEvents, vendors } from '../schema/tables';
+import { vendorEvents } from '../schema/tables';
 import { unstorableText, type VendorEvent } from '../schema/vendor-events';
 import { CompletionBatcher } from './gateway-completions';
 import { labelStudioRoute, vendorPoller, type StoreEvent } from './gateway-label-studio';
@@ -71,8 +72,10 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const vendorCache = new Map<string, { row: VendorRow | undefined; at: number }>();
   const vendor = async (id: string): Promise<VendorRow> => {
     const cached = vendorCache.get(id);
-    if (cached && Date.now() - cached.at < VENDOR_CACHE_MS && cached.row) return cached.row;
-    const [row] = await db.select().from(vendors).where(eq(vendors.id, id));
+    // A rotated-out secret stops being accepted when its grace ends, not up to a cache period later.
+    const fresh = (row: VendorRow) => !row.secretsValidUntil || Date.now() < row.secretsValidUntil.getTime();
+    if (cached && Date.now() - cached.at < VENDOR_CACHE_MS && cached.row && fresh(cached.row)) return cached.row;
+    const row = await loadVendor(db, id, config);
     // Only vendors that exist are cached: ids from URLs are unbounded, and a miss is never read back.
     if (row) vendorCache.set(id, { row, at: Date.now() });
     if (!row) throw new HttpError(404, 'vendor_not_found', `unknown vendor ${id}`);

@@ -21,7 +21,7 @@ import { reviseSynopsis } from '../scripts/sim/model/revise';
 import { createLogger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import type { Show } from '../schema/catalog';
-import { fixAttempts, fixCycles, items, judgments, programs, vendors } from '../schema/tables';
+import { fixAttempts, fixCycles, items, judgments, programs } from '../schema/tables';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import {
@@ -34,7 +34,7 @@ import {
   uniqueTaskQueue,
   type TestDatabase,
 } from '../test/harness';
-import { newSecret } from '../test/human-tasks-fixture';
+import { insertSimVendor, newSecret } from '../test/human-tasks-fixture';
 import { startLlmOutage, type LlmOutage } from '../test/llm-outage';
 import { seedJudgeWorld } from '../test/judge-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
@@ -96,15 +96,7 @@ async function startWriter(vendorId: string, fixProbability: number, seed: numbe
   });
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
   const endpoint = `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`;
-  await database.db.insert(vendors).values({
-    id: vendorId,
-    name: vendorId,
-    kind: 'http',
-    endpoint,
-    secrets: [secret],
-    rateCard: { rate: 0.5, review: 1, write: 5 },
-    config: {},
-  });
+  await insertSimVendor(database.db, { id: vendorId, endpoint, secrets: [secret] });
   writers.push(sim);
 }
 

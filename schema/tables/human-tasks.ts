@@ -1,4 +1,4 @@
-/** Vendors, raters, human tasks, their labels and the vendor event inbox. */
+/** Raters, human tasks, their labels and the vendor event inbox. */
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
@@ -15,18 +15,7 @@ import {
 import { createdAt, json } from './columns';
 import { items } from './catalog';
 import { programs } from './program';
-
-export const vendors = pgTable('vendors', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  kind: text('kind').notNull(), // http|label-studio
-  endpoint: text('endpoint'),
-  /** Active signing secrets (Standard Webhooks, `whsec_…`); two during a rotation. */
-  secrets: json<string[]>('secrets').notNull(),
-  rateCard: json<Record<string, number>>('rate_card').notNull().default({}),
-  config: json<Record<string, unknown>>('config').notNull().default({}),
-  createdAt: createdAt(),
-});
+import { vendors } from './vendors';
 
 export const raters = pgTable(
   'raters',

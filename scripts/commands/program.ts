@@ -4,12 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import { desc, eq } from 'drizzle-orm';
-import { checkProgramPrerequisites, registerProgram } from '../../program/registration';
+import { checkProgramPrerequisites, importSpecCatalog, registerProgram } from '../../program/registration';
+import { CatalogRejectedError } from '../../catalog/import';
 import type { ProgramEstimate } from '../../program/estimate';
 import { readValidSpec } from './spec-file';
 import { decisionLog, programs, vendors } from '../../schema/tables';
@@ -26,6 +28,7 @@ import { programWorkflow } from '../../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../../workflows/search-attributes';
 import { CliError, withContext } from './context';
 import { programWorkflowId } from '../../workflows/ids';
+import { steeringRefusal, type ProgramAccess } from '../../workflows/program-access';
 import { formatRetrying, formatStatus, programStatus } from './program-status';
 import { workflowFailure } from './failure';
 
@@ -73,7 +76,10 @@ function bar(done: number, total: number, width = 30): string {
 export function registerProgramCommands(cli: Command) {
   const program = cli.command('program').description('Start and steer evaluation programs.');
   const requestOption = ['--request-id <id>', 'idempotency key (a retried call with the same id is a no-op)'] as const;
-  const actorOption = ['--actor <name>', 'who decides (decision log)', process.env.USER ?? 'pm'] as const;
+  const actorOption = [
+    '--actor <label>',
+    'a label for who decides, taken only when your identity is the unverified OS user (judgeflow whoami)',
+  ] as const;
 
   program
     .command('start <spec>')
@@ -83,9 +89,18 @@ export function registerProgramCommands(cli: Command) {
     .action(async (file: string, opts: { yes?: boolean; json?: boolean }) => {
       const spec = readValidSpec(file);
       await withContext(async ({ config, database, client }) => {
-        const { estimate, secrets } = await checkProgramPrerequisites(database.db, spec, config.env, {
+        const catalog = await importSpecCatalog(database.sql, spec, path.dirname(file)).catch((err: unknown) => {
+          throw err instanceof CatalogRejectedError ? new CliError(`items.catalog: ${err.message}`) : err;
+        });
+        if (catalog && !opts.json) console.log(`Imported ${catalog.file}: ${catalog.itemIds.length} synopses`);
+        const {
+          estimate,
+          vendors: vendorPlan,
+          selection,
+        } = await checkProgramPrerequisites(database.db, spec, config.env, {
           rpmLimit: config.llm.rpmLimit,
           model: spec.judges.model ?? config.llm.model,
+          catalog,
         });
         if (!opts.json) console.log(`Estimate for ${spec.id}:\n${formatEstimate(estimate)}`);
         if (!opts.yes) {
@@ -96,7 +111,7 @@ export function registerProgramCommands(cli: Command) {
           rl.close();
           if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('not started', 1);
         }
-        await registerProgram(database.db, spec, estimate, secrets);
+        await registerProgram(database.db, spec, estimate, vendorPlan, selection);
         const workflowId = programWorkflowId(spec.id);
         await client.workflow.start(programWorkflow, {
           workflowId,
@@ -222,13 +237,13 @@ export function registerProgramCommands(cli: Command) {
     .option('--note <text>', 'why (decision log)')
     .option(...requestOption)
     .option(...actorOption)
-    .action(async (programId: string, opts: { gate?: string; note?: string; requestId?: string; actor: string }) => {
-      await withContext(async ({ client }) => {
+    .action(async (programId: string, opts: { gate?: string; note?: string; requestId?: string; actor?: string }) => {
+      await withContext(async ({ client, actor }) => {
         const gate = opts.gate ?? (await programStatus(client, programId, undefined, { retrying: false })).gate?.name;
         if (!gate) throw new CliError(`program ${programId} is not waiting at a gate`);
         const result = await steer(client, programId, approveGateUpdate, {
           requestId: opts.requestId ?? randomUUID(),
-          actor: opts.actor,
+          actor: actor(opts.actor),
           gate,
           note: opts.note,
         });
@@ -239,13 +254,9 @@ export function registerProgramCommands(cli: Command) {
   program
     .command('vendor <programId> <vendorId>')
     .description(
-      'Fix a vendor of the program (endpoint, secrets): the next vendor call uses it; a program waiting at a vendor gate then needs `program approve` to retry.',
+      "Fix the endpoint of a program's vendor (its record: every program using it): the next vendor call uses it; a program waiting at a vendor gate then needs `program approve` to retry. Secrets: `judgeflow vendor rotate-secret`.",
     )
-    .option('--endpoint <url>', 'the vendor endpoint (kind http: where tasks are POSTed)')
-    .option(
-      '--secret-env <name>',
-      'environment variable holding the vendor secret(s), comma separated during a rotation',
-    )
+    .requiredOption('--endpoint <url>', 'the vendor endpoint (kind http: where tasks are POSTed)')
     .option('--note <text>', 'why (decision log)')
     .option(...requestOption)
     .option(...actorOption)
@@ -253,55 +264,39 @@ export function registerProgramCommands(cli: Command) {
       async (
         programId: string,
         vendorId: string,
-        opts: { endpoint?: string; secretEnv?: string; note?: string; requestId?: string; actor: string },
+        opts: { endpoint: string; note?: string; requestId?: string; actor?: string },
       ) => {
-        if (!opts.endpoint && !opts.secretEnv)
-          throw new CliError('nothing to change: give --endpoint and/or --secret-env');
-        if (opts.endpoint && !URL.canParse(opts.endpoint))
-          throw new CliError(`--endpoint: "${opts.endpoint}" is not a URL`);
+        if (!URL.canParse(opts.endpoint)) throw new CliError(`--endpoint: "${opts.endpoint}" is not a URL`);
         await withContext(
-          async ({ config, database }) => {
+          async ({ database, actor }) => {
             const [program] = await database.db
               .select({ spec: programs.spec })
               .from(programs)
               .where(eq(programs.id, programId));
             if (!program) throw new CliError(`no program "${programId}" (see \`judgeflow program list\`)`);
+            // Not a workflow update, so its owners are checked here, as the validators check theirs.
+            const refusal = steeringRefusal(programId, program.spec as ProgramAccess, actor(opts.actor));
+            if (refusal) throw new CliError(`refused: ${refusal}`);
             const specVendors = ((program.spec as { vendors?: { id: string }[] }).vendors ?? []).map((v) => v.id);
             if (!specVendors.includes(vendorId))
               throw new CliError(
                 `program ${programId} has no vendor "${vendorId}" (its vendors: ${specVendors.join(', ') || 'none'})`,
               );
-            let secrets: string[] | undefined;
-            if (opts.secretEnv) {
-              const raw = config.env[opts.secretEnv];
-              if (!raw) throw new CliError(`--secret-env: environment variable ${opts.secretEnv} is not set`);
-              secrets = raw
-                .split(',')
-                .map((x) => x.trim())
-                .filter(Boolean);
-            }
-            const set = { ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(secrets ? { secrets } : {}) };
             await database.db.transaction(async (tx) => {
-              await tx.update(vendors).set(set).where(eq(vendors.id, vendorId));
+              await tx.update(vendors).set({ endpoint: opts.endpoint }).where(eq(vendors.id, vendorId));
               await tx
                 .insert(decisionLog)
                 .values({
                   programId,
                   requestId: opts.requestId ?? randomUUID(),
                   kind: 'vendor_updated',
-                  actor: opts.actor,
+                  actor: actor(opts.actor),
                   note: opts.note ?? '',
-                  data: {
-                    vendorId,
-                    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-                    ...(secrets ? { secrets: secrets.length } : {}),
-                  },
+                  data: { vendorId, endpoint: opts.endpoint },
                 })
                 .onConflictDoNothing();
             });
-            console.log(
-              `vendor ${vendorId} updated${opts.endpoint ? `: endpoint ${opts.endpoint}` : ''}${secrets ? `${opts.endpoint ? ',' : ':'} ${secrets.length} secret(s) from ${opts.secretEnv}` : ''}`,
-            );
+            console.log(`vendor ${vendorId} updated: endpoint ${opts.endpoint}`);
           },
           { temporal: false },
         );
@@ -318,11 +313,11 @@ export function registerProgramCommands(cli: Command) {
       .option('--note <text>', 'why (decision log)')
       .option(...requestOption)
       .option(...actorOption)
-      .action(async (programId: string, opts: { note?: string; requestId?: string; actor: string }) => {
-        await withContext(async ({ client }) => {
+      .action(async (programId: string, opts: { note?: string; requestId?: string; actor?: string }) => {
+        await withContext(async ({ client, actor }) => {
           const result = await steer(client, programId, update, {
             requestId: opts.requestId ?? randomUUID(),
-            actor: opts.actor,
+            actor: actor(opts.actor),
             note: opts.note,
           });
           console.log(result.message);
@@ -358,12 +353,12 @@ export function registerProgramCommands(cli: Command) {
     .action(
       async (
         programId: string,
-        opts: { agreement?: number; judgeAccuracy?: number; note?: string; requestId?: string; actor: string },
+        opts: { agreement?: number; judgeAccuracy?: number; note?: string; requestId?: string; actor?: string },
       ) => {
-        await withContext(async ({ client }) => {
+        await withContext(async ({ client, actor }) => {
           const result = await steer(client, programId, changeTargetsUpdate, {
             requestId: opts.requestId ?? randomUUID(),
-            actor: opts.actor,
+            actor: actor(opts.actor),
             note: opts.note,
             agreement: opts.agreement,
             judgeAccuracy: opts.judgeAccuracy,
@@ -380,11 +375,11 @@ export function registerProgramCommands(cli: Command) {
     .option('--note <text>', 'why (decision log)')
     .option(...requestOption)
     .option(...actorOption)
-    .action(async (programId: string, opts: { usd: number; note?: string; requestId?: string; actor: string }) => {
-      await withContext(async ({ client }) => {
+    .action(async (programId: string, opts: { usd: number; note?: string; requestId?: string; actor?: string }) => {
+      await withContext(async ({ client, actor }) => {
         const result = await steer(client, programId, changeBudgetUpdate, {
           requestId: opts.requestId ?? randomUUID(),
-          actor: opts.actor,
+          actor: actor(opts.actor),
           note: opts.note,
           usd: opts.usd,
         });
@@ -404,17 +399,17 @@ export function registerProgramCommands(cli: Command) {
     .action(
       async (
         programId: string,
-        opts: { file: string; note: string; version?: number; requestId?: string; actor: string },
+        opts: { file: string; note: string; version?: number; requestId?: string; actor?: string },
       ) => {
         if (!fs.existsSync(opts.file)) throw new CliError(`guideline file not found: ${opts.file}`);
         const text = fs.readFileSync(opts.file, 'utf8');
-        await withContext(async ({ client }) => {
+        await withContext(async ({ client, actor }) => {
           const version =
             opts.version ??
             (await programStatus(client, programId, undefined, { retrying: false })).guidelineVersion + 1;
           const result = await steer(client, programId, publishGuidelinesUpdate, {
             requestId: opts.requestId ?? randomUUID(),
-            actor: opts.actor,
+            actor: actor(opts.actor),
             version,
             text,
             note: opts.note,

@@ -7,7 +7,8 @@ import { textHash } from '../../../catalog/text-hash';
 import { generateShow, writeSynopsis } from '../model/world';
 import { Rng } from '../model/rng';
 import type { Db } from '../../../platform/db';
-import { goldAnswers, items, programs, raters, shows, vendors } from '../../../schema/tables';
+import { goldAnswers, items, programs, raters, shows, vendorSecrets, vendors } from '../../../schema/tables';
+import { storedSecret } from '../../../vendors/registry';
 
 export interface SeedVendor {
   id: string;
@@ -18,6 +19,27 @@ export interface SeedVendor {
   config?: Record<string, unknown>;
   /** Raters to register directly (external ids); the simulated vendor lists its own. */
   raters?: string[];
+}
+
+/**
+ * The key simulated worlds seal their vendors' secrets with (test/harness.ts gives it to the
+ * services under test as JUDGEFLOW_SECRET_KEY). Simulated secrets only: a real stack has its own key.
+ */
+export const SIM_SECRET_KEY = Buffer.alloc(32, 's').toString('base64');
+
+/** A simulated vendor's record, its secrets sealed with SIM_SECRET_KEY. */
+export async function insertSimVendor(db: Db, v: Omit<SeedVendor, 'raters'> & { name?: string }) {
+  const source = { env: {}, secretKey: SIM_SECRET_KEY };
+  await db.insert(vendors).values({
+    id: v.id,
+    name: v.name ?? v.id,
+    kind: v.kind ?? 'http',
+    endpoint: v.endpoint ?? 'http://127.0.0.1:9/unused',
+    rateCard: v.rateCard ?? { rate: 0.5, review: 1, write: 5 },
+    config: v.config ?? {},
+  });
+  if (v.secrets.length)
+    await db.insert(vendorSecrets).values(v.secrets.map((value) => storedSecret(v.id, 'signing', { value }, source)));
 }
 
 export async function seedWorld(
@@ -36,15 +58,7 @@ export async function seedWorld(
     itemIds.push(itemId);
   }
   for (const v of opts.vendors) {
-    await db.insert(vendors).values({
-      id: v.id,
-      name: v.id,
-      kind: v.kind ?? 'http',
-      endpoint: v.endpoint ?? 'http://127.0.0.1:9/unused',
-      secrets: v.secrets,
-      rateCard: v.rateCard ?? { rate: 0.5, review: 1, write: 5 },
-      config: v.config ?? {},
-    });
+    await insertSimVendor(db, v);
     for (const r of v.raters ?? [])
       await db.insert(raters).values({ id: `${v.id}:${r}`, vendorId: v.id, externalId: r });
   }
