@@ -229,9 +229,10 @@ const programSpec = async (tx: Db, programId: string): Promise<RulesSpec> =>
     {}) as RulesSpec;
 
 /**
- * Why this rater may not answer this task, or null: a paused rater answers nothing; another rater
- * than the assigned one must hold the task's qualification; in a program with a qualification batch,
- * only qualification tasks come before a passed one.
+ * Why this rater may not answer this task, or null: a paused rater answers nothing; a rater with
+ * locales answers only in them (the assigned one too: the vendor's rater list may have changed since);
+ * another rater than the assigned one must hold the task's qualification; in a program with a
+ * qualification batch, only qualification tasks come before a passed one.
  */
 async function workerRefusal(
   tx: Db,
@@ -249,6 +250,13 @@ async function workerRefusal(
       {
         raterStatus: rater.status,
       },
+    );
+  if (!qualifies({ locales: rater.qualification.locales }, task.kind, [], locale))
+    return refuse(
+      403,
+      'rater_not_qualified_for_locale',
+      `rater ${raterKey} rates in ${rater.qualification.locales!.join(', ') || 'no locale'}, not in ${locale} (the task's item)`,
+      { locale, raterLocales: rater.qualification.locales },
     );
   const payload = task.payload as { criteria?: string[]; qualification?: boolean };
   if (raterKey !== task.raterId && !qualifies(rater.qualification, task.kind, payload.criteria ?? [], locale))

@@ -1,6 +1,6 @@
 /**
  * The gateway's hot path: completions by the assigned, active (and, where the program asks,
- * qualified) rater of an open task, with exactly the task's criteria and labels inside the
+ * qualified) rater of an open task in one of the rater's locales, with exactly the task's criteria and labels inside the
  * program's rules (human-tasks/label-rules.ts: each event is checked in memory against the rules
  * of the running programs, and the statement keeps it only for its task's program). Requests that
  * arrive while a statement is running are applied together by the next ONE statement (task update, labels, charge and inbox row for each), without the query
@@ -170,6 +170,8 @@ export async function applyCompletions(
         and t.kind <> 'write' and t.status in ('pending', 'dispatched')
         and t.payload -> 'criteria' @> x.criteria and jsonb_array_length(t.payload -> 'criteria') = jsonb_array_length(x.criteria)
         and r.id = x.rater_key and r.status = 'active'
+        -- A rater with locales answers only in them (inbox.ts words the refusal).
+        and (not (r.qualification ? 'locales') or r.qualification -> 'locales' ? (select i.locale from items i where i.id = t.item_id))
         -- The labels meet the rules of the task's program (label-rules.ts); a program not cached yet takes the general path.
         and x.valid_programs ? t.program_id
         and (not (${JSON.stringify(qualifying)}::text::jsonb ? t.program_id) or t.payload ->> 'qualification' = 'true'

@@ -79,7 +79,7 @@ export const OPENAPI = {
           ),
           '401': errorResponse('Missing headers, timestamp out of range, or no signature matching an active secret.'),
           '403': errorResponse(
-            "rater_paused: the rater is paused (or disqualified) and answers nothing; rater_not_qualified: the rater lacks the qualification of a task routed to them, or has not passed the program's qualification batch (only its qualification tasks are open to them).",
+            "rater_paused: the rater is paused (or disqualified) and answers nothing; rater_not_qualified_for_locale: the task's item is in a locale the rater does not rate in (their qualification.locales); rater_not_qualified: the rater lacks the qualification of a task routed to them, or has not passed the program's qualification batch (only its qualification tasks are open to them).",
           ),
           '404': errorResponse(
             "Unknown vendor, or a task or rater that is not this vendor's (another vendor's rater is an unknown rater).",

@@ -1,7 +1,7 @@
 /**
  * What the gateway refuses by the program's rules, over real HTTP and a real Postgres: a label
  * value outside its criterion's scale, an error code outside the taxonomy or of another criterion,
- * a paused rater, a rater of another vendor or none, a rater not qualified for the task or not yet
+ * a paused rater, a rater of another vendor or none, a rater outside their locales, a rater not qualified for the task or not yet
  * through the program's qualification batch. Each gets its own code and stores nothing; the
  * batched statement leaves every one of them to the general path, and still takes the valid ones.
  */
@@ -190,8 +190,20 @@ describe('who may answer', () => {
     await expectRefused(event(await task(), 'nobody'), 404, 'rater_not_found');
   });
 
+  test('a rater answers only in their locales, their own task too: 403 rater_not_qualified_for_locale', async () => {
+    // the vendor's rater list now says fr-FR only, and the task's item is en-US
+    const error = await expectRefused(event(await task('fr-only'), 'fr-only'), 403, 'rater_not_qualified_for_locale');
+    expect(error?.details).toEqual({ locale: 'en-US', raterLocales: ['fr-FR'] });
+    await expectRefused(event(await task('r1'), 'fr-only'), 403, 'rater_not_qualified_for_locale');
+  });
+
   test("a task routed to another rater needs that rater's qualification: 403 rater_not_qualified", async () => {
-    await expectRefused(event(await task('r1'), 'fr-only'), 403, 'rater_not_qualified');
+    await database.db
+      .update(raters)
+      .set({ qualification: { kinds: ['review'] } })
+      .where(eq(raters.id, 'vendor-a:r2'));
+    await expectRefused(event(await task('r1'), 'r2'), 403, 'rater_not_qualified');
+    await database.db.update(raters).set({ qualification: {} }).where(eq(raters.id, 'vendor-a:r2'));
     // Another active, qualified rater of the vendor may take it.
     const id = await task('r1');
     expect((await deliver(event(id, 'r2'))).status).toBe(202);
@@ -227,6 +239,7 @@ test('the batched statement takes valid completions and leaves every refused one
       event(await task(), 'r1', [{ criterion: 'tone', value: 0, errorCodes: ['OVERALL_THIN'] }, valid[1]]),
     ],
     ['paused', event(await task('paused'), 'paused')],
+    ['outside locales', event(await task('fr-only'), 'fr-only')],
     ['not qualified yet', event(await task('r2', { programId: 'qual' }), 'r2')],
     ['qualification task', event(await task('r2', { programId: 'qual', qualification: true }), 'r2')],
   ];
@@ -242,6 +255,7 @@ test('the batched statement takes valid completions and leaves every refused one
     'unknown code': null,
     'other criterion': null,
     paused: null,
+    'outside locales': null,
     'not qualified yet': null,
     'qualification task': 202,
   });
