@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection, type ClientInterceptors, type ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { type Config, usesEmbeddedTemporal } from './config';
 import { assertPortFree, waitForTcp } from './ports';
@@ -54,8 +54,15 @@ export class TemporalUnreachableError extends Error {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** A client on `target`; `interceptors` are a tracing process's (platform/tracing.ts). */
-export async function connectClient(target: TemporalTarget, interceptors?: ClientInterceptors): Promise<Client> {
+/**
+ * A client on `target`; `interceptors` are a tracing process's (platform/tracing.ts); `identity`
+ * is who the Temporal UI shows as making its requests (the CLI's actor, platform/identity.ts).
+ */
+export async function connectClient(
+  target: TemporalTarget,
+  interceptors?: ClientInterceptors,
+  identity?: string,
+): Promise<Client> {
   try {
     const connection = await Connection.connect({
       address: target.address,
@@ -66,13 +73,16 @@ export async function connectClient(target: TemporalTarget, interceptors?: Clien
     });
     // Connect is lazy on some paths; one cheap call proves the namespace is there.
     await connection.workflowService.describeNamespace({ namespace: target.namespace });
-    return new Client({ connection, namespace: target.namespace, interceptors });
+    return new Client({ connection, namespace: target.namespace, interceptors, identity });
   } catch (err) {
     throw new TemporalUnreachableError(target, err);
   }
 }
 
 export async function connectWorkerConnection(target: TemporalTarget): Promise<NativeConnection> {
+  // Loaded here, not with this module: the CLI connects clients only, and the worker SDK costs it ~0.5 s.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { NativeConnection } = require('@temporalio/worker') as typeof import('@temporalio/worker');
   try {
     return await NativeConnection.connect({
       address: target.address,

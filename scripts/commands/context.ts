@@ -1,7 +1,11 @@
-/** What CLI commands share: config, a database and a Temporal client for the configured stack. */
+/**
+ * What CLI commands share: config, a database, a Temporal client for the configured stack, and who
+ * is acting (the connection's identity, platform/identity.ts).
+ */
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../platform/config';
 import { connectDatabase, type Database } from '../../platform/db';
+import { labelledActor, resolveIdentity, type Identity } from '../../platform/identity';
 import { connectClient, temporalTarget } from '../../platform/temporal';
 import { databaseUrl } from '../stack';
 
@@ -18,7 +22,13 @@ export interface CliContext {
   config: Config;
   database: Database;
   client: Client;
+  identity: Identity;
+  /** Who a change is recorded as: the identity, with the `--actor` label only for an unverified OS user. */
+  actor(label?: string): string;
 }
+
+/** The identity the configured Temporal connection authenticates as (`judgeflow whoami`). */
+export const cliIdentity = (config: Config): Identity => resolveIdentity(temporalTarget(config));
 
 /** Opens what a command needs and closes it afterwards, whatever happens. */
 export async function withContext<T>(
@@ -29,12 +39,23 @@ export async function withContext<T>(
   const database = await connectDatabase(databaseUrl(config), { max: 4 });
   let client: Client | undefined;
   // A traced command is the root of its trace: its workflow starts, updates and queries get spans.
+  // require(), not import(): import() bypasses the CommonJS hook bin/judgeflow.js runs the sources through.
   const tracing = config.observability.tracing
-    ? (await import('../../platform/tracing')).startTracing('judgeflow-cli')
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('../../platform/tracing') as typeof import('../../platform/tracing')).startTracing('judgeflow-cli')
     : undefined;
+  const identity = cliIdentity(config);
+  const actor = (label?: string) => {
+    try {
+      return labelledActor(identity, label);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  };
   try {
-    if (needs.temporal !== false) client = await connectClient(temporalTarget(config), tracing?.clientInterceptors);
-    return await fn({ config, database, client: client as Client });
+    if (needs.temporal !== false)
+      client = await connectClient(temporalTarget(config), tracing?.clientInterceptors, identity.actor);
+    return await fn({ config, database, client: client as Client, identity, actor });
   } finally {
     await client?.connection.close();
     await database.close();
