@@ -31,6 +31,22 @@ export interface ItemSelectionPlan {
   within?: string[];
 }
 
+/** The spec's catalog file as imported at start. */
+export interface SpecCatalogImport {
+  file: string;
+  importedAt: string;
+  itemIds: string[];
+}
+
+/** What the spec selects: its catalog file's synopses (else the whole catalog), filtered, sampled. */
+export function specSelection(spec: ProgramSpec, catalog?: SpecCatalogImport): ItemSelectionPlan {
+  const definition: SelectionDefinition = itemFilterOf(spec);
+  if (catalog)
+    definition.catalog = { file: catalog.file, importedAt: catalog.importedAt, synopses: catalog.itemIds.length };
+  if (spec.items.sample) definition.sample = spec.items.sample;
+  return catalog ? { definition, within: catalog.itemIds } : { definition };
+}
+
 /** The spec's filters: `items.locale` (else every program locale), show ids, genres, updated since. */
 export function itemFilterOf(spec: Pick<ProgramSpec, 'items' | 'locale' | 'locales' | 'guidelines' | 'criteria'>) {
   const { locale, showIds, genres, updatedSince } = spec.items;

@@ -20,6 +20,7 @@ import type { Db } from '../platform/db';
 import type { ActivityDeps } from '../activities/deps';
 import { programSpend, taskCostUsd } from '../human-tasks/accounting';
 import { erroredItemIdsSql } from './verdicts';
+import { programItemsWhere } from '../catalog/item-set';
 
 /**
  * Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses;
@@ -27,16 +28,22 @@ import { erroredItemIdsSql } from './verdicts';
  * production/verdicts.ts).
  */
 export type ItemSelection =
-  | { kind: 'all'; limit?: number }
+  | {
+      kind: 'all';
+      limit?: number;
+      /** Only this locale's items (a multilingual program's run per locale). */
+      locale?: string;
+    }
   | { kind: 'changedSince'; since: string; limit?: number }
   | { kind: 'items'; itemIds: string[] }
   | { kind: 'errors'; runKey: string; limit?: number };
 
-/** The items of a selection with id in (after, through], in id order. */
-function selectionWhere(selection: ItemSelection, after: string | null, through: string | null) {
-  const parts = [sql`true`];
+/** The items of a selection within the program's item set with id in (after, through], in id order. */
+function selectionWhere(programId: string, selection: ItemSelection, after: string | null, through: string | null) {
+  const parts = [programItemsWhere(programId)];
   if (after !== null) parts.push(sql`${items.id} > ${after}`);
   if (through !== null) parts.push(sql`${items.id} <= ${through}`);
+  if (selection.kind === 'all' && selection.locale) parts.push(sql`${items.locale} = ${selection.locale}`);
   if (selection.kind === 'changedSince') parts.push(sql`${items.updatedAt} >= ${selection.since}`);
   if (selection.kind === 'items')
     parts.push(sql`${items.id} in ${selection.itemIds.length ? selection.itemIds : ['']}`);
@@ -46,15 +53,25 @@ function selectionWhere(selection: ItemSelection, after: string | null, through:
 
 export async function listSelection(
   db: Db,
+  programId: string,
   selection: ItemSelection,
   after: string | null,
   through: string | null,
   limit: number,
 ): Promise<string[]> {
   const rows = await db.execute<{ id: string }>(
-    sql`select ${items.id} as id from ${items} where ${selectionWhere(selection, after, through)} order by ${items.id} limit ${limit}`,
+    sql`select ${items.id} as id from ${items} where ${selectionWhere(programId, selection, after, through)} order by ${items.id} limit ${limit}`,
   );
   return rows.map((r) => r.id);
+}
+
+/** The items of a selection, up to its limit. */
+async function selectionTotal(db: Db, programId: string, selection: ItemSelection): Promise<number> {
+  const [{ n }] = await db.execute<{ n: number }>(
+    sql`select count(*)::int as n from ${items} where ${selectionWhere(programId, selection, null, null)}`,
+  );
+  const limit = 'limit' in selection ? selection.limit : undefined;
+  return limit === undefined ? n : Math.min(n, limit);
 }
 
 export interface ShardRange {
@@ -93,11 +110,7 @@ export function createProductionActivities({ db }: ActivityDeps) {
       selection: ItemSelection;
       params: Record<string, unknown>;
     }): Promise<{ total: number }> {
-      const [{ n }] = await db.execute<{ n: number }>(
-        sql`select count(*)::int as n from ${items} where ${selectionWhere(input.selection, null, null)}`,
-      );
-      const limit = 'limit' in input.selection ? input.selection.limit : undefined;
-      const total = limit === undefined ? n : Math.min(n, limit);
+      const total = await selectionTotal(db, input.programId, input.selection);
       await db
         .insert(productionRuns)
         .values({
@@ -111,27 +124,34 @@ export function createProductionActivities({ db }: ActivityDeps) {
       return { total };
     },
 
+    /** How many items a run over `selection` would judge (a locale no judge was validated for: the items it skips). */
+    async countSelection(input: { programId: string; selection: ItemSelection }): Promise<number> {
+      return selectionTotal(db, input.programId, input.selection);
+    },
+
     /** The next shard after `after`: at most `size` items, returned as an id range. */
     async nextShard(input: {
+      programId: string;
       selection: ItemSelection;
       after: string | null;
       size: number;
     }): Promise<ShardRange | null> {
       const [row] = await db.execute<{ through: string | null; count: number }>(sql`
         select max(id) as through, count(*)::int as count from (
-          select ${items.id} as id from ${items} where ${selectionWhere(input.selection, input.after, null)} order by ${items.id} limit ${input.size}
+          select ${items.id} as id from ${items} where ${selectionWhere(input.programId, input.selection, input.after, null)} order by ${items.id} limit ${input.size}
         ) page`);
       return row.through === null ? null : { after: input.after, through: row.through, count: row.count };
     },
 
     /** The next page of a shard's items (what one judging activity takes). */
     async shardItems(input: {
+      programId: string;
       selection: ItemSelection;
       after: string | null;
       through: string;
       limit: number;
     }): Promise<string[]> {
-      return listSelection(db, input.selection, input.after, input.through, input.limit);
+      return listSelection(db, input.programId, input.selection, input.after, input.through, input.limit);
     },
 
     /** Absolute progress values, so a retry or a replay writes the same row. */
@@ -380,6 +400,11 @@ export async function judgingCoverage(
   },
 ) {
   const hashes = judgeUnitHashes(input.prompts, input.criteria);
+  const [run] = await db
+    .select({ programId: productionRuns.programId })
+    .from(productionRuns)
+    .where(eq(productionRuns.id, input.runKey));
+  if (!run) throw new Error(`unknown production run ${input.runKey}`);
   const [row] = await db.execute<{
     items: number;
     missing_judgments: number;
@@ -388,7 +413,7 @@ export async function judgingCoverage(
     duplicate_verdicts: number;
     judgments: number;
   }>(sql`
-    with sel as (select id, text_hash from ${items} where ${selectionWhere(input.selection, null, null)} order by id limit ${'limit' in input.selection && input.selection.limit !== undefined ? input.selection.limit : null}),
+    with sel as (select id, text_hash from ${items} where ${selectionWhere(run.programId, input.selection, null, null)} order by id limit ${'limit' in input.selection && input.selection.limit !== undefined ? input.selection.limit : null}),
     units as (select unnest(${sql`array[${sql.join(
       hashes.map((h) => sql`${h}`),
       sql`, `,

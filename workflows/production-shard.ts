@@ -96,6 +96,7 @@ export async function productionShardWorkflow(input: ShardInput): Promise<ShardR
     const itemIds = pages
       ? (pages[page] ?? [])
       : await acts.shardItems({
+          programId: input.programId,
           selection: input.selection,
           after,
           through: input.range.through,
@@ -203,6 +204,7 @@ async function judgeByBatch(input: ShardInput, pause: ProductionPause): Promise<
   const pages: string[][] = [];
   for (let after = input.range.after; ;) {
     const itemIds = await acts.shardItems({
+      programId: input.programId,
       selection: input.selection,
       after,
       through: input.range.through,

@@ -143,7 +143,10 @@ export async function productionWorkflow(
     while (true) {
       while (!progress.paused && !exhausted && running.size < maxRunning && startedHere < SHARDS_PER_EXECUTION) {
         const size = limit === undefined ? shardSize : Math.min(shardSize, limit - state.assigned);
-        const range = size > 0 ? await acts.nextShard({ selection: itemSelection, after: state.after, size }) : null;
+        const range =
+          size > 0
+            ? await acts.nextShard({ programId: input.programId, selection: itemSelection, after: state.after, size })
+            : null;
         if (!range) {
           exhausted = true;
           break;

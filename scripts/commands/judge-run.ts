@@ -8,6 +8,7 @@ import { createActivityDeps } from '../../activities/deps';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { CatalogRejectedError, importCatalog } from '../../catalog/import';
+import { addImportToItemSet } from '../../catalog/item-set';
 import { eq, sql } from 'drizzle-orm';
 import { createProductionActivities, type ItemSelection } from '../../production/activities';
 import { formatVerdictCounts, retryRunKeys, runErrors, runVerdictCounts } from '../../production/verdicts';
@@ -96,8 +97,14 @@ async function catalogRun(
   let selection: ItemSelection = { kind: 'all', limit };
   if (opts.changedSince) selection = { kind: 'changedSince', since: new Date(opts.changedSince).toISOString(), limit };
   if (opts.catalog) {
-    const imported = await importCatalog(database.sql, opts.catalog).catch((err: unknown) => {
+    const imported = await importCatalog(database.sql, opts.catalog, { keepItemIds: true }).catch((err: unknown) => {
       throw err instanceof CatalogRejectedError ? new CliError(`${opts.catalog}: ${err.message}`) : err;
+    });
+    // The file's synopses that pass the program's filters join its item set: the run judges only that set.
+    await addImportToItemSet(database.db, opts.program, {
+      ...imported,
+      file: opts.catalog,
+      itemIds: imported.itemIds ?? [],
     });
     // Unchanged synopses of the file were judged before (judgments are keyed by text hash).
     selection = { kind: 'changedSince', since: imported.importedAt, limit };
