@@ -6,7 +6,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { durationMs, type ProgramSpec } from '../schema/program-spec';
-import { goldAnswers, guidelineVersions, items, programs, raterQualifications, tasks } from '../schema/tables';
+import { goldAnswers, guidelineVersions, items, programs, raterQualifications, raters, tasks } from '../schema/tables';
 import { taskId } from './ids';
 import { raterRules } from './rater-qa';
 
@@ -61,8 +61,9 @@ type TaskRow = typeof tasks.$inferInsert;
 
 /**
  * The qualification tasks of a new batch: each assigned rater without a qualification batch in the
- * program gets `items` gold items (other than their own in the batch), on slots after the batch's
- * k, marked `qualification` (also in the context the vendor sees). Recorded as pending in
+ * program gets `items` gold items (other than their own in the batch, and in the rater's locales:
+ * a native es-ES rater qualifies on Spanish gold), on slots after the batch's k, marked
+ * `qualification` (also in the context the vendor sees). Recorded as pending in
  * rater_qualifications, so a rater takes it once per program.
  */
 export async function qualificationTasks(
@@ -77,17 +78,26 @@ export async function qualificationTasks(
   if (!newcomers.length) return [];
   const { qualification } = await raterRules(tx, input.programId);
   const gold = await tx
-    .selectDistinct({ id: items.id, textHash: items.textHash })
+    .selectDistinct({ id: items.id, textHash: items.textHash, locale: items.locale })
     .from(goldAnswers)
     .innerJoin(items, eq(items.id, goldAnswers.itemId))
     .where(eq(goldAnswers.programId, input.programId));
+  const localesOf = new Map(
+    (
+      await tx
+        .select({ id: raters.id, qualification: raters.qualification })
+        .from(raters)
+        .where(inArray(raters.id, newcomers))
+    ).map((r) => [r.id, (r.qualification as Qualification).locales]),
+  );
   const nextSlot = new Map<string, number>();
   for (const t of assigned) nextSlot.set(t.itemId, Math.max(nextSlot.get(t.itemId) ?? 0, t.slot + 1));
   const rows: TaskRow[] = [];
   for (const raterId of newcomers) {
     const own = new Set(assigned.filter((t) => t.raterId === raterId).map((t) => t.itemId));
+    const locales = localesOf.get(raterId);
     const picked = gold
-      .filter((g) => !own.has(g.id))
+      .filter((g) => !own.has(g.id) && (!locales || locales.includes(g.locale)))
       .sort((a, b) => rank(raterId, a.id).localeCompare(rank(raterId, b.id)))
       .slice(0, qualification!.items);
     for (const g of picked) {

@@ -1,0 +1,127 @@
+/**
+ * Routing by locale against real Postgres and a vendor reached over HTTP: in a program over en-US
+ * and es-ES items, a task goes only to a rater whose locales (the vendor's rater list) hold its
+ * item's, a bilingual rater takes both, a rater of neither gets nothing, and each rater's
+ * qualification batch is drawn from gold items in their own locales.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { textHash } from '../catalog/text-hash';
+import { generateShow, writeSynopsis } from '../scripts/sim/model/world';
+import { Rng } from '../scripts/sim/model/rng';
+import { goldAnswers, items, programs, shows } from '../schema/tables';
+import { createTestDatabase, testDeps, type TestDatabase } from '../test/harness';
+import { newSecret, seedWorld } from '../test/human-tasks-fixture';
+import { unpackOpenedBatch } from './ids';
+import { createHumanTaskActivities } from './activities';
+
+let database: TestDatabase;
+let server: http.Server;
+const secret = newSecret();
+const dispatched: Array<{ raterId: string; item: { id: string; locale: string } }> = [];
+let english: string[];
+const spanish: string[] = [];
+
+const pool = [
+  { id: 'en1', qualification: { locales: ['en-US'] } },
+  { id: 'en2', qualification: { locales: ['en-US'] } },
+  { id: 'es1', qualification: { locales: ['es-ES'] } },
+  { id: 'es2', qualification: { locales: ['es-ES'] } },
+  { id: 'both', qualification: { locales: ['es-ES', 'en-US'] } },
+  { id: 'fr1', qualification: { locales: ['fr-FR'] } },
+];
+const localesOf = new Map(pool.map((r) => [`v:${r.id}`, r.qualification.locales]));
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      if (req.url === '/v1/tasks/raters')
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ raters: pool }));
+      dispatched.push(...(JSON.parse(body) as { tasks: typeof dispatched }).tasks);
+      res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/tasks`;
+  ({ itemIds: english } = await seedWorld(database.db, {
+    programId: 'p',
+    items: 8,
+    vendors: [{ id: 'v', endpoint, secrets: [secret] }],
+  }));
+  for (let i = 0; i < 8; i++) {
+    const { id, title, locale, ...metadata } = generateShow(7, i, 'es-ES');
+    await database.db.insert(shows).values({ id, title, locale, metadata });
+    const text = writeSynopsis(generateShow(7, i, 'es-ES'), Rng.for('fixture', 7, i)).text;
+    await database.db.insert(items).values({ id: `p-es-${i}`, showId: id, locale, text, textHash: textHash(text) });
+    spanish.push(`p-es-${i}`);
+  }
+  await database.db.insert(programs).values({
+    id: 'q',
+    name: 'q',
+    spec: { criteria: [{ id: 'tone', scale: 'binary' }], raters: { qualification: { items: 2, minAccuracy: 0.5 } } },
+    budgetUsd: 10,
+  });
+  // gold in both locales: the last two items of each
+  await database.db.insert(goldAnswers).values(
+    [...english.slice(6), ...spanish.slice(6)].map((itemId) => ({
+      programId: 'q',
+      itemId,
+      criterion: 'tone',
+      label: 1,
+    })),
+  );
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  await database?.drop();
+});
+
+const input = (programId: string, batchId: string, itemIds: string[]) => ({
+  batchId,
+  programId,
+  phase: 'calibration' as const,
+  round: 1,
+  kind: 'rate' as const,
+  itemIds,
+  ratersPerItem: 2,
+  criteria: ['tone'],
+  vendorIds: ['v'],
+  guidelineVersion: 1,
+  goldRate: 0,
+});
+
+test("each task goes to a rater of its item's locale, and the dispatch carries the locale", async () => {
+  const acts = createHumanTaskActivities(testDeps(database));
+  const itemIds = [...english.slice(0, 6), ...spanish.slice(0, 6)];
+  const refs = unpackOpenedBatch('b1', itemIds, await acts.openTaskBatch(input('p', 'b1', itemIds)));
+  expect(refs).toHaveLength(24);
+  const localeOf = (id: string) => (spanish.includes(id) ? 'es-ES' : 'en-US');
+  for (const t of refs) expect(localesOf.get(t.raterId)).toContain(localeOf(t.itemId));
+  const who = (locale: string) => new Set(refs.filter((t) => localeOf(t.itemId) === locale).map((t) => t.raterId));
+  expect(who('es-ES')).toEqual(new Set(['v:es1', 'v:es2', 'v:both']));
+  expect(who('en-US')).toEqual(new Set(['v:en1', 'v:en2', 'v:both']));
+  expect(refs.some((t) => t.raterId === 'v:fr1')).toBe(false);
+  await acts.dispatchTasks({ taskIds: refs.map((t) => t.id), guidelineVersion: 1, dueInMs: 60_000 });
+  expect(dispatched).toHaveLength(24);
+  for (const d of dispatched) expect([d.raterId, d.item.locale]).toEqual([d.raterId, localeOf(d.item.id)]);
+});
+
+test("a rater's qualification batch is gold in their own locales", async () => {
+  const acts = createHumanTaskActivities(testDeps(database));
+  const itemIds = [english[0], spanish[0]];
+  const refs = unpackOpenedBatch('q1', itemIds, await acts.openTaskBatch(input('q', 'q1', itemIds)));
+  const gold = refs.filter((t) => t.gold);
+  expect(gold.length).toBeGreaterThan(0);
+  for (const t of gold) {
+    const locale = spanish.includes(t.itemId) ? 'es-ES' : 'en-US';
+    expect([t.raterId, localesOf.get(t.raterId)]).toEqual([t.raterId, expect.arrayContaining([locale])]);
+  }
+  // a native es-ES rater's batch is Spanish only
+  const es = gold.filter((t) => localesOf.get(t.raterId)!.join() === 'es-ES');
+  expect(es.length).toBeGreaterThan(0);
+  expect(es.every((t) => spanish.includes(t.itemId))).toBe(true);
+});
