@@ -121,3 +121,52 @@ test('a fatal error mid-file (a missing file, an unterminated quote) imports not
   await expect(importCatalog(database.sql, file, { skipInvalid: true })).rejects.toThrow(/unterminated quoted field/);
   expect(await counts()).toEqual(before);
 });
+
+test('a repeated id keeps its last row; texts with backslashes, tabs and line breaks are stored byte for byte', async () => {
+  const odd = 'Line one.\nA tab\there, a backslash \\n not a newline, \\\\ two, and a CR\r.';
+  const file = write('repeats.jsonl', [
+    show('r1'),
+    JSON.stringify({ kind: 'show', id: 'r1', title: 'Renamed', genres: ['comedy'], plot: 'Later plot.' }),
+    synopsis('ri1', 'r1', 'Old text.'),
+    synopsis('ri2', 'r1', odd),
+    synopsis('ri1', 'r1', 'New text.'),
+  ]);
+  const result = await importCatalog(database.sql, file, { chunkSize: 2 });
+  expect(result).toMatchObject({ rows: 5, shows: 1, synopses: 2, newItems: 2 });
+  const rows = await database.sql<
+    { id: string; text: string; text_hash: string }[]
+  >`select id, text, text_hash from items where id in ('ri1', 'ri2') order by id`;
+  expect(rows).toEqual([
+    { id: 'ri1', text: 'New text.', text_hash: textHash('New text.') },
+    { id: 'ri2', text: odd, text_hash: textHash(odd) },
+  ]);
+  const [title] = await database.sql<{ title: string }[]>`select title from shows where id = 'r1'`;
+  expect(title.title).toBe('Renamed');
+  // Only the winning row is a revision: the repeated id's earlier text never reached the tables.
+  const [{ n }] = await database.sql<
+    { n: number }[]
+  >`select count(*)::int as n from item_revisions where item_id = 'ri1'`;
+  expect(n).toBe(1);
+});
+
+test('orphans past the report limit are counted exactly, and --skip-invalid imports the rest', async () => {
+  const before = await counts();
+  const lines = [show('o1'), synopsis('oi1', 'o1', 'Has a show.')];
+  for (let i = 0; i < 7; i++) lines.push(synopsis(`orphan-${i}`, 'no-such-show', 'Lost.'));
+  const file = write('orphans.jsonl', lines);
+  const rejected = await importCatalog(database.sql, file, { maxProblems: 3 }).catch((e: unknown) => e);
+  expect(rejected).toBeInstanceOf(CatalogRejectedError);
+  expect(rejected).toMatchObject({ invalidRows: 7 });
+  expect((rejected as CatalogRejectedError).problems.map((p) => p.line)).toEqual([3, 4, 5]);
+  expect(await counts()).toEqual(before);
+
+  const skipped = await importCatalog(database.sql, file, { maxProblems: 3, skipInvalid: true });
+  expect(skipped).toMatchObject({ invalidRows: 7, synopses: 1, newItems: 1 });
+  expect(skipped.problems).toHaveLength(3);
+  expect(await counts()).toEqual({
+    ...before,
+    shows: before.shows + 1,
+    items: before.items + 1,
+    revisions: before.revisions + 1,
+  });
+});
