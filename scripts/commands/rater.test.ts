@@ -1,5 +1,6 @@
 /** `judgeflow rater list|pause|reinstate` against a real Postgres, as a program manager runs them. */
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { auditLog, labels, raterActions, raters, taskBatches, tasks } from '../../schema/tables';
@@ -86,6 +87,8 @@ test('list: vendor, status, gold answers, accuracy with its Wilson interval, dri
 });
 
 test('pause and reinstate record who and why; a repeat, an unknown rater or no reason is refused with exit 2', async () => {
+  // No Temporal credential here: the actor is the OS user, unverified, with --actor as its label.
+  const [pm, lead] = ['pm', 'lead'].map((label) => `os:${os.userInfo().username} (unverified: ${label})`);
   const paused = await judgeflow(
     'pause',
     'acme:ann',
@@ -96,10 +99,10 @@ test('pause and reinstate record who and why; a repeat, an unknown rater or no r
     '--request-id',
     'req-pause-ann',
   );
-  expect([paused.code, paused.out.trim()]).toEqual([0, 'acme:ann paused by pm: vendor reports a shared account']);
+  expect([paused.code, paused.out.trim()]).toEqual([0, `acme:ann paused by ${pm}: vendor reports a shared account`]);
   const again = await judgeflow('pause', 'acme:ann', '--reason', 'twice');
   expect([again.code, again.err.trim()]).toEqual([2, 'rater acme:ann is paused: nothing to pause']);
-  expect((await judgeflow('list')).out).toMatch(/paused by pm: vendor reports a shared account/);
+  expect((await judgeflow('list')).out).toMatch(`paused by ${pm}: vendor reports a shared account`);
   const unknown = await judgeflow('reinstate', 'acme:nobody', '--reason', 'x');
   expect([unknown.code, unknown.err]).toEqual([2, expect.stringMatching(/no rater "acme:nobody"/)]);
   expect((await judgeflow('reinstate', 'acme:ann')).code).toBe(2); // --reason is required
@@ -113,24 +116,24 @@ test('pause and reinstate record who and why; a repeat, an unknown rater or no r
     .where(eq(raterActions.raterId, 'acme:ann'))
     .orderBy(raterActions.id);
   expect(log.map((a) => [a.action, a.actor, a.reason])).toEqual([
-    ['paused', 'pm', 'vendor reports a shared account'],
-    ['reinstated', 'lead', 'account split'],
+    ['paused', pm, 'vendor reports a shared account'],
+    ['reinstated', lead, 'account split'],
   ]);
   // One audit row per change, none for the refused ones.
   const audit = await database.db.select().from(auditLog).where(eq(auditLog.entityId, 'acme:ann')).orderBy(auditLog.id);
   expect(audit.map((a) => [a.action, a.actor, a.entity, a.before, a.after])).toEqual([
     [
       'rater_paused',
-      'pm',
+      pm,
       'rater',
       { status: 'active' },
       { status: 'paused', reason: 'vendor reports a shared account' },
     ],
     [
       'rater_reinstated',
-      'lead',
+      lead,
       'rater',
-      { status: 'paused', reason: 'vendor reports a shared account', pausedBy: 'pm' },
+      { status: 'paused', reason: 'vendor reports a shared account', pausedBy: pm },
       { status: 'active' },
     ],
   ]);

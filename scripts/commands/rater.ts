@@ -32,7 +32,10 @@ export function registerRaterCommands(program: Command): void {
   const rater = program
     .command('rater')
     .description('Rater QA: gold accuracy with intervals, drift, pauses and reinstatements.');
-  const actor = ['--actor <name>', 'who decides (recorded with the action)', process.env.USER ?? 'pm'] as const;
+  const actorOption = [
+    '--actor <label>',
+    'a label for who decides, taken only when your identity is the unverified OS user (judgeflow whoami)',
+  ] as const;
 
   rater
     .command('list')
@@ -58,13 +61,17 @@ export function registerRaterCommands(program: Command): void {
       .description(description)
       .argument('<raterId>', 'the rater as judgeflow names them: <vendorId>:<vendor rater id>')
       .requiredOption('--reason <text>', 'why (recorded with the action)')
-      .option(...actor)
+      .option(...actorOption)
       .option('--request-id <id>', 'idempotency key, recorded in the audit log (default: a new one)')
-      .action(async (raterId: string, opts: { reason: string; actor: string; requestId?: string }) => {
+      .action(async (raterId: string, opts: { reason: string; actor?: string; requestId?: string }) => {
         if (!opts.reason.trim()) throw new CliError('--reason must say why');
         await withContext(
-          async ({ database }) => {
-            const by = { actor: opts.actor, reason: opts.reason.trim(), requestId: opts.requestId ?? randomUUID() };
+          async ({ database, actor }) => {
+            const by = {
+              actor: actor(opts.actor),
+              reason: opts.reason.trim(),
+              requestId: opts.requestId ?? randomUUID(),
+            };
             const done =
               name === 'pause'
                 ? await pauseRater(database.db, raterId, by)
