@@ -48,7 +48,10 @@ export function registerCatalogCommands(cli: Command) {
       "add the file's synopses that pass the program's item filters to its items, and judge the new and edited ones (pre-launch detection)",
     )
     .option('--json', 'print the result as JSON')
-    .option('--actor <name>', 'who imports (audit log)', process.env.USER ?? 'unknown')
+    .option(
+      '--actor <label>',
+      'a label for who imports, taken only when your identity is the unverified OS user (judgeflow whoami)',
+    )
     .option('--request-id <id>', 'idempotency key, recorded in the audit log (default: a new one)')
     .action(
       async (
@@ -58,14 +61,14 @@ export function registerCatalogCommands(cli: Command) {
           skipInvalid?: boolean;
           program?: string;
           json?: boolean;
-          actor: string;
+          actor?: string;
           requestId?: string;
         },
       ) => {
         if (opts.format !== undefined && opts.format !== 'jsonl' && opts.format !== 'csv')
           throw new CliError(`--format must be jsonl or csv, not "${opts.format}"`);
         await withContext(
-          async ({ config, database, client }) => {
+          async ({ config, database, client, actor }) => {
             let result: ImportResult;
             try {
               if (opts.program && !(await database.db.$count(programs, eq(programs.id, opts.program))))
@@ -74,7 +77,7 @@ export function registerCatalogCommands(cli: Command) {
                 format: opts.format as CatalogFormat | undefined,
                 skipInvalid: opts.skipInvalid,
                 keepItemIds: Boolean(opts.program),
-                audit: { actor: opts.actor, requestId: opts.requestId ?? randomUUID(), programId: opts.program },
+                audit: { actor: actor(opts.actor), requestId: opts.requestId ?? randomUUID(), programId: opts.program },
               });
             } catch (err) {
               if (err instanceof CatalogRejectedError) throw new CliError(`${file}: ${err.message}`);
