@@ -49,7 +49,19 @@ export const changeBudgetUpdate = defineUpdate<SteeringResult, [ChangeBudgetRequ
 export interface CriterionAgreement {
   value: number | null;
   ci95: [number, number] | null;
+  /** In a multilingual program: the overall value and every locale's meet the target. */
   meetsTarget: boolean;
+  /** A multilingual program's agreement per locale code, with what it was measured on. */
+  byLocale?: Record<string, LocaleAgreement>;
+}
+
+export interface LocaleAgreement {
+  value: number | null;
+  ci95: [number, number] | null;
+  meetsTarget: boolean;
+  items: number;
+  raters: number;
+  ratings: number;
 }
 
 export interface RoundSummary {
@@ -64,12 +76,27 @@ export interface RoundSummary {
 
 export interface JudgeSummary {
   criterion: string;
+  /** A multilingual program's judge: the locale it was developed and measured for. */
+  locale?: string;
   promptHash: string;
   devAccuracy: number | null;
   testAccuracy: number | null;
   tpr: number | null;
   tnr: number | null;
   meetsTarget: boolean;
+}
+
+/** One locale's production in a multilingual program: its run, or the items it skipped and why. */
+export interface LocaleProduction {
+  runId: string | null;
+  judged: number;
+  total: number;
+  failing: number;
+  errors?: number;
+  /** Set when the locale was not judged: no judge is validated for it (its `total` items are skipped). */
+  skipped?: string;
+  /** Per criterion, errors as errors (filled by the CLI from the database). */
+  verdicts?: Record<string, { pass: number; fail: number; error: number }>;
 }
 
 export interface ProgramStatus {
@@ -98,6 +125,8 @@ export interface ProgramStatus {
     errors?: number;
     /** Per criterion, errors as errors (filled by the CLI from the database). */
     verdicts?: Record<string, { pass: number; fail: number; error: number }>;
+    /** A multilingual program: each locale's run, or why it was skipped (no judge validated for it). */
+    locales?: Record<string, LocaleProduction>;
   } | null;
   startedAt: string;
   /** Expected completion from the estimate and the progress so far. */
@@ -140,4 +169,6 @@ export interface GoldenSetSummary {
   method?: string | null;
   meanConfidence?: number | null;
   ratingsPerLabel?: number | null;
+  /** A golden set over more than one locale: its items and split per locale code. */
+  byLocale?: Record<string, { items: number; dev: number; test: number }>;
 }

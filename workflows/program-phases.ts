@@ -15,8 +15,8 @@ import {
   productionWorkflowId,
   taskBatchId,
 } from './ids';
-import { judgeDevelopmentWorkflow } from './judge-development';
-import type { Phase } from './messages';
+import { judgeDevelopmentWorkflow, localeGate, type LocaleJudges } from './judge-development';
+import type { LocaleProduction, Phase } from './messages';
 import { pilotWorkflow } from './pilot';
 import type { RatingRoundResult } from './rating-round';
 import { productionWorkflow } from './production';
@@ -150,19 +150,108 @@ async function judges(run: ProgramRun) {
   });
   state.judges = result.judges;
   state.prompts = result.prompts;
+  const perLocale = result.locales && localeGate(result.judges, result.locales);
+  if (result.locales) state.localeJudges = result.locales;
   await run.passGate(
     'judges',
-    result.allMeetTarget
-      ? 'every judge meets the accuracy target on the held-out set'
-      : 'some judges are below the accuracy target on the held-out set: approve to judge production anyway',
-    { judges: result.judges },
+    perLocale
+      ? perLocale.reason
+      : result.allMeetTarget
+        ? 'every judge meets the accuracy target on the held-out set'
+        : 'some judges are below the accuracy target on the held-out set: approve to judge production anyway',
+    { judges: result.judges, ...(perLocale ? { locales: perLocale.evidence } : {}) },
     !result.allMeetTarget,
   );
   state.phase = 'production';
 }
 
+/** Patch id of a multilingual program's production: one run per validated locale, the other locales skipped. */
+export const PRODUCTION_PER_LOCALE = 'production-per-locale';
+
+/**
+ * A multilingual program's production: each locale whose judges were validated gets its own run
+ * (`…/production/initial-<locale>`) over its items only, with its own judges; a locale without
+ * validated judges is never judged by another locale's: its items are counted, recorded as skipped
+ * in the decision log and shown per locale in the status.
+ */
+async function productionPerLocale(run: ProgramRun, localeJudges: Record<string, LocaleJudges>) {
+  const { plan, state, programId } = run;
+  const selection = (locale: string) => ({ kind: 'all' as const, limit: plan.production.limit, locale });
+  const locales: Record<string, LocaleProduction> = {};
+  state.production = { runId: 'initial', judged: 0, total: 0, failing: 0, errors: 0, locales };
+  await Promise.all(
+    Object.entries(localeJudges).map(async ([locale, judges]) => {
+      if (!judges.validated) {
+        const total = await acts.countSelection({ programId, selection: selection(locale) });
+        const skipped = `no judge validated for ${locale}: its judges are below the accuracy target on its held-out set`;
+        locales[locale] = { runId: null, judged: 0, total, failing: 0, skipped };
+        await acts.recordDecision({
+          programId,
+          requestId: `locale-skipped/${locale}`,
+          kind: 'locale_skipped',
+          phase: 'production',
+          actor: 'judgeflow',
+          note: `${total} ${locale} item(s) not judged: ${skipped}`,
+          data: { locale, items: total },
+        });
+        state.decisions += 1;
+        return;
+      }
+      const runId = `initial-${locale}`;
+      locales[locale] = { runId, judged: 0, total: 0, failing: 0 };
+      const result = await executeChild(productionWorkflow, {
+        ...run.childOptions(
+          productionWorkflowId(programId, runId),
+          'production',
+          `production judging of ${locale} (${plan.production.mode}) with its validated judges`,
+        ),
+        args: [{ ...productionInput(run, runId, judges.prompts), itemSelection: selection(locale) }],
+      });
+      locales[locale] = {
+        runId,
+        judged: result.judged,
+        total: result.total,
+        failing: result.failing,
+        errors: result.errors,
+      };
+    }),
+  );
+  const sum = (k: 'judged' | 'total' | 'failing' | 'errors') =>
+    Object.values(locales).reduce((n, l) => n + (l.skipped ? 0 : (l[k] ?? 0)), 0);
+  state.production = {
+    runId: 'initial',
+    judged: sum('judged'),
+    total: sum('total'),
+    failing: sum('failing'),
+    errors: sum('errors'),
+    locales,
+  };
+  state.phase = 'completed';
+}
+
+/** What a production run of the program judges with: the validated judges' samples and model. */
+function productionInput(run: ProgramRun, runId: string, prompts: Record<string, string>) {
+  const { plan, programId } = run;
+  return {
+    programId,
+    runId,
+    mode: plan.production.mode,
+    itemSelection: { kind: 'all' as const, limit: plan.production.limit },
+    criteria: plan.criteria,
+    prompts,
+    // What judge development validated: the spec's samples per criterion (a plan recorded before
+    // they existed has only the program-wide number) and the spec's model, else JUDGE_MODEL.
+    samples: plan.judges.criterionSamples ?? plan.judges.samples,
+    model: plan.judges.model,
+    fixLoop: plan.production.fixLoop,
+    maxFixAttempts: plan.production.maxFixAttempts,
+    writerVendorId: plan.vendorsFor.write[0],
+  };
+}
+
 async function production(run: ProgramRun) {
   const { plan, state, programId } = run;
+  if (state.localeJudges && patched(PRODUCTION_PER_LOCALE)) return productionPerLocale(run, state.localeJudges);
   const runId = 'initial';
   const workflowId = productionWorkflowId(programId, runId);
   state.production = { runId, judged: 0, total: 0, failing: 0 };
@@ -172,23 +261,7 @@ async function production(run: ProgramRun) {
       'production',
       `production judging (${plan.production.mode}) with the validated panel`,
     ),
-    args: [
-      {
-        programId,
-        runId,
-        mode: plan.production.mode,
-        itemSelection: { kind: 'all', limit: plan.production.limit },
-        criteria: plan.criteria,
-        prompts: state.prompts,
-        // What judge development validated: the spec's samples per criterion (a plan recorded before
-        // they existed has only the program-wide number) and the spec's model, else JUDGE_MODEL.
-        samples: plan.judges.criterionSamples ?? plan.judges.samples,
-        model: plan.judges.model,
-        fixLoop: plan.production.fixLoop,
-        maxFixAttempts: plan.production.maxFixAttempts,
-        writerVendorId: plan.vendorsFor.write[0],
-      },
-    ],
+    args: [productionInput(run, runId, state.prompts)],
   });
   state.production = {
     runId,

@@ -10,6 +10,7 @@ import { DATABASE } from './activity-options';
 import { BUDGET_WARNING_SHARE } from '../notifications/events';
 import type { Phase, ProgramStatus, RoundSummary } from './messages';
 import { notify } from './notify';
+import type { LocaleJudges } from './judge-development';
 import type { RatingRoundResult } from './rating-round';
 import { PhaseKey, ProgramKey, RoundKey, StatusKey } from './search-attributes';
 
@@ -31,6 +32,8 @@ export interface ProgramState {
   goldenSet: ProgramStatus['goldenSet'];
   judges: ProgramStatus['judges'];
   prompts: Record<string, string>;
+  /** A multilingual program's judges per locale (what production judges each locale with, if validated). */
+  localeJudges?: Record<string, LocaleJudges>;
   production: ProgramStatus['production'];
   spendUsd: number;
   startedAt: string;
