@@ -112,3 +112,42 @@ test('the golden set line says how its labels were made, where recorded', () => 
   // A status from before the method was recorded.
   expect(formatStatus({ ...base, goldenSet })).toMatch(/golden {4}600 items \(dev 300, test 300\), 12 reviewed$/m);
 });
+
+test("a multilingual program: each locale's judges, its production run, and a locale skipped for want of a validated judge", () => {
+  const judge = (criterion: string, locale: string, test: number, meetsTarget: boolean) => ({
+    criterion,
+    locale,
+    promptHash: 'h',
+    devAccuracy: test,
+    testAccuracy: test,
+    tpr: test,
+    tnr: test,
+    meetsTarget,
+  });
+  const lines = formatStatus({
+    ...base,
+    judges: [judge('tone', 'en-US', 0.9, true), judge('tone', 'es-ES', 0.7, false)],
+    production: {
+      runId: 'initial',
+      judged: 40,
+      total: 40,
+      failing: 9,
+      errors: 0,
+      locales: {
+        'en-US': {
+          runId: 'initial-en-US',
+          judged: 40,
+          total: 40,
+          failing: 9,
+          errors: 0,
+          verdicts: { tone: { pass: 31, fail: 9, error: 0 } },
+        },
+        'es-ES': { runId: null, judged: 0, total: 40, failing: 0, skipped: 'no judge validated for es-ES' },
+      },
+    },
+  }).split('\n');
+  expect(lines).toContainEqual(expect.stringMatching(/^tone en-US {5}90\.0% .*✓$/));
+  expect(lines).toContainEqual(expect.stringMatching(/^tone es-ES {5}70\.0% .*✗$/));
+  expect(lines).toContainEqual(expect.stringMatching(/^ {2}en-US {3}40\/40 judged, 9 failing {3}verdicts tone/));
+  expect(lines).toContain('  es-ES   SKIPPED: 40 item(s) not judged — no judge validated for es-ES');
+});

@@ -16,6 +16,7 @@ import { productionRunKey, productionWorkflowId, programWorkflowId } from '../..
 import {
   programStatusQuery,
   type GoldenSetSummary,
+  type LocaleProduction,
   type ProgramStatus,
   type RetryingActivity,
 } from '../../workflows/messages';
@@ -79,6 +80,7 @@ export async function programStatus(
         production: {
           ...out.production,
           verdicts: await runVerdictCounts(db, productionRunKey(programId, out.production.runId)),
+          ...(out.production.locales ? { locales: await localeVerdicts(db, programId, out.production.locales) } : {}),
         },
       };
   }
@@ -96,10 +98,8 @@ export async function programStatus(
  */
 async function withLiveProduction(client: Client, status: ProgramStatus): Promise<ProgramStatus> {
   if (status.phase !== 'production' || !status.production || status.status === 'completed') return status;
-  const live = await client.workflow
-    .getHandle(productionWorkflowId(status.programId, status.production.runId))
-    .query(productionStatusQuery)
-    .catch(() => null); // not started yet, or just finished: the program's own figures stand
+  if (status.production.locales) return withLiveLocales(client, status, status.production.locales);
+  const live = await liveRun(client, status.programId, status.production.runId);
   return live
     ? {
         ...status,
@@ -112,6 +112,55 @@ async function withLiveProduction(client: Client, status: ProgramStatus): Promis
         },
       }
     : status;
+}
+
+/** A run's own progress; null when not started yet, or just finished (the program's own figures stand). */
+const liveRun = (client: Client, programId: string, runId: string) =>
+  client.workflow
+    .getHandle(productionWorkflowId(programId, runId))
+    .query(productionStatusQuery)
+    .catch(() => null);
+
+/** A multilingual program's production: each locale's run queried live, the program's figures their sum. */
+async function withLiveLocales(
+  client: Client,
+  status: ProgramStatus,
+  runs: Record<string, LocaleProduction>,
+): Promise<ProgramStatus> {
+  const locales = Object.fromEntries(
+    await Promise.all(
+      Object.entries(runs).map(async ([locale, run]) => {
+        const live = run.runId && !run.skipped ? await liveRun(client, status.programId, run.runId) : null;
+        const { judged, total, failing, errors } = live ?? run;
+        return [locale, { ...run, judged, total, failing, errors }] as const;
+      }),
+    ),
+  );
+  const judgedRuns = Object.values(locales).filter((l) => !l.skipped);
+  const sum = (k: 'judged' | 'total' | 'failing' | 'errors') => judgedRuns.reduce((n, l) => n + (l[k] ?? 0), 0);
+  return {
+    ...status,
+    production: {
+      ...status.production!,
+      judged: sum('judged'),
+      total: sum('total'),
+      failing: sum('failing'),
+      errors: sum('errors'),
+      locales,
+    },
+  };
+}
+
+/** Each judged locale's verdicts per criterion, from its own run. */
+async function localeVerdicts(db: Db, programId: string, runs: Record<string, LocaleProduction>) {
+  return Object.fromEntries(
+    await Promise.all(
+      Object.entries(runs).map(async ([locale, run]) => [
+        locale,
+        run.runId ? { ...run, verdicts: await runVerdictCounts(db, productionRunKey(programId, run.runId)) } : run,
+      ]),
+    ),
+  ) as Record<string, LocaleProduction>;
 }
 
 async function fixLoopCounts(db: Db, programId: string): Promise<NonNullable<ProgramStatus['fixLoop']>> {
@@ -263,7 +312,7 @@ export function formatStatus(s: ProgramStatusView): string {
     lines.push('', `judge          dev      test     TPR      TNR      target ${pct(s.targets.judgeAccuracy)}`);
     for (const j of s.judges)
       lines.push(
-        `${j.criterion.padEnd(15)}${pct(j.devAccuracy).padEnd(9)}${pct(j.testAccuracy).padEnd(9)}${pct(j.tpr).padEnd(9)}${pct(j.tnr).padEnd(9)}${j.meetsTarget ? '✓' : '✗'}`,
+        `${(j.locale ? `${j.criterion} ${j.locale}` : j.criterion).padEnd(15)}${pct(j.devAccuracy).padEnd(9)}${pct(j.testAccuracy).padEnd(9)}${pct(j.tpr).padEnd(9)}${pct(j.tnr).padEnd(9)}${j.meetsTarget ? '✓' : '✗'}`,
       );
   }
   if (s.production) {
@@ -273,6 +322,12 @@ export function formatStatus(s: ProgramStatusView): string {
       `production ${p.runId}: ${p.judged}/${p.total} judged, ${p.failing} failing${p.errors !== undefined ? `, ${p.errors} with errors` : ''}`,
     );
     if (p.verdicts && Object.keys(p.verdicts).length) lines.push(`  verdicts ${formatVerdictCounts(p.verdicts)}`);
+    for (const [locale, l] of Object.entries(p.locales ?? {}))
+      lines.push(
+        l.skipped
+          ? `  ${locale.padEnd(7)} SKIPPED: ${l.total} item(s) not judged — ${l.skipped}`
+          : `  ${locale.padEnd(7)} ${l.judged}/${l.total} judged, ${l.failing} failing${l.errors ? `, ${l.errors} with errors` : ''}${l.verdicts && Object.keys(l.verdicts).length ? `   verdicts ${formatVerdictCounts(l.verdicts)}` : ''}`,
+      );
   }
   const f = s.fixLoop;
   if (f && f.open + f.passed + f.escalated + f.needsReview + f.cancelled > 0)
