@@ -283,6 +283,32 @@ describe('program spec', () => {
     }
   });
 
+  test("items: the selection's filters are accepted; a malformed one and a locale outside the program's are refused", () => {
+    const items = {
+      catalog: 'catalog.jsonl',
+      locale: ['en-US', 'es-ES'],
+      showIds: ['show-1'],
+      genres: ['Drama'],
+      updatedSince: '2026-01-31',
+      sample: { size: 500 },
+    };
+    const multi = validateProgramSpec({ ...example, items, locales: [{ code: 'en-US' }, { code: 'es-ES' }] });
+    if (!multi.ok) throw new Error(JSON.stringify(multi.problems));
+    expect(multi.spec.items).toEqual({ ...items, sample: { size: 500, seed: 1 } });
+    const at = validateProgramSpec({ ...example, items: { updatedSince: '2026-01-31T08:00:00+01:00' } });
+    expect(at.ok).toBe(true);
+    const refused = validateProgramSpec({
+      ...example,
+      items: { locale: 'es-ES', showIds: [], genres: [''], updatedSince: 'last week', sample: { size: 0 } },
+    });
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    const byPath = Object.fromEntries(refused.problems.map((p) => [p.path, p.message]));
+    expect(byPath['items.locale']).toBe('"es-ES" is not a locale of the program (en-US): add it to locales');
+    for (const path of ['items.showIds', 'items.genres.0', 'items.updatedSince', 'items.sample.size'])
+      expect(byPath[path]).toBeDefined();
+  });
+
   test('durations', () => {
     expect(durationMs('90s')).toBe(90_000);
     expect(durationMs('3d')).toBe(259_200_000);
