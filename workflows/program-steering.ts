@@ -1,8 +1,8 @@
 /**
  * Steering a running program: the validated Updates a program manager sends from the CLI (approve
  * a gate, publish guidelines, pause, resume, targets, budget) and the status query. Validators
- * refuse a bad request before anything changes; every request carries an id, so a retried
- * command is a no-op.
+ * refuse a bad request, and one from anyone but the spec's owners (program-access.ts), before
+ * anything changes; every request carries an id, so a retried command is a no-op.
  */
 import { getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
