@@ -48,7 +48,11 @@ export const itemVerdicts = pgTable(
     summary: text('summary').notNull().default(''),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.itemId, t.textHash, t.criterion] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.itemId, t.textHash, t.criterion] }),
+    // A run's counts by verdict and its errors, read by status during a run without touching the rows.
+    index('item_verdicts_run_verdict').on(t.runId, t.verdict, t.criterion),
+  ],
 );
 
 /**

@@ -1,0 +1,1 @@
+CREATE INDEX "item_verdicts_run_verdict" ON "item_verdicts" USING btree ("run_id","verdict","criterion");
