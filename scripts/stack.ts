@@ -15,6 +15,7 @@ import {
   usesLlmSimulator,
 } from '../platform/config';
 import { connectDatabase, migrateDatabase } from '../platform/db';
+import { sealLegacyVendorSecrets } from '../vendors/registry';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres';
 export { waitForShutdownSignal } from '../platform/signals';
 import { assertPortFree, waitForTcp } from '../platform/ports';
@@ -169,8 +170,9 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
     const url = databaseUrl(config);
     const database = await connectDatabase(url);
     await migrateDatabase(url);
-    await database.close();
-    log('• database migrated');
+    // Before any service reads a vendor: plaintext secrets from an older database are sealed (or the start is refused).
+    const sealed = await sealLegacyVendorSecrets(database.db, config).finally(() => database.close());
+    log(`• database migrated${sealed.length ? `; secrets of vendor(s) ${sealed.join(', ')} sealed` : ''}`);
 
     const target = temporalTarget(config);
     if (usesEmbeddedTemporal(config)) {

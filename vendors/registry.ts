@@ -158,12 +158,13 @@ export async function loadVendor(db: Db, vendorId: string, source: SecretSource)
     stored
       .filter((s) => s.purpose === purpose)
       .flatMap((s) => secretValues(s, source, `vendor ${vendorId}'s ${purpose} secret`));
+  const secrets = read('signing');
   const [apiToken] = read('api-token');
   const expiries = stored.flatMap((s) => (s.expiresAt ? [s.expiresAt.getTime()] : []));
   return {
     ...publicFields(record),
     config: apiToken === undefined ? record.config : { ...record.config, apiToken },
-    secrets: read('signing'),
+    secrets,
     secretsValidUntil: expiries.length ? new Date(Math.min(...expiries)) : null,
   };
 }
@@ -212,6 +213,10 @@ export async function sealLegacyVendorSecrets(db: Db, source: SecretSource): Pro
     .select()
     .from(vendors)
     .where(or(isNotNull(vendors.legacySecrets), sql`${vendors.config} ? 'apiToken'`));
+  if (legacy.length && !source.secretKey)
+    throw new VendorSecretError(
+      `vendors ${legacy.map((v) => v.id).join(', ')} keep plaintext secrets from before judgeflow sealed them: set JUDGEFLOW_SECRET_KEY (openssl rand -base64 32) and start again to seal them`,
+    );
   for (const v of legacy)
     await db.transaction(async (tx) => {
       const { apiToken, ...config } = v.config;

@@ -201,11 +201,27 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   app.post('/v1/vendors/:vendorId/events', async (req, reply) => {
-    const row = await vendorOf(req.params);
+    let row = await vendorOf(req.params);
     const raw = typeof req.body === 'string' ? req.body : '';
+    const verify = () => verifySignature(row.secrets, raw, req.headers, config.gateway.maxSkewSeconds);
     let deliveryId: string;
     try {
-      deliveryId = verifySignature(row.secrets, raw, req.headers, config.gateway.maxSkewSeconds);
+      try {
+        deliveryId = verify();
+      } catch (err) {
+        // A secret added in the last seconds (a rotation) is not in a cached copy: re-read it, at most once a second.
+        const cached = vendorCache.get(row.id);
+        if (
+          !(err instanceof SignatureError) ||
+          err.code !== 'bad_signature' ||
+          !cached ||
+          Date.now() - cached.at < 1000
+        )
+          throw err;
+        vendorCache.delete(row.id);
+        row = await vendor(row.id);
+        deliveryId = verify();
+      }
     } catch (err) {
       if (err instanceof SignatureError) return sendError(reply, 401, err.code, err.message);
       throw err;

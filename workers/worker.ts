@@ -11,6 +11,7 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { createActivityDeps } from '../activities/deps';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, migrateDatabase } from '../platform/db';
+import { sealLegacyVendorSecrets } from '../vendors/registry';
 import { createLogger, type Logger } from '../platform/logger';
 import { freePort } from '../platform/ports';
 import type { Tracing } from '../platform/tracing';
@@ -91,6 +92,8 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
     throw new Error('The worker needs DATABASE_URL (the stack sets it for the workers it starts).');
   const database = await connectDatabase(config.database.url);
   await migrateDatabase(config.database.url);
+  const sealed = await sealLegacyVendorSecrets(database.db, config);
+  if (sealed.length) logger.info({ vendors: sealed }, 'plaintext vendor secrets sealed with JUDGEFLOW_SECRET_KEY');
   const observed = await startWorkerMetrics(config, logger);
   const tracing: Tracing | undefined = config.observability.tracing
     ? (await import('../platform/tracing')).startTracing('judgeflow-worker')

@@ -8,6 +8,7 @@ import { vendorReport, type VendorScore } from '../../human-tasks/accounting';
 import { programRow } from '../../reporting/queries/program';
 import { CliError, withContext } from './context';
 import { csvField } from './labels-csv';
+import { registerVendorRegistryCommands } from './vendor-registry';
 
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
 
@@ -79,9 +80,10 @@ export function vendorReportCsv(rows: VendorScore[]): string {
   return `${[CSV_COLUMNS.join(','), ...lines].join('\n')}\n`;
 }
 
-/** The `vendor` group; further subcommands (add, list, …) register on the same group. */
+/** The `vendor` group: the records (vendor-registry.ts) and the scorecard. */
 export function registerVendorCommands(program: Command): Command {
-  const vendor = program.command('vendor').description('Vendors: their scorecard.');
+  const vendor = program.command('vendor').description('Vendors: their records and secrets, their scorecard.');
+  registerVendorRegistryCommands(vendor);
   vendor
     .command('report')
     .description(

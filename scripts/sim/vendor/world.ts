@@ -30,16 +30,20 @@ export const SIM_SECRET_KEY = Buffer.alloc(32, 's').toString('base64');
 /** A simulated vendor's record, its secrets sealed with SIM_SECRET_KEY. */
 export async function insertSimVendor(db: Db, v: Omit<SeedVendor, 'raters'> & { name?: string }) {
   const source = { env: {}, secretKey: SIM_SECRET_KEY };
+  const { apiToken, ...config } = v.config ?? {};
   await db.insert(vendors).values({
     id: v.id,
     name: v.name ?? v.id,
     kind: v.kind ?? 'http',
     endpoint: v.endpoint ?? 'http://127.0.0.1:9/unused',
     rateCard: v.rateCard ?? { rate: 0.5, review: 1, write: 5 },
-    config: v.config ?? {},
+    config,
   });
-  if (v.secrets.length)
-    await db.insert(vendorSecrets).values(v.secrets.map((value) => storedSecret(v.id, 'signing', { value }, source)));
+  const secrets = [
+    ...v.secrets.map((value) => storedSecret(v.id, 'signing', { value }, source)),
+    ...(typeof apiToken === 'string' ? [storedSecret(v.id, 'api-token', { value: apiToken }, source)] : []),
+  ];
+  if (secrets.length) await db.insert(vendorSecrets).values(secrets);
 }
 
 export async function seedWorld(
