@@ -80,13 +80,17 @@ export const COMMANDS: Record<string, { description: string; load: () => Registe
     ],
   },
   vendor: {
-    description: 'Vendors: their scorecard.',
+    description: 'Vendors: their records and secrets, their scorecard.',
     load: () => [(require('./commands/vendor') as typeof import('./commands/vendor')).registerVendorCommands],
   },
   whoami: {
     description:
       "Who your changes are recorded as: the Temporal connection's API key or mTLS certificate, else the OS user (unverified).",
     load: () => [(require('./commands/whoami') as typeof import('./commands/whoami')).registerWhoamiCommand],
+  },
+  audit: {
+    description: "A program's audit trail: who changed what, when, by which request, before and after.",
+    load: () => [(require('./commands/audit') as typeof import('./commands/audit')).registerAuditCommand],
   },
   rater: {
     description: 'Rater QA: gold accuracy with intervals, drift, pauses and reinstatements.',
