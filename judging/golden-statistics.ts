@@ -3,7 +3,7 @@
  * adaptive redundancy's question — which items need another rating. Dawid–Skene is fitted on every
  * golden rating of the criterion, since a rater's confusion matrix is learnt from all their labels.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, like, or } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { goldenSettings, type ProgramSpec } from '../schema/program-spec';
 import { labels, programItems } from '../schema/tables';
@@ -80,7 +80,13 @@ export function createGoldenStatistics({ db }: { db: Db }) {
       const drawn = await db
         .select({ itemId: programItems.itemId })
         .from(programItems)
-        .where(and(eq(programItems.programId, input.programId), eq(programItems.purpose, 'golden-set')));
+        .where(
+          and(
+            eq(programItems.programId, input.programId),
+            // a multilingual program draws its golden set per locale: `golden-set/<locale>`
+            or(eq(programItems.purpose, 'golden-set'), like(programItems.purpose, 'golden-set/%')),
+          ),
+        );
       const { ratings, aggregates } = await aggregateCriterion(
         db,
         input.programId,

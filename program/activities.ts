@@ -221,14 +221,14 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
      * program and not gold), in a stable pseudo-random order. A retried draw returns the items the
      * first one recorded.
      */
-    async drawItems(input: { programId: string; purpose: string; count: number }): Promise<string[]> {
+    async drawItems(input: { programId: string; purpose: string; count: number; locale?: string }): Promise<string[]> {
       const existing = await drawnFor(db, input.programId, input.purpose);
       if (existing.length) return existing;
       await db.execute(sql`
         insert into program_items (program_id, item_id, purpose)
         select ${input.programId}, ${items.id}, ${input.purpose}
         from ${items}
-        where ${programItemsWhere(input.programId)}
+        where ${programItemsWhere(input.programId, { locale: input.locale })}
           and not exists (select 1 from program_items p where p.program_id = ${input.programId} and p.item_id = ${items.id})
           and not exists (select 1 from gold_answers g where g.program_id = ${input.programId} and g.item_id = ${items.id})
         order by md5(${input.programId} || ${items.id})
@@ -237,7 +237,7 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       const drawn = await drawnFor(db, input.programId, input.purpose);
       if (drawn.length < input.count) {
         throw ApplicationFailure.nonRetryable(
-          `Only ${drawn.length} fresh items left for ${input.purpose} of program ${input.programId} (needed ${input.count}); import more catalog items into it (catalog import --program ${input.programId}).`,
+          `Only ${drawn.length} fresh${input.locale ? ` ${input.locale}` : ''} items left for ${input.purpose} of program ${input.programId} (needed ${input.count}); import more catalog items into it (catalog import --program ${input.programId}).`,
           'NotEnoughItems',
         );
       }
@@ -247,7 +247,9 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
     /**
      * Agreement per criterion over the round's non-gold labels, stored in agreement_reports: at the
      * criterion's level (nominal for binary, ordinal or interval for Likert) and with its metric
-     * (the criterion's agreementMetric, else the round's).
+     * (the criterion's agreementMetric, else the round's). A multilingual program's (`locales`) is
+     * also measured per locale (`byLocale`, in the report's metrics too), and a criterion meets the
+     * target only when every locale does: a locale's raters do not agree through another's.
      */
     async computeAgreement(input: {
       programId: string;
@@ -257,11 +259,19 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       guidelineVersion: number;
       target: number;
       metric: ProgramSpec['targets']['agreementMetric'];
+      locales?: string[];
     }): Promise<Record<string, CriterionAgreement>> {
       const rows = await db
-        .select({ item: labels.itemId, rater: labels.raterId, label: labels.value, criterion: labels.criterion })
+        .select({
+          item: labels.itemId,
+          rater: labels.raterId,
+          label: labels.value,
+          criterion: labels.criterion,
+          locale: items.locale,
+        })
         .from(labels)
         .innerJoin(tasks, eq(tasks.id, labels.taskId))
+        .innerJoin(items, eq(items.id, labels.itemId))
         .where(
           and(
             eq(labels.programId, input.programId),
@@ -279,16 +289,33 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         const spec = specs.get(criterion);
         const options = spec ? criterionAgreementOptions(spec) : { level: 'nominal' as const };
         const metric = spec?.agreementMetric ?? input.metric;
-        const report = agreementReport(ratings, { ...options, bootstrap: 500, seed });
-        const value = report[metric] as number | null;
-        // Bootstrap intervals of every metric (the report draws them as bands).
-        const intervals = ratings.length
-          ? agreementIntervals(ratings, { ...options, bootstrap: 500, seed }).ci95
-          : null;
-        const ci95 = intervals?.[metric] ?? null;
-        const meetsTarget = value !== null && value >= input.target;
-        result[criterion] = { value, ci95, meetsTarget };
-        const metrics: Record<string, unknown> = { ...report, ci95: intervals, level: options.level, metric };
+        const measure = (of: typeof ratings) => {
+          const report = agreementReport(of, { ...options, bootstrap: 500, seed });
+          const value = report[metric] as number | null;
+          // Bootstrap intervals of every metric (the report draws them as bands).
+          const intervals = of.length ? agreementIntervals(of, { ...options, bootstrap: 500, seed }).ci95 : null;
+          const ci95 = intervals?.[metric] ?? null;
+          return { report, intervals, value, ci95, meetsTarget: value !== null && value >= input.target };
+        };
+        const { report, intervals, value, ci95, ...all } = measure(ratings);
+        const byLocale = input.locales?.length
+          ? Object.fromEntries(
+              input.locales.map((code) => {
+                const m = measure(ratings.filter((r) => r.locale === code));
+                const counts = { items: m.report.items, raters: m.report.raters, ratings: m.report.ratings };
+                return [code, { value: m.value, ci95: m.ci95, meetsTarget: m.meetsTarget, ...counts }];
+              }),
+            )
+          : undefined;
+        const meetsTarget = all.meetsTarget && Object.values(byLocale ?? {}).every((l) => l.meetsTarget);
+        result[criterion] = { value, ci95, meetsTarget, ...(byLocale && { byLocale }) };
+        const metrics: Record<string, unknown> = {
+          ...report,
+          ci95: intervals,
+          level: options.level,
+          metric,
+          ...(byLocale && { byLocale }),
+        };
         const counts = { items: report.items, raters: report.raters, ratings: report.ratings };
         await db
           .insert(agreementReports)
@@ -384,9 +411,31 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         })
         .from(goldenLabels)
         .where(eq(goldenLabels.programId, programId));
-      return (
-        row ?? { items: 0, dev: 0, test: 0, reviewed: 0, method: null, meanConfidence: null, ratingsPerLabel: null }
-      );
+      // A golden label's locale is its item's: a multilingual set is also counted per locale.
+      const locales = await db
+        .select({
+          locale: items.locale,
+          items: sql<number>`count(distinct ${goldenLabels.itemId})::int`,
+          dev: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'dev')::int`,
+          test: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'test')::int`,
+        })
+        .from(goldenLabels)
+        .innerJoin(items, eq(items.id, goldenLabels.itemId))
+        .where(eq(goldenLabels.programId, programId))
+        .groupBy(items.locale)
+        .orderBy(items.locale);
+      const summary = row ?? {
+        items: 0,
+        dev: 0,
+        test: 0,
+        reviewed: 0,
+        method: null,
+        meanConfidence: null,
+        ratingsPerLabel: null,
+      };
+      return locales.length > 1
+        ? { ...summary, byLocale: Object.fromEntries(locales.map(({ locale, ...counts }) => [locale, counts])) }
+        : summary;
     },
   };
 }

@@ -34,7 +34,11 @@ export interface ProgramWorld {
   close(): Promise<void>;
 }
 
-export async function createProgramWorld(client: Client, opts: { searchAttributes: boolean }): Promise<ProgramWorld> {
+/** `locales`: the catalog in each (70 shows apiece) and simulated raters native to each (default en-US alone, as the demo's). */
+export async function createProgramWorld(
+  client: Client,
+  opts: { searchAttributes: boolean; locales?: string[] },
+): Promise<ProgramWorld> {
   const database = await createTestDatabase();
   const llm: LlmSimulator = await startLlmSimulator({ seed: 3, logger });
   const config = testConfig(
@@ -61,6 +65,7 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
     driftingShare: 0,
     guidelineGain: 0.08,
     fixProbability: 1,
+    ...(opts.locales && { locales: opts.locales }),
     logger,
   });
   await sim.app.listen({ port: 0, host: '127.0.0.1' });
@@ -70,7 +75,8 @@ export async function createProgramWorld(client: Client, opts: { searchAttribute
     secret,
     endpoint: `http://127.0.0.1:${(sim.app.server.address() as AddressInfo).port}/v1/tasks`,
   };
-  for (const { show, synopses, truths } of generateCatalog({ shows: 70, seed: 11 })) {
+  const catalogs = (opts.locales ?? ['en-US']).map((locale) => generateCatalog({ shows: 70, seed: 11, locale }));
+  for (const { show, synopses, truths } of catalogs.flatMap((c) => [...c])) {
     const { id, title, locale, ...metadata } = show;
     await database.db.insert(shows).values({ id, title, locale, metadata });
     await database.db.insert(items).values(

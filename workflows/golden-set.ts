@@ -2,6 +2,7 @@
  * The golden set, with the model in the loop (seed 004): several raters label each item, an LLM
  * guided by the rubric aggregates their labels and explanations into one label per criterion, and
  * items with substantial disagreement go back to a reviewer. Labels are split into dev and test.
+ * A multilingual program draws goldenSetSize items in each locale (its raters are that locale's).
  *
  * The spec's `golden` may name Dawid–Skene or majority vote instead of the LLM (one statistical
  * pass per criterion over the whole set), and adaptive redundancy: two ratings per item, then waves
@@ -15,10 +16,14 @@ import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
 import { DATABASE, LLM_CALL } from './activity-options';
 import { taskBatchId } from './ids';
+import { drawByLocale, drawLocales } from './locale-draw';
 import type { GoldenSetSummary } from './messages';
 
-const { drawItems, applyGoldenReviews, goldenSetSummary, goldenItemsToRate, aggregateGoldenByStatistics } =
+const { applyGoldenReviews, goldenSetSummary, goldenItemsToRate, aggregateGoldenByStatistics } =
   proxyActivities<Activities>(DATABASE);
+
+/** Patch id of a multilingual program's golden set: goldenSetSize items drawn in each locale. */
+export const LOCALE_GOLDEN_SET = 'locale-golden-set';
 const { aggregateGolden } = proxyActivities<Activities>(LLM_CALL);
 
 /** Items per human-task batch and per aggregation call: keeps every history and payload small. */
@@ -38,11 +43,9 @@ export interface GoldenSetResult extends GoldenSetSummary {
 
 export async function goldenSetWorkflow(input: GoldenSetInput): Promise<GoldenSetResult> {
   const { plan } = input;
-  const itemIds = await drawItems({
-    programId: plan.programId,
-    purpose: 'golden-set',
-    count: plan.rounds.goldenSetSize,
-  });
+  // goldenSetSize per locale: each locale's judges are developed and validated on its own dev/test split.
+  const locales = drawLocales(plan, LOCALE_GOLDEN_SET);
+  const itemIds = await drawByLocale(plan.programId, 'golden-set', plan.rounds.goldenSetSize, locales);
   const common = {
     programId: plan.programId,
     phase: 'golden-set' as const,

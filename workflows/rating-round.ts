@@ -1,7 +1,8 @@
 /**
  * One round of human rating (the pilot, or a calibration round): draw fresh items, send them to k
  * raters through the human-task child workflow, then compute agreement per criterion and what the
- * raters split on (the digest the round's gate shows).
+ * raters split on (the digest the round's gate shows). A multilingual program draws the round in
+ * each locale (tasks reach that locale's raters) and measures agreement per locale too.
  */
 import { executeChild, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -12,12 +13,15 @@ import type { RoundSummary } from './messages';
 import { MeetsTargetKey, MinAgreementKey } from './search-attributes';
 import { DATABASE } from './activity-options';
 import { taskBatchId } from './ids';
+import { drawByLocale, drawLocales } from './locale-draw';
 
 // Workflow time (new Date() is deterministic inside workflows) stamps the summary.
-const { drawItems, computeAgreement, summarizeDisagreements } = proxyActivities<Activities>(DATABASE);
+const { computeAgreement, summarizeDisagreements } = proxyActivities<Activities>(DATABASE);
 
 /** Patch id of the round's disagreement digest (histories recorded before it run no such activity). */
 export const DISAGREEMENT_DIGEST = 'disagreement-digest';
+/** Patch id of a multilingual program's rounds: the round's size drawn in each locale (one draw each). */
+export const LOCALE_ROUNDS = 'locale-rounds';
 
 export interface RatingRoundInput {
   plan: ProgramPlan;
@@ -38,11 +42,14 @@ export interface RatingRoundResult {
 export async function runRatingRound(input: RatingRoundInput): Promise<RatingRoundResult> {
   const { plan, phase, round } = input;
   const size = phase === 'pilot' ? plan.rounds.pilotSize : plan.rounds.calibrationSize;
-  const itemIds = await drawItems({
-    programId: plan.programId,
-    purpose: phase === 'pilot' ? 'pilot' : `calibration/${round}`,
-    count: size,
-  });
+  // Each locale gets the whole round size: its agreement is measured, and must meet the target, alone.
+  const locales = drawLocales(plan, LOCALE_ROUNDS);
+  const itemIds = await drawByLocale(
+    plan.programId,
+    phase === 'pilot' ? 'pilot' : `calibration/${round}`,
+    size,
+    locales,
+  );
   const batchId = taskBatchId(input.workflowId, 'tasks');
   const tasks = await executeChild(humanTasksWorkflow, {
     workflowId: batchId,
@@ -74,6 +81,7 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
     guidelineVersion: input.guidelineVersion,
     target: plan.targets.agreement,
     metric: plan.targets.agreementMetric,
+    ...(locales && { locales }),
   });
   const disagreements = patched(DISAGREEMENT_DIGEST)
     ? await summarizeDisagreements({ programId: plan.programId, phase, round: phase === 'pilot' ? 0 : round })
