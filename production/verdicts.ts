@@ -22,31 +22,54 @@ export async function retryRunKeys(db: Db, runKey: string): Promise<{ runKey: st
 }
 
 /**
- * `item_verdicts` rows (aliased `v`) of `runKey` on their item's current text, with the verdict a retry
- * run decided since in place of an error (`verdict` column). Ordered by nothing; for use as a subquery.
+ * The errors of `runKey` (`item_verdicts` rows with a null verdict) on their item's current text, with
+ * the verdict a retry run decided since (`verdict` column, null while still in error). Read through
+ * the index on (run_id, verdict): a run of a million items reads its errors only.
  */
-function effectiveVerdicts(runKey: string): SQL {
+function runErrorVerdicts(runKey: string): SQL {
   return sql`
-    select v.item_id, v.criterion, v.text_hash, coalesce(v.verdict, (
+    select v.item_id, v.criterion, v.text_hash, (
       select r.verdict from item_verdicts r join production_runs p on p.id = r.run_id
       where p.params->'selection'->>'kind' = 'errors' and p.params->'selection'->>'runKey' = ${runKey}
         and r.item_id = v.item_id and r.text_hash = v.text_hash and r.criterion = v.criterion and r.verdict is not null
-      limit 1)) as verdict, v.summary
+      limit 1) as verdict, v.summary
     from item_verdicts v join items i on i.id = v.item_id and i.text_hash = v.text_hash
-    where v.run_id = ${runKey}`;
+    where v.run_id = ${runKey} and v.verdict is null`;
 }
 
 /** Item ids with a criterion still in error in `runKey` (its retries applied): what selection kind `errors` judges. */
 export function erroredItemIdsSql(runKey: string): SQL {
-  return sql`(select distinct e.item_id from (${effectiveVerdicts(runKey)}) e where e.verdict is null)`;
+  return sql`(select distinct e.item_id from (${runErrorVerdicts(runKey)}) e where e.verdict is null)`;
 }
 
-/** Per criterion: pass, fail and error counts of a run (its retries applied). */
+/**
+ * Per criterion: pass, fail and error counts of a run on its items' current texts, its retries
+ * applied. Status asks this during a run of a million items, so it never joins every verdict to
+ * its item: all the run's verdicts are counted from the (run_id, verdict, criterion) index, then
+ * those on a text edited since (only items updated after the run started can have one: the
+ * items_updated index) are taken out, and the errors a retry decided move to pass or fail.
+ */
 export async function runVerdictCounts(db: Db, runKey: string): Promise<Record<string, CriterionVerdicts>> {
   const rows = await db.execute<{ criterion: string; pass: number; fail: number; error: number }>(sql`
-    select e.criterion, count(*) filter (where e.verdict = 1)::int as pass, count(*) filter (where e.verdict = 0)::int as fail,
-      count(*) filter (where e.verdict is null)::int as error
-    from (${effectiveVerdicts(runKey)}) e group by e.criterion order by e.criterion`);
+    with tally as (
+      select criterion, count(*) filter (where verdict = 1) as pass, count(*) filter (where verdict = 0) as fail,
+        count(*) filter (where verdict is null) as error
+      from item_verdicts where run_id = ${runKey} group by criterion
+      union all
+      select v.criterion, -count(*) filter (where v.verdict = 1), -count(*) filter (where v.verdict = 0),
+        -count(*) filter (where v.verdict is null)
+      from items i cross join lateral (
+        -- offset 0 keeps this a lookup per edited item (flattened, it became a scan of every verdict)
+        select v.criterion, v.verdict from item_verdicts v
+        where v.run_id = ${runKey} and v.item_id = i.id and v.text_hash <> i.text_hash offset 0) v
+      where i.updated_at >= coalesce((select started_at from production_runs where id = ${runKey}), '-infinity')
+      group by v.criterion
+      union all
+      select e.criterion, count(*) filter (where e.verdict = 1), count(*) filter (where e.verdict = 0),
+        -count(*) filter (where e.verdict is not null)
+      from (${runErrorVerdicts(runKey)}) e group by e.criterion)
+    select criterion, sum(pass)::int as pass, sum(fail)::int as fail, sum(error)::int as error
+    from tally group by criterion having sum(pass) + sum(fail) + sum(error) > 0 order by criterion`);
   return Object.fromEntries(rows.map((r) => [r.criterion, { pass: r.pass, fail: r.fail, error: r.error }]));
 }
 
@@ -60,16 +83,25 @@ export async function runErrors(
   items: number;
   samples: { itemId: string; criterion: string; error: string }[];
 }> {
-  const rows = await db.execute<{ item_id: string; criterion: string; summary: string }>(sql`
-    select e.item_id, e.criterion, e.summary from (${effectiveVerdicts(runKey)}) e where e.verdict is null order by e.item_id, e.criterion`);
-  const byCriterion: Record<string, number> = {};
-  for (const r of rows) byCriterion[r.criterion] = (byCriterion[r.criterion] ?? 0) + 1;
+  // Counted in SQL: a provider outage can leave every item of a large run in error.
+  const open = sql`select * from (${runErrorVerdicts(runKey)}) e where e.verdict is null`;
+  const [perCriterion, [{ items }], samples] = await Promise.all([
+    db.execute<{ criterion: string; n: number }>(
+      sql`select criterion, count(*)::int as n from (${open}) o group by criterion order by criterion`,
+    ),
+    db.execute<{ items: number }>(sql`select count(distinct item_id)::int as items from (${open}) o`),
+    db.execute<{ item_id: string; criterion: string; summary: string }>(
+      sql`select item_id, criterion, summary from (${open}) o order by item_id, criterion limit ${sampleSize}`,
+    ),
+  ]);
   return {
-    byCriterion,
-    items: new Set(rows.map((r) => r.item_id)).size,
-    samples: rows
-      .slice(0, sampleSize)
-      .map((r) => ({ itemId: r.item_id, criterion: r.criterion, error: r.summary.replace(/^error: /, '') })),
+    byCriterion: Object.fromEntries(perCriterion.map((r) => [r.criterion, r.n])),
+    items,
+    samples: samples.map((r) => ({
+      itemId: r.item_id,
+      criterion: r.criterion,
+      error: r.summary.replace(/^error: /, ''),
+    })),
   };
 }
 
