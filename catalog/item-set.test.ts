@@ -223,6 +223,30 @@ test('a later import into the program adds what passes its filters; a program wi
   );
 });
 
+test("pre-launch's changed-since selection takes the unchanged synopses an import added to the program", async () => {
+  const production = createProductionActivities(testDeps(database));
+  const sampled = await itemSet('sample-a');
+  const [inside] = sampled;
+  const outside = (await itemSet('all-en')).find((id) => !sampled.includes(id))!;
+  const file = writeCatalog(
+    'again.jsonl',
+    [inside, outside].map((id) => synopsis(id, id.replace(/-\d+$/, ''), 'en-US')),
+  );
+  const imported = await importCatalog(database.sql, file, { keepItemIds: true });
+  expect(imported).toMatchObject({ newItems: 0, editedItems: 0, unchangedItems: 2 });
+  const added = await addImportToItemSet(database.db, 'sample-a', { ...imported, file, itemIds: imported.itemIds! });
+  expect(added).toBe(1);
+  const since = { kind: 'changedSince' as const, since: imported.importedAt };
+  const changed = async (programId: string) => {
+    const range = await production.nextShard({ programId, selection: since, after: null, size: 10 });
+    return range
+      ? production.shardItems({ programId, selection: since, after: null, through: range.through, limit: 10 })
+      : [];
+  };
+  expect(await changed('sample-a')).toEqual([outside]);
+  expect(await changed('all-en')).toEqual([]);
+});
+
 test('draws and production pages read only the set; a program from before item sets reads the whole catalog', async () => {
   const deps = testDeps(database);
   const program = createProgramActivities(deps);

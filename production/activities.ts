@@ -12,6 +12,7 @@ import {
   items,
   judgePrompts,
   productionRuns,
+  programItemSet,
   programs,
   tasks,
   vendors,
@@ -23,7 +24,8 @@ import { erroredItemIdsSql } from './verdicts';
 import { programItemsWhere } from '../catalog/item-set';
 
 /**
- * Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses;
+ * Which items a production run judges. `changedSince` is pre-launch detection: new or edited synopses,
+ * and synopses new to the program's item set;
  * `errors`: the items with a criterion still in error in run `runKey` (`judge run --retry-errors`,
  * production/verdicts.ts).
  */
@@ -44,7 +46,10 @@ function selectionWhere(programId: string, selection: ItemSelection, after: stri
   if (after !== null) parts.push(sql`${items.id} > ${after}`);
   if (through !== null) parts.push(sql`${items.id} <= ${through}`);
   if (selection.kind === 'all' && selection.locale) parts.push(sql`${items.locale} = ${selection.locale}`);
-  if (selection.kind === 'changedSince') parts.push(sql`${items.updatedAt} >= ${selection.since}`);
+  // Changed since: edited or created, or new to the program's items (an import into it of synopses it never had).
+  if (selection.kind === 'changedSince')
+    parts.push(sql`(${items.updatedAt} >= ${selection.since} or exists (
+      select 1 from ${programItemSet} s where s.program_id = ${programId} and s.item_id = ${items.id} and s.created_at >= ${selection.since}))`);
   if (selection.kind === 'items')
     parts.push(sql`${items.id} in ${selection.itemIds.length ? selection.itemIds : ['']}`);
   if (selection.kind === 'errors') parts.push(sql`${items.id} in ${erroredItemIdsSql(selection.runKey)}`);

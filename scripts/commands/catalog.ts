@@ -88,8 +88,9 @@ export function registerCatalogCommands(cli: Command) {
               : null;
             const { itemIds: _ids, ...summary } = result;
             const changed = result.newItems + result.editedItems;
+            // Synopses new to the program's items are judged too, edited or not (pre-launch's changedSince covers them).
             const prelaunch =
-              opts.program && changed
+              opts.program && (changed || added)
                 ? await notifyPrelaunch(client, config.temporal.taskQueue, opts.program, result)
                 : null;
             if (opts.json)
@@ -102,7 +103,8 @@ export function registerCatalogCommands(cli: Command) {
               if (result.invalidRows > result.problems.length)
                 console.log(`  … and ${result.invalidRows - result.problems.length} more skipped`);
               if (added !== null) console.log(`${added} synopses added to the items of ${opts.program}`);
-              if (prelaunch) console.log(`pre-launch detection: ${changed} synopses sent to ${prelaunch}`);
+              if (prelaunch)
+                console.log(`pre-launch detection: the new, edited and newly added synopses go to ${prelaunch}`);
             }
           },
           { temporal: Boolean(opts.program) },

@@ -106,7 +106,8 @@ async function catalogRun(
       file: opts.catalog,
       itemIds: imported.itemIds ?? [],
     });
-    // Unchanged synopses of the file were judged before (judgments are keyed by text hash).
+    // Unchanged synopses already in the program's items were judged before (judgments are keyed by text hash);
+    // changedSince also takes the ones the import just added to them.
     selection = { kind: 'changedSince', since: imported.importedAt, limit };
   }
   const runId = opts.runId ?? new Date().toISOString().replace(/[:.]/g, '-');
