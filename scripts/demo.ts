@@ -22,6 +22,7 @@ import { programWorkflow } from '../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
 import { formatStatus, programStatus } from './commands/program';
 import { revisionFromDisagreements } from './demo-revision';
+import { formatLocaleSummaries, localeSummaries, worldDirOf, type LocaleSummary, type PassRate } from './demo-locales';
 import type { DisagreementDigest } from '../stats/disagreement';
 import { programWorkflowId } from '../workflows/ids';
 import { BIN, startStack, waitForShutdownSignal, type Stack } from './stack';
@@ -32,6 +33,8 @@ export interface DemoOptions {
   seed: number;
   /** Also write the summary to this file as JSON. */
   summaryJson?: string;
+  /** Another program spec to run (default examples/demo-program.yaml); with `locales:`, a world per locale. */
+  spec?: string;
 }
 
 const EXAMPLE = path.resolve(__dirname, '../examples/demo-program.yaml');
@@ -43,13 +46,33 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   // The simulator answers at once, so more requests in flight per worker keep both cores busy.
   process.env.LLM_CONCURRENCY ??= '64';
   const config = loadConfig();
-  const worldDir = path.join(config.dataDir, 'world', `seed-${opts.seed}-shows-${opts.shows}`);
-  const catalog = path.join(worldDir, 'catalog.jsonl');
-  if (!fs.existsSync(catalog)) {
-    step(`generating a simulated world: ${opts.shows} shows (seed ${opts.seed}) → ${worldDir}`);
-    fs.mkdirSync(worldDir, { recursive: true });
-    cli(['sim', 'catalog', '--shows', String(opts.shows), '--seed', String(opts.seed), '--out', catalog]);
-  }
+  const specFile = opts.spec ? path.resolve(opts.spec) : EXAMPLE;
+  const raw = YAML.parse(fs.readFileSync(specFile, 'utf8')) as { locales?: { code: string }[] };
+  const locales = raw.locales?.map((l) => l.code);
+  // One simulated world per locale, its synopses in that language (one, in en-US, for a single-locale spec).
+  const catalogs = (locales ?? [undefined]).map((locale) => {
+    const worldDir = worldDirOf(config.dataDir, opts.seed, opts.shows, locale);
+    const catalog = path.join(worldDir, 'catalog.jsonl');
+    if (!fs.existsSync(catalog)) {
+      step(
+        `generating a simulated world: ${opts.shows} shows (seed ${opts.seed}${locale ? `, ${locale}` : ''}) → ${worldDir}`,
+      );
+      fs.mkdirSync(worldDir, { recursive: true });
+      const language = locale && locale !== 'en-US' ? ['--locale', locale] : [];
+      cli([
+        'sim',
+        'catalog',
+        '--shows',
+        String(opts.shows),
+        '--seed',
+        String(opts.seed),
+        ...language,
+        '--out',
+        catalog,
+      ]);
+    }
+    return catalog;
+  });
 
   step(
     'starting the embedded stack (Temporal dev server, PostgreSQL, LLM simulator, vendor gateway, simulated vendor, worker)',
@@ -57,11 +80,18 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const stack = await startStack(config, { log: (line) => console.log(`  ${line}`) });
   const stopSignal = waitForShutdownSignal();
   try {
-    step(`importing the catalog ${catalog}`);
-    cli(['catalog', 'import', catalog], stack.env);
+    for (const catalog of catalogs) {
+      step(`importing the catalog ${catalog}`);
+      cli(['catalog', 'import', catalog], stack.env);
+    }
     const database = await connectDatabase(stack.env.DATABASE_URL, { max: 4 });
     try {
-      const spec = demoSpec(config, catalog.replace(/\.jsonl$/, '.truth.jsonl'));
+      const spec = demoSpec(
+        config,
+        raw,
+        specFile,
+        catalogs.map((c) => c.replace(/\.jsonl$/, '.truth.jsonl')),
+      );
       step(`starting program ${spec.id}`);
       await startProgram(stack, database, spec);
       const status = await Promise.race([steerUntilDone(stack.client, database, spec), stopSignal.then(() => null)]);
@@ -69,12 +99,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       await waitForFixLoops(database, spec.id);
       console.log(`\n${formatStatus(status)}`);
       const summary = await collectSummary(database, spec, status, stack, started);
+      if (locales) summary.locales = await localeSummaries(database.db, spec.id, locales, status);
       printSummary(summary);
       if (opts.summaryJson) fs.writeFileSync(opts.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
       if (summary.status !== 'completed') throw new Error(`the program ended ${summary.status}, not completed`);
       step('validating judge scores against simulated member behaviour, and writing the report');
       cli(
-        ['validate', 'behavior', '--program', spec.id, '--metrics', catalog.replace(/\.jsonl$/, '.behavior.jsonl')],
+        ['validate', 'behavior', '--program', spec.id, '--metrics', behaviorFile(config, spec.id, catalogs)],
         stack.env,
       );
       const report = path.join(config.dataDir, `report-${spec.id}.html`);
@@ -102,15 +133,32 @@ function cli(args: string[], env: Record<string, string> = {}) {
   if (run.status !== 0) throw new Error(`judgeflow ${args.join(' ')} failed with exit code ${run.status}`);
 }
 
-/** The example spec, pointed at this stack's simulated vendor and given a unique id per run. */
-function demoSpec(config: Config, truthFile: string): ProgramSpec {
-  const raw = YAML.parse(fs.readFileSync(EXAMPLE, 'utf8'));
-  raw.id = `synopsis-demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
+/** The demo's spec, pointed at this stack's simulated vendor and given a unique id per run. */
+function demoSpec(config: Config, parsed: object, file: string, truthFiles: string[]): ProgramSpec {
+  const raw = structuredClone(parsed) as {
+    id: string;
+    vendors: { endpoint: string }[];
+    criteria: { id: string }[];
+    goldExamples?: unknown;
+  };
+  raw.id = `${raw.id}-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
   raw.vendors[0].endpoint = `http://127.0.0.1:${config.vendorSim.port}/v1/tasks`;
-  raw.goldExamples = goldExamples(truthFile, GOLD_EXAMPLES);
+  const criteria = raw.criteria.map((c) => c.id);
+  // The gold questions come from every locale's world, in equal shares.
+  const perWorld = Math.ceil(GOLD_EXAMPLES / truthFiles.length);
+  raw.goldExamples = truthFiles.flatMap((truth) => goldExamples(truth, perWorld, criteria));
   const result = validateProgramSpec(raw);
-  if (!result.ok) throw new Error(`examples/demo-program.yaml is invalid: ${JSON.stringify(result.problems)}`);
+  if (!result.ok) throw new Error(`${file} is invalid: ${JSON.stringify(result.problems)}`);
   return result.spec;
+}
+
+/** The member metrics of every world the program drew from, in one file. */
+function behaviorFile(config: Config, programId: string, catalogs: string[]) {
+  const files = catalogs.map((c) => c.replace(/\.jsonl$/, '.behavior.jsonl'));
+  if (files.length === 1) return files[0];
+  const merged = path.join(config.dataDir, `behavior-${programId}.jsonl`);
+  fs.writeFileSync(merged, files.map((f) => fs.readFileSync(f, 'utf8').trimEnd()).join('\n') + '\n');
+  return merged;
 }
 
 const GOLD_EXAMPLES = 20;
@@ -119,7 +167,7 @@ const GOLD_EXAMPLES = 20;
  * The PM's gold questions: synopses whose answers are known (here, from the simulated world's
  * answer key, the way a PM would write them from expert review), mixed into rating batches.
  */
-function goldExamples(truthFile: string, count: number) {
+function goldExamples(truthFile: string, count: number, criteria: string[]) {
   const lines = fs.readFileSync(truthFile, 'utf8').split('\n').filter(Boolean);
   // From the end of the catalog: the first shows feed the demo's rounds and production sample.
   return lines.slice(-count).map((line) => {
@@ -128,9 +176,7 @@ function goldExamples(truthFile: string, count: number) {
       criteria: Record<string, number>;
       defects: { detail: string }[];
     };
-    const labels = Object.fromEntries(
-      ['tone', 'clarity', 'precision', 'factuality'].map((c) => [c, truth.criteria[c]]),
-    );
+    const labels = Object.fromEntries(criteria.map((c) => [c, truth.criteria[c]]));
     return {
       itemId: truth.synopsisId,
       labels,
@@ -250,8 +296,7 @@ export interface DemoSummary {
   calibrationRounds: number;
   goldenSet: ProgramStatus['goldenSet'];
   judgeTestAccuracy: Record<string, number | null>;
-  /** Pass rate over the verdicts reached; items whose judging errored are counted apart, never as passes. */
-  passRates: { criterion: string; passRate: number | null; items: number; errors: number }[];
+  passRates: PassRate[];
   production: { judged: number; total: number } | null;
   fixCycles: Record<string, number>;
   costUsd: Record<string, number>;
@@ -261,6 +306,8 @@ export interface DemoSummary {
   largestHistory: { workflowId: string; events: number } | null;
   wallSeconds: number;
   uiUrl: string;
+  /** A multilingual spec: what each locale reached, by locale code. */
+  locales?: Record<string, LocaleSummary>;
 }
 
 async function collectSummary(
@@ -288,7 +335,10 @@ async function collectSummary(
     roundsToTarget: calibration.find((r) => r.allMeetTarget)?.round ?? null,
     calibrationRounds: calibration.length,
     goldenSet: status.goldenSet,
-    judgeTestAccuracy: Object.fromEntries(status.judges.map((j) => [j.criterion, j.testAccuracy])),
+    // A multilingual program's judges are per locale: in `locales`.
+    judgeTestAccuracy: Object.fromEntries(
+      status.judges.filter((j) => !j.locale).map((j) => [j.criterion, j.testAccuracy]),
+    ),
     passRates: passRates.map((r) => ({ criterion: r.criterion, passRate: r.pass_rate, items: r.n, errors: r.errors })),
     production: status.production ? { judged: status.production.judged, total: status.production.total } : null,
     fixCycles: Object.fromEntries(fixes.map((f) => [f.status, f.n])),
@@ -326,7 +376,7 @@ cost                  ${
       .join(' · ') || '$0'
   } (total ${money(s.spendUsd)} of $${s.budgetUsd})
 workflows             ${s.workflows}, largest history ${s.largestHistory ? `${s.largestHistory.events} events (${s.largestHistory.workflowId})` : '—'}
-wall time             ${s.wallSeconds} s
+${s.locales ? `${formatLocaleSummaries(s.locales)}\n` : ''}wall time             ${s.wallSeconds} s
 Temporal UI           ${s.uiUrl}/${encodeURIComponent(programWorkflowId(s.programId))}
                       ${s.uiUrl}?query=${encodeURIComponent(`JudgeflowProgram="${s.programId}"`)}`);
 }

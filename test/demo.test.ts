@@ -54,3 +54,59 @@ test(
   },
   DEMO_TIMEOUT_MS,
 );
+
+test(
+  'the multilingual demo runs a program over en-US and es-ES and summarizes each locale',
+  async () => {
+    // A stack of its own: the first demo's world and programs are not this one's.
+    const localesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'judgeflow-demo-locales-'));
+    try {
+      await multilingualDemo(localesDir);
+    } finally {
+      removeStackData(localesDir);
+    }
+  },
+  DEMO_TIMEOUT_MS,
+);
+
+async function multilingualDemo(dir: string) {
+  const summaryFile = path.join(dir, 'summary.json');
+  const logFile = path.join(dir, 'demo.log');
+  const log = fs.openSync(logFile, 'w');
+  const spec = path.resolve(__dirname, '../examples/multilingual-demo.yaml');
+  const child = spawn(
+    process.execPath,
+    [BIN, 'demo', '--spec', spec, '--shows', '300', '--summary-json', summaryFile],
+    { env: { ...process.env, ...(await isolatedStackEnv(dir)) }, stdio: ['ignore', log, log] },
+  );
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  fs.closeSync(log);
+  const output = fs.readFileSync(logFile, 'utf8');
+  if (code !== 0) throw new Error(`judgeflow demo --spec exited ${code}:\n${output.slice(-6000)}`);
+
+  const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as DemoSummary;
+  expect(summary.status).toBe('completed');
+  expect(summary.programId).toMatch(/^multilingual-demo-/);
+  const locales = summary.locales!;
+  expect(Object.keys(locales).sort()).toEqual(['en-US', 'es-ES']);
+  // The golden set is split between the locales, each judge measured on its own locale's half.
+  expect(locales['en-US'].goldenSet.items + locales['es-ES'].goldenSet.items).toBe(summary.goldenSet?.items);
+  for (const [code, l] of Object.entries(locales)) {
+    expect({ code, rounds: l.roundsToTarget }).toEqual({ code, rounds: expect.any(Number) });
+    expect(l.goldenSet.test).toBeGreaterThan(0);
+    expect(Object.keys(l.judgeTestAccuracy).sort()).toEqual(['clarity', 'tone']);
+    for (const accuracy of Object.values(l.judgeTestAccuracy)) expect(accuracy).toEqual(expect.any(Number));
+    if (l.judged) {
+      // Each validated locale's production sample, judged on both criteria by its own judges.
+      expect(l.production).toEqual({ judged: 100, total: 100 });
+      expect(l.passRates.map((r) => [r.criterion, r.items])).toEqual([
+        ['clarity', 100],
+        ['tone', 100],
+      ]);
+    } else expect(l.passRates).toEqual([]);
+  }
+  expect(Object.values(locales).some((l) => l.judged)).toBe(true);
+  expect(summary.largestHistory!.events).toBeLessThan(10_000);
+  expect(output).toContain('── es-ES');
+  expect(fs.existsSync(path.join(dir, `report-${summary.programId}.html`))).toBe(true);
+}
