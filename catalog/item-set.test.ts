@@ -126,6 +126,10 @@ test('each filter selects what it names, within the program locales', async () =
   ]);
   await register(spec('shows', { showIds: ['en-comedy', 'es-drama'] }));
   expect(await itemSet('shows')).toEqual(ids('en-comedy', 20));
+  // Gold examples join the set (they are mixed into batches), wherever they are in the catalog.
+  const gold = [{ itemId: 'en-drama-01', labels: { tone: 1 }, explanation: 'on brand' }];
+  await register(spec('gold', { showIds: ['en-comedy'] }, { goldExamples: gold }));
+  expect(await itemSet('gold')).toEqual([...ids('en-comedy', 20), 'en-drama-01']);
   // updatedSince: only the later import (recorded directly: 4 items cannot fill the rounds).
   const plan = specSelection(spec('recent', { updatedSince: secondImport }));
   await legacyProgram('recent');
