@@ -4,16 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import readline from 'node:readline/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import { desc, eq } from 'drizzle-orm';
-import { checkProgramPrerequisites, importSpecCatalog, registerProgram } from '../../program/registration';
-import { CatalogRejectedError } from '../../catalog/import';
-import type { ProgramEstimate } from '../../program/estimate';
-import { readValidSpec } from './spec-file';
 import { decisionLog, programs, vendors } from '../../schema/tables';
 import {
   approveGateUpdate,
@@ -24,13 +18,12 @@ import {
   resumeUpdate,
   type SteeringResult,
 } from '../../workflows/messages';
-import { programWorkflow } from '../../workflows/program';
-import { PhaseKey, ProgramKey, StatusKey } from '../../workflows/search-attributes';
 import { CliError, withContext } from './context';
 import { programWorkflowId } from '../../workflows/ids';
 import { steeringRefusal, type ProgramAccess } from '../../workflows/program-access';
 import { formatRetrying, formatStatus, programStatus } from './program-status';
 import { workflowFailure } from './failure';
+import type { StartOptions } from './program-start';
 
 /** How often `program watch` looks for retrying activities. */
 const RETRYING_SCAN_MS = 30_000;
@@ -41,17 +34,6 @@ const failureOf = async (client: Client, programId: string) =>
   'see the program workflow in the Temporal UI';
 
 export { formatStatus, programStatus } from './program-status';
-
-export function formatEstimate(e: ProgramEstimate): string {
-  return [
-    `  human tasks   ${e.humanTasks.total} expected (pilot ${e.humanTasks.pilot}, calibration ${e.humanTasks.calibration.expected}–${e.humanTasks.calibration.max}, golden set ${e.humanTasks.goldenSet}, reviews ${e.humanTasks.reviews}, fix loop ${e.humanTasks.fixLoop.expected}–${e.humanTasks.fixLoop.max})`,
-    `  LLM calls     ${e.llmCalls.total} (aggregation ${e.llmCalls.goldenAggregation}, validation ${e.llmCalls.judgeValidation}, optimizer ≤${e.llmCalls.optimizer}, production ${e.llmCalls.production})`,
-    `  cost          $${e.costUsd.total} expected (human $${e.costUsd.human}, LLM $${e.costUsd.llm}; LLM with batch production $${e.costUsd.llmBatch}); at most $${e.costUsd.maxTotal}`,
-    `  timeline      ${e.days.expected} days expected, ${e.days.max} at most`,
-    `  budget        ${e.withinBudget ? 'within budget' : 'OVER BUDGET'}`,
-    ...e.notes.map((n) => `  note          ${n}`),
-  ].join('\n');
-}
 
 async function steer<Req extends { requestId: string; actor: string }>(
   client: Client,
@@ -86,50 +68,11 @@ export function registerProgramCommands(cli: Command) {
     .description('Validate a program spec (YAML/JSON), print the estimate, and start the program.')
     .option('--yes', 'start without asking for confirmation')
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, opts: { yes?: boolean; json?: boolean }) => {
-      const spec = readValidSpec(file);
-      await withContext(async ({ config, database, client }) => {
-        const catalog = await importSpecCatalog(database.sql, spec, path.dirname(file)).catch((err: unknown) => {
-          throw err instanceof CatalogRejectedError ? new CliError(`items.catalog: ${err.message}`) : err;
-        });
-        if (catalog && !opts.json) console.log(`Imported ${catalog.file}: ${catalog.itemIds.length} synopses`);
-        const {
-          estimate,
-          vendors: vendorPlan,
-          selection,
-        } = await checkProgramPrerequisites(database.db, spec, config.env, {
-          rpmLimit: config.llm.rpmLimit,
-          model: spec.judges.model ?? config.llm.model,
-          catalog,
-        });
-        if (!opts.json) console.log(`Estimate for ${spec.id}:\n${formatEstimate(estimate)}`);
-        if (!opts.yes) {
-          if (!process.stdin.isTTY)
-            throw new CliError('not starting without confirmation: pass --yes when running non-interactively');
-          const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-          const answer = await rl.question('Start this program? [y/N] ');
-          rl.close();
-          if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('not started', 1);
-        }
-        await registerProgram(database.db, spec, estimate, vendorPlan, selection);
-        const workflowId = programWorkflowId(spec.id);
-        await client.workflow.start(programWorkflow, {
-          workflowId,
-          taskQueue: config.temporal.taskQueue,
-          args: [{ programId: spec.id }],
-          staticSummary: `${spec.name}: ${spec.criteria.map((c) => c.id).join(', ')}`,
-          staticDetails: `Evaluation program **${spec.name}** (${spec.id}). Budget $${spec.budget.usd}; agreement target ${spec.targets.agreement}; judge accuracy target ${spec.targets.judgeAccuracy}; gates ${spec.gates.policy}.`,
-          typedSearchAttributes: [
-            { key: ProgramKey, value: spec.id },
-            { key: PhaseKey, value: 'scoping' },
-            { key: StatusKey, value: 'running' },
-          ],
-        });
-        const url = `${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
-        if (opts.json) console.log(JSON.stringify({ programId: spec.id, workflowId, estimate, url }));
-        else console.log(`Started ${workflowId}\n  ${url}`);
-      });
-    });
+    // Its modules (the spec schema, registration, the catalog import) load only when a program starts.
+    .action((file: string, opts: StartOptions) =>
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('./program-start') as typeof import('./program-start')).startProgram(file, opts),
+    );
 
   program
     .command('list')
