@@ -28,12 +28,14 @@ export async function retryRunKeys(db: Db, runKey: string): Promise<{ runKey: st
  */
 function runErrorVerdicts(runKey: string): SQL {
   return sql`
-    select v.item_id, v.criterion, v.text_hash, (
+    select v.item_id, v.criterion, v.text_hash, d.verdict, v.summary
+    from item_verdicts v join items i on i.id = v.item_id and i.text_hash = v.text_hash
+    -- a join, not a subquery in the select list: each of the counts reading it would run it again
+    left join lateral (
       select r.verdict from item_verdicts r join production_runs p on p.id = r.run_id
       where p.params->'selection'->>'kind' = 'errors' and p.params->'selection'->>'runKey' = ${runKey}
         and r.item_id = v.item_id and r.text_hash = v.text_hash and r.criterion = v.criterion and r.verdict is not null
-      limit 1) as verdict, v.summary
-    from item_verdicts v join items i on i.id = v.item_id and i.text_hash = v.text_hash
+      limit 1) d on true
     where v.run_id = ${runKey} and v.verdict is null`;
 }
 
