@@ -30,7 +30,7 @@ import {
 } from './qualification';
 import { evaluateRaters, type RaterQaResult } from './rater-qa';
 import type { VendorAdapter } from '../vendors';
-import { dispatchLinks, vendorAdapterCache } from './guidelines';
+import { dispatchLinks, localeLink, multilingualPrograms, vendorAdapterCache } from './guidelines';
 
 /** The workflow's input without what only the workflow uses (SLA, QA bar). */
 export type OpenBatchInput = Omit<HumanTasksInput, 'sla' | 'minGoldAccuracy'>;
@@ -213,6 +213,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
         const target = await vendorAdapter(vendorId);
         const wanted = list.map((r) => ({ programId: r.task.programId, version: versionOf(r) }));
         const links = await dispatchLinks(db, config, target, wanted, dueAt);
+        const multilingual = await multilingualPrograms(db, [...new Set(list.map((r) => r.task.programId))]);
         for (let i = 0; i < list.length; i += 500) {
           await target.adapter.dispatch(
             list.slice(i, i + 500).map((r) => {
@@ -227,7 +228,10 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
                 show: { ...r.metadata, id: r.showId, title: r.title },
                 criteria: payload.criteria,
                 guidelineVersion: versionOf(r),
-                guidelines: links.get(`${r.task.programId}/${versionOf(r)}`),
+                guidelines: localeLink(
+                  links.get(`${r.task.programId}/${versionOf(r)}`),
+                  multilingual.has(r.task.programId) ? r.locale : undefined,
+                ),
                 dueAt: dueAt.toISOString(),
                 context: payload.context,
               };

@@ -5,10 +5,12 @@
  * a published revision to each vendor — a failing vendor is retried on its own and blocks nothing.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { and, inArray, sql } from 'drizzle-orm';
 import type { ActivityDeps } from '../activities/deps';
 import type { Config } from '../platform/config';
 import type { Db } from '../platform/db';
 import { loadRaterPacket } from '../program/rater-packet';
+import { programs } from '../schema/tables';
 import type { PacketLink } from '../schema/vendor-events';
 import { createVendorAdapter, type VendorAdapter, type VendorRow } from '../vendors';
 import { packetLink } from '../vendors/packet-link';
@@ -33,6 +35,20 @@ export function vendorAdapterCache(db: Db, config: Config) {
     return { vendor, adapter };
   };
 }
+
+/** The programs of these with `locales:` in their spec: their raters read their own locale's packet. */
+export async function multilingualPrograms(db: Db, programIds: string[]): Promise<Set<string>> {
+  if (!programIds.length) return new Set();
+  const rows = await db
+    .select({ id: programs.id })
+    .from(programs)
+    .where(and(inArray(programs.id, programIds), sql`${programs.spec} ? 'locales'`));
+  return new Set(rows.map((r) => r.id));
+}
+
+/** A packet link opening the packet of one locale (the signature covers the path, not the view). */
+export const localeLink = (link: PacketLink | undefined, locale: string | undefined): PacketLink | undefined =>
+  link && locale ? { ...link, url: `${link.url}&locale=${encodeURIComponent(locale)}` } : link;
 
 /**
  * The packet links of one vendor's dispatch, by `programId/version`: each version's packet is

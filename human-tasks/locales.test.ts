@@ -1,10 +1,11 @@
 /**
  * Routing by locale against real Postgres and a vendor reached over HTTP: in a program over en-US
  * and es-ES items, a task goes only to a rater whose locales (the vendor's rater list) hold its
- * item's, a bilingual rater takes both, a rater of neither gets nothing, and each rater's
- * qualification batch is drawn from gold items in their own locales.
+ * item's, a bilingual rater takes both, a rater of neither gets nothing, the task's packet link opens
+ * its locale's packet, and each rater's qualification batch is drawn from gold items in their own locales.
  */
 import http from 'node:http';
+import { eq } from 'drizzle-orm';
 import type { AddressInfo } from 'node:net';
 import { textHash } from '../catalog/text-hash';
 import { generateShow, writeSynopsis } from '../scripts/sim/model/world';
@@ -18,7 +19,7 @@ import { createHumanTaskActivities } from './activities';
 let database: TestDatabase;
 let server: http.Server;
 const secret = newSecret();
-const dispatched: Array<{ raterId: string; item: { id: string; locale: string } }> = [];
+const dispatched: Array<{ raterId: string; item: { id: string; locale: string }; guidelines?: { url: string } }> = [];
 let english: string[];
 const spanish: string[] = [];
 
@@ -58,6 +59,11 @@ beforeAll(async () => {
     await database.db.insert(items).values({ id: `p-es-${i}`, showId: id, locale, text, textHash: textHash(text) });
     spanish.push(`p-es-${i}`);
   }
+  // a multilingual program: its dispatches link to the packet of the item's locale
+  await database.db
+    .update(programs)
+    .set({ spec: { locales: [{ code: 'en-US' }, { code: 'es-ES' }] } })
+    .where(eq(programs.id, 'p'));
   await database.db.insert(programs).values({
     id: 'q',
     name: 'q',
@@ -107,7 +113,10 @@ test("each task goes to a rater of its item's locale, and the dispatch carries t
   expect(refs.some((t) => t.raterId === 'v:fr1')).toBe(false);
   await acts.dispatchTasks({ taskIds: refs.map((t) => t.id), guidelineVersion: 1, dueInMs: 60_000 });
   expect(dispatched).toHaveLength(24);
-  for (const d of dispatched) expect([d.raterId, d.item.locale]).toEqual([d.raterId, localeOf(d.item.id)]);
+  for (const d of dispatched) {
+    expect([d.raterId, d.item.locale]).toEqual([d.raterId, localeOf(d.item.id)]);
+    expect(new URL(d.guidelines!.url).searchParams.get('locale')).toBe(d.item.locale);
+  }
 });
 
 test("a rater's qualification batch is gold in their own locales", async () => {

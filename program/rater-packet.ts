@@ -5,7 +5,13 @@
  * Label Studio adapter turns it into a labeling config.
  */
 import { and, desc, eq, inArray } from 'drizzle-orm';
-import { criterionLabelRange, criterionPassAt, type CriterionSpec, type ProgramSpec } from '../schema/program-spec';
+import {
+  criterionLabelRange,
+  criterionPassAt,
+  programLocales,
+  type CriterionSpec,
+  type ProgramSpec,
+} from '../schema/program-spec';
 import { guidelineVersions, items, programs, shows } from '../schema/tables';
 import type { RaterPacket } from '../schema/vendor-events';
 import type { Db } from '../platform/db';
@@ -24,18 +30,24 @@ export function criterionValues(criterion: CriterionSpec): RaterPacket['criteria
 /**
  * The packet of `version` ('latest': the newest published), or null when the program or version
  * does not exist or `vendorId` is not one of the program's vendors (a packet is not another
- * vendor's to read).
+ * vendor's to read). `locale`: a multilingual program's packet for that locale's raters — its
+ * guidelines (the spec's for the locale, which per-locale revisions do not replace yet) and
+ * rubrics, and the gold examples in that locale; a locale the program does not have gets null.
  */
 export async function loadRaterPacket(
   db: Db,
   programId: string,
   version: number | 'latest',
   vendorId?: string,
+  locale?: string,
 ): Promise<RaterPacket | null> {
   const [program] = await db.select().from(programs).where(eq(programs.id, programId));
   if (!program) return null;
   const spec = program.spec as unknown as ProgramSpec;
   if (vendorId !== undefined && !(spec.vendors ?? []).some((v) => v.id === vendorId)) return null;
+  const own = locale === undefined ? undefined : programLocales(spec).find((l) => l.code === locale);
+  if (locale !== undefined && !own) return null;
+  const localeGuidelines = spec.locales?.find((l) => l.code === locale)?.guidelines;
   const [row] = await db
     .select()
     .from(guidelineVersions)
@@ -53,7 +65,7 @@ export async function loadRaterPacket(
     gold.length
       ? (
           await db
-            .select({ id: items.id, text: items.text, title: shows.title })
+            .select({ id: items.id, text: items.text, title: shows.title, locale: items.locale })
             .from(items)
             .innerJoin(shows, eq(shows.id, items.showId))
             .where(
@@ -72,12 +84,13 @@ export async function loadRaterPacket(
     version: row.version,
     publishedAt: row.createdAt.toISOString(),
     note: row.note,
-    guidelines: row.text,
+    guidelines: localeGuidelines?.text ?? row.text,
+    ...(own && { locale: own.code }),
     criteria: criteria.map((c) => ({
       id: c.id,
       name: c.name,
       description: c.description,
-      rubric: c.rubric,
+      rubric: own?.rubrics[c.id] ?? c.rubric,
       scale: c.scale,
       values: criterionValues(c),
       ...(c.scale === 'likert' ? { passAt: criterionPassAt(c) } : {}),
@@ -85,12 +98,14 @@ export async function loadRaterPacket(
         .filter((e) => e.criterion === c.id)
         .map((e) => ({ code: e.code, description: e.description })),
     })),
-    goldExamples: gold.map((g) => ({
-      itemId: g.itemId,
-      title: texts.get(g.itemId)?.title ?? '',
-      text: texts.get(g.itemId)?.text ?? '',
-      labels: g.labels,
-      explanation: g.explanation,
-    })),
+    goldExamples: gold
+      .filter((g) => !own || texts.get(g.itemId)?.locale === own.code)
+      .map((g) => ({
+        itemId: g.itemId,
+        title: texts.get(g.itemId)?.title ?? '',
+        text: texts.get(g.itemId)?.text ?? '',
+        labels: g.labels,
+        explanation: g.explanation,
+      })),
   };
 }

@@ -86,6 +86,8 @@ export const raterPacketSchema = z.object({
   version: z.number().int(),
   publishedAt: z.string(),
   note: z.string(),
+  /** A multilingual program's packet for one locale's raters (its guidelines, rubrics and gold examples). */
+  locale: z.string().optional(),
   guidelines: z.string(),
   criteria: z.array(
     z.object({

@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import YAML from 'yaml';
 import { createLogger } from '../platform/logger';
 import { validateProgramSpec, type ProgramSpecInput } from '../schema/program-spec';
@@ -17,6 +17,7 @@ import { packetReader } from '../scripts/sim/vendor/packets';
 import { createTestDatabase, testConfig, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { packetLink, packetPath } from '../vendors/packet-link';
+import { localeLink } from '../human-tasks/guidelines';
 import { signHeaders } from '../vendors/signing';
 import { buildGateway, type Gateway } from './gateway';
 
@@ -207,4 +208,45 @@ test('simulated raters work from the version they fetched: a notice helps only o
   // r1 and r2 shared one fetch of v2 after one of v1; a task without a link is done from what was read.
   expect(stats).toEqual({ packetsFetched: 2, packetFetchFailures: 1, notices: 2 });
   expect(await reader.versionFor('r3', { ...task('t5', 1), programId: 'other', guidelines: undefined })).toBe(0);
+});
+
+test("a multilingual program's link with ?locale opens that locale's packet: its guidelines, rubrics and gold", async () => {
+  const [p1] = await database.db.select().from(programs).where(eq(programs.id, 'p1'));
+  const spec = {
+    ...(p1.spec as Record<string, unknown>),
+    id: 'p2',
+    locales: [
+      { code: 'en-US', rubrics: {} },
+      {
+        code: 'es-ES',
+        guidelines: { version: 1, text: 'Valora cada criterio: aprueba (1) o suspende (0).' },
+        rubrics: { tone: 'Tono sobrio, sin exclamaciones ni reclamos.' },
+      },
+    ],
+  };
+  await database.db.insert(programs).values({ id: 'p2', name: 'p2', spec, budgetUsd: 10 });
+  const [v1] = await database.db
+    .select()
+    .from(guidelineVersions)
+    .where(and(eq(guidelineVersions.programId, 'p1'), eq(guidelineVersions.version, 1)));
+  await database.db.insert(guidelineVersions).values({ ...v1, programId: 'p2' });
+  const link = packetLink(vendorA, base, 'p2', 1, inAnHour());
+  const spanish = raterPacketSchema.parse((await get(localeLink(link, 'es-ES')!.url)).body);
+  expect(spanish).toMatchObject({ locale: 'es-ES', guidelines: 'Valora cada criterio: aprueba (1) o suspende (0).' });
+  const rubric = (p: typeof spanish, id: string) => p.criteria.find((c) => c.id === id)!.rubric;
+  expect(rubric(spanish, 'tone')).toBe('Tono sobrio, sin exclamaciones ni reclamos.');
+  const english = raterPacketSchema.parse((await get(localeLink(link, 'en-US')!.url)).body);
+  expect(english.locale).toBe('en-US');
+  expect(english.guidelines).toBe(v1.text);
+  // a criterion the locale gives no rubric keeps the program's; the en-US gold example is not in the Spanish packet
+  expect(rubric(spanish, 'clarity')).toBe(rubric(english, 'clarity'));
+  expect(rubric(spanish, 'tone')).not.toBe(rubric(english, 'tone'));
+  expect(english.goldExamples.map((g) => g.itemId)).toEqual([goldItem]);
+  expect(spanish.goldExamples).toEqual([]);
+  const refused = async (locale: string) => {
+    const { status, body } = await get(`${link.url}&locale=${encodeURIComponent(locale)}`);
+    return [status, body.error?.code];
+  };
+  expect(await refused('fr-FR')).toEqual([404, 'guidelines_not_found']);
+  expect(await refused('spanish')).toEqual([400, 'bad_locale']);
 });
