@@ -209,9 +209,11 @@ function vendorFields(id: string, opts: AddOptions): VendorFields {
   return fields as VendorFields;
 }
 
+/** The flag an issue's path came from, with the part of its value: `--rate-card (rate)`. */
 const flag = (path: PropertyKey[]) =>
-  ({ id: '<vendorId>', rateCard: '--rate-card', secretEnv: '--secret-env' })[String(path[0])] ??
-  `--${String(path[0])}${path.length > 1 ? ` (${path.slice(1).map(String).join('.')})` : ''}`;
+  `${{ id: '<vendorId>', rateCard: '--rate-card', secretEnv: '--secret-env' }[String(path[0])] ?? `--${String(path[0])}`}${
+    path.length > 1 ? ` (${path.slice(1).map(String).join('.')})` : ''
+  }`;
 
 async function secretInput(opts: SecretOptions, what: string): Promise<SecretInput> {
   const given = [opts.secretEnv, opts.secretStdin, opts.generateSecret].filter(Boolean).length;
