@@ -81,3 +81,15 @@ export const reasonOf = (row: Pick<AuditRow, 'data'>): string => {
   const why = row.data.note ?? row.data.reason;
   return typeof why === 'string' ? why : '';
 };
+
+/** The columns `judgeflow audit` and the report's audit trail show, and one row's cells. */
+export const AUDIT_HEADERS = ['when', 'actor', 'action', 'target', 'change', 'why', 'request'];
+export const auditCells = (r: AuditRow): string[] => [
+  r.at.replace(/\.\d{3}Z$/, 'Z'),
+  r.actor,
+  r.action,
+  `${r.entity}:${r.entityId}`,
+  describeChange(r.before, r.after),
+  reasonOf(r),
+  r.requestId ?? '—',
+];

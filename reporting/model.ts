@@ -4,6 +4,7 @@
  * and not on each other.
  */
 import type { VendorScore } from '../human-tasks/accounting';
+import type { AuditRow } from '../governance/audit-trail';
 import type { BehaviorValidation } from './behavior/analysis';
 import type { CodeAgreement, PairAgreement, RaterConsensus, SplitItem } from '../stats/disagreement';
 
@@ -181,5 +182,7 @@ export interface ProgramReport {
     guidelineVersion: number | null;
   }>;
   guidelines: Array<{ version: number; author: string; note: string; at: string }>;
+  /** Who changed what, when (governance/audit-trail.ts), oldest first. */
+  audit: AuditRow[];
   behavior: BehaviorValidation | null;
 }

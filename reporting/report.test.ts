@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { count, eq } from 'drizzle-orm';
 import { renderHtml, renderMarkdown } from './render';
 import { reportSections, SECTION_IDS } from './sections';
-import { behaviorMetrics } from '../schema/tables';
+import { auditLog, behaviorMetrics } from '../schema/tables';
 import { FIXTURE_EXPECTED as X, FIXTURE_PROGRAM, seedReportProgram } from '../test/fixtures/report-program';
 import { createTestDatabase, type TestDatabase } from '../test/harness';
 import type { ProgramReport } from './model';
@@ -149,6 +149,10 @@ describe('program report model', () => {
     expect(report.decisions.map((d) => d.kind)).toEqual(['gate_approved', 'guideline_published', 'phase_completed']);
     expect(report.decisions[1].guidelineVersion).toBe(2);
     expect(report.guidelines.map((g) => g.version)).toEqual([1, 2]);
+    expect(report.audit.map((a) => [a.action, a.actor, `${a.entity}:${a.entityId}`])).toEqual([
+      ['gate_approved', 'pm@example.com', `program:${FIXTURE_PROGRAM}`],
+      ['rater_paused', 'qa', 'rater:acme:r1'],
+    ]);
     expect(report.behavior?.observations).toBe(X.behaviorSynopses);
     const toneTake = report.behavior?.estimates.find((e) => e.score === 'tone' && e.outcome === 'takeFraction');
     expect(toneTake?.coef).toBeGreaterThan(0.9);
@@ -181,6 +185,8 @@ describe('rendered report', () => {
       '$118.00 of a $500.00 budget',
       'tone: hype words fail',
       'guideline_published (v2)',
+      'Audit trail',
+      'approved: false → true',
       'weighted',
     ]) {
       expect(html).toContain(text);
@@ -241,6 +247,21 @@ describe('report and validate commands', () => {
     const badFormat = await cli('report', FIXTURE_PROGRAM, '--out', out, '--format', 'pdf');
     expect(badFormat.code).toBe(2);
     expect(badFormat.stderr).toContain('--format must be html or md');
+    // Each export is audited once, with its files; the refused ones are not.
+    const exports = await database.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.action, 'report_exported'))
+      .orderBy(auditLog.id);
+    const exported = exports.map((e) => e.after as { format: string; files: string[] });
+    expect(exports.map((e) => [e.programId, e.actor.length > 0])).toEqual([
+      [FIXTURE_PROGRAM, true],
+      [FIXTURE_PROGRAM, true],
+    ]);
+    expect(exported.map((e) => [e.format, [...e.files].sort()])).toEqual([
+      ['html', [out]],
+      ['md', [md, ...svgs.map((f) => path.join(path.dirname(md), f))].sort()],
+    ]);
   });
 
   it('vendor report: the scorecard as a table or JSON; an unknown program or two formats exit 2', async () => {

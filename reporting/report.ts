@@ -4,6 +4,7 @@
  * Markdown; nothing here formats or writes.
  */
 import { vendorReport } from '../human-tasks/accounting';
+import { readAuditTrail } from '../governance/audit-trail';
 import type { Db } from '../platform/db';
 import type { ProgramReport } from './model';
 import { agreementSection, goldenSection, raterQuality } from './queries/agreement';
@@ -40,6 +41,7 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
     vendors: await vendorReport(db, programId),
     decisions: await decisionsSection(db, programId),
     guidelines: await guidelinesSection(db, programId),
+    audit: await readAuditTrail(db, programId),
     behavior: await programBehaviorValidation(db, programId),
   };
 }

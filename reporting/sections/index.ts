@@ -4,6 +4,7 @@
  */
 import type { ProgramReport } from '../model';
 import { agreement, golden, raters } from './agreement';
+import { auditTrail } from './audit';
 import { behavior } from './behavior';
 import { disagreements } from './disagreements';
 import type { Section } from './blocks';
@@ -25,6 +26,7 @@ export const SECTION_IDS = [
   'cost',
   'vendors',
   'decisions',
+  'audit',
   'behavior',
 ] as const;
 
@@ -42,6 +44,7 @@ export function reportSections(r: ProgramReport): Section[] {
     cost(r),
     vendors(r),
     decisions(r),
+    auditTrail(r),
     behavior(r),
   ];
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { eq } from 'drizzle-orm';
-import { describeChange, reasonOf, readAuditTrail, type AuditRow } from '../../governance/audit-trail';
+import { AUDIT_HEADERS, auditCells, readAuditTrail, type AuditRow } from '../../governance/audit-trail';
 import { durationMs } from '../../schema/program-spec';
 import { programs } from '../../schema/tables';
 import { CliError, withContext } from './context';
@@ -21,23 +21,14 @@ export function parseSince(value: string, now = Date.now()): Date {
 }
 
 export function formatAuditTable(rows: AuditRow[]): string {
-  const cells = rows.map((r) => [
-    r.at.replace(/\.\d{3}Z$/, 'Z'),
-    r.actor,
-    r.action,
-    `${r.entity}:${r.entityId}`,
-    describeChange(r.before, r.after),
-    reasonOf(r),
-    r.requestId ?? '—',
-  ]);
-  const headers = ['when', 'actor', 'action', 'target', 'change', 'why', 'request'];
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const cells = rows.map(auditCells);
+  const widths = AUDIT_HEADERS.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) =>
     c
       .map((v, i) => v.padEnd(widths[i]))
       .join('  ')
       .trimEnd();
-  return [line(headers), ...cells.map(line)].join('\n');
+  return [line(AUDIT_HEADERS), ...cells.map(line)].join('\n');
 }
 
 export function registerAuditCommand(program: Command): void {
