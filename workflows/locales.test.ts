@@ -23,6 +23,8 @@ import {
   type TestDatabase,
 } from '../test/harness';
 import { seedJudgeWorld } from '../test/judge-fixture';
+import { judgeSection } from '../reporting/queries/judges';
+import { productionSection } from '../reporting/queries/production';
 import { waitForStatus } from '../test/program-fixture';
 import { judgeDevelopmentWorkflowId, programWorkflowId } from './ids';
 import { approveGateUpdate } from './messages';
@@ -148,6 +150,14 @@ test('a judge passing en-US but below target in es-ES fails the gate for es-ES; 
     .where(and(eq(decisionLog.programId, PROGRAM), eq(decisionLog.kind, 'locale_skipped')));
   expect(skipped).toHaveLength(1);
   expect(skipped[0].note).toMatch(/^10 es-ES item\(s\) not judged/);
+
+  // The report names each judge with its locale, and lists the one production run made.
+  const judges = await judgeSection(database.db, PROGRAM);
+  expect(judges.heldOut.map((h) => h.criterion).sort()).toEqual(
+    ['clarity', 'factuality', 'precision', 'tone'].flatMap((c) => [`${c} · en-US`, `${c} · es-ES`]),
+  );
+  expect(judges.heldOut.find((h) => h.criterion === 'factuality · es-ES')!.accuracy).toBeLessThan(TARGET);
+  expect((await productionSection(database.db, PROGRAM)).runs.map((r) => r.id)).toEqual([`${PROGRAM}/initial-en-US`]);
 
   await recordHistory(handle, 'programWorkflow-locales');
   await recordHistory(

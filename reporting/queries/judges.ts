@@ -5,6 +5,10 @@ import { judgeEvaluations, judgePrompts, optimizationCandidates } from '../../sc
 import type { Confusion, HeldOut, ProgramReport } from '../model';
 import { interval, iso, num } from './values';
 
+/** A judge's name in the report: its criterion, and a multilingual program's judge its locale too (`tone · es-ES`). */
+const judgeName = (p: { criterion: string; settings: Record<string, unknown> }) =>
+  typeof p.settings.locale === 'string' ? `${p.criterion} · ${p.settings.locale}` : p.criterion;
+
 export async function judgeSection(db: Db, programId: string): Promise<ProgramReport['judges']> {
   const evaluations = await db
     .select({ e: judgeEvaluations, p: judgePrompts })
@@ -13,7 +17,7 @@ export async function judgeSection(db: Db, programId: string): Promise<ProgramRe
     .where(eq(judgeEvaluations.programId, programId))
     .orderBy(asc(judgeEvaluations.criterion), asc(judgePrompts.createdAt), asc(judgeEvaluations.split));
   const versions = evaluations.map(({ e, p }) => ({
-    criterion: e.criterion,
+    criterion: judgeName(p),
     promptHash: e.promptHash,
     parentHash: p.parentHash,
     origin: p.origin,
@@ -30,6 +34,7 @@ export async function judgeSection(db: Db, programId: string): Promise<ProgramRe
   const trajectory = await db
     .select({
       criterion: judgePrompts.criterion,
+      settings: judgePrompts.settings,
       runId: optimizationCandidates.runId,
       step: optimizationCandidates.step,
       promptHash: optimizationCandidates.promptHash,
@@ -41,8 +46,8 @@ export async function judgeSection(db: Db, programId: string): Promise<ProgramRe
     .where(eq(judgePrompts.programId, programId))
     .orderBy(asc(judgePrompts.criterion), asc(optimizationCandidates.step), asc(optimizationCandidates.promptHash));
 
-  // Held-out result of each criterion's active judge (the latest prompt if none is active yet): the
-  // judge engine's one measurement on the test split, errors scored as fails.
+  // Held-out result of each criterion's (and locale's) active judge (the latest prompt if none is
+  // active yet): the judge engine's one measurement on the test split, errors scored as fails.
   const prompts = await db
     .select()
     .from(judgePrompts)
@@ -50,7 +55,7 @@ export async function judgeSection(db: Db, programId: string): Promise<ProgramRe
     .orderBy(desc(judgePrompts.createdAt));
   const chosen = new Map<string, string>();
   for (const p of [...prompts].sort((a, b) => Number(b.status === 'active') - Number(a.status === 'active')))
-    if (!chosen.has(p.criterion)) chosen.set(p.criterion, p.hash);
+    if (!chosen.has(judgeName(p))) chosen.set(judgeName(p), p.hash);
   const heldOut: HeldOut[] = [];
   for (const [criterion, promptHash] of [...chosen].sort(([a], [b]) => a.localeCompare(b))) {
     const test = evaluations
@@ -71,5 +76,9 @@ export async function judgeSection(db: Db, programId: string): Promise<ProgramRe
       ...(test.metrics.likert ? { likert: test.metrics.likert as HeldOut['likert'] } : {}),
     });
   }
-  return { versions, trajectory, heldOut };
+  return {
+    versions,
+    trajectory: trajectory.map(({ settings, ...t }) => ({ ...t, criterion: judgeName({ ...t, settings }) })),
+    heldOut,
+  };
 }
