@@ -17,7 +17,16 @@ import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server'
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import { buildGateway, type Gateway } from '../workers/gateway';
 import { programStatusQuery, type ProgramStatus } from '../workflows/messages';
-import { createTestDatabase, testConfig, testDeps, type TestDatabase } from './harness';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import {
+  createTestDatabase,
+  devServerClient,
+  devServerWorker,
+  testConfig,
+  testDeps,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from './harness';
 import { newSecret } from './human-tasks-fixture';
 
 const logger = createLogger('test', 'silent');
@@ -152,4 +161,30 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out; last status ${JSON.stringify(last)}`);
+}
+
+/**
+ * A program world on the shared dev server with a worker of its own on a fresh task queue, opened
+ * in beforeAll and closed in afterAll of the calling test file; its fields are set once beforeAll ran.
+ */
+export function devServerProgramWorld(name: string, opts: { searchAttributes: boolean }) {
+  const t = {} as { client: Client; world: ProgramWorld; taskQueue: string };
+  let worker: Worker | undefined;
+  let connection: NativeConnection | undefined;
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    t.client = await devServerClient();
+    t.world = await createProgramWorld(t.client, opts);
+    t.taskQueue = uniqueTaskQueue(name);
+    ({ worker, connection } = await devServerWorker(t.taskQueue, t.world.deps));
+    running = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await connection?.close();
+    await t.world?.close();
+    await t.client?.connection.close();
+  });
+  return t;
 }

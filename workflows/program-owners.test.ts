@@ -8,34 +8,15 @@
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { decisionLog } from '../schema/tables';
-import { devServerClient, devServerWorker, uniqueTaskQueue } from '../test/harness';
-import { createProgramWorld, waitForStatus, type ProgramWorld } from '../test/program-fixture';
+import { devServerProgramWorld, waitForStatus } from '../test/program-fixture';
 import { approveGateUpdate, changeBudgetUpdate, pauseUpdate } from './messages';
 import { programWorkflow } from './program';
 
 jest.setTimeout(300_000);
-const t = {} as { client: Client; world: ProgramWorld; taskQueue: string };
-let worker: Worker;
-let connection: NativeConnection;
-let running: Promise<void>;
-beforeAll(async () => {
-  t.client = await devServerClient();
-  t.world = await createProgramWorld(t.client, { searchAttributes: false });
-  t.taskQueue = uniqueTaskQueue('owners');
-  ({ worker, connection } = await devServerWorker(t.taskQueue, t.world.deps));
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await t.world?.close();
-  await t.client?.connection.close();
-});
+const t = devServerProgramWorld('owners', { searchAttributes: false });
 
 /** Program ids are unique per run: the dev server outlives a test run and keeps its workflows. */
 const RUN = Date.now().toString(36);
