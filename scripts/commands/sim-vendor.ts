@@ -53,6 +53,16 @@ export function registerSimVendorCommand(program: Command) {
           .map((l) => l.trim())
           .filter(Boolean),
     )
+    .option('--locale-accuracy <list>', "accuracy added for a locale's raters, e.g. es-ES=-0.05,fr-FR=0.02", (v) =>
+      Object.fromEntries(
+        v.split(',').map((pair) => {
+          const [code, value] = pair.split('=');
+          if (!code || !Number.isFinite(Number(value)))
+            throw new InvalidArgumentError(`expected locale=number pairs, got "${pair}"`);
+          return [code.trim(), Number(value)];
+        }),
+      ),
+    )
     .option('--duplicate-rate <p>', 'share of events delivered twice', share, 0.02)
     .option('--no-show-rate <p>', 'share of tasks never done', share, 0.02)
     .option('--decline-rate <p>', 'share of tasks declined', share, 0.01)
@@ -79,6 +89,7 @@ export function registerSimVendorCommand(program: Command) {
         guidelineGain: o.guidelineGain,
         fixProbability: o.fixProbability,
         locales: o.locales,
+        localeAccuracy: o.localeAccuracy,
         duplicateRate: o.duplicateRate,
         noShowRate: o.noShowRate,
         declineRate: o.declineRate,
