@@ -58,7 +58,18 @@ async function benchStack(): Promise<Stack> {
   const dataDir = await useIsolatedStack('cli', { VENDOR_SIM_SECRET: newSecret() });
   const config = loadConfig();
   const stack = await startStack(config, { log: (line) => console.error(`  ${line}`) });
-  const cli = (...args: string[]) => execFileSync(process.execPath, [BIN, ...args], { env: stack.env, stdio: 'pipe' });
+  try {
+    await programAtGate(stack, dataDir);
+    return stack;
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+async function programAtGate(stack: Stack, dataDir: string) {
+  const env = { ...process.env, ...stack.env };
+  const cli = (...args: string[]) => execFileSync(process.execPath, [BIN, ...args], { env, stdio: 'pipe' });
   const catalog = path.join(dataDir, 'catalog.jsonl');
   cli('sim', 'catalog', '--shows', '20', '--seed', '1', '--out', catalog);
   cli('catalog', 'import', catalog);
@@ -67,14 +78,15 @@ async function benchStack(): Promise<Stack> {
     id: PROGRAM,
     gates: { policy: 'manual', autoAfter: '0s' },
     raters: { ...spec.raters, goldRate: 0 },
+    rounds: { pilotSize: 5, calibrationSize: 5, maxCalibrationRounds: 1, goldenSetSize: 10, testShare: 0.5 },
   });
-  spec.vendors[0].endpoint = `http://127.0.0.1:${config.vendorSim.port}/v1/tasks`;
+  spec.vendors[0].endpoint = `http://127.0.0.1:${stack.config.vendorSim.port}/v1/tasks`;
   const specFile = path.join(dataDir, 'program.yaml');
   fs.writeFileSync(specFile, YAML.stringify(spec));
   cli('program', 'start', specFile, '--yes', '--json');
   const handle = stack.client.workflow.getHandle(programWorkflowId(PROGRAM));
   for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500)))
-    if ((await handle.query(programStatusQuery).catch(() => undefined))?.gate) return stack;
+    if ((await handle.query(programStatusQuery).catch(() => undefined))?.gate) return;
   throw new Error(`program ${PROGRAM} did not reach its scoping gate within 120 s`);
 }
 
