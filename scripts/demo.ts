@@ -14,6 +14,8 @@ import YAML from 'yaml';
 import { programSpend } from '../human-tasks/accounting';
 import { checkProgramPrerequisites, registerProgram } from '../program/registration';
 import { newSecret } from '../vendors/signing';
+import { describeVendors, rotateVendorSecret } from '../vendors/registry';
+import { SIM_SECRET_KEY } from './sim/vendor/world';
 import { loadConfig, type Config } from '../platform/config';
 import { connectDatabase, type Database } from '../platform/db';
 import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
@@ -43,6 +45,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const started = Date.now();
   // The simulated vendor signs its events with this secret; the program spec reads it by name.
   process.env.VENDOR_SIM_SECRET ??= newSecret();
+  // What the demo's data dir seals (an older database's plaintext secrets) uses the simulation key unless one is set.
+  process.env.JUDGEFLOW_SECRET_KEY ??= SIM_SECRET_KEY;
   // The simulator answers at once, so more requests in flight per worker keep both cores busy.
   process.env.LLM_CONCURRENCY ??= '64';
   const config = loadConfig();
@@ -161,6 +165,16 @@ function behaviorFile(config: Config, programId: string, catalogs: string[]) {
   return merged;
 }
 
+/**
+ * The spec names the simulated vendor's secret VENDOR_SIM_SECRET, new each run; a data dir from an
+ * earlier demo may hold the vendor with another (an older database's, sealed): it is replaced at once.
+ */
+async function simVendorSecretByName(database: Database, config: Config) {
+  const [vendor] = (await describeVendors(database.db)).filter((v) => v.id === config.vendorSim.id);
+  if (vendor && vendor.secrets[0]?.source !== 'env VENDOR_SIM_SECRET')
+    await rotateVendorSecret(database.db, vendor.id, { env: 'VENDOR_SIM_SECRET' }, 0, config, { actor: 'demo' });
+}
+
 const GOLD_EXAMPLES = 20;
 
 /**
@@ -187,6 +201,7 @@ function goldExamples(truthFile: string, count: number, criteria: string[]) {
 
 async function startProgram(stack: Stack, database: Database, spec: ProgramSpec) {
   const { config } = stack;
+  await simVendorSecretByName(database, config);
   const {
     estimate,
     vendors: vendorPlan,

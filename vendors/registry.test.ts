@@ -195,6 +195,13 @@ describe('secrets at rest', () => {
       legacySecrets: [old],
       config: { projectId: 1, apiToken: 'legacy-token' },
     });
+    await database.db.insert(programs).values({
+      id: 'old-program',
+      name: 'old',
+      spec: { vendors: [{ id: 'legacy', roles: ['rate', 'write'] }] },
+      budgetUsd: 1,
+      status: 'completed',
+    });
     await expect(loadVendor(database.db, 'legacy', source)).rejects.toThrow(/still has plaintext secrets/);
     await expect(sealLegacyVendorSecrets(database.db, { env: {} })).rejects.toThrow(
       /vendors legacy keep plaintext secrets .* set JUDGEFLOW_SECRET_KEY/,
@@ -206,6 +213,7 @@ describe('secrets at rest', () => {
     const vendor = await loadVendor(database.db, 'legacy', source);
     expect(vendor?.secrets).toEqual([old]);
     expect(vendor?.config).toEqual({ projectId: 1, apiToken: 'legacy-token' });
+    expect(vendor?.roles).toEqual(['rate', 'write']); // as its program gave them
     expect(await sealLegacyVendorSecrets(database.db, { env: {} })).toEqual([]);
   });
 });

@@ -205,7 +205,8 @@ export async function describeVendors(db: Db, vendorId?: string) {
 
 /**
  * Seals what a database from before vendor_secrets keeps in plaintext (signing secrets, a Label
- * Studio `apiToken` in the config); run at the worker's and the stack's start. Without
+ * Studio `apiToken` in the config), and gives such a vendor the roles its newest program gave it;
+ * run at the worker's and the stack's start. Without
  * JUDGEFLOW_SECRET_KEY it refuses, naming the vendors. Returns the vendors sealed.
  */
 export async function sealLegacyVendorSecrets(db: Db, source: SecretSource): Promise<string[]> {
@@ -225,7 +226,20 @@ export async function sealLegacyVendorSecrets(db: Db, source: SecretSource): Pro
         ...(typeof apiToken === 'string' ? [storedSecret(v.id, 'api-token', { value: apiToken }, source)] : []),
       ];
       if (rows.length) await tx.insert(vendorSecrets).values(rows);
-      await tx.update(vendors).set({ legacySecrets: null, config }).where(eq(vendors.id, v.id));
+      // Roles were the programs' then: the newest program naming the vendor gives them.
+      const [named] = await tx
+        .select({ spec: programs.spec })
+        .from(programs)
+        .where(sql`${programs.spec}->'vendors' @> ${JSON.stringify([{ id: v.id }])}::jsonb`)
+        .orderBy(desc(programs.createdAt))
+        .limit(1);
+      const roles = (named?.spec.vendors as { id: string; roles?: string[] }[] | undefined)?.find(
+        (x) => x.id === v.id,
+      )?.roles;
+      await tx
+        .update(vendors)
+        .set({ legacySecrets: null, config, roles: roles ?? v.roles })
+        .where(eq(vendors.id, v.id));
       await recordAudit(tx, {
         ...audit({ actor: 'judgeflow' }, 'vendor_secrets_sealed', v.id),
         data: { secrets: rows.length },
