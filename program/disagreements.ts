@@ -8,7 +8,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { ActivityDeps } from '../activities/deps';
 import type { Db } from '../platform/db';
 import type { ProgramSpec } from '../schema/program-spec';
-import { labels, programs, tasks } from '../schema/tables';
+import { items, labels, programs, tasks } from '../schema/tables';
 import {
   analyzeDisagreements,
   disagreementDigest,
@@ -40,8 +40,11 @@ export async function ratedRounds(db: Db, programId: string): Promise<RatingRoun
   return [...unique.values()].sort((a, b) => (a.phase === 'pilot' ? -1 : b.phase === 'pilot' ? 1 : a.round - b.round));
 }
 
-/** The round's answers on its non-gold items (gold questions score raters; they are not disagreements). */
-export async function roundLabels(db: Db, programId: string, r: RatingRound): Promise<RoundLabel[]> {
+/**
+ * The round's answers on its non-gold items (gold questions score raters; they are not
+ * disagreements); `locale`: only on that locale's items.
+ */
+export async function roundLabels(db: Db, programId: string, r: RatingRound, locale?: string): Promise<RoundLabel[]> {
   return db
     .select({
       item: labels.itemId,
@@ -53,12 +56,14 @@ export async function roundLabels(db: Db, programId: string, r: RatingRound): Pr
     })
     .from(labels)
     .innerJoin(tasks, eq(tasks.id, labels.taskId))
+    .innerJoin(items, eq(items.id, labels.itemId))
     .where(
       and(
         eq(labels.programId, programId),
         eq(labels.phase, r.phase),
         ...(r.phase === 'calibration' ? [eq(labels.round, r.round)] : []),
         eq(tasks.isGold, false),
+        ...(locale ? [eq(items.locale, locale)] : []),
       ),
     )
     .orderBy(asc(labels.id));
@@ -79,17 +84,28 @@ export async function roundDisagreements(
   db: Db,
   programId: string,
   r: RatingRound,
-  opts: { top?: number } = {},
+  opts: { top?: number; locale?: string } = {},
 ): Promise<DisagreementAnalysis> {
-  return analyzeDisagreements(await roundLabels(db, programId, r), opts);
+  return analyzeDisagreements(await roundLabels(db, programId, r, opts.locale), { top: opts.top });
 }
+
+/** A multilingual round's digest: the whole round's, and each locale's (its raters split on their own items). */
+export type RoundDigest = DisagreementDigest & { byLocale?: Record<string, DisagreementDigest> };
 
 export function createDisagreementActivities({ db }: Pick<ActivityDeps, 'db'>) {
   return {
     /** The round gate's evidence: its most split items, worst rater pairs, furthest raters and contested codes. */
-    async summarizeDisagreements(input: { programId: string } & RatingRound): Promise<DisagreementDigest> {
-      const analysis = await roundDisagreements(db, input.programId, input, { top: 3 });
-      return disagreementDigest(analysis, { top: 3, binary: await binaryCriteria(db, input.programId) });
+    async summarizeDisagreements(input: { programId: string; locales?: string[] } & RatingRound): Promise<RoundDigest> {
+      const binary = await binaryCriteria(db, input.programId);
+      const digest = async (locale?: string) =>
+        disagreementDigest(await roundDisagreements(db, input.programId, input, { top: 3, locale }), {
+          top: 3,
+          binary,
+        });
+      if (!input.locales) return digest();
+      const byLocale: Record<string, DisagreementDigest> = {};
+      for (const code of input.locales) byLocale[code] = await digest(code);
+      return { ...(await digest()), byLocale };
     },
   };
 }

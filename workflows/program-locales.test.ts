@@ -2,13 +2,15 @@
  * A program over two locales (seed 003), run for real on the dev server with the simulated vendor's
  * native raters: each round draws its size in each locale, tasks in es-ES reach only es-ES raters,
  * the round's agreement is measured per locale and meets the target only when every locale does
- * (in the gate's evidence and the stored reports), and the golden set draws goldenSetSize items in
+ * (in the gate's evidence and the stored reports) with a disagreement digest per locale, and the golden set draws goldenSetSize items in
  * each locale, its summary counted per locale.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { and, eq } from 'drizzle-orm';
 import { createProgramActivities } from '../program/activities';
+import { binaryCriteria, roundDisagreements, type RoundDigest } from '../program/disagreements';
+import { disagreementDigest } from '../stats/index';
 import { agreementReports, goldenLabels, items, labels, raters, tasks } from '../schema/tables';
 import { devServerClient, devServerWorker, recordHistory, uniqueTaskQueue } from '../test/harness';
 import { createProgramWorld, waitForStatus, type ProgramWorld } from '../test/program-fixture';
@@ -55,6 +57,22 @@ async function roundTasks(programId: string, phase: string) {
 async function expectAgreementPerLocale(handle: WorkflowHandle, gate: string, phase: string, round: number) {
   const status = await waitForStatus(handle, (s) => s.gate?.name === gate && s.status === 'waiting_gate', 240_000);
   const agreement = status.gate?.evidence.agreement as Record<string, CriterionAgreement>;
+  // the disagreement digest lists each locale, each from its own items' labels
+  const digest = status.gate?.evidence.disagreements as RoundDigest;
+  expect(Object.keys(digest.byLocale ?? {})).toEqual(LOCALES);
+  for (const code of LOCALES) {
+    const own = await roundDisagreements(
+      t.world.database.db,
+      'multi',
+      { phase: 'pilot', round },
+      { top: 3, locale: code },
+    );
+    expect(digest.byLocale![code]).toEqual(
+      disagreementDigest(own, { top: 3, binary: await binaryCriteria(t.world.database.db, 'multi') }),
+    );
+    for (const i of digest.byLocale![code].topItems)
+      expect((await t.world.database.db.select().from(items).where(eq(items.id, i.item)))[0].locale).toBe(code);
+  }
   expect(Object.keys(agreement).sort()).toEqual(['clarity', 'factuality', 'precision', 'tone']);
   const reports = await t.world.database.db
     .select()

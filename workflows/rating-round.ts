@@ -6,7 +6,7 @@
  */
 import { executeChild, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DisagreementDigest } from '../stats/disagreement';
+import type { RoundDigest } from '../program/disagreements';
 import type { ProgramPlan } from '../program/activities';
 import { humanTasksWorkflow, type HumanTasksResult } from './human-tasks';
 import type { RoundSummary } from './messages';
@@ -36,7 +36,7 @@ export interface RatingRoundResult {
   summary: RoundSummary;
   tasks: HumanTasksResult;
   /** What the round's raters split on, for its gate (absent in rounds run before the digest existed). */
-  disagreements?: DisagreementDigest;
+  disagreements?: RoundDigest;
 }
 
 export async function runRatingRound(input: RatingRoundInput): Promise<RatingRoundResult> {
@@ -84,7 +84,12 @@ export async function runRatingRound(input: RatingRoundInput): Promise<RatingRou
     ...(locales && { locales }),
   });
   const disagreements = patched(DISAGREEMENT_DIGEST)
-    ? await summarizeDisagreements({ programId: plan.programId, phase, round: phase === 'pilot' ? 0 : round })
+    ? await summarizeDisagreements({
+        programId: plan.programId,
+        phase,
+        round: phase === 'pilot' ? 0 : round,
+        ...(locales && { locales }),
+      })
     : undefined;
   const values = Object.values(agreement).map((a) => a.value ?? 0);
   const allMeetTarget = Object.values(agreement).every((a) => a.meetsTarget);
