@@ -2,14 +2,14 @@
  * One provider limit shared by every process that paces against the same pool (LLM_LIMIT_POOL) in
  * PostgreSQL, on any machine. The pool is one row: the time of its next free request slot (a GCRA
  * token bucket — slots 60/LLM_RPM_LIMIT s apart, at most one second of unused slots caught up after
- * an idle moment, as the in-memory pacer does). A process reserves a batch of consecutive slots with
- * one INSERT … ON CONFLICT DO UPDATE … RETURNING and hands them out locally, so a request costs no
- * round trip. Nobody holds a share: whoever has requests waiting reserves the next slots, so an
- * idle or dead worker's capacity goes to the others at once (a dead worker loses only the slots it
- * had reserved, about a tenth of a second of the limit). A process reserves no further ahead than
- * LOOKAHEAD_MS past its last slot, so a busy process cannot hoard the future: busy processes take
- * turns and get equal shares. A 429 moves the pool's next slot past the provider's retry time, for
- * every process.
+ * an idle moment, as the in-memory pacer does). A process reserves consecutive slots for the
+ * requests waiting with one INSERT … ON CONFLICT DO UPDATE … RETURNING and hands them out locally:
+ * one round trip per batch, not per request. Nobody holds a share: whoever has requests waiting
+ * reserves the next slots, so an idle or dead worker's capacity goes to the others at once (a dead
+ * worker loses only the slots it had reserved: a grant, a tenth of a second of the limit or two
+ * round trips to the database). A process reserves again only when its last slot is less than a
+ * grant ahead, so a busy process cannot hoard the future: busy processes take turns and get equal
+ * shares. A 429 moves the pool's next slot past the provider's retry time, for every process.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
@@ -17,10 +17,12 @@ import type { Logger } from '../platform/logger';
 import { llmRatePools } from '../schema/tables/operations';
 import { realClock, type Pacer, type PacerClock } from './limits';
 
-/** Most of the pool's limit one reservation takes (and the demand it is sized for), in ms of it. */
+/**
+ * Most of the pool's limit one reservation takes (and the demand it is sized for), in ms of it, and
+ * how far past now a process's slots may reach before it reserves more — both at least twice the
+ * reservation's round trip, or a loaded database would cap a process at one grant per round trip.
+ */
 const GRANT_MS = 100;
-/** How far past now a process's reserved slots may reach before it reserves more. */
-const LOOKAHEAD_MS = 100;
 /** Wait before reserving again after the database failed to answer (requests wait meanwhile). */
 const RETRY_MS = 1000;
 
@@ -51,11 +53,10 @@ export class SharedPacer implements Pacer {
   private pausedUntil = 0;
   private perMinute: number;
   private readonly clock: PacerClock;
-  /** Request starts in the current and the previous second: the demand a reservation is sized for. */
-  private second = 0;
-  private startsNow = 0;
-  private startsBefore = 0;
   private lastWarning = 0;
+  /** The reservation's round trip (ms), smoothed. */
+  private roundTripMs = 0;
+  private offset = { value: 0, roundTrip: Infinity, at: 0 };
 
   constructor(private readonly opts: SharedPacerOptions) {
     this.perMinute = opts.perMinute;
@@ -67,7 +68,6 @@ export class SharedPacer implements Pacer {
   }
 
   async acquire(signal?: AbortSignal): Promise<void> {
-    this.countStart();
     for (;;) {
       const at = (this.waiting.length ? undefined : this.take()) ?? (await this.slot(signal));
       if (at === undefined) return; // aborted
@@ -91,6 +91,11 @@ export class SharedPacer implements Pacer {
       .catch((err: unknown) => this.warn(err, 'the 429 pause did not reach the shared pool'));
   }
 
+  private get grantMs() {
+    // at most the bucket's second: a stalled database must not hand one process seconds of the limit
+    return Math.min(1000, Math.max(GRANT_MS, 2 * this.roundTripMs));
+  }
+
   private get interval() {
     return 60_000 / this.perMinute;
   }
@@ -98,20 +103,6 @@ export class SharedPacer implements Pacer {
   /** Unused slots older than this are gone (the bucket holds one second), and none start inside a pause. */
   private oldestUsable(now: number) {
     return Math.max(now - Math.max(0, 1000 - this.interval), this.pausedUntil);
-  }
-
-  private countStart() {
-    const second = Math.floor(this.clock.now() / 1000);
-    if (second !== this.second) {
-      this.startsBefore = second === this.second + 1 ? this.startsNow : 0;
-      this.startsNow = 0;
-      this.second = second;
-    }
-    this.startsNow++;
-  }
-
-  private get remaining() {
-    return this.batches.reduce((n, b) => n + b.left, 0);
   }
 
   /** The next reserved slot still usable, or undefined. */
@@ -163,16 +154,13 @@ export class SharedPacer implements Pacer {
   }
 
   /**
-   * Reserves more slots when requests wait for one, or when what is left would not last half a
-   * grant at the current demand (so an unlimited worker never waits for the database) — but only
-   * once its slots reach less than LOOKAHEAD_MS past now.
+   * Reserves slots for the requests waiting (a grant at most), once this process's last slot is
+   * less than a grant past now. Never for requests that may come: a page's requests arrive in
+   * bursts, and slots reserved for a burst that did not come were lost to every worker.
    */
   private refill() {
-    if (this.reserving || this.refillScheduled) return;
-    const demand = Math.max(this.startsNow, this.startsBefore) * (GRANT_MS / 1000);
-    const remaining = this.remaining;
-    if (!this.waiting.length && remaining >= demand / 2) return;
-    const ahead = this.horizon - this.clock.now() - LOOKAHEAD_MS;
+    if (this.reserving || this.refillScheduled || !this.waiting.length) return;
+    const ahead = this.horizon - this.clock.now() - this.grantMs;
     if (ahead > 0) {
       this.refillScheduled = true;
       void this.clock.sleep(ahead).then(() => {
@@ -181,8 +169,8 @@ export class SharedPacer implements Pacer {
       });
       return;
     }
-    const most = Math.max(1, Math.floor((this.perMinute / 60) * (GRANT_MS / 1000)));
-    const count = Math.min(most, Math.max(1, Math.ceil(Math.max(this.waiting.length - remaining, demand))));
+    const most = Math.max(1, Math.floor((this.perMinute / 60) * (this.grantMs / 1000)));
+    const count = Math.min(most, this.waiting.length);
     this.reserving = true;
     void this.reserve(count).then(async (ok) => {
       if (!ok) await this.clock.sleep(RETRY_MS);
@@ -197,17 +185,18 @@ export class SharedPacer implements Pacer {
     const { interval } = this;
     const spanMs = count * interval;
     const catchUpMs = Math.max(0, 1000 - interval);
+    const sentAt = this.clock.now();
     try {
-      const [row] = await this.opts.db.execute<{ end_in_ms: number }>(
+      const [row] = await this.opts.db.execute<{ end_ms: number; db_now_ms: number }>(
         sql`insert into ${llmRatePools} as p (pool, next_at)
             values (${this.opts.pool}, clock_timestamp() + ${spanMs - catchUpMs} * interval '1 millisecond')
             on conflict (pool) do update
               set next_at = greatest(p.next_at, clock_timestamp() - ${catchUpMs} * interval '1 millisecond')
                 + ${spanMs} * interval '1 millisecond'
-            returning (extract(epoch from p.next_at - clock_timestamp()) * 1000)::float8 as end_in_ms`,
+            returning (extract(epoch from p.next_at) * 1000)::float8 as end_ms,
+              (extract(epoch from clock_timestamp()) * 1000)::float8 as db_now_ms`,
       );
-      // The database's clock read as an offset: the machines' clocks need not agree.
-      const end = this.clock.now() + row.end_in_ms;
+      const end = row.end_ms - this.clockOffset(sentAt, this.clock.now(), row.db_now_ms);
       this.batches.push({ at: end - spanMs, interval, left: count });
       this.horizon = Math.max(this.horizon, end);
       return true;
@@ -215,6 +204,20 @@ export class SharedPacer implements Pacer {
       this.warn(err, 'could not reserve LLM request slots from the shared pool; requests wait');
       return false;
     }
+  }
+
+  /**
+   * The database's clock minus this process's (the machines' clocks need not agree), from the
+   * reservation with the shortest round trip in the last 30 s: a reply read late by a busy event
+   * loop would otherwise place every slot of its batch later than the pool did, and those moments
+   * would be lost to every worker.
+   */
+  private clockOffset(sentAt: number, receivedAt: number, dbNow: number): number {
+    const roundTrip = receivedAt - sentAt;
+    this.roundTripMs = this.roundTripMs ? 0.8 * this.roundTripMs + 0.2 * roundTrip : roundTrip;
+    if (roundTrip <= this.offset.roundTrip || receivedAt - this.offset.at > 30_000)
+      this.offset = { value: dbNow - (sentAt + receivedAt) / 2, roundTrip, at: receivedAt };
+    return this.offset.value;
   }
 
   private warn(err: unknown, message: string) {
