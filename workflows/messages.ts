@@ -45,6 +45,11 @@ export const pauseUpdate = defineUpdate<SteeringResult, [Steering]>('pause');
 export const resumeUpdate = defineUpdate<SteeringResult, [Steering]>('resume');
 export const changeTargetsUpdate = defineUpdate<SteeringResult, [ChangeTargetsRequest]>('changeTargets');
 export const changeBudgetUpdate = defineUpdate<SteeringResult, [ChangeBudgetRequest]>('changeBudget');
+/**
+ * Who cancels and why, sent just before the cancellation (which carries no identity): the owners
+ * check applies, and the cancelled decision and its audit row name this actor and request.
+ */
+export const requestCancelUpdate = defineUpdate<SteeringResult, [Steering]>('requestCancel');
 
 export interface CriterionAgreement {
   value: number | null;

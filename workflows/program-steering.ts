@@ -15,6 +15,7 @@ import {
   pauseUpdate,
   programStatusQuery,
   publishGuidelinesUpdate,
+  requestCancelUpdate,
   resumeUpdate,
   type SteeringResult,
 } from './messages';
@@ -227,5 +228,17 @@ export function registerSteering(run: ProgramRun) {
     },
   );
 
+  let cancelRequest: { requestId: string; actor: string; note?: string } | undefined;
+  setHandler(
+    requestCancelUpdate,
+    (req) => {
+      cancelRequest = req;
+      return { applied: true, duplicate: false, message: 'cancellation requested' };
+    },
+    { validator: admit },
+  );
+
   setHandler(programStatusQuery, () => run.statusView());
+  /** Who asked to cancel (`program cancel`), if anyone did before the cancellation arrived. */
+  return { cancelRequest: () => cancelRequest };
 }

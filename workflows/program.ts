@@ -38,7 +38,7 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
   const run = new ProgramRun(programId);
   // Handlers are registered before the first await (a query or update may arrive at once); until
   // the plan is loaded they answer that the program is starting.
-  registerSteering(run);
+  const steering = registerSteering(run);
   run.start(await acts.loadProgramPlan(programId), input.state);
   const { state } = run;
   try {
@@ -79,14 +79,17 @@ export async function programWorkflow(input: ProgramInput): Promise<ProgramResul
       throw err;
     }
     // Cancelled: children (and their vendor tasks) are cancelled by Temporal; everything recorded stays.
+    // Who cancelled: the `program cancel` request sent before it; a cancellation from elsewhere (the Temporal UI) names no one.
+    const by = steering.cancelRequest();
     await CancellationScope.nonCancellable(async () => {
       await acts.recordDecision({
         programId,
-        requestId: `cancelled/${workflowInfo().runId}`,
+        requestId: by?.requestId ?? `cancelled/${workflowInfo().runId}`,
         kind: 'cancelled',
         phase: state.phase,
-        actor: 'pm',
-        note: 'program cancelled',
+        actor: by?.actor ?? 'unknown',
+        note:
+          by?.note || (by ? 'program cancelled' : 'program cancelled outside judgeflow (no program cancel request)'),
         data: { round: state.round },
       });
       await run.setStatus('cancelled');

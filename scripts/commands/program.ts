@@ -15,6 +15,7 @@ import {
   changeTargetsUpdate,
   pauseUpdate,
   publishGuidelinesUpdate,
+  requestCancelUpdate,
   resumeUpdate,
   type SteeringResult,
 } from '../../workflows/messages';
@@ -271,8 +272,17 @@ export function registerProgramCommands(cli: Command) {
   program
     .command('cancel <programId>')
     .description('Cancel the program: vendor tasks are cancelled, everything recorded so far is kept.')
-    .action(async (programId: string) => {
-      await withContext(async ({ client }) => {
+    .option('--note <text>', 'why (decision log)')
+    .option(...requestOption)
+    .option(...actorOption)
+    .action(async (programId: string, opts: { note?: string; requestId?: string; actor?: string }) => {
+      await withContext(async ({ client, actor }) => {
+        // Who cancels goes first (a cancellation carries no identity); refused for a non-owner.
+        await steer(client, programId, requestCancelUpdate, {
+          requestId: opts.requestId ?? randomUUID(),
+          actor: actor(opts.actor),
+          note: opts.note,
+        });
         const handle = client.workflow.getHandle(programWorkflowId(programId));
         try {
           await handle.cancel();
