@@ -78,6 +78,8 @@ const MARKERS: Record<string, RegExp> = {
   'fr-FR': /\b(?:une|des|du|et|au|avec|pour|dans)\b/g,
 };
 const OTHERS = [SPANISH, FRENCH];
+/** Words every Spanish or French synopsis has and no English one. */
+const ROMANCE = /\b(?:de|en|un|una|la|le|el|les|los|las|des|du|et|y)\b/;
 
 /**
  * The vocabulary a synopsis is written in: its show's locale, or — where the show record does not
@@ -86,7 +88,8 @@ const OTHERS = [SPANISH, FRENCH];
  */
 export function vocabularyOf(locale: string | undefined, text?: string): Vocabulary {
   const named = locale && locale !== 'en-US' ? VOCABULARIES[locale] : undefined;
-  if (named || text === undefined) return named ?? ENGLISH;
+  // One scan that stops at the first hit: English text (most texts) has none of these words.
+  if (named || text === undefined || !ROMANCE.test(text)) return named ?? ENGLISH;
   let best: [Vocabulary, number] = [ENGLISH, 0];
   for (const v of OTHERS) {
     const hits =
