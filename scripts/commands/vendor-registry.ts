@@ -56,8 +56,7 @@ export function registerVendorRegistryCommands(vendor: Command): void {
         throw new CliError('stdin holds one value: give the signing secret or the API token with its -env option');
       if (opts.apiTokenStdin && fields.kind !== 'label-studio')
         throw new CliError('--api-token-stdin: only a label-studio vendor has an API token');
-      const generated = opts.generateSecret ? newSecret() : undefined;
-      const signing = generated ? { value: generated } : await secretInput(opts, 'signing secret');
+      const { secret: signing, generated } = await secretInput(opts, 'signing secret');
       const apiToken: SecretInput | undefined = opts.apiTokenEnv
         ? { env: opts.apiTokenEnv }
         : opts.apiTokenStdin
@@ -130,8 +129,7 @@ export function registerVendorRegistryCommands(vendor: Command): void {
     .option('--request-id <id>', 'idempotency key of the audit row')
     .action(async (vendorId: string, opts: SecretOptions & ChangeOptions & { grace: string }) => {
       const graceMs = parseGrace(opts.grace);
-      const generated = opts.generateSecret ? newSecret() : undefined;
-      const secret = generated ? { value: generated } : await secretInput(opts, 'new signing secret');
+      const { secret, generated } = await secretInput(opts, 'new signing secret');
       await run(async ({ config, database, actor }) => {
         const until = await rotateVendorSecret(database.db, vendorId, secret, graceMs, config, by(actor, opts));
         console.log(
@@ -215,11 +213,16 @@ const flag = (path: PropertyKey[]) =>
     path.length > 1 ? ` (${path.slice(1).map(String).join('.')})` : ''
   }`;
 
-async function secretInput(opts: SecretOptions, what: string): Promise<SecretInput> {
+/** The one secret the options give; a generated one is returned to be shown once. */
+async function secretInput(opts: SecretOptions, what: string): Promise<{ secret: SecretInput; generated?: string }> {
   const given = [opts.secretEnv, opts.secretStdin, opts.generateSecret].filter(Boolean).length;
   if (given !== 1)
     throw new CliError(`the ${what}: give one of --secret-env NAME, --secret-stdin or --generate-secret`);
-  return opts.secretEnv ? { env: opts.secretEnv } : { value: await readStdin(what) };
+  if (opts.generateSecret) {
+    const generated = newSecret();
+    return { secret: { value: generated }, generated };
+  }
+  return { secret: opts.secretEnv ? { env: opts.secretEnv } : { value: await readStdin(what) } };
 }
 
 /** One value from stdin (a pipe, or typed and ended with Ctrl-D); its surrounding whitespace is not part of it. */
