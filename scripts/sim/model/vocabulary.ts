@@ -78,8 +78,9 @@ const MARKERS: Record<string, RegExp> = {
   'fr-FR': /\b(?:une|des|du|et|au|avec|pour|dans)\b/g,
 };
 const OTHERS = [SPANISH, FRENCH];
-/** Words every Spanish or French synopsis has and no English one. */
-const ROMANCE = /\b(?:de|en|un|una|la|le|el|les|los|las|des|du|et|y)\b/;
+/** Words a Spanish or French synopsis has (its openings all have one) and no English one does. */
+const ROMANCE =
+  /\b(?:de|en|un|una|une|la|le|el|les|los|las|des|del|du|et|y|al|au|con|por|avec|pour|dans|que|qui|sur|se)\b/;
 
 /**
  * The vocabulary a synopsis is written in: its show's locale, or — where the show record does not
