@@ -15,6 +15,7 @@ import { readDataTag } from './prompts/contract';
 import { resolvePlans } from './prompt-registry';
 
 const PROGRAM = 'multilingual';
+const SPANISH_GUIDELINES = 'Valora cada criterio por separado. Lee primero la ficha de la serie.';
 const SPANISH_TONE = 'Aprueba: voz tranquila y descriptiva. Suspende: exageraciones o signos de exclamación.';
 let database: TestDatabase;
 let sim: LlmSimulator;
@@ -35,7 +36,12 @@ beforeAll(async () => {
     programId: PROGRAM,
     shows: 60,
     seed: 5,
-    over: { locales: [{ code: 'en-US' }, { code: 'es-ES', rubrics: { tone: SPANISH_TONE } }] },
+    over: {
+      locales: [
+        { code: 'en-US' },
+        { code: 'es-ES', guidelines: { version: 3, text: SPANISH_GUIDELINES }, rubrics: { tone: SPANISH_TONE } },
+      ],
+    },
   });
   // Half the catalog becomes Spanish (the simulated judge's truth does not depend on the language).
   await database.db.execute(sql`update items set locale = 'es-ES' where md5(id) < '8'`);
@@ -58,9 +64,12 @@ test("each locale's judge carries that locale's rubric and names the synopsis's 
   expect(esTone.template).not.toContain(englishTone);
   expect(esTone.template).toContain('The synopsis is written in Spanish (es-ES)');
   expect(esTone.settings).toMatchObject({ locale: 'es-ES' });
+  // The locale's own guidelines, at their own version; en-US reads the program's.
+  expect(esTone.template).toContain(`Writing guidelines (version 3):\n${SPANISH_GUIDELINES}`);
   const enTone = await template(en.tone);
   expect(enTone.template).toContain(englishTone);
   expect(enTone.template).toContain('The synopsis is written in English (en-US)');
+  expect(enTone.template).toContain(`Writing guidelines (version 1):\n${world.spec.guidelines.text.trim()}`);
   // A criterion the locale gives no rubric keeps the program's, yet its judge is still the locale's own.
   expect((await template(es.clarity)).template).toContain(
     world.spec.criteria.find((c) => c.id === 'clarity')!.rubric.trim(),

@@ -125,12 +125,17 @@ export async function resolvePlans(
  * The rubric per criterion and the guideline text a judge of `locale` reads: the locale's own where
  * the spec gives them, else the guideline version's (whose criteria carry published rubric revisions).
  */
-function localeText(spec: ProgramSpec, criteria: ProgramSpec['criteria'], locale: string | undefined, text: string) {
+function localeText(
+  spec: ProgramSpec,
+  criteria: ProgramSpec['criteria'],
+  locale: string | undefined,
+  guideline: { text: string; version: number },
+) {
   const own = locale ? spec.locales?.find((l) => l.code === locale) : undefined;
   if (locale && !own)
     throw ApplicationFailure.nonRetryable(`program ${spec.id} has no locale ${locale}`, 'UnknownLocale');
   const [resolved] = programLocales({ ...spec, criteria, locales: own ? [own] : undefined });
-  return { rubrics: resolved.rubrics, guidelineText: own?.guidelines?.text ?? text };
+  return { rubrics: resolved.rubrics, guidelines: own?.guidelines ?? guideline };
 }
 
 /**
@@ -154,7 +159,10 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
     ? guideline.criteria
     : program.spec.criteria) as unknown as ProgramSpec['criteria'];
   const { locale } = input;
-  const { rubrics, guidelineText } = localeText(program.spec, criteria, locale, guideline.text);
+  const { rubrics, guidelines } = localeText(program.spec, criteria, locale, {
+    text: guideline.text,
+    version: input.guidelineVersion,
+  });
   const out: Record<string, string> = {};
   for (const c of criteria) {
     const text: CriterionText = { id: c.id, name: c.name, description: c.description, rubric: rubrics[c.id] };
@@ -174,8 +182,8 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
           agent: '',
           template: buildJudgeTemplate({
             criterion: text,
-            guidelineText,
-            guidelineVersion: input.guidelineVersion,
+            guidelineText: guidelines.text,
+            guidelineVersion: guidelines.version,
             scale,
             locale,
           }),
@@ -194,8 +202,8 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
           template: buildJudgeTemplate({
             criterion: text,
             agent,
-            guidelineText,
-            guidelineVersion: input.guidelineVersion,
+            guidelineText: guidelines.text,
+            guidelineVersion: guidelines.version,
             locale,
           }),
         },
