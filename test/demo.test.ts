@@ -88,6 +88,7 @@ async function multilingualDemo(dir: string) {
   expect(summary.status).toBe('completed');
   expect(summary.programId).toMatch(/^multilingual-demo-/);
   const locales = summary.locales!;
+  console.log(`multilingual demo in ${summary.wallSeconds} s: ${JSON.stringify(locales)}`);
   expect(Object.keys(locales).sort()).toEqual(['en-US', 'es-ES']);
   // The golden set is split between the locales, each judge measured on its own locale's half.
   expect(locales['en-US'].goldenSet.items + locales['es-ES'].goldenSet.items).toBe(summary.goldenSet?.items);
