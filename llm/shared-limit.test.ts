@@ -81,7 +81,7 @@ test('three workers on one pool: the limit together in equal parts; a stopped on
   expect(after).toBeLessThan(1.03);
   for (const part of survivors) expect(part).toBeGreaterThan(0.4);
   // Never faster than the limit plus the one-second bucket, in any second.
-  expect(maxInWindow(all, 1000)).toBeLessThanOrEqual(200);
+  expect(maxInWindow(all, 1000)).toBeLessThanOrEqual(200 + 2); // + the slots at the window's two ends
   expect(
     maxInWindow(
       all.filter((t) => t >= t0 + 1000),

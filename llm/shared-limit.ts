@@ -100,14 +100,12 @@ export class SharedPacer implements Pacer {
     return 60_000 / this.perMinute;
   }
 
-  /** Unused slots older than this are gone (the bucket holds one second), and none start inside a pause. */
-  private oldestUsable(now: number) {
-    return Math.max(now - Math.max(0, 1000 - this.interval), this.pausedUntil);
-  }
-
-  /** The next reserved slot still usable, or undefined. */
+  /** The next reserved slot, or undefined. */
   private take(): number | undefined {
-    const oldest = this.oldestUsable(this.clock.now());
+    // No slot starts inside a pause. Late slots are still used: the pool granted them, and dropping
+    // those of a reply read late (a loaded worker) lost them to everyone — on a loaded machine the
+    // pool then never caught up again, its every grant arriving already too old.
+    const oldest = this.pausedUntil;
     while (this.batches.length) {
       const batch = this.batches[0];
       if (batch.at < oldest) {
