@@ -61,7 +61,10 @@ export const raterActions = pgTable(
   (t) => [index('rater_actions_rater').on(t.raterId, t.id)],
 );
 
-/** A rater's qualification batch for a program that requires one (spec `raters.qualification`). */
+/**
+ * A rater's qualification batch for a program that requires one (spec `raters.qualification`), one
+ * per locale they work in: passing on English gold says nothing of their Spanish.
+ */
 export const raterQualifications = pgTable(
   'rater_qualifications',
   {
@@ -71,13 +74,14 @@ export const raterQualifications = pgTable(
     raterId: text('rater_id')
       .notNull()
       .references(() => raters.id),
+    locale: text('locale').notNull(),
     status: text('status').notNull().default('pending'), // pending|passed|failed
     goldAnswers: integer('gold_answers').notNull().default(0),
     correct: integer('correct').notNull().default(0),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.programId, t.raterId] })],
+  (t) => [primaryKey({ columns: [t.programId, t.raterId, t.locale] })],
 );
 
 /** One batch of human tasks = one human-task child workflow. */
