@@ -28,6 +28,9 @@ export interface LocaleSummary {
   production: { judged: number; total: number } | null;
 }
 
+/** A spec's locale codes (unset for a single-locale spec): a world each, and the simulated vendor's natives. */
+export const specLocales = (spec: { locales?: { code: string }[] }) => spec.locales?.map((l) => l.code);
+
 /** The world directory of a locale: en-US (or a single-locale spec) keeps the demo's usual world. */
 export const worldDirOf = (dataDir: string, seed: number, shows: number, locale?: string) =>
   path.join(dataDir, 'world', `seed-${seed}-shows-${shows}${locale && locale !== 'en-US' ? `-${locale}` : ''}`);

@@ -24,7 +24,14 @@ import { programWorkflow } from '../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
 import { formatStatus, programStatus } from './commands/program';
 import { revisionFromDisagreements } from './demo-revision';
-import { formatLocaleSummaries, localeSummaries, worldDirOf, type LocaleSummary, type PassRate } from './demo-locales';
+import {
+  formatLocaleSummaries,
+  localeSummaries,
+  specLocales,
+  worldDirOf,
+  type LocaleSummary,
+  type PassRate,
+} from './demo-locales';
 import type { DisagreementDigest } from '../stats/disagreement';
 import { programWorkflowId } from '../workflows/ids';
 import { BIN, startStack, waitForShutdownSignal, type Stack } from './stack';
@@ -52,7 +59,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const config = loadConfig();
   const specFile = opts.spec ? path.resolve(opts.spec) : EXAMPLE;
   const raw = YAML.parse(fs.readFileSync(specFile, 'utf8')) as { locales?: { code: string }[] };
-  const locales = raw.locales?.map((l) => l.code);
+  const locales = specLocales(raw);
   // One simulated world per locale, its synopses in that language (one, in en-US, for a single-locale spec).
   const catalogs = (locales ?? [undefined]).map((locale) => {
     const worldDir = worldDirOf(config.dataDir, opts.seed, opts.shows, locale);
@@ -81,7 +88,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   step(
     'starting the embedded stack (Temporal dev server, PostgreSQL, LLM simulator, vendor gateway, simulated vendor, worker)',
   );
-  const stack = await startStack(config, { log: (line) => console.log(`  ${line}`) });
+  // A multilingual spec's tasks go to raters native in their locale (none for a single-locale spec, as before).
+  const stack = await startStack(config, { log: (line) => console.log(`  ${line}`), vendorLocales: locales });
   const stopSignal = waitForShutdownSignal();
   try {
     for (const catalog of catalogs) {

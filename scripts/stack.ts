@@ -41,7 +41,7 @@ export const databaseUrl = (config: Config) =>
 /** A judgeflow process the stack runs as a child (`node bin/judgeflow.js <args>`). */
 export interface ChildService {
   name: string;
-  args: (config: Config) => string[];
+  args: (config: Config, opts: StackOptions) => string[];
   enabled: (config: Config, opts: StackOptions) => boolean;
   /** A port that answers once the service is ready; its setting is named in the busy-port error. */
   port?: (config: Config) => { port: number; setting: string };
@@ -73,10 +73,11 @@ export const CHILD_SERVICES: ChildService[] = [
     enabled: (c) => usesLlmSimulator(c),
     port: (c) => ({ port: c.llm.simPort, setting: 'LLM_SIM_PORT' }),
   },
-  // The simulated vendor runs when the stack has its secret (the demo and the tests set one).
+  // The simulated vendor runs when the stack has its secret (the demo and the tests set one); with
+  // locales its raters are natives of one each, so a locale's tasks go to its natives.
   {
     name: 'vendor-sim',
-    args: () => ['sim', 'vendor'],
+    args: (_c, o) => ['sim', 'vendor', ...(o.vendorLocales?.length ? ['--locales', o.vendorLocales.join(',')] : [])],
     enabled: (c) => !!c.vendorSim.secret,
     port: (c) => ({ port: c.vendorSim.port, setting: 'VENDOR_SIM_PORT' }),
   },
@@ -87,6 +88,8 @@ export interface StackOptions {
   workers?: number;
   /** Only these child services (by name); default all that are enabled. */
   only?: string[];
+  /** The locales the simulated vendor's raters are natives of (unset: every rater rates every locale). */
+  vendorLocales?: string[];
   log?: (line: string) => void;
 }
 
@@ -218,7 +221,13 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
               logFile: logFile(name),
               needs: infrastructure,
               start: () =>
-                startChild(name, service, config, { ...childEnv, ...service.env?.(config, i) }, logFile(name)),
+                startChild(
+                  name,
+                  service.port?.(config),
+                  service.args(config, opts),
+                  { ...childEnv, ...service.env?.(config, i) },
+                  logFile(name),
+                ),
             }),
           ),
         );
@@ -255,15 +264,14 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
 /** Spawns `judgeflow <args>` with its output in its log; ready once its port answers (if it has one). */
 async function startChild(
   name: string,
-  service: ChildService,
-  config: Config,
+  port: { port: number; setting: string } | undefined,
+  args: string[],
   env: NodeJS.ProcessEnv,
   logFile: string,
 ): Promise<ServiceRun> {
-  const port = service.port?.(config);
-  if (port) await assertPortFree(port.port, service.name, port.setting);
+  if (port) await assertPortFree(port.port, name, port.setting);
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [BIN, ...service.args(config)], { env, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   const run = { process: child, stop: () => stopChild(child) };
   if (!port) return run;
