@@ -139,7 +139,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
           const item = itemRows.get(itemId)!;
           const criteria = criteriaFor(input, itemId);
           const pool = (await eligibleRaters(input.batchId, input.vendorIds, input.kind, criteria, item.locale))
-            .filter((r) => !ratedBefore.get(itemId)?.has(r.id) && gate.mayAssign(r.id))
+            .filter((r) => !ratedBefore.get(itemId)?.has(r.id) && gate.mayAssign(r.id, item.locale))
             .map((r) => ({ ...r, load: load.get(r.id) ?? 0 }))
             .sort((a, b) => a.load - b.load || rank(itemId, a.id).localeCompare(rank(itemId, b.id)));
           for (let slot = 0; slot < input.ratersPerItem; slot++) {
@@ -327,7 +327,7 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
           for (const r of before.get(old.itemId) ?? []) had.add(r);
           const gate = await qualificationGate(tx as unknown as Db, old.programId, old.kind);
           const pool = (await eligibleRaters(old.batchId, input.vendorIds, old.kind, payload.criteria, item.locale))
-            .filter((r) => !had.has(r.id) && gate.mayTakeOver(r.id))
+            .filter((r) => !had.has(r.id) && gate.mayTakeOver(r.id, item.locale))
             .sort((a, b) => a.load - b.load || rank(nextId, a.id).localeCompare(rank(nextId, b.id)));
           const rater = pool[0];
           if (!rater || old.attempt + 1 >= MAX_ATTEMPTS_PER_SLOT) {

@@ -275,13 +275,19 @@ async function workerRefusal(
   const [passed] = await tx
     .select({ status: raterQualifications.status })
     .from(raterQualifications)
-    .where(and(eq(raterQualifications.programId, task.programId), eq(raterQualifications.raterId, raterKey)));
+    .where(
+      and(
+        eq(raterQualifications.programId, task.programId),
+        eq(raterQualifications.raterId, raterKey),
+        eq(raterQualifications.locale, locale),
+      ),
+    );
   if (passed?.status === 'passed') return null;
   return refuse(
     403,
     'rater_not_qualified',
-    `rater ${raterKey} has not passed program ${task.programId}'s qualification batch (${passed?.status ?? 'not started'})`,
-    { qualificationStatus: passed?.status ?? null },
+    `rater ${raterKey} has not passed program ${task.programId}'s ${locale} qualification batch (${passed?.status ?? 'not started'})`,
+    { qualificationStatus: passed?.status ?? null, locale },
   );
 }
 

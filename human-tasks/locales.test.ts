@@ -2,7 +2,8 @@
  * Routing by locale against real Postgres and a vendor reached over HTTP: in a program over en-US
  * and es-ES items, a task goes only to a rater whose locales (the vendor's rater list) hold its
  * item's, a bilingual rater takes both, a rater of neither gets nothing, the task's packet link opens
- * its locale's packet, and each rater's qualification batch is drawn from gold items in their own locales.
+ * its locale's packet, and each rater's qualification batch is drawn from gold items in their own locales,
+ * one per locale: qualified in en-US, a rater takes an es-ES batch before their es-ES work is sent.
  */
 import http from 'node:http';
 import { eq } from 'drizzle-orm';
@@ -10,10 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { textHash } from '../catalog/text-hash';
 import { generateShow, writeSynopsis } from '../scripts/sim/model/world';
 import { Rng } from '../scripts/sim/model/rng';
-import { goldAnswers, items, programs, shows } from '../schema/tables';
+import { goldAnswers, items, labels, programs, raterQualifications, shows, tasks } from '../schema/tables';
 import { createTestDatabase, testDeps, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { unpackOpenedBatch } from './ids';
+import { listRaters } from './rater-qa';
 import { createHumanTaskActivities } from './activities';
 
 let database: TestDatabase;
@@ -133,4 +135,84 @@ test("a rater's qualification batch is gold in their own locales", async () => {
   const es = gold.filter((t) => localesOf.get(t.raterId)!.join() === 'es-ES');
   expect(es.length).toBeGreaterThan(0);
   expect(es.every((t) => spanish.includes(t.itemId))).toBe(true);
+});
+
+test('a rater qualified in en-US takes an es-ES qualification batch, and their es-ES work waits for its pass', async () => {
+  const spec = {
+    criteria: [{ id: 'tone', scale: 'binary' }],
+    raters: { qualification: { items: 2, minAccuracy: 0.5 } },
+  };
+  await database.db.insert(programs).values({ id: 'q2', name: 'q2', spec, budgetUsd: 10 });
+  await database.db.insert(goldAnswers).values(
+    [...english.slice(6), ...spanish.slice(6)].map((itemId) => ({
+      programId: 'q2',
+      itemId,
+      criterion: 'tone',
+      label: 1,
+    })),
+  );
+  await database.db
+    .insert(raterQualifications)
+    .values({ programId: 'q2', raterId: 'v:both', locale: 'en-US', status: 'passed' });
+  const acts = createHumanTaskActivities(testDeps(database));
+  const itemIds = [english[0], spanish[0]];
+  const refs = unpackOpenedBatch(
+    'q2-1',
+    itemIds,
+    await acts.openTaskBatch({ ...input('q2', 'q2-1', itemIds), ratersPerItem: 3 }),
+  );
+  const mine = refs.filter((t) => t.raterId === 'v:both');
+  // work in both locales, and a qualification batch in es-ES only: their en-US pass stands
+  expect(
+    mine
+      .filter((t) => !t.gold)
+      .map((t) => t.itemId)
+      .sort(),
+  ).toEqual(itemIds.slice().sort());
+  const batch = mine.filter((t) => t.gold);
+  expect(batch.map((t) => t.itemId).sort()).toEqual(spanish.slice(6).sort());
+  expect((await listRaters(database.db, { programId: 'q2' })).find((r) => r.raterId === 'v:both')?.qualification).toBe(
+    'en-US passed, es-ES pending',
+  );
+
+  await acts.dispatchTasks({ taskIds: refs.map((t) => t.id), guidelineVersion: 1, dueInMs: 60_000 });
+  const statusOf = async (id: string) => (await database.db.select().from(tasks).where(eq(tasks.id, id)))[0].status;
+  const work = (locale: string[]) => mine.find((t) => !t.gold && locale.includes(t.itemId))!.id;
+  expect(await statusOf(work(english))).toBe('dispatched');
+  expect(await statusOf(work(spanish))).toBe('pending');
+  for (const t of batch) expect(await statusOf(t.id)).toBe('dispatched');
+
+  // half the batch answered: not graded yet, the es-ES work still waits
+  const answer = async (t: (typeof batch)[number]) => {
+    await database.db.update(tasks).set({ status: 'completed' }).where(eq(tasks.id, t.id));
+    await database.db.insert(labels).values({
+      taskId: t.id,
+      programId: 'q2',
+      itemId: t.itemId,
+      raterId: t.raterId,
+      criterion: 'tone',
+      value: 1,
+      guidelineVersion: 1,
+      phase: 'calibration',
+      round: 1,
+    });
+  };
+  await answer(batch[0]);
+  expect((await acts.evaluateRaters({ programId: 'q2', batchId: 'q2-1', minGoldAccuracy: 0 })).qualified).toEqual([]);
+  expect(await statusOf(work(spanish))).toBe('pending');
+  await answer(batch[1]);
+  expect((await acts.evaluateRaters({ programId: 'q2', batchId: 'q2-1', minGoldAccuracy: 0 })).qualified).toContain(
+    'v:both',
+  );
+  expect(await statusOf(work(spanish))).toBe('dispatched');
+  const rows = await database.db.select().from(raterQualifications).where(eq(raterQualifications.raterId, 'v:both'));
+  expect(
+    rows
+      .filter((q) => q.programId === 'q2')
+      .map((q) => [q.locale, q.status, q.correct])
+      .sort(),
+  ).toEqual([
+    ['en-US', 'passed', 0],
+    ['es-ES', 'passed', 2],
+  ]);
 });

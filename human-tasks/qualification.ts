@@ -6,7 +6,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { durationMs, type ProgramSpec } from '../schema/program-spec';
-import { goldAnswers, guidelineVersions, items, programs, raterQualifications, raters, tasks } from '../schema/tables';
+import { goldAnswers, guidelineVersions, items, programs, raterQualifications, tasks } from '../schema/tables';
 import { taskId } from './ids';
 import { raterRules } from './rater-qa';
 
@@ -22,18 +22,21 @@ export const qualifies = (q: Qualification, kind: string, criteria: string[], lo
   (!q.locales || q.locales.includes(locale));
 
 /**
- * A program's qualification batch (spec `raters.qualification`) as assignment sees it: a rater who
- * failed gets no work; new work goes to raters who passed or are taking it (theirs is held until
- * they pass); a rater with none yet gets one with their first work.
+ * A program's qualification batch (spec `raters.qualification`) as assignment sees it, per locale:
+ * a rater who failed a locale's gets no work in it; new work goes to raters who passed or are taking
+ * it (theirs is held until they pass); a rater with none yet in the locale gets one with their first
+ * work there.
  */
 export interface QualificationGate {
   required: boolean;
-  statusOf(raterId: string): string | undefined;
+  statusOf(raterId: string, locale: string): string | undefined;
   /** May get work in a new batch (held until they pass). */
-  mayAssign(raterId: string): boolean;
+  mayAssign(raterId: string, locale: string): boolean;
   /** May take over another rater's task (only raters who passed or are taking the batch). */
-  mayTakeOver(raterId: string): boolean;
+  mayTakeOver(raterId: string, locale: string): boolean;
 }
+
+const key = (raterId: string, locale: string) => `${raterId}\0${locale}`;
 
 export async function qualificationGate(db: Db, programId: string, kind: string): Promise<QualificationGate> {
   const rules = await raterRules(db, programId);
@@ -43,17 +46,22 @@ export async function qualificationGate(db: Db, programId: string, kind: string)
     required
       ? (
           await db
-            .select({ raterId: raterQualifications.raterId, status: raterQualifications.status })
+            .select({
+              raterId: raterQualifications.raterId,
+              locale: raterQualifications.locale,
+              status: raterQualifications.status,
+            })
             .from(raterQualifications)
             .where(eq(raterQualifications.programId, programId))
-        ).map((r) => [r.raterId, r.status])
+        ).map((r) => [key(r.raterId, r.locale), r.status])
       : [],
   );
+  const statusOf = (id: string, locale: string) => status.get(key(id, locale));
   return {
     required,
-    statusOf: (id) => status.get(id),
-    mayAssign: (id) => !required || status.get(id) !== 'failed',
-    mayTakeOver: (id) => !required || status.get(id) === 'passed' || status.get(id) === 'pending',
+    statusOf,
+    mayAssign: (id, locale) => !required || statusOf(id, locale) !== 'failed',
+    mayTakeOver: (id, locale) => !required || ['passed', 'pending'].includes(statusOf(id, locale) ?? ''),
   };
 }
 
@@ -61,10 +69,10 @@ type TaskRow = typeof tasks.$inferInsert;
 
 /**
  * The qualification tasks of a new batch: each assigned rater without a qualification batch in the
- * program gets `items` gold items (other than their own in the batch, and in the rater's locales:
- * a native es-ES rater qualifies on Spanish gold), on slots after the batch's k, marked
- * `qualification` (also in the context the vendor sees). Recorded as pending in
- * rater_qualifications, so a rater takes it once per program.
+ * locale of work they were given gets `items` gold items in that locale (other than their own in the
+ * batch), on slots after the batch's k, marked `qualification` (also in the context the vendor
+ * sees). Recorded as pending in rater_qualifications, so a rater takes it once per program and
+ * locale: qualified in en-US, they take an es-ES batch before their first es-ES work.
  */
 export async function qualificationTasks(
   tx: Db,
@@ -73,31 +81,35 @@ export async function qualificationTasks(
   gate: QualificationGate,
   rank: (...parts: string[]) => string,
 ): Promise<TaskRow[]> {
-  if (!gate.required) return [];
-  const newcomers = [...new Set(assigned.map((t) => t.raterId!))].filter((id) => gate.statusOf(id) === undefined);
-  if (!newcomers.length) return [];
+  if (!gate.required || !assigned.length) return [];
+  const localeOf = new Map(
+    (
+      await tx
+        .select({ id: items.id, locale: items.locale })
+        .from(items)
+        .where(inArray(items.id, [...new Set(assigned.map((t) => t.itemId))]))
+    ).map((i) => [i.id, i.locale]),
+  );
+  const newcomers = new Map<string, { raterId: string; locale: string }>();
+  for (const t of assigned) {
+    const locale = localeOf.get(t.itemId)!;
+    if (gate.statusOf(t.raterId!, locale) === undefined)
+      newcomers.set(key(t.raterId!, locale), { raterId: t.raterId!, locale });
+  }
+  if (!newcomers.size) return [];
   const { qualification } = await raterRules(tx, input.programId);
   const gold = await tx
     .selectDistinct({ id: items.id, textHash: items.textHash, locale: items.locale })
     .from(goldAnswers)
     .innerJoin(items, eq(items.id, goldAnswers.itemId))
     .where(eq(goldAnswers.programId, input.programId));
-  const localesOf = new Map(
-    (
-      await tx
-        .select({ id: raters.id, qualification: raters.qualification })
-        .from(raters)
-        .where(inArray(raters.id, newcomers))
-    ).map((r) => [r.id, (r.qualification as Qualification).locales]),
-  );
   const nextSlot = new Map<string, number>();
   for (const t of assigned) nextSlot.set(t.itemId, Math.max(nextSlot.get(t.itemId) ?? 0, t.slot + 1));
   const rows: TaskRow[] = [];
-  for (const raterId of newcomers) {
+  for (const { raterId, locale } of newcomers.values()) {
     const own = new Set(assigned.filter((t) => t.raterId === raterId).map((t) => t.itemId));
-    const locales = localesOf.get(raterId);
     const picked = gold
-      .filter((g) => !own.has(g.id) && (!locales || locales.includes(g.locale)))
+      .filter((g) => !own.has(g.id) && g.locale === locale)
       .sort((a, b) => rank(raterId, a.id).localeCompare(rank(raterId, b.id)))
       .slice(0, qualification!.items);
     for (const g of picked) {
@@ -118,17 +130,20 @@ export async function qualificationTasks(
         payload: { criteria: input.criteria, context: { qualification: true }, qualification: true },
       });
     }
-    await tx.insert(raterQualifications).values({ programId: input.programId, raterId }).onConflictDoNothing();
+    await tx.insert(raterQualifications).values({ programId: input.programId, raterId, locale }).onConflictDoNothing();
   }
   return rows;
 }
 
 /**
  * The tasks of these that may be sent now: a pending task of a program with a qualification batch
- * waits while its rater has not passed (their qualification tasks go first).
+ * waits while its rater has not passed the batch of its item's locale (their qualification tasks go first).
  */
 export async function sendable<
-  T extends { task: Pick<typeof tasks.$inferSelect, 'programId' | 'raterId' | 'status' | 'kind' | 'payload'> },
+  T extends {
+    task: Pick<typeof tasks.$inferSelect, 'programId' | 'raterId' | 'status' | 'kind' | 'payload'>;
+    locale: string;
+  },
 >(db: Db, rows: T[]): Promise<T[]> {
   const gates = new Map<string, QualificationGate>();
   const out: T[] = [];
@@ -138,15 +153,18 @@ export async function sendable<
       out.push(r);
       continue;
     }
-    const key = `${task.programId}\0${task.kind}`;
-    if (!gates.has(key)) gates.set(key, await qualificationGate(db, task.programId, task.kind));
-    const gate = gates.get(key)!;
-    if (!gate.required || gate.statusOf(task.raterId!) === 'passed') out.push(r);
+    const program = `${task.programId}\0${task.kind}`;
+    if (!gates.has(program)) gates.set(program, await qualificationGate(db, task.programId, task.kind));
+    const gate = gates.get(program)!;
+    if (!gate.required || gate.statusOf(task.raterId!, r.locale) === 'passed') out.push(r);
   }
   return out;
 }
 
-/** Work held for these raters in the program until their qualification (pending, not qualification tasks). */
+/**
+ * Work held for these raters in the program until their qualification (pending, not qualification
+ * tasks); dispatch sends only the tasks in a locale the rater has passed.
+ */
 export async function heldTaskIds(db: Db, programId: string, raterIds: string[]): Promise<string[]> {
   if (!raterIds.length) return [];
   const rows = await db

@@ -8,7 +8,16 @@
 import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import type { ProgramSpec } from '../schema/program-spec';
-import { goldAnswers, labels, programs, raterActions, raterQualifications, raters, tasks } from '../schema/tables';
+import {
+  goldAnswers,
+  items,
+  labels,
+  programs,
+  raterActions,
+  raterQualifications,
+  raters,
+  tasks,
+} from '../schema/tables';
 import { detectDrift, goldAccuracyDecision, wilsonInterval } from '../stats/index';
 import { OPEN_STATUSES } from './batch';
 import { recordAudit } from '../governance/audit';
@@ -215,8 +224,9 @@ export async function evaluateRaters(
 }
 
 /**
- * Grades the pending qualification batches of these raters once all their qualification tasks are
- * answered: passed at `minAccuracy` or better over their labels, else failed (no program work).
+ * Grades the pending qualification batches of these raters, each locale's once all its
+ * qualification tasks (on gold items in that locale) are answered: passed at `minAccuracy` or
+ * better over their labels, else failed (no program work in that locale).
  */
 async function gradeQualifications(
   db: Db,
@@ -227,7 +237,8 @@ async function gradeQualifications(
   const rows = await db
     .select({
       raterId: raterQualifications.raterId,
-      open: sql<number>`(select count(*)::int from ${tasks} where ${tasks.programId} = ${programId} and ${tasks.raterId} = ${raterQualifications.raterId} and ${tasks.payload} ->> 'qualification' = 'true' and ${tasks.status} in ('pending', 'dispatched'))`,
+      locale: raterQualifications.locale,
+      open: sql<number>`(select count(*)::int from ${tasks} join ${items} on ${items.id} = ${tasks.itemId} where ${tasks.programId} = ${programId} and ${tasks.raterId} = ${raterQualifications.raterId} and ${items.locale} = ${raterQualifications.locale} and ${tasks.payload} ->> 'qualification' = 'true' and ${tasks.status} in ('pending', 'dispatched'))`,
       answers: sql<number>`count(${labels.id})::int`,
       correct: sql<number>`count(${labels.id}) filter (where ${labels.value} = ${goldAnswers.label})::int`,
     })
@@ -238,6 +249,7 @@ async function gradeQualifications(
         eq(tasks.programId, raterQualifications.programId),
         eq(tasks.raterId, raterQualifications.raterId),
         sql`${tasks.payload} ->> 'qualification' = 'true'`,
+        sql`(select ${items.locale} from ${items} where ${items.id} = ${tasks.itemId}) = ${raterQualifications.locale}`,
       ),
     )
     .leftJoin(labels, eq(labels.taskId, tasks.id))
@@ -249,7 +261,7 @@ async function gradeQualifications(
         eq(raterQualifications.status, 'pending'),
       ),
     )
-    .groupBy(raterQualifications.raterId);
+    .groupBy(raterQualifications.raterId, raterQualifications.locale);
   const passed: string[] = [];
   const failed: string[] = [];
   for (const r of rows) {
@@ -263,23 +275,24 @@ async function gradeQualifications(
         and(
           eq(raterQualifications.programId, programId),
           eq(raterQualifications.raterId, r.raterId),
+          eq(raterQualifications.locale, r.locale),
           eq(raterQualifications.status, 'pending'),
         ),
       )
       .returning({ id: raterQualifications.raterId });
     if (!decided) continue;
-    const reason = `qualification: ${r.correct} of ${r.answers} gold answers right (${(accuracy * 100).toFixed(1)}%, needs ${(rule.minAccuracy * 100).toFixed(0)}%)`;
+    const reason = `${r.locale} qualification: ${r.correct} of ${r.answers} gold answers right (${(accuracy * 100).toFixed(1)}%, needs ${(rule.minAccuracy * 100).toFixed(0)}%)`;
     await db.insert(raterActions).values({
       raterId: r.raterId,
       programId,
       action: pass ? 'qualified' : 'failed_qualification',
       actor: 'qa',
       reason,
-      data: { answers: r.answers, correct: r.correct },
+      data: { answers: r.answers, correct: r.correct, locale: r.locale },
     });
     (pass ? passed : failed).push(r.raterId);
   }
-  return { passed, failed };
+  return { passed: [...new Set(passed)], failed: [...new Set(failed)] };
 }
 
 export interface RaterListing {
@@ -294,7 +307,10 @@ export interface RaterListing {
   accuracy: number | null;
   ci95: [number, number] | null;
   driftReason: string | null;
-  /** The program's qualification batch: pending, passed, failed; null when none was asked of the rater. */
+  /**
+   * The program's qualification batch: pending, passed, failed; per locale (`en-US passed, es-ES
+   * pending`) when the rater took more than one; null when none was asked of the rater.
+   */
   qualification: string | null;
 }
 
@@ -317,7 +333,7 @@ export async function listRaters(
       qualification: program
         ? sql<
             string | null
-          >`(select ${raterQualifications.status} from ${raterQualifications} where ${raterQualifications.programId} = ${program} and ${raterQualifications.raterId} = ${raters.id})`
+          >`(select case when count(*) = 1 then max(q.status) else string_agg(q.locale || ' ' || q.status, ', ' order by q.locale) end from ${raterQualifications} q where q.program_id = ${program} and q.rater_id = ${raters.id})`
         : sql<null>`null`,
     })
     .from(raters)

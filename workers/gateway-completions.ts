@@ -175,7 +175,8 @@ export async function applyCompletions(
         -- The labels meet the rules of the task's program (label-rules.ts); a program not cached yet takes the general path.
         and x.valid_programs ? t.program_id
         and (not (${JSON.stringify(qualifying)}::text::jsonb ? t.program_id) or t.payload ->> 'qualification' = 'true'
-          or exists (select 1 from rater_qualifications q where q.program_id = t.program_id and q.rater_id = x.rater_key and q.status = 'passed'))
+          or exists (select 1 from rater_qualifications q where q.program_id = t.program_id and q.rater_id = x.rater_key and q.status = 'passed'
+            and q.locale = (select i.locale from items i where i.id = t.item_id)))
       returning x.i, x.vendor_id, x.delivery_id, x.rater_key, x.labels, x.body, x.response,
         t.id, t.program_id, t.item_id, t.guideline_version, t.batch_id, t.cost_usd, b.phase, b.round
     ), lab as (

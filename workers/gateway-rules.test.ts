@@ -215,9 +215,11 @@ describe('who may answer', () => {
     const work = await task('r1', { programId: 'qual' });
     await expectRefused(event(work, 'r1'), 403, 'rater_not_qualified');
     expect((await deliver(event(await task('r1', { programId: 'qual', qualification: true }), 'r1'))).status).toBe(202);
-    await database.db
-      .insert(raterQualifications)
-      .values({ programId: 'qual', raterId: 'vendor-a:r1', status: 'failed' });
+    await database.db.insert(raterQualifications).values([
+      { programId: 'qual', raterId: 'vendor-a:r1', locale: 'en-US', status: 'failed' },
+      // a pass in another locale than the task's item does not count
+      { programId: 'qual', raterId: 'vendor-a:r1', locale: 'es-ES', status: 'passed' },
+    ]);
     await expectRefused(event(work, 'r1'), 403, 'rater_not_qualified');
     await database.db
       .update(raterQualifications)
