@@ -92,6 +92,17 @@ export interface ProductionCriterion {
   errors: number;
   passRate: number | null;
 }
+/** One locale of a multilingual program's catalog as it stands: its items, judged, pass rates, or why it was skipped. */
+export interface LocaleReport {
+  locale: string;
+  /** The program's items in this locale. */
+  items: number;
+  /** Its items with a verdict on their current text. */
+  judged: number;
+  criteria: Array<Omit<ProductionCriterion, 'runId'>>;
+  /** Why production did not judge it (its decision log note), else null. */
+  skipped: string | null;
+}
 export interface CostRow {
   key: string;
   costUsd: number;
@@ -163,6 +174,8 @@ export interface ProgramReport {
     /** Latest verdict per item on its current text, across production runs and fix re-judging. */
     current: Array<Omit<ProductionCriterion, 'runId'>>;
   };
+  /** A multilingual program only: its catalog per locale. */
+  locales?: LocaleReport[];
   fixLoop: {
     cycles: Array<{ status: string; count: number }>;
     attempts: Array<{ outcome: string; count: number }>;

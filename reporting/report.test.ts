@@ -8,6 +8,12 @@ import { renderHtml, renderMarkdown } from './render';
 import { reportSections, SECTION_IDS } from './sections';
 import { auditLog, behaviorMetrics } from '../schema/tables';
 import { FIXTURE_EXPECTED as X, FIXTURE_PROGRAM, seedReportProgram } from '../test/fixtures/report-program';
+import {
+  LOCALES_EXPECTED,
+  LOCALES_PROGRAM,
+  SKIPPED_NOTE,
+  seedLocalesProgram,
+} from '../test/fixtures/report-locales-program';
 import { createTestDatabase, type TestDatabase } from '../test/harness';
 import type { ProgramReport } from './model';
 import { UnknownProgramError } from './queries/program';
@@ -345,5 +351,28 @@ describe('report and validate commands', () => {
     expect((await cli('validate', 'behavior', '--program', FIXTURE_PROGRAM, '--metrics', header)).stderr).toContain(
       'the header lacks impressions, takeFraction, abandonmentRate',
     );
+  });
+});
+
+describe('multilingual program report', () => {
+  let multilingual: ProgramReport;
+  beforeAll(async () => {
+    await seedLocalesProgram(database.db);
+    multilingual = await buildProgramReport(database.db, LOCALES_PROGRAM);
+  });
+
+  it('has each locale’s items, judged items and pass rates of the catalog as it stands, and a skipped locale’s reason', () => {
+    expect(multilingual.locales).toEqual(LOCALES_EXPECTED);
+  });
+
+  it('renders the per-locale table in the production section; a single-locale report has none', () => {
+    const { markdown } = renderMarkdown(multilingual, 'm-');
+    const section = markdown.slice(markdown.indexOf('## Production'), markdown.indexOf('## Writer'));
+    expect(section).toContain('| locale | items | judged | tone pass rate | clarity pass rate | skipped |');
+    expect(section).toContain('| en-US | 4 | 3 | 66.7% | 33.3% | — |');
+    expect(section).toContain(`| es-ES | 3 | 0 | — | — | ${SKIPPED_NOTE} |`);
+    expect(renderHtml(multilingual)).toContain(`<td>${SKIPPED_NOTE}</td>`);
+    expect(report).not.toHaveProperty('locales');
+    expect(renderMarkdown(report, 'r-').markdown).not.toContain('Per locale');
   });
 });

@@ -11,6 +11,7 @@ import { agreementSection, goldenSection, raterQuality } from './queries/agreeme
 import { disagreementSection } from './queries/disagreements';
 import { programBehaviorValidation } from './queries/behavior';
 import { judgeSection } from './queries/judges';
+import { localeSection } from './queries/locales';
 import { fixLoopSection, productionSection } from './queries/production';
 import { costSection, decisionsSection, guidelinesSection, programRow, readTargets, timeline } from './queries/program';
 import { iso } from './queries/values';
@@ -18,6 +19,7 @@ import { iso } from './queries/values';
 export async function buildProgramReport(db: Db, programId: string, now = new Date()): Promise<ProgramReport> {
   const program = await programRow(db, programId);
   const targets = readTargets(program.spec);
+  const locales = await localeSection(db, programId, program.spec);
   return {
     generatedAt: now.toISOString(),
     program: {
@@ -36,6 +38,7 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
     golden: await goldenSection(db, programId),
     judges: await judgeSection(db, programId),
     production: await productionSection(db, programId),
+    ...(locales && { locales }),
     fixLoop: await fixLoopSection(db, programId),
     cost: await costSection(db, programId, program.budgetUsd),
     vendors: await vendorReport(db, programId),

@@ -5,6 +5,20 @@ import { fixAttempts, fixCycles, itemVerdicts, items, productionRuns } from '../
 import type { ProgramReport } from '../model';
 import { ratio } from './values';
 
+export type Tally = { passed: number; failed: number; errors: number };
+/** Verdicts counted as passed, failed and in error, over rows with a `verdict` column. */
+export const TALLY = sql`count(*) filter (where verdict = 1)::int as passed, count(*) filter (where verdict = 0)::int as failed,
+  count(*) filter (where verdict is null)::int as errors`;
+/** An error is never a pass: it counts in the denominator. */
+export const rate = (c: Tally) => ratio(c.passed, c.passed + c.failed + c.errors);
+
+/** The catalog as it stands: each item's latest verdict per criterion on its current text (fixes included), with its locale. */
+export const latestVerdicts = (programId: string) => sql`
+  select distinct on (v.item_id, v.criterion) i.locale, v.criterion, v.verdict
+  from ${itemVerdicts} v join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
+  where v.program_id = ${programId}
+  order by v.item_id, v.criterion, v.created_at desc`;
+
 export async function productionSection(db: Db, programId: string): Promise<ProgramReport['production']> {
   const runs = await db
     .select({
@@ -31,19 +45,8 @@ export async function productionSection(db: Db, programId: string): Promise<Prog
     .where(eq(itemVerdicts.programId, programId))
     .groupBy(itemVerdicts.runId, itemVerdicts.criterion)
     .orderBy(asc(itemVerdicts.runId), asc(itemVerdicts.criterion));
-  // the catalog as it stands: each item's latest verdict on its current text, fixes included
-  const current = await db.execute<{ criterion: string; passed: number; failed: number; errors: number }>(sql`
-    select criterion, count(*) filter (where verdict = 1)::int as passed, count(*) filter (where verdict = 0)::int as failed,
-      count(*) filter (where verdict is null)::int as errors
-    from (
-      select distinct on (v.item_id, v.criterion) v.criterion, v.verdict
-      from ${itemVerdicts} v join ${items} i on i.id = v.item_id and i.text_hash = v.text_hash
-      where v.program_id = ${programId}
-      order by v.item_id, v.criterion, v.created_at desc
-    ) latest group by criterion order by criterion`);
-  // an error is never a pass: it counts in the denominator
-  const rate = (c: { passed: number; failed: number; errors: number }) =>
-    ratio(c.passed, c.passed + c.failed + c.errors);
+  const current = await db.execute<Tally & { criterion: string }>(sql`
+    select criterion, ${TALLY} from (${latestVerdicts(programId)}) latest group by criterion order by criterion`);
   return {
     runs,
     criteria: perRun.map((c) => ({ ...c, passRate: rate(c) })),

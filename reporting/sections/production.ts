@@ -1,12 +1,16 @@
 /** The catalog sections: production pass rates, and the writer fix loop's outcomes. */
 import type { ProgramReport } from '../model';
 import { barChart } from '../charts';
-import { dec, empty, pct, type Section } from './blocks';
+import { dec, empty, pct, type Block, type Section } from './blocks';
 
 export function production(r: ProgramReport): Section {
   const p = r.production;
   if (!p.criteria.length && !p.current.length)
-    return { id: 'production', title: 'Production pass rates', blocks: [empty('production verdicts')] };
+    return {
+      id: 'production',
+      title: 'Production pass rates',
+      blocks: [empty('production verdicts'), ...perLocale(r)],
+    };
   const CURRENT = 'current texts (after fixes)';
   // run ids start with the program id; the chart shows the rest
   const run = (id: string) => (id.startsWith(`${r.program.id}/`) ? id.slice(r.program.id.length + 1) : id);
@@ -67,8 +71,32 @@ export function production(r: ProgramReport): Section {
           ]),
         ],
       },
+      ...perLocale(r),
     ],
   };
+}
+
+/** A multilingual program's catalog per locale, a skipped locale with why (a single-locale report has none). */
+function perLocale(r: ProgramReport): Block[] {
+  if (!r.locales) return [];
+  const criteria = r.program.criteria;
+  return [
+    {
+      kind: 'text',
+      text: 'Per locale, the catalog as it stands (each item’s latest verdict on its current text; errors count as not passed):',
+    },
+    {
+      kind: 'table',
+      headers: ['locale', 'items', 'judged', ...criteria.map((c) => `${c} pass rate`), 'skipped'],
+      rows: r.locales.map((l) => [
+        l.locale,
+        String(l.items),
+        String(l.judged),
+        ...criteria.map((c) => pct(l.criteria.find((x) => x.criterion === c)?.passRate ?? null)),
+        l.skipped ?? '—',
+      ]),
+    },
+  ];
 }
 
 export function fixLoop(r: ProgramReport): Section {
