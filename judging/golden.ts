@@ -13,7 +13,7 @@ import { structuredCall } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
 import { writeLedger } from './ledger';
-import { loadProgram, promptLocale } from './prompt-registry';
+import { loadProgram, localeText, promptLocale } from './prompt-registry';
 import { loadItems } from './judgments';
 import type { JudgingEngine } from './engine';
 import { goldenVerdict, likertAccuracy, type LikertAccuracy } from './likert';
@@ -178,7 +178,7 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
         'UnknownCriterion',
       );
     const [guideline] = await db
-      .select({ text: guidelineVersions.text })
+      .select({ text: guidelineVersions.text, version: guidelineVersions.version })
       .from(guidelineVersions)
       .where(eq(guidelineVersions.programId, input.programId))
       .orderBy(sql`${guidelineVersions.version} desc`)
@@ -267,6 +267,23 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
       db,
       missing.map((s) => s.itemId),
     );
+    // A multilingual program's item is aggregated under its locale's rubric and guidelines, as its raters rated it.
+    const localeOf = new Map(
+      program.spec.locales && missing.length
+        ? (
+            await db
+              .select({ id: items.id, locale: items.locale })
+              .from(items)
+              .where(
+                inArray(
+                  items.id,
+                  missing.map((s) => s.itemId),
+                ),
+              )
+          ).map((i) => [i.id, i.locale])
+        : [],
+    );
+    const programGuideline = guideline ?? program.spec.guidelines;
     // A cancelled activity abandons its requests in flight (the heartbeat is how it learns of the cancel).
     const cancelled = activityContext()?.cancellationSignal;
     let finished = 0;
@@ -276,14 +293,20 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
         Promise.all(
           missing.map(async ({ itemId, ratings, requestKey, base }) => {
             const item = itemMap.get(itemId)!;
+            const { rubrics, guidelines } = localeText(
+              program.spec,
+              program.spec.criteria,
+              localeOf.get(itemId),
+              programGuideline,
+            );
             const out = await structuredCall(
               llm,
               {
                 kind: LLM_REQUEST_KINDS.goldenAggregate,
                 schema: scale ? goldenScoreAggregateSchema(scale.points) : goldenAggregateSchema,
                 messages: goldenAggregateMessages({
-                  criterion,
-                  guidelineText: guideline?.text ?? program.spec.guidelines.text,
+                  criterion: { ...criterion, rubric: rubrics[criterion.id] },
+                  guidelineText: guidelines.text,
                   show: showContext(item.show),
                   synopsis: item.text,
                   ratings,

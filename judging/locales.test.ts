@@ -1,14 +1,16 @@
 /**
  * Judges per locale (issue 16): a multilingual program's judge is prompted with its locale's rubric
  * and told the synopsis's language, and is measured on its own locale's golden items only; the
- * simulated model is weaker in es-ES, so the difference shows. Real Postgres, the LLM simulator over HTTP.
+ * simulated model is weaker in es-ES, so the difference shows; an item's golden label is aggregated under
+ * its locale's rubric and guidelines. Real Postgres, the LLM simulator over HTTP.
  */
 import { eq, sql } from 'drizzle-orm';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
-import { goldenLabels, items, judgePrompts } from '../schema/tables';
+import { goldenLabels, items, judgePrompts, labels, raters, taskBatches, tasks, vendors } from '../schema/tables';
 import { createTestDatabase, testConfig, testDeps, type TestDatabase } from '../test/harness';
 import { seedJudgeProgram, seedJudgeWorld } from '../test/judge-fixture';
+import { startLlmOutage } from '../test/llm-outage';
 import { createJudgingActivities } from './activities';
 import { judgeRequest, loadItems } from './judgments';
 import { readDataTag } from './prompts/contract';
@@ -144,4 +146,70 @@ test("a locale's judge is measured on that locale's golden items alone, and the 
     select count(*)::int as n from ${goldenLabels} g join ${items} i on i.id = g.item_id
     where g.program_id = ${PROGRAM} and g.criterion = 'tone' and g.split = 'dev' and i.locale = 'es-ES'`);
   expect(dev.devSize).toBe(esDev);
+});
+
+test("an item's golden label is aggregated under its locale's rubric and guidelines", async () => {
+  const proxy = await startLlmOutage(sim.url);
+  proxy.down = false;
+  const recorded = createJudgingActivities(
+    testDeps(database, testConfig({ OPENAI_BASE_URL: proxy.url, LLM_RPM_LIMIT: '600000' }, database)),
+  );
+  const pick = async (locale: string) =>
+    (await database.db.select().from(items).where(eq(items.locale, locale)).orderBy(items.id).limit(1))[0];
+  const [es, en] = [await pick('es-ES'), await pick('en-US')];
+  await database.db.insert(vendors).values({ id: 'agg', name: 'agg', kind: 'http' });
+  await database.db.insert(raters).values(['a', 'b'].map((r) => ({ id: `agg:${r}`, vendorId: 'agg', externalId: r })));
+  await database.db
+    .insert(taskBatches)
+    .values({ id: 'agg-golden', programId: PROGRAM, phase: 'golden-set', kind: 'rate', guidelineVersion: 1 });
+  // The two raters split on each item, so each needs the model.
+  for (const item of [es, en])
+    for (const [slot, r] of ['a', 'b'].entries()) {
+      const taskId = `agg-${item.id}-${r}`;
+      await database.db.insert(tasks).values({
+        id: taskId,
+        batchId: 'agg-golden',
+        programId: PROGRAM,
+        itemId: item.id,
+        textHash: item.textHash,
+        slot,
+        vendorId: 'agg',
+        raterId: `agg:${r}`,
+        kind: 'rate',
+        guidelineVersion: 1,
+        status: 'completed',
+        payload: { criteria: ['tone'] },
+      });
+      await database.db.insert(labels).values({
+        taskId,
+        programId: PROGRAM,
+        itemId: item.id,
+        raterId: `agg:${r}`,
+        criterion: 'tone',
+        value: slot,
+        explanation: `rater ${r}`,
+        guidelineVersion: 1,
+        phase: 'golden-set',
+      });
+    }
+  try {
+    const out = await recorded.aggregateGolden({ programId: PROGRAM, criterion: 'tone', itemIds: [es.id, en.id] });
+    expect(out.labeled).toBe(2);
+  } finally {
+    await proxy.close();
+  }
+  const systemOf = (item: { text: string }) => {
+    const found = proxy.bodies
+      .map((b) => (JSON.parse(b) as { messages: { content: string }[] }).messages)
+      .filter((m) => readDataTag(m[1].content, 'synopsis') === item.text);
+    expect(found).toHaveLength(1);
+    return found[0][0].content;
+  };
+  const englishTone = world.spec.criteria.find((c) => c.id === 'tone')!.rubric.trim();
+  expect(systemOf(es)).toContain(SPANISH_TONE);
+  expect(systemOf(es)).toContain(SPANISH_GUIDELINES);
+  expect(systemOf(es)).not.toContain(englishTone);
+  expect(systemOf(en)).toContain(englishTone);
+  expect(systemOf(en)).toContain(world.spec.guidelines.text.trim());
+  expect(systemOf(en)).not.toContain(SPANISH_TONE);
 });

@@ -125,7 +125,7 @@ export async function resolvePlans(
  * The rubric per criterion and the guideline text a judge of `locale` reads: the locale's own where
  * the spec gives them, else the guideline version's (whose criteria carry published rubric revisions).
  */
-function localeText(
+export function localeText(
   spec: ProgramSpec,
   criteria: ProgramSpec['criteria'],
   locale: string | undefined,

@@ -13,12 +13,15 @@ export interface LlmOutage {
   down: boolean;
   /** Requests answered 500 so far. */
   readonly refused: number;
+  /** The bodies of the requests that reached the simulator, so a test can read the prompts sent. */
+  readonly bodies: string[];
   close(): Promise<void>;
 }
 
 export async function startLlmOutage(target: string): Promise<LlmOutage> {
   const upstream = new URL(target);
   const state = { down: true, refused: 0 };
+  const bodies: string[] = [];
   const server = http.createServer((req, res) => {
     if (state.down) {
       state.refused++;
@@ -38,6 +41,9 @@ export async function startLlmOutage(target: string): Promise<LlmOutage> {
       },
     );
     forward.on('error', () => res.destroy());
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => bodies.push(Buffer.concat(chunks).toString('utf8')));
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,6 +58,7 @@ export async function startLlmOutage(target: string): Promise<LlmOutage> {
     get refused() {
       return state.refused;
     },
+    bodies,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
