@@ -24,7 +24,11 @@ export const programs = pgTable('programs', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** A guideline (rubric) version; tasks dispatched after its publication carry it. */
+/**
+ * A guideline (rubric) version; tasks dispatched after its publication carry it. Versions count up
+ * per program; a revision of one locale's guidelines (`locale`, null: the program's) is that
+ * locale's from its version on, while other locales keep theirs.
+ */
 export const guidelineVersions = pgTable(
   'guideline_versions',
   {
@@ -32,6 +36,7 @@ export const guidelineVersions = pgTable(
       .notNull()
       .references(() => programs.id),
     version: integer('version').notNull(),
+    locale: text('locale'),
     text: text('text').notNull(),
     criteria: json<Record<string, unknown>[]>('criteria').notNull(),
     note: text('note').notNull(),

@@ -1,0 +1,1 @@
+ALTER TABLE "guideline_versions" ADD COLUMN "locale" text;
