@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `judgeflow` command: TypeScript sources run through tsx, so there is no build step to forget.
-require('tsx/cjs');
+require('./sources');
 require('../scripts/cli.ts')
   .main(process.argv)
   .catch((err) => {

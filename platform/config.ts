@@ -180,6 +180,9 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
 export const usesEmbeddedTemporal = (config: Config) =>
   !config.temporal.address && !config.env.TEMPORAL_PROFILE && !config.env.TEMPORAL_CONFIG_FILE;
 export const usesEmbeddedPostgres = (config: Config) => !config.database.url;
+/** The URL of the embedded PostgreSQL a stack with this config starts (same for every process). */
+export const databaseUrl = (config: Config) =>
+  config.database.url ?? `postgres://judgeflow:judgeflow@127.0.0.1:${config.database.embeddedPort}/judgeflow`;
 export const usesLlmSimulator = (config: Config) => !config.llm.apiKey && !config.llm.baseUrl && !config.llm.azure;
 /**
  * The endpoint this config talks to: Azure OpenAI's `<endpoint>/openai` (as the openai package's

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import {
   type Config,
+  databaseUrl,
   llmBaseUrl,
   usesEmbeddedPostgres,
   usesEmbeddedTemporal,
@@ -33,10 +34,6 @@ import { Supervisor, type GiveUp, type ServiceRun } from './supervisor';
 export const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
 /** A child service that has not opened its port by then has failed (a loaded 2-core machine needs the margin). */
 const CHILD_START_TIMEOUT_MS = 90_000;
-
-/** The URL of the embedded PostgreSQL a stack with this config starts (same for every process). */
-export const databaseUrl = (config: Config) =>
-  config.database.url ?? `postgres://judgeflow:judgeflow@127.0.0.1:${config.database.embeddedPort}/judgeflow`;
 
 /** A judgeflow process the stack runs as a child (`node bin/judgeflow.js <args>`). */
 export interface ChildService {

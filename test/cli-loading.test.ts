@@ -1,7 +1,8 @@
 /**
  * The CLI loads only the modules of the command it runs (scripts/cli.ts): `judgeflow --help` loads
- * none of the SDKs, `program status` not the worker SDK nor the gateway. Checked in a child process
- * run as bin/judgeflow.js runs the sources (tsx's CommonJS hook), from its require.cache.
+ * none of the SDKs, `program status` only what it reads and prints with. Checked in a child process
+ * run as bin/judgeflow.js runs the sources (bin/sources.js: tsx's CommonJS hook for the sources),
+ * from its require.cache.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,18 +13,38 @@ import { buildCli, COMMANDS } from '../scripts/cli';
 jest.setTimeout(180_000);
 const ROOT = path.resolve(__dirname, '..');
 
-/** The modules a fresh process has loaded after building the CLI for `args` (none: the whole CLI). */
-function loadedFor(args?: string[]): Promise<string[]> {
+/** What `script` prints, run in a fresh process as bin/judgeflow.js runs the sources. */
+const runWithSources = (script: string) =>
+  new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['-r', path.join(ROOT, 'bin/sources.js'), '-e', script],
+      { cwd: ROOT, maxBuffer: 64 << 20 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
+
+/**
+ * What a fresh process has loaded after building the CLI for `args` (none: the whole CLI) and, with
+ * `also`, requiring those sources too (what the command's action requires when it runs): every
+ * file, and the packages the sources require themselves (not through another package).
+ */
+async function loadedWith(args?: string[], also: string[] = []): Promise<{ files: string[]; direct: string[] }> {
   const script = `
     const { buildCli } = require(${JSON.stringify(path.join(ROOT, 'scripts/cli.ts'))});
     buildCli(${args ? JSON.stringify(['node', 'judgeflow', ...args]) : ''});
-    process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
-  return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: ROOT, maxBuffer: 64 << 20 }, (err, out) =>
-      err ? reject(err) : resolve((JSON.parse(out) as string[]).map((f) => path.relative(ROOT, f))),
-    ),
-  );
+    for (const f of ${JSON.stringify(also.map((f) => path.join(ROOT, f)))}) require(f);
+    const own = (f) => !f.includes('/node_modules/');
+    const direct = Object.values(require.cache).filter((m) => own(m.filename))
+      .flatMap((m) => m.children.map((c) => c.filename).filter((f) => !own(f)));
+    process.stdout.write(JSON.stringify({ files: Object.keys(require.cache), direct }));`;
+  const out = await runWithSources(script);
+  const { files, direct } = JSON.parse(out) as { files: string[]; direct: string[] };
+  const relative = (fs: string[]) => fs.map((f) => path.relative(ROOT, f));
+  return { files: relative(files), direct: [...packagesOf(relative(direct))].sort() };
 }
+
+const loadedFor = async (args?: string[]) => (await loadedWith(args)).files;
 
 const packagesOf = (files: string[]) =>
   new Set(files.flatMap((f) => f.match(/^node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ?? []));
@@ -34,7 +55,7 @@ test('--help and an unknown command load commander alone, no command module', as
     expect([...packagesOf(loaded)].filter((p) => p !== 'tsx' && p !== 'esbuild' && p !== 'get-tsconfig')).toEqual([
       'commander',
     ]);
-    expect(loaded.filter((f) => !f.startsWith('node_modules/'))).toEqual(['scripts/cli.ts']);
+    expect(loaded.filter((f) => !f.startsWith('node_modules/'))).toEqual(['bin/sources.js', 'scripts/cli.ts']);
   }
 });
 
@@ -53,6 +74,89 @@ test('program status loads the program commands and the Temporal client, not the
     'program/registration.ts',
   ])
     expect(loaded).not.toContain(other);
+});
+
+test('program status is held to the modules it reads and prints with (its 1 s start, BENCHMARKS.md)', async () => {
+  // What the status action requires when it runs: the context (config, database, Temporal connection).
+  const { files, direct } = await loadedWith(['program', 'status', 'some-program'], ['scripts/commands/context.ts']);
+  // Not the stack and its workflows, the vendor commands and spec schemas, the disagreement analysis
+  // (stats/, CSV), reporting: each was loaded once through one import and cost the start.
+  expect(files.filter((f) => !f.startsWith('node_modules/')).sort()).toEqual(
+    [
+      'bin/sources.js',
+      'human-tasks/accounting.ts',
+      'platform/config.ts',
+      'platform/db.ts',
+      'platform/identity.ts',
+      'platform/ports.ts',
+      'platform/settings.ts',
+      'platform/temporal.ts',
+      'production/verdicts.ts',
+      'schema/tables.ts',
+      ...[
+        'catalog',
+        'columns',
+        'golden-set',
+        'human-tasks',
+        'judging',
+        'notifications',
+        'operations',
+        'production',
+        'program',
+        'vendors',
+      ].map((t) => `schema/tables/${t}.ts`),
+      'scripts/cli.ts',
+      'scripts/commands/context.ts',
+      'scripts/commands/disagreements.ts',
+      'scripts/commands/failure.ts',
+      'scripts/commands/program-status.ts',
+      'scripts/commands/program.ts',
+      'scripts/commands/scorecard.ts',
+      'workflows/ids.ts',
+      'workflows/messages.ts',
+      'workflows/production-messages.ts',
+      'workflows/program-access.ts',
+      'workflows/search-attributes.ts',
+    ].sort(),
+  );
+  // The packages the sources require: the Temporal client (@temporalio/workflow for the message
+  // definitions), drizzle with postgres, zod for the settings, commander, tsx (bin/sources.js).
+  expect(direct).toEqual([
+    '@temporalio/client',
+    '@temporalio/common',
+    '@temporalio/envconfig',
+    '@temporalio/proto',
+    '@temporalio/workflow',
+    'commander',
+    'drizzle-orm',
+    'postgres',
+    'tsx',
+    'zod',
+  ]);
+});
+
+test('dependencies load as Node loads them, the sources through tsx (bin/sources.js)', async () => {
+  // Each compiled file: does it carry tsx's inline source map, and would Node read its source map
+  // (on while tsx's hook runs; off for a dependency, whose .js.map Node would read and index).
+  const script = `
+    require(${JSON.stringify(path.join(ROOT, 'scripts/cli.ts'))});
+    const Module = require('node:module');
+    const compiled = [];
+    const compile = Module.prototype._compile;
+    Module.prototype._compile = function (code, filename) {
+      compiled.push([filename, code.includes('sourceMappingURL=data:application/json'), process.sourceMapsEnabled]);
+      return compile.call(this, code, filename);
+    };
+    require(${JSON.stringify(path.join(ROOT, 'workflows/ids.ts'))});
+    require('drizzle-orm');
+    process.stdout.write(JSON.stringify(compiled));`;
+  const out = await runWithSources(script);
+  const compiled = JSON.parse(out) as [string, boolean, boolean][];
+  const ours = compiled.filter(([f]) => !f.includes('/node_modules/'));
+  const deps = compiled.filter(([f]) => f.includes('/node_modules/'));
+  expect(ours.map(([f, ...maps]) => [path.relative(ROOT, f), ...maps])).toEqual([['workflows/ids.ts', true, true]]);
+  expect(deps.length).toBeGreaterThan(5);
+  expect(deps.filter(([, inline, read]) => inline || read)).toEqual([]);
 });
 
 test('every command module is in COMMANDS, and each entry registers its command as --help describes it', async () => {

@@ -2,9 +2,10 @@
  * What a production run shares with its shards and with the program that starts it: the run's
  * input (most of which each shard gets too) and the pause the program sends the run, which the run
  * passes on to its shards. Its own module so the run (production.ts) and the shard
- * (production-shard.ts) can both depend on it without depending on each other.
+ * (production-shard.ts) can both depend on it without depending on each other; and the run's
+ * progress query, which `program status` asks without loading the workflows.
  */
-import { defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ItemSelection } from '../production/activities';
 import type { JudgeSamples } from '../judging/samples';
 
@@ -52,3 +53,25 @@ export const productionPauseSignal = defineSignal<[ProductionPause]>('production
 
 /** Patch id of the program's pause and resume passed on to its running production run (program-steering.ts). */
 export const PAUSE_REACHES_PRODUCTION = 'pause-reaches-production';
+
+export interface ProductionProgress {
+  runId: string;
+  runKey: string;
+  mode: 'sync' | 'batch';
+  total: number;
+  /** Items whose judging finished (with or without errors). */
+  judged: number;
+  /** Items with an LLM error on some criterion (never counted as a pass). */
+  errors: number;
+  /** Items failing at least one criterion. */
+  failing: number;
+  fixLoopsStarted: number;
+  shardsDone: number;
+  shardsRunning: number;
+  executions: number;
+  done: boolean;
+  /** Why the run is paused (no new page starts), or null. */
+  paused?: string | null;
+}
+
+export const productionStatusQuery = defineQuery<ProductionProgress>('productionStatus');

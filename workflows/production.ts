@@ -12,7 +12,6 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
-  defineQuery,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -24,27 +23,15 @@ import type { createProductionActivities } from '../production/activities';
 import { DATABASE } from './activity-options';
 import { productionRunKey, productionShardWorkflowId } from './ids';
 import { productionShardWorkflow } from './production-shard';
-import { productionPauseSignal, type ProductionInput, type ProductionPause } from './production-messages';
+import {
+  productionPauseSignal,
+  productionStatusQuery,
+  type ProductionInput,
+  type ProductionPause,
+  type ProductionProgress,
+} from './production-messages';
 
-export interface ProductionProgress {
-  runId: string;
-  runKey: string;
-  mode: 'sync' | 'batch';
-  total: number;
-  /** Items whose judging finished (with or without errors). */
-  judged: number;
-  /** Items with an LLM error on some criterion (never counted as a pass). */
-  errors: number;
-  /** Items failing at least one criterion. */
-  failing: number;
-  fixLoopsStarted: number;
-  shardsDone: number;
-  shardsRunning: number;
-  executions: number;
-  done: boolean;
-  /** Why the run is paused (no new page starts), or null. */
-  paused?: string | null;
-}
+export { productionStatusQuery, type ProductionProgress } from './production-messages';
 
 /** What the run returns (the program workflow reads judged, total, failing). */
 export type ProductionSummary = ProductionProgress;
@@ -55,8 +42,6 @@ export interface ProductionCursor {
   shardIndex: number;
   progress: ProductionProgress;
 }
-
-export const productionStatusQuery = defineQuery<ProductionProgress>('productionStatus');
 
 type ProductionActivities = ReturnType<typeof createProductionActivities>;
 const acts = proxyActivities<ProductionActivities>(DATABASE);

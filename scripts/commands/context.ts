@@ -3,11 +3,10 @@
  * is acting (the connection's identity, platform/identity.ts).
  */
 import type { Client } from '@temporalio/client';
-import { loadConfig, type Config } from '../../platform/config';
+import { databaseUrl, loadConfig, type Config } from '../../platform/config';
 import { connectDatabase, type Database } from '../../platform/db';
 import { labelledActor, resolveIdentity, type Identity } from '../../platform/identity';
 import { connectClient, temporalTarget } from '../../platform/temporal';
-import { databaseUrl } from '../stack';
 
 export class CliError extends Error {
   constructor(

@@ -20,8 +20,8 @@ import {
   type ProgramStatus,
   type RetryingActivity,
 } from '../../workflows/messages';
-import { productionStatusQuery } from '../../workflows/production';
-import { formatScorecard } from './vendor';
+import { productionStatusQuery } from '../../workflows/production-messages';
+import { formatScorecard } from './scorecard';
 
 /** No such program (exit code 2, as a CliError; defined here so the module loads without the CLI's stack, e.g. in tests). */
 export class UnknownProgramError extends Error {
