@@ -8,12 +8,13 @@ import { goldenAggregateSchema, goldenScoreAggregateSchema } from './prompts/sch
 import { likertScale } from '../schema/program-spec';
 import { binaryClassificationMetrics, lowerMedian, type BinaryMetrics } from '../stats/index';
 import type { Db } from '../platform/db';
-import { goldenLabels, guidelineVersions, items, judgeEvaluations, usageLedger } from '../schema/tables';
+import { goldenLabels, items, judgeEvaluations, usageLedger } from '../schema/tables';
 import { structuredCall } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
 import type { LlmClient } from '../llm/client';
 import { writeLedger } from './ledger';
 import { loadProgram, localeText, promptLocale } from './prompt-registry';
+import { guidelineRevision } from '../program/guideline-revisions';
 import { loadItems } from './judgments';
 import type { JudgingEngine } from './engine';
 import { goldenVerdict, likertAccuracy, type LikertAccuracy } from './likert';
@@ -177,12 +178,6 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
         `program ${input.programId} has no criterion ${input.criterion}`,
         'UnknownCriterion',
       );
-    const [guideline] = await db
-      .select({ text: guidelineVersions.text, version: guidelineVersions.version })
-      .from(guidelineVersions)
-      .where(eq(guidelineVersions.programId, input.programId))
-      .orderBy(sql`${guidelineVersions.version} desc`)
-      .limit(1);
     const byItem = await goldenRatings(db, input.programId, input.criterion, input.itemIds);
     const scale = likertScale(criterion);
     // The spec's model aggregates, as it judges (JUDGE_MODEL when the spec names none).
@@ -283,7 +278,13 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
           ).map((i) => [i.id, i.locale])
         : [],
     );
-    const programGuideline = guideline ?? program.spec.guidelines;
+    // Each locale's newest revision (its own, else the program's); the spec's before any is published.
+    const revisions = new Map<string | undefined, { text: string; version: number; own?: boolean }>();
+    for (const locale of new Set([undefined, ...localeOf.values()]))
+      revisions.set(
+        locale,
+        (await guidelineRevision(db, input.programId, 'latest', locale)) ?? program.spec.guidelines,
+      );
     // A cancelled activity abandons its requests in flight (the heartbeat is how it learns of the cancel).
     const cancelled = activityContext()?.cancellationSignal;
     let finished = 0;
@@ -297,7 +298,7 @@ export function createGoldenSet({ db, llm, prices, engine, defaultModel }: Golde
               program.spec,
               program.spec.criteria,
               localeOf.get(itemId),
-              programGuideline,
+              revisions.get(localeOf.get(itemId))!,
             );
             const out = await structuredCall(
               llm,

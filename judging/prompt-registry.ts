@@ -3,7 +3,7 @@
  * content hash with their lineage, and resolved into the judge units a criterion runs.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import {
   buildJudgeTemplate,
   judgeKey,
@@ -13,8 +13,9 @@ import {
 } from './prompts/judge';
 import type { Db } from '../platform/db';
 import { likertScale, programLocales, type ProgramSpec } from '../schema/program-spec';
-import { guidelineVersions, judgePrompts, programs } from '../schema/tables';
+import { judgePrompts, programs } from '../schema/tables';
 import { promptHash } from './prompts/hash';
+import { guidelineRevision } from '../program/guideline-revisions';
 
 export interface EnsureJudgePromptsInput {
   programId: string;
@@ -122,20 +123,21 @@ export async function resolvePlans(
 }
 
 /**
- * The rubric per criterion and the guideline text a judge of `locale` reads: the locale's own where
- * the spec gives them, else the guideline version's (whose criteria carry published rubric revisions).
+ * The rubric per criterion and the guideline text a judge of `locale` reads: the locale's own
+ * published revision (`own`), else the locale's own where the spec gives them, else the guideline
+ * version's (whose criteria carry published rubric revisions).
  */
 export function localeText(
   spec: ProgramSpec,
   criteria: ProgramSpec['criteria'],
   locale: string | undefined,
-  guideline: { text: string; version: number },
+  guideline: { text: string; version: number; own?: boolean },
 ) {
   const own = locale ? spec.locales?.find((l) => l.code === locale) : undefined;
   if (locale && !own)
     throw ApplicationFailure.nonRetryable(`program ${spec.id} has no locale ${locale}`, 'UnknownLocale');
   const [resolved] = programLocales({ ...spec, criteria, locales: own ? [own] : undefined });
-  return { rubrics: resolved.rubrics, guidelines: own?.guidelines ?? guideline };
+  return { rubrics: resolved.rubrics, guidelines: guideline.own ? guideline : (own?.guidelines ?? guideline) };
 }
 
 /**
@@ -144,12 +146,7 @@ export function localeText(
  */
 export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput): Promise<Record<string, string>> {
   const program = await loadProgram(db, input.programId);
-  const [guideline] = await db
-    .select()
-    .from(guidelineVersions)
-    .where(
-      and(eq(guidelineVersions.programId, input.programId), eq(guidelineVersions.version, input.guidelineVersion)),
-    );
+  const guideline = await guidelineRevision(db, input.programId, input.guidelineVersion, input.locale);
   if (!guideline)
     throw ApplicationFailure.nonRetryable(
       `program ${input.programId} has no guideline version ${input.guidelineVersion}`,
@@ -159,10 +156,7 @@ export async function ensureJudgePrompts(db: Db, input: EnsureJudgePromptsInput)
     ? guideline.criteria
     : program.spec.criteria) as unknown as ProgramSpec['criteria'];
   const { locale } = input;
-  const { rubrics, guidelines } = localeText(program.spec, criteria, locale, {
-    text: guideline.text,
-    version: input.guidelineVersion,
-  });
+  const { rubrics, guidelines } = localeText(program.spec, criteria, locale, guideline);
   const out: Record<string, string> = {};
   for (const c of criteria) {
     const text: CriterionText = { id: c.id, name: c.name, description: c.description, rubric: rubrics[c.id] };

@@ -181,6 +181,8 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
       actor: string;
       /** The publishing update's id (absent from a publish scheduled before audit rows existed). */
       requestId?: string;
+      /** The locale whose guidelines this revises; absent: the program's. */
+      locale?: string;
     }): Promise<void> {
       const program = await getProgram(db, input.programId);
       const spec = program.spec as unknown as ProgramSpec;
@@ -198,6 +200,7 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
             criteria: spec.criteria,
             note: input.note,
             author: input.actor,
+            locale: input.locale ?? null,
           })
           .onConflictDoNothing()
           .returning({ version: guidelineVersions.version });
@@ -210,7 +213,7 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
             programId: input.programId,
             requestId: input.requestId,
             before: { version: previous?.version ?? null },
-            after: { version: input.version },
+            after: { version: input.version, ...(input.locale ? { locale: input.locale } : {}) },
             data: { note: input.note },
           });
       });

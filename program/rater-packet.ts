@@ -4,7 +4,7 @@
  * the gold examples of the spec with their items' text. The gateway serves it to vendors; the
  * Label Studio adapter turns it into a labeling config.
  */
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import {
   criterionLabelRange,
   criterionPassAt,
@@ -12,7 +12,8 @@ import {
   type CriterionSpec,
   type ProgramSpec,
 } from '../schema/program-spec';
-import { guidelineVersions, items, programs, shows } from '../schema/tables';
+import { items, programs, shows } from '../schema/tables';
+import { guidelineRevision } from './guideline-revisions';
 import type { RaterPacket } from '../schema/vendor-events';
 import type { Db } from '../platform/db';
 
@@ -31,8 +32,9 @@ export function criterionValues(criterion: CriterionSpec): RaterPacket['criteria
  * The packet of `version` ('latest': the newest published), or null when the program or version
  * does not exist or `vendorId` is not one of the program's vendors (a packet is not another
  * vendor's to read). `locale`: a multilingual program's packet for that locale's raters — its
- * guidelines (the spec's for the locale, which per-locale revisions do not replace yet) and
- * rubrics, and the gold examples in that locale; a locale the program does not have gets null.
+ * guidelines (its own published revision at or below `version`, else the spec's for the locale,
+ * else the program's revision) and rubrics, and the gold examples in that locale; a locale the
+ * program does not have gets null.
  */
 export async function loadRaterPacket(
   db: Db,
@@ -48,17 +50,7 @@ export async function loadRaterPacket(
   const own = locale === undefined ? undefined : programLocales(spec).find((l) => l.code === locale);
   if (locale !== undefined && !own) return null;
   const localeGuidelines = spec.locales?.find((l) => l.code === locale)?.guidelines;
-  const [row] = await db
-    .select()
-    .from(guidelineVersions)
-    .where(
-      and(
-        eq(guidelineVersions.programId, programId),
-        version === 'latest' ? undefined : eq(guidelineVersions.version, version),
-      ),
-    )
-    .orderBy(desc(guidelineVersions.version))
-    .limit(1);
+  const row = await guidelineRevision(db, programId, version, own?.code);
   if (!row) return null;
   const gold = spec.goldExamples ?? [];
   const texts = new Map(
@@ -84,7 +76,7 @@ export async function loadRaterPacket(
     version: row.version,
     publishedAt: row.createdAt.toISOString(),
     note: row.note,
-    guidelines: localeGuidelines?.text ?? row.text,
+    guidelines: row.own ? row.text : (localeGuidelines?.text ?? row.text),
     ...(own && { locale: own.code }),
     criteria: criteria.map((c) => ({
       id: c.id,

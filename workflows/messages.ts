@@ -23,6 +23,8 @@ export interface PublishGuidelinesRequest extends Steering {
   version: number;
   text: string;
   note: string;
+  /** A multilingual program's locale whose guidelines this revises (others keep theirs); absent: the program's. */
+  locale?: string;
 }
 export interface ChangeTargetsRequest extends Steering {
   agreement?: number;

@@ -88,6 +88,7 @@ export function registerSteering(run: ProgramRun) {
     publishGuidelinesUpdate,
     async (req) => {
       if (seen(req.requestId)) return duplicate;
+      const locale = req.locale ? { locale: req.locale } : {};
       await acts.publishGuidelineVersion({
         programId: run.programId,
         version: req.version,
@@ -95,9 +96,11 @@ export function registerSteering(run: ProgramRun) {
         note: req.note,
         actor: req.actor,
         requestId: req.requestId,
+        ...locale,
       });
+      // Versions count per program: a locale's revision takes the next number, other locales' tasks read theirs.
       run.state.guidelineVersion = req.version;
-      await decide(req.requestId, 'guideline_published', req.actor, req.note, { version: req.version });
+      await decide(req.requestId, 'guideline_published', req.actor, req.note, { version: req.version, ...locale });
       if (patched(GUIDELINES_REACH_VENDORS)) {
         const { rate, review, write } = run.plan.vendorsFor;
         // Not awaited: the update answers at once, and a vendor that is down is retried on its own.
@@ -112,7 +115,11 @@ export function registerSteering(run: ProgramRun) {
           .signal(guidelineVersionSignal, { version: req.version })
           .catch(() => undefined);
       }
-      return { applied: true, duplicate: false, message: `guidelines v${req.version} published` };
+      return {
+        applied: true,
+        duplicate: false,
+        message: `guidelines v${req.version}${req.locale ? ` of ${req.locale}` : ''} published`,
+      };
     },
     {
       validator: (req) => {
@@ -122,6 +129,10 @@ export function registerSteering(run: ProgramRun) {
           throw new Error(`version must be an integer above the current v${run.state.guidelineVersion}`);
         if (!req.text?.trim()) throw new Error('the guideline text is empty');
         if (!req.note?.trim()) throw new Error('a decision-log note is required (why this revision)');
+        if (req.locale !== undefined && !run.plan.locales?.includes(req.locale))
+          throw new Error(
+            `locale ${req.locale} is not one of the program's (${run.plan.locales?.join(', ') ?? 'it has no locales:'})`,
+          );
       },
     },
   );

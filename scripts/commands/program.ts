@@ -347,12 +347,13 @@ export function registerProgramCommands(cli: Command) {
     .requiredOption('--file <path>', 'the new guideline text')
     .requiredOption('--note <text>', 'why this revision (decision log)')
     .option('--version <n>', 'version number (default: current + 1)', (v) => Number.parseInt(v, 10))
+    .option('--locale <code>', "revise only this locale's guidelines (others keep theirs)")
     .option(...requestOption)
     .option(...actorOption)
     .action(
       async (
         programId: string,
-        opts: { file: string; note: string; version?: number; requestId?: string; actor?: string },
+        opts: { file: string; note: string; version?: number; locale?: string; requestId?: string; actor?: string },
       ) => {
         if (!fs.existsSync(opts.file)) throw new CliError(`guideline file not found: ${opts.file}`);
         const text = fs.readFileSync(opts.file, 'utf8');
@@ -366,6 +367,7 @@ export function registerProgramCommands(cli: Command) {
             version,
             text,
             note: opts.note,
+            ...(opts.locale ? { locale: opts.locale } : {}),
           });
           console.log(result.message);
         });
