@@ -14,6 +14,7 @@ import { createLogger } from '../platform/logger';
 import { freePort, waitForTcp } from '../platform/ports';
 import { labels, vendorEvents } from '../schema/tables';
 import { buildVendorSim } from '../scripts/sim/vendor/server';
+import { SIM_SECRET_KEY } from '../scripts/sim/vendor/world';
 import { createTestDatabase, devServerClient, uniqueTaskQueue, type TestDatabase } from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { humanTasksWorkflow } from '../workflows/human-tasks';
@@ -46,6 +47,8 @@ test('killing the gateway and the worker mid-burst loses nothing and applies not
     GATEWAY_PORT: String(gatewayPort),
     GATEWAY_RECONCILE_INTERVAL_MS: '300',
     LOG_LEVEL: 'error',
+    // seedWorld seals the vendor's secret with it: without it the gateway and worker cannot verify or sign.
+    JUDGEFLOW_SECRET_KEY: SIM_SECRET_KEY,
   };
   const start = (name: 'gateway' | 'worker') => {
     const child = spawn(process.execPath, [BIN, name], { env, stdio: 'ignore' });
