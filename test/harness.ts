@@ -152,6 +152,8 @@ export function workerProcesses() {
         LLM_CONCURRENCY: String(s.llmConcurrency),
         LOG_LEVEL: 'error',
         WORKER_METRICS_PORT: '0',
+        // The key testConfig seals vendors' secrets with: without it the worker cannot sign a dispatch.
+        JUDGEFLOW_SECRET_KEY: SIM_SECRET_KEY,
         ...s.env,
       };
       const child = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
