@@ -167,7 +167,7 @@ export async function waitForStatus(
  * A program world on the shared dev server with a worker of its own on a fresh task queue, opened
  * in beforeAll and closed in afterAll of the calling test file; its fields are set once beforeAll ran.
  */
-export function devServerProgramWorld(name: string, opts: { searchAttributes: boolean }) {
+export function devServerProgramWorld(name: string, opts: Parameters<typeof createProgramWorld>[1]) {
   const t = {} as { client: Client; world: ProgramWorld; taskQueue: string };
   let worker: Worker | undefined;
   let connection: NativeConnection | undefined;

@@ -5,15 +5,14 @@
  * (in the gate's evidence and the stored reports) with a disagreement digest per locale, and the golden set draws goldenSetSize items in
  * each locale, its summary counted per locale.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { createProgramActivities } from '../program/activities';
 import { binaryCriteria, roundDisagreements, type RoundDigest } from '../program/disagreements';
 import { disagreementDigest } from '../stats/index';
 import { agreementReports, goldenLabels, items, labels, raters, tasks } from '../schema/tables';
-import { devServerClient, devServerWorker, recordHistory, uniqueTaskQueue } from '../test/harness';
-import { createProgramWorld, waitForStatus, type ProgramWorld } from '../test/program-fixture';
+import { recordHistory } from '../test/harness';
+import { devServerProgramWorld, waitForStatus } from '../test/program-fixture';
 import { goldenSetWorkflow } from './golden-set';
 import { goldenSetWorkflowId } from './ids';
 import { approveGateUpdate, type CriterionAgreement } from './messages';
@@ -22,24 +21,7 @@ import { programWorkflow } from './program';
 jest.setTimeout(300_000);
 const LOCALES = ['en-US', 'es-ES'];
 const locales = LOCALES.map((code) => ({ code }));
-const t = {} as { client: Client; world: ProgramWorld; taskQueue: string };
-let worker: Worker;
-let connection: NativeConnection;
-let running: Promise<void>;
-beforeAll(async () => {
-  t.client = await devServerClient();
-  t.world = await createProgramWorld(t.client, { searchAttributes: false, locales: LOCALES });
-  t.taskQueue = uniqueTaskQueue('locales');
-  ({ worker, connection } = await devServerWorker(t.taskQueue, t.world.deps));
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await t.world?.close();
-  await t.client?.connection.close();
-});
+const t = devServerProgramWorld('locales', { searchAttributes: false, locales: LOCALES });
 
 /** Every non-gold task of the program's round: its item's locale and its rater's locales. */
 async function roundTasks(programId: string, phase: string) {

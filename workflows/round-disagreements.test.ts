@@ -3,36 +3,18 @@
  * status query, the decision log) and under the reason in the Temporal UI's current details, and it
  * is the analysis of the labels the round stored.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
 import { binaryCriteria, roundDisagreements, type RatingRound } from '../program/disagreements';
 import { disagreementDigest, type DisagreementDigest } from '../stats/index';
-import { devServerClient, devServerWorker, recordHistory, uniqueTaskQueue } from '../test/harness';
-import { createProgramWorld, waitForStatus, type ProgramWorld } from '../test/program-fixture';
+import { recordHistory } from '../test/harness';
+import { devServerProgramWorld, waitForStatus } from '../test/program-fixture';
 import { approveGateUpdate } from './messages';
 import { programWorkflow } from './program';
 
 jest.setTimeout(300_000);
 // On the dev server: on the time-skipping test server this program hung at times after the server
 // answered ACTIVITY_UNKNOWN to a workflow task (seen twice in four runs, never on the dev server).
-const t = {} as { client: Client; world: ProgramWorld; taskQueue: string };
-let worker: Worker;
-let connection: NativeConnection;
-let running: Promise<void>;
-beforeAll(async () => {
-  t.client = await devServerClient();
-  t.world = await createProgramWorld(t.client, { searchAttributes: true });
-  t.taskQueue = uniqueTaskQueue('disagreements');
-  ({ worker, connection } = await devServerWorker(t.taskQueue, t.world.deps));
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
-  await t.world?.close();
-  await t.client?.connection.close();
-});
+const t = devServerProgramWorld('disagreements', { searchAttributes: true });
 
 async function expectGateShowsRound(handle: WorkflowHandle, gate: string, round: RatingRound, heading: string) {
   const status = await waitForStatus(handle, (s) => s.gate?.name === gate && s.status === 'waiting_gate');
