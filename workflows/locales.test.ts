@@ -9,7 +9,9 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { and, eq, sql } from 'drizzle-orm';
+import type { ActivityDeps } from '../activities/deps';
 import { freePort } from '../platform/ports';
+import { createProgramActivities } from '../program/activities';
 import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { decisionLog, itemVerdicts, items } from '../schema/tables';
 import {
@@ -29,6 +31,7 @@ import { waitForStatus } from '../test/program-fixture';
 import { judgeDevelopmentWorkflowId, programWorkflowId } from './ids';
 import { approveGateUpdate } from './messages';
 import { programWorkflow, type ProgramState } from './program';
+import { initialState } from './program-run';
 
 jest.setTimeout(300_000);
 const PROGRAM = 'bilingual';
@@ -40,11 +43,12 @@ let worker: Worker;
 let connection: NativeConnection;
 let running: Promise<void>;
 let taskQueue: string;
+let deps: ActivityDeps;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   sim = await startLlmSimulator({ port: await freePort(), seed: 11, localeAccuracy: { 'es-ES': -0.3 } });
-  const deps = testDeps(
+  deps = testDeps(
     database,
     testConfig({ OPENAI_BASE_URL: sim.url, LLM_CONCURRENCY: '32', LLM_RPM_LIMIT: '600000' }, database),
   );
@@ -79,32 +83,19 @@ afterAll(async () => {
 });
 
 /** The program as it stands when its golden set is approved. */
-const atJudges = (): ProgramState => ({
+const atJudges = async (): Promise<ProgramState> => ({
+  ...initialState(await createProgramActivities(deps).loadProgramPlan(PROGRAM)),
   phase: 'judges',
   round: 1,
-  guidelineVersion: 1,
-  targets: { agreement: 0.6, agreementMetric: 'krippendorff_alpha', judgeAccuracy: TARGET } as ProgramState['targets'],
   budgetUsd: 100_000,
-  paused: false,
-  pausedReason: null,
   approvedGates: ['scoping', 'pilot', 'golden-set'],
-  appliedRequests: [],
-  rounds: [],
-  tasks: { completed: 0, reassigned: 0, expired: 0, labels: 0 },
-  goldenSet: null,
-  judges: [],
-  prompts: {},
-  production: null,
-  spendUsd: 0,
-  startedAt: new Date().toISOString(),
-  decisions: 0,
 });
 
 test('a judge passing en-US but below target in es-ES fails the gate for es-ES; production skips es-ES', async () => {
   const handle = await client.workflow.start(programWorkflow, {
     workflowId: programWorkflowId(PROGRAM),
     taskQueue,
-    args: [{ programId: PROGRAM, state: atJudges() }],
+    args: [{ programId: PROGRAM, state: await atJudges() }],
   });
   const atGate = await waitForStatus(handle, (s) => s.gate?.name === 'judges' && s.status === 'waiting_gate');
   const evidence = atGate.gate!.evidence.locales as Record<
