@@ -1,8 +1,10 @@
+const MEASURING = require('./test/measuring-tests');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/.data/'],
+  testPathIgnorePatterns: ['/node_modules/', '/.data/', ...MEASURING],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',
