@@ -72,6 +72,8 @@ export class ProgramRun {
   status: ProgramStatus['status'] = 'running';
   /** The human-task batch running now, told about guideline revisions. */
   currentBatchId: string | null = null;
+  /** Whether steering state may be acted on: no handler still at work (steering-io.ts; set by registerSteering). */
+  steeringSettled: () => boolean = () => true;
 
   constructor(readonly programId: string) {}
 
@@ -119,7 +121,7 @@ export class ProgramRun {
     await this.budgetNotice();
     if (state.paused) {
       await this.setStatus('paused');
-      await condition(() => !state.paused);
+      await condition(() => !state.paused && this.steeringSettled());
       await this.setStatus('running');
     }
   }
@@ -149,10 +151,11 @@ export class ProgramRun {
       });
     if (manual) {
       await this.setStatus('waiting_gate');
-      await condition(() => state.approvedGates.includes(name));
+      await condition(() => state.approvedGates.includes(name) && this.steeringSettled());
     } else {
       const approved =
-        plan.autoGateAfterMs > 0 && (await condition(() => state.approvedGates.includes(name), plan.autoGateAfterMs));
+        plan.autoGateAfterMs > 0 &&
+        (await condition(() => state.approvedGates.includes(name) && this.steeringSettled(), plan.autoGateAfterMs));
       if (!approved) {
         state.approvedGates = [...state.approvedGates, name];
         await acts.recordDecision({

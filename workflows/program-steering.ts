@@ -23,6 +23,7 @@ import { steeringRefusal } from './program-access';
 import { acts, type ProgramRun } from './program-run';
 import { PAUSE_REACHES_PRODUCTION, productionPauseSignal } from './production-messages';
 import { productionWorkflowId } from './ids';
+import { STEERING_IO_IN_MAIN_CODE, steeringIo } from './steering-io';
 
 const MAX_REMEMBERED_REQUESTS = 500;
 /** A published revision is announced to every vendor of the program (their tool reconfigured, open tasks told). */
@@ -31,6 +32,8 @@ const notices = proxyActivities<Activities>(VENDOR_NOTICE);
 
 /** Registers every steering handler; call before the first await (an update may arrive at once). */
 export function registerSteering(run: ProgramRun) {
+  const { io, settled } = steeringIo(patched(STEERING_IO_IN_MAIN_CODE));
+  run.steeringSettled = settled;
   const seen = (requestId: string) => run.state.appliedRequests.includes(requestId);
   const remember = (requestId: string) => {
     run.state.appliedRequests = [...run.state.appliedRequests, requestId].slice(-MAX_REMEMBERED_REQUESTS);
@@ -45,14 +48,16 @@ export function registerSteering(run: ProgramRun) {
     data: Record<string, unknown>,
   ) => {
     remember(requestId);
-    await acts.recordDecision({ programId: run.programId, requestId, kind, phase: run.state.phase, actor, note, data });
+    const decision = { programId: run.programId, requestId, kind, phase: run.state.phase, actor, note, data };
+    await io(() => acts.recordDecision(decision));
   };
   /** A running production run learns of a pause or resume: its shards start no new page while paused. */
   const tellProduction = async () => {
     if (run.state.phase !== 'production' || !run.state.production || !patched(PAUSE_REACHES_PRODUCTION)) return;
-    await getExternalWorkflowHandle(productionWorkflowId(run.programId, run.state.production.runId))
-      .signal(productionPauseSignal, { paused: run.state.paused, reason: run.state.pausedReason ?? undefined })
-      .catch(() => undefined); // not started yet (it starts after the pause checkpoint) or already closed
+    const pause = { paused: run.state.paused, reason: run.state.pausedReason ?? undefined };
+    const production = getExternalWorkflowHandle(productionWorkflowId(run.programId, run.state.production.runId));
+    // Not started yet (it starts after the pause checkpoint) or already closed: nothing to tell.
+    await io(() => production.signal(productionPauseSignal, pause).catch(() => undefined));
   };
   /** What every steering request needs: a started program, a request id, and an owner as its actor (spec `owners`). */
   const admit = (req: { requestId: string; actor: string }) => {
@@ -89,7 +94,7 @@ export function registerSteering(run: ProgramRun) {
     async (req) => {
       if (seen(req.requestId)) return duplicate;
       const locale = req.locale ? { locale: req.locale } : {};
-      await acts.publishGuidelineVersion({
+      const publication = {
         programId: run.programId,
         version: req.version,
         text: req.text,
@@ -97,7 +102,8 @@ export function registerSteering(run: ProgramRun) {
         actor: req.actor,
         requestId: req.requestId,
         ...locale,
-      });
+      };
+      await io(() => acts.publishGuidelineVersion(publication));
       // Versions count per program: a locale's revision takes the next number, other locales' tasks read theirs.
       run.state.guidelineVersion = req.version;
       await decide(req.requestId, 'guideline_published', req.actor, req.note, { version: req.version, ...locale });
@@ -111,9 +117,8 @@ export function registerSteering(run: ProgramRun) {
       }
       if (run.currentBatchId) {
         // Tasks dispatched from now on carry the new version; a batch that already finished ignores it.
-        await getExternalWorkflowHandle(run.currentBatchId)
-          .signal(guidelineVersionSignal, { version: req.version })
-          .catch(() => undefined);
+        const batch = getExternalWorkflowHandle(run.currentBatchId);
+        await io(() => batch.signal(guidelineVersionSignal, { version: req.version }).catch(() => undefined));
       }
       return {
         applied: true,
@@ -216,13 +221,14 @@ export function registerSteering(run: ProgramRun) {
       if (seen(req.requestId)) return duplicate;
       const before = run.state.budgetUsd;
       run.state.budgetUsd = req.usd;
-      await acts.setProgramState({
+      const budget = {
         programId: run.programId,
         status: run.status,
         phase: run.state.phase,
         budgetUsd: req.usd,
         budgetChange: { requestId: req.requestId, actor: req.actor, note: req.note },
-      });
+      };
+      await io(() => acts.setProgramState(budget));
       await decide(req.requestId, 'budget_changed', req.actor, req.note, { before, after: req.usd });
       if (run.state.paused && run.state.pausedReason?.startsWith('budget cap') && run.state.spendUsd < req.usd) {
         run.state.paused = false;
