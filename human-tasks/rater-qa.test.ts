@@ -270,7 +270,14 @@ test('with a qualification batch, raters answer gold items first; work is sent t
   }
   sent.length = 0;
   const result = await acts.evaluateRaters({ programId: 'qual', batchId: 'qual-1', minGoldAccuracy: 0.7 });
-  expect([result.qualified, result.paused]).toEqual([['v:good'], ['v:few']]);
+  // Failing a qualification pauses nobody: the rater's work held in its locale goes to others.
+  expect([result.qualified, result.paused]).toEqual([['v:good'], []]);
+  expect(result.unqualifiedTasks).toEqual(
+    work
+      .filter((t) => t.raterId === 'v:few')
+      .map((t) => t.id)
+      .sort(),
+  );
   const goods = work.filter((t) => t.raterId === 'v:good').map((t) => t.id);
   expect(sent.sort()).toEqual(goods.sort());
   expect(await status(goods)).toEqual(new Set(['dispatched']));

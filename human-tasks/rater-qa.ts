@@ -150,8 +150,13 @@ export async function reinstateRater(db: Db, raterId: string, by: RaterActionBy)
 }
 
 export interface RaterQaResult {
-  /** Raters of the batch now paused (by QA now, earlier by hand, or failed qualification): their open tasks go elsewhere. */
+  /** Raters of the batch now paused (by QA now, or earlier by hand): their open tasks go elsewhere. */
   paused: string[];
+  /**
+   * Open work of the batch held for a rater who failed the qualification batch of its item's locale:
+   * it goes elsewhere, while their work in the locales they passed stays theirs.
+   */
+  unqualifiedTasks: string[];
   /** Gold accuracy per rater of the batch (since their reinstatement). */
   accuracy: Record<string, number>;
   driftFlagged: string[];
@@ -171,7 +176,7 @@ export async function evaluateRaters(
       .from(tasks)
       .where(eq(tasks.batchId, input.batchId))
   ).map((r) => r.id);
-  const result: RaterQaResult = { paused: [], accuracy: {}, driftFlagged: [], qualified: [] };
+  const result: RaterQaResult = { paused: [], unqualifiedTasks: [], accuracy: {}, driftFlagged: [], qualified: [] };
   if (!ofBatch.length) return result;
   const history = await goldHistory(db, input.programId, ofBatch);
   const qa = { actor: 'qa', programId: input.programId };
@@ -207,9 +212,8 @@ export async function evaluateRaters(
   }
 
   if (rules.qualification) {
-    const graded = await gradeQualifications(db, input.programId, ofBatch, rules.qualification);
-    result.qualified = graded.passed;
-    result.paused.push(...graded.failed);
+    result.qualified = await gradeQualifications(db, input.programId, ofBatch, rules.qualification);
+    result.unqualifiedTasks = await unqualifiedTasks(db, input.programId, input.batchId);
   }
   // Raters paused meanwhile by hand still hold open tasks here: the workflow gives them to others.
   const stillHolding = await db
@@ -224,16 +228,45 @@ export async function evaluateRaters(
 }
 
 /**
+ * The batch's open work (not qualification tasks) whose rater failed the qualification batch of the
+ * item's locale, now or in an earlier batch: qualification is per locale, so only that locale's work goes.
+ */
+async function unqualifiedTasks(db: Db, programId: string, batchId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: tasks.id })
+    .from(tasks)
+    .innerJoin(items, eq(items.id, tasks.itemId))
+    .innerJoin(
+      raterQualifications,
+      and(
+        eq(raterQualifications.programId, programId),
+        eq(raterQualifications.raterId, tasks.raterId),
+        eq(raterQualifications.locale, items.locale),
+      ),
+    )
+    .where(
+      and(
+        eq(tasks.batchId, batchId),
+        inArray(tasks.status, OPEN_STATUSES),
+        eq(raterQualifications.status, 'failed'),
+        sql`coalesce(${tasks.payload} ->> 'qualification', '') <> 'true'`,
+      ),
+    )
+    .orderBy(asc(tasks.id));
+  return rows.map((r) => r.id);
+}
+
+/**
  * Grades the pending qualification batches of these raters, each locale's once all its
  * qualification tasks (on gold items in that locale) are answered: passed at `minAccuracy` or
- * better over their labels, else failed (no program work in that locale).
+ * better over their labels, else failed (no program work in that locale). Returns who passed one.
  */
 async function gradeQualifications(
   db: Db,
   programId: string,
   raterIds: string[],
   rule: NonNullable<RaterRules['qualification']>,
-): Promise<{ passed: string[]; failed: string[] }> {
+): Promise<string[]> {
   const rows = await db
     .select({
       raterId: raterQualifications.raterId,
@@ -263,7 +296,6 @@ async function gradeQualifications(
     )
     .groupBy(raterQualifications.raterId, raterQualifications.locale);
   const passed: string[] = [];
-  const failed: string[] = [];
   for (const r of rows) {
     if (r.open > 0 || r.answers === 0) continue;
     const accuracy = r.correct / r.answers;
@@ -290,9 +322,9 @@ async function gradeQualifications(
       reason,
       data: { answers: r.answers, correct: r.correct, locale: r.locale },
     });
-    (pass ? passed : failed).push(r.raterId);
+    if (pass) passed.push(r.raterId);
   }
-  return { passed: [...new Set(passed)], failed: [...new Set(failed)] };
+  return [...new Set(passed)];
 }
 
 export interface RaterListing {

@@ -1,7 +1,8 @@
 /**
  * The human-task workflow end to end on the real stack: Temporal dev server, Postgres, the
  * gateway, and the simulated vendor reached through the generic HTTP adapter (signed both ways,
- * with duplicate deliveries). Also cancellation and rater QA on gold items.
+ * with duplicate deliveries). Also cancellation, rater QA on gold items, and a qualification batch
+ * failed in one locale, which costs the rater that locale's work only.
  */
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
@@ -9,7 +10,12 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { and, eq, gt } from 'drizzle-orm';
 import { programSpend, vendorReport } from '../human-tasks/accounting';
 import { createLogger } from '../platform/logger';
-import { labels, programs, raters, tasks } from '../schema/tables';
+import { textHash } from '../catalog/text-hash';
+import { showSchema } from '../schema/catalog';
+import { goldAnswers, items, labels, programs, raterQualifications, raters, shows, tasks } from '../schema/tables';
+import { assessSynopsis } from '../scripts/sim/model/assess';
+import { Rng } from '../scripts/sim/model/rng';
+import { generateShow, writeSynopsis } from '../scripts/sim/model/world';
 import { buildVendorSim, type VendorSim } from '../scripts/sim/vendor/server';
 import {
   createTestDatabase,
@@ -227,6 +233,115 @@ test('raters below the gold accuracy bar are paused and get no further tasks', a
     ).toEqual([]);
   }
   expect(result.tasksCompleted).toBeGreaterThan(0);
+});
+
+test("a rater who fails one locale's qualification loses that locale's work only, and is not paused", async () => {
+  const { sim, secret, endpoint } = await startSim('sim-ql', {
+    raters: 6,
+    carelessShare: 0,
+    driftingShare: 0,
+    duplicateRate: 0,
+    locales: ['en-US', 'es-ES'],
+  });
+  // Everyone answers nearly always right, except sim-rater-03 (en-US native, also es-ES) in es-ES: chance.
+  for (const r of sim.raters) Object.assign(r, { sensitivity: 0.98, specificity: 0.98 });
+  const bilingual = sim.raters.find((r) => r.id === 'sim-rater-03')!;
+  expect(Object.keys(bilingual.locales!).sort()).toEqual(['en-US', 'es-ES']);
+  bilingual.locales!['es-ES'] = -1;
+  const { itemIds: english } = await seedWorld(database.db, {
+    programId: 'prog-ql',
+    items: 12,
+    vendors: [{ id: 'sim-ql', endpoint, secrets: [secret] }],
+  });
+  const spanish: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const { id, title, locale, ...metadata } = generateShow(11, i, 'es-ES');
+    await database.db.insert(shows).values({ id, title, locale, metadata }).onConflictDoNothing();
+    const text = writeSynopsis(generateShow(11, i, 'es-ES'), Rng.for('fixture', 11, i)).text;
+    await database.db
+      .insert(items)
+      .values({ id: `prog-ql-es-${i}`, showId: id, locale, text, textHash: textHash(text) });
+    spanish.push(`prog-ql-es-${i}`);
+  }
+  // Gold in each locale: the last six items, answered as the simulated world's truth has them.
+  const truth = async (itemId: string) => {
+    const [item] = await database.db.select().from(items).where(eq(items.id, itemId));
+    const [show] = await database.db.select().from(shows).where(eq(shows.id, item.showId));
+    const record = showSchema.parse({
+      ...(show.metadata as object),
+      id: show.id,
+      title: show.title,
+      locale: show.locale,
+    });
+    return assessSynopsis(record, item.text).criteria.tone;
+  };
+  for (const itemId of [...english.slice(6), ...spanish.slice(6)])
+    await database.db
+      .insert(goldAnswers)
+      .values({ programId: 'prog-ql', itemId, criterion: 'tone', label: await truth(itemId) });
+  await database.db
+    .update(programs)
+    .set({
+      spec: {
+        locales: [{ code: 'en-US' }, { code: 'es-ES' }],
+        raters: { qualification: { items: 6, minAccuracy: 0.8 } },
+      },
+    })
+    .where(eq(programs.id, 'prog-ql'));
+  const itemIds = [...english.slice(0, 6), ...spanish.slice(0, 6)];
+  const batchId = 'program/prog-ql/calibration/1/tasks';
+  const handle = await client.workflow.start(humanTasksWorkflow, {
+    workflowId: batchId,
+    taskQueue,
+    args: [
+      input({
+        batchId,
+        programId: 'prog-ql',
+        itemIds,
+        vendorIds: ['sim-ql'],
+        ratersPerItem: 2,
+        criteria: ['tone'],
+        minGoldAccuracy: 0,
+        sla: { ...sla, remindAfterMs: 300_000, reassignAfterMs: 600_000 },
+      }),
+    ],
+  });
+  const result = await handle.result();
+  const rater = 'sim-ql:sim-rater-03';
+  const qualifications = await database.db
+    .select()
+    .from(raterQualifications)
+    .where(eq(raterQualifications.programId, 'prog-ql'));
+  expect(
+    qualifications
+      .filter((q) => q.raterId === rater)
+      .map((q) => [q.locale, q.status])
+      .sort(),
+  ).toEqual([
+    ['en-US', 'passed'],
+    ['es-ES', 'failed'],
+  ]);
+  // Nobody is paused: a failed locale costs its work only.
+  expect(result.pausedRaters).toEqual([]);
+  expect((await database.db.select().from(raters).where(eq(raters.id, rater)))[0].status).toBe('active');
+  const status = new Map(qualifications.map((q) => [`${q.raterId} ${q.locale}`, q.status]));
+  const localeOf = (itemId: string) => (spanish.includes(itemId) ? 'es-ES' : 'en-US');
+  const rows = await database.db.select().from(tasks).where(eq(tasks.batchId, batchId));
+  const work = rows.filter((t) => t.attempt === 0 && !(t.payload as { qualification?: boolean }).qualification);
+  const failed = work.filter((t) => status.get(`${t.raterId} ${localeOf(t.itemId)}`) === 'failed');
+  expect(failed.filter((t) => t.raterId === rater).map((t) => localeOf(t.itemId))).toContain('es-ES');
+  // Work in a locale its rater failed was never sent and went to a rater who passed that locale;
+  // all other work, the same raters' included, was theirs to the end.
+  for (const t of failed) {
+    expect([t.status, t.dispatchedAt]).toEqual(['reassigned', null]);
+    const next = rows.find((r) => r.itemId === t.itemId && r.slot === t.slot && r.attempt === 1)!;
+    expect([next.status, status.get(`${next.raterId} ${localeOf(t.itemId)}`)]).toEqual(['completed', 'passed']);
+  }
+  const kept = work.filter((t) => !failed.includes(t));
+  expect(kept.filter((t) => t.raterId === rater && localeOf(t.itemId) === 'en-US').length).toBeGreaterThan(0);
+  expect(kept.map((t) => t.status)).toEqual(kept.map(() => 'completed'));
+  expect(result).toMatchObject({ tasksReassigned: failed.length, itemsComplete: itemIds.length });
+  await recordHistory(handle, 'humanTasksWorkflow-qualification-locales');
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {

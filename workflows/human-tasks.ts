@@ -3,7 +3,7 @@
  * mixed in, dispatch through the vendor adapters, and wait for the vendors' events (signalled by
  * the gateway) under SLA timers: a reminder, then reassignment on breach, and a deadline that
  * closes the batch. Raters whose gold accuracy drops below the bar are paused and their open tasks
- * reassigned. State is ids and statuses only; the labels live in Postgres.
+ * reassigned; a rater who fails one locale's qualification batch loses only that locale's work. State is ids and statuses only; the labels live in Postgres.
  *
  * A batch that cannot be opened — its vendor unreachable or refusing when its rater pool is read or
  * its tasks are first sent, after the activity's retries — fails with a VendorUnavailable failure
@@ -20,6 +20,7 @@ import {
   defineSignal,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
@@ -269,6 +270,12 @@ export async function humanTasksWorkflow(input: HumanTasksWorkflowInput): Promis
             .map(([id]) => id);
           log.info('raters paused on gold accuracy', { paused: qa.paused, reassigning: theirs.length });
           await reassign(theirs, 'rater paused: gold accuracy below the bar');
+        }
+        // Results recorded before qualification was per locale have no unqualifiedTasks (their failed raters were paused).
+        const unqualified = (qa.unqualifiedTasks ?? []).filter((id) => tasks.get(id)?.status === 'open');
+        if (unqualified.length && patched('qualification-per-locale')) {
+          log.info("work of raters who failed its locale's qualification", { reassigning: unqualified.length });
+          await reassign(unqualified, "rater failed the qualification batch of the item's locale");
         }
       }
       const at = Date.now();
