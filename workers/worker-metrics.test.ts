@@ -5,36 +5,12 @@
  * the judgments stored as the database has them, and the Temporal SDK's own metrics. A second
  * worker on a port already taken stops at start and names the setting.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import type { Client } from '@temporalio/client';
 import { freePort } from '../platform/ports';
-import { startLlmSimulator, type LlmSimulator } from '../scripts/sim/llm/server';
-import {
-  createTestDatabase,
-  devServerClient,
-  testConfig,
-  testDeps,
-  uniqueTaskQueue,
-  type TestDatabase,
-  workerProcesses,
-} from '../test/harness';
-import { seedJudgeWorld } from '../test/judge-fixture';
-import { createJudgingActivities } from '../judging/activities';
+import { llmWorkerWorld, seedJudgePrompts } from '../test/llm-worker-world';
 import { promptOptimizationWorkflow } from '../workflows/prompt-optimization';
 
-let database: TestDatabase;
-let client: Client;
-let sim: LlmSimulator;
-const workers = workerProcesses();
-
-afterAll(async () => {
-  workers.killAll();
-  await client?.connection.close();
-  await sim?.close();
-  await database?.drop();
-});
+const world = llmWorkerWorld('metrics');
 
 /** Sum of the samples of `name` whose labels include `labels` (exposition text format). */
 function total(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -48,24 +24,11 @@ function total(text: string, name: string, labels: Record<string, string> = {}):
 }
 
 test('the worker /metrics after a judging run: LLM requests, tokens, pacer, errors, judgments, SDK metrics', async () => {
-  database = await createTestDatabase();
-  client = await devServerClient();
-  sim = await startLlmSimulator({
-    port: await freePort(),
-    seed: 7,
-    latency: { medianMs: 5, p99Ms: 10 },
-    faults: { serverError: 0.15 },
-  });
-  await seedJudgeWorld(database.db, { programId: 'metrics', shows: 8, seed: 3 });
-  const prompts = await createJudgingActivities(
-    testDeps(database, testConfig({ OPENAI_BASE_URL: sim.url }, database)),
-  ).ensureJudgePrompts({ programId: 'metrics', guidelineVersion: 1 });
-  const taskQueue = uniqueTaskQueue('metrics');
+  const w = await world.open({ seed: 7, latency: { medianMs: 5, p99Ms: 10 }, faults: { serverError: 0.15 } });
+  const { database, client, sim, taskQueue } = w;
+  const prompts = await seedJudgePrompts(w, 'metrics', { shows: 8, seed: 3 });
   const port = await freePort();
-  workers.start({
-    databaseUrl: database.url,
-    taskQueue,
-    llmUrl: sim.url,
+  w.startWorker({
     llmConcurrency: 8,
     env: { WORKER_METRICS_PORT: String(port), LLM_MAX_RETRIES: '0', LLM_ERROR_BREAKER: '1' },
   });
@@ -117,20 +80,9 @@ test('the worker /metrics after a judging run: LLM requests, tokens, pacer, erro
   expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
 
   // A second worker on the same port: exits at start with the setting to change.
-  const second = spawn(process.execPath, [path.resolve(__dirname, '../bin/judgeflow.js'), 'worker'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      OPENAI_BASE_URL: sim.url,
-      WORKER_METRICS_PORT: String(port),
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const second = w.startWorker({ env: { WORKER_METRICS_PORT: String(port) }, stderr: 'pipe' });
   let stderr = '';
-  second.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  second.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
   expect(code).not.toBe(0);
   expect(stderr).toContain(`port ${port}`);
