@@ -58,13 +58,13 @@ export interface FixLoopResult {
 /** Patch id of the re-judge that treats an error as an error (histories recorded before it replay the old path). */
 export const ERROR_NEVER_PASSES = 'error-never-passes';
 
-/** Waits before judging an errored re-judge again; after the last retry, an error still there means needs_review. */
 /**
  * Patch id of the loop whose database calls are local activities: hundreds of loops run at once at
  * the end of production, and each remote call cost the server three events and a workflow task.
  */
 export const FIX_LOOP_LOCAL_ACTIVITIES = 'fix-loop-local-activities';
 
+/** Waits before judging an errored re-judge again; after the last retry, an error still there means needs_review. */
 export const REJUDGE_RETRY_WAITS_MS = [60_000, 10 * 60_000];
 
 /** What the panel said about one revision. */
