@@ -3,10 +3,12 @@
  * rules (5xx retried up to LLM_MAX_RETRIES, a 400 never, a hang ends as a timeout) and its error
  * classes, and a 429 pausing the pacer for as long as the provider says.
  */
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator, type StartLlmSimulatorOptions } from '../scripts/sim/llm/server';
 import { testConfig } from '../test/harness';
+import { onAbort } from './abort';
 import { createLlmClient } from './client';
 
 const sims: LlmSimulator[] = [];
@@ -97,6 +99,36 @@ test('an aborted request is abandoned at once: in flight, waiting to retry, or w
   expect(await waiting).toBeInstanceOf(APIUserAbortError);
   await new Promise((r) => setTimeout(r, 100));
   expect(slow.stats().received).toBe(1);
+});
+
+test("a page's requests share one listener on its signal, and its abort still abandons every one", async () => {
+  const sim = await simWith({ faults: { hang: 1 }, hangMs: 30_000 });
+  const llm = createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url, LLM_TIMEOUT_MS: '20000' }));
+  const page = new AbortController();
+  setMaxListeners(0, page.signal);
+  const pending = Array.from({ length: 40 }, () => llm.chat(params, page.signal).catch((e: unknown) => e));
+  while (sim.stats().received < 40) await new Promise((r) => setTimeout(r, 20));
+  // One listener per request made each add and remove walk all the others (issue 18).
+  expect(getEventListeners(page.signal, 'abort')).toHaveLength(1);
+  const started = Date.now();
+  page.abort();
+  for (const err of await Promise.all(pending)) expect(err).toBeInstanceOf(APIUserAbortError);
+  expect(Date.now() - started).toBeLessThan(2000);
+});
+
+test('after a request on a signal answered, its abort calls back only the callbacks still registered, once', async () => {
+  const sim = await simWith({});
+  const llm = createLlmClient(testConfig({ OPENAI_BASE_URL: sim.url }));
+  const page = new AbortController();
+  const done = await llm.chat(params, page.signal);
+  expect(done.choices[0].message.content).toContain('Simulated model');
+  const called: string[] = [];
+  const stop = onAbort(page.signal, () => called.push('stopped'));
+  onAbort(page.signal, () => called.push('kept'));
+  stop();
+  page.abort();
+  page.abort();
+  expect(called).toEqual(['kept']);
 });
 
 test('a 429 insufficient_quota is not retried; a plain 429 is', async () => {

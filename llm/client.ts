@@ -27,6 +27,7 @@ import type { Logger } from '../platform/logger';
 import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } from './errors';
 import { RequestPacer, retryDelayMs, Semaphore, type Pacer } from './limits';
 import type { BreakerSettings } from './page-control';
+import { onAbort } from './abort';
 import { createRedactor, type Redactor } from './redaction';
 import { SharedPacer } from './shared-limit';
 
@@ -101,13 +102,20 @@ function exchange(
         res.on('error', fail);
         res.on('end', () => {
           clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          const headers = new Headers();
-          for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+          stopListening?.();
+          // Built when read (a 429's wait, an error, the SDK's Response): an answer's are never read.
+          let headers: Headers | undefined;
+          const raw = res.rawHeaders;
           resolve({
             status: res.statusCode ?? 500,
             statusText: res.statusMessage ?? '',
-            headers,
+            get headers() {
+              if (!headers) {
+                headers = new Headers();
+                for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+              }
+              return headers;
+            },
             body: Buffer.concat(chunks),
           });
         });
@@ -115,14 +123,15 @@ function exchange(
     );
     function fail(err: unknown) {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      stopListening?.();
       reject(err);
     }
-    function onAbort() {
-      request.destroy();
-      fail(abortError());
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const stopListening =
+      signal &&
+      onAbort(signal, () => {
+        request.destroy();
+        fail(abortError());
+      });
     request.on('error', fail);
     request.end(init.body);
   });
@@ -381,9 +390,9 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     if (signal?.aborted) return resolve();
     const done = () => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      stopListening?.();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
+    const stopListening = signal && onAbort(signal, done);
   });

@@ -3,6 +3,7 @@
  * a test on a simulated clock), 429 wait headers, and the bound on requests in flight. Workers that
  * share one provider limit pace against PostgreSQL instead (llm/shared-limit.ts, docs/judges.md).
  */
+import { onAbort } from './abort';
 
 /** What paces a process's request starts: this in-memory bucket, or the pool shared through PostgreSQL. */
 export interface Pacer {
@@ -26,11 +27,11 @@ export const realClock: PacerClock = {
     new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        stopListening?.();
         resolve();
       };
       const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
+      const stopListening = signal && onAbort(signal, done);
     }),
 };
 

@@ -27,10 +27,24 @@ export const MODEL_CAPABILITIES: readonly { pattern: RegExp; capabilities: Model
   { pattern: /^o\d+(-|$)/, capabilities: { reasoning: true, efforts: ['low', 'medium', 'high'] } },
 ];
 
+/** Capabilities by reasoning-model list and model: every request asks, with the same few models. */
+const known = new WeakMap<readonly string[], Map<string, ModelCapabilities>>();
+const NO_REASONING_MODELS: readonly string[] = [];
+
 export function modelCapabilities(model: string, reasoningModels: readonly string[] = []): ModelCapabilities {
-  if (reasoningModels.includes(model)) return { reasoning: true, efforts: ALL_EFFORTS };
-  const name = model.slice(model.lastIndexOf('/') + 1).toLowerCase();
-  return MODEL_CAPABILITIES.find((m) => m.pattern.test(name))?.capabilities ?? CHAT;
+  // Callers without a list pass a new empty one each time: they all share one entry.
+  const list = reasoningModels.length ? reasoningModels : NO_REASONING_MODELS;
+  let byModel = known.get(list);
+  if (!byModel) known.set(list, (byModel = new Map()));
+  let caps = byModel.get(model);
+  if (!caps) {
+    const name = model.slice(model.lastIndexOf('/') + 1).toLowerCase();
+    caps = reasoningModels.includes(model)
+      ? { reasoning: true, efforts: ALL_EFFORTS }
+      : (MODEL_CAPABILITIES.find((m) => m.pattern.test(name))?.capabilities ?? CHAT);
+    byModel.set(model, caps);
+  }
+  return caps;
 }
 
 /** The nearest effort the model accepts (o-series have no `minimal`: it becomes `low`). */

@@ -18,7 +18,7 @@ import { programs } from '../schema/tables';
 import { priceTable } from './pricing';
 import { structuredCall } from './call';
 import { createLlmClient } from './client';
-import { createRedactor, DEFAULT_REDACTION_PATTERNS } from './redaction';
+import { createRedactor, DEFAULT_REDACTION_PATTERNS, redactMessages } from './redaction';
 
 const redactor = createRedactor({ enabled: true, patterns: {}, names: ['Dana Whitfield'] });
 
@@ -44,6 +44,29 @@ describe('the redaction rules', () => {
     });
     expect(createRedactor({ enabled: false, patterns: {}, names: ['x'] }).redact('a@b.io').count).toBe(0);
     expect(Object.keys(DEFAULT_REDACTION_PATTERNS)).toEqual(['email', 'phone']);
+  });
+
+  test('a rule LLM_REDACT_PATTERNS redefines as email is applied to texts without "@" (only the default email rule skips them)', () => {
+    const spelled = createRedactor({ enabled: true, patterns: { email: String.raw`\w+ at \w+ dot com` }, names: [] });
+    expect(spelled.redact('mail bob at example dot com').text).toBe('mail [redacted:email]');
+    expect(redactor.redact('mail bob at example dot com').count).toBe(0);
+  });
+
+  test('a repeated text (a system prompt) is redacted the same each time; messages keep their roles', () => {
+    const prompt = 'Judge tone. Questions to dana@raters.example.';
+    for (let i = 0; i < 3; i++)
+      expect(redactor.redact(prompt, true)).toEqual({ text: 'Judge tone. Questions to [redacted:email].', count: 1 });
+    const out = redactMessages(redactor, [
+      { role: 'system', content: prompt },
+      { role: 'user', content: 'Call (415) 555-0134 about Dana Whitfield.' },
+    ]);
+    expect(out).toEqual({
+      messages: [
+        { role: 'system', content: 'Judge tone. Questions to [redacted:email].' },
+        { role: 'user', content: 'Call [redacted:phone] about [redacted:name].' },
+      ],
+      count: 3,
+    });
   });
 
   test('a bad LLM_REDACT_PATTERNS is refused at start, naming the rule', () => {

@@ -15,6 +15,7 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import type { Logger } from '../platform/logger';
 import { llmRatePools } from '../schema/tables/operations';
+import { onAbort } from './abort';
 import { realClock, type Pacer, type PacerClock } from './limits';
 
 /**
@@ -130,14 +131,15 @@ export class SharedPacer implements Pacer {
     if (signal?.aborted) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const give = (at: number) => {
-        signal?.removeEventListener('abort', onAbort);
+        stopListening?.();
         resolve(at);
       };
-      const onAbort = () => {
-        this.waiting.splice(this.waiting.indexOf(give), 1);
-        resolve(undefined);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const stopListening =
+        signal &&
+        onAbort(signal, () => {
+          this.waiting.splice(this.waiting.indexOf(give), 1);
+          resolve(undefined);
+        });
       this.waiting.push(give);
       this.refill();
     });
