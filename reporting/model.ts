@@ -103,6 +103,16 @@ export interface LocaleReport {
   /** Why production did not judge it (its decision log note), else null. */
   skipped: string | null;
 }
+/** The guidelines and rubrics one locale reads now (the packet's and the judge prompts' rule). */
+export interface LocaleGuidelines {
+  locale: string;
+  /** Its newest own revision, else the program's newest; null before any is published. */
+  version: number | null;
+  /** own: the locale's revision; spec: the spec's text for the locale; program: the program's revision. */
+  guidelines: 'own' | 'spec' | 'program';
+  /** Per criterion, the rubric's version: `v<N>` (the revision its text dates from), or `spec` (the locale's own there). */
+  rubrics: Record<string, string>;
+}
 export interface CostRow {
   key: string;
   costUsd: number;
@@ -194,7 +204,10 @@ export interface ProgramReport {
     note: string;
     guidelineVersion: number | null;
   }>;
-  guidelines: Array<{ version: number; author: string; note: string; at: string }>;
+  /** Revisions in version order; `locale`: the one locale it revises, null: program-wide. */
+  guidelines: Array<{ version: number; locale: string | null; author: string; note: string; at: string }>;
+  /** A multilingual program only: what each locale's raters and judges read now. */
+  localeGuidelines?: LocaleGuidelines[];
   /** Who changed what, when (governance/audit-trail.ts), oldest first. */
   audit: AuditRow[];
   behavior: BehaviorValidation | null;

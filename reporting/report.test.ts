@@ -9,6 +9,7 @@ import { reportSections, SECTION_IDS } from './sections';
 import { auditLog, behaviorMetrics } from '../schema/tables';
 import { FIXTURE_EXPECTED as X, FIXTURE_PROGRAM, seedReportProgram } from '../test/fixtures/report-program';
 import {
+  LOCALE_GUIDELINES_EXPECTED,
   LOCALES_EXPECTED,
   LOCALES_PROGRAM,
   SKIPPED_NOTE,
@@ -363,6 +364,27 @@ describe('multilingual program report', () => {
 
   it('has each locale’s items, judged items and pass rates of the catalog as it stands, and a skipped locale’s reason', () => {
     expect(multilingual.locales).toEqual(LOCALES_EXPECTED);
+  });
+
+  it('names each guideline revision’s locale, and the revision and rubric versions each locale reads', () => {
+    expect(multilingual.guidelines.map((g) => [g.version, g.locale])).toEqual([
+      [1, null],
+      [2, null],
+      [3, 'es-ES'],
+    ]);
+    expect(multilingual.localeGuidelines).toEqual(LOCALE_GUIDELINES_EXPECTED);
+    const { markdown } = renderMarkdown(multilingual, 'm-');
+    const section = markdown.slice(markdown.indexOf('## Decision log'));
+    expect(section).toContain('| guideline | locale | published | author | note |');
+    expect(section).toMatch(/\| v2 \| program-wide \| [^|]+ \| pm \| revision 2 \|/);
+    expect(section).toMatch(/\| v3 \| es-ES \| [^|]+ \| pm \| es-ES wording \|/);
+    expect(section).toContain('| locale | guidelines | tone rubric | clarity rubric |');
+    expect(section).toContain('| en-US | v2, program-wide | v2 | v1 |');
+    expect(section).toContain('| es-ES | v3, its own revision | v2 | from the spec |');
+    expect(renderHtml(multilingual)).toContain('<td>v3, its own revision</td>');
+    // a single-locale report keeps its table as it was
+    expect(report).not.toHaveProperty('localeGuidelines');
+    expect(renderMarkdown(report, 'r-').markdown).toContain('| guideline | published | author | note |');
   });
 
   it('renders the per-locale table in the production section; a single-locale report has none', () => {

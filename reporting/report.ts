@@ -11,7 +11,7 @@ import { agreementSection, goldenSection, raterQuality } from './queries/agreeme
 import { disagreementSection } from './queries/disagreements';
 import { programBehaviorValidation } from './queries/behavior';
 import { judgeSection } from './queries/judges';
-import { localeSection } from './queries/locales';
+import { localeGuidelinesSection, localeSection } from './queries/locales';
 import { fixLoopSection, productionSection } from './queries/production';
 import { costSection, decisionsSection, guidelinesSection, programRow, readTargets, timeline } from './queries/program';
 import { iso } from './queries/values';
@@ -20,6 +20,7 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
   const program = await programRow(db, programId);
   const targets = readTargets(program.spec);
   const locales = await localeSection(db, programId, program.spec);
+  const localeGuidelines = await localeGuidelinesSection(db, programId, program.spec);
   return {
     generatedAt: now.toISOString(),
     program: {
@@ -44,6 +45,7 @@ export async function buildProgramReport(db: Db, programId: string, now = new Da
     vendors: await vendorReport(db, programId),
     decisions: await decisionsSection(db, programId),
     guidelines: await guidelinesSection(db, programId),
+    ...(localeGuidelines && { localeGuidelines }),
     audit: await readAuditTrail(db, programId),
     behavior: await programBehaviorValidation(db, programId),
   };

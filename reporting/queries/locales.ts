@@ -1,10 +1,17 @@
-/** A multilingual program's catalog per locale: its items, how many are judged, pass rates, and the locales skipped. */
+/**
+ * A multilingual program's parts per locale: its catalog (items, how many are judged, pass rates,
+ * the locales skipped) and the guidelines and rubrics each locale reads.
+ */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { programItemsWhere } from '../../catalog/item-set';
 import type { Db } from '../../platform/db';
-import { decisionLog, items } from '../../schema/tables';
+import type { LocaleSpec } from '../../schema/program-spec';
+import { decisionLog, guidelineVersions, items } from '../../schema/tables';
 import type { ProgramReport } from '../model';
 import { latestVerdicts, rate, TALLY, type Tally } from './production';
+
+const localeCodes = (spec: Record<string, unknown>) =>
+  Array.isArray(spec.locales) ? spec.locales.map((l) => String((l as { code: unknown }).code)) : [];
 
 /** Undefined for a single-locale program, whose report has no per-locale part. */
 export async function localeSection(
@@ -12,7 +19,7 @@ export async function localeSection(
   programId: string,
   spec: Record<string, unknown>,
 ): Promise<ProgramReport['locales']> {
-  const codes = Array.isArray(spec.locales) ? spec.locales.map((l) => String((l as { code: unknown }).code)) : [];
+  const codes = localeCodes(spec);
   if (codes.length < 2) return undefined;
   const inSet = await db
     .select({ locale: items.locale, items: sql<number>`count(*)::int` })
@@ -44,6 +51,51 @@ export async function localeSection(
       judged: Math.max(0, ...criteria.map((c) => c.passed + c.failed + c.errors)),
       criteria,
       skipped: skipped.find((s) => s.data.locale === locale)?.note ?? null,
+    };
+  });
+}
+
+type Revision = { version: number; locale: string | null; criteria: Array<Record<string, unknown>> };
+const rubricAt = (r: Revision, criterion: string) => r.criteria.find((c) => c.id === criterion)?.rubric;
+
+/**
+ * The revision each locale reads now (its newest own, else the program's newest: program/guideline-revisions.ts)
+ * and each criterion's rubric there: the locale's own from the spec, else the revision's, dated by
+ * the oldest revision the locale reads since which its text is unchanged. Undefined for a single-locale program.
+ */
+export async function localeGuidelinesSection(
+  db: Db,
+  programId: string,
+  spec: Record<string, unknown>,
+): Promise<ProgramReport['localeGuidelines']> {
+  const codes = localeCodes(spec);
+  if (codes.length < 2) return undefined;
+  const revisions: Revision[] = await db
+    .select({
+      version: guidelineVersions.version,
+      locale: guidelineVersions.locale,
+      criteria: guidelineVersions.criteria,
+    })
+    .from(guidelineVersions)
+    .where(eq(guidelineVersions.programId, programId))
+    .orderBy(asc(guidelineVersions.version));
+  const criteria = Array.isArray(spec.criteria) ? spec.criteria.map((c) => String((c as { id: unknown }).id)) : [];
+  return (spec.locales as LocaleSpec[]).map((l) => {
+    const reads = revisions.filter((r) => r.locale === null || r.locale === l.code);
+    const latest = reads.at(-1);
+    const rubrics = Object.fromEntries(
+      criteria.map((c) => {
+        if (l.rubrics?.[c] || !latest) return [c, 'spec'];
+        let since = reads.length - 1;
+        while (since > 0 && rubricAt(reads[since - 1], c) === rubricAt(latest, c)) since--;
+        return [c, `v${reads[since].version}`];
+      }),
+    );
+    return {
+      locale: l.code,
+      version: latest?.version ?? null,
+      guidelines: latest?.locale ? 'own' : l.guidelines ? 'spec' : 'program',
+      rubrics,
     };
   });
 }

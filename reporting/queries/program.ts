@@ -84,6 +84,7 @@ export async function guidelinesSection(db: Db, programId: string): Promise<Prog
     .orderBy(asc(guidelineVersions.version));
   return guidelines.map((g) => ({
     version: g.version,
+    locale: g.locale,
     author: g.author,
     note: g.note,
     at: iso(g.createdAt) as string,

@@ -73,12 +73,37 @@ export function cost(r: ProgramReport): Section {
 
 export function decisions(r: ProgramReport): Section {
   const blocks: Block[] = [];
+  // A multilingual program's revisions each name their locale, and what every locale reads now.
+  const perLocale = r.localeGuidelines;
   if (r.guidelines.length)
     blocks.push({
       kind: 'table',
-      headers: ['guideline', 'published', 'author', 'note'],
-      rows: r.guidelines.map((g) => [`v${g.version}`, g.at, g.author, g.note]),
+      headers: ['guideline', ...(perLocale ? ['locale'] : []), 'published', 'author', 'note'],
+      rows: r.guidelines.map((g) => [
+        `v${g.version}`,
+        ...(perLocale ? [g.locale ?? 'program-wide'] : []),
+        g.at,
+        g.author,
+        g.note,
+      ]),
     });
+  if (perLocale) {
+    const criteria = Object.keys(perLocale[0]?.rubrics ?? {});
+    const read = (l: (typeof perLocale)[number]) => {
+      const at = l.version === null ? 'none published' : `v${l.version}`;
+      if (l.guidelines === 'own') return `${at}, its own revision`;
+      return l.guidelines === 'spec' ? `its text in the spec (program at ${at})` : `${at}, program-wide`;
+    };
+    blocks.push({
+      kind: 'table',
+      headers: ['locale', 'guidelines', ...criteria.map((c) => `${c} rubric`)],
+      rows: perLocale.map((l) => [
+        l.locale,
+        read(l),
+        ...criteria.map((c) => (l.rubrics[c] === 'spec' ? 'from the spec' : l.rubrics[c])),
+      ]),
+    });
+  }
   if (r.decisions.length)
     blocks.push({
       kind: 'table',
