@@ -151,3 +151,41 @@ test("a multilingual program: each locale's judges, its production run, and a lo
   expect(lines).toContainEqual(expect.stringMatching(/^ {2}en-US {3}40\/40 judged, 9 failing {3}verdicts tone/));
   expect(lines).toContain('  es-ES   SKIPPED: 40 item(s) not judged — no judge validated for es-ES');
 });
+
+test("a multilingual program: each round's agreement and the golden set per locale", () => {
+  const agreement = (en: number, es: number) => ({
+    value: (en + es) / 2,
+    ci95: null,
+    meetsTarget: en >= 0.8 && es >= 0.8,
+    byLocale: {
+      'en-US': { value: en, ci95: null, meetsTarget: en >= 0.8, items: 10, raters: 3, ratings: 30 },
+      'es-ES': { value: es, ci95: null, meetsTarget: es >= 0.8, items: 10, raters: 3, ratings: 30 },
+    },
+  });
+  const round = { phase: 'calibration' as const, items: 20, finishedAt: '2026-01-01T01:00:00.000Z' };
+  const lines = formatStatus({
+    ...base,
+    rounds: [
+      { ...round, round: 1, guidelineVersion: 1, agreement: { tone: agreement(0.85, 0.7) }, allMeetTarget: false },
+      { ...round, round: 2, guidelineVersion: 2, agreement: { tone: agreement(0.9, 0.85) }, allMeetTarget: true },
+    ],
+    goldenSet: {
+      items: 80,
+      dev: 40,
+      test: 40,
+      reviewed: 0,
+      byLocale: { 'en-US': { items: 40, dev: 20, test: 20 }, 'es-ES': { items: 40, dev: 20, test: 20 } },
+    },
+  }).split('\n');
+  const first = lines.findIndex((l) => l.startsWith('calibration 1'));
+  expect(lines.slice(first, first + 6).map((l) => l.trimEnd())).toEqual([
+    'calibration 1v1          77.5%',
+    '  en-US                  85.0% ✓',
+    '  es-ES                  70.0%',
+    'calibration 2v2          87.5% ✓',
+    '  en-US                  90.0% ✓',
+    '  es-ES                  85.0% ✓',
+  ]);
+  expect(lines).toContain('  en-US   40 items (dev 20, test 20)');
+  expect(lines).toContain('  es-ES   40 items (dev 20, test 20)');
+});

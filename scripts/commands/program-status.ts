@@ -15,6 +15,7 @@ import { formatVerdictCounts, runVerdictCounts } from '../../production/verdicts
 import { productionRunKey, productionWorkflowId, programWorkflowId } from '../../workflows/ids';
 import {
   programStatusQuery,
+  type CriterionAgreement,
   type GoldenSetSummary,
   type LocaleProduction,
   type ProgramStatus,
@@ -58,37 +59,44 @@ export async function programStatus(
   db?: Db,
   opts: ProgramStatusOptions = {},
 ): Promise<ProgramStatusView> {
-  let status: ProgramStatus;
-  try {
-    status = await client.workflow.getHandle(programWorkflowId(programId)).query(programStatusQuery);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError)
-      throw new UnknownProgramError(`no program "${programId}" (see \`judgeflow program list\`)`);
-    throw err;
-  }
-  let out: ProgramStatusView = await withLiveProduction(client, status);
-  if (db) {
+  // The query, the database's figures and the look for retries do not wait for each other: while
+  // the worker answers the query, the database and Temporal's visibility answer the rest.
+  const [queried, recorded, retried] = await Promise.allSettled([
+    client.workflow
+      .getHandle(programWorkflowId(programId))
+      .query(programStatusQuery)
+      .then((status) => withLiveProduction(client, status)),
+    db ? recordedFigures(db, programId, opts) : undefined,
+    opts.retrying === false ? undefined : retryingActivities(client, programId),
+  ]);
+  if (queried.status === 'rejected' && queried.reason instanceof WorkflowNotFoundError)
+    throw new UnknownProgramError(`no program "${programId}" (see \`judgeflow program list\`)`);
+  let out: ProgramStatusView = { ...settled(queried), ...settled(recorded) };
+  if (db && out.production)
     out = {
       ...out,
-      spendUsd: (await programSpend(db, programId)).totalUsd,
-      fixLoop: await fixLoopCounts(db, programId),
-      ...(opts.scorecard === false ? {} : { vendors: await vendorReport(db, programId) }),
+      production: {
+        ...out.production,
+        verdicts: await runVerdictCounts(db, productionRunKey(programId, out.production.runId)),
+        ...(out.production.locales ? { locales: await localeVerdicts(db, programId, out.production.locales) } : {}),
+      },
     };
-    if (out.production)
-      out = {
-        ...out,
-        production: {
-          ...out.production,
-          verdicts: await runVerdictCounts(db, productionRunKey(programId, out.production.runId)),
-          ...(out.production.locales ? { locales: await localeVerdicts(db, programId, out.production.locales) } : {}),
-        },
-      };
-  }
-  if (opts.retrying !== false) {
-    const { retrying, inspected } = await retryingActivities(client, programId);
-    out = { ...out, retrying, inspected };
-  }
-  return out;
+  return { ...out, ...settled(retried) };
+}
+
+/** A settled promise's value, or its error thrown. */
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
+/** What the database records now: spend from the ledger, fix cycles by outcome, the vendor scorecard. */
+async function recordedFigures(db: Db, programId: string, opts: ProgramStatusOptions) {
+  return {
+    spendUsd: (await programSpend(db, programId)).totalUsd,
+    fixLoop: await fixLoopCounts(db, programId),
+    ...(opts.scorecard === false ? {} : { vendors: await vendorReport(db, programId) }),
+  };
 }
 
 /**
@@ -292,21 +300,27 @@ export function formatStatus(s: ProgramStatusView): string {
       '',
       `round        guidelines  ${criteria.map((c) => c.padEnd(22)).join('')}  target ${pct(s.targets.agreement)} (${s.targets.agreementMetric})`,
     );
+    const cell = (a: Pick<CriterionAgreement, 'value' | 'ci95' | 'meetsTarget'> | undefined) => {
+      const ci = a?.ci95 ? ` [${pct(a.ci95[0])},${pct(a.ci95[1])}]` : '';
+      return `${pct(a?.value)}${ci}${a?.meetsTarget ? ' ✓' : ''}`.padEnd(22);
+    };
     for (const r of s.rounds) {
-      const cells = criteria.map((c) => {
-        const a = r.agreement[c];
-        const ci = a?.ci95 ? ` [${pct(a.ci95[0])},${pct(a.ci95[1])}]` : '';
-        return `${pct(a?.value)}${ci}${a?.meetsTarget ? ' ✓' : ''}`.padEnd(22);
-      });
       lines.push(
-        `${(r.phase === 'pilot' ? 'pilot' : `calibration ${r.round}`).padEnd(13)}v${String(r.guidelineVersion).padEnd(11)}${cells.join('')}`,
+        `${(r.phase === 'pilot' ? 'pilot' : `calibration ${r.round}`).padEnd(13)}v${String(r.guidelineVersion).padEnd(11)}${criteria.map((c) => cell(r.agreement[c])).join('')}`,
       );
+      // A multilingual round: each locale's agreement under it (the round meets the target only when every locale does).
+      const locales = Object.keys(Object.values(r.agreement)[0]?.byLocale ?? {});
+      for (const locale of locales)
+        lines.push(`  ${locale.padEnd(23)}${criteria.map((c) => cell(r.agreement[c]?.byLocale?.[locale])).join('')}`);
     }
   }
   if (s.goldenSet)
     lines.push(
       '',
       `golden    ${s.goldenSet.items} items (dev ${s.goldenSet.dev}, test ${s.goldenSet.test}), ${s.goldenSet.reviewed} reviewed${goldenMethod(s.goldenSet)}`,
+      ...Object.entries(s.goldenSet.byLocale ?? {}).map(
+        ([locale, g]) => `  ${locale.padEnd(7)} ${g.items} items (dev ${g.dev}, test ${g.test})`,
+      ),
     );
   if (s.judges.length) {
     lines.push('', `judge          dev      test     TPR      TNR      target ${pct(s.targets.judgeAccuracy)}`);
