@@ -80,6 +80,7 @@ async function main() {
   const criteria = CRITERIA.slice(0, opts.criteria);
   // The run's default 1000-item shards would leave most of the 8 shard slots idle on a small catalog.
   const shardSize = opts.shardSize ?? Math.min(1000, Math.ceil(opts.synopses / 8));
+  const reportName = `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}${opts.mode === 'batch' ? '-batch' : ''}`;
 
   const logger = createLogger('bench', 'warn');
   const sim = await startLlmSimulator({
@@ -172,6 +173,29 @@ async function main() {
           }
         })()
       : Promise.resolve();
+    // A line every 30 s, so a run stopped before its end (a deadline) still tells how far it got and how fast.
+    const progressFile = path.join(BENCH_OUT, `${reportName}-progress.jsonl`);
+    fs.writeFileSync(
+      progressFile,
+      `${JSON.stringify({ seed_import_s: seeding.seconds, seed_import_peak_rss_mb: seeding.peakRssMb, boot_cpu_s: bootCpuS })}\n`,
+    );
+    const progress = setInterval(() => {
+      void countJudgments().then(
+        (judgments) => {
+          const cpuS = [...cpuByPid.values()].reduce((a, b) => a + b, 0);
+          const line = {
+            at_s: Math.round((Date.now() - started) / 1000),
+            judgments,
+            llm_requests: sim.stats().requests,
+            worker_cpu_s_after_boot: Number((cpuS - bootCpuS).toFixed(1)),
+            peak_rss_mb: Math.round(peakRssMb),
+            load_average: os.loadavg().map((l) => Number(l.toFixed(2))),
+          };
+          fs.appendFileSync(progressFile, `${JSON.stringify(line)}\n`);
+        },
+        (err: unknown) => log(`progress: ${String(err)}`),
+      );
+    }, 30_000);
     const runId = `bench-${opts.synopses}`;
     const handle = await stack.client.workflow.start(productionWorkflow, {
       workflowId: productionWorkflowId(programId, runId),
@@ -191,7 +215,7 @@ async function main() {
         },
       ],
     });
-    const result = await handle.result();
+    const result = await handle.result().finally(() => clearInterval(progress));
     const wallS = (Date.now() - started) / 1000;
     stopping = true;
     sample();
@@ -266,13 +290,7 @@ async function main() {
       load_average_before: loadBefore.map((l) => Number(l.toFixed(2))),
       load_average_after: os.loadavg().map((l) => Number(l.toFixed(2))),
     };
-    fs.writeFileSync(
-      path.join(
-        BENCH_OUT,
-        `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}${opts.mode === 'batch' ? '-batch' : ''}.json`,
-      ),
-      JSON.stringify(report, null, 2),
-    );
+    fs.writeFileSync(path.join(BENCH_OUT, `${reportName}.json`), JSON.stringify(report, null, 2));
     console.log(JSON.stringify(report));
   } finally {
     stopping = true;
