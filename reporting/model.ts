@@ -26,6 +26,8 @@ export interface AgreementPoint {
   level: string;
   ci95: [number, number] | null;
   meetsTarget: boolean;
+  /** A multilingual program's round: the same measure in each locale (the round meets the target only if all do). */
+  byLocale?: Record<string, Pick<AgreementPoint, 'items' | 'raters' | 'value' | 'ci95' | 'meetsTarget'>>;
 }
 export interface RaterQuality {
   raterId: string;

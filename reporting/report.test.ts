@@ -387,6 +387,28 @@ describe('multilingual program report', () => {
     expect(renderMarkdown(report, 'r-').markdown).toContain('| guideline | published | author | note |');
   });
 
+  it('has each round’s agreement per locale, under its overall row', () => {
+    expect(multilingual.agreement.map((a) => [a.criterion, a.value, a.meetsTarget, a.byLocale])).toEqual([
+      [
+        'tone',
+        0.8,
+        false,
+        {
+          'en-US': { items: 10, raters: 3, value: 0.9, ci95: [0.8, 0.95], meetsTarget: true },
+          'es-ES': { items: 10, raters: 3, value: 0.7, ci95: [0.6, 0.75], meetsTarget: false },
+        },
+      ],
+    ]);
+    const { markdown } = renderMarkdown(multilingual, 'm-');
+    const rows = markdown.split('\n').filter((l) => l.startsWith('| calibration | 1 |'));
+    expect(rows).toEqual([
+      '| calibration | 1 | tone | v2 | 20 | 6 | 0.800 | — | no |',
+      '| calibration | 1 | tone · en-US | v2 | 10 | 3 | 0.900 | [0.800, 0.950] | yes |',
+      '| calibration | 1 | tone · es-ES | v2 | 10 | 3 | 0.700 | [0.600, 0.750] | no |',
+    ]);
+    expect(report.agreement.every((a) => a.byLocale === undefined)).toBe(true);
+  });
+
   it('renders the per-locale table in the production section; a single-locale report has none', () => {
     const { markdown } = renderMarkdown(multilingual, 'm-');
     const section = markdown.slice(markdown.indexOf('## Production'), markdown.indexOf('## Writer'));

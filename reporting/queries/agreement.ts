@@ -49,9 +49,30 @@ export async function agreementSection(db: Db, programId: string, programMetric:
       level,
       ci95: interval(ci),
       meetsTarget: r.meetsTarget,
+      ...(isRecord(r.metrics.byLocale) && { byLocale: localeAgreement(r.metrics.byLocale) }),
     };
   });
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** A round's agreement per locale as program/activities.ts records it in the report's metrics. */
+const localeAgreement = (byLocale: Record<string, unknown>): NonNullable<AgreementPoint['byLocale']> =>
+  Object.fromEntries(
+    Object.entries(byLocale).map(([locale, raw]) => {
+      const l = (isRecord(raw) ? raw : {}) as Record<string, unknown>;
+      return [
+        locale,
+        {
+          items: num(l.items) ?? 0,
+          raters: num(l.raters) ?? 0,
+          value: num(l.value),
+          ci95: interval(l.ci95),
+          meetsTarget: l.meetsTarget === true,
+        },
+      ];
+    }),
+  );
 
 export async function raterQuality(db: Db, programId: string): Promise<RaterQuality[]> {
   // Two yardsticks, in time order: the gold questions' known answers, and the golden set's final

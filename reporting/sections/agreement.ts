@@ -43,17 +43,23 @@ export function agreement(r: ProgramReport): Section {
       {
         kind: 'table',
         headers: ['phase', 'round', 'criterion', 'guideline', 'items', 'raters', metric, '95% CI', 'meets target'],
-        rows: r.agreement.map((a) => [
-          a.phase,
-          String(a.round),
-          a.criterion,
-          `v${a.guidelineVersion}`,
-          String(a.items),
-          String(a.raters),
-          dec(a.value),
-          a.ci95 ? `[${dec(a.ci95[0])}, ${dec(a.ci95[1])}]` : '—',
-          a.meetsTarget ? 'yes' : 'no',
-        ]),
+        // A multilingual round's locales follow its overall row, named as the judges are (`tone · es-ES`).
+        rows: r.agreement.flatMap((a) =>
+          [
+            [a.criterion, a] as const,
+            ...Object.entries(a.byLocale ?? {}).map(([locale, l]) => [`${a.criterion} · ${locale}`, l] as const),
+          ].map(([criterion, m]) => [
+            a.phase,
+            String(a.round),
+            criterion,
+            `v${a.guidelineVersion}`,
+            String(m.items),
+            String(m.raters),
+            dec(m.value),
+            m.ci95 ? `[${dec(m.ci95[0])}, ${dec(m.ci95[1])}]` : '—',
+            m.meetsTarget ? 'yes' : 'no',
+          ]),
+        ),
       },
     ],
   };
