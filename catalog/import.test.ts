@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import postgres from 'postgres';
 import { CatalogRejectedError, importCatalog } from './import';
 import { textHash } from './text-hash';
 import { createTestDatabase, type TestDatabase } from '../test/harness';
@@ -169,4 +170,81 @@ test('orphans past the report limit are counted exactly, and --skip-invalid impo
     items: before.items + 1,
     revisions: before.revisions + 1,
   });
+});
+
+test('a re-import with one row changed writes that row alone: its item, one revision; a text may return to an earlier one', async () => {
+  const rows = (second: string) => [show('e1'), synopsis('e-a', 'e1', 'Alpha.'), synopsis('e-b', 'e1', second)];
+  await importCatalog(database.sql, write('e1.jsonl', rows('Beta.')));
+  const before = await counts();
+  const edited = await importCatalog(database.sql, write('e2.jsonl', rows('Beta, edited.')));
+  expect(edited).toMatchObject({ synopses: 2, newItems: 0, editedItems: 1, unchangedItems: 1 });
+  const touched = await database.sql<{ id: string }[]>`
+    select id from items where updated_at >= ${edited.importedAt} order by id`;
+  expect(touched.map((r) => r.id)).toEqual(['e-b']);
+  expect(await counts()).toEqual({ ...before, revisions: before.revisions + 1 });
+
+  // Back to the first text: the item changes, its revision already exists and is kept once.
+  const reverted = await importCatalog(database.sql, write('e3.jsonl', rows('Beta.')));
+  expect(reverted).toMatchObject({ editedItems: 1, unchangedItems: 1 });
+  const [b] = await database.sql<{ text: string }[]>`select text from items where id = 'e-b'`;
+  expect(b.text).toBe('Beta.');
+  expect(await counts()).toEqual({ ...before, revisions: before.revisions + 1 });
+});
+
+test('a synopsis of a show imported before is not an orphan; a malformed line past the first COPY chunks stores nothing', async () => {
+  await importCatalog(database.sql, write('p1.jsonl', [show('p1')]));
+  const later = await importCatalog(database.sql, write('p2.jsonl', [synopsis('p-1', 'p1', 'Belongs to p1.')]));
+  expect(later).toMatchObject({ invalidRows: 0, newItems: 1, shows: 0 });
+
+  const before = await counts();
+  const lines = [show('p2')];
+  for (let i = 0; i < 9; i++) lines.push(synopsis(`p2-${i}`, 'p2', `Text ${i}.`));
+  lines.push('{"kind":"synopsis","id":"p2-x","showId":"p2","text":"cut short');
+  lines.push(synopsis('p2-9', 'p2', 'After the bad line.'));
+  const err = await importCatalog(database.sql, write('p3.jsonl', lines), { chunkSize: 2 }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(CatalogRejectedError);
+  expect((err as CatalogRejectedError).problems).toEqual([
+    { line: 11, message: expect.stringMatching(/not valid JSON/) },
+  ]);
+  expect(await counts()).toEqual(before);
+});
+
+test('the foreign keys stay declared and enforced after an import that wrote without their per-row triggers', async () => {
+  await importCatalog(database.sql, write('fk.jsonl', [show('f1'), synopsis('f-1', 'f1', 'Text.')]));
+  await expect(
+    database.sql`insert into items (id, show_id, text, text_hash) values ('f-2', 'no-such-show', 'x', 'x')`,
+  ).rejects.toThrow(/foreign key/);
+  await expect(
+    database.sql`insert into item_revisions (item_id, text_hash, text, source) values ('no-such-item', 'x', 'x', 'import')`,
+  ).rejects.toThrow(/foreign key/);
+});
+
+test('a role that may not set session_replication_role imports the same way, through the per-row foreign-key checks', async () => {
+  const role = `importer_${Math.random().toString(36).slice(2, 10)}`;
+  await database.sql.unsafe(`create role ${role} login password 'importer'`);
+  await database.sql.unsafe(`grant usage on schema public to ${role}`);
+  await database.sql.unsafe(`grant select, insert, update on all tables in schema public to ${role}`);
+  await database.sql.unsafe(`grant usage on all sequences in schema public to ${role}`);
+  const url = new URL(database.url);
+  const [{ db }] = await database.sql<{ db: string }[]>`select current_database() as db`;
+  await database.sql.unsafe(`grant temporary on database ${db} to ${role}`);
+  url.username = role;
+  url.password = 'importer';
+  const importer = postgres(url.toString(), { max: 1, onnotice: () => undefined });
+  try {
+    const [{ bulk }] = await importer<{ bulk: boolean }[]>`
+      select has_parameter_privilege('session_replication_role', 'set') as bulk`;
+    expect(bulk).toBe(false);
+    const file = write('role.jsonl', [show('g1'), synopsis('g-1', 'g1', 'One.'), synopsis('g-2', 'g1', 'Two.')]);
+    expect(await importCatalog(importer, file)).toMatchObject({ newItems: 2, shows: 1 });
+    const edit = write('role-edit.jsonl', [synopsis('g-2', 'g1', 'Two, edited.')]);
+    expect(await importCatalog(importer, edit)).toMatchObject({ editedItems: 1 });
+    const revisions = await database.sql<{ n: number }[]>`
+      select count(*)::int as n from item_revisions where item_id in ('g-1', 'g-2')`;
+    expect(revisions[0].n).toBe(3);
+  } finally {
+    await importer.end();
+    await database.sql.unsafe(`drop owned by ${role}`);
+    await database.sql.unsafe(`drop role ${role}`);
+  }
 });

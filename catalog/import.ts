@@ -1,7 +1,7 @@
 /**
  * Catalog import: streams a JSONL or CSV catalog (shows and synopses) into Postgres in constant
- * memory. Rows are validated with zod and staged into temp tables inside ONE transaction; only when
- * the whole file is read are shows/items/item_revisions upserted from the stage, so a fatal error
+ * memory. Rows are validated with zod and COPYed into a temp stage inside ONE transaction; only when
+ * the whole file is read are shows/items/item_revisions written from the stage (merge.ts), so a fatal error
  * (or any invalid row, unless skipped) leaves the database as it was. An edited synopsis gets a new
  * text hash, a new item_revisions row and a fresh items.updated_at, which is what pre-launch
  * detection selects (`changedSince`).
@@ -15,6 +15,7 @@ import { CsvError, parse } from 'csv-parse';
 import type postgres from 'postgres';
 import { catalogRecordSchema } from '../schema/catalog';
 import { recordAudit } from '../governance/audit';
+import { createStage, keepLastRows, mergeStage, removeOrphans, STAGE_COLUMNS } from './merge';
 import { SeenIds } from './seen-ids';
 import { textHash } from './text-hash';
 
@@ -156,20 +157,10 @@ async function* rawRecords(
 }
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-/** A field in COPY's text format. */
-const copyField = (v: string | number) =>
-  typeof v === 'number' ? String(v) : v.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]);
-
-/**
- * Rows into a stage table with one COPY: no query of thousands of parameters to build in this process
- * and to parse in PostgreSQL (half the importer's CPU at a million rows).
- */
-async function copyRows(tx: postgres.TransactionSql, table: string, columns: string[], rows: (string | number)[][]) {
-  if (!rows.length) return;
-  const text = rows.map((r) => r.map(copyField).join('\t')).join('\n') + '\n';
-  const stream = await tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
-  await pipeline(Readable.from([text]), stream);
-}
+/** A field in COPY's text format (null is \N). */
+const copyField = (v: string | number | null) =>
+  v === null ? '\\N' : typeof v === 'number' ? String(v) : v.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]);
+const copyLine = (row: (string | number | null)[]) => row.map(copyField).join('\t') + '\n';
 
 const describeIssues = (issues: { path: PropertyKey[]; message: string }[]) =>
   issues.map((i) => `${i.path.length ? i.path.join('.') : 'row'}: ${i.message}`).join('; ');
@@ -187,21 +178,13 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
     if (problems.length < maxProblems) problems.push({ line, message });
   };
 
-  return (await sql.begin(async (tx) => {
-    await tx`create temp table stage_shows (line int not null, id text not null, title text not null, locale text not null, metadata jsonb not null) on commit drop`;
-    await tx`create temp table stage_synopses (line int not null, id text not null, show_id text not null, locale text not null, text text not null, text_hash text not null) on commit drop`;
-    let shows: (string | number)[][] = [];
-    let synopses: (string | number)[][] = [];
-    // Ids repeated within the file, found in constant memory: the stage keeps only their last row.
-    const seenShows = new SeenIds();
-    const seenSynopses = new SeenIds();
-    const flush = async () => {
-      await copyRows(tx, 'stage_shows', ['line', 'id', 'title', 'locale', 'metadata'], shows);
-      await copyRows(tx, 'stage_synopses', ['line', 'id', 'show_id', 'locale', 'text', 'text_hash'], synopses);
-      shows = [];
-      synopses = [];
-    };
-    let rows = 0;
+  const seenShows = new SeenIds();
+  const seenSynopses = new SeenIds();
+  let rows = 0;
+  /** The file as COPY text, `chunkSize` rows a chunk; ids repeated within it are found in constant memory. */
+  async function* stageText(): AsyncGenerator<string> {
+    let chunk = '';
+    let inChunk = 0;
     for await (const raw of rawRecords(file, format)) {
       rows++;
       if ('error' in raw) {
@@ -217,78 +200,55 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
       const record = parsed.data;
       if (record.kind === 'show') {
         const { kind: _kind, id, title, locale, ...metadata } = record;
-        shows.push([raw.line, id, title, locale, JSON.stringify(metadata)]);
+        chunk += copyLine([raw.line, id, null, locale, title, JSON.stringify(metadata), null, null]);
         seenShows.add(id);
       } else {
-        synopses.push([raw.line, record.id, record.showId, record.locale, record.text, textHash(record.text)]);
-        seenSynopses.add(record.id);
+        const { id, showId, locale, text } = record;
+        chunk += copyLine([raw.line, id, showId, locale, null, null, text, textHash(text)]);
+        seenSynopses.add(id);
       }
-      if (shows.length + synopses.length >= chunkSize) await flush();
+      if (++inChunk >= chunkSize) {
+        yield chunk;
+        chunk = '';
+        inChunk = 0;
+      }
     }
-    await flush();
+    if (chunk) yield chunk;
+  }
 
-    // A synopsis must belong to a show of this file or one already imported. The orphans are
-    // deleted from the stage and counted; only the first ones are read, for the report.
-    const orphans = await tx<{ line: number; show_id: string; n: number }[]>`
-      with d as (delete from stage_synopses s where not exists (select 1 from stage_shows h where h.id = s.show_id)
-        and not exists (select 1 from shows h where h.id = s.show_id) returning s.line, s.show_id)
-      select line, show_id, count(*) over ()::int as n from d order by line limit ${maxProblems}`;
-    for (const o of orphans)
-      invalid(o.line, `showId: unknown show "${o.show_id}" (not in this file nor imported before)`);
-    invalidRows += (orphans[0]?.n ?? 0) - orphans.length;
+  return (await sql.begin(async (tx) => {
+    await createStage(tx);
+    // One COPY for the whole file, fed as it is parsed: PostgreSQL stores a chunk while the next is validated.
+    const copy = await tx.unsafe(`copy stage (${STAGE_COLUMNS.join(', ')}) from stdin`).writable();
+    await pipeline(Readable.from(stageText()), copy);
+
+    const orphans = await removeOrphans(tx, maxProblems);
+    for (const o of orphans.problems) invalid(o.line, o.message);
+    invalidRows += orphans.count - orphans.problems.length;
     problems.sort((a, b) => a.line - b.line);
     if (invalidRows && !opts.skipInvalid) throw new CatalogRejectedError(invalidRows, problems);
 
-    // The last row of an id wins within one file: earlier rows of the ids SeenIds flagged are deleted.
-    for (const [table, seen] of [
-      ['stage_shows', seenShows],
-      ['stage_synopses', seenSynopses],
-    ] as const)
-      if (seen.maybeRepeated.size)
-        await tx`
-          delete from ${tx(table)} s using (select id, max(line) as line from ${tx(table)} where id = any(${[...seen.maybeRepeated]}) group by id) m
-          where s.id = m.id and s.line < m.line`;
-    const [counts] = await tx<{ new_items: number; edited: number; unchanged: number; synopses: number }[]>`
-      select count(*) filter (where i.id is null)::int as new_items,
-             count(*) filter (where i.id is not null and i.text_hash <> s.text_hash)::int as edited,
-             count(*) filter (where i.id is not null and i.text_hash = s.text_hash)::int as unchanged,
-             count(*)::int as synopses
-      from stage_synopses s left join items i on i.id = s.id`;
-    await tx`
-      insert into shows (id, title, locale, metadata, updated_at)
-      select id, title, locale, metadata, now() from stage_shows
-      on conflict (id) do update set title = excluded.title, locale = excluded.locale, metadata = excluded.metadata, updated_at = now()
-      where (shows.title, shows.locale, shows.metadata) is distinct from (excluded.title, excluded.locale, excluded.metadata)`;
-    await tx`
-      insert into items (id, show_id, locale, text, text_hash, source, updated_at)
-      select id, show_id, locale, text, text_hash, 'import', now() from stage_synopses
-      on conflict (id) do update set show_id = excluded.show_id, locale = excluded.locale, text = excluded.text,
-        text_hash = excluded.text_hash, source = 'import', updated_at = now()
-      where items.text_hash <> excluded.text_hash or items.show_id <> excluded.show_id or items.locale <> excluded.locale`;
-    await tx`
-      insert into item_revisions (item_id, text_hash, text, source)
-      select id, text_hash, text, 'import' from stage_synopses
-      on conflict do nothing`;
+    await keepLastRows(tx, { shows: [...seenShows.maybeRepeated], synopses: [...seenSynopses.maybeRepeated] });
+    const counts = await mergeStage(tx, Boolean(opts.audit));
     const [{ now }] = await tx<{ now: Date }[]>`select now()`;
     const itemIds = opts.keepItemIds
-      ? (await tx<{ id: string }[]>`select id from stage_synopses order by id`).map((r) => r.id)
+      ? (await tx<{ id: string }[]>`select id from stage where show_id is not null order by id`).map((r) => r.id)
       : undefined;
-    const [{ shows: showCount }] = await tx<{ shows: number }[]>`select count(*)::int as shows from stage_shows`;
     if (opts.audit) {
-      const [{ items }] = await tx<{ items: number }[]>`select count(*)::int as items from items`;
+      const items = counts.items_before + counts.new_items;
       await recordAudit(tx, {
         ...opts.audit,
         action: 'catalog_imported',
         entity: 'catalog',
         entityId: path.basename(file),
-        before: { items: items - counts.new_items },
-        after: { items, newItems: counts.new_items, editedItems: counts.edited, shows: showCount },
+        before: { items: counts.items_before },
+        after: { items, newItems: counts.new_items, editedItems: counts.edited, shows: counts.shows },
         data: { file: path.resolve(file), rows, skippedRows: invalidRows },
       });
     }
     return {
       rows,
-      shows: showCount,
+      shows: counts.shows,
       synopses: counts.synopses,
       newItems: counts.new_items,
       editedItems: counts.edited,
