@@ -5,10 +5,12 @@
 // the time `program status` took to load the Temporal client, drizzle and zod (BENCHMARKS.md).
 const Module = require('node:module');
 const path = require('node:path');
+const { useCompileCache } = require('./compile-cache');
 
 const DEPENDENCY = `${path.sep}node_modules${path.sep}`;
 const nodeLoadJs = Module._extensions['.js'];
 const nodeResolve = Module._resolveFilename;
+useCompileCache((filename) => filename.includes(DEPENDENCY));
 require('tsx/cjs');
 const tsxLoadJs = Module._extensions['.js'];
 const tsxResolve = Module._resolveFilename;

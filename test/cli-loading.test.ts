@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { buildCli, COMMANDS } from '../scripts/cli';
@@ -14,12 +15,12 @@ jest.setTimeout(180_000);
 const ROOT = path.resolve(__dirname, '..');
 
 /** What `script` prints, run in a fresh process as bin/judgeflow.js runs the sources. */
-const runWithSources = (script: string) =>
+const runWithSources = (script: string, env: NodeJS.ProcessEnv = process.env) =>
   new Promise<string>((resolve, reject) =>
     execFile(
       process.execPath,
       ['-r', path.join(ROOT, 'bin/sources.js'), '-e', script],
-      { cwd: ROOT, maxBuffer: 64 << 20 },
+      { cwd: ROOT, maxBuffer: 64 << 20, env },
       (err, stdout) => (err ? reject(err) : resolve(stdout)),
     ),
   );
@@ -55,7 +56,11 @@ test('--help and an unknown command load commander alone, no command module', as
     expect([...packagesOf(loaded)].filter((p) => p !== 'tsx' && p !== 'esbuild' && p !== 'get-tsconfig')).toEqual([
       'commander',
     ]);
-    expect(loaded.filter((f) => !f.startsWith('node_modules/'))).toEqual(['bin/sources.js', 'scripts/cli.ts']);
+    expect(loaded.filter((f) => !f.startsWith('node_modules/'))).toEqual([
+      'bin/sources.js',
+      'bin/compile-cache.js',
+      'scripts/cli.ts',
+    ]);
   }
 });
 
@@ -83,6 +88,7 @@ test('program status is held to the modules it reads and prints with (its 1 s st
   // (stats/, CSV), reporting: each was loaded once through one import and cost the start.
   expect(files.filter((f) => !f.startsWith('node_modules/')).sort()).toEqual(
     [
+      'bin/compile-cache.js',
       'bin/sources.js',
       'human-tasks/accounting.ts',
       'platform/config.ts',
@@ -157,6 +163,41 @@ test('dependencies load as Node loads them, the sources through tsx (bin/sources
   expect(ours.map(([f, ...maps]) => [path.relative(ROOT, f), ...maps])).toEqual([['workflows/ids.ts', true, true]]);
   expect(deps.length).toBeGreaterThan(5);
   expect(deps.filter(([, inline, read]) => inline || read)).toEqual([]);
+});
+
+test("program status's dependencies compile from the code cache once it is written (bin/compile-cache.js)", async () => {
+  // Every JavaScript file of a dependency that status loads (after bin/sources.js, which loaded tsx):
+  // compiled from a code cache V8 accepted, or not.
+  const script = `
+    const before = new Set(Object.keys(require.cache));
+    const vm = require('node:vm');
+    const cached = [], compiled = [];
+    vm.Script = class extends vm.Script {
+      constructor(code, options) {
+        super(code, options);
+        (options.cachedData && !this.cachedDataRejected ? cached : compiled).push(options.filename);
+      }
+    };
+    const { buildCli } = require(${JSON.stringify(path.join(ROOT, 'scripts/cli.ts'))});
+    buildCli(['node', 'judgeflow', 'program', 'status', 'some-program']);
+    require(${JSON.stringify(path.join(ROOT, 'scripts/commands/context.ts'))});
+    const dependencies = Object.keys(require.cache)
+      .filter((f) => !before.has(f) && f.includes('/node_modules/') && /\\.c?js$/.test(f));
+    process.stdout.write(JSON.stringify({ dependencies, cached, compiled }));`;
+  const tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-loading-'));
+  try {
+    const load = async () =>
+      JSON.parse(await runWithSources(script, { ...process.env, TMPDIR: tmpdir })) as Record<string, string[]>;
+    const first = await load();
+    expect(first.cached).toEqual([]);
+    expect(first.compiled.sort()).toEqual(first.dependencies.sort());
+    const second = await load();
+    expect(second.compiled).toEqual([]);
+    expect(second.cached.sort()).toEqual(second.dependencies.sort());
+    expect(second.cached.length).toBeGreaterThan(300);
+  } finally {
+    fs.rmSync(tmpdir, { recursive: true, force: true });
+  }
 });
 
 test('every command module is in COMMANDS, and each entry registers its command as --help describes it', async () => {
