@@ -99,6 +99,8 @@ export interface LocaleReport {
   locale: string;
   /** The program's items in this locale. */
   items: number;
+  /** Its golden items, split as its judges were developed (dev) and measured (test) on them. */
+  golden: { items: number; dev: number; test: number };
   /** Its items with a verdict on their current text. */
   judged: number;
   criteria: Array<Omit<ProductionCriterion, 'runId'>>;

@@ -409,6 +409,15 @@ describe('multilingual program report', () => {
     expect(report.agreement.every((a) => a.byLocale === undefined)).toBe(true);
   });
 
+  it('has each locale’s golden items and split in the golden set section', () => {
+    const { markdown } = renderMarkdown(multilingual, 'm-');
+    const section = markdown.slice(markdown.indexOf('## Golden set'));
+    expect(section).toContain('| locale | golden items | dev | test |');
+    expect(section).toContain('| en-US | 2 | 1 | 1 |');
+    expect(section).toContain('| es-ES | 1 | 0 | 1 |');
+    expect(renderMarkdown(report, 'r-').markdown).not.toContain('| locale | golden items |');
+  });
+
   it('renders the per-locale table in the production section; a single-locale report has none', () => {
     const { markdown } = renderMarkdown(multilingual, 'm-');
     const section = markdown.slice(markdown.indexOf('## Production'), markdown.indexOf('## Writer'));

@@ -1,12 +1,12 @@
 /**
- * A multilingual program's parts per locale: its catalog (items, how many are judged, pass rates,
- * the locales skipped) and the guidelines and rubrics each locale reads.
+ * A multilingual program's parts per locale: its catalog (items, golden items, how many are judged,
+ * pass rates, the locales skipped) and the guidelines and rubrics each locale reads.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { programItemsWhere } from '../../catalog/item-set';
 import type { Db } from '../../platform/db';
 import type { LocaleSpec } from '../../schema/program-spec';
-import { decisionLog, guidelineVersions, items } from '../../schema/tables';
+import { decisionLog, goldenLabels, guidelineVersions, items } from '../../schema/tables';
 import type { ProgramReport } from '../model';
 import { latestVerdicts, rate, TALLY, type Tally } from './production';
 
@@ -29,6 +29,17 @@ export async function localeSection(
   const current = await db.execute<Tally & { locale: string; criterion: string }>(sql`
     select locale, criterion, ${TALLY} from (${latestVerdicts(programId)}) latest
     group by locale, criterion order by locale, criterion`);
+  const golden = await db
+    .select({
+      locale: items.locale,
+      items: sql<number>`count(distinct ${goldenLabels.itemId})::int`,
+      dev: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'dev')::int`,
+      test: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'test')::int`,
+    })
+    .from(goldenLabels)
+    .innerJoin(items, eq(items.id, goldenLabels.itemId))
+    .where(eq(goldenLabels.programId, programId))
+    .groupBy(items.locale);
   const skipped = await db
     .select({ data: decisionLog.data, note: decisionLog.note })
     .from(decisionLog)
@@ -44,9 +55,11 @@ export async function localeSection(
         errors,
         passRate: rate({ passed, failed, errors }),
       }));
+    const g = golden.find((r) => r.locale === locale);
     return {
       locale,
       items: inSet.find((r) => r.locale === locale)?.items ?? 0,
+      golden: { items: g?.items ?? 0, dev: g?.dev ?? 0, test: g?.test ?? 0 },
       // every judgment gives each criterion a verdict (or an error), so the most verdicts of a criterion is the items judged
       judged: Math.max(0, ...criteria.map((c) => c.passed + c.failed + c.errors)),
       criteria,

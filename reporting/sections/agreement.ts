@@ -159,6 +159,21 @@ export function golden(r: ProgramReport): Section {
         headers: ['criterion', 'split', 'pass', 'fail'],
         rows: g.composition.map((c) => [c.criterion, c.split, String(c.pass), String(c.fail)]),
       },
+      // A multilingual program's golden set is drawn per locale, each locale's judges measured on its own.
+      ...(r.locales
+        ? [
+            {
+              kind: 'table' as const,
+              headers: ['locale', 'golden items', 'dev', 'test'],
+              rows: r.locales.map((l) => [
+                l.locale,
+                String(l.golden.items),
+                String(l.golden.dev),
+                String(l.golden.test),
+              ]),
+            },
+          ]
+        : []),
       {
         kind: 'table',
         headers: ['method', 'source', 'labels', 'mean confidence', 'ratings per label'],
