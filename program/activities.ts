@@ -8,6 +8,7 @@ import { agreementIntervals, agreementReport } from '../stats/index';
 import { programItemsWhere } from '../catalog/item-set';
 import { type ProgramEstimate } from './estimate';
 import { criterionAgreementOptions } from './criterion-agreement';
+import { goldenItemsByLocale } from './golden-locales';
 import { criterionSamples, durationMs, goldenSettings, type ProgramSpec } from '../schema/program-spec';
 import {
   agreementReports,
@@ -414,19 +415,8 @@ export function createProgramActivities({ db, config }: ActivityDeps) {
         })
         .from(goldenLabels)
         .where(eq(goldenLabels.programId, programId));
-      // A golden label's locale is its item's: a multilingual set is also counted per locale.
-      const locales = await db
-        .select({
-          locale: items.locale,
-          items: sql<number>`count(distinct ${goldenLabels.itemId})::int`,
-          dev: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'dev')::int`,
-          test: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'test')::int`,
-        })
-        .from(goldenLabels)
-        .innerJoin(items, eq(items.id, goldenLabels.itemId))
-        .where(eq(goldenLabels.programId, programId))
-        .groupBy(items.locale)
-        .orderBy(items.locale);
+      // A multilingual set is also counted per locale.
+      const locales = await goldenItemsByLocale(db, programId);
       const summary = row ?? {
         items: 0,
         dev: 0,

@@ -5,8 +5,9 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { programItemsWhere } from '../../catalog/item-set';
 import type { Db } from '../../platform/db';
+import { goldenItemsByLocale } from '../../program/golden-locales';
 import type { LocaleSpec } from '../../schema/program-spec';
-import { decisionLog, goldenLabels, guidelineVersions, items } from '../../schema/tables';
+import { decisionLog, guidelineVersions, items } from '../../schema/tables';
 import type { ProgramReport } from '../model';
 import { latestVerdicts, rate, TALLY, type Tally } from './production';
 
@@ -29,17 +30,7 @@ export async function localeSection(
   const current = await db.execute<Tally & { locale: string; criterion: string }>(sql`
     select locale, criterion, ${TALLY} from (${latestVerdicts(programId)}) latest
     group by locale, criterion order by locale, criterion`);
-  const golden = await db
-    .select({
-      locale: items.locale,
-      items: sql<number>`count(distinct ${goldenLabels.itemId})::int`,
-      dev: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'dev')::int`,
-      test: sql<number>`count(distinct ${goldenLabels.itemId}) filter (where ${goldenLabels.split} = 'test')::int`,
-    })
-    .from(goldenLabels)
-    .innerJoin(items, eq(items.id, goldenLabels.itemId))
-    .where(eq(goldenLabels.programId, programId))
-    .groupBy(items.locale);
+  const golden = await goldenItemsByLocale(db, programId);
   const skipped = await db
     .select({ data: decisionLog.data, note: decisionLog.note })
     .from(decisionLog)
