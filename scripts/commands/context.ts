@@ -35,8 +35,6 @@ export async function withContext<T>(
   needs: { temporal?: boolean } = { temporal: true },
 ): Promise<T> {
   const config = loadConfig();
-  const database = await connectDatabase(databaseUrl(config), { max: 4 });
-  let client: Client | undefined;
   // A traced command is the root of its trace: its workflow starts, updates and queries get spans.
   // require(), not import(): import() bypasses the CommonJS hook bin/judgeflow.js runs the sources through.
   const tracing = config.observability.tracing
@@ -51,9 +49,24 @@ export async function withContext<T>(
       throw new CliError((err as Error).message);
     }
   };
+  // PostgreSQL and Temporal are reached at once (each is a round trip or more to wait for); the
+  // first to fail is the error, and whichever did connect is closed.
+  const connecting = connectDatabase(databaseUrl(config), { max: 4 });
+  const connectingClient =
+    needs.temporal === false
+      ? undefined
+      : connectClient(temporalTarget(config), tracing?.clientInterceptors, identity.actor);
+  let database: Database;
+  let client: Client | undefined;
   try {
-    if (needs.temporal !== false)
-      client = await connectClient(temporalTarget(config), tracing?.clientInterceptors, identity.actor);
+    [database, client] = await Promise.all([connecting, connectingClient]);
+  } catch (err) {
+    void connecting.then((d) => d.close()).catch(() => undefined);
+    void connectingClient?.then((c) => c.connection.close()).catch(() => undefined);
+    await tracing?.shutdown();
+    throw err;
+  }
+  try {
     return await fn({ config, database, client: client as Client, identity, actor });
   } finally {
     await client?.connection.close();
