@@ -1,8 +1,9 @@
 /**
  * `npm run bench:cli`: how long the `judgeflow` command takes to start, as a user runs it
  * (node bin/judgeflow.js): the median of BENCH_RUNS runs (10, after one warm-up that fills tsx's
- * cache) of `--help` and of `program status <id>`, in wall time and in CPU time (user + system of
- * the child, which a loaded machine inflates less than wall time), with the load average.
+ * cache and the dependencies' code cache, bin/compile-cache.js) of `--help` and of `program status
+ * <id>`, in wall time and in CPU time (user + system of the child, which a loaded machine inflates
+ * less than wall time), with the load average.
  *
  * `program status` runs against BENCH_PROGRAM on the configured stack when it is set; otherwise a
  * private embedded stack is started with a small simulated catalog and a program waiting at its
@@ -41,7 +42,7 @@ function measure(args: string[], env: NodeJS.ProcessEnv) {
     const run = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
     const wall = Number(process.hrtime.bigint() - start) / 1e6;
     if (run.status !== 0) throw new Error(`judgeflow ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
-    if (i === 0) continue; // the warm-up: tsx compiles into its cache
+    if (i === 0) continue; // the warm-up: tsx compiles into its cache, V8 into the code cache
     walls.push(wall);
     cpus.push(childrenCpuMs() - cpu);
   }
