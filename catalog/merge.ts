@@ -21,8 +21,11 @@ const IMPORT_LOCK = 7233002;
  * returns the first `limit` of them by line, with how many there were.
  */
 export async function removeOrphans(tx: postgres.TransactionSql, limit: number) {
-  // Temp tables are never analysed by autovacuum: without statistics the joins below are planned blind.
-  await tx`analyze stage`;
+  // Temp tables are never analysed by autovacuum: without statistics the joins below are planned
+  // blind. The keys are enough (the texts' statistics cost more and decide nothing); hashing a
+  // million of them in 4 MB (the default work_mem) would spill to disk in batches.
+  await tx`analyze stage (id, show_id)`;
+  await tx`set local work_mem = '64MB'`;
   const orphans = await tx<{ line: number; show_id: string; n: number }[]>`
     with d as (delete from stage s where s.show_id is not null
         and not exists (select 1 from stage h where h.show_id is null and h.id = s.show_id)
