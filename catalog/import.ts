@@ -223,8 +223,9 @@ export async function importCatalog(sql: postgres.Sql, file: string, opts: Impor
     await pipeline(Readable.from(stageText()), copy);
 
     const orphans = await removeOrphans(tx, maxProblems);
-    for (const o of orphans.problems) invalid(o.line, o.message);
-    invalidRows += orphans.count - orphans.problems.length;
+    for (const o of orphans.first)
+      invalid(o.line, `showId: unknown show "${o.show_id}" (not in this file nor imported before)`);
+    invalidRows += orphans.count - orphans.first.length;
     problems.sort((a, b) => a.line - b.line);
     if (invalidRows && !opts.skipInvalid) throw new CatalogRejectedError(invalidRows, problems);
 

@@ -5,7 +5,6 @@
  * show_id; a show row has none.
  */
 import type postgres from 'postgres';
-import type { ImportProblem } from './import';
 
 export const STAGE_COLUMNS = ['line', 'id', 'show_id', 'locale', 'title', 'metadata', 'text', 'text_hash'];
 
@@ -31,11 +30,7 @@ export async function removeOrphans(tx: postgres.TransactionSql, limit: number) 
         and not exists (select 1 from stage h where h.show_id is null and h.id = s.show_id)
         and not exists (select 1 from shows h where h.id = s.show_id) returning s.line, s.show_id)
     select line, show_id, count(*) over ()::int as n from d order by line limit ${limit}`;
-  const problems: ImportProblem[] = orphans.map((o) => ({
-    line: o.line,
-    message: `showId: unknown show "${o.show_id}" (not in this file nor imported before)`,
-  }));
-  return { problems, count: orphans[0]?.n ?? 0 };
+  return { first: orphans, count: orphans[0]?.n ?? 0 };
 }
 
 /** The last row of an id wins within one file: earlier rows of the ids flagged as maybe repeated are deleted. */
