@@ -72,8 +72,8 @@ export class ProgramRun {
   status: ProgramStatus['status'] = 'running';
   /** The human-task batch running now, told about guideline revisions. */
   currentBatchId: string | null = null;
-  /** Whether steering state may be acted on: no handler still at work (steering-io.ts; set by registerSteering). */
-  steeringSettled: () => boolean = () => true;
+  /** On the steering-io-in-main-code path (set by registerSteering): whether no steering handler is still at work. */
+  steeringSettled?: () => boolean;
 
   constructor(readonly programId: string) {}
 
@@ -121,7 +121,7 @@ export class ProgramRun {
     await this.budgetNotice();
     if (state.paused) {
       await this.setStatus('paused');
-      await condition(() => !state.paused && this.steeringSettled());
+      await condition(() => !state.paused && this.settled());
       await this.setStatus('running');
     }
   }
@@ -151,12 +151,15 @@ export class ProgramRun {
       });
     if (manual) {
       await this.setStatus('waiting_gate');
-      await condition(() => state.approvedGates.includes(name) && this.steeringSettled());
+      await condition(() => state.approvedGates.includes(name) && this.settled());
     } else {
       const approved =
         plan.autoGateAfterMs > 0 &&
-        (await condition(() => state.approvedGates.includes(name) && this.steeringSettled(), plan.autoGateAfterMs));
-      if (!approved) {
+        (await condition(() => state.approvedGates.includes(name) && this.settled(), plan.autoGateAfterMs));
+      if (!approved && this.steeringSettled && state.approvedGates.includes(name)) {
+        // Approved by a handler still at work when the grace period ended: it records the decision.
+        await condition(this.steeringSettled);
+      } else if (!approved) {
         state.approvedGates = [...state.approvedGates, name];
         await acts.recordDecision({
           programId,
@@ -173,6 +176,10 @@ export class ProgramRun {
     this.gate = null;
     setCurrentDetails('');
     await this.setStatus('running');
+  }
+
+  private settled() {
+    return this.steeringSettled?.() ?? true;
   }
 
   /** Spend at 80 % of the budget, then at 100 %: told once per budget (raising it re-arms both). */

@@ -17,8 +17,8 @@ export const STEERING_IO_IN_MAIN_CODE = 'steering-io-in-main-code';
 export interface SteeringIo {
   /** Runs `work` (an activity, a signal) for a handler, in the main code when deferred. */
   io<T>(work: () => Promise<T>): Promise<T>;
-  /** Whether the main code may act on steering state: no handler is still at work. */
-  settled(): boolean;
+  /** Deferred: whether the main code may act on steering state (no handler is still at work). */
+  settled?: () => boolean;
 }
 
 interface Job {
@@ -28,7 +28,7 @@ interface Job {
 
 /** Deferred: starts the loop, which lives as long as the workflow (not cancellable: a decision is recorded even then). */
 export function steeringIo(deferred: boolean): SteeringIo {
-  if (!deferred) return { io: (work) => work(), settled: () => true };
+  if (!deferred) return { io: (work) => work() };
   const queue: Job[] = [];
   void CancellationScope.nonCancellable(async () => {
     for (;;) {
