@@ -9,7 +9,7 @@
  * so they complete together wherever the main code would go on while the handler is still at work.
  */
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { asc, eq } from 'drizzle-orm';
 import { createActivities } from '../activities';
@@ -54,7 +54,10 @@ function meeting(ms: number) {
   };
 }
 
-/** A worker whose gate-approval decision and next `running` status write (once `holding`) meet. */
+/**
+ * A worker whose gate-approval decision and next `running` status write (once `holding`) meet, and
+ * whose guideline store refuses a text that says UNSTORABLE.
+ */
 async function meetingWorker(taskQueue: string, holding: () => boolean) {
   const activities = createActivities(t.world.deps);
   const meet = meeting(3000);
@@ -65,6 +68,10 @@ async function meetingWorker(taskQueue: string, holding: () => boolean) {
     workflowBundle: await loadWorkflowBundle(),
     activities: {
       ...activities,
+      publishGuidelineVersion: async (g: Parameters<typeof activities.publishGuidelineVersion>[0]) => {
+        if (g.text.includes('UNSTORABLE')) throw ApplicationFailure.nonRetryable('the guideline store is read-only');
+        return activities.publishGuidelineVersion(g);
+      },
       recordDecision: async (d: Parameters<typeof activities.recordDecision>[0]) => {
         const recorded = await activities.recordDecision(d);
         if (d.kind === 'gate_approved') await meet(true);
@@ -108,6 +115,13 @@ test('updates answer after their I/O, one after the other, while the main code w
     });
     await expect(refused).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
     await expect(refused).rejects.toMatchObject({ cause: { message: expect.stringMatching(/above the current v1/) } });
+    expect(await decisions()).toEqual([]);
+    // Its activity fails: the update fails with the reason, nothing changes, and later requests are served.
+    const failed = handle.executeUpdate(publishGuidelinesUpdate, {
+      args: [{ ...steer(), version: 2, text: 'UNSTORABLE', note: 'store down' }],
+    });
+    await expect(failed).rejects.toMatchObject({ cause: { cause: { message: 'the guideline store is read-only' } } });
+    expect(await waitForStatus(handle, () => true)).toMatchObject({ guidelineVersion: 1, decisions: 0 });
     expect(await decisions()).toEqual([]);
 
     // The answer comes once the revision and its decision are stored.
