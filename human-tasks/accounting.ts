@@ -5,7 +5,7 @@
  */
 import { eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from '../platform/db';
-import { tasks, usageLedger } from '../schema/tables';
+import { programSpendTotals, tasks } from '../schema/tables';
 
 export type Spend = {
   humanUsd: number;
@@ -31,14 +31,13 @@ export async function taskCostUsd(db: Pick<Db, 'execute'>, rateCard: unknown, ki
 }
 
 export async function programSpend(db: Db, programId: string): Promise<Spend> {
+  // Kept current by the ledger's triggers (migration 0019): one row, however long the ledger.
   const [row] = await db
-    .select({
-      human: sql<number>`coalesce(sum(${usageLedger.costUsd}) filter (where ${usageLedger.kind} = 'human_task'), 0)::float8`,
-      llm: sql<number>`coalesce(sum(${usageLedger.costUsd}) filter (where ${usageLedger.kind} <> 'human_task'), 0)::float8`,
-    })
-    .from(usageLedger)
-    .where(eq(usageLedger.programId, programId));
-  return { humanUsd: roundUsd(row.human), llmUsd: roundUsd(row.llm), totalUsd: roundUsd(row.human + row.llm) };
+    .select({ human: programSpendTotals.humanUsd, llm: programSpendTotals.llmUsd })
+    .from(programSpendTotals)
+    .where(eq(programSpendTotals.programId, programId));
+  const { human, llm } = row ?? { human: 0, llm: 0 };
+  return { humanUsd: roundUsd(human), llmUsd: roundUsd(llm), totalUsd: roundUsd(human + llm) };
 }
 
 /** One row of the vendor scorecard: a vendor (raterId null, all its raters) or one of its raters. */

@@ -57,6 +57,18 @@ export const usageLedger = pgTable(
 );
 
 /**
+ * Each program's spend, the usage ledger's sums kept current by statement-level triggers on it
+ * (migration 0019), so the budget check before every production page reads one row instead of
+ * summing the whole ledger: that sum grew with the run (0.46 s at 450k rows) and made a 1M run's
+ * pages wait for each other under the program's budget lock.
+ */
+export const programSpendTotals = pgTable('program_spend', {
+  programId: text('program_id').primaryKey(),
+  humanUsd: doublePrecision('human_usd').notNull().default(0),
+  llmUsd: doublePrecision('llm_usd').notNull().default(0),
+});
+
+/**
  * Every change a person or QA makes: who (`actor`), what (`action` on `entity`/`entityId`), the
  * state before and after, and the request id that made it (a steering update's id, the CLI's
  * request id), written in the change's own transaction by governance/audit.ts. A retried request
