@@ -22,7 +22,7 @@ import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
 import { approveGateUpdate, publishGuidelinesUpdate, type ProgramStatus } from '../workflows/messages';
 import { programWorkflow } from '../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
-import { formatStatus, programStatus } from './commands/program';
+import { formatStatus, programStatus, UnknownProgramError } from './commands/program';
 import { revisionFromDisagreements } from './demo-revision';
 import {
   formatLocaleSummaries,
@@ -238,6 +238,9 @@ async function startProgram(stack: Stack, database: Database, spec: ProgramSpec)
   );
 }
 
+/** Status queries in a row the worker may leave unanswered (30 s each) before the demo fails. */
+const MAX_UNANSWERED_QUERIES = 6;
+
 /**
  * The scripted PM: at a calibration gate below target, publishes a revision citing the round's most
  * split items and contested error codes (the simulated raters agree more under newer guidelines);
@@ -247,6 +250,7 @@ async function steerUntilDone(client: Client, database: Database, spec: ProgramS
   const handle = client.workflow.getHandle(programWorkflowId(spec.id));
   let lastLine = '';
   const handledGates = new Set<string>();
+  let unanswered = 0;
   for (;;) {
     // Steering needs phase, gate and rounds only: the scan for retrying activities (a describe per open
     // workflow) every 500 ms would load the Temporal server more than the program itself does, and
@@ -254,13 +258,18 @@ async function steerUntilDone(client: Client, database: Database, spec: ProgramS
     const s = await programStatus(client, spec.id, database.db, { retrying: false, scorecard: false }).catch(
       (err: Error) => {
         if (/starting/.test(err.message)) return null;
-        throw err;
+        // A worker busy with a backlog (the data dir's earlier programs resuming) answers a query late:
+        // Temporal gives up after 30 s. Ask again for a few minutes before calling the demo failed.
+        if (err instanceof UnknownProgramError || ++unanswered > MAX_UNANSWERED_QUERIES) throw err;
+        console.log(`  (status query not answered: ${err.message}; asking again)`);
+        return null;
       },
     );
     if (!s) {
       await new Promise((r) => setTimeout(r, 200));
       continue;
     }
+    unanswered = 0;
     const line = `  [${s.phase}${s.phase === 'calibration' ? ` r${s.round}` : ''}] ${s.status}${s.gate ? ` at gate ${s.gate.name}` : ''} · tasks ${s.tasks.completed} · labels ${s.tasks.labels} · $${s.spendUsd.toFixed(2)}${s.production ? ` · judged ${s.production.judged}/${s.production.total}` : ''}`;
     if (line !== lastLine) console.log(line);
     lastLine = line;

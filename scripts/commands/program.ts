@@ -34,7 +34,7 @@ const failureOf = async (client: Client, programId: string) =>
   (await workflowFailure(client, programWorkflowId(programId)).catch(() => undefined)) ??
   'see the program workflow in the Temporal UI';
 
-export { formatStatus, programStatus } from './program-status';
+export { formatStatus, programStatus, UnknownProgramError } from './program-status';
 
 async function steer<Req extends { requestId: string; actor: string }>(
   client: Client,
