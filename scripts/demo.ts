@@ -16,7 +16,7 @@ import { checkProgramPrerequisites, registerProgram } from '../program/registrat
 import { newSecret } from '../vendors/signing';
 import { describeVendors, rotateVendorSecret } from '../vendors/registry';
 import { SIM_SECRET_KEY } from './sim/vendor/world';
-import { loadConfig, type Config } from '../platform/config';
+import { loadConfig, usesLlmSimulator, type Config } from '../platform/config';
 import { connectDatabase, type Database } from '../platform/db';
 import { validateProgramSpec, type ProgramSpec } from '../schema/program-spec';
 import { approveGateUpdate, publishGuidelinesUpdate, type ProgramStatus } from '../workflows/messages';
@@ -56,6 +56,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   process.env.JUDGEFLOW_SECRET_KEY ??= SIM_SECRET_KEY;
   // The simulator answers at once, so more requests in flight per worker keep both cores busy.
   process.env.LLM_CONCURRENCY ??= '64';
+  // Nor does it have a rate limit: paced at the default 10,000 rpm (a real provider's), the program's
+  // ~40,000 calls took 4 of the demo's 10–11 minutes. 30,000 rpm is OpenAI's tier-5 limit for
+  // gpt-4.1-mini. A real provider keeps its configured limit.
+  if (usesLlmSimulator(loadConfig())) process.env.LLM_RPM_LIMIT ??= '30000';
   const config = loadConfig();
   const specFile = opts.spec ? path.resolve(opts.spec) : EXAMPLE;
   const raw = YAML.parse(fs.readFileSync(specFile, 'utf8')) as { locales?: { code: string }[] };
