@@ -1,7 +1,9 @@
 /**
- * A run's verdict counts as status reads them during a large run (counted from the run_id/verdict
- * index, minus verdicts on texts edited since, plus errors a retry decided) against the plain rule:
- * every verdict of the run on its item's current text, an error replaced by a retry's decision.
+ * A run's verdict counts as status reads them during a large run (run_verdict_tally's totals, minus
+ * verdicts on texts edited since, plus errors a retry decided) against the plain rule: every verdict
+ * of the run on its item's current text, an error replaced by a retry's decision. The tally itself
+ * (kept by item_verdicts' statement triggers, migration 0021) against item_verdicts' own counts after
+ * every kind of write, concurrent writers included.
  */
 import { createTestDatabase, type TestDatabase } from '../test/harness';
 import { createRng } from '../stats/index';
@@ -80,4 +82,59 @@ test('a run with no verdicts, or only verdicts of texts since edited, counts not
     values ('vp/stale', 'vp', 'vi-000', 'h0-vi-000', 'tone', 1, 1)`;
   expect(await runVerdictCounts(database.db, 'vp/stale')).toEqual({});
   expect(await runErrors(database.db, 'vp/none')).toEqual({ byCriterion: {}, items: 0, samples: [] });
+});
+
+/** run_verdict_tally against item_verdicts' own counts, every run and criterion. */
+async function tallyAndCounts() {
+  const [tally, counts] = await Promise.all([
+    database.sql`select run_id, criterion, pass::int, fail::int, error::int from run_verdict_tally
+      where pass <> 0 or fail <> 0 or error <> 0 order by run_id, criterion`,
+    database.sql`select run_id, criterion, count(*) filter (where verdict = 1)::int as pass,
+        count(*) filter (where verdict = 0)::int as fail, count(*) filter (where verdict is null)::int as error
+      from item_verdicts group by run_id, criterion order by run_id, criterion`,
+  ]);
+  return { tally: [...tally], counts: [...counts] };
+}
+
+test('the tally follows every write to item_verdicts: upserts, updates, deletes, concurrent writers, truncate', async () => {
+  const sql = database.sql;
+  const before = await tallyAndCounts();
+  expect(before.tally).toEqual(before.counts);
+  expect(before.tally.length).toBeGreaterThan(2);
+
+  // the judging activity's upsert: a chunk judged again after a crash replaces its verdicts (an error now decided)
+  const upsert = (rows: { item: string; verdict: number | null }[]) => sql`
+    insert into item_verdicts (run_id, program_id, item_id, text_hash, criterion, verdict, samples, summary)
+    select 'vp/r2', 'vp', r->>'item', 'h-' || (r->>'item'), 'tone', (r->>'verdict')::int, 1, ''
+    from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) r
+    on conflict (run_id, item_id, text_hash, criterion) do update set verdict = excluded.verdict`;
+  await upsert(Array.from({ length: 40 }, (_, k) => ({ item: `vi-${String(k).padStart(3, '0')}`, verdict: null })));
+  await upsert(Array.from({ length: 60 }, (_, k) => ({ item: `vi-${String(k).padStart(3, '0')}`, verdict: k % 2 })));
+  await sql`update item_verdicts set verdict = 0 where run_id = ${RUN} and criterion = 'tone' and verdict = 1 and item_id < 'vi-050'`;
+  await sql`delete from item_verdicts where run_id = ${RUN} and criterion = 'clarity' and item_id >= 'vi-250'`;
+  // writers of one run at once, as a run's shards write: each statement's delta lands, none lost
+  await Promise.all(
+    Array.from({ length: 20 }, (_, w) =>
+      sql.begin(
+        (tx) => tx`
+        insert into item_verdicts (run_id, program_id, item_id, text_hash, criterion, verdict, samples)
+        select 'vp/r3', 'vp', 'vi-' || lpad(k::text, 3, '0'), 'h', c, nullif((k + ${w}::int) % 3, 2), 1
+        from generate_series(${w * 15}::int, ${w * 15 + 14}::int) k, unnest(array['clarity', 'tone']) c`,
+      ),
+    ),
+  );
+  const after = await tallyAndCounts();
+  expect(after.tally).toEqual(after.counts);
+  const r3 = after.tally.find((r) => r.run_id === 'vp/r3' && r.criterion === 'tone')!;
+  expect([r3.pass + r3.fail + r3.error, r3.pass > 0, r3.fail > 0, r3.error > 0]).toEqual([300, true, true, true]);
+  expect(after.tally.find((r) => r.run_id === 'vp/r2')).toEqual({
+    run_id: 'vp/r2',
+    criterion: 'tone',
+    pass: 30,
+    fail: 30,
+    error: 0,
+  });
+
+  await sql`truncate item_verdicts`;
+  expect((await tallyAndCounts()).tally).toEqual([]);
 });

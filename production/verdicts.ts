@@ -46,17 +46,15 @@ export function erroredItemIdsSql(runKey: string): SQL {
 
 /**
  * Per criterion: pass, fail and error counts of a run on its items' current texts, its retries
- * applied. Status asks this during a run of a million items, so it never joins every verdict to
- * its item: all the run's verdicts are counted from the (run_id, verdict, criterion) index, then
+ * applied. Status asks this during a run of a million items, so it never counts the run's verdicts:
+ * their totals are run_verdict_tally's row per criterion (kept by triggers, migration 0021), then
  * those on a text edited since (only items updated after the run started can have one: the
  * items_updated index) are taken out, and the errors a retry decided move to pass or fail.
  */
 export async function runVerdictCounts(db: Db, runKey: string): Promise<Record<string, CriterionVerdicts>> {
   const rows = await db.execute<{ criterion: string; pass: number; fail: number; error: number }>(sql`
     with tally as (
-      select criterion, count(*) filter (where verdict = 1) as pass, count(*) filter (where verdict = 0) as fail,
-        count(*) filter (where verdict is null) as error
-      from item_verdicts where run_id = ${runKey} group by criterion
+      select criterion, pass, fail, error from run_verdict_tally where run_id = ${runKey}
       union all
       select v.criterion, -count(*) filter (where v.verdict = 1), -count(*) filter (where v.verdict = 0),
         -count(*) filter (where v.verdict is null)
