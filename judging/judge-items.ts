@@ -17,10 +17,10 @@ import { isAbort } from '../llm/errors';
 import type { PageControl } from '../llm/page-control';
 import type { Logger } from '../platform/logger';
 import { activityContext, rootCause, withHeartbeat } from '../activities/context';
-import { writeLedger, type LedgerEntry } from './ledger';
+import { type LedgerEntry } from './ledger';
 import { resolvePlans, type CriterionPlan } from './prompt-registry';
 import { samplesProblem, type JudgeSamples } from './samples';
-import { countStored, insertJudgments, loadItems, storeJudgments, type ItemRow } from './judgments';
+import { loadItems, storeJudgments, type ItemRow } from './judgments';
 import { CHUNK, type CriterionOutcome, type JudgingEngine } from './engine';
 
 export interface JudgeItemsInput {
@@ -194,16 +194,13 @@ export function createItemJudging({ db, llm, prices, logger, engine, defaultMode
       );
       throw control.reason;
     }
-    await db.transaction(async (tx) => {
-      await insertJudgments(tx as unknown as Db, out.rows);
-      await writeLedger(tx as unknown as Db, prices, out.ledger);
-      await tx.execute(sql`
+    await storeJudgments(db, prices, out.rows, out.ledger, llm.metrics, [
+      sql`
         insert into item_verdicts (run_id, program_id, item_id, text_hash, criterion, verdict, samples, summary)
         select "runId", "programId", "itemId", "textHash", criterion, verdict, samples, summary
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x("runId" text, "programId" text, "itemId" text, "textHash" text, criterion text, verdict int, samples int, summary text)
-        on conflict (run_id, item_id, text_hash, criterion) do update set verdict = excluded.verdict, samples = excluded.samples, summary = excluded.summary`);
-    });
-    countStored(llm.metrics, out.rows);
+        on conflict (run_id, item_id, text_hash, criterion) do update set verdict = excluded.verdict, samples = excluded.samples, summary = excluded.summary`,
+    ]);
     return requests;
   }
 

@@ -2,18 +2,18 @@
  * Judgments: one row per item × text hash × criterion × agent × prompt × model × sample. A stored
  * ok judgment is never requested again; an error may be replaced.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import { LLM_REQUEST_KINDS } from './prompts/contract';
 import { judgeKey, judgeMessages, showContext } from './prompts/judge';
 import { judgeScoreSchema, judgeVerdictSchema } from './prompts/schemas';
-import type { Db } from '../platform/db';
+import { oneStatement, type Db } from '../platform/db';
 import type { WorkerMetrics } from '../platform/metrics';
 import type { FactualityAgent } from '../schema/catalog';
 import { items, judgments, shows } from '../schema/tables';
 import { type CallResult, type StructuredRequest } from '../llm/call';
 import { type ModelPrice } from '../llm/pricing';
-import { writeLedger, type LedgerEntry } from './ledger';
+import { ledgerInsert, type LedgerEntry } from './ledger';
 import { type JudgeUnit } from './prompt-registry';
 
 export interface ItemRow {
@@ -149,10 +149,9 @@ export function judgmentRow(
   };
 }
 
-/** Inserts judgments (one jsonb parameter, see writeLedger); an ok judgment is final, an error may be replaced. */
-export async function insertJudgments(db: Db, rows: (typeof judgments.$inferInsert)[]) {
-  if (!rows.length) return;
-  await db.execute(sql`
+/** The insert of judgments (one jsonb parameter, see writeLedger); an ok judgment is final, an error may be replaced. */
+function judgmentsInsert(rows: (typeof judgments.$inferInsert)[]): SQL {
+  return sql`
     insert into judgments (program_id, item_id, text_hash, criterion, agent, prompt_hash, model, sample_index, status, verdict, score, reasoning, summary, error, mode)
     select "programId", "itemId", "textHash", criterion, coalesce(agent, ''), "promptHash", model, "sampleIndex", status, verdict, score,
       coalesce(reasoning, ''), coalesce(summary, ''), error, coalesce(mode, 'sync')
@@ -162,22 +161,29 @@ export async function insertJudgments(db: Db, rows: (typeof judgments.$inferInse
     on conflict (item_id, text_hash, criterion, agent, prompt_hash, model, sample_index) do update set
       status = excluded.status, verdict = excluded.verdict, score = excluded.score, reasoning = excluded.reasoning, summary = excluded.summary,
       error = excluded.error, mode = excluded.mode
-    where judgments.status = 'error'`);
+    where judgments.status = 'error'`;
 }
 
-/** Judgments with their ledger rows, in one transaction; an ok judgment is final, an error may be replaced. */
+/**
+ * Judgments with their ledger rows and `alsoWrite` (the verdicts they decide) as one statement
+ * (platform/db.ts oneStatement: on a 1M run, chunks written in a transaction waited for each other's
+ * hold on the program's spend row, up to 8 at once); an ok judgment is final, an error may be replaced.
+ */
 export async function storeJudgments(
   db: Db,
   prices: Record<string, ModelPrice>,
   rows: (typeof judgments.$inferInsert)[],
   ledger: LedgerEntry[],
   metrics: WorkerMetrics,
+  alsoWrite: SQL[] = [],
 ) {
-  if (!rows.length) return;
-  await db.transaction(async (tx) => {
-    await insertJudgments(tx as unknown as Db, rows);
-    await writeLedger(tx as unknown as Db, prices, ledger);
-  });
+  const writes = [
+    ...(rows.length ? [judgmentsInsert(rows)] : []),
+    ...(ledger.length ? [ledgerInsert(prices, ledger)] : []),
+    ...alsoWrite,
+  ];
+  if (!writes.length) return;
+  await db.execute(oneStatement(writes));
   countStored(metrics, rows);
 }
 

@@ -1,5 +1,5 @@
 /** The usage ledger: what each LLM request cost, keyed by what was paid for. */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../platform/db';
 import { type Usage } from '../llm/call';
 import { costOf, type ModelPrice } from '../llm/pricing';
@@ -39,7 +39,12 @@ function ledgerValues(prices: Record<string, ModelPrice>, e: LedgerEntry) {
  */
 export async function writeLedger(db: Db, prices: Record<string, ModelPrice>, entries: LedgerEntry[]) {
   if (!entries.length) return;
-  await db.execute(sql`
+  await db.execute(ledgerInsert(prices, entries));
+}
+
+/** writeLedger's statement, to run with the judgments it paid for as one (judging/judgments.ts). */
+export function ledgerInsert(prices: Record<string, ModelPrice>, entries: LedgerEntry[]): SQL {
+  return sql`
     insert into usage_ledger (request_key, program_id, phase, kind, model, mode, prompt_tokens, cached_tokens, completion_tokens, redactions, cost_usd, alt_cost_usd)
     select "requestKey", "programId", phase, kind, model, mode, "promptTokens", "cachedTokens", "completionTokens", redactions, "costUsd", "altCostUsd"
     from jsonb_to_recordset(${JSON.stringify(entries.map((e) => ledgerValues(prices, e)))}::jsonb) as x(
@@ -51,5 +56,5 @@ export async function writeLedger(db: Db, prices: Record<string, ModelPrice>, en
       completion_tokens = usage_ledger.completion_tokens + excluded.completion_tokens,
       redactions = usage_ledger.redactions + excluded.redactions,
       cost_usd = usage_ledger.cost_usd + excluded.cost_usd,
-      alt_cost_usd = usage_ledger.alt_cost_usd + excluded.alt_cost_usd`);
+      alt_cost_usd = usage_ledger.alt_cost_usd + excluded.alt_cost_usd`;
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { sql as sqlTag, type SQL } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -31,6 +32,18 @@ export function redactUrl(url: string): string {
 export function openDatabase(url: string, opts: { max?: number } = {}): Database {
   const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => undefined, connect_timeout: 10 });
   return { db: drizzle(sql, { schema: tables }), sql, close: () => sql.end({ timeout: 5 }) };
+}
+
+/**
+ * Several writes as one statement, each but the last a data-modifying CTE (PostgreSQL runs every one
+ * to completion). Run alone it commits alone: the rows that statement triggers keep per program or
+ * per run (program_spend, run_verdict_tally) stay locked for the commit only, where a transaction
+ * held them across its round trips to a busy client and made every other writer wait.
+ */
+export function oneStatement(writes: SQL[]): SQL {
+  const last = writes[writes.length - 1];
+  const before = writes.slice(0, -1).map((write, k) => sqlTag`${sqlTag.raw(`write_${k}`)} as (${write})`);
+  return before.length ? sqlTag`with ${sqlTag.join(before, sqlTag`, `)} ${last}` : last;
 }
 
 /** Opens the database and proves it answers, failing fast with a message that says what to fix. */
