@@ -30,6 +30,7 @@ const workflowRuntimeAllowed = [
   'human-tasks/batch', // the batch's types and limits
   'schema/(program-spec|vendor-events|catalog)', // zod schemas and types
   'notifications/events', // the notification events' names and shape
+  'judging/samples', // samples per criterion (a page's size counts the judge calls per item)
 ];
 
 /** The restricted-imports options for workflow files `depth` folders below the repository root. */
@@ -59,7 +60,7 @@ function workflowImportRules(depth) {
         regex: `^${up}(?!(${workflowRuntimeAllowed.join('|')})$)`,
         allowTypeImports: true,
         message:
-          'Workflows import activities and I/O modules as types only (`import type`), and call activities through proxyActivities; at run time only stats/, human-tasks/ids, human-tasks/batch, notifications/events and the zod schemas are allowed.',
+          'Workflows import activities and I/O modules as types only (`import type`), and call activities through proxyActivities; at run time only stats/, human-tasks/ids, human-tasks/batch, notifications/events, judging/samples and the zod schemas are allowed.',
       },
     ],
   };

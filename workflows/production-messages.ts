@@ -27,7 +27,7 @@ export interface ProductionInput {
   writerVendorId?: string;
   /** Items per shard workflow (default: defaultShardSize). */
   shardSize?: number;
-  /** Items per judging activity (default 250). */
+  /** Items per judging activity, a page (default: defaultPageSize, about 1,000 judge calls). */
   batchSize?: number;
   /** Shard workflows running at once (default 8). */
   maxConcurrentShards?: number;

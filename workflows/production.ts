@@ -20,6 +20,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { createProductionActivities } from '../production/activities';
+import { samplesFor, type JudgeSamples } from '../judging/samples';
 import { DATABASE } from './activity-options';
 import { productionRunKey, productionShardWorkflowId } from './ids';
 import { productionShardWorkflow } from './production-shard';
@@ -50,12 +51,22 @@ const acts = proxyActivities<ProductionActivities>(DATABASE);
 export const SHARDS_PER_EXECUTION = 50;
 
 /**
- * About four shards per slot, 25 to 1,000 items each: every slot stays busy and progress (counted
- * per finished shard) moves in steps of a few percent on a small run, while a catalog of hundreds
- * of thousands still takes few shards and continue-as-news.
+ * Items per page: about 1,000 judge calls (criteria × samples each), 250 to 1,000 items. Each page
+ * costs the shard five activities and their workflow tasks whatever its size, so a one-criterion
+ * run of a million items takes a quarter of the pages four criteria would (BENCHMARKS.md, issue 18).
  */
-export const defaultShardSize = (total: number, maxConcurrentShards: number) =>
-  Math.min(1000, Math.max(25, Math.ceil(total / (maxConcurrentShards * 4))));
+export function defaultPageSize(criteria: string[], samples: JudgeSamples) {
+  const callsPerItem = criteria.reduce((n, criterion) => n + (samplesFor(samples, criterion) || 1), 0);
+  return Math.min(1000, Math.max(250, Math.round(1000 / Math.max(1, callsPerItem))));
+}
+
+/**
+ * About four shards per slot, 25 items to four pages each: every slot stays busy and progress
+ * (counted per finished shard) moves in steps of a few percent on a small run, while a catalog of
+ * hundreds of thousands still takes few shards and continue-as-news.
+ */
+export const defaultShardSize = (total: number, maxConcurrentShards: number, pageSize: number) =>
+  Math.min(4 * pageSize, Math.max(25, Math.ceil(total / (maxConcurrentShards * 4))));
 
 export async function productionWorkflow(
   input: ProductionInput,
@@ -99,7 +110,9 @@ export async function productionWorkflow(
   }
   const state = cursor;
   const progress = state.progress;
-  const shardSize = input.shardSize ?? defaultShardSize(progress.total, maxRunning);
+  // Sizes only shape new shards' inputs, never a recorded command: a changed default replays as before.
+  const pageSize = input.batchSize ?? defaultPageSize(input.criteria, input.samples);
+  const shardSize = input.shardSize ?? defaultShardSize(progress.total, maxRunning, pageSize);
   setHandler(productionStatusQuery, () => ({ ...progress }));
   // Shards started and not closed: a pause or resume is passed on to them.
   const shards = new Map<number, ChildWorkflowHandle<typeof productionShardWorkflow>>();
@@ -144,9 +157,7 @@ export async function productionWorkflow(
         const shard = startChild(productionShardWorkflow, {
           workflowId: productionShardWorkflowId(input.programId, input.runId, index),
           staticSummary: `shard ${index}: ${range.count} items (${range.after ?? 'start'} … ${range.through}], ${input.mode}`,
-          args: [
-            { ...common, runKey, selection: itemSelection, range, batchSize: input.batchSize ?? 250, shard: index },
-          ],
+          args: [{ ...common, runKey, selection: itemSelection, range, batchSize: pageSize, shard: index }],
         })
           .then((handle) => {
             shards.set(index, handle);

@@ -22,7 +22,7 @@ import { connectDatabase } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
 import { freePort } from '../../platform/ports';
 import { seedJudgeProgram } from '../../test/judge-fixture';
-import { productionWorkflow } from '../../workflows/production';
+import { defaultPageSize, productionWorkflow } from '../../workflows/production';
 import { startLlmSimulator } from '../sim/llm/server';
 import { BIN, startStack } from '../stack';
 import { historySizes } from '../demo';
@@ -78,8 +78,9 @@ async function main() {
   if (opts.criteria > CRITERIA.length) throw new InvalidArgumentError(`--criteria must be ≤ ${CRITERIA.length}`);
   const log = (line: string) => (opts.json ? undefined : console.error(line));
   const criteria = CRITERIA.slice(0, opts.criteria);
-  // The run's default 1000-item shards would leave most of the 8 shard slots idle on a small catalog.
-  const shardSize = opts.shardSize ?? Math.min(1000, Math.ceil(opts.synopses / 8));
+  // The run's default shards (four per slot, up to four pages) would leave most of the 8 shard slots idle on a small catalog.
+  const shardSize =
+    opts.shardSize ?? Math.min(4 * defaultPageSize(criteria, opts.samples), Math.ceil(opts.synopses / 8));
   const reportName = `judging-${opts.synopses}${opts.chaos ? '-chaos' : ''}${opts.mode === 'batch' ? '-batch' : ''}`;
 
   const logger = createLogger('bench', 'warn');
@@ -250,6 +251,7 @@ async function main() {
     const report = {
       synopses: result.total,
       shard_size: shardSize,
+      page_size: defaultPageSize(criteria, opts.samples),
       criteria: opts.criteria,
       samples: opts.samples,
       latency_ms: opts.latencyMs,
