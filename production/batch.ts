@@ -28,6 +28,9 @@ import { batchResults, batchStatus, cancelBatch, findBatch, submitBatch, type Ba
 import { addUsage, chatParams, emptyUsage, parseAnswer } from '../llm/call';
 import { redactMessages } from '../llm/redaction';
 
+// Where a run's batches are: its own module, so `judge status` reads it without loading batch judging.
+export { batchProgress, type BatchProgress } from './batch-progress';
+
 export interface BatchPageInput {
   programId: string;
   /** item_verdicts.run_id of the run: `<programId>/<runId>`. */
@@ -108,47 +111,6 @@ const activityAttempt = () => {
     return 1; // called outside an activity
   }
 };
-
-export interface BatchProgress {
-  /** Set when the provider has no Batch API: the run judges over the sync API instead. */
-  warning?: string;
-  submitted: number;
-  /** Submitted and not ingested yet: still at the provider. */
-  open: number;
-  ingested: number;
-  lines: number;
-  byStatus: Record<string, number>;
-}
-
-/** A batch-mode run's batches, from their records (the run's own progress counts finished shards only). */
-export async function batchProgress(db: Db, runKey: string): Promise<BatchProgress> {
-  const rows = await db
-    .select({
-      status: providerBatches.status,
-      ingested: sql<boolean>`${providerBatches.ingestedAt} is not null`,
-      n: sql<number>`count(*)::int`,
-      lines: sql<number>`sum(${providerBatches.requestCount})::int`,
-    })
-    .from(providerBatches)
-    .where(eq(providerBatches.runId, runKey))
-    .groupBy(providerBatches.status, sql`${providerBatches.ingestedAt} is not null`);
-  const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
-  const byStatus: Record<string, number> = {};
-  for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + r.n;
-  const [run] = await db
-    .select({ params: productionRuns.params })
-    .from(productionRuns)
-    .where(eq(productionRuns.id, runKey));
-  const warning = typeof run?.params.batchWarning === 'string' ? run.params.batchWarning : undefined;
-  return {
-    ...(warning ? { warning } : {}),
-    submitted: sum((r) => r.n),
-    open: sum((r) => (r.ingested ? 0 : r.n)),
-    ingested: sum((r) => (r.ingested ? r.n : 0)),
-    lines: sum((r) => r.lines),
-    byStatus,
-  };
-}
 
 export function createProductionBatchActivities({ db, config, logger, llm, prices }: ActivityDeps) {
   const submission = (s: { runKey: string; shard: number; page: number; attempt: number }) =>
