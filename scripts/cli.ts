@@ -66,6 +66,7 @@ export const COMMANDS: Record<string, { description: string; load: () => Registe
     load: () => [
       (require('./commands/judge') as typeof import('./commands/judge')).registerJudgeCommands,
       (require('./commands/judge-run') as typeof import('./commands/judge-run')).registerJudgeRunCommand,
+      (require('./commands/judge-status') as typeof import('./commands/judge-status')).registerJudgeStatusCommand,
     ],
   },
   gateway: {

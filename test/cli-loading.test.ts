@@ -141,6 +141,95 @@ test('program status is held to the modules it reads and prints with (its 1 s st
   ]);
 });
 
+test('judge status loads the judge command modules and the Temporal client, not the judging code, the LLM client or workflows', async () => {
+  const { files } = await loadedWith(
+    ['judge', 'status', '--program', 'p', '--run-id', 'r'],
+    ['scripts/commands/context.ts'],
+  );
+  const packages = packagesOf(files);
+  expect(packages.has('@temporalio/client')).toBe(true);
+  for (const heavy of [
+    '@temporalio/worker',
+    'openai',
+    'fastify',
+    'prom-client',
+    'pino',
+    '@opentelemetry/sdk-trace-node',
+  ])
+    expect([heavy, packages.has(heavy)]).toEqual([heavy, false]);
+  for (const other of [
+    'scripts/commands/judge-run-start.ts', // what only `judge run` needs
+    'activities/deps.ts',
+    'catalog/import.ts',
+    'judging/activities.ts',
+    'production/activities.ts',
+    'production/batch.ts',
+    'program/activities.ts',
+    'workflows/production.ts',
+    'workflows/prompt-optimization.ts',
+  ])
+    expect(files).not.toContain(other);
+});
+
+test('judge status is held to the modules it reads and prints with', async () => {
+  // What the status action requires when it runs: the context (config, database, Temporal connection).
+  const { files, direct } = await loadedWith(
+    ['judge', 'status', '--program', 'p', '--run-id', 'r'],
+    ['scripts/commands/context.ts'],
+  );
+  // Each judge module registers its subcommands only; eval, optimize and run require what they
+  // run with (the judging engine, the LLM client, the catalog import, workflows, the spec schemas).
+  expect(files.filter((f) => !f.startsWith('node_modules/')).sort()).toEqual(
+    [
+      'bin/compile-cache.js',
+      'bin/sources.js',
+      'platform/config.ts',
+      'platform/db.ts',
+      'platform/identity.ts',
+      'platform/ports.ts',
+      'platform/settings.ts',
+      'platform/temporal.ts',
+      'production/batch-progress.ts',
+      'production/verdicts.ts',
+      'schema/tables.ts',
+      ...[
+        'catalog',
+        'columns',
+        'golden-set',
+        'human-tasks',
+        'judging',
+        'notifications',
+        'operations',
+        'production',
+        'program',
+        'vendors',
+      ].map((t) => `schema/tables/${t}.ts`),
+      'scripts/cli.ts',
+      'scripts/commands/context.ts',
+      'scripts/commands/failure.ts',
+      'scripts/commands/judge-run.ts',
+      'scripts/commands/judge-status.ts',
+      'scripts/commands/judge.ts',
+      'workflows/ids.ts',
+      'workflows/production-messages.ts',
+      'workflows/program-access.ts',
+      'workflows/search-attributes.ts',
+    ].sort(),
+  );
+  expect(direct).toEqual([
+    '@temporalio/client',
+    '@temporalio/common',
+    '@temporalio/envconfig',
+    '@temporalio/proto',
+    '@temporalio/workflow',
+    'commander',
+    'drizzle-orm',
+    'postgres',
+    'tsx',
+    'zod',
+  ]);
+});
+
 test('dependencies load as Node loads them, the sources through tsx (bin/sources.js)', async () => {
   // Each compiled file: does it carry tsx's inline source map, and would Node read its source map
   // (on while tsx's hook runs; off for a dependency, whose .js.map Node would read and index).

@@ -1,22 +1,23 @@
 /**
  * `judgeflow judge eval …` (a judge prompt's agreement with the golden labels of one split) and
  * `judgeflow judge optimize …` (the prompt-optimization workflow). The group is exported so other
- * commands (`judge run`) join it.
+ * commands (`judge run`, `judge status`) join it.
+ *
+ * `judge` loads this module whatever its subcommand: the judging engine, the LLM client, the spec
+ * schemas and the optimization workflow are required in the actions that use them, not imported, so
+ * that `judge status` does not wait for them to load (test/cli-loading.test.ts).
  */
+/* eslint-disable @typescript-eslint/no-require-imports */
 import { and, eq, like } from 'drizzle-orm';
 import type { Command } from 'commander';
-import { createJudgingActivities } from '../../judging/activities';
 import type { JudgeMetrics } from '../../judging/golden';
-import { createActivityDeps } from '../../activities/deps';
-import { createLogger } from '../../platform/logger';
 import type { Db } from '../../platform/db';
-import { criterionSamples, type ProgramSpec } from '../../schema/program-spec';
+import type { ProgramSpec } from '../../schema/program-spec';
 import { judgePrompts, programs } from '../../schema/tables';
-import { promptOptimizationWorkflow } from '../../workflows/prompt-optimization';
 import { CliError, withContext } from './context';
 import { optimizationWorkflowId, programWorkflowId } from '../../workflows/ids';
 
-/** The `judge` command group (created once, shared with `judge run`). */
+/** The `judge` command group (created once, shared with `judge run` and `judge status`). */
 export function judgeGroup(cli: Command): Command {
   return (
     cli.commands.find((c) => c.name() === 'judge') ??
@@ -63,6 +64,7 @@ async function specJudging(
   const [row] = await db.select({ spec: programs.spec }).from(programs).where(eq(programs.id, programId));
   if (!row) throw new CliError(`--program: unknown program ${programId}`);
   const spec = row.spec as unknown as ProgramSpec;
+  const { criterionSamples } = require('../../schema/program-spec') as typeof import('../../schema/program-spec');
   const samples = criterionSamples(spec)[criterion];
   if (samples === undefined)
     throw new CliError(
@@ -114,6 +116,10 @@ export function registerJudgeCommands(cli: Command): Command {
             const spec = await specJudging(database.db, opts.program, opts.criterion, config.llm.model);
             const samples = given ?? spec.samples;
             const promptHash = await resolvePrompt(database.db, opts.program, opts.criterion, opts.prompt);
+            const { createJudgingActivities } =
+              require('../../judging/activities') as typeof import('../../judging/activities');
+            const { createActivityDeps } = require('../../activities/deps') as typeof import('../../activities/deps');
+            const { createLogger } = require('../../platform/logger') as typeof import('../../platform/logger');
             const acts = createJudgingActivities(
               createActivityDeps({ db: database.db, config, logger: createLogger('cli', config.logLevel) }),
             );
@@ -176,6 +182,8 @@ export function registerJudgeCommands(cli: Command): Command {
             opts.criterion,
             `${basePromptHash.slice(0, 12)}-${Date.now()}`,
           );
+          const { promptOptimizationWorkflow } =
+            require('../../workflows/prompt-optimization') as typeof import('../../workflows/prompt-optimization');
           const result = await client.workflow.execute(promptOptimizationWorkflow, {
             workflowId,
             taskQueue: config.temporal.taskQueue,
