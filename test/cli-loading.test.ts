@@ -45,6 +45,57 @@ async function loadedWith(args?: string[], also: string[] = []): Promise<{ files
   return { files: relative(files), direct: [...packagesOf(relative(direct))].sort() };
 }
 
+/**
+ * What a status command loads whatever it shows: the CLI, its context (config, database, Temporal
+ * connection), the tables, a run's verdicts and the workflows' ids and status messages.
+ */
+const STATUS_MODULES = [
+  'bin/compile-cache.js',
+  'bin/sources.js',
+  'platform/config.ts',
+  'platform/db.ts',
+  'platform/identity.ts',
+  'platform/ports.ts',
+  'platform/settings.ts',
+  'platform/temporal.ts',
+  'production/verdicts.ts',
+  'schema/tables.ts',
+  ...[
+    'catalog',
+    'columns',
+    'golden-set',
+    'human-tasks',
+    'judging',
+    'notifications',
+    'operations',
+    'production',
+    'program',
+    'vendors',
+  ].map((t) => `schema/tables/${t}.ts`),
+  'scripts/cli.ts',
+  'scripts/commands/context.ts',
+  'scripts/commands/failure.ts',
+  'workflows/ids.ts',
+  'workflows/production-messages.ts',
+  'workflows/program-access.ts',
+  'workflows/search-attributes.ts',
+];
+
+/** The packages those sources require: the Temporal client (@temporalio/workflow for the message
+ * definitions), drizzle with postgres, zod for the settings, commander, tsx (bin/sources.js). */
+const STATUS_PACKAGES = [
+  '@temporalio/client',
+  '@temporalio/common',
+  '@temporalio/envconfig',
+  '@temporalio/proto',
+  '@temporalio/workflow',
+  'commander',
+  'drizzle-orm',
+  'postgres',
+  'tsx',
+  'zod',
+];
+
 const loadedFor = async (args?: string[]) => (await loadedWith(args)).files;
 
 const packagesOf = (files: string[]) =>
@@ -88,57 +139,16 @@ test('program status is held to the modules it reads and prints with (its 1 s st
   // (stats/, CSV), reporting: each was loaded once through one import and cost the start.
   expect(files.filter((f) => !f.startsWith('node_modules/')).sort()).toEqual(
     [
-      'bin/compile-cache.js',
-      'bin/sources.js',
+      ...STATUS_MODULES,
       'human-tasks/accounting.ts',
-      'platform/config.ts',
-      'platform/db.ts',
-      'platform/identity.ts',
-      'platform/ports.ts',
-      'platform/settings.ts',
-      'platform/temporal.ts',
-      'production/verdicts.ts',
-      'schema/tables.ts',
-      ...[
-        'catalog',
-        'columns',
-        'golden-set',
-        'human-tasks',
-        'judging',
-        'notifications',
-        'operations',
-        'production',
-        'program',
-        'vendors',
-      ].map((t) => `schema/tables/${t}.ts`),
-      'scripts/cli.ts',
-      'scripts/commands/context.ts',
       'scripts/commands/disagreements.ts',
-      'scripts/commands/failure.ts',
       'scripts/commands/program-status.ts',
       'scripts/commands/program.ts',
       'scripts/commands/scorecard.ts',
-      'workflows/ids.ts',
       'workflows/messages.ts',
-      'workflows/production-messages.ts',
-      'workflows/program-access.ts',
-      'workflows/search-attributes.ts',
     ].sort(),
   );
-  // The packages the sources require: the Temporal client (@temporalio/workflow for the message
-  // definitions), drizzle with postgres, zod for the settings, commander, tsx (bin/sources.js).
-  expect(direct).toEqual([
-    '@temporalio/client',
-    '@temporalio/common',
-    '@temporalio/envconfig',
-    '@temporalio/proto',
-    '@temporalio/workflow',
-    'commander',
-    'drizzle-orm',
-    'postgres',
-    'tsx',
-    'zod',
-  ]);
+  expect(direct).toEqual(STATUS_PACKAGES);
 });
 
 test('judge status loads the judge command modules and the Temporal client, not the judging code, the LLM client or workflows', async () => {
@@ -181,53 +191,14 @@ test('judge status is held to the modules it reads and prints with', async () =>
   // run with (the judging engine, the LLM client, the catalog import, workflows, the spec schemas).
   expect(files.filter((f) => !f.startsWith('node_modules/')).sort()).toEqual(
     [
-      'bin/compile-cache.js',
-      'bin/sources.js',
-      'platform/config.ts',
-      'platform/db.ts',
-      'platform/identity.ts',
-      'platform/ports.ts',
-      'platform/settings.ts',
-      'platform/temporal.ts',
+      ...STATUS_MODULES,
       'production/batch-progress.ts',
-      'production/verdicts.ts',
-      'schema/tables.ts',
-      ...[
-        'catalog',
-        'columns',
-        'golden-set',
-        'human-tasks',
-        'judging',
-        'notifications',
-        'operations',
-        'production',
-        'program',
-        'vendors',
-      ].map((t) => `schema/tables/${t}.ts`),
-      'scripts/cli.ts',
-      'scripts/commands/context.ts',
-      'scripts/commands/failure.ts',
       'scripts/commands/judge-run.ts',
       'scripts/commands/judge-status.ts',
       'scripts/commands/judge.ts',
-      'workflows/ids.ts',
-      'workflows/production-messages.ts',
-      'workflows/program-access.ts',
-      'workflows/search-attributes.ts',
     ].sort(),
   );
-  expect(direct).toEqual([
-    '@temporalio/client',
-    '@temporalio/common',
-    '@temporalio/envconfig',
-    '@temporalio/proto',
-    '@temporalio/workflow',
-    'commander',
-    'drizzle-orm',
-    'postgres',
-    'tsx',
-    'zod',
-  ]);
+  expect(direct).toEqual(STATUS_PACKAGES);
 });
 
 test('dependencies load as Node loads them, the sources through tsx (bin/sources.js)', async () => {
