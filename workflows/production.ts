@@ -53,7 +53,7 @@ export const SHARDS_PER_EXECUTION = 50;
 /**
  * Items per page: about 1,000 judge calls (criteria × samples each), 250 to 1,000 items. Each page
  * costs the shard five activities and their workflow tasks whatever its size, so a one-criterion
- * run of a million items takes a quarter of the pages four criteria would (BENCHMARKS.md, issue 18).
+ * run of a million items takes 1,000 pages, where 250-item pages made it 4,000 (BENCHMARKS.md, issue 18).
  */
 export function defaultPageSize(criteria: string[], samples: JudgeSamples) {
   const callsPerItem = criteria.reduce((n, criterion) => n + (samplesFor(samples, criterion) || 1), 0);
