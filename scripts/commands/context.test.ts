@@ -5,9 +5,16 @@
  */
 import net from 'node:net';
 import { freePort } from '../../platform/ports';
+import { createTestDatabase, type TestDatabase } from '../../test/harness';
 import { runCli } from '../../test/stack-process';
 
 jest.setTimeout(120_000);
+// Its own database: a command connected to the template would make every other file's clone of it fail.
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database?.drop());
 
 /** A Temporal address that accepts connections and never answers (the client waits its 10 s for it). */
 async function silentServer() {
@@ -50,10 +57,7 @@ test('PostgreSQL unreachable: its message, without waiting for a Temporal that d
 
 test('Temporal unreachable: its message, with the settings to check, and the command ends', async () => {
   const temporalPort = await freePort();
-  const run = await runCli(
-    ['program', 'status', 'some-program'],
-    env(process.env.JUDGEFLOW_TEST_PG_URL!, `127.0.0.1:${temporalPort}`),
-  );
+  const run = await runCli(['program', 'status', 'some-program'], env(database.url, `127.0.0.1:${temporalPort}`));
   expect(run.code).toBe(2);
   expect(run.stdout).toMatch(new RegExp(`Cannot reach Temporal at 127\\.0\\.0\\.1:${temporalPort}`));
   expect(run.stdout).toMatch(/Check TEMPORAL_ADDRESS/);
@@ -63,7 +67,7 @@ test('Temporal unreachable: its message, with the settings to check, and the com
 test('both reachable: the command runs (an unknown program is refused with exit code 2 and its message)', async () => {
   const run = await runCli(
     ['program', 'status', 'no-such-program'],
-    env(process.env.JUDGEFLOW_TEST_PG_URL!, process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!),
+    env(database.url, process.env.JUDGEFLOW_TEST_TEMPORAL_ADDRESS!),
   );
   expect([run.code, run.stdout.trim()]).toEqual([2, 'no program "no-such-program" (see `judgeflow program list`)']);
 });
