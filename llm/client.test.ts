@@ -4,7 +4,9 @@
  * classes, and a 429 pausing the pacer for as long as the provider says.
  */
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { freePort } from '../platform/ports';
 import { startLlmSimulator, type LlmSimulator, type StartLlmSimulatorOptions } from '../scripts/sim/llm/server';
 import { testConfig } from '../test/harness';
@@ -144,3 +146,45 @@ test('a 429 insufficient_quota is not retried; a plain 429 is', async () => {
   expect(limited.stats().faults.rateLimited).toBeGreaterThan(0);
   expect(limited.stats().byStatus['200']).toBe(4);
 }, 30_000);
+
+test('a keep-alive socket the server closed as a request went out is replaced once; a reset on a new socket is an error', async () => {
+  const served = new WeakSet<object>();
+  let answered = 0;
+  let resetFresh = false;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      // The second request on a socket meets the socket's close, as at a server's keep-alive timeout.
+      if (served.has(req.socket) || resetFresh) return req.socket.destroy();
+      served.add(req.socket);
+      answered++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: `c${answered}`,
+          object: 'chat.completion',
+          created: 0,
+          model: params.model,
+          choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'ok' } }],
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const llm = createLlmClient(
+      testConfig({
+        OPENAI_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        LLM_MAX_RETRIES: '0',
+      }),
+    );
+    expect((await llm.chat(params)).id).toBe('c1');
+    expect((await llm.chat(params)).id).toBe('c2');
+    expect(answered).toBe(2);
+    resetFresh = true;
+    server.closeAllConnections();
+    await expect(llm.chat(params)).rejects.toBeInstanceOf(APIConnectionError);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

@@ -97,6 +97,7 @@ function exchange(
       url,
       { method: init.method ?? 'GET', headers: init.headers, agent: agents[url.protocol] },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', fail);
@@ -132,7 +133,19 @@ function exchange(
         request.destroy();
         fail(abortError());
       });
-    request.on('error', fail);
+    let answered = false;
+    request.on('error', (err: NodeJS.ErrnoException) => {
+      // The server closed an idle keep-alive socket as this request went out on it (a busy process
+      // reads the close late): the request never reached the server, so it is sent again on a new
+      // socket rather than turned into an error judgment (Node's documented `reusedSocket` rule).
+      if (request.reusedSocket && err.code === 'ECONNRESET' && !answered && !signal?.aborted) {
+        clearTimeout(timer);
+        stopListening?.();
+        resolve(exchange(url, init));
+        return;
+      }
+      fail(err);
+    });
     request.end(init.body);
   });
 }
