@@ -26,9 +26,10 @@ import { defaultPageSize, productionWorkflow } from '../../workflows/production'
 import { startLlmSimulator } from '../sim/llm/server';
 import { BIN, startStack } from '../stack';
 import { historySizes } from '../demo';
-import { procStats } from './process-stats';
+import { procStats, stackCpu } from './process-stats';
 import { benchCatalogFile, importCatalogProcess } from './seed-catalog';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
+import { statusProbe } from './status-probe';
 import { productionWorkflowId } from '../../workflows/ids';
 
 const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
@@ -149,6 +150,15 @@ async function main() {
     const kills: { atS: number; unpersisted: number }[] = [];
     const started = Date.now();
     const loadBefore = os.loadavg();
+    const cpuBefore = stackCpu(worker!.pid);
+    // Transactions PostgreSQL committed or rolled back (every statement outside a transaction is one).
+    const transactions = async () =>
+      (
+        await database.db.execute<{ n: number }>(
+          sql`select sum(xact_commit + xact_rollback)::float8 as n from pg_stat_database`,
+        )
+      )[0].n;
+    const transactionsBefore = await transactions();
     const countJudgments = async () =>
       (
         await database.db.execute<{ n: number }>(
@@ -180,9 +190,20 @@ async function main() {
       progressFile,
       `${JSON.stringify({ seed_import_s: seeding.seconds, seed_import_peak_rss_mb: seeding.peakRssMb, boot_cpu_s: bootCpuS })}\n`,
     );
+    const runId = `bench-${opts.synopses}`;
+    const status = statusProbe({
+      client: stack.client,
+      db: database.db,
+      programId,
+      runId,
+      env: { ...process.env, ...stack.env, LOG_LEVEL: 'silent' },
+    });
     const progress = setInterval(() => {
-      void countJudgments().then(
-        (judgments) => {
+      void Promise.all([
+        countJudgments(),
+        status.probe().catch((err: unknown) => ({ status_error: String(err) })),
+      ]).then(
+        ([judgments, statusTimes]) => {
           const cpuS = [...cpuByPid.values()].reduce((a, b) => a + b, 0);
           const line = {
             at_s: Math.round((Date.now() - started) / 1000),
@@ -191,13 +212,13 @@ async function main() {
             worker_cpu_s_after_boot: Number((cpuS - bootCpuS).toFixed(1)),
             peak_rss_mb: Math.round(peakRssMb),
             load_average: os.loadavg().map((l) => Number(l.toFixed(2))),
+            ...statusTimes,
           };
           fs.appendFileSync(progressFile, `${JSON.stringify(line)}\n`);
         },
         (err: unknown) => log(`progress: ${String(err)}`),
       );
     }, 30_000);
-    const runId = `bench-${opts.synopses}`;
     const handle = await stack.client.workflow.start(productionWorkflow, {
       workflowId: productionWorkflowId(programId, runId),
       taskQueue: config.temporal.taskQueue,
@@ -218,6 +239,8 @@ async function main() {
     });
     const result = await handle.result().finally(() => clearInterval(progress));
     const wallS = (Date.now() - started) / 1000;
+    const cpuAfter = stackCpu(worker!.pid);
+    const transactionsAfter = await transactions();
     stopping = true;
     sample();
     clearInterval(sampler);
@@ -248,6 +271,7 @@ async function main() {
     );
     const judgeRequests = stats.byKind.judge_verdict ?? 0;
     const cpuS = [...cpuByPid.values()].reduce((a, b) => a + b, 0);
+    const perRequestMs = (seconds: number) => Number(((seconds / stats.requests) * 1000).toFixed(3));
     const report = {
       synopses: result.total,
       shard_size: shardSize,
@@ -267,6 +291,15 @@ async function main() {
       worker_cpu_s_per_1k_requests: Number(((cpuS / stats.requests) * 1000).toFixed(3)),
       worker_cpu_s_per_1k_requests_after_boot: Number((((cpuS - bootCpuS) / stats.requests) * 1000).toFixed(3)),
       worker_boot_cpu_s: Number(bootCpuS.toFixed(2)),
+      // CPU ms per LLM request of each process over the run (the bench process is the simulator):
+      // what sets the rate when they share the machine's cores.
+      cpu_ms_per_request: {
+        worker: perRequestMs(cpuS - bootCpuS),
+        simulator: perRequestMs(cpuAfter.bench - cpuBefore.bench),
+        temporal: perRequestMs(cpuAfter.temporal - cpuBefore.temporal),
+        postgres: perRequestMs(cpuAfter.postgres - cpuBefore.postgres),
+      },
+      pg_transactions_per_request: Number(((transactionsAfter - transactionsBefore) / stats.requests).toFixed(3)),
       peak_rss_mb: Number(peakRssMb.toFixed(1)),
       max_history_events: maxHistory,
       workflow_executions: histories.length,
@@ -288,6 +321,8 @@ async function main() {
         item_verdicts: Math.round(storage.verdicts / coverage.judgments),
         total: Math.round((storage.judgments + storage.ledger + storage.verdicts) / coverage.judgments),
       },
+      // judge status and program status during the run (status-probe.ts): answered, and the CLI here.
+      ...status.summary(),
       // 1-, 5- and 15-minute load averages when the clock started and when the run ended (a shared machine).
       load_average_before: loadBefore.map((l) => Number(l.toFixed(2))),
       load_average_after: os.loadavg().map((l) => Number(l.toFixed(2))),

@@ -4,7 +4,7 @@
  * module, importing only what status reads and prints with: `judge` loads it with `judge run`'s
  * registration, and status must not wait for the judging code to load (test/cli-loading.test.ts).
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { batchProgress } from '../../production/batch-progress';
 import { formatVerdictCounts, retryRunKeys, runErrors, runVerdictCounts } from '../../production/verdicts';
@@ -62,31 +62,9 @@ export function registerJudgeStatusCommand(cli: Command) {
     .option('--json', 'print as JSON')
     .action(async (opts: { program: string; runId: string; json?: boolean }) => {
       await withContext(async ({ client, database }) => {
-        const progress = await client.workflow
-          .getHandle(productionWorkflowId(opts.program, opts.runId))
-          .query(productionStatusQuery)
-          .catch((err: unknown) => {
-            throw err instanceof WorkflowNotFoundError
-              ? new CliError(`no production run ${opts.runId} of ${opts.program}`)
-              : err;
-          });
-        // Batch shards finish only when their batches do: say where the batches are meanwhile.
-        const batches = progress.mode === 'batch' ? await batchProgress(database.db, progress.runKey) : undefined;
-        // Per criterion, with errors as errors (and the errors a retry run has since decided applied).
-        const verdicts = await runVerdicts(database.db, progress.runKey);
-        // A run that failed (e.g. the provider refused the key) says why, and the command exits 1.
-        const failure = progress.done
-          ? undefined
-          : await workflowFailure(client, productionWorkflowId(opts.program, opts.runId)).catch(() => undefined);
-        if (opts.json)
-          console.log(
-            JSON.stringify({
-              ...progress,
-              ...(batches ? { batches } : {}),
-              ...verdicts,
-              ...(failure ? { failure } : {}),
-            }),
-          );
+        const status = await judgeStatus(client, database.db, opts.program, opts.runId);
+        const { batches, failure, ...progress } = status;
+        if (opts.json) console.log(JSON.stringify(status));
         else
           console.log(
             [
@@ -101,10 +79,32 @@ export function registerJudgeStatusCommand(cli: Command) {
                   ]
                 : []),
               ...(batches?.warning ? [`WARNING   ${batches.warning}`] : []),
-              formatRunVerdicts(opts.program, opts.runId, verdicts),
+              formatRunVerdicts(opts.program, opts.runId, status),
             ].join('\n'),
           );
         if (failure) throw new CliError(`FAILED    ${failure}`, 1);
       });
     });
+}
+
+/**
+ * What `judge status` shows: the run's progress (its query), where its batches are (batch mode), its
+ * verdicts per criterion and, for a run that failed, why. bench:judging times it during a run.
+ */
+export async function judgeStatus(client: Client, db: Db, programId: string, runId: string) {
+  const progress = await client.workflow
+    .getHandle(productionWorkflowId(programId, runId))
+    .query(productionStatusQuery)
+    .catch((err: unknown) => {
+      throw err instanceof WorkflowNotFoundError ? new CliError(`no production run ${runId} of ${programId}`) : err;
+    });
+  const [batches, verdicts, failure] = await Promise.all([
+    // Batch shards finish only when their batches do: say where the batches are meanwhile.
+    progress.mode === 'batch' ? batchProgress(db, progress.runKey) : undefined,
+    // Per criterion, with errors as errors (and the errors a retry run has since decided applied).
+    runVerdicts(db, progress.runKey),
+    // A run that failed (e.g. the provider refused the key) says why, and the command exits 1.
+    progress.done ? undefined : workflowFailure(client, productionWorkflowId(programId, runId)).catch(() => undefined),
+  ]);
+  return { ...progress, ...(batches ? { batches } : {}), ...verdicts, ...(failure ? { failure } : {}) };
 }

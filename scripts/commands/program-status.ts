@@ -91,7 +91,7 @@ function settled<T>(result: PromiseSettledResult<T>): T {
 }
 
 /** What the database records now: spend from the ledger, fix cycles by outcome, the vendor scorecard. */
-async function recordedFigures(db: Db, programId: string, opts: ProgramStatusOptions) {
+export async function recordedFigures(db: Db, programId: string, opts: ProgramStatusOptions) {
   return {
     spendUsd: (await programSpend(db, programId)).totalUsd,
     fixLoop: await fixLoopCounts(db, programId),
@@ -123,7 +123,7 @@ async function withLiveProduction(client: Client, status: ProgramStatus): Promis
 }
 
 /** A run's own progress; null when not started yet, or just finished (the program's own figures stand). */
-const liveRun = (client: Client, programId: string, runId: string) =>
+export const liveRun = (client: Client, programId: string, runId: string) =>
   client.workflow
     .getHandle(productionWorkflowId(programId, runId))
     .query(productionStatusQuery)

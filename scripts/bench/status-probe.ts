@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../platform/db';
+import { judgeStatus } from '../commands/judge-status';
+import { liveRun, recordedFigures, retryingActivities } from '../commands/program-status';
+import { runVerdictCounts } from '../../production/verdicts';
+import { BIN } from '../stack';
+
+export interface StatusProbeTarget {
+  client: Client;
+  db: Db;
+  programId: string;
+  runId: string;
+  /** The environment the real CLI needs to reach the stack. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The real `judge status` CLI, as a user on this machine runs it: wall and its own CPU seconds. */
+function timeCli(target: StatusProbeTarget): Promise<{ wallS: number; cpuS: number }> {
+  // The CLI prints its own CPU time as it exits: what it costs, apart from the time it waited for the cores.
+  const wrapper = `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('cpu_s ' + (u.user + u.system) / 1e6 + '\\n'); });
+process.argv = [process.argv[0], ${JSON.stringify(BIN)}, ...process.argv.slice(1)]; require(${JSON.stringify(BIN)});`;
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    ['-e', wrapper, 'judge', 'status', '--program', target.programId, '--run-id', target.runId, '--json'],
+    { env: target.env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => {
+      const cpu = /cpu_s ([\d.]+)/.exec(stderr);
+      if (code !== 0 || !cpu) reject(new Error(`judge status exited ${code}: ${stderr.trim()}`));
+      else resolve({ wallS: (Date.now() - started) / 1000, cpuS: Number(cpu[1]) });
+    }),
+  );
+}
+
+const summary = (values: number[], digits: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const round = (v: number) => Number(v.toFixed(digits));
+  return sorted.length
+    ? { n: sorted.length, median: round(sorted[Math.floor(sorted.length / 2)]), max: round(sorted.at(-1)!) }
+    : { n: 0 };
+};
+
+/**
+ * Times, during a run, what `judge status` and `program status` read: from a connected client (what
+ * answering takes, as from a program manager's machine) and, every few probes, the real CLI on this
+ * machine (its start included, on cores the run keeps busy). The bench has no program workflow, so
+ * program status is timed without its program query: the run's live query (the same worker answers
+ * both), the database's figures, the run's verdicts and the look for retrying activities.
+ */
+export function statusProbe(target: StatusProbeTarget) {
+  const judgeMs: number[] = [];
+  const programMs: number[] = [];
+  const cli: { wallS: number; cpuS: number }[] = [];
+  let probes = 0;
+  const { client, db, programId, runId } = target;
+  return {
+    /** One probe; rejects with what failed (the bench logs it and goes on). */
+    async probe(): Promise<{ judge_status_ms: number; program_status_ms: number; cli_wall_s?: number }> {
+      let t = performance.now();
+      await judgeStatus(client, db, programId, runId);
+      judgeMs.push(performance.now() - t);
+      t = performance.now();
+      await Promise.all([
+        liveRun(client, programId, runId),
+        recordedFigures(db, programId, {}),
+        runVerdictCounts(db, `${programId}/${runId}`),
+        retryingActivities(client, programId),
+      ]);
+      programMs.push(performance.now() - t);
+      const ran = probes++ % 3 === 0 ? await timeCli(target) : undefined;
+      if (ran) cli.push(ran);
+      return {
+        judge_status_ms: Math.round(judgeMs.at(-1)!),
+        program_status_ms: Math.round(programMs.at(-1)!),
+        ...(ran ? { cli_wall_s: ran.wallS } : {}),
+      };
+    },
+    summary: () => ({
+      judge_status_answer_ms: summary(judgeMs, 0),
+      program_status_answer_ms: summary(programMs, 0),
+      judge_status_cli_wall_s: summary(
+        cli.map((c) => c.wallS),
+        2,
+      ),
+      judge_status_cli_cpu_s: summary(
+        cli.map((c) => c.cpuS),
+        2,
+      ),
+    }),
+  };
+}
