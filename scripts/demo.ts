@@ -23,6 +23,7 @@ import { approveGateUpdate, publishGuidelinesUpdate, type ProgramStatus } from '
 import { programWorkflow } from '../workflows/program';
 import { PhaseKey, ProgramKey, StatusKey } from '../workflows/search-attributes';
 import { formatStatus, programStatus, UnknownProgramError } from './commands/program';
+import { programFailure } from './commands/failure';
 import { revisionFromDisagreements } from './demo-revision';
 import {
   formatLocaleSummaries,
@@ -118,6 +119,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       if (locales) summary.locales = await localeSummaries(database.db, spec.id, locales, status);
       printSummary(summary);
       if (opts.summaryJson) fs.writeFileSync(opts.summaryJson, `${JSON.stringify(summary, null, 2)}\n`);
+      if (summary.status === 'failed')
+        throw new Error(`the program failed: ${await programFailure(stack.client, spec.id)}`);
       if (summary.status !== 'completed') throw new Error(`the program ended ${summary.status}, not completed`);
       step('validating judge scores against simulated member behaviour, and writing the report');
       cli(

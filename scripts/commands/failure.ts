@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
+import { programWorkflowId } from '../../workflows/ids';
 
 /** The innermost ApplicationFailure (else the innermost cause) of `err`, as `Type: message`. */
 export function rootFailureMessage(err: unknown): string {
@@ -31,3 +32,8 @@ export async function workflowFailure(client: Client, workflowId: string): Promi
     (err: unknown) => rootFailureMessage(err),
   );
 }
+
+/** Why a program's workflow failed (e.g. the provider refusing the API key, with the setting to fix). */
+export const programFailure = async (client: Client, programId: string) =>
+  (await workflowFailure(client, programWorkflowId(programId)).catch(() => undefined)) ??
+  'see the program workflow in the Temporal UI';

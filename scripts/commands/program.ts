@@ -23,16 +23,11 @@ import { CliError, withContext } from './context';
 import { programWorkflowId } from '../../workflows/ids';
 import { steeringRefusal, type ProgramAccess } from '../../workflows/program-access';
 import { formatRetrying, formatStatus, programStatus } from './program-status';
-import { workflowFailure } from './failure';
+import { programFailure } from './failure';
 import type { StartOptions } from './program-start';
 
 /** How often `program watch` looks for retrying activities. */
 const RETRYING_SCAN_MS = 30_000;
-
-/** Why the program's workflow failed (the innermost failure: e.g. the provider refusing the API key, with the setting to fix). */
-const failureOf = async (client: Client, programId: string) =>
-  (await workflowFailure(client, programWorkflowId(programId)).catch(() => undefined)) ??
-  'see the program workflow in the Temporal UI';
 
 export { formatStatus, programStatus, UnknownProgramError } from './program-status';
 
@@ -112,7 +107,7 @@ export function registerProgramCommands(cli: Command) {
       await withContext(async ({ client, database }) => {
         const status = await programStatus(client, programId, database.db);
         console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
-        if (status.status === 'failed') throw new CliError(`FAILED    ${await failureOf(client, programId)}`, 1);
+        if (status.status === 'failed') throw new CliError(`FAILED    ${await programFailure(client, programId)}`, 1);
       });
     });
 
@@ -166,7 +161,7 @@ export function registerProgramCommands(cli: Command) {
           ) {
             if (process.stdout.isTTY) process.stdout.write('\n');
             if (s.status === 'failed')
-              throw new CliError(`program ${programId} failed: ${await failureOf(client, programId)}`, 1);
+              throw new CliError(`program ${programId} failed: ${await programFailure(client, programId)}`, 1);
             return;
           }
           await new Promise((r) => setTimeout(r, opts.interval));
