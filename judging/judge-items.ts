@@ -128,19 +128,22 @@ export function createItemJudging({ db, llm, prices, logger, engine, defaultMode
         { programId: input.programId, phase: 'production', items: list, plans, samples: input.samples, model },
         control,
       ),
-      db
-        .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
-        .from(itemVerdicts)
-        .where(
-          and(
-            eq(itemVerdicts.runId, input.runId),
-            inArray(
-              itemVerdicts.itemId,
-              list.map((x) => x.id),
-            ),
-            sql`${itemVerdicts.verdict} is not null`,
-          ),
-        ),
+      // Merged panel summaries stored before a crash; criteria without a panel merge nothing.
+      plans.some((p) => p.panel)
+        ? db
+            .select({ itemId: itemVerdicts.itemId, criterion: itemVerdicts.criterion, summary: itemVerdicts.summary })
+            .from(itemVerdicts)
+            .where(
+              and(
+                eq(itemVerdicts.runId, input.runId),
+                inArray(
+                  itemVerdicts.itemId,
+                  list.map((x) => x.id),
+                ),
+                sql`${itemVerdicts.verdict} is not null`,
+              ),
+            )
+        : [],
     ]);
     let requests = out.requests;
     const merged = new Map(prior.map((p) => [`${p.itemId}|${p.criterion}`, p.summary]));
