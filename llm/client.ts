@@ -28,6 +28,7 @@ import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } fr
 import { RequestPacer, retryDelayMs, Semaphore, type Pacer } from './limits';
 import type { BreakerSettings } from './page-control';
 import { onAbort } from './abort';
+import { requestBody } from './call';
 import { createRedactor, type Redactor } from './redaction';
 import { SharedPacer } from './shared-limit';
 
@@ -286,7 +287,7 @@ export function createLlmClient(
     signal: AbortSignal | undefined,
     outcome: ChatOutcome,
   ): Promise<ChatCompletion> => {
-    const body = JSON.stringify(params);
+    const body = requestBody(params);
     const url = chatUrl(params.model);
     const aborted = () => new APIUserAbortError();
     for (let retry = 0; ; retry++) {

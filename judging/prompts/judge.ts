@@ -145,6 +145,24 @@ export interface ChatMessage {
 }
 
 /**
+ * A judge's system message, one frozen object per template: every request of the judge carries the
+ * same one, which the LLM client serializes once (llm/call.ts requestBody) instead of per item.
+ */
+const systemMessages = new Map<string, ChatMessage>();
+/** Templates whose system message is kept: every judge unit of the process's runs, with room to spare. */
+const SYSTEM_MESSAGES_KEPT = 512;
+
+function judgeSystemMessage(template: string): ChatMessage {
+  let message = systemMessages.get(template);
+  if (!message) {
+    if (systemMessages.size >= SYSTEM_MESSAGES_KEPT) systemMessages.clear();
+    message = Object.freeze({ role: 'system' as const, content: withDataNotice(template) });
+    systemMessages.set(template, message);
+  }
+  return message;
+}
+
+/**
  * The messages of one judge request. The data notice follows the template at send time rather than
  * inside it: every judge gets it, manual and optimized templates included, without a new hash.
  */
@@ -159,7 +177,7 @@ export function judgeMessages(
   },
 ): ChatMessage[] {
   return [
-    { role: 'system', content: withDataNotice(template) },
+    judgeSystemMessage(template),
     {
       role: 'user',
       content: [
