@@ -4,7 +4,7 @@
  * truth of the simulated world. It is labelled as simulated in every response and log line
  * (header `x-judgeflow-simulator: true`, `system_fingerprint: "judgeflow-sim"`).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { createLogger, type Logger } from '../../../platform/logger';
 import { Rng } from '../model/rng';
@@ -129,9 +129,19 @@ export async function startLlmSimulator(opts: StartLlmSimulatorOptions = {}): Pr
   app.get('/v1/models', async () => ({ object: 'list', data: options.models.map(model) }));
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => model(req.params.id));
 
+  // JSON bodies as fastify parses them, each kept as it arrived: repeated chat bodies are counted by
+  // their bytes, not by serializing the parsed body again (~15 µs a request).
+  const rawBodies = new WeakMap<FastifyRequest, string>();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    rawBodies.set(request, body as string);
+    void parseJson(request, body as string, done);
+  });
+
   const seenBodies = new Set<string>();
   app.post('/v1/chat/completions', async (request: FastifyRequest, reply: FastifyReply) => {
-    const digest = createHash('sha1').update(JSON.stringify(request.body)).digest('base64');
+    const digest = hash('sha1', rawBodies.get(request) ?? JSON.stringify(request.body), 'base64');
     if (!seenBodies.has(digest)) {
       seenBodies.add(digest);
       stats.distinct++;
