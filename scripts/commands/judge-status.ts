@@ -10,7 +10,7 @@ import { batchProgress } from '../../production/batch-progress';
 import { formatVerdictCounts, retryRunKeys, runErrors, runVerdictCounts } from '../../production/verdicts';
 import type { Db } from '../../platform/db';
 import { productionStatusQuery, type ProductionProgress } from '../../workflows/production-messages';
-import { productionWorkflowId } from '../../workflows/ids';
+import { productionRunKey, productionWorkflowId } from '../../workflows/ids';
 import { CliError, withContext } from './context';
 import { workflowFailure } from './failure';
 import { judgeGroup } from './judge';
@@ -92,19 +92,28 @@ export function registerJudgeStatusCommand(cli: Command) {
  * verdicts per criterion and, for a run that failed, why. bench:judging times it during a run.
  */
 export async function judgeStatus(client: Client, db: Db, programId: string, runId: string) {
-  const progress = await client.workflow
-    .getHandle(productionWorkflowId(programId, runId))
-    .query(productionStatusQuery)
-    .catch((err: unknown) => {
-      throw err instanceof WorkflowNotFoundError ? new CliError(`no production run ${runId} of ${programId}`) : err;
-    });
-  const [batches, verdicts, failure] = await Promise.all([
-    // Batch shards finish only when their batches do: say where the batches are meanwhile.
-    progress.mode === 'batch' ? batchProgress(db, progress.runKey) : undefined,
+  const workflowId = productionWorkflowId(programId, runId);
+  const runKey = productionRunKey(programId, runId);
+  // The query waits for a worker that may be busy judging: the database's figures and the run's
+  // failure, if any, are read meanwhile rather than after it.
+  const [progress, verdicts, failure, batches] = await Promise.all([
+    client.workflow
+      .getHandle(workflowId)
+      .query(productionStatusQuery)
+      .catch((err: unknown) => {
+        throw err instanceof WorkflowNotFoundError ? new CliError(`no production run ${runId} of ${programId}`) : err;
+      }),
     // Per criterion, with errors as errors (and the errors a retry run has since decided applied).
-    runVerdicts(db, progress.runKey),
+    runVerdicts(db, runKey),
     // A run that failed (e.g. the provider refused the key) says why, and the command exits 1.
-    progress.done ? undefined : workflowFailure(client, productionWorkflowId(programId, runId)).catch(() => undefined),
+    workflowFailure(client, workflowId).catch(() => undefined),
+    // Batch shards finish only when their batches do: say where the batches are meanwhile.
+    batchProgress(db, runKey),
   ]);
-  return { ...progress, ...(batches ? { batches } : {}), ...verdicts, ...(failure ? { failure } : {}) };
+  return {
+    ...progress,
+    ...(progress.mode === 'batch' ? { batches } : {}),
+    ...verdicts,
+    ...(failure ? { failure } : {}),
+  };
 }
