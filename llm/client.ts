@@ -28,7 +28,7 @@ import { fatalKind, isInsufficientQuota, providerFailure, type ProviderInfo } fr
 import { RequestPacer, retryDelayMs, Semaphore, type Pacer } from './limits';
 import type { BreakerSettings } from './page-control';
 import { onAbort } from './abort';
-import { requestBody } from './call';
+import { requestBody } from './request-body';
 import { createRedactor, type Redactor } from './redaction';
 import { SharedPacer } from './shared-limit';
 

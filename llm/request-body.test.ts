@@ -1,7 +1,8 @@
 import { judgeMessages } from '../judging/prompts/judge';
 import { judgeVerdictSchema, rationaleMergeSchema } from '../judging/prompts/schemas';
 import { LLM_REQUEST_KINDS } from '../judging/prompts/contract';
-import { chatParams, requestBody } from './call';
+import { chatParams } from './call';
+import { requestBody } from './request-body';
 
 const item = (synopsis: string) => ({
   criterionKey: 'tone',
