@@ -292,6 +292,8 @@ describe('a program with receivers', () => {
     }
     expect(raised).toBe(true);
 
+    // The status says completed before the program starts its completion notice: its result comes after.
+    await handle.result();
     // Every notification child ends: the 500 and the hang after their retries (time skipped).
     const completed = env.client.workflow.getHandle(notifyWorkflowId(id, 'program-completed'));
     const outcome = await completed.result();
