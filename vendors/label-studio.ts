@@ -294,19 +294,27 @@ export function translateAnnotation(taskId: string, annotation: Annotation, acti
   }
   const unknownChoices: UnknownChoice[] = [];
   const strings = (v: unknown) => (Array.isArray(v) && v.every((c) => typeof c === 'string') ? (v as string[]) : null);
+  // A refused choice is shown as it came when flat, else by its kind: a deeply nested value cannot
+  // even be serialized into the answer (JSON.stringify overflows the stack: a 500).
+  const shown = (v: unknown) =>
+    v === null || typeof v !== 'object' || strings(v)
+      ? v
+      : Array.isArray(v)
+        ? '(an array, not of strings)'
+        : '(an object)';
   const errorCodes = new Map<string, string[]>();
   for (const r of annotation.result) {
     if (r.type !== 'choices' || !r.from_name.endsWith(ERRORS_SUFFIX)) continue;
     const codes = strings(r.value.choices);
     if (codes) errorCodes.set(r.from_name.slice(0, -ERRORS_SUFFIX.length), codes);
-    else unknownChoices.push({ field: r.from_name, choices: r.value.choices });
+    else unknownChoices.push({ field: r.from_name, choices: shown(r.value.choices) });
   }
   for (const r of annotation.result) {
     if (r.type !== 'choices' || r.from_name.endsWith(ERRORS_SUFFIX)) continue;
     const chosen = strings(r.value.choices);
     const value = chosen?.length === 1 ? choiceValue(chosen[0]) : null;
     // A placeholder value keeps the event well-formed, so its other problems are reported too; it is never stored.
-    if (value === null) unknownChoices.push({ field: r.from_name, choices: r.value.choices });
+    if (value === null) unknownChoices.push({ field: r.from_name, choices: shown(r.value.choices) });
     labels.push({
       criterion: r.from_name,
       value: value ?? 0,

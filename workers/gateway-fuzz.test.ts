@@ -203,7 +203,7 @@ describe('text PostgreSQL cannot store gets 400 invalid_event naming the field, 
       fetch(`${base}/v1/vendors/studio/label-studio`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-judgeflow-token': lsToken },
-        body: JSON.stringify(body).replace('"<deep>"', `${'['.repeat(5000)}${']'.repeat(5000)}`),
+        body: JSON.stringify(body).replaceAll('"<deep>"', `${'['.repeat(5000)}${']'.repeat(5000)}`),
       });
     const before = await snapshot(database.db);
     for (const [body, path] of [
@@ -217,6 +217,18 @@ describe('text PostgreSQL cannot store gets 400 invalid_event naming the field, 
       expect([res.status, answer.error.code]).toEqual([400, 'invalid_event']);
       expect(answer.error.details.map((d) => d.path)).toContain(path);
     }
+    // A deeply nested value where choices are expected is an unknown choice (422), not a stack overflow.
+    const deepChoices = hook('ls-0', '2026-01-01T00:00:00Z', 'ok');
+    deepChoices.annotation.result.push({
+      from_name: 'mood',
+      to_name: 'text',
+      type: 'choices',
+      value: { choices: '<deep>' as never },
+    });
+    const res = await send(deepChoices);
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect([res.status, answer.error.code]).toEqual([422, 'unknown_choice']);
+    expect(answer.error.message).toContain('mood="(an array, not of strings)"');
     expect(await snapshot(database.db)).toEqual(before);
   });
 });
