@@ -3,13 +3,11 @@
  * ok judgment is never requested again; an error may be replaced.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
-import type postgres from 'postgres';
 import type { z } from 'zod';
 import { LLM_REQUEST_KINDS } from './prompts/contract';
 import { judgeKey, judgeMessages, showContext } from './prompts/judge';
 import { judgeScoreSchema, judgeVerdictSchema } from './prompts/schemas';
-import { oneStatement, type Db } from '../platform/db';
+import { anyOf, oneStatement, runPrepared, type Db } from '../platform/db';
 import type { WorkerMetrics } from '../platform/metrics';
 import type { FactualityAgent } from '../schema/catalog';
 import type { judgments } from '../schema/tables';
@@ -34,28 +32,6 @@ export const judgmentKey = (
   model: string,
   sample: number,
 ) => `judgment:${itemId}:${textHash}:${criterion}:${agent}:${hash}:${model}:${sample}`;
-
-/**
- * `ids` as one jsonb parameter, for `column = any(…)`: drizzle's inArray builds its list of
- * parameters at 8–17 µs an id (its entity checks on every part), 0.44 ms for a chunk's 25 ids.
- */
-const anyOf = (ids: readonly string[]) =>
-  sql`any(array(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`;
-
-const dialect = new PgDialect();
-
-/**
- * `query` as a statement each connection prepares once (postgres.js names it, PostgreSQL parses and
- * plans it once). drizzle sends every query unnamed: two round trips each (parse and describe, then
- * bind) and a parse and plan on the server, for statements a judging chunk runs thousands of times.
- * A transaction has no client of its own: there it runs through drizzle.
- */
-async function runPrepared<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
-  const client = (db as Db & { $client?: postgres.Sql }).$client;
-  if (!client) return (await db.execute<T>(query)) as unknown as T[];
-  const { sql: text, params } = dialect.sqlToQuery(query);
-  return client.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
-}
 
 export async function loadItems(db: Db, itemIds: string[]): Promise<Map<string, ItemRow>> {
   if (!itemIds.length) return new Map();

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { sql as sqlTag, type SQL } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import * as tables from '../schema/tables';
 
@@ -47,6 +48,28 @@ export function oneStatement(writes: SQL[]): SQL {
 }
 
 /** Opens the database and proves it answers, failing fast with a message that says what to fix. */
+/**
+ * `ids` as one jsonb parameter, for `column = any(…)`: drizzle's inArray builds its list of
+ * parameters at 8–17 µs an id (its entity checks on every part), 0.44 ms for a chunk's 25 ids.
+ */
+export const anyOf = (ids: readonly string[]) =>
+  sqlTag`any(array(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`;
+
+const dialect = new PgDialect();
+
+/**
+ * `query` as a statement each connection prepares once (postgres.js names it, PostgreSQL parses and
+ * plans it once). drizzle sends every query unnamed: two round trips each (parse and describe, then
+ * bind) and a parse and plan on the server, for statements a judging chunk runs thousands of times.
+ * A transaction has no client of its own: there it runs through drizzle.
+ */
+export async function runPrepared<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const client = (db as Db & { $client?: postgres.Sql }).$client;
+  if (!client) return (await db.execute<T>(query)) as unknown as T[];
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  return client.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true });
+}
+
 export async function connectDatabase(url: string, opts: { max?: number } = {}): Promise<Database> {
   const database = openDatabase(url, opts);
   try {
