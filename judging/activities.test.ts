@@ -415,7 +415,7 @@ describe('resuming a production page', () => {
   test('a chunk that cannot be stored fails the page only after the chunks in flight are stored; the retry asks only for what is missing', async () => {
     const fresh = await startSim();
     const model = 'failing-store-model';
-    const itemIds = world.itemIds.slice(0, 200); // 8 chunks of 25, 4 in flight
+    const itemIds = world.itemIds.slice(0, 300); // 6 chunks of 50 (one request an item: productionChunk), 4 in flight
     // A real database refusal (a trigger), for the first chunk's first item only.
     await database.sql.unsafe(`
       create function refuse_judgment() returns trigger language plpgsql as $$
@@ -441,20 +441,20 @@ describe('resuming a production page', () => {
         (err: Error) => err,
       );
       // Which items, and the database's own words (not drizzle's failed-query text).
-      expect(error?.message).toBe('items 1–25 of the page: judgment store refused for the test');
+      expect(error?.message).toBe('items 1–50 of the page: judgment store refused for the test');
       const stored = async () =>
         (await database.sql<{ n: number }[]>`select count(*)::int as n from judgments where model = ${model}`)[0].n;
       const requested = fresh.stats().byKind.judge_verdict;
-      // Every answered request is stored except the refused chunk's 25: nothing was left in flight.
-      expect(await stored()).toBe(requested - 25);
-      expect(await stored()).toBeGreaterThanOrEqual(75); // the other chunks started with it
-      expect((await stored()) % 25).toBe(0);
+      // Every answered request is stored except the refused chunk's 50: nothing was left in flight.
+      expect(await stored()).toBe(requested - 50);
+      expect(await stored()).toBeGreaterThanOrEqual(150); // the other chunks started with it
+      expect((await stored()) % 50).toBe(0);
 
       await database.sql.unsafe('drop trigger refuse_judgment on judgments; drop function refuse_judgment();');
       const retry = await acts.judgeItems(page);
-      expect(retry.judged).toBe(200);
-      expect(fresh.stats().byKind.judge_verdict - requested).toBe(200 - (requested - 25));
-      expect(await stored()).toBe(200);
+      expect(retry.judged).toBe(300);
+      expect(fresh.stats().byKind.judge_verdict - requested).toBe(300 - (requested - 50));
+      expect(await stored()).toBe(300);
     } finally {
       await database.sql.unsafe(
         'drop trigger if exists refuse_judgment on judgments; drop function if exists refuse_judgment();',

@@ -21,7 +21,7 @@ import { type LedgerEntry } from './ledger';
 import { resolvePlans, type CriterionPlan } from './prompt-registry';
 import { samplesProblem, type JudgeSamples } from './samples';
 import { loadItems, storeJudgments, type ItemRow } from './judgments';
-import { CHUNK, type CriterionOutcome, type JudgingEngine } from './engine';
+import { productionChunk, type CriterionOutcome, type JudgingEngine } from './engine';
 
 export interface JudgeItemsInput {
   programId: string;
@@ -227,8 +227,9 @@ export function createItemJudging({ db, llm, prices, logger, engine, defaultMode
     // Chunks before `start` finished in an earlier attempt; their verdicts are read back below.
     // Up to CHUNKS_IN_FLIGHT chunks run at once, so requests keep flowing while a chunk waits for
     // its slowest answer, merges and transaction; the heartbeat names the lowest unfinished chunk.
+    const chunk = productionChunk(plans, input.samples);
     const chunkStarts: number[] = [];
-    for (let i = start; i < input.itemIds.length; i += CHUNK) chunkStarts.push(i);
+    for (let i = start; i < input.itemIds.length; i += chunk) chunkStarts.push(i);
     const unfinished = new Set(chunkStarts);
     const resumeAt = () => (unfinished.size ? Math.min(...unfinished) : input.itemIds.length);
     const control = engine.pageControl();
@@ -242,7 +243,7 @@ export function createItemJudging({ db, llm, prices, logger, engine, defaultMode
           while (!failure && !control.stopped && next < chunkStarts.length) {
             const at = chunkStarts[next++];
             try {
-              const made = await judgeItemChunk(input, input.itemIds.slice(at, at + CHUNK), plans, model, control);
+              const made = await judgeItemChunk(input, input.itemIds.slice(at, at + chunk), plans, model, control);
               requests += made;
               unfinished.delete(at);
             } catch (error) {
@@ -254,7 +255,7 @@ export function createItemJudging({ db, llm, prices, logger, engine, defaultMode
                     : error instanceof ApplicationFailure
                       ? error
                       : new Error(
-                          `items ${at + 1}–${Math.min(at + CHUNK, input.itemIds.length)} of the page: ${rootCause(error).message}`,
+                          `items ${at + 1}–${Math.min(at + chunk, input.itemIds.length)} of the page: ${rootCause(error).message}`,
                           { cause: error },
                         ),
               };
