@@ -5,7 +5,7 @@
 // unchanged (any rewrite changes its ctime; npm's fixed mtimes alone would not tell). The cache is
 // one file in a directory of the user's own under the temporary directory; when it cannot be used
 // (missing, read-only, owned by someone else, corrupt) the files compile as they would without it.
-const { randomBytes } = require('node:crypto');
+const { createHash, randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');
 const os = require('node:os');
@@ -14,8 +14,20 @@ const vm = require('node:vm');
 
 const uid = typeof process.getuid === 'function' ? process.getuid() : os.userInfo().username;
 const DIR = path.join(os.tmpdir(), `judgeflow-compile-cache-${uid}`);
-// Code caches are V8's own format: one file per Node version and architecture.
-const FILE = path.join(DIR, `${process.version}-${process.arch}.cache`);
+// Code caches are V8's own format, and V8 refuses one made under other flags: one file per Node
+// version, architecture and set of Node flags (the worker's --max-semi-space-size would otherwise
+// throw away the CLI's cache at each start, and the CLI the worker's).
+// Node's options that leave V8's flags alone (loading, evaluating, profiling) do not count.
+const NODE_ONLY =
+  /^--(require|import|loader|experimental-loader|eval|print|cpu-prof|heap-prof|inspect|enable-source-maps|title)\b/;
+const FLAGS = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
+  .filter((arg) => arg.startsWith('--') && !NODE_ONLY.test(arg))
+  .sort()
+  .join(' ');
+const FILE = path.join(
+  DIR,
+  `${process.version}-${process.arch}${FLAGS ? `-${createHash('sha1').update(FLAGS).digest('hex').slice(0, 8)}` : ''}.cache`,
+);
 /** Past this size, older entries (other versions of the dependencies, other commands' files) are dropped. */
 const MAX_BYTES = 256 << 20;
 

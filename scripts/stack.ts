@@ -29,6 +29,7 @@ import {
   temporalTarget,
 } from '../platform/temporal';
 import { smokeWorkflow } from '../workflows';
+import { THROUGHPUT_NODE_FLAGS } from '../workers/node-flags';
 import { Supervisor, type GiveUp, type ServiceRun } from './supervisor';
 
 export const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
@@ -39,6 +40,8 @@ const CHILD_START_TIMEOUT_MS = 90_000;
 export interface ChildService {
   name: string;
   args: (config: Config, opts: StackOptions) => string[];
+  /** Node's own flags, before the script. */
+  nodeFlags?: string[];
   enabled: (config: Config, opts: StackOptions) => boolean;
   /** A port that answers once the service is ready; its setting is named in the busy-port error. */
   port?: (config: Config) => { port: number; setting: string };
@@ -51,6 +54,7 @@ export const CHILD_SERVICES: ChildService[] = [
   {
     name: 'worker',
     args: () => ['worker'],
+    nodeFlags: THROUGHPUT_NODE_FLAGS,
     enabled: (_c, o) => (o.workers ?? 1) > 0,
     // Each worker's /metrics on a port of its own: WORKER_METRICS_PORT, the next one, … (0: none).
     env: (c, i) => ({
@@ -67,6 +71,7 @@ export const CHILD_SERVICES: ChildService[] = [
   {
     name: 'sim-llm',
     args: (c) => ['sim', 'llm', '--port', String(c.llm.simPort)],
+    nodeFlags: THROUGHPUT_NODE_FLAGS,
     enabled: (c) => usesLlmSimulator(c),
     port: (c) => ({ port: c.llm.simPort, setting: 'LLM_SIM_PORT' }),
   },
@@ -221,7 +226,7 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
                 startChild(
                   name,
                   service.port?.(config),
-                  service.args(config, opts),
+                  [...(service.nodeFlags ?? []), BIN, ...service.args(config, opts)],
                   { ...childEnv, ...service.env?.(config, i) },
                   logFile(name),
                 ),
@@ -258,17 +263,17 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
   }
 }
 
-/** Spawns `judgeflow <args>` with its output in its log; ready once its port answers (if it has one). */
+/** Spawns `node <nodeArgs>` (`judgeflow …`) with its output in its log; ready once its port answers (if it has one). */
 async function startChild(
   name: string,
   port: { port: number; setting: string } | undefined,
-  args: string[],
+  nodeArgs: string[],
   env: NodeJS.ProcessEnv,
   logFile: string,
 ): Promise<ServiceRun> {
   if (port) await assertPortFree(port.port, name, port.setting);
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, nodeArgs, { env, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   const run = { process: child, stop: () => stopChild(child) };
   if (!port) return run;

@@ -31,7 +31,7 @@ interface Run {
 }
 
 /** A process that uses the cache (as bin/sources.js does) and requires the package and drizzle-orm. */
-const run = (tmpdir: string) =>
+const run = (tmpdir: string, nodeFlags: string[] = []) =>
   new Promise<Run>((resolve, reject) => {
     const script = `
       const vm = require('node:vm');
@@ -48,7 +48,7 @@ const run = (tmpdir: string) =>
       process.stdout.write(JSON.stringify({ answer: { ...answer, twice: answer.twice(21) }, cached, compiled }));`;
     execFile(
       process.execPath,
-      ['-e', script],
+      [...nodeFlags, '-e', script],
       { cwd: path.resolve(__dirname, '..'), env: { ...process.env, TMPDIR: tmpdir } },
       (err, stdout, stderr) => (err ? reject(err) : resolve({ ...(JSON.parse(stdout) as Run), stderr })),
     );
@@ -126,4 +126,17 @@ test('a corrupt cache file is replaced by a good one', async () => {
   const corrupt = await run(work);
   expect([corrupt.answer.value, corrupt.cached, corrupt.stderr]).toEqual([1, [], '']);
   expect((await run(work)).compiled).toEqual([]);
+});
+
+test('a process started with other V8 flags (the worker) keeps a cache of its own, leaving the others whole', async () => {
+  await run(work);
+  const worker = await run(work, ['--max-semi-space-size=64']);
+  expect(worker.compiled).toContain(pkg); // V8 refuses a cache made under other flags
+  expect((await run(work, ['--max-semi-space-size=64'])).compiled).toEqual([]);
+  expect((await run(work)).compiled).toEqual([]);
+  const files = fs.readdirSync(cacheDir(work));
+  expect(files).toHaveLength(2);
+  expect(files.filter((f) => f !== path.basename(cacheFile(work)))).toEqual([
+    expect.stringMatching(/^v[\d.]+-\w+-[0-9a-f]{8}\.cache$/),
+  ]);
 });

