@@ -61,6 +61,7 @@ async function main() {
       'sync',
     )
     .option('--shard-size <n>', 'items per shard workflow (default min(1000, N/8))', int(1))
+    .option('--status-every <s>', 'seconds between status probes and progress lines', int(1), 30)
     .option('--cpu-prof <dir>', 'write a CPU profile of the worker (node --cpu-prof) into <dir>')
     .option('--json', 'print only the JSON object', false)
     .parse()
@@ -73,6 +74,7 @@ async function main() {
       concurrency: number;
       chaos: boolean;
       shardSize?: number;
+      statusEvery: number;
       cpuProf?: string;
       mode: 'sync' | 'batch';
       json: boolean;
@@ -219,7 +221,7 @@ async function main() {
         },
         (err: unknown) => log(`progress: ${String(err)}`),
       );
-    }, 30_000);
+    }, opts.statusEvery * 1000);
     const handle = await stack.client.workflow.start(productionWorkflow, {
       workflowId: productionWorkflowId(programId, runId),
       taskQueue: config.temporal.taskQueue,
