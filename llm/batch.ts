@@ -7,6 +7,7 @@
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { APIError, toFile } from 'openai';
 import type { LlmClient } from './client';
+import { mapInSlices } from '../platform/event-loop';
 import { fatalKind, providerFailure } from './errors';
 
 /** A provider error no retry can fix (a refused key, no quota) stops the activity as chat requests do; anything else is rethrown. */
@@ -65,9 +66,11 @@ export async function submitBatch(
   // Azure OpenAI names the endpoint without /v1 (and `model` in each body is the batch deployment).
   const endpoint = llm.provider.kind === 'azure' ? '/chat/completions' : '/v1/chat/completions';
   const jsonl =
-    lines
-      .map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: endpoint, body: l.body }))
-      .join('\n') + '\n';
+    (
+      await mapInSlices(lines, (l) =>
+        JSON.stringify({ custom_id: l.customId, method: 'POST', url: endpoint, body: l.body }),
+      )
+    ).join('\n') + '\n';
   const fatal = fatalToFailure(llm, lines[0].body.model);
   const file = await llm.openai.files
     .create({ file: await toFile(Buffer.from(jsonl, 'utf8'), 'judgeflow-batch.jsonl'), purpose: 'batch' })
@@ -129,26 +132,27 @@ export async function batchResults(
   for (const fileId of [status.outputFileId, status.errorFileId]) {
     if (!fileId) continue;
     const text = await (await llm.openai.files.content(fileId)).text();
-    for (const raw of text.split('\n')) {
-      if (!raw.trim()) continue;
-      const line = JSON.parse(raw) as {
-        custom_id: string;
-        response?: { status_code: number; body: unknown } | null;
-        error?: { code?: string; message?: string } | null;
-      };
-      if (line.response && line.response.status_code === 200)
-        results.push({ customId: line.custom_id, ok: true, completion: line.response.body as ChatCompletion });
-      else
-        results.push({
-          customId: line.custom_id,
-          ok: false,
-          error:
-            line.error?.message ??
-            `HTTP ${line.response?.status_code ?? '?'}: ${JSON.stringify(line.response?.body ?? null).slice(0, 200)}`,
-        });
-    }
+    const raws = text.split('\n').filter((raw) => raw.trim());
+    results.push(...(await mapInSlices(raws, resultLine)));
   }
   return results;
+}
+
+function resultLine(raw: string): BatchResultLine {
+  const line = JSON.parse(raw) as {
+    custom_id: string;
+    response?: { status_code: number; body: unknown } | null;
+    error?: { code?: string; message?: string } | null;
+  };
+  if (line.response && line.response.status_code === 200)
+    return { customId: line.custom_id, ok: true, completion: line.response.body as ChatCompletion };
+  return {
+    customId: line.custom_id,
+    ok: false,
+    error:
+      line.error?.message ??
+      `HTTP ${line.response?.status_code ?? '?'}: ${JSON.stringify(line.response?.body ?? null).slice(0, 200)}`,
+  };
 }
 
 /**

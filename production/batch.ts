@@ -8,6 +8,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
+import { mapInSlices } from '../platform/event-loop';
 import { productionRuns, providerBatches, type judgments } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
 import {
@@ -104,6 +105,9 @@ async function pendingSamples(db: Db, input: BatchPageInput, model: string): Pro
   return pending;
 }
 
+/** Judgments written per statement when a batch is ingested (a page's batch has up to ~1,000 lines). */
+const STORE_SLICE = 200;
+
 const activityAttempt = () => {
   try {
     return Context.current().info.attempt;
@@ -152,7 +156,7 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
       }
       const key = submissionKey(input);
       const found = activityAttempt() > 1 ? await findBatch(llm, SUBMISSION_METADATA_KEY, key) : undefined;
-      const lines = pending.map((p) => {
+      const lines = await mapInSlices(pending, (p) => {
         const request = judgeRequest(p.unit, p.item, p.sample, model);
         return {
           customId: p.customId,
@@ -239,11 +243,11 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
       const ledger: LedgerEntry[] = [];
       let ok = 0;
       let stale = 0;
-      for (const r of results) {
+      await mapInSlices(results, (r) => {
         const p = pending.get(r.customId);
         if (!p) {
           stale++; // stored ok meanwhile, or the item's text changed since the submit
-          continue;
+          return;
         }
         const usage = emptyUsage();
         let out: JudgeAnswer;
@@ -268,7 +272,7 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
         } else out = { ok: false, error: `batch line: ${r.error}`, usage, requests: 1 };
         if (out.ok) ok++;
         rows.push(judgmentRow(input.programId, p.item, p.unit, model, p.sample, 'batch', out));
-      }
+      });
       const ingested = await db.transaction(async (tx) => {
         const [row] = await tx
           .select({ ingestedAt: providerBatches.ingestedAt })
@@ -281,7 +285,15 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
             'UnknownBatch',
           );
         if (row.ingestedAt) return false;
-        await storeJudgments(tx as unknown as Db, prices, rows, ledger, llm.metrics);
+        // In slices: one statement of a whole batch's rows would be serialized in one go.
+        for (let i = 0; i < Math.max(rows.length, ledger.length); i += STORE_SLICE)
+          await storeJudgments(
+            tx as unknown as Db,
+            prices,
+            rows.slice(i, i + STORE_SLICE),
+            ledger.slice(i, i + STORE_SLICE),
+            llm.metrics,
+          );
         await tx
           .update(providerBatches)
           .set({

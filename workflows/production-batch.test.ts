@@ -403,3 +403,31 @@ test('cancelling a batch-mode run cancels its open batches and ingests what they
   >`select status from production_runs where id = ${`${PROGRAM}/batch-cancel`}`;
   expect(run.status).toBe('cancelled');
 });
+
+test('a batch larger than a write slice is stored whole: every line once, a ledger row for each line answered', async () => {
+  const { sim, deps } = await simulator({ validatingMs: 20, lineErrorRate: 0.2 });
+  const acts = createProductionBatchActivities(deps);
+  const model = 'gpt-4o';
+  const itemIds = (await database.sql<{ id: string }[]>`select id from items order by id limit 30`).map((r) => r.id);
+  // 30 items × 2 criteria × 4 samples: 240 lines, more than one 200-row write; failed lines have no ledger row.
+  const page = { programId: PROGRAM, runKey: `${PROGRAM}/large`, shard: 1, page: 0, itemIds, criteria: CRITERIA };
+  const submission = { ...page, prompts, samples: 4, model, attempt: 1 };
+  const { batchId, requests } = await acts.submitJudgingBatch(submission);
+  expect(requests).toBe(240);
+  let state = (await acts.providerBatchStatus({ batchIds: [batchId!] }))[0];
+  for (let i = 0; i < 200 && !state.done; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    state = (await acts.providerBatchStatus({ batchIds: [batchId!] }))[0];
+  }
+  const ingested = await acts.ingestJudgingBatch({ ...submission, batchId: batchId! });
+  const lineErrors = sim.stats().batches.lineErrors;
+  expect(lineErrors).toBeGreaterThan(0);
+  expect(ingested).toEqual({ ok: 240 - lineErrors, failed: lineErrors, missing: lineErrors });
+  const [stored] = await database.sql<{ rows: number; keys: number; ok: number }[]>`
+    select count(*)::int as rows, count(distinct (item_id, criterion, sample_index))::int as keys,
+      count(*) filter (where status = 'ok')::int as ok from judgments where model = ${model}`;
+  expect(stored).toEqual({ rows: 240, keys: 240, ok: 240 - lineErrors });
+  const [ledger] = await database.sql<{ rows: number }[]>`
+    select count(*)::int as rows from usage_ledger where kind = 'judge' and request_key like ${`%:${model}:%`}`;
+  expect(ledger.rows).toBe(240 - lineErrors);
+});
