@@ -201,11 +201,13 @@ async function main() {
       runId,
       env: { ...process.env, ...stack.env, LOG_LEVEL: 'silent' },
     });
+    // The probe first, then the count: a count of a million judgments would compete with the reads it times.
+    const progressLine = async () => {
+      const statusTimes = await status.probe().catch((err: unknown) => ({ status_error: String(err) }));
+      return [await countJudgments(), statusTimes] as const;
+    };
     const progress = setInterval(() => {
-      void Promise.all([
-        countJudgments(),
-        status.probe().catch((err: unknown) => ({ status_error: String(err) })),
-      ]).then(
+      void progressLine().then(
         ([judgments, statusTimes]) => {
           const cpuS = [...cpuByPid.values()].reduce((a, b) => a + b, 0);
           const line = {
