@@ -3,10 +3,17 @@
  * long synchronous loop holds them all: building or reading a batch file of 1,000 requests in one go
  * held `judge status` for up to 0.6 s. A loop over many items hands the event loop back between slices.
  */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Items of a batch file handled between two yields: a few milliseconds of work. */
+export const EVENT_LOOP_SLICE = 50;
 
 /** `fn` over `items` in order, handing the event loop back after every `slice` of them. */
-export async function mapInSlices<T, R>(items: readonly T[], fn: (item: T) => R, slice = 50): Promise<R[]> {
+export async function mapInSlices<T, R>(
+  items: readonly T[],
+  fn: (item: T) => R,
+  slice = EVENT_LOOP_SLICE,
+): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < items.length; i++) {
     if (i > 0 && i % slice === 0) await yieldToEventLoop();

@@ -4,6 +4,7 @@
  * Each request line is answered by the same code as /v1/chat/completions.
  */
 import { randomBytes } from 'node:crypto';
+import { EVENT_LOOP_SLICE, yieldToEventLoop } from '../../../platform/event-loop';
 
 export interface StoredFile {
   id: string;
@@ -246,7 +247,7 @@ export class BatchStore {
         return this.finish(batch, output, failed, 'expired');
       }
       if (this.timing.msPerRequest > 0) await this.sleep(this.timing.msPerRequest);
-      else if (i % 200 === 199) await new Promise((r) => setImmediate(r)); // keep the server responsive
+      else if (i % EVENT_LOOP_SLICE === EVENT_LOOP_SLICE - 1) await yieldToEventLoop(); // keep the server responsive
       const { custom_id, body } = lines[i];
       const result = this.handle(body);
       const record = JSON.stringify({
