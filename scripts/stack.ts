@@ -33,6 +33,8 @@ import { THROUGHPUT_NODE_FLAGS } from '../workers/node-flags';
 import { Supervisor, type GiveUp, type ServiceRun } from './supervisor';
 
 export const BIN = path.resolve(__dirname, '../bin/judgeflow.js');
+/** A worker process's arguments to node, as the stack starts it; `nodeFlags` (e.g. a profiler's) go before the CLI. */
+export const workerArgv = (nodeFlags: string[] = []) => [...THROUGHPUT_NODE_FLAGS, ...nodeFlags, BIN, 'worker'];
 /** A child service that has not opened its port by then has failed (a loaded 2-core machine needs the margin). */
 const CHILD_START_TIMEOUT_MS = 90_000;
 

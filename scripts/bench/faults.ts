@@ -33,9 +33,8 @@ import { productionWorkflowId } from '../../workflows/ids';
 import { productionWorkflow } from '../../workflows/production';
 import { rootFailureMessage } from '../commands/failure';
 import { startLlmSimulator, type StartLlmSimulatorOptions } from '../sim/llm/server';
-import { BIN, startStack } from '../stack';
+import { startStack, workerArgv } from '../stack';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
-import { THROUGHPUT_NODE_FLAGS } from '../../workers/node-flags';
 
 const CRITERIA = ['tone', 'clarity', 'precision', 'factuality'];
 
@@ -134,7 +133,7 @@ async function main() {
       const runId = `faults-${scenario.name}`;
       const workflowId = productionWorkflowId(programId, runId);
       const out = fs.openSync(path.join(dataDir, 'logs', `worker-${scenario.name}.log`), 'a');
-      worker = spawn(process.execPath, [...THROUGHPUT_NODE_FLAGS, BIN, 'worker'], {
+      worker = spawn(process.execPath, workerArgv(), {
         env: { ...process.env, ...stack.env, OPENAI_BASE_URL: sim.url, ...scenario.env },
         stdio: ['ignore', out, out],
       });

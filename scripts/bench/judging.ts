@@ -24,7 +24,7 @@ import { freePort } from '../../platform/ports';
 import { seedJudgeProgram } from '../../test/judge-fixture';
 import { defaultPageSize, productionWorkflow } from '../../workflows/production';
 import { startLlmSimulator } from '../sim/llm/server';
-import { BIN, startStack } from '../stack';
+import { startStack, workerArgv } from '../stack';
 import { historySizes } from '../demo';
 import { procStats, stackCpu } from './process-stats';
 import { benchCatalogFile, importCatalogProcess } from './seed-catalog';
@@ -127,7 +127,7 @@ async function main() {
   const startWorker = () => {
     const out = fs.openSync(path.join(dataDir, 'logs', 'worker.log'), 'a');
     const prof = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
-    worker = spawn(process.execPath, [...THROUGHPUT_NODE_FLAGS, ...prof, BIN, 'worker'], {
+    worker = spawn(process.execPath, workerArgv(prof), {
       env: { ...process.env, ...stack.env },
       stdio: ['ignore', out, out],
     });
