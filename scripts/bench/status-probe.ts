@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../platform/db';
 import { judgeStatus } from '../commands/judge-status';
@@ -73,8 +74,13 @@ export function statusProbe(target: StatusProbeTarget) {
   const programMs: number[] = [];
   const cli: { wallS: number; cpuS: number }[] = [];
   const prioritizedCli: { wallS: number; cpuS: number }[] = [];
+  const lagMs: number[] = [];
   let probes = 0;
   const { client, db, programId, runId } = target;
+  // This process's own event loop delay while it waits for judge status: the simulator it may host
+  // (bench:judging) delays the probe's reads too, which a program manager's own client would not see.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   return {
     /** One probe; rejects with what failed (the bench logs it and goes on). */
     async probe(): Promise<{
@@ -82,10 +88,13 @@ export function statusProbe(target: StatusProbeTarget) {
       program_status_ms: number;
       cli_wall_s?: number;
       prioritized_cli_wall_s?: number;
+      probe_process_lag_max_ms: number;
     }> {
+      delay.reset();
       let t = performance.now();
       await judgeStatus(client, db, programId, runId);
       judgeMs.push(performance.now() - t);
+      lagMs.push(delay.max / 1e6);
       t = performance.now();
       await Promise.all([
         liveRun(client, programId, runId),
@@ -100,6 +109,7 @@ export function statusProbe(target: StatusProbeTarget) {
       const prioritized = turn === 1 ? await timeCli(target, true) : undefined;
       if (prioritized) prioritizedCli.push(prioritized);
       return {
+        probe_process_lag_max_ms: Math.round(lagMs.at(-1)!),
         judge_status_ms: Math.round(judgeMs.at(-1)!),
         program_status_ms: Math.round(programMs.at(-1)!),
         ...(ran ? { cli_wall_s: ran.wallS } : {}),
@@ -109,6 +119,7 @@ export function statusProbe(target: StatusProbeTarget) {
     summary: () => ({
       judge_status_answer_ms: summary(judgeMs, 0),
       program_status_answer_ms: summary(programMs, 0),
+      probe_process_lag_max_ms: summary(lagMs, 0),
       judge_status_cli_wall_s: summary(
         cli.map((c) => c.wallS),
         2,
