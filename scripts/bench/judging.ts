@@ -187,7 +187,7 @@ async function main() {
           }
         })()
       : Promise.resolve();
-    // A line every 30 s, so a run stopped before its end (a deadline) still tells how far it got and how fast.
+    // A line every --status-every seconds, so a run stopped before its end (a deadline) still tells how far it got and how fast.
     const progressFile = path.join(BENCH_OUT, `${reportName}-progress.jsonl`);
     fs.writeFileSync(
       progressFile,
@@ -195,8 +195,6 @@ async function main() {
     );
     const runId = `bench-${opts.synopses}`;
     const status = statusProbe({
-      client: stack.client,
-      db: database.db,
       programId,
       runId,
       env: { ...process.env, ...stack.env, LOG_LEVEL: 'silent' },
@@ -242,7 +240,10 @@ async function main() {
         },
       ],
     });
-    const result = await handle.result().finally(() => clearInterval(progress));
+    const result = await handle.result().finally(() => {
+      clearInterval(progress);
+      status.close();
+    });
     const wallS = (Date.now() - started) / 1000;
     const cpuAfter = stackCpu(worker!.pid);
     const transactionsAfter = await transactions();

@@ -1,19 +1,13 @@
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Client } from '@temporalio/client';
-import type { Db } from '../../platform/db';
-import { judgeStatus } from '../commands/judge-status';
-import { liveRun, recordedFigures, retryingActivities } from '../commands/program-status';
-import { runVerdictCounts } from '../../production/verdicts';
+import path from 'node:path';
 import { BIN } from '../stack';
+import type { StatusReadTimes, StatusReadsReply } from './status-reads';
 
 export interface StatusProbeTarget {
-  client: Client;
-  db: Db;
   programId: string;
   runId: string;
-  /** The environment the real CLI needs to reach the stack. */
+  /** The environment the CLI and the reads' process need to reach the stack. */
   env: NodeJS.ProcessEnv;
 }
 
@@ -62,25 +56,50 @@ const summary = (values: number[], digits: number) => {
     : { n: 0 };
 };
 
+/** Its reads: a process of their own, loading the sources as the CLI does (bin/sources.js). */
+function statusReads(env: NodeJS.ProcessEnv) {
+  const child = fork(path.join(__dirname, 'status-reads.ts'), [], {
+    env,
+    execArgv: ['-r', path.resolve(__dirname, '../../bin/sources.js')],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  // Neither keeps the bench alive if it ends without closing it (a run that failed to start).
+  child.unref();
+  child.channel?.unref();
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = `the status reads' process exited (${signal ?? code})`));
+  return {
+    time: (target: { programId: string; runId: string }) =>
+      new Promise<StatusReadTimes>((resolve, reject) => {
+        if (exited) return reject(new Error(exited));
+        const onExit = () => reject(new Error(exited));
+        child.once('exit', onExit);
+        child.once('message', (reply: StatusReadsReply) => {
+          child.off('exit', onExit);
+          if ('error' in reply) reject(new Error(reply.error));
+          else resolve(reply);
+        });
+        child.send(target);
+      }),
+    close: () => child.connected && child.disconnect(),
+  };
+}
+
 /**
- * Times, during a run, what `judge status` and `program status` read: from a connected client (what
- * answering takes, as from a program manager's machine) and, every few probes, the real CLI on this
- * machine (its start included, on cores the run keeps busy, and given priority over the run). The bench has no program workflow, so
- * program status is timed without its program query: the run's live query (the same worker answers
- * both), the database's figures, the run's verdicts and the look for retrying activities.
+ * Times, during a run, what `judge status` and `program status` read: from a connected client in a
+ * process of its own (what answering takes, as from a program manager's machine) and, every few
+ * probes, the real CLI on this machine (its start included, on cores the run keeps busy, and given
+ * priority over the run). The bench has no program workflow, so program status is timed without its
+ * program query: the run's live query (the same worker answers both), the database's figures, the
+ * run's verdicts and the look for retrying activities.
  */
 export function statusProbe(target: StatusProbeTarget) {
   const judgeMs: number[] = [];
   const programMs: number[] = [];
   const cli: { wallS: number; cpuS: number }[] = [];
   const prioritizedCli: { wallS: number; cpuS: number }[] = [];
-  const lagMs: number[] = [];
   let probes = 0;
-  const { client, db, programId, runId } = target;
-  // This process's own event loop delay while it waits for judge status: the simulator it may host
-  // (bench:judging) delays the probe's reads too, which a program manager's own client would not see.
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
+  const reads = statusReads(target.env);
   return {
     /** One probe; rejects with what failed (the bench logs it and goes on). */
     async probe(): Promise<{
@@ -88,38 +107,26 @@ export function statusProbe(target: StatusProbeTarget) {
       program_status_ms: number;
       cli_wall_s?: number;
       prioritized_cli_wall_s?: number;
-      probe_process_lag_max_ms: number;
     }> {
-      delay.reset();
-      let t = performance.now();
-      await judgeStatus(client, db, programId, runId);
-      judgeMs.push(performance.now() - t);
-      lagMs.push(delay.max / 1e6);
-      t = performance.now();
-      await Promise.all([
-        liveRun(client, programId, runId),
-        recordedFigures(db, programId, {}),
-        runVerdictCounts(db, `${programId}/${runId}`),
-        retryingActivities(client, programId),
-      ]);
-      programMs.push(performance.now() - t);
+      const times = await reads.time({ programId: target.programId, runId: target.runId });
+      judgeMs.push(times.judgeStatusMs);
+      programMs.push(times.programStatusMs);
       const turn = probes++ % 3;
       const ran = turn === 0 ? await timeCli(target) : undefined;
       if (ran) cli.push(ran);
       const prioritized = turn === 1 ? await timeCli(target, true) : undefined;
       if (prioritized) prioritizedCli.push(prioritized);
       return {
-        probe_process_lag_max_ms: Math.round(lagMs.at(-1)!),
-        judge_status_ms: Math.round(judgeMs.at(-1)!),
-        program_status_ms: Math.round(programMs.at(-1)!),
+        judge_status_ms: Math.round(times.judgeStatusMs),
+        program_status_ms: Math.round(times.programStatusMs),
         ...(ran ? { cli_wall_s: ran.wallS } : {}),
         ...(prioritized ? { prioritized_cli_wall_s: prioritized.wallS } : {}),
       };
     },
+    close: reads.close,
     summary: () => ({
       judge_status_answer_ms: summary(judgeMs, 0),
       program_status_answer_ms: summary(programMs, 0),
-      probe_process_lag_max_ms: summary(lagMs, 0),
       judge_status_cli_wall_s: summary(
         cli.map((c) => c.wallS),
         2,
