@@ -153,3 +153,23 @@ test('dispatch sends what a rater needs, signed; reassignment never returns to a
   );
   expect(third).toEqual({ replacements: [], dropped: [second.replacements[0].id], completedMeanwhile: [] });
 });
+
+test('more batches open at once than the pool has connections, and each finishes: none waits for a second connection', async () => {
+  // A program's fix loops open a write batch each, all at once; the test pool has 10 connections.
+  const opening = Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      acts.openTaskBatch(
+        batch({ batchId: `many-${i}`, phase: 'calibration', round: 100 + i, itemIds: itemIds.slice(0, 2) }),
+      ),
+    ),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('12 batches did not open in 30 s: a transaction waits for a connection the others hold')),
+      30_000,
+    );
+  });
+  const opened = await Promise.race([opening, stuck]).finally(() => clearTimeout(timer));
+  expect(opened.map((o) => unpackOpenedBatch('x', itemIds.slice(0, 2), o).length)).toEqual(Array(12).fill(4));
+}, 60_000);

@@ -44,15 +44,20 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
   const vendorAdapter = vendorAdapterCache(db, config);
   const adapterFor = async (vendorId: string): Promise<VendorAdapter> => (await vendorAdapter(vendorId)).adapter;
 
-  /** Active, qualified raters of these vendors, least loaded in the batch first. */
+  /**
+   * Active, qualified raters of these vendors, least loaded in the batch first. Read in the caller's
+   * transaction: from the pool, a transaction waiting for a second connection deadlocks once as many
+   * batches open at once as the pool has connections (a program's fix loops open one each).
+   */
   const eligibleRaters = async (
+    tx: Db,
     batchId: string,
     vendorIds: string[],
     kind: string,
     criteria: string[],
     locale: string,
   ) => {
-    const rows = await db
+    const rows = await tx
       .select({
         id: raters.id,
         vendorId: raters.vendorId,
@@ -138,7 +143,9 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
         for (const itemId of allIds) {
           const item = itemRows.get(itemId)!;
           const criteria = criteriaFor(input, itemId);
-          const pool = (await eligibleRaters(input.batchId, input.vendorIds, input.kind, criteria, item.locale))
+          const pool = (
+            await eligibleRaters(tx as unknown as Db, input.batchId, input.vendorIds, input.kind, criteria, item.locale)
+          )
             .filter((r) => !ratedBefore.get(itemId)?.has(r.id) && gate.mayAssign(r.id, item.locale))
             .map((r) => ({ ...r, load: load.get(r.id) ?? 0 }))
             .sort((a, b) => a.load - b.load || rank(itemId, a.id).localeCompare(rank(itemId, b.id)));
@@ -326,7 +333,16 @@ export function createHumanTaskActivities({ db, logger, config, metrics }: Activ
           const before = await ratedInEarlierBatches(tx as unknown as Db, old.batchId, old.kind, [old.itemId]);
           for (const r of before.get(old.itemId) ?? []) had.add(r);
           const gate = await qualificationGate(tx as unknown as Db, old.programId, old.kind);
-          const pool = (await eligibleRaters(old.batchId, input.vendorIds, old.kind, payload.criteria, item.locale))
+          const pool = (
+            await eligibleRaters(
+              tx as unknown as Db,
+              old.batchId,
+              input.vendorIds,
+              old.kind,
+              payload.criteria,
+              item.locale,
+            )
+          )
             .filter((r) => !had.has(r.id) && gate.mayTakeOver(r.id, item.locale))
             .sort((a, b) => a.load - b.load || rank(nextId, a.id).localeCompare(rank(nextId, b.id)));
           const rater = pool[0];
