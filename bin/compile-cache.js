@@ -24,10 +24,14 @@ const FLAGS = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\
   .filter((arg) => arg.startsWith('--') && !NODE_ONLY.test(arg))
   .sort()
   .join(' ');
-const FILE = path.join(
-  DIR,
-  `${process.version}-${process.arch}${FLAGS ? `-${createHash('sha1').update(FLAGS).digest('hex').slice(0, 8)}` : ''}.cache`,
-);
+/** The cache file of a set of files (`name`: one of its own for the status commands' bundle, bin/cli-bundle.js). */
+const fileOf = (name) =>
+  path.join(
+    DIR,
+    `${process.version}-${process.arch}${FLAGS ? `-${createHash('sha1').update(FLAGS).digest('hex').slice(0, 8)}` : ''}${name ? `-${name}` : ''}.cache`,
+  );
+/** The cache file in use (useCompileCache). */
+let file;
 /** Past this size, older entries (other versions of the dependencies, other commands' files) are dropped. */
 const MAX_BYTES = 256 << 20;
 
@@ -46,7 +50,7 @@ function ownDirectory(dir) {
 function read() {
   try {
     if (!ownDirectory(DIR)) return;
-    const data = fs.readFileSync(FILE);
+    const data = fs.readFileSync(file);
     const headerLength = data.readUInt32LE(0);
     index = JSON.parse(data.toString('utf8', 4, 4 + headerLength));
     blob = data.subarray(4 + headerLength);
@@ -124,10 +128,10 @@ function write() {
     const header = Buffer.from(JSON.stringify(next));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    const temporary = `${FILE}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
     try {
       fs.writeFileSync(temporary, Buffer.concat([length, header, ...parts]), { mode: 0o600 });
-      fs.renameSync(temporary, FILE);
+      fs.renameSync(temporary, file);
     } finally {
       fs.rmSync(temporary, { force: true });
     }
@@ -136,15 +140,19 @@ function write() {
   }
 }
 
-/** Sends the dependencies' compilation (files under node_modules) through the cache. */
-function useCompileCache(isDependency) {
+/**
+ * Sends the compilation of the files `isCached` accepts (the dependencies' files under node_modules)
+ * through the cache; `name` keeps them in a cache file of their own.
+ */
+function useCompileCache(isCached, name) {
+  file = fileOf(name);
   read();
   const compile = Module.prototype._compile;
   Module.prototype._compile = function compileWithCache(content, filename) {
-    if (isDependency(filename) && compileCached(this, content, filename)) return undefined;
+    if (isCached(filename) && compileCached(this, content, filename)) return undefined;
     return compile.call(this, content, filename);
   };
   process.once('exit', write);
 }
 
-module.exports = { useCompileCache };
+module.exports = { useCompileCache, CACHE_DIR: DIR, keyOf, ownDirectory };
