@@ -7,8 +7,10 @@ const { bundledCli } = require('./cli-bundle');
 async function cli() {
   const bundle = await bundledCli(process.argv);
   if (bundle) {
-    // Its code cache in a file of its own: the dependencies' cache, read whole at each start, is ten times its size.
-    require('./compile-cache').useCompileCache((filename) => filename === bundle, path.basename(bundle, '.js'));
+    // Its code cache in a file of its own: the dependencies' cache, read whole at each start, is ten
+    // times its size. Not from a help run, whose cache would hold the help's functions and not the status's.
+    if (!process.argv.some((arg) => arg === '--help' || arg === '-h'))
+      require('./compile-cache').useCompileCache((filename) => filename === bundle, path.basename(bundle, '.js'));
     return require(bundle);
   }
   require('./sources');

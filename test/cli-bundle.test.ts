@@ -113,7 +113,7 @@ test('the bundle is used while its inputs are unchanged, and rebuilt when one ch
   expect(JSON.parse(fs.readFileSync(manifest!, 'utf8')).inputs[source]).toBe(recorded.inputs[source]);
 });
 
-test('other commands run from the sources and build nothing; a corrupt manifest means a rebuild', async () => {
+test('other commands run from the sources and build nothing; help leaves no code cache; a corrupt manifest means a rebuild', async () => {
   const tmpdir = fs.mkdtempSync(path.join(work, 'tmp-'));
   for (const args of [['--help'], ['program', 'list', '--help'], ['judge', 'run', '--help']]) {
     const run = await runCli(args, env(tmpdir));
@@ -123,7 +123,9 @@ test('other commands run from the sources and build nothing; a corrupt manifest 
 
   const args = ['judge', 'status', '--help'];
   const expected = await runCli(args, env(tmpdir));
-  const { manifest } = bundleFiles(tmpdir);
+  const { manifest, codeCache } = bundleFiles(tmpdir);
+  // A help run leaves no code cache: it would hold the help's functions, not the status's.
+  expect(codeCache).toBeUndefined();
   fs.writeFileSync(manifest!, '{"node":');
   expect(await runCli(args, env(tmpdir))).toEqual(expected);
   expect(() => JSON.parse(fs.readFileSync(manifest!, 'utf8'))).not.toThrow();
