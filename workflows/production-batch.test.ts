@@ -178,8 +178,12 @@ test('a batch-mode run judges every sample through the Batch API once, at ≥ 45
     `shard 1: ${events.length} history events, ${polls} polls over ${((last - first) / 3600).toFixed(1)} h of skipped time; waits ${timers.slice(0, 8).join(', ')}… s`,
   );
   expect(polls).toBe(timers.length);
-  expect(timers.slice(0, 7)).toEqual([5, 10, 20, 40, 80, 160, 300]);
-  expect(Math.max(...timers)).toBe(300);
+  // How many polls the 1.5 s take depends on how much time the server skipped meanwhile (it skips
+  // only while no activity runs, and the other shard's do): 5 on some runs, 8 and more on others.
+  const doubling = [5, 10, 20, 40, 80, 160, 300];
+  expect(polls).toBeGreaterThanOrEqual(4);
+  expect(timers.slice(0, doubling.length)).toEqual(doubling.slice(0, timers.length));
+  expect(timers.slice(doubling.length).filter((t) => t !== 300)).toEqual([]);
   expect(polls).toBeLessThanOrEqual(7 + Math.ceil((last - first) / 300));
   expect(events.length).toBeLessThanOrEqual(130 + 11 * polls);
   await recordHistory(shard, 'productionShardWorkflow-batch');
