@@ -1,4 +1,4 @@
-import { mapInSlices } from './event-loop';
+import { forEachInSlices, mapInSlices } from './event-loop';
 
 test('maps in order and lets timers and I/O callbacks run between slices', async () => {
   const ran: string[] = [];
@@ -20,4 +20,11 @@ test('maps in order and lets timers and I/O callbacks run between slices', async
 test('an empty list and a slice larger than the list map without waiting', async () => {
   await expect(mapInSlices([], (x: number) => x)).resolves.toEqual([]);
   await expect(mapInSlices([1, 2], (x) => x + 1, 50)).resolves.toEqual([2, 3]);
+});
+
+test('forEachInSlices runs in order and yields between slices as mapInSlices does', async () => {
+  const ran: string[] = [];
+  setImmediate(() => ran.push('other task'));
+  await forEachInSlices([0, 1, 2, 3, 4], (i) => ran.push(`item ${i}`), 2);
+  expect(ran).toEqual(['item 0', 'item 1', 'other task', 'item 2', 'item 3', 'item 4']);
 });

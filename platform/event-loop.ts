@@ -8,16 +8,17 @@ export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediat
 /** Items of a batch file handled between two yields: a few milliseconds of work. */
 export const EVENT_LOOP_SLICE = 50;
 
-/** `fn` over `items` in order, handing the event loop back after every `slice` of them. */
-export async function mapInSlices<T, R>(
-  items: readonly T[],
-  fn: (item: T) => R,
-  slice = EVENT_LOOP_SLICE,
-): Promise<R[]> {
-  const out: R[] = [];
+/** `fn` on each of `items` in order, handing the event loop back after every `slice` of them. */
+export async function forEachInSlices<T>(items: readonly T[], fn: (item: T) => void, slice = EVENT_LOOP_SLICE) {
   for (let i = 0; i < items.length; i++) {
     if (i > 0 && i % slice === 0) await yieldToEventLoop();
-    out.push(fn(items[i]));
+    fn(items[i]);
   }
+}
+
+/** `fn` over `items` in order, handing the event loop back after every `slice` of them. */
+export async function mapInSlices<T, R>(items: readonly T[], fn: (item: T) => R, slice = EVENT_LOOP_SLICE) {
+  const out: R[] = [];
+  await forEachInSlices(items, (item) => out.push(fn(item)), slice);
   return out;
 }

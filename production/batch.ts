@@ -8,7 +8,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../platform/db';
-import { mapInSlices } from '../platform/event-loop';
+import { forEachInSlices, mapInSlices } from '../platform/event-loop';
 import { productionRuns, providerBatches, type judgments } from '../schema/tables';
 import type { ActivityDeps } from '../activities/deps';
 import {
@@ -243,7 +243,7 @@ export function createProductionBatchActivities({ db, config, logger, llm, price
       const ledger: LedgerEntry[] = [];
       let ok = 0;
       let stale = 0;
-      await mapInSlices(results, (r) => {
+      await forEachInSlices(results, (r) => {
         const p = pending.get(r.customId);
         if (!p) {
           stale++; // stored ok meanwhile, or the item's text changed since the submit
