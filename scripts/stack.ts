@@ -41,9 +41,8 @@ const CHILD_START_TIMEOUT_MS = 90_000;
 /** A judgeflow process the stack runs as a child (`node bin/judgeflow.js <args>`). */
 export interface ChildService {
   name: string;
-  args: (config: Config, opts: StackOptions) => string[];
-  /** Node's own flags, before the script. */
-  nodeFlags?: string[];
+  /** Its arguments to node: Node's own flags, then bin/judgeflow.js and the command. */
+  argv: (config: Config, opts: StackOptions) => string[];
   enabled: (config: Config, opts: StackOptions) => boolean;
   /** A port that answers once the service is ready; its setting is named in the busy-port error. */
   port?: (config: Config) => { port: number; setting: string };
@@ -55,8 +54,7 @@ export interface ChildService {
 export const CHILD_SERVICES: ChildService[] = [
   {
     name: 'worker',
-    args: () => ['worker'],
-    nodeFlags: THROUGHPUT_NODE_FLAGS,
+    argv: () => workerArgv(),
     enabled: (_c, o) => (o.workers ?? 1) > 0,
     // Each worker's /metrics on a port of its own: WORKER_METRICS_PORT, the next one, … (0: none).
     env: (c, i) => ({
@@ -65,15 +63,14 @@ export const CHILD_SERVICES: ChildService[] = [
   },
   {
     name: 'gateway',
-    args: () => ['gateway'],
+    argv: () => [BIN, 'gateway'],
     enabled: () => true,
     port: (c) => ({ port: c.gateway.port, setting: 'GATEWAY_PORT' }),
   },
   // The LLM simulator stands in for the provider when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set.
   {
     name: 'sim-llm',
-    args: (c) => ['sim', 'llm', '--port', String(c.llm.simPort)],
-    nodeFlags: THROUGHPUT_NODE_FLAGS,
+    argv: (c) => [...THROUGHPUT_NODE_FLAGS, BIN, 'sim', 'llm', '--port', String(c.llm.simPort)],
     enabled: (c) => usesLlmSimulator(c),
     port: (c) => ({ port: c.llm.simPort, setting: 'LLM_SIM_PORT' }),
   },
@@ -81,7 +78,12 @@ export const CHILD_SERVICES: ChildService[] = [
   // locales its raters are natives of one each, so a locale's tasks go to its natives.
   {
     name: 'vendor-sim',
-    args: (_c, o) => ['sim', 'vendor', ...(o.vendorLocales?.length ? ['--locales', o.vendorLocales.join(',')] : [])],
+    argv: (_c, o) => [
+      BIN,
+      'sim',
+      'vendor',
+      ...(o.vendorLocales?.length ? ['--locales', o.vendorLocales.join(',')] : []),
+    ],
     enabled: (c) => !!c.vendorSim.secret,
     port: (c) => ({ port: c.vendorSim.port, setting: 'VENDOR_SIM_PORT' }),
   },
@@ -228,7 +230,7 @@ export async function startStack(config: Config, opts: StackOptions = {}): Promi
                 startChild(
                   name,
                   service.port?.(config),
-                  [...(service.nodeFlags ?? []), BIN, ...service.args(config, opts)],
+                  service.argv(config, opts),
                   { ...childEnv, ...service.env?.(config, i) },
                   logFile(name),
                 ),

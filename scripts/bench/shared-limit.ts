@@ -16,7 +16,7 @@ import { connectDatabase } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
 import { freePort } from '../../platform/ports';
 import { startLlmSimulator } from '../sim/llm/server';
-import { BIN, startStack } from '../stack';
+import { startStack, workerArgv } from '../stack';
 import { runSharedLimitScenario } from './shared-limit-run';
 import { BENCH_OUT, useIsolatedStack } from './stack-env';
 
@@ -70,7 +70,7 @@ async function main() {
       model: config.llm.model,
       startWorker: (k, metricsPort) => {
         const out = fs.openSync(path.join(dataDir, 'logs', `worker-${k + 1}.log`), 'a');
-        const child = spawn(process.execPath, [BIN, 'worker'], {
+        const child = spawn(process.execPath, workerArgv(), {
           env: { ...process.env, ...stack.env, WORKER_METRICS_PORT: String(metricsPort) },
           stdio: ['ignore', out, out],
         });
