@@ -2,7 +2,7 @@ import { fork, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN } from '../stack';
-import type { StatusReadTimes, StatusReadsReply } from './status-reads';
+import type { StatusReadTimes, StatusReadsReply, StatusReadsRequest } from './status-reads';
 
 export interface StatusProbeTarget {
   programId: string;
@@ -12,40 +12,46 @@ export interface StatusProbeTarget {
 }
 
 /**
- * The real `judge status` CLI, as a user on this machine runs it: wall and its own CPU seconds. With
- * `prioritized`, at nice −10 over the run's processes, so that its start does not wait for the cores
- * the run keeps busy, as on a program manager's own machine; undefined where this user may not raise
- * a priority (only root may).
+ * How the CLI is given the cores: as any process (waiting for cores the run keeps busy); at nice −10
+ * over the run's processes; or at real-time priority (SCHED_FIFO, `chrt`), so that it never waits
+ * for a core, as on a program manager's own machine while the run's system answers it.
+ */
+type CliPriority = 'normal' | 'nice' | 'realtime';
+
+/**
+ * The real `judge status` CLI, as a user on this machine runs it: wall and its own CPU seconds;
+ * undefined where this user may not raise a priority (only root may).
  */
 async function timeCli(
   target: StatusProbeTarget,
-  prioritized = false,
+  priority: CliPriority,
 ): Promise<{ wallS: number; cpuS: number } | undefined> {
+  if (priority !== 'normal' && process.getuid?.() !== 0) return undefined;
   // The CLI prints its own CPU time as it exits: what it costs, apart from the time it waited for the cores.
   const wrapper = `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('cpu_s ' + (u.user + u.system) / 1e6 + '\\n'); });
 process.argv = [process.argv[0], ${JSON.stringify(BIN)}, ...process.argv.slice(1)]; require(${JSON.stringify(BIN)});`;
-  const started = Date.now();
-  const child = spawn(
+  const argv = [
     process.execPath,
-    ['-e', wrapper, 'judge', 'status', '--program', target.programId, '--run-id', target.runId, '--json'],
-    { env: target.env, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  if (prioritized)
-    try {
-      os.setPriority(child.pid!, -10);
-    } catch {
-      child.kill();
-      return undefined;
-    }
+    '-e',
+    wrapper,
+    ...['judge', 'status', '--program', target.programId, '--run-id', target.runId, '--json'],
+  ];
+  const started = Date.now();
+  const child =
+    priority === 'realtime'
+      ? spawn('chrt', ['--fifo', '10', ...argv], { env: target.env, stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(argv[0], argv.slice(1), { env: target.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (priority === 'nice') os.setPriority(child.pid!, -10);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) =>
+  return new Promise((resolve, reject) => {
+    child.once('error', reject); // no chrt here
     child.once('exit', (code) => {
       const cpu = /cpu_s ([\d.]+)/.exec(stderr);
       if (code !== 0 || !cpu) reject(new Error(`judge status exited ${code}: ${stderr.trim()}`));
       else resolve({ wallS: (Date.now() - started) / 1000, cpuS: Number(cpu[1]) });
-    }),
-  );
+    });
+  });
 }
 
 const summary = (values: number[], digits: number) => {
@@ -56,7 +62,13 @@ const summary = (values: number[], digits: number) => {
     : { n: 0 };
 };
 
-/** Its reads: a process of their own, loading the sources as the CLI does (bin/sources.js). */
+/** How long a probe waits for the reads' answer before it counts as failed (the run goes on). */
+const READS_TIMEOUT_MS = 60_000;
+
+/**
+ * Its reads: a process of their own, loading the sources as the CLI does (bin/sources.js). Probes
+ * may overlap (one slower than the probing interval): each reply carries its request's id.
+ */
 function statusReads(env: NodeJS.ProcessEnv) {
   const child = fork(path.join(__dirname, 'status-reads.ts'), [], {
     env,
@@ -66,82 +78,93 @@ function statusReads(env: NodeJS.ProcessEnv) {
   // Neither keeps the bench alive if it ends without closing it (a run that failed to start).
   child.unref();
   child.channel?.unref();
+  const waiting = new Map<number, { settle: (reply: StatusReadsReply) => void }>();
+  let nextId = 0;
   let exited: string | undefined;
-  child.once('exit', (code, signal) => (exited = `the status reads' process exited (${signal ?? code})`));
+  child.on('message', (reply: StatusReadsReply) => waiting.get(reply.id)?.settle(reply));
+  child.once('exit', (code, signal) => {
+    exited = `the status reads' process exited (${signal ?? code})`;
+    for (const [id, { settle }] of waiting) settle({ id, error: exited });
+  });
   return {
     time: (target: { programId: string; runId: string }) =>
       new Promise<StatusReadTimes>((resolve, reject) => {
         if (exited) return reject(new Error(exited));
-        const onExit = () => reject(new Error(exited));
-        child.once('exit', onExit);
-        child.once('message', (reply: StatusReadsReply) => {
-          child.off('exit', onExit);
-          if ('error' in reply) reject(new Error(reply.error));
-          else resolve(reply);
+        const id = nextId++;
+        const timer = setTimeout(
+          () =>
+            waiting.get(id)?.settle({ id, error: `no answer from the status reads in ${READS_TIMEOUT_MS / 1000} s` }),
+          READS_TIMEOUT_MS,
+        );
+        timer.unref();
+        waiting.set(id, {
+          settle: (reply) => {
+            clearTimeout(timer);
+            waiting.delete(id);
+            if ('error' in reply) reject(new Error(reply.error));
+            else resolve(reply);
+          },
         });
-        child.send(target);
+        child.send({ ...target, id } satisfies StatusReadsRequest);
       }),
     close: () => child.connected && child.disconnect(),
   };
 }
 
+/** The CLI's turns, one per probe, and the name each one's figures go by in the results. */
+const CLI_TURNS: CliPriority[] = ['normal', 'nice', 'realtime'];
+const CLI_RESULT: Record<CliPriority, string> = { normal: 'cli', nice: 'prioritized_cli', realtime: 'realtime_cli' };
+
 /**
  * Times, during a run, what `judge status` and `program status` read: from a connected client in a
- * process of its own (what answering takes, as from a program manager's machine) and, every few
- * probes, the real CLI on this machine (its start included, on cores the run keeps busy, and given
- * priority over the run). The bench has no program workflow, so program status is timed without its
- * program query: the run's live query (the same worker answers both), the database's figures, the
- * run's verdicts and the look for retrying activities.
+ * process of its own (what answering takes, as from a program manager's machine) and, at each
+ * probe, the real CLI on this machine (its start included), in turn on cores the run keeps busy, at
+ * nice −10 and at real-time priority. The bench has no program workflow, so program status is timed
+ * without its program query: the run's live query (the same worker answers both), the database's
+ * figures, the run's verdicts and the look for retrying activities.
  */
 export function statusProbe(target: StatusProbeTarget) {
   const judgeMs: number[] = [];
   const programMs: number[] = [];
-  const cli: { wallS: number; cpuS: number }[] = [];
-  const prioritizedCli: { wallS: number; cpuS: number }[] = [];
+  const cli: Record<CliPriority, { wallS: number; cpuS: number }[]> = { normal: [], nice: [], realtime: [] };
   let probes = 0;
   const reads = statusReads(target.env);
   return {
     /** One probe; rejects with what failed (the bench logs it and goes on). */
-    async probe(): Promise<{
-      judge_status_ms: number;
-      program_status_ms: number;
-      cli_wall_s?: number;
-      prioritized_cli_wall_s?: number;
-    }> {
+    async probe(): Promise<Record<string, number>> {
       const times = await reads.time({ programId: target.programId, runId: target.runId });
       judgeMs.push(times.judgeStatusMs);
       programMs.push(times.programStatusMs);
-      const turn = probes++ % 3;
-      const ran = turn === 0 ? await timeCli(target) : undefined;
-      if (ran) cli.push(ran);
-      const prioritized = turn === 1 ? await timeCli(target, true) : undefined;
-      if (prioritized) prioritizedCli.push(prioritized);
+      const priority = CLI_TURNS[probes++ % CLI_TURNS.length];
+      const ran = await timeCli(target, priority);
+      if (ran) cli[priority].push(ran);
       return {
         judge_status_ms: Math.round(times.judgeStatusMs),
         program_status_ms: Math.round(times.programStatusMs),
-        ...(ran ? { cli_wall_s: ran.wallS } : {}),
-        ...(prioritized ? { prioritized_cli_wall_s: prioritized.wallS } : {}),
+        ...(ran ? { [`${CLI_RESULT[priority]}_wall_s`]: ran.wallS } : {}),
       };
     },
     close: reads.close,
     summary: () => ({
       judge_status_answer_ms: summary(judgeMs, 0),
       program_status_answer_ms: summary(programMs, 0),
-      judge_status_cli_wall_s: summary(
-        cli.map((c) => c.wallS),
-        2,
-      ),
-      judge_status_cli_cpu_s: summary(
-        cli.map((c) => c.cpuS),
-        2,
-      ),
-      judge_status_prioritized_cli_wall_s: summary(
-        prioritizedCli.map((c) => c.wallS),
-        2,
-      ),
-      judge_status_prioritized_cli_cpu_s: summary(
-        prioritizedCli.map((c) => c.cpuS),
-        2,
+      ...Object.fromEntries(
+        CLI_TURNS.flatMap((priority) => [
+          [
+            `judge_status_${CLI_RESULT[priority]}_wall_s`,
+            summary(
+              cli[priority].map((c) => c.wallS),
+              2,
+            ),
+          ],
+          [
+            `judge_status_${CLI_RESULT[priority]}_cpu_s`,
+            summary(
+              cli[priority].map((c) => c.cpuS),
+              2,
+            ),
+          ],
+        ]),
       ),
     }),
   };

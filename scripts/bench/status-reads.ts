@@ -2,18 +2,23 @@
  * The reads `judge status` and `program status` make, timed in a process of their own (forked by
  * status-probe.ts with the stack's environment), as a program manager's client makes them:
  * bench:judging hosts the LLM simulator, whose batch work would delay reads made from its event loop.
- * Each message { programId, runId } is answered with the two times, or with what failed.
+ * Each request is answered, with its id, with the two times or with what failed.
  */
 import { judgeStatus } from '../commands/judge-status';
 import { withContext } from '../commands/context';
 import { liveRun, recordedFigures, retryingActivities } from '../commands/program-status';
 import { runVerdictCounts } from '../../production/verdicts';
 
+export interface StatusReadsRequest {
+  id: number;
+  programId: string;
+  runId: string;
+}
 export interface StatusReadTimes {
   judgeStatusMs: number;
   programStatusMs: number;
 }
-export type StatusReadsReply = StatusReadTimes | { error: string };
+export type StatusReadsReply = { id: number } & (StatusReadTimes | { error: string });
 
 void withContext(async ({ client, database }) => {
   const db = database.db;
@@ -32,10 +37,10 @@ void withContext(async ({ client, database }) => {
     return { judgeStatusMs, programStatusMs: performance.now() - t };
   };
   await new Promise<void>((resolve) => {
-    process.on('message', (target: { programId: string; runId: string }) => {
+    process.on('message', ({ id, ...target }: StatusReadsRequest) => {
       void timeReads(target).then(
-        (times) => process.send?.(times satisfies StatusReadsReply),
-        (err: unknown) => process.send?.({ error: String(err) } satisfies StatusReadsReply),
+        (times) => process.send?.({ id, ...times } satisfies StatusReadsReply),
+        (err: unknown) => process.send?.({ id, error: String(err) } satisfies StatusReadsReply),
       );
     });
     process.once('disconnect', resolve);
