@@ -126,8 +126,31 @@ async function build() {
   const inputs = {};
   for (const file of [...Object.keys(result.metafile.inputs).map((input) => path.resolve(ROOT, input)), ...ALSO_READ])
     if (fs.existsSync(file)) inputs[file] = keyOf(file);
-  replace(MANIFEST, JSON.stringify({ node: process.version, bundle: keyOf(BUNDLE), inputs }));
+  replace(MANIFEST, JSON.stringify({ root: ROOT, node: process.version, bundle: keyOf(BUNDLE), inputs }));
+  try {
+    pruneGoneCheckouts();
+  } catch {
+    // What is left costs only space, until a later build removes it.
+  }
   return BUNDLE;
+}
+
+/** Removes the bundles (with their manifests and code caches) of checkouts that no longer exist. */
+function pruneGoneCheckouts() {
+  const files = fs.readdirSync(CACHE_DIR);
+  for (const manifest of files.filter((f) => /^cli-[0-9a-f]+\.json$/.test(f))) {
+    let root;
+    try {
+      root = JSON.parse(fs.readFileSync(path.join(CACHE_DIR, manifest), 'utf8')).root;
+    } catch {
+      continue; // being written, or corrupt: its own checkout's next status command replaces it
+    }
+    if (typeof root !== 'string' || fs.existsSync(root)) continue;
+    const name = manifest.slice(0, -'.json'.length);
+    for (const file of files)
+      if (file === `${name}.js` || file === manifest || file.endsWith(`-${name}.cache`))
+        fs.rmSync(path.join(CACHE_DIR, file), { force: true });
+  }
 }
 
 /**

@@ -130,3 +130,20 @@ test('other commands run from the sources and build nothing; help leaves no code
   expect(await runCli(args, env(tmpdir))).toEqual(expected);
   expect(() => JSON.parse(fs.readFileSync(manifest!, 'utf8'))).not.toThrow();
 });
+
+test("a build removes the bundles of checkouts that no longer exist, and keeps the others'", async () => {
+  const tmpdir = fs.mkdtempSync(path.join(work, 'tmp-'));
+  fs.mkdirSync(cacheDir(tmpdir), { mode: 0o700 });
+  const plant = (name: string, root: string) => {
+    fs.writeFileSync(path.join(cacheDir(tmpdir), `${name}.json`), JSON.stringify({ root, inputs: {} }));
+    fs.writeFileSync(path.join(cacheDir(tmpdir), `${name}.js`), '');
+    fs.writeFileSync(path.join(cacheDir(tmpdir), `${process.version}-${process.arch}-${name}.cache`), '');
+  };
+  plant('cli-000000000001', path.join(work, 'a-checkout-since-deleted'));
+  plant('cli-000000000002', work);
+  expect((await runCli(['judge', 'status', '--help'], env(tmpdir))).code).toBe(0);
+  const left = fs.readdirSync(cacheDir(tmpdir));
+  expect(left.filter((f) => f.includes('cli-000000000001'))).toEqual([]);
+  expect(left.filter((f) => f.includes('cli-000000000002')).length).toBe(3);
+  expect(left.filter((f) => /^cli-[0-9a-f]+\.js$/.test(f)).length).toBe(2); // this checkout's, and the kept one
+});
