@@ -9,10 +9,10 @@
 // (the sources, the dependencies' files, tsconfig.json, this file) has the size, mtime, ctime and
 // inode it had. Other commands run from the sources: they start workers, servers and children whose
 // files are found beside the sources, which a bundle would move.
-const { createHash, randomBytes } = require('node:crypto');
+const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { CACHE_DIR, keyOf, ownDirectory } = require('./compile-cache');
+const { CACHE_DIR, keyOf, ownCacheDirectory, ownDirectory, replaceFile } = require('./compile-cache');
 
 /** The commands run from the bundle, as their first words. */
 const BUNDLED_COMMANDS = [
@@ -57,17 +57,6 @@ function freshBundle() {
     return BUNDLE;
   } catch {
     return undefined;
-  }
-}
-
-/** Writes `data` to `file` at once (concurrent builders: the last wins, and no reader sees half a file). */
-function replace(file, data) {
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  try {
-    fs.writeFileSync(temporary, data, { mode: 0o600 });
-    fs.renameSync(temporary, file);
-  } finally {
-    fs.rmSync(temporary, { force: true });
   }
 }
 
@@ -120,13 +109,12 @@ async function build() {
     logLevel: 'silent',
     plugins: [asInTheSources],
   });
-  if (!fs.existsSync(CACHE_DIR)) fs.mkdirSync(CACHE_DIR, { mode: 0o700 });
-  if (!ownDirectory(CACHE_DIR)) return undefined;
-  replace(BUNDLE, result.outputFiles[0].contents);
+  if (!ownCacheDirectory()) return undefined;
+  replaceFile(BUNDLE, result.outputFiles[0].contents);
   const inputs = {};
   for (const file of [...Object.keys(result.metafile.inputs).map((input) => path.resolve(ROOT, input)), ...ALSO_READ])
     if (fs.existsSync(file)) inputs[file] = keyOf(file);
-  replace(MANIFEST, JSON.stringify({ root: ROOT, node: process.version, bundle: keyOf(BUNDLE), inputs }));
+  replaceFile(MANIFEST, JSON.stringify({ root: ROOT, node: process.version, bundle: keyOf(BUNDLE), inputs }));
   try {
     pruneGoneCheckouts();
   } catch {

@@ -47,6 +47,24 @@ function ownDirectory(dir) {
   return st.isDirectory() && (typeof uid !== 'number' || st.uid === uid) && (st.mode & 0o022) === 0;
 }
 
+/** The cache directory, made if missing; false when it is not ours alone (a code cache is code). */
+function ownCacheDirectory() {
+  // Not { recursive: true }: on Node 20 it never returns under a directory such as /proc.
+  if (!fs.existsSync(DIR)) fs.mkdirSync(DIR, { mode: 0o700 });
+  return ownDirectory(DIR);
+}
+
+/** Writes `data` to `target` at once (concurrent writers: the last wins, and no reader sees half a file). */
+function replaceFile(target, data) {
+  const temporary = `${target}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    fs.writeFileSync(temporary, data, { mode: 0o600 });
+    fs.renameSync(temporary, target);
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
 function read() {
   try {
     if (!ownDirectory(DIR)) return;
@@ -111,9 +129,7 @@ function compileCached(module, content, filename) {
 function write() {
   if (!produced.size) return;
   try {
-    // Not { recursive: true }: on Node 20 it never returns under a directory such as /proc.
-    if (!fs.existsSync(DIR)) fs.mkdirSync(DIR, { mode: 0o700 });
-    if (!ownDirectory(DIR)) return;
+    if (!ownCacheDirectory()) return;
     const parts = [];
     const next = {};
     let offset = 0;
@@ -128,13 +144,7 @@ function write() {
     const header = Buffer.from(JSON.stringify(next));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
-    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    try {
-      fs.writeFileSync(temporary, Buffer.concat([length, header, ...parts]), { mode: 0o600 });
-      fs.renameSync(temporary, file);
-    } finally {
-      fs.rmSync(temporary, { force: true });
-    }
+    replaceFile(file, Buffer.concat([length, header, ...parts]));
   } catch {
     // A cache that cannot be written is no cache: the next run compiles as this one did.
   }
@@ -155,4 +165,4 @@ function useCompileCache(isCached, name) {
   process.once('exit', write);
 }
 
-module.exports = { useCompileCache, CACHE_DIR: DIR, keyOf, ownDirectory };
+module.exports = { useCompileCache, CACHE_DIR: DIR, keyOf, ownDirectory, ownCacheDirectory, replaceFile };
