@@ -1,7 +1,7 @@
 // The status commands start from one bundled file: what a program manager runs again and again
 // while a run goes on. Loading the Temporal client, drizzle and zod as ~500 files through tsx and
 // Node's resolver took ~half of `program status`'s start; from one file with its code cache the
-// command takes ~45 % less CPU (BENCHMARKS.md, "The status commands from a bundle").
+// command takes ~40 % less CPU (BENCHMARKS.md, "The status commands from a bundle").
 //
 // The bundle is built with esbuild from the sources the first time a status command runs after any
 // of its inputs changed (~1.5 s, once), and kept beside the dependencies' code cache, in the user's
