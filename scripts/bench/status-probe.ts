@@ -37,10 +37,8 @@ process.argv = [process.argv[0], ${JSON.stringify(BIN)}, ...process.argv.slice(1
     ...['judge', 'status', '--program', target.programId, '--run-id', target.runId, '--json'],
   ];
   const started = Date.now();
-  const child =
-    priority === 'realtime'
-      ? spawn('chrt', ['--fifo', '10', ...argv], { env: target.env, stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(argv[0], argv.slice(1), { env: target.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, ...args] = priority === 'realtime' ? ['chrt', '--fifo', '10', ...argv] : argv;
+  const child = spawn(command, args, { env: target.env, stdio: ['ignore', 'ignore', 'pipe'] });
   if (priority === 'nice') os.setPriority(child.pid!, -10);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -78,13 +76,14 @@ function statusReads(env: NodeJS.ProcessEnv) {
   // Neither keeps the bench alive if it ends without closing it (a run that failed to start).
   child.unref();
   child.channel?.unref();
-  const waiting = new Map<number, { settle: (reply: StatusReadsReply) => void }>();
+  /** Each request waiting for its reply: what settles it. */
+  const waiting = new Map<number, (reply: StatusReadsReply) => void>();
   let nextId = 0;
   let exited: string | undefined;
-  child.on('message', (reply: StatusReadsReply) => waiting.get(reply.id)?.settle(reply));
+  child.on('message', (reply: StatusReadsReply) => waiting.get(reply.id)?.(reply));
   child.once('exit', (code, signal) => {
     exited = `the status reads' process exited (${signal ?? code})`;
-    for (const [id, { settle }] of waiting) settle({ id, error: exited });
+    for (const [id, settle] of waiting) settle({ id, error: exited });
   });
   return {
     time: (target: { programId: string; runId: string }) =>
@@ -92,18 +91,15 @@ function statusReads(env: NodeJS.ProcessEnv) {
         if (exited) return reject(new Error(exited));
         const id = nextId++;
         const timer = setTimeout(
-          () =>
-            waiting.get(id)?.settle({ id, error: `no answer from the status reads in ${READS_TIMEOUT_MS / 1000} s` }),
+          () => waiting.get(id)?.({ id, error: `no answer from the status reads in ${READS_TIMEOUT_MS / 1000} s` }),
           READS_TIMEOUT_MS,
         );
         timer.unref();
-        waiting.set(id, {
-          settle: (reply) => {
-            clearTimeout(timer);
-            waiting.delete(id);
-            if ('error' in reply) reject(new Error(reply.error));
-            else resolve(reply);
-          },
+        waiting.set(id, (reply) => {
+          clearTimeout(timer);
+          waiting.delete(id);
+          if ('error' in reply) reject(new Error(reply.error));
+          else resolve(reply);
         });
         child.send({ ...target, id } satisfies StatusReadsRequest);
       }),
