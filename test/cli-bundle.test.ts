@@ -91,6 +91,14 @@ test('a status command builds the bundle, runs from it, and says what the source
   expect(inputs.some((f) => f.includes('node_modules/@temporalio/client/'))).toBe(true);
   expect(inputs.filter((f) => /scripts\/(commands\/)?(stack|worker|gateway|demo)\.ts$/.test(f))).toEqual([]);
   expect(inputs.filter((f) => f.includes('node_modules/@temporalio/worker/'))).toEqual([]);
+  // The Temporal API's descriptor, without the Cloud Ops API and the core SDK's messages.
+  const text = fs.readFileSync(bundle!, 'utf8');
+  const holds = (name: string) => text.includes(`"${name}"`);
+  expect({
+    WorkflowService: holds('WorkflowService'),
+    CloudService: holds('CloudService'),
+    coresdk: holds('coresdk'),
+  }).toEqual({ WorkflowService: true, CloudService: false, coresdk: false });
 });
 
 test('the bundle is used while its inputs are unchanged, and rebuilt when one changed', async () => {
