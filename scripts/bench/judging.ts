@@ -143,6 +143,13 @@ async function main() {
       throw new Error(`${catalogFile} has ${seeding.result.synopses} synopses, fewer than --synopses ${opts.synopses}`);
     const prompts = await ensureJudgePrompts(database.db, { programId, guidelineVersion: 1 });
     const selection = { kind: 'all' as const, limit: opts.synopses };
+    const runId = `bench-${opts.synopses}`;
+    const status = statusProbe({
+      programId,
+      runId,
+      env: { ...process.env, ...stack.env, LOG_LEVEL: 'silent' },
+    });
+    await status.firstStart();
     startWorker();
     const sampler = setInterval(sample, 500);
     // The clock starts when the worker polls: its boot (TypeScript load, workflow bundle) is a fixed
@@ -193,12 +200,6 @@ async function main() {
       progressFile,
       `${JSON.stringify({ seed_import_s: seeding.seconds, seed_import_peak_rss_mb: seeding.peakRssMb, boot_cpu_s: bootCpuS })}\n`,
     );
-    const runId = `bench-${opts.synopses}`;
-    const status = statusProbe({
-      programId,
-      runId,
-      env: { ...process.env, ...stack.env, LOG_LEVEL: 'silent' },
-    });
     // The probe first, then the count: a count of a million judgments would compete with the reads it times.
     const progressLine = async () => {
       const statusTimes = await status.probe().catch((err: unknown) => ({ status_error: String(err) }));

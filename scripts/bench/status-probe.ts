@@ -25,6 +25,7 @@ type CliPriority = 'normal' | 'nice' | 'realtime';
 async function timeCli(
   target: StatusProbeTarget,
   priority: CliPriority,
+  expectedExit = 0,
 ): Promise<{ wallS: number; cpuS: number } | undefined> {
   if (priority !== 'normal' && process.getuid?.() !== 0) return undefined;
   // The CLI prints its own CPU time as it exits: what it costs, apart from the time it waited for the cores.
@@ -46,7 +47,7 @@ process.argv = [process.argv[0], ${JSON.stringify(BIN)}, ...process.argv.slice(1
     child.once('error', reject); // no chrt here
     child.once('exit', (code) => {
       const cpu = /cpu_s ([\d.]+)/.exec(stderr);
-      if (code !== 0 || !cpu) reject(new Error(`judge status exited ${code}: ${stderr.trim()}`));
+      if (code !== expectedExit || !cpu) reject(new Error(`judge status exited ${code}: ${stderr.trim()}`));
       else resolve({ wallS: (Date.now() - started) / 1000, cpuS: Number(cpu[1]) });
     });
   });
@@ -125,7 +126,16 @@ export function statusProbe(target: StatusProbeTarget) {
   const cli: Record<CliPriority, { wallS: number; cpuS: number }[]> = { normal: [], nice: [], realtime: [] };
   let probes = 0;
   const reads = statusReads(target.env);
+  let firstStartS: number | undefined;
   return {
+    /**
+     * The CLI's first start, before the run exists (it exits 2: no such run): it builds the status
+     * commands' bundle (bin/cli-bundle.js), which a program manager's first status command does
+     * once, so that the probes time the starts that follow.
+     */
+    async firstStart() {
+      firstStartS = (await timeCli(target, 'normal', 2))!.wallS;
+    },
     /** One probe; rejects with what failed (the bench logs it and goes on). */
     async probe(): Promise<Record<string, number>> {
       const times = await reads.time({ programId: target.programId, runId: target.runId });
@@ -142,6 +152,7 @@ export function statusProbe(target: StatusProbeTarget) {
     },
     close: reads.close,
     summary: () => ({
+      judge_status_cli_first_start_s: firstStartS,
       judge_status_answer_ms: summary(judgeMs, 0),
       program_status_answer_ms: summary(programMs, 0),
       ...Object.fromEntries(
